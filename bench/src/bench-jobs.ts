@@ -1,0 +1,14 @@
+import { type E11Job, type JobContext, JobName } from '@e11/runner';
+
+/** The job every benchmark runs: a little arithmetic, one progress report. */
+@JobName('bench_sum')
+export class BenchSumJob implements E11Job<{ index: number; rows: number }, { sum: number }> {
+  run(params: { index: number; rows: number }, ctx: JobContext) {
+    if (process.env.E11_BENCH_TIMESTAMPS === '1') process.stderr.write(`RUN_ENTERED ${Date.now()}\n`);
+    ctx.progress(0.5);
+    let sum = 0;
+    for (let i = 0; i < params.rows; i++) sum += (params.index * i) % 7;
+    if (process.env.E11_BENCH_TIMESTAMPS === '1') process.stderr.write(`RUN_RETURNED ${Date.now()}\n`);
+    return { sum };
+  }
+}

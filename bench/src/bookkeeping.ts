@@ -1,0 +1,70 @@
+import { createStore, type EventPublisher, OrchestrationService } from '@e11/sdk';
+import type { Firestore } from '@google-cloud/firestore';
+
+import { InProcessLauncher } from './in-process-launcher.js';
+import { countOps } from './op-counter.js';
+import { round } from './stats.js';
+
+/** The whole life of N jobs — kick-off, claim, progress, finish, completion — with its costs. */
+export interface BookkeepingResult {
+  mode: 'per-job' | 'array';
+  jobs: number;
+  wallMs: number;
+  jobsPerSecond: number;
+  readsPerJob: number;
+  writesPerJob: number;
+  opsPerJob: number;
+  /** Cloud Run run-job requests per 1,000 jobs. */
+  cloudRunCallsPer1000Jobs: number;
+  /** JobCompletedEvents published (must be 1). */
+  events: number;
+  completed: number;
+}
+
+/**
+ * Measures 2 and 5: runs one orchestration of `n` jobs through the full bookkeeping path with the
+ * runner logic in-process, counting every Firestore read and write and every launch request.
+ */
+export async function measureBookkeeping(
+  firestore: Firestore,
+  n: number,
+  mode: 'per-job' | 'array',
+): Promise<BookkeepingResult> {
+  const collectionPrefix = `bench_${mode.replace('-', '')}_${n}_`;
+  const store = createStore({ firestore, collectionPrefix });
+  let events = 0;
+  const publisher: EventPublisher = {
+    publish: () => {
+      events++;
+      return Promise.resolve(String(events));
+    },
+  };
+  const launcher = new InProcessLauncher(firestore, store, publisher);
+  const orchestrations = new OrchestrationService({
+    firestore,
+    collectionPrefix,
+    launcher,
+    launch: { ratePerMinute: 1_000_000, concurrency: 64 },
+  });
+  const params = Array.from({ length: n }, (_, index) => ({ index, rows: 1_000 }));
+  const start = performance.now();
+  const { result, ops } = await countOps(async () => {
+    const kickOff = await orchestrations.kickOffJob('bench_sum', params, { mode, launchConcurrency: 64 });
+    await launcher.idle();
+    return orchestrations.getOrchestration(kickOff.orchestrationId);
+  });
+  const wallMs = performance.now() - start;
+  await orchestrations.close();
+  return {
+    mode,
+    jobs: n,
+    wallMs: round(wallMs, 0),
+    jobsPerSecond: round((n / wallMs) * 1000, 0),
+    readsPerJob: round(ops.reads / n, 2),
+    writesPerJob: round(ops.writes / n, 2),
+    opsPerJob: round((ops.reads + ops.writes) / n, 2),
+    cloudRunCallsPer1000Jobs: round((launcher.apiCalls / n) * 1000, 1),
+    events,
+    completed: result.counts.completed,
+  };
+}

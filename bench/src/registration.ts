@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+
+import {
+  createStore,
+  DEFAULTS,
+  defaultJobPolicy,
+  type NewJobDoc,
+  registerOrchestration,
+  shardCountFor,
+} from '@e11/sdk';
+import { type Firestore, Timestamp } from '@google-cloud/firestore';
+
+import { round, since } from './stats.js';
+
+/** Registration throughput of one size: ours (batched) against one awaited set() per job. */
+export interface RegistrationResult {
+  jobs: number;
+  naiveMs: number;
+  e11Ms: number;
+  naiveJobsPerSecond: number;
+  e11JobsPerSecond: number;
+  /** e11 throughput ÷ naive throughput. */
+  ratio: number;
+}
+
+const policy = defaultJobPolicy();
+
+function params(n: number) {
+  return Array.from({ length: n }, (_, index) => ({
+    index,
+    file: `gs://bench/part-${index}.csv`,
+    rows: 1_000,
+  }));
+}
+
+/**
+ * Measures 1 — kick-off registration throughput: `registerOrchestration` (orchestration + N job
+ * documents + counter shards in parallel 500-write batches) against the naive baseline of one awaited
+ * `set()` per job document, same documents, same emulator, same run.
+ */
+export async function measureRegistration(firestore: Firestore, n: number): Promise<RegistrationResult> {
+  const store = createStore({ firestore, collectionPrefix: 'bench_reg_' });
+  const list = params(n);
+
+  // The baseline writes exactly the documents E11 writes (see registerOrchestration), one awaited
+  // set() at a time: same work, naive strategy.
+  const naiveStart = performance.now();
+  const naiveId = randomUUID();
+  const naiveJobs = firestore.collection(`bench_naive_orchestrations/${naiveId}/jobs`);
+  const createdAt = Timestamp.now();
+  await firestore
+    .doc(`bench_naive_orchestrations/${naiveId}`)
+    .set({ total: n, jobName: 'bench_job', createdAt });
+  for (const [index, p] of list.entries()) {
+    const id = randomUUID();
+    const job: NewJobDoc = {
+      v: 1,
+      id,
+      orchestrationId: naiveId,
+      jobName: 'bench_job',
+      index,
+      shard: index % shardCountFor(n),
+      epoch: 1,
+      params: p,
+      status: 'Pending',
+      attempt: 0,
+      createdAt,
+      updatedAt: createdAt,
+    };
+    await naiveJobs.doc(id).set(job);
+  }
+  const naiveMs = since(naiveStart);
+
+  const e11Start = performance.now();
+  await registerOrchestration(store, {
+    orchestration: {
+      id: randomUUID(),
+      jobName: 'bench_job',
+      service: 'bench-job',
+      tags: {},
+      tenant: null,
+      topic: DEFAULTS.topic,
+      mode: 'per-job',
+      policy,
+      idempotencyKey: null,
+      sensitiveKeys: [],
+      deadlineAt: null,
+    },
+    params: list,
+    jobIds: list.map(() => randomUUID()),
+  });
+  const e11Ms = since(e11Start);
+  const naiveJobsPerSecond = (n / naiveMs) * 1000;
+  const e11JobsPerSecond = (n / e11Ms) * 1000;
+  return {
+    jobs: n,
+    naiveMs: round(naiveMs, 0),
+    e11Ms: round(e11Ms, 0),
+    naiveJobsPerSecond: round(naiveJobsPerSecond, 0),
+    e11JobsPerSecond: round(e11JobsPerSecond, 0),
+    ratio: round(e11JobsPerSecond / naiveJobsPerSecond, 1),
+  };
+}

@@ -1,0 +1,206 @@
+// `npm run bench`: measures E11's costs on the local stack, each side by side with a baseline in the
+// same run, and writes bench/results.json and bench/results.md. Not a test: these machines are shared
+// and noisy, so the figures are ratios against baselines measured moments apart.
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { type Stack, startStack } from '@e11/emulators';
+import { createFirestore, createPubSub, DEFAULTS } from '@e11/sdk';
+
+import { type BookkeepingResult, measureBookkeeping } from './bookkeeping.js';
+import { measureCompletionLatency } from './completion-latency.js';
+import { measureFloor } from './floor.js';
+import { machineInfo } from './machine.js';
+import { installOpCounter } from './op-counter.js';
+import { measureRegistration } from './registration.js';
+import { measureRunnerOverhead } from './runner-overhead.js';
+import { round } from './stats.js';
+
+const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.env.E11_BENCH_QUICK === '1';
+const sizes = quick ? [100, 1_000] : [100, 1_000, 10_000];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+installOpCounter();
+log(`E11 bench${quick ? ' (quick: no 10,000-job runs)' : ''} — starting the local stack…`);
+let stack: Stack;
+try {
+  stack = await startStack({
+    projectId: 'demo-e11-bench',
+    cloudRun: { jobs: { noop: { command: 'true' } } },
+    sweepIntervalMs: 0,
+    onStatus: (line) => log(`  ${line}`),
+  });
+} catch (error) {
+  process.stderr.write(
+    `e11 bench: the local stack could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+}
+const firestore = createFirestore({ projectId: stack.projectId, emulatorHost: stack.firestoreHost });
+const pubsub = createPubSub({ projectId: stack.projectId, emulatorHost: stack.pubsubHost });
+let exitCode = 0;
+try {
+  const machine = machineInfo();
+  log('1/5 registration throughput (batched) vs one awaited set() per job…');
+  const registration = [];
+  for (const n of sizes) {
+    registration.push(await measureRegistration(firestore, n));
+    log(`  ${n}: ${JSON.stringify(registration.at(-1))}`);
+  }
+
+  log('2/5 + 5/5 bookkeeping per job, per-job mode vs array mode (runner logic in-process)…');
+  const bookkeeping: BookkeepingResult[] = [];
+  for (const n of sizes) {
+    for (const mode of ['per-job', 'array'] as const) {
+      bookkeeping.push(await measureBookkeeping(firestore, n, mode));
+      log(`  ${mode} ${n}: ${JSON.stringify(bookkeeping.at(-1))}`);
+    }
+  }
+
+  log('3/5 completion-event latency vs the raw floor…');
+  const floor = await measureFloor(firestore, pubsub);
+  const latency = await measureCompletionLatency(firestore, pubsub, { topic: DEFAULTS.topic });
+  log(`  floor ${JSON.stringify(floor)}\n  e11 ${JSON.stringify(latency)}`);
+
+  log('4/5 runner overhead vs a bare Node process…');
+  const overhead = await measureRunnerOverhead(firestore, {
+    projectId: stack.projectId,
+    firestoreHost: stack.firestoreHost,
+  });
+  log(`  ${JSON.stringify(overhead)}`);
+
+  const largest = sizes.at(-1) ?? 0;
+  const opsOf = (mode: string, n: number) =>
+    bookkeeping.find((b) => b.mode === mode && b.jobs === n)?.opsPerJob ?? NaN;
+  const flatness = (mode: string) =>
+    round(Math.max(...sizes.map((n) => opsOf(mode, n))) / Math.min(...sizes.map((n) => opsOf(mode, n))), 3);
+  const registrationRatio = registration.find((r) => r.jobs === largest)?.ratio ?? NaN;
+  const arrayLargest = bookkeeping.find((b) => b.mode === 'array' && b.jobs === largest);
+  const latencyRatio = round(latency.medianMs / floor.floorMs, 2);
+  const targets = [
+    {
+      target: `registration ≥ 20× naive at ${largest}`,
+      value: `${registrationRatio}×`,
+      met: registrationRatio >= 20,
+    },
+    {
+      target: 'ops per job flat from 100 to max (±10%), per-job mode',
+      value: `max/min ${flatness('per-job')}`,
+      met: flatness('per-job') <= 1.1,
+    },
+    {
+      target: 'ops per job flat from 100 to max (±10%), array mode',
+      value: `max/min ${flatness('array')}`,
+      met: flatness('array') <= 1.1,
+    },
+    {
+      target: `array mode = 1 Cloud Run call per ${largest} jobs`,
+      value: `${round(((arrayLargest?.cloudRunCallsPer1000Jobs ?? NaN) * largest) / 1000, 1)} call(s)`,
+      met:
+        arrayLargest !== undefined &&
+        Math.round((arrayLargest.cloudRunCallsPer1000Jobs * largest) / 1000) === Math.ceil(largest / 10_000),
+    },
+    { target: 'event latency ≤ 3× the raw floor', value: `${latencyRatio}×`, met: latencyRatio <= 3 },
+    {
+      target: 'runner overhead ≤ 1.5× bare Node (start → exit)',
+      value: `${overhead.totalMs.ratio}×`,
+      met: overhead.totalMs.ratio <= 1.5,
+    },
+    {
+      target: 'runner peak RSS < 120 MB',
+      value: `${overhead.peakRssMb.runner} MB`,
+      met: overhead.peakRssMb.runner < 120,
+    },
+    {
+      target: 'one event per orchestration end',
+      value: `${bookkeeping.map((b) => b.events).join(',')}`,
+      met: bookkeeping.every((b) => b.events === 1),
+    },
+  ];
+  const results = {
+    machine,
+    quick,
+    registration,
+    bookkeeping,
+    latency: { floor, e11: latency, ratio: latencyRatio },
+    runnerOverhead: overhead,
+    targets,
+  };
+  writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const table = renderMarkdown(results);
+  writeFileSync(join(BENCH_DIR, 'results.md'), table);
+  process.stdout.write(table);
+  if (targets.some((t) => !t.met)) log('Some targets were not met (see the table).');
+} catch (error) {
+  process.stderr.write(
+    `e11 bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  exitCode = 1;
+} finally {
+  await pubsub.close();
+  await firestore.terminate();
+  await stack.stop();
+}
+process.exit(exitCode);
+
+function renderMarkdown(r: {
+  machine: ReturnType<typeof machineInfo>;
+  registration: Awaited<ReturnType<typeof measureRegistration>>[];
+  bookkeeping: BookkeepingResult[];
+  latency: {
+    floor: Awaited<ReturnType<typeof measureFloor>>;
+    e11: Awaited<ReturnType<typeof measureCompletionLatency>>;
+    ratio: number;
+  };
+  runnerOverhead: Awaited<ReturnType<typeof measureRunnerOverhead>>;
+  targets: { target: string; value: string; met: boolean }[];
+}): string {
+  const m = r.machine;
+  const lines = [
+    `Measured ${m.date} on ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; Firestore and Pub/Sub emulators.`,
+    '',
+    '**1. Kick-off registration** (orchestration + N job documents + counter shards)',
+    '',
+    '| jobs | naive: one awaited set() per job | E11: parallel 500-write batches | ratio |',
+    '|---:|---:|---:|---:|',
+    ...r.registration.map(
+      (x) =>
+        `| ${x.jobs} | ${x.naiveMs} ms (${x.naiveJobsPerSecond}/s) | ${x.e11Ms} ms (${x.e11JobsPerSecond}/s) | ${x.ratio}× |`,
+    ),
+    '',
+    '**2 and 5. Whole bookkeeping path per job** (kick-off, claim, progress, finish, completion check; runner logic in-process)',
+    '',
+    '| mode | jobs | wall time | jobs/s | reads/job | writes/job | ops/job | Cloud Run calls per 1,000 jobs | events |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.bookkeeping.map(
+      (x) =>
+        `| ${x.mode} | ${x.jobs} | ${(x.wallMs / 1000).toFixed(1)} s | ${x.jobsPerSecond} | ${x.readsPerJob} | ${x.writesPerJob} | ${x.opsPerJob} | ${x.cloudRunCallsPer1000Jobs} | ${x.events} |`,
+    ),
+    '',
+    '**3. Completion-event latency** (last job terminal → event received by a subscriber; median of ' +
+      `${r.latency.e11.samples})`,
+    '',
+    '| raw floor: Firestore write → listener | + Pub/Sub publish → receive | = floor | E11 (p90) | ratio |',
+    '|---:|---:|---:|---:|---:|',
+    `| ${r.latency.floor.firestoreWriteToListenerMs} ms | ${r.latency.floor.publishToReceiveMs} ms | ${r.latency.floor.floorMs} ms | ${r.latency.e11.medianMs} ms (${r.latency.e11.p90Ms} ms) | ${r.latency.ratio}× |`,
+    '',
+    `**4. Runner overhead** (median of ${r.runnerOverhead.runs} processes each)`,
+    '',
+    '| | runE11Job | bare Node (same read + write) | ratio |',
+    '|---|---:|---:|---:|',
+    `| process start → run() | ${r.runnerOverhead.startToRunMs.runner} ms | ${r.runnerOverhead.startToRunMs.bare} ms | ${r.runnerOverhead.startToRunMs.ratio}× |`,
+    `| run() returned → exit | ${r.runnerOverhead.returnToExitMs.runner} ms | ${r.runnerOverhead.returnToExitMs.bare} ms | ${r.runnerOverhead.returnToExitMs.ratio}× |`,
+    `| whole process | ${r.runnerOverhead.totalMs.runner} ms | ${r.runnerOverhead.totalMs.bare} ms | ${r.runnerOverhead.totalMs.ratio}× |`,
+    `| peak RSS | ${r.runnerOverhead.peakRssMb.runner} MB | ${r.runnerOverhead.peakRssMb.bare} MB | |`,
+    '',
+    '**Targets**',
+    '',
+    '| target | measured | met |',
+    '|---|---:|:---:|',
+    ...r.targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// `e11-emulators`: runs the local stack in the foreground for your own experiments (the demo, the tests
+// and the bench start it themselves). Prints the environment to point clients at it, and stops
+// everything on Ctrl-C.
+//
+//   e11-emulators                       Firestore + Pub/Sub only
+//   e11-emulators --cloud-run file.json the whole stack: + trigger bridge, functions, Cloud Run emulator
+import { parseArgs } from 'node:util';
+
+import { startGoogleEmulators } from './google-emulators.js';
+import { startStack } from './stack.js';
+
+const { values } = parseArgs({
+  options: {
+    'cloud-run': { type: 'string' },
+    project: { type: 'string', default: 'demo-e11' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+const say = (line: string) => process.stdout.write(`${line}\n`);
+if (values.help) {
+  say('Usage: e11-emulators [--cloud-run <jobs config.json>] [--project demo-e11]');
+  process.exit(0);
+}
+
+try {
+  let stop: () => Promise<void>;
+  let env: Record<string, string>;
+  if (values['cloud-run']) {
+    const stack = await startStack({
+      projectId: values.project,
+      cloudRun: values['cloud-run'],
+      onStatus: (line) => say(line),
+    });
+    stop = () => stack.stop();
+    env = { ...stack.env };
+  } else {
+    const google = await startGoogleEmulators({ projectId: values.project, onLog: () => undefined });
+    stop = () => google.stop();
+    env = {
+      FIRESTORE_EMULATOR_HOST: google.firestoreHost,
+      PUBSUB_EMULATOR_HOST: google.pubsubHost,
+      GOOGLE_CLOUD_PROJECT: google.projectId,
+    };
+  }
+  say('Ready. Point your processes at it with:');
+  for (const [key, value] of Object.entries(env)) say(`  export ${key}=${value}`);
+  say('Press Ctrl-C to stop.');
+  const shutdown = () => {
+    say('Stopping…');
+    void stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+} catch (error) {
+  process.stderr.write(`e11-emulators: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

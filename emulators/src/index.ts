@@ -1,0 +1,16 @@
+export { isStackError, StackError } from './errors.js';
+export {
+  startGoogleEmulators,
+  type GoogleEmulators,
+  type GoogleEmulatorsOptions,
+} from './google-emulators.js';
+export { assertPortsFree, isPortFree, resolvePorts, type StackPorts } from './ports.js';
+export * from './cloud-run/index.js';
+export {
+  freePort,
+  type FunctionsServer,
+  type FunctionsServerOptions,
+  startFunctionsServer,
+} from './functions-server.js';
+export * from './trigger-bridge/index.js';
+export { type Stack, type StackOptions, startStack } from './stack.js';

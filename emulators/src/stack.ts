@@ -1,0 +1,223 @@
+import {
+  createFirestore,
+  createPubSub,
+  DEFAULTS,
+  grpcCodeOf,
+  GrpcStatus,
+  OrchestrationService,
+  startLocalScheduler,
+  type SweepOptions,
+  type SweepReport,
+} from '@e11/sdk';
+
+import {
+  type CloudRunEmulator,
+  type CloudRunEmulatorConfig,
+  type CloudRunEmulatorOptions,
+  startCloudRunEmulator,
+} from './cloud-run/index.js';
+import { type FunctionsServer, startFunctionsServer } from './functions-server.js';
+import { startGoogleEmulators } from './google-emulators.js';
+import { stateDir } from './paths.js';
+import { assertPortsFree, resolvePorts, type StackPorts } from './ports.js';
+import { registerJobTrigger, type RegisteredTrigger, startTriggerBridge } from './trigger-bridge/index.js';
+
+/** Options for {@link startStack}. */
+export interface StackOptions {
+  /** @default 'demo-e11' (a `demo-` id keeps firebase-tools from looking for credentials) */
+  projectId?: string;
+  /** Job definitions of the Cloud Run emulator: a config file path or an object. */
+  cloudRun: string | CloudRunEmulatorConfig;
+  /** Tuning of the Cloud Run emulator (task concurrency, kill grace, output callback). */
+  cloudRunOptions?: Pick<CloudRunEmulatorOptions, 'maxConcurrentTasks' | 'killGraceMs' | 'onTaskOutput'>;
+  /** @default DEFAULTS.collectionPrefix */
+  collectionPrefix?: string;
+  /** Topics to create in the Pub/Sub emulator. @default [DEFAULTS.topic] */
+  topics?: string[];
+  /** How often the sweeper runs (crashed tasks, lost triggers, failed publishes); 0 turns it off. @default DEFAULTS.sweepIntervalMs */
+  sweepIntervalMs?: number;
+  /** Options of each sweep (grace periods, retention). */
+  sweepOptions?: SweepOptions;
+  /**
+   * How often the local scheduler ticks the schedules (the same tick the `schedulerTick` function runs
+   * for Cloud Scheduler in production); 0 turns it off. @default DEFAULTS.localSchedulerIntervalMs
+   */
+  schedulerIntervalMs?: number;
+  /** Extra environment of the functions process (e.g. E11_LOG_LEVEL, or a test fault knob). */
+  functionsEnv?: Record<string, string>;
+  /** Receives progress lines while the stack starts. */
+  onStatus?: (line: string) => void;
+  /** @default firebase.json and the E11_*_PORT variables */
+  ports?: StackPorts;
+  /** Bound on the emulators' start-up. @default 120000 */
+  startTimeoutMs?: number;
+  /**
+   * Use Firestore/Pub/Sub emulators and a trigger bridge that already run (the test suite's global
+   * setup) instead of starting them; the functions server and the Cloud Run emulator then take free ports.
+   */
+  attach?: { firestoreHost: string; pubsubHost: string; bridgeUrl: string };
+}
+
+/** The running local stack. */
+export interface Stack {
+  readonly projectId: string;
+  readonly collectionPrefix: string;
+  /**
+   * The environment a process needs to use the stack: FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST,
+   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (and E11_COLLECTION_PREFIX when not the default).
+   */
+  readonly env: Readonly<Record<string, string>>;
+  readonly firestoreHost: string;
+  readonly pubsubHost: string;
+  readonly bridgeUrl: string;
+  readonly cloudRun: CloudRunEmulator;
+  readonly functions: FunctionsServer;
+  /** The job trigger: delivery stats of the Firestore → function path. */
+  readonly trigger: RegisteredTrigger;
+  /** Runs one sweep now (the timer also runs them). */
+  sweep(): Promise<SweepReport>;
+  /** Stops everything in reverse order; single-flight; no process is left. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole local stack, offline: the Firestore and Pub/Sub emulators (firebase-tools), the
+ * trigger bridge and a Functions Framework server running `@e11/functions` (job writes → `onJobWritten`
+ * CloudEvents, the same function code as in production), the Cloud Run Jobs emulator running tasks as
+ * local processes, the topics, and the sweeper on a timer. Any failure stops what was started and
+ * rethrows one clear error.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const projectId = options.projectId ?? 'demo-e11';
+  const collectionPrefix = options.collectionPrefix ?? DEFAULTS.collectionPrefix;
+  const status = options.onStatus ?? (() => undefined);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    let firestoreHost: string;
+    let pubsubHost: string;
+    let bridgeUrl: string;
+    let functionsPort = 0;
+    let cloudRunPort = 0;
+    let host = '127.0.0.1';
+    if (options.attach) {
+      ({ firestoreHost, pubsubHost, bridgeUrl } = options.attach);
+    } else {
+      const ports = options.ports ?? resolvePorts();
+      host = ports.host;
+      functionsPort = ports.functions;
+      cloudRunPort = ports.cloudRun;
+      await assertPortsFree(host, {
+        'trigger bridge': ports.bridge,
+        'Functions Framework': ports.functions,
+        'Cloud Run emulator': ports.cloudRun,
+      });
+      status('starting the Firestore and Pub/Sub emulators (firebase-tools)…');
+      const google = await startGoogleEmulators({ projectId, ports, startTimeoutMs: options.startTimeoutMs });
+      stops.push(() => google.stop());
+      firestoreHost = google.firestoreHost;
+      pubsubHost = google.pubsubHost;
+      const bridge = await startTriggerBridge({ host, port: ports.bridge, firestoreHost });
+      stops.push(() => bridge.stop());
+      bridgeUrl = bridge.url;
+    }
+    const env: Record<string, string> = {
+      FIRESTORE_EMULATOR_HOST: firestoreHost,
+      PUBSUB_EMULATOR_HOST: pubsubHost,
+      GOOGLE_CLOUD_PROJECT: projectId,
+      ...(collectionPrefix === DEFAULTS.collectionPrefix ? {} : { E11_COLLECTION_PREFIX: collectionPrefix }),
+    };
+
+    status('starting the functions (Functions Framework) and the trigger…');
+    const functions = await startFunctionsServer({
+      port: functionsPort,
+      env: { ...env, ...options.functionsEnv },
+    });
+    stops.push(() => functions.stop());
+    const trigger = await registerJobTrigger({
+      firestoreHost,
+      bridgeUrl,
+      projectId,
+      collectionPrefix,
+      target: functions.url,
+    });
+    stops.push(() => trigger.unroute());
+
+    const pubsub = createPubSub({ projectId, emulatorHost: pubsubHost });
+    try {
+      for (const topic of options.topics ?? [DEFAULTS.topic]) {
+        await pubsub.createTopic(topic).catch((error: unknown) => {
+          if (grpcCodeOf(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
+        });
+      }
+    } finally {
+      await pubsub.close();
+    }
+
+    status('starting the Cloud Run Jobs emulator…');
+    const cloudRun = await startCloudRunEmulator({
+      ...options.cloudRunOptions,
+      host,
+      port: cloudRunPort,
+      config: options.cloudRun,
+      // Node's on-disk compile cache makes every task process start faster (local only).
+      env: { NODE_COMPILE_CACHE: stateDir('node-compile-cache'), ...env },
+    });
+    stops.push(() => cloudRun.stop());
+
+    // The sweeper runs here with the same SDK code the scheduled `sweep` function runs in production.
+    const maintenanceFirestore = createFirestore({ projectId, emulatorHost: firestoreHost });
+    const maintenancePubSub = createPubSub({ projectId, emulatorHost: pubsubHost });
+    const maintenance = new OrchestrationService({
+      projectId,
+      collectionPrefix,
+      firestore: maintenanceFirestore,
+      pubsub: maintenancePubSub,
+      cloudRunEndpoint: cloudRun.endpoint,
+      launch: { ratePerMinute: 6_000 },
+    });
+    stops.push(async () => {
+      await maintenance.close();
+      await maintenancePubSub.close();
+      await maintenanceFirestore.terminate();
+    });
+    let sweeping: Promise<SweepReport> | undefined;
+    const sweep = () =>
+      (sweeping ??= maintenance.sweep(options.sweepOptions).finally(() => (sweeping = undefined)));
+    const interval = options.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs;
+    if (interval > 0) {
+      const timer = setInterval(() => void sweep().catch(() => undefined), interval);
+      timer.unref();
+      stops.push(async () => {
+        clearInterval(timer);
+        await sweeping?.catch(() => undefined);
+      });
+    }
+
+    const tickEvery = options.schedulerIntervalMs ?? DEFAULTS.localSchedulerIntervalMs;
+    if (tickEvery > 0) {
+      const scheduler = startLocalScheduler({ service: maintenance, intervalMs: tickEvery });
+      stops.push(() => scheduler.stop());
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      projectId,
+      collectionPrefix,
+      env: { ...env, E11_CLOUD_RUN_EMULATOR_HOST: cloudRun.endpoint },
+      firestoreHost,
+      pubsubHost,
+      bridgeUrl,
+      cloudRun,
+      functions,
+      trigger,
+      sweep,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

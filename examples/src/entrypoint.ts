@@ -1,0 +1,9 @@
+// The container entrypoint of the example job image: picks the job class named by JOB_NAME and runs
+// the job named by ORCHESTRATION_ID / JOB_ID (or CLOUD_RUN_TASK_INDEX in array mode).
+import 'reflect-metadata';
+
+import { runE11Job } from '@e11/runner';
+
+import { SumSalesJob } from './jobs/sum-sales-job.js';
+
+await runE11Job([SumSalesJob]);

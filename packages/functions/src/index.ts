@@ -1,0 +1,48 @@
+// @e11/functions — Functions Framework entry points, without side effects. `main.ts` registers them
+// with the Functions Framework (the package's `main`); importers get the handlers from here.
+import { createJobWrittenHandler, type JobWrittenHandler } from './on-job-written.js';
+
+export {
+  type DocumentEventData,
+  decodeDocumentEventData,
+  documentEventDataType,
+  type EventDocument,
+} from './document-event-data.js';
+export {
+  decodeFields,
+  decodeTimestamp,
+  decodeValue,
+  type FirestoreValue,
+  type GeoPoint,
+  type PlainValue,
+} from './firestore-value.js';
+export {
+  type IgnoredEvent,
+  type IgnoreReason,
+  type JobWrite,
+  parseFirestoreSource,
+  readJobWrite,
+} from './job-written-event.js';
+export { createJobWrittenHandler, type JobWrittenDeps, type JobWrittenHandler } from './on-job-written.js';
+export { createProjectClients, type ProjectClients } from './project-clients.js';
+export { FAIL_ONCE_TOPICS_ENV, InjectedPublishFailure } from './publish-faults.js';
+
+let defaultHandler: JobWrittenHandler | undefined;
+
+/**
+ * The Firestore-triggered CloudEvent function (`google.cloud.firestore.document.v1.written` on
+ * `{prefix}orchestrations/{orchestrationId}/jobs/{jobId}`): completion detection and the exactly-once
+ * JobCompletedEvent. {@link createJobWrittenHandler} with production defaults, created on first call.
+ */
+export function onJobWritten(...args: Parameters<JobWrittenHandler>): Promise<void> {
+  defaultHandler ??= createJobWrittenHandler();
+  return defaultHandler(...args);
+}
+export {
+  createSchedulerTickHandler,
+  readTickRequest,
+  SCHEDULE_TIME_HEADER,
+  type SchedulerTickDeps,
+  type SchedulerTickHandler,
+} from './scheduler-tick.js';
+export { createSweepHandler, type SweepDeps, type SweepHandler } from './sweep.js';

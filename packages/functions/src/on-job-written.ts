@@ -1,0 +1,149 @@
+import {
+  checkCompletion,
+  type CompletionCheck,
+  createLogger,
+  createStore,
+  ErrorCode,
+  type EventPublisher,
+  isE11Error,
+  isTerminal,
+  type Logger,
+  type Store,
+} from '@e11/sdk/core';
+import type { Firestore } from '@google-cloud/firestore';
+import type { CloudEvent } from '@google-cloud/functions-framework';
+
+import { createCoalescer } from './coalesce.js';
+import { readJobWrite } from './job-written-event.js';
+import { createProjectClients, type ProjectClients } from './project-clients.js';
+import { failFirstPublish, failOnceTopics } from './publish-faults.js';
+
+/** What the `onJobWritten` handler talks to. Every field is optional; the defaults are production's. */
+export interface JobWrittenDeps {
+  /** The Firestore client of a project. @default one emulator-aware client per project, created on first use */
+  firestoreFor?: (projectId: string) => Firestore;
+  /** The event publisher of a project. @default one Pub/Sub publisher per project, created on first publish */
+  publisherFor?: (projectId: string) => EventPublisher;
+  /** @default a pino logger with Cloud Logging fields, level E11_LOG_LEVEL or `info` */
+  logger?: Logger;
+  /** How long a publisher holds the completion marker's lease. @default DEFAULTS.publishRetryAfterMs */
+  leaseMs?: number;
+  /** Where the test knob E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS is read from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A CloudEvent function for Firestore job writes, with a way to close the clients it created. */
+export interface JobWrittenHandler {
+  (event: CloudEvent<unknown>): Promise<void>;
+  /** Closes the default clients this handler created (injected ones are the caller's). */
+  close(): Promise<void>;
+}
+
+/** Errors that redelivering the event cannot fix: a stored document that does not match its schema. */
+function isPermanent(error: unknown): boolean {
+  return isE11Error(error, ErrorCode.CorruptDocument) || isE11Error(error, ErrorCode.InvalidEvent);
+}
+
+/**
+ * Builds the `onJobWritten` CloudEvent function: for a write that moved a job into a terminal status
+ * it runs completion detection (`checkCompletion`: one orchestration read and one aggregation over the
+ * counter shards, then — once per orchestration end — the completion marker and the JobCompletedEvent).
+ * Every other write returns at once without I/O. Concurrent checks of one orchestration in one process
+ * are coalesced (at most one running, one queued). An event that is not a readable job write, or whose
+ * orchestration does not exist, is logged once and acknowledged. Only a transient failure (Firestore
+ * unavailable, the publish failed) is thrown, so the trigger's retry — or the sweeper — finishes it.
+ */
+export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHandler {
+  const logger = deps.logger ?? createLogger('e11-functions', { level: process.env.E11_LOG_LEVEL ?? 'info' });
+  let owned: ProjectClients | undefined;
+  const defaults = () => (owned ??= createProjectClients());
+  const firestoreFor = deps.firestoreFor ?? ((projectId: string) => defaults().firestoreFor(projectId));
+  const publisherFor = deps.publisherFor ?? ((projectId: string) => defaults().publisherFor(projectId));
+  const faultTopics = failOnceTopics(deps.env ?? process.env);
+  const faulted = new Set<string>();
+  const stores = new Map<string, Store>();
+  const publishers = new Map<string, EventPublisher>();
+  // One completion check at a time per orchestration in this process (see createCoalescer).
+  const coalesced = createCoalescer<CompletionCheck>();
+
+  const storeFor = (projectId: string, collectionPrefix: string): Store => {
+    const key = `${projectId}/${collectionPrefix}`;
+    let store = stores.get(key);
+    if (!store) {
+      store = createStore({ firestore: firestoreFor(projectId), collectionPrefix });
+      stores.set(key, store);
+    }
+    return store;
+  };
+  const publisherOf = (projectId: string): EventPublisher => {
+    let publisher = publishers.get(projectId);
+    if (!publisher) {
+      publisher = failFirstPublish(publisherFor(projectId), faultTopics, projectId, faulted);
+      publishers.set(projectId, publisher);
+    }
+    return publisher;
+  };
+
+  const handler = async (event: CloudEvent<unknown>): Promise<void> => {
+    const write = readJobWrite(event);
+    if (write.kind === 'ignored') {
+      logger.warn({ reason: write.reason, ...write.details }, `Ignored event: ${write.message}`);
+      return;
+    }
+    // Counts move only when a job's status changes, so only a change into a terminal status can end
+    // an orchestration. Creation, claim, progress, heartbeat and deletes need no work at all.
+    if (write.newStatus === null || !isTerminal(write.newStatus) || write.newStatus === write.oldStatus) {
+      return;
+    }
+    const { projectId, path } = write;
+    const context = {
+      projectId,
+      orchestrationId: path.orchestrationId,
+      jobId: path.jobId,
+      ceId: write.eventId,
+    };
+    const runCheck = async (): Promise<CompletionCheck> => {
+      const completion = { store: storeFor(projectId, path.prefix), publisher: publisherOf(projectId) };
+      const result = await checkCompletion(
+        deps.leaseMs === undefined ? completion : { ...completion, leaseMs: deps.leaseMs },
+        path.orchestrationId,
+      );
+      if (result.outcome === 'published') {
+        const { eventId, status } = result.event;
+        logger.info(
+          { ...context, eventId, status, messageId: result.messageId },
+          'Published JobCompletedEvent',
+        );
+      }
+      return result;
+    };
+    let check: CompletionCheck;
+    try {
+      check = await coalesced(`${projectId}/${path.prefix}/${path.orchestrationId}`, runCheck);
+    } catch (error) {
+      if (isPermanent(error)) {
+        logger.error({ ...context, err: error }, 'Completion check failed on a corrupt document');
+        return;
+      }
+      logger.error(
+        { ...context, err: error },
+        'Completion check failed; the event will be retried (redelivery or sweeper)',
+      );
+      throw error;
+    }
+    if (check.outcome === 'unknown') {
+      logger.warn(
+        { ...context, reason: 'unknown-orchestration' },
+        `Ignored event: job ${path.jobId} belongs to no orchestration (${path.orchestrationId} does not exist).`,
+      );
+    }
+  };
+  return Object.assign(handler, {
+    close: async () => {
+      stores.clear();
+      publishers.clear();
+      await owned?.close();
+      owned = undefined;
+    },
+  });
+}

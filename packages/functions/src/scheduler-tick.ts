@@ -1,0 +1,157 @@
+import type { Logger, ParamsFactories, ScheduleService, TickResult } from '@e11/sdk';
+import { createLogger, E11Error, ErrorCode, isE11Error } from '@e11/sdk/core';
+import type { Request, Response } from '@google-cloud/functions-framework';
+
+/** What the `schedulerTick` handler talks to. Every field is optional; the defaults are production's. */
+export interface SchedulerTickDeps {
+  /**
+   * Kicks off, cancels and reads orchestrations; its store holds the schedules.
+   * @default an `OrchestrationService` with production defaults (project from GOOGLE_CLOUD_PROJECT,
+   * FIRESTORE_EMULATOR_HOST and E11_CLOUD_RUN_EMULATOR_HOST honoured), created on the first request
+   */
+  service?: ScheduleService;
+  /** Factories named by schedules' `paramsFactory`. A schedule naming a missing one records a `failed` run. */
+  paramsFactories?: ParamsFactories;
+  /** @default a pino logger with Cloud Logging fields, level E11_LOG_LEVEL or `info` */
+  logger?: Logger;
+}
+
+/** An HTTP function for the Functions Framework, with a way to close the clients it created. */
+export interface SchedulerTickHandler {
+  (req: Request, res: Response): Promise<void>;
+  /** Closes the default service this handler created (an injected one is the caller's). */
+  close(): Promise<void>;
+}
+
+/** The header Cloud Scheduler sets to the job's scheduled fire time (RFC 3339). */
+export const SCHEDULE_TIME_HEADER = 'x-cloudscheduler-scheduletime';
+
+type TickRequest = { scheduleName?: string; fireTime?: Date };
+
+function badRequest(message: string): E11Error {
+  return new E11Error(ErrorCode.InvalidOptions, message);
+}
+
+/** Reads `{ scheduleName? }` from a JSON body (parsed by the framework, or raw) and the schedule-time header. */
+export function readTickRequest(req: Pick<Request, 'body' | 'header'>): TickRequest {
+  let body: unknown = req.body;
+  if (Buffer.isBuffer(body)) body = body.toString('utf8');
+  if (typeof body === 'string') {
+    if (body.trim() === '') body = undefined;
+    else {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        throw badRequest('body: must be JSON such as {"scheduleName":"nightly-report"}.');
+      }
+    }
+  }
+  if (body === undefined || body === null) body = {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('body: must be a JSON object such as {"scheduleName":"nightly-report"}.');
+  }
+  const { scheduleName, ...rest } = body as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) throw badRequest(`body.${extra}: unknown field; only scheduleName is read.`);
+  if (scheduleName !== undefined && typeof scheduleName !== 'string') {
+    throw badRequest('body.scheduleName: must be a string.');
+  }
+  const header = req.header(SCHEDULE_TIME_HEADER);
+  if (header === undefined || header === '') return scheduleName === undefined ? {} : { scheduleName };
+  const fireTime = new Date(header);
+  if (Number.isNaN(fireTime.getTime())) {
+    throw badRequest(`X-CloudScheduler-ScheduleTime: '${header}' is not an RFC 3339 time.`);
+  }
+  if (scheduleName === undefined) {
+    throw badRequest('body.scheduleName: required with X-CloudScheduler-ScheduleTime.');
+  }
+  return { scheduleName, fireTime };
+}
+
+/** HTTP status of a failed tick: bad input 400, unknown schedule 404, everything else 500 (Cloud Scheduler retries). */
+function statusOf(error: unknown): number {
+  if (isE11Error(error, ErrorCode.UnknownSchedule)) return 404;
+  if (isE11Error(error) && !error.retryable && error.code.startsWith('E11_INVALID_')) return 400;
+  return 500;
+}
+
+function oneLine(error: unknown): string {
+  const text = isE11Error(error)
+    ? `${error.code}: ${error.message}`
+    : error instanceof Error
+      ? error.message
+      : String(error);
+  return `${text.replace(/\s+/g, ' ').trim()}\n`;
+}
+
+/**
+ * Builds the `schedulerTick` HTTP function, the target of every schedule's Cloud Scheduler job (and
+ * what the local stack may call). Request: `POST` with body `{"scheduleName": name}` (omit it to tick
+ * every enabled schedule) and, from Cloud Scheduler, `X-CloudScheduler-ScheduleTime` — used as the fire
+ * time; without it the latest due fire time is derived from the cron. Runs `runScheduleTick`, whose
+ * idempotency key `schedule:{name}:{fireTime}` makes a duplicated or retried tick launch nothing
+ * twice. Answers 200 with `{ results }`, 400 for a malformed request, 404 for an unknown schedule,
+ * 405 for another method, and 500 (one line, logged) for a failure worth retrying.
+ */
+export function createSchedulerTickHandler(deps: SchedulerTickDeps = {}): SchedulerTickHandler {
+  const logger = deps.logger ?? createLogger('e11-functions', { level: process.env.E11_LOG_LEVEL ?? 'info' });
+  let owned: Promise<{ close(): Promise<void> } & ScheduleService> | undefined;
+  // The full SDK (Cloud Run client) loads on the first tick only, so other functions' cold starts stay light.
+  const sdk = () => import('@e11/sdk');
+  const serviceFor = async (): Promise<ScheduleService> => {
+    if (deps.service) return deps.service;
+    owned ??= sdk().then(({ OrchestrationService }) => new OrchestrationService({ logger }));
+    return owned;
+  };
+
+  const handler = async (req: Request, res: Response): Promise<void> => {
+    if (req.method !== 'POST') {
+      res.status(405).set('Allow', 'POST').type('text/plain').send('Use POST.\n');
+      return;
+    }
+    let request: TickRequest;
+    try {
+      request = readTickRequest(req);
+    } catch (error) {
+      logger.warn(
+        { err: isE11Error(error) ? error.toJSON() : String(error) },
+        'Rejected scheduler tick request',
+      );
+      res.status(400).type('text/plain').send(oneLine(error));
+      return;
+    }
+    try {
+      const [{ runScheduleTick }, service] = await Promise.all([sdk(), serviceFor()]);
+      const results: TickResult[] = await runScheduleTick(
+        { service, paramsFactories: deps.paramsFactories, logger },
+        request,
+      );
+      logger.info(
+        {
+          scheduleName: request.scheduleName ?? null,
+          fireTime: request.fireTime?.toISOString() ?? null,
+          cloudSchedulerJob: req.header('x-cloudscheduler-jobname') ?? null,
+          results,
+        },
+        'Scheduler tick done',
+      );
+      res.status(200).json({ results });
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 500)
+        logger.error(
+          { err: error, scheduleName: request.scheduleName },
+          'Scheduler tick failed; Cloud Scheduler retries it',
+        );
+      else
+        logger.warn({ err: isE11Error(error) ? error.toJSON() : String(error) }, 'Rejected scheduler tick');
+      res.status(status).type('text/plain').send(oneLine(error));
+    }
+  };
+
+  return Object.assign(handler, {
+    async close() {
+      if (owned) await (await owned).close();
+    },
+  });
+}

@@ -1,0 +1,109 @@
+import {
+  type JobParams,
+  type Logger,
+  recordHeartbeat,
+  recordProgress,
+  saveCheckpoint,
+  type Store,
+} from '@e11/sdk/core';
+
+import { ProgressReporter } from './progress-reporter.js';
+import { toStoredJson } from './stored-json.js';
+
+/**
+ * What a job's `run` receives besides its params: identity, the abort signal, a logger, progress,
+ * heartbeat and checkpoints. `P` is the params type, `C` the checkpoint type.
+ *
+ * The issue sketches `ctx.checkpoint(state)` for saving and `ctx.checkpoint` for reading; a property
+ * and a method cannot share one name, so reading is `ctx.checkpoint` and saving is `ctx.saveCheckpoint(state)`.
+ */
+export interface JobContext<P = JobParams, C = unknown> {
+  readonly orchestrationId: string;
+  readonly jobId: string;
+  readonly jobName: string;
+  /** The params `run` received (after the schema, when the class has one). */
+  readonly params: P;
+  /** This attempt's number: 1-based, cumulative over in-task retries and relaunches, as stored on the job. */
+  readonly attempt: number;
+  /** Attempts allowed (first run included). */
+  readonly maxAttempts: number;
+  /** CLOUD_RUN_TASK_INDEX, or null outside Cloud Run. */
+  readonly taskIndex: number | null;
+  /** CLOUD_RUN_EXECUTION, or null outside Cloud Run. */
+  readonly executionName: string | null;
+  /**
+   * Fires on SIGTERM (Cloud Run task timeout or cancellation), the job's own timeout, a cancellation of
+   * the orchestration, or a takeover by another task. Its `reason` is an E11Error (`E11_INTERRUPTED`,
+   * `E11_TIMEOUT`, `E11_CANCELLED`).
+   */
+  readonly signal: AbortSignal;
+  /** Structured logger (Cloud Logging JSON) labelled with orchestrationId, jobId, jobName and attempt. */
+  readonly log: Logger;
+  /** What a previous attempt saved with `saveCheckpoint`, or undefined when nothing was saved. */
+  readonly checkpoint: C | undefined;
+  /**
+   * Reports progress (`ratio` 0..1, optional message). Cheap to call often: writes are throttled to about
+   * one per second per job. The latest value is written when the attempt fails; on success the
+   * completion sets progress to 1. Write errors are logged, never thrown.
+   */
+  progress(ratio: number, message?: string): void;
+  /** Writes the heartbeat now (it is also written automatically while the job runs). */
+  heartbeat(): Promise<void>;
+  /**
+   * Saves state the next attempt receives as `ctx.checkpoint` (resumable jobs): JSON, at most
+   * DEFAULTS.maxResultBytes (64 KiB). Rejects with E11_JOB_FAILED when it is not storable.
+   */
+  saveCheckpoint(state: C): Promise<void>;
+}
+
+/** What {@link createJobContext} needs to build one attempt's context. */
+export interface JobContextInput<P> {
+  store: Store;
+  ids: { orchestrationId: string; jobId: string };
+  jobName: string;
+  params: P;
+  attempt: number;
+  maxAttempts: number;
+  taskIndex: number | null;
+  executionName: string | null;
+  signal: AbortSignal;
+  log: Logger;
+  /** The checkpoint to expose, and where a saved one is remembered for the next in-task attempt. */
+  checkpoint: { current: unknown };
+  progressIntervalMs: number;
+}
+
+/**
+ * Builds the context of one attempt, with its own throttled progress reporter. `flush()` writes the
+ * pending progress value; `stop()` drops it and ends the reporter when the attempt ends.
+ */
+export function createJobContext<P, C>(
+  input: JobContextInput<P>,
+): { ctx: JobContext<P, C>; flush(): Promise<void>; stop(): void } {
+  const { store, ids, log } = input;
+  const progress = new ProgressReporter(
+    (ratio, message) => recordProgress(store, ids, ratio, message),
+    input.progressIntervalMs,
+    (error) => log.warn({ err: (error as Error).message }, 'progress write failed'),
+  );
+  const ctx: JobContext<P, C> = {
+    ...ids,
+    jobName: input.jobName,
+    params: input.params,
+    attempt: input.attempt,
+    maxAttempts: input.maxAttempts,
+    taskIndex: input.taskIndex,
+    executionName: input.executionName,
+    signal: input.signal,
+    log,
+    checkpoint: (input.checkpoint.current ?? undefined) as C | undefined,
+    progress: (ratio, message) => progress.report(ratio, message),
+    heartbeat: () => recordHeartbeat(store, ids),
+    saveCheckpoint: async (state) => {
+      const stored = toStoredJson(state, 'checkpoint');
+      await saveCheckpoint(store, ids, stored);
+      input.checkpoint.current = stored;
+    },
+  };
+  return { ctx, flush: () => progress.flush(), stop: () => progress.stop() };
+}

@@ -1,0 +1,34 @@
+import { ErrorCode, type JobErrorInfo } from '@e11/sdk/core';
+
+/** The error fields stored on a job document, redacted and bounded. */
+export function toJobErrorInfo(
+  error: unknown,
+  job: { jobName: string; orchestrationId: string; jobId: string; attempt: number },
+  options: { redact: (text: string) => string; retryable: boolean },
+): JobErrorInfo {
+  const isError = error instanceof Error;
+  const raw = isError ? error.message : typeof error === 'string' ? error : safeStringify(error);
+  const code =
+    typeof (error as { code?: unknown } | null)?.code === 'string'
+      ? (error as { code: string }).code
+      : ErrorCode.JobFailed;
+  return {
+    message: options.redact(raw || 'The job failed without a message.').slice(0, 4_000),
+    code,
+    name: isError ? error.name : null,
+    stack: isError && error.stack ? options.redact(error.stack).slice(0, 8_192) : null,
+    jobName: job.jobName,
+    orchestrationId: job.orchestrationId,
+    jobId: job.jobId,
+    attempt: job.attempt,
+    retryable: options.retryable,
+  };
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return `Non-Error thrown: ${JSON.stringify(value)}`;
+  } catch {
+    return `Non-Error thrown: ${String(value)}`;
+  }
+}

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+
+import {
+  claimJob,
+  type Clock,
+  createFirestore,
+  createStore,
+  E11Error,
+  ErrorCode,
+  failJob,
+  findOrchestration,
+  isE11Error,
+  isRetryableGrpcError,
+  type JobDoc,
+  JobStatus,
+  loadJob,
+  loadJobByIndex,
+} from '@e11/sdk/core';
+import type { Firestore } from '@google-cloud/firestore';
+
+import { toJobErrorInfo } from './error-info.js';
+import type { E11Job, JobClass } from './job-name.js';
+import { createRunnerLogger, type RunnerLogger } from './logger.js';
+import { ExitCode, type ExecuteJobResult } from './outcome.js';
+import { persist } from './persist.js';
+import { createRedactor } from './redact.js';
+import { buildRegistry } from './registry.js';
+import { resolvePolicy } from './retry-policy.js';
+import { runAttempts } from './run-attempts.js';
+import { parseTaskEnv } from './task-env.js';
+
+/** Options of {@link executeJob}. */
+export interface ExecuteJobOptions {
+  /** The job classes of this image; the one whose @JobName equals JOB_NAME runs. */
+  classes: readonly JobClass[];
+  /** The task environment. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The Firestore client; executeJob leaves a given client open. @default a client for the env's
+   * GOOGLE_CLOUD_PROJECT (FIRESTORE_EMULATOR_HOST honoured), terminated when the job is done
+   */
+  firestore?: Firestore;
+  /** Aborts the job from outside: runE11Job wires SIGTERM/SIGINT to it. */
+  signal?: AbortSignal;
+  /** @default a Cloud Logging JSON logger on stdout (createRunnerLogger) */
+  logger?: RunnerLogger;
+  /** Time source of the stored timestamps. @default the system clock */
+  clock?: Clock;
+  /** Builds a job instance (e.g. from a DI container). @default `new Class()` */
+  create?: (target: JobClass) => E11Job<unknown, unknown>;
+}
+
+/**
+ * The runner's core, in-process: reads the task env, finds the job document and its class, claims
+ * the job (a re-delivered task never runs it twice), validates params, runs attempts with heartbeat,
+ * progress, checkpoints, timeout and in-task retries, and records the outcome. It installs no signal
+ * handlers and never exits the process (runE11Job does both), so it also serves benchmarks and tests.
+ */
+export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJobResult> {
+  const log = options.logger ?? createRunnerLogger();
+  const { logger } = log;
+  let firestore: Firestore | undefined = options.firestore;
+  const ownsFirestore = firestore === undefined;
+  try {
+    const registry = buildRegistry(options.classes);
+    const env = parseTaskEnv(options.env ?? process.env);
+    const ids = (job?: JobDoc) => ({ orchestrationId: env.orchestrationId, jobId: job?.id ?? env.jobId });
+    log.setLabels({
+      orchestrationId: env.orchestrationId,
+      jobName: env.jobName,
+      ...(env.jobId ? { jobId: env.jobId } : {}),
+    });
+    const rawEnv = options.env ?? process.env;
+    firestore ??= createFirestore({
+      projectId: rawEnv.GOOGLE_CLOUD_PROJECT,
+      emulatorHost: rawEnv.FIRESTORE_EMULATOR_HOST,
+    });
+    const store = createStore({ firestore, collectionPrefix: env.collectionPrefix, clock: options.clock });
+    // Per-job mode reads the orchestration and the job in parallel (one round trip, not two).
+    const jobRead =
+      env.jobId !== undefined
+        ? persist(() => loadJob(store, env.orchestrationId, env.jobId as string)).then(
+            (doc) => ({ doc }),
+            (error: unknown) => ({ error }),
+          )
+        : undefined;
+    const orchestration = await persist(() => findOrchestration(store, env.orchestrationId));
+    if (!orchestration) {
+      logger.error(
+        `Orchestration ${env.orchestrationId} does not exist in ${store.collections.orchestrationsId}: check ORCHESTRATION_ID, E11_COLLECTION_PREFIX and the project.`,
+      );
+      return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
+    }
+    let job: JobDoc;
+    try {
+      if (jobRead) {
+        const read = await jobRead;
+        if ('error' in read) throw read.error;
+        job = read.doc;
+      } else {
+        job = await persist(() => loadJobByIndex(store, env.orchestrationId, env.jobIndex ?? 0));
+      }
+    } catch (error) {
+      if (!isE11Error(error, ErrorCode.UnknownJob)) throw error;
+      logger.error(`${error.message} Check JOB_ID (or CLOUD_RUN_TASK_INDEX in array mode).`);
+      return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
+    }
+    log.setLabels({ jobId: job.id });
+    const definition = registry.get(env.jobName);
+    const sensitiveKeys = [...orchestration.sensitiveKeys, ...(definition?.options.sensitiveKeys ?? [])];
+    const redact = createRedactor(job.params, sensitiveKeys);
+    log.setRedactor(redact);
+    const policy = resolvePolicy(orchestration.policy, definition?.options ?? {});
+    if (options.signal?.aborted) {
+      // Stopped before the job was claimed: nothing to record, the job stays as it was.
+      logger.warn('The task was stopped before it claimed the job; nothing was run.');
+      return { ...ids(job), exitCode: ExitCode.Interrupted, outcome: 'interrupted', status: job.status };
+    }
+    const claimId = randomUUID();
+    const claim = await persist(() =>
+      claimJob(store, {
+        orchestrationId: job.orchestrationId,
+        jobId: job.id,
+        claim: {
+          id: claimId,
+          executionName: env.executionName,
+          taskIndex: env.taskIndex,
+          taskAttempt: env.taskAttempt,
+        },
+        maxAttempts: policy.maxAttempts,
+        heartbeatTimeoutMs: orchestration.policy.heartbeatTimeoutMs,
+      }),
+    );
+    const found = { ...ids(job), status: claim.job.status, attempt: claim.job.attempt };
+    if (claim.outcome === 'terminal') {
+      logger.info(`Job already ended ${claim.job.status}: this delivery does nothing.`);
+      const exitCode = claim.job.status === JobStatus.Completed ? ExitCode.Ok : ExitCode.Failed;
+      return { ...found, exitCode, outcome: 'duplicate' };
+    }
+    if (claim.outcome === 'running-elsewhere') {
+      logger.info('Another live task is running this job (fresh heartbeat): this delivery does nothing.');
+      return { ...found, exitCode: ExitCode.Ok, outcome: 'running-elsewhere' };
+    }
+    if (claim.outcome === 'exhausted') {
+      logger.error('The previous attempt died and no attempts are left: the job is dead-lettered.');
+      return { ...found, exitCode: ExitCode.Failed, outcome: 'exhausted' };
+    }
+    log.setLabels({ attempt: String(claim.attempt) });
+
+    const mismatch = job.jobName !== env.jobName;
+    if (!definition || mismatch) {
+      const message = mismatch
+        ? `JOB_NAME is '${env.jobName}' but job ${job.id} belongs to '${job.jobName}': the task was started with the wrong env.`
+        : `No job class is named '${env.jobName}' in this image (known: ${[...registry.keys()].join(', ') || 'none'}): ` +
+          `check the @JobName of your classes and the job name passed to kickOffJob.`;
+      const error = new E11Error(ErrorCode.UnknownJobName, message, { context: { jobName: env.jobName } });
+      const owned = { orchestrationId: job.orchestrationId, jobId: job.id, claimId };
+      const info = toJobErrorInfo(
+        error,
+        { ...owned, jobName: job.jobName, attempt: claim.attempt },
+        { redact, retryable: false },
+      );
+      const written = await persist(() =>
+        failJob(store, { ...owned, error: info, outcome: 'Errored', final: true, deadLettered: false }),
+      );
+      logger.error(message);
+      const status = written === 'recorded' ? JobStatus.Errored : undefined;
+      return { ...ids(job), exitCode: ExitCode.Config, outcome: 'invalid', attempt: claim.attempt, status };
+    }
+    return await runAttempts({
+      store,
+      env,
+      job: claim.job,
+      definition,
+      policy,
+      claimId,
+      attempt: claim.attempt,
+      heartbeatTimeoutMs: orchestration.policy.heartbeatTimeoutMs,
+      log,
+      redact,
+      signal: options.signal,
+      create: options.create,
+    });
+  } catch (error) {
+    const config =
+      isE11Error(error, ErrorCode.InvalidTaskEnv) ||
+      isE11Error(error, ErrorCode.DuplicateJobName) ||
+      isE11Error(error, ErrorCode.UnknownJobName) ||
+      isE11Error(error, ErrorCode.InvalidJobName);
+    const code = (error as { code?: unknown } | null)?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (isRetryableGrpcError(error)) {
+      logger.error(
+        { code },
+        `Firestore stayed unreachable (${message}); nothing more was recorded. A job this task claimed is found by its stale heartbeat and relaunched by the sweeper.`,
+      );
+      return { exitCode: ExitCode.Failed, outcome: 'failed' };
+    }
+    logger.error({ code }, message);
+    return { exitCode: config ? ExitCode.Config : ExitCode.Failed, outcome: 'invalid' };
+  } finally {
+    if (ownsFirestore) await firestore?.terminate().catch(() => undefined);
+  }
+}

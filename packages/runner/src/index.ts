@@ -1,0 +1,27 @@
+// @e11/runner — the container side of E11 Jobs: @JobName classes, runE11Job and the job context.
+export type { JobContext } from './context.js';
+export { type JobErrorOptions, PermanentError, TransientError } from './errors.js';
+export { executeJob, type ExecuteJobOptions } from './execute-job.js';
+export {
+  type BackoffSettings,
+  type E11Job,
+  getJobDefinition,
+  type JobClass,
+  type JobDefinition,
+  JobName,
+  type JobOptions,
+} from './job-name.js';
+export { createRunnerLogger, type LogLabels, type RunnerLogger } from './logger.js';
+export { ExitCode, type ExitCodeValue, type ExecuteJobResult, type ExecuteOutcome } from './outcome.js';
+export { createRedactor, REDACTED } from './redact.js';
+export { buildRegistry } from './registry.js';
+export {
+  defaultRetryOn,
+  type ResolvedPolicy,
+  resolvePolicy,
+  retryDelayMs,
+  shouldRetry,
+} from './retry-policy.js';
+export { runE11Job, type RunE11JobOptions } from './run-e11-job.js';
+export type { StandardSchemaV1 } from './standard-schema.js';
+export { parseTaskEnv, type TaskEnv } from './task-env.js';

@@ -1,0 +1,46 @@
+import type { JobStatus } from '@e11/sdk/core';
+
+/** Exit codes of a task process; Cloud Run marks a task failed on any non-zero code. */
+export const ExitCode = {
+  /** The job completed (or a duplicate delivery found it completed, or another live task runs it). */
+  Ok: 0,
+  /** The job failed (or was cancelled, or a final write could not be stored). */
+  Failed: 1,
+  /** Bad environment or configuration: missing env, unknown job name, duplicate @JobName, no job document. */
+  Config: 2,
+  /** Stopped by SIGTERM/SIGINT (128 + 15). */
+  Interrupted: 143,
+} as const;
+
+/** One of {@link ExitCode}. */
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * How a task ended: `completed`, `failed` (Errored, or a final write that could not be stored),
+ * `duplicate` (the job had already ended), `running-elsewhere` (another live task owns it),
+ * `exhausted` (a dead attempt was found and no attempts were left), `interrupted` (SIGTERM),
+ * `cancelled`, `lost` (another task took the job over), `invalid` (bad env or configuration).
+ */
+export type ExecuteOutcome =
+  | 'completed'
+  | 'failed'
+  | 'duplicate'
+  | 'running-elsewhere'
+  | 'exhausted'
+  | 'interrupted'
+  | 'cancelled'
+  | 'lost'
+  | 'invalid';
+
+/** What `executeJob` returns (and `runE11Job` before it exits). */
+export interface ExecuteJobResult {
+  /** The process exit code this outcome maps to. */
+  exitCode: ExitCodeValue;
+  outcome: ExecuteOutcome;
+  /** The job's status as this task left or found it, when known. */
+  status?: JobStatus;
+  orchestrationId?: string;
+  jobId?: string;
+  /** The last attempt number this task ran. */
+  attempt?: number;
+}

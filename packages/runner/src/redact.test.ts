@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+
+import { createRedactor } from './redact.js';
+
+describe('createRedactor', () => {
+  it('replaces values of sensitive keys at any depth, raw and JSON-escaped', () => {
+    const redact = createRedactor(
+      { apiKey: 'sk-"quoted"-123', nested: { password: 'hunter22' }, user: 'alice' },
+      ['apiKey', 'password'],
+    );
+    expect(redact('key sk-"quoted"-123 and hunter22 for alice')).toBe(
+      'key [REDACTED] and [REDACTED] for alice',
+    );
+    expect(redact(JSON.stringify({ message: 'sk-"quoted"-123' }))).toBe('{"message":"[REDACTED]"}');
+  });
+
+  it('redacts every item of a sensitive array and leaves text alone without sensitive keys', () => {
+    expect(createRedactor({ tokens: ['tok-aaaa', 'tok-bbbb'] }, ['tokens'])('tok-aaaa tok-bbbb')).toBe(
+      '[REDACTED] [REDACTED]',
+    );
+    expect(createRedactor({ apiKey: 'sk-123456' }, [])('sk-123456')).toBe('sk-123456');
+  });
+});

@@ -1,0 +1,33 @@
+import { createDashboardServer } from '../../dashboard/dashboard-server.js';
+import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
+
+/** Arguments of `e11 dashboard`. */
+export interface DashboardArgs {
+  port?: number;
+  host?: string;
+  json?: boolean;
+}
+
+/**
+ * `e11 dashboard [--port 8787] [--host 127.0.0.1]`: serves the web dashboard until Ctrl-C (the
+ * `signal` of `io`), then closes it. Prints the URL (`{ url }` with `--json`).
+ */
+export async function dashboardCommand(
+  service: OrchestrationService,
+  args: DashboardArgs,
+  io: CliIo,
+): Promise<number> {
+  const dashboard = await createDashboardServer(service, { port: args.port, host: args.host });
+  if (args.json) writeJson(io, { url: dashboard.url });
+  else writeLines(io, `E11 dashboard: ${dashboard.url}  (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    if (!io.signal || io.signal.aborted) {
+      resolve();
+      return;
+    }
+    io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await dashboard.close();
+  return ExitCode.Ok;
+}

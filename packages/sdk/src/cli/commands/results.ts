@@ -1,0 +1,61 @@
+import { redactParams } from '../../monitoring/redact.js';
+import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { loadOrchestration } from '../../store/orchestration-docs.js';
+import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
+
+/** Arguments of `e11 results`. */
+export interface ResultsArgs {
+  orchestrationId: string;
+  timeoutMs?: number;
+  json?: boolean;
+}
+
+/**
+ * `e11 results <id> [--timeout 10m]`: waits for the end and prints successes and failures (each
+ * failure with its params — sensitive keys redacted — and error). Exits 0 when nothing failed, 1
+ * otherwise, 3 for an unknown id, 4 on timeout, 130 on Ctrl-C.
+ */
+export async function resultsCommand(
+  service: OrchestrationService,
+  args: ResultsArgs,
+  io: CliIo,
+): Promise<number> {
+  const { sensitiveKeys } = await loadOrchestration(service.store, args.orchestrationId);
+  let results;
+  try {
+    results = await service.getJobResults(args.orchestrationId, {
+      timeoutMs: args.timeoutMs,
+      signal: io.signal,
+    });
+  } catch (error) {
+    if (io.signal?.aborted) return ExitCode.Interrupted;
+    throw error;
+  }
+  const [successes, failures] = results;
+  const failed = (failures ?? []).map((failure) => ({
+    ...failure,
+    params: redactParams(failure.params, sensitiveKeys),
+  }));
+  if (args.json) {
+    writeJson(io, {
+      orchestrationId: args.orchestrationId,
+      succeeded: successes.length,
+      failed: failed.length,
+      successes: successes.map((success) => ({
+        ...success,
+        params: redactParams(success.params, sensitiveKeys),
+      })),
+      failures: failures === null ? null : failed,
+    });
+  } else {
+    writeLines(io, `${successes.length} succeeded, ${failed.length} failed`);
+    for (const failure of failed) {
+      writeLines(
+        io,
+        `  #${failure.index} ${failure.jobId}  ${failure.status}  ${failure.error.code}: ${failure.error.message.replace(/\s+/g, ' ')}`,
+        `      params ${JSON.stringify(failure.params)}${failure.deadLettered ? '  (dead-lettered)' : ''}`,
+      );
+    }
+  }
+  return failed.length > 0 ? ExitCode.Failed : ExitCode.Ok;
+}

@@ -1,0 +1,32 @@
+import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
+
+/** Arguments of `e11 retry`. */
+export interface RetryArgs {
+  orchestrationId: string;
+  /** Only these jobs (default: every failed, not discarded, job). */
+  jobIds?: string[];
+  json?: boolean;
+}
+
+/** `e11 retry <id> [--job <jobId>]…`: relaunches failed jobs with their original params. */
+export async function retryCommand(
+  service: OrchestrationService,
+  args: RetryArgs,
+  io: CliIo,
+): Promise<number> {
+  const result = await service.retryFailed(args.orchestrationId, {
+    jobIds: args.jobIds && args.jobIds.length > 0 ? args.jobIds : undefined,
+  });
+  if (args.json) {
+    writeJson(io, result);
+  } else if (result.jobIds.length === 0) {
+    writeLines(io, 'Nothing to retry: no failed jobs.');
+  } else {
+    writeLines(
+      io,
+      `Retrying ${result.jobIds.length} job(s) in run ${result.epoch}: ${result.launch.launched} launched, ${result.launch.failed} failed.`,
+    );
+  }
+  return result.launch.failed > 0 ? ExitCode.Failed : ExitCode.Ok;
+}

@@ -1,0 +1,21 @@
+import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { describeOrchestration } from '../format.js';
+import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
+
+/** Arguments of `e11 status`. */
+export interface StatusArgs {
+  orchestrationId: string;
+  json?: boolean;
+}
+
+/** `e11 status <id>`: the orchestration with live counts. Exit 0 when shown, 3 for an unknown id. */
+export async function statusCommand(
+  service: OrchestrationService,
+  args: StatusArgs,
+  io: CliIo,
+): Promise<number> {
+  const info = await service.getOrchestration(args.orchestrationId);
+  if (args.json) writeJson(io, info);
+  else writeLines(io, ...describeOrchestration(info));
+  return ExitCode.Ok;
+}

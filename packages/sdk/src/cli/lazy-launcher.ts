@@ -1,0 +1,28 @@
+import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
+import type { LaunchRequest, LaunchResult, TaskLauncher } from '../launch/task-launcher.js';
+
+/**
+ * A {@link CloudRunTaskService} created on first use, so read-only commands (status, history, …)
+ * never build a Cloud Run client — which would look up credentials and project on the metadata server.
+ */
+export class LazyCloudRunLauncher implements TaskLauncher {
+  private launcher: CloudRunTaskService | undefined;
+
+  constructor(private readonly projectId: string | undefined) {}
+
+  launch(request: LaunchRequest): Promise<LaunchResult> {
+    return this.get().launch(request);
+  }
+
+  cancel(executionName: string): Promise<void> {
+    return this.get().cancel(executionName);
+  }
+
+  async close(): Promise<void> {
+    await this.launcher?.close();
+  }
+
+  private get(): CloudRunTaskService {
+    return (this.launcher ??= new CloudRunTaskService({ projectId: this.projectId }));
+  }
+}

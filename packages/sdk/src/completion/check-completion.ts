@@ -1,0 +1,101 @@
+import { DEFAULTS } from '../defaults.js';
+import {
+  buildJobCompletedEvent,
+  type JobCompletedEvent,
+  toPubSubMessage,
+} from '../events/job-completed-event.js';
+import type { CompletionDoc, OrchestrationDoc } from '../model/documents.js';
+import { type StatusCounts, terminalCount } from '../model/status.js';
+import {
+  acquirePublishLease,
+  markEventPublished,
+  markOrchestrationDone,
+  recordPublishFailure,
+} from '../store/completion-marker.js';
+import { readCounts } from '../store/counts.js';
+import { findOrchestration } from '../store/orchestration-docs.js';
+import type { Store } from '../store/store.js';
+
+import type { EventPublisher } from './event-publisher.js';
+
+/** What completion detection needs. */
+export interface CompletionDeps {
+  store: Store;
+  publisher: EventPublisher;
+  /** How long a publisher holds the lease before another may retry. @default DEFAULTS.publishRetryAfterMs */
+  leaseMs?: number;
+}
+
+/** What {@link checkCompletion} saw and did. */
+export type CompletionCheck =
+  | { outcome: 'unknown' }
+  | { outcome: 'open'; counts: StatusCounts }
+  /** This call published the event. */
+  | { outcome: 'published'; event: JobCompletedEvent; messageId: string }
+  /** The end was already handled (event published, or another publisher holds the lease). */
+  | { outcome: 'already-ended' };
+
+async function publishMarker(
+  deps: CompletionDeps,
+  orchestration: OrchestrationDoc,
+  marker: CompletionDoc,
+): Promise<CompletionCheck> {
+  const event = buildJobCompletedEvent(orchestration, marker);
+  const key = { orchestrationId: orchestration.id, epoch: marker.epoch };
+  let messageId: string;
+  try {
+    messageId = await deps.publisher.publish(marker.topic, toPubSubMessage(event));
+  } catch (error) {
+    await recordPublishFailure(deps.store, {
+      ...key,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    throw error;
+  }
+  await markEventPublished(deps.store, { ...key, messageId });
+  return { outcome: 'published', event, messageId };
+}
+
+/**
+ * Completion detection for one orchestration, safe to call any number of times, concurrently, in any
+ * order: reads the orchestration and its live counts (O(1): one document and one aggregation over the
+ * counter shards). When every job is terminal, ends the epoch exactly once (completion marker created
+ * in a transaction), then publishes the JobCompletedEvent. If publishing fails the marker stays
+ * unpublished, the error is rethrown (so a trigger retry can run) and any later call — a redelivered
+ * trigger or the sweeper — publishes it: the event is never lost and never sent twice by two callers.
+ */
+export async function checkCompletion(
+  deps: CompletionDeps,
+  orchestrationId: string,
+): Promise<CompletionCheck> {
+  const leaseMs = deps.leaseMs ?? DEFAULTS.publishRetryAfterMs;
+  const orchestration = await findOrchestration(deps.store, orchestrationId);
+  if (!orchestration) return { outcome: 'unknown' };
+  const epoch = orchestration.epoch;
+  if (!orchestration.registered) return { outcome: 'open', counts: orchestration.counts };
+  const counts = await readCounts(deps.store, orchestrationId);
+  if (terminalCount(counts) < orchestration.total) return { outcome: 'open', counts };
+  const done = await markOrchestrationDone(deps.store, { orchestrationId, epoch, counts, leaseMs });
+  if (done.outcome === 'stale') return { outcome: 'already-ended' };
+  if (done.outcome === 'created') return publishMarker(deps, done.orchestration, done.marker);
+  if (done.marker.published) return { outcome: 'already-ended' };
+  return retryPublish(deps, orchestrationId, epoch);
+}
+
+/**
+ * Publishes the event of an ended epoch whose publish failed or whose publisher died, if its lease
+ * expired. Used by {@link checkCompletion} and the sweeper.
+ */
+export async function retryPublish(
+  deps: CompletionDeps,
+  orchestrationId: string,
+  epoch: number,
+): Promise<CompletionCheck> {
+  const leased = await acquirePublishLease(deps.store, {
+    orchestrationId,
+    epoch,
+    leaseMs: deps.leaseMs ?? DEFAULTS.publishRetryAfterMs,
+  });
+  if (!leased) return { outcome: 'already-ended' };
+  return publishMarker(deps, leased.orchestration, leased.marker);
+}

@@ -1,0 +1,106 @@
+// @e11/sdk/core — the shared model without the heavy clients: errors, defaults, document schemas,
+// paths, the store's state changes, completion detection and the event schema. The runner and the
+// functions import this entry so a task or a cold function start loads Firestore (and pino, zod) only.
+export { type ClientOptions, createFirestore, resolveProjectId } from './clients/firestore.js';
+export { type Clock, systemClock } from './clock.js';
+export {
+  checkCompletion,
+  type CompletionCheck,
+  type CompletionDeps,
+  retryPublish,
+} from './completion/check-completion.js';
+export { createPubSubPublisher, type EventPublisher } from './completion/event-publisher.js';
+export { DEFAULTS } from './defaults.js';
+export { type Duration, toMs } from './duration.js';
+export {
+  E11Error,
+  type E11ErrorContext,
+  type E11ErrorOptions,
+  ErrorCode,
+  type ErrorCodeValue,
+  isE11Error,
+} from './errors.js';
+export {
+  buildJobCompletedEvent,
+  type JobCompletedEvent,
+  jobCompletedEventSchema,
+  parseJobCompletedEvent,
+  RESERVED_ATTRIBUTES,
+  toPubSubMessage,
+} from './events/job-completed-event.js';
+export {
+  backoffDelay,
+  type BackoffOptions,
+  delay,
+  retryWithBackoff,
+  type RetryOptions,
+} from './internal/backoff.js';
+export { fromGrpcError, grpcCodeOf, GrpcStatus, isRetryableGrpcError } from './internal/grpc-errors.js';
+export { deterministicUuid, jobIdFor } from './internal/ids.js';
+export { cloudLoggingOptions, createLogger, type Logger } from './logging.js';
+export { Collections, type JobDocumentPath, parseJobDocumentPath } from './model/collections.js';
+export {
+  type AttemptRecord,
+  type Claim,
+  type CompletionDoc,
+  completionDocSchema,
+  defaultJobPolicy,
+  type JobDoc,
+  type NewJobDoc,
+  jobDocSchema,
+  type JobErrorInfo,
+  type JobPolicy,
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+} from './model/documents.js';
+export type { JobParams, JsonValue } from './model/json.js';
+export { parseDocument } from './model/parse.js';
+export {
+  countField,
+  emptyCounts,
+  endStatus,
+  isTerminal,
+  JobStatus,
+  type OrchestrationStatus,
+  type StatusCounts,
+  TERMINAL_STATUSES,
+  terminalCount,
+} from './model/status.js';
+export { attemptsInEpoch, claimJob, type ClaimRequest, type ClaimResult } from './store/claim-job.js';
+export {
+  acquirePublishLease,
+  markEventPublished,
+  markOrchestrationDone,
+  type MarkDoneResult,
+  recordPublishFailure,
+} from './store/completion-marker.js';
+export { cancelJob } from './store/cancel-job.js';
+export { readCounts, sumShards } from './store/counts.js';
+export { failPendingJob } from './store/fail-pending-job.js';
+export {
+  completeJob,
+  failJob,
+  type FailureOutcome,
+  type FinishOutcome,
+  type OwnedJob,
+  releaseJob,
+} from './store/finish-job.js';
+export { recordHeartbeat, recordProgress, type RunningJob, saveCheckpoint } from './store/job-activity.js';
+export { findOrchestration, loadJob, loadJobByIndex, loadOrchestration } from './store/orchestration-docs.js';
+export {
+  type NewOrchestration,
+  registerOrchestration,
+  type RegistrationInput,
+  shardCountFor,
+} from './store/register-orchestration.js';
+export { recoverStaleJob, type RecoveryOutcome } from './store/recover-job.js';
+export { discardJob, reopenJob } from './store/reopen-job.js';
+export { createStore, now, type Store, type StoreOptions } from './store/store.js';
+export {
+  defaultServiceName,
+  type ServiceNameMapping,
+  serviceNameFor,
+  validateJobName,
+} from './validate/job-name.js';
+export { firestoreValueSize, type ParamsLimits, validateParamsList } from './validate/params.js';
+export { validateTags } from './validate/tags.js';

@@ -1,0 +1,153 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { E11Error, ErrorCode, isE11Error } from '../errors.js';
+import { JobStatus, type OrchestrationStatus } from '../model/status.js';
+import { redactParams } from '../monitoring/redact.js';
+import type { AuthorizeOrchestration, SseHandler } from '../monitoring/sse-handler.js';
+import type { OrchestrationService } from '../orchestration/orchestration-service.js';
+import type { OrchestrationInfo } from '../orchestration/views.js';
+import { loadOrchestration } from '../store/orchestration-docs.js';
+
+/** A failed job as the dashboard shows it: params with the orchestration's sensitive keys redacted. */
+export interface DashboardFailure {
+  jobId: string;
+  index: number;
+  status: OrchestrationStatus;
+  params: unknown;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  deadLettered: boolean;
+  discarded: boolean;
+  finishedAt: Date | null;
+}
+
+/** Failed jobs shown at most per orchestration. */
+const MAX_FAILURES = 200;
+
+/** What the JSON API needs. */
+export interface ApiContext {
+  service: OrchestrationService;
+  authorize: AuthorizeOrchestration;
+  sse: SseHandler;
+}
+
+const STATUS_CODES: Record<string, number> = {
+  [ErrorCode.UnknownOrchestration]: 404,
+  [ErrorCode.UnknownJob]: 404,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.InvalidOptions]: 400,
+  [ErrorCode.InvalidCursor]: 400,
+};
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, statusCode: number, body: unknown): void {
+  res.writeHead(statusCode, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  res.end(JSON.stringify(body));
+}
+
+/** Writes an error as `{ error: { code, message } }` with the matching HTTP status. */
+export function sendError(res: ServerResponse, error: unknown): void {
+  const code = isE11Error(error) ? error.code : ErrorCode.Unavailable;
+  const message = isE11Error(error) ? error.message : 'Internal error.';
+  sendJson(res, STATUS_CODES[code] ?? 500, { error: { code, message } });
+}
+
+async function authorized(context: ApiContext, req: IncomingMessage, id: string): Promise<OrchestrationInfo> {
+  const info = await context.service.getOrchestration(id);
+  if (!(await context.authorize(req, info))) {
+    throw new E11Error(ErrorCode.Forbidden, `Not allowed to see orchestration ${id}.`, {
+      context: { orchestrationId: id },
+    });
+  }
+  return info;
+}
+
+async function failures(context: ApiContext, id: string): Promise<DashboardFailure[]> {
+  const { sensitiveKeys } = await loadOrchestration(context.service.store, id);
+  const jobs = await context.service.listJobs(id, { status: JobStatus.Errored });
+  return jobs.slice(0, MAX_FAILURES).map((job) => ({
+    jobId: job.id,
+    index: job.index,
+    status: job.status,
+    // Sensitive values never leave the server.
+    params: redactParams(job.params, sensitiveKeys),
+    error: job.error ? { code: job.error.code, message: job.error.message } : null,
+    attempts: job.attempt,
+    deadLettered: job.deadLettered,
+    discarded: job.discarded,
+    finishedAt: job.finishedAt,
+  }));
+}
+
+function optional(value: string | null): string | undefined {
+  return value === null || value === '' ? undefined : value;
+}
+
+/**
+ * The dashboard's JSON API under `/api`: the orchestration list (filtered by `authorize`), one
+ * orchestration, its failed jobs, a retry, its SSE stream, and the metrics. Returns false for paths
+ * it does not serve.
+ */
+export async function handleApi(
+  context: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<boolean> {
+  const { service } = context;
+  const path = url.pathname;
+  if (req.method === 'GET' && path === '/api/orchestrations') {
+    const limit = optional(url.searchParams.get('limit'));
+    const page = await service.listOrchestrations({
+      jobName: optional(url.searchParams.get('jobName')),
+      status: optional(url.searchParams.get('status')) as OrchestrationStatus | undefined,
+      cursor: optional(url.searchParams.get('cursor')),
+      limit: limit === undefined ? undefined : Number(limit),
+    });
+    const allowed = await Promise.all(page.items.map(async (item) => context.authorize(req, item)));
+    sendJson(res, 200, {
+      items: page.items.filter((_, i) => allowed[i] === true),
+      nextCursor: page.nextCursor,
+    });
+    return true;
+  }
+  if (req.method === 'GET' && path === '/api/metrics') {
+    sendJson(res, 200, await service.getMetrics());
+    return true;
+  }
+  const match = /^\/api\/orchestrations\/([^/]+)(\/failures|\/retry|\/events)?$/.exec(path);
+  if (!match?.[1]) return false;
+  const id = decodeURIComponent(match[1]);
+  const action = match[2];
+  if (action === '/events' && req.method === 'GET') {
+    await context.sse(req, res);
+    return true;
+  }
+  if (action === undefined && req.method === 'GET') {
+    sendJson(res, 200, await authorized(context, req, id));
+    return true;
+  }
+  if (action === '/failures' && req.method === 'GET') {
+    await authorized(context, req, id);
+    sendJson(res, 200, await failures(context, id));
+    return true;
+  }
+  if (action === '/retry' && req.method === 'POST') {
+    // A custom header cannot be sent cross-site without a CORS preflight, which this server never grants.
+    if (req.headers['x-e11-dashboard'] !== '1') {
+      throw new E11Error(ErrorCode.Forbidden, 'Retry requests must come from the dashboard page.');
+    }
+    await authorized(context, req, id);
+    const result = await service.retryFailed(id);
+    sendJson(res, 200, { epoch: result.epoch, jobIds: result.jobIds, launch: result.launch });
+    return true;
+  }
+  res.setHeader('allow', action === '/retry' ? 'POST' : 'GET');
+  sendJson(res, 405, {
+    error: { code: ErrorCode.InvalidOptions, message: `${req.method ?? ''} is not allowed on ${path}.` },
+  });
+  return true;
+}

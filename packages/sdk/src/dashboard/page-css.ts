@@ -1,0 +1,26 @@
+/** The dashboard's stylesheet. */
+export const DASHBOARD_CSS = `
+:root { font-family: system-ui, sans-serif; color: #1f2328; background: #f6f8fa; }
+body { margin: 0; }
+header { display: flex; align-items: baseline; gap: 1rem; padding: 0.75rem 1.5rem; background: #24292f; color: #fff; }
+header h1 { font-size: 1.2rem; margin: 0; }
+#notice { font-size: 0.85rem; color: #ffb3b3; }
+main { padding: 1rem 1.5rem; display: grid; gap: 1.5rem; }
+section { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 0.75rem 1rem; }
+h2 { font-size: 1rem; margin: 0 0 0.5rem; }
+h3 { font-size: 0.95rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.85rem; }
+th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }
+#orchestrations tbody tr { cursor: pointer; }
+#orchestrations tbody tr:hover, #orchestrations tbody tr.selected { background: #ddf4ff; }
+code, .params { font-family: ui-monospace, monospace; font-size: 0.8rem; }
+.params { white-space: pre-wrap; word-break: break-all; }
+.bar { display: inline-block; width: 10rem; height: 0.7rem; background: #eaeef2; border-radius: 4px; overflow: hidden; vertical-align: middle; }
+.fill { height: 100%; background: #2da44e; transition: width 0.3s; }
+.fill.failed { background: #cf222e; }
+.status-Errored, .status-Cancelled { color: #cf222e; font-weight: 600; }
+.status-Completed { color: #1a7f37; font-weight: 600; }
+.status-InProgress, .status-Pending { color: #9a6700; }
+form { display: flex; gap: 1rem; align-items: end; margin-bottom: 0.5rem; }
+button { font: inherit; padding: 0.25rem 0.75rem; }
+`;

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+import { E11Error, ErrorCode } from '../errors.js';
+import type { CompletionDoc, OrchestrationDoc } from '../model/documents.js';
+
+/** Attribute keys the event sets itself; tags may not use them. */
+export const RESERVED_ATTRIBUTES = [
+  'type',
+  'version',
+  'eventId',
+  'orchestrationId',
+  'jobName',
+  'status',
+  'epoch',
+] as const;
+
+/**
+ * The message published once per orchestration end. Versioned JSON; the Pub/Sub attributes repeat
+ * `orchestrationId`, `jobName`, `status` and every tag so subscriptions can filter server-side.
+ */
+export const jobCompletedEventSchema = z.object({
+  type: z.literal('JobCompletedEvent'),
+  version: z.literal(1),
+  /** `{orchestrationId}:{epoch}` — the same for every delivery of one end; use it to de-duplicate. */
+  eventId: z.string().min(1),
+  orchestrationId: z.string().min(1),
+  jobName: z.string().min(1),
+  status: z.enum(['Completed', 'Errored', 'Cancelled']),
+  total: z.number().int().nonnegative(),
+  succeeded: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  cancelled: z.number().int().nonnegative(),
+  tags: z.record(z.string(), z.string()),
+  /** Why a `Cancelled` orchestration stopped: `cancelled` by a caller, or `timeout` (its deadline passed). */
+  reason: z.enum(['cancelled', 'timeout']).nullable().default(null),
+  /** Run number: 1, then +1 for each retryFailed that reopened the orchestration. */
+  epoch: z.number().int().positive(),
+  /** ISO 8601. */
+  createdAt: z.string(),
+  /** ISO 8601. */
+  completedAt: z.string(),
+});
+
+/** A JobCompletedEvent, as received by subscribers. */
+export type JobCompletedEvent = z.infer<typeof jobCompletedEventSchema>;
+
+/** The event for one orchestration end, from the orchestration and its completion marker. */
+export function buildJobCompletedEvent(
+  orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'total' | 'tags' | 'createdAt' | 'cancelReason'>,
+  marker: Pick<CompletionDoc, 'eventId' | 'epoch' | 'status' | 'counts' | 'createdAt'>,
+): JobCompletedEvent {
+  const status = marker.status;
+  if (status !== 'Completed' && status !== 'Errored' && status !== 'Cancelled') {
+    throw new E11Error(ErrorCode.InvalidEvent, `An orchestration cannot end with status ${status}.`);
+  }
+  return {
+    type: 'JobCompletedEvent',
+    version: 1,
+    eventId: marker.eventId,
+    orchestrationId: orchestration.id,
+    jobName: orchestration.jobName,
+    status,
+    total: orchestration.total,
+    succeeded: marker.counts.completed,
+    failed: marker.counts.errored,
+    cancelled: marker.counts.cancelled,
+    tags: { ...orchestration.tags },
+    reason: status === 'Cancelled' ? (orchestration.cancelReason ?? 'cancelled') : null,
+    epoch: marker.epoch,
+    createdAt: orchestration.createdAt.toDate().toISOString(),
+    completedAt: marker.createdAt.toDate().toISOString(),
+  };
+}
+
+/** The Pub/Sub message for an event: JSON body plus filterable attributes. */
+export function toPubSubMessage(event: JobCompletedEvent): {
+  data: Buffer;
+  attributes: Record<string, string>;
+} {
+  return {
+    data: Buffer.from(JSON.stringify(event)),
+    attributes: {
+      ...event.tags,
+      type: event.type,
+      version: String(event.version),
+      eventId: event.eventId,
+      orchestrationId: event.orchestrationId,
+      jobName: event.jobName,
+      status: event.status,
+      epoch: String(event.epoch),
+    },
+  };
+}
+
+/** Parses and validates a received message body; throws `E11_INVALID_EVENT` naming the bad field. */
+export function parseJobCompletedEvent(data: Buffer | string): JobCompletedEvent {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+  } catch (error) {
+    throw new E11Error(ErrorCode.InvalidEvent, 'JobCompletedEvent message is not JSON.', { cause: error });
+  }
+  const result = jobCompletedEventSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new E11Error(
+      ErrorCode.InvalidEvent,
+      `Invalid JobCompletedEvent at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`,
+      { context: { path: issue?.path.join('.') ?? '' } },
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,33 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+const SEVERITY: Record<string, string> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+};
+
+/** pino options that produce Cloud Logging structured JSON: `severity`, `message`, ISO `time`. */
+export function cloudLoggingOptions(options: LoggerOptions = {}): LoggerOptions {
+  return {
+    messageKey: 'message',
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    base: undefined,
+    formatters: {
+      level: (label) => ({ severity: SEVERITY[label] ?? 'DEFAULT' }),
+    },
+    ...options,
+  };
+}
+
+/**
+ * The SDK's logger: Cloud Logging-shaped JSON lines on stdout, quiet by default (`warn`, or
+ * E11_LOG_LEVEL). Pass your own pino logger in the options of any E11 class to route logs elsewhere.
+ */
+export function createLogger(name: string, options: LoggerOptions = {}): Logger {
+  return pino(cloudLoggingOptions({ name, level: process.env.E11_LOG_LEVEL ?? 'warn', ...options }));
+}

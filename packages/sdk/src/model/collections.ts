@@ -1,0 +1,108 @@
+import type { CollectionReference, DocumentReference, Firestore } from '@google-cloud/firestore';
+
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode } from '../errors.js';
+
+const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
+
+/**
+ * Every Firestore path E11 uses, built in one place from the collection prefix:
+ *
+ * - `{prefix}orchestrations/{orchestrationId}`
+ * - `{prefix}orchestrations/{orchestrationId}/jobs/{jobId}`
+ * - `{prefix}orchestrations/{orchestrationId}/counters/{shard}` (sharded status counts)
+ * - `{prefix}orchestrations/{orchestrationId}/completions/{epoch}` (completion marker)
+ * - `{prefix}schedules/{name}` and `{prefix}schedules/{name}/runs/{runId}`
+ */
+export class Collections {
+  readonly prefix: string;
+
+  constructor(
+    readonly firestore: Firestore,
+    prefix: string = DEFAULTS.collectionPrefix,
+  ) {
+    if (!PREFIX_PATTERN.test(prefix)) {
+      throw new E11Error(
+        ErrorCode.InvalidOptions,
+        `collectionPrefix must be up to 40 letters, digits, '_' or '-', got '${prefix}'.`,
+        { context: { path: 'collectionPrefix' } },
+      );
+    }
+    this.prefix = prefix;
+  }
+
+  /** Collection id of orchestrations, e.g. `e11_orchestrations`. */
+  get orchestrationsId(): string {
+    return `${this.prefix}orchestrations`;
+  }
+
+  orchestrations(): CollectionReference {
+    return this.firestore.collection(this.orchestrationsId);
+  }
+
+  orchestration(orchestrationId: string): DocumentReference {
+    return this.orchestrations().doc(orchestrationId);
+  }
+
+  jobs(orchestrationId: string): CollectionReference {
+    return this.orchestration(orchestrationId).collection('jobs');
+  }
+
+  job(orchestrationId: string, jobId: string): DocumentReference {
+    return this.jobs(orchestrationId).doc(jobId);
+  }
+
+  counters(orchestrationId: string): CollectionReference {
+    return this.orchestration(orchestrationId).collection('counters');
+  }
+
+  counter(orchestrationId: string, shard: number): DocumentReference {
+    return this.counters(orchestrationId).doc(String(shard));
+  }
+
+  completions(orchestrationId: string): CollectionReference {
+    return this.orchestration(orchestrationId).collection('completions');
+  }
+
+  completion(orchestrationId: string, epoch: number): DocumentReference {
+    return this.completions(orchestrationId).doc(String(epoch));
+  }
+
+  schedules(): CollectionReference {
+    return this.firestore.collection(`${this.prefix}schedules`);
+  }
+
+  schedule(name: string): DocumentReference {
+    return this.schedules().doc(name);
+  }
+
+  scheduleRuns(name: string): CollectionReference {
+    return this.schedule(name).collection('runs');
+  }
+
+  /** The Eventarc path pattern of job documents, for the `onJobWritten` trigger. */
+  get jobDocumentPattern(): string {
+    return `${this.orchestrationsId}/{orchestrationId}/jobs/{jobId}`;
+  }
+}
+
+/** The parts of a job document path. */
+export interface JobDocumentPath {
+  prefix: string;
+  orchestrationId: string;
+  jobId: string;
+}
+
+/**
+ * Parses `…/documents/{prefix}orchestrations/{o}/jobs/{j}` or `{prefix}orchestrations/{o}/jobs/{j}`
+ * (with or without a leading `documents/`). Returns undefined for any other path.
+ */
+export function parseJobDocumentPath(path: string): JobDocumentPath | undefined {
+  const relative = path.includes('/documents/') ? path.slice(path.indexOf('/documents/') + 11) : path;
+  const trimmed = relative.startsWith('documents/') ? relative.slice(10) : relative;
+  const match = /^([A-Za-z0-9_-]*)orchestrations\/([^/]+)\/jobs\/([^/]+)$/.exec(trimmed);
+  if (!match) return undefined;
+  const [, prefix, orchestrationId, jobId] = match;
+  if (prefix === undefined || orchestrationId === undefined || jobId === undefined) return undefined;
+  return { prefix, orchestrationId, jobId };
+}

@@ -1,0 +1,195 @@
+import type { Timestamp } from '@google-cloud/firestore';
+import { z } from 'zod';
+
+import { DEFAULTS } from '../defaults.js';
+
+import { JobStatus } from './status.js';
+
+/**
+ * The documents E11 stores, as zod schemas with inferred types. Every document carries `v` (its
+ * schema version). Readers parse what they load (`parseDocument`) and trust the types inside.
+ */
+
+const timestamp = z.custom<Timestamp>(
+  (value) =>
+    typeof value === 'object' && value !== null && typeof (value as Timestamp).toMillis === 'function',
+  'expected a Firestore Timestamp',
+);
+
+const json: z.ZodType<unknown> = z.unknown();
+
+export const jobStatusSchema = z.enum([
+  JobStatus.Pending,
+  JobStatus.InProgress,
+  JobStatus.Completed,
+  JobStatus.Errored,
+  JobStatus.Cancelled,
+]);
+
+export const statusCountsSchema = z.object({
+  pending: z.number().int(),
+  inProgress: z.number().int(),
+  completed: z.number().int(),
+  errored: z.number().int(),
+  cancelled: z.number().int(),
+});
+
+/** Retry and timeout settings given at kick-off; `null` means "the job class or the default decides". */
+export const jobPolicySchema = z.object({
+  maxAttempts: z.number().int().positive().nullable(),
+  initialBackoffMs: z.number().nonnegative().nullable(),
+  maxBackoffMs: z.number().nonnegative().nullable(),
+  jobTimeoutMs: z.number().positive().nullable(),
+  taskTimeoutMs: z.number().positive().nullable(),
+  orchestrationTimeoutMs: z.number().positive().nullable(),
+  heartbeatTimeoutMs: z.number().positive(),
+});
+export type JobPolicy = z.infer<typeof jobPolicySchema>;
+
+/** A policy with nothing set at kick-off (the job class and the defaults decide), plus `overrides`. */
+export function defaultJobPolicy(overrides: Partial<JobPolicy> = {}): JobPolicy {
+  return {
+    maxAttempts: null,
+    initialBackoffMs: null,
+    maxBackoffMs: null,
+    jobTimeoutMs: null,
+    taskTimeoutMs: null,
+    orchestrationTimeoutMs: null,
+    heartbeatTimeoutMs: DEFAULTS.heartbeatTimeoutMs,
+    ...overrides,
+  };
+}
+
+export const orchestrationDocSchema = z.object({
+  v: z.literal(1),
+  id: z.string(),
+  jobName: z.string(),
+  /** The Cloud Run job id the tasks run on. */
+  service: z.string(),
+  status: jobStatusSchema,
+  total: z.number().int().nonnegative(),
+  shardCount: z.number().int().positive(),
+  tags: z.record(z.string(), z.string()),
+  tenant: z.string().nullable(),
+  topic: z.string(),
+  mode: z.enum(['per-job', 'array']),
+  policy: jobPolicySchema,
+  idempotencyKey: z.string().nullable(),
+  /** Run number: 1 at kick-off, +1 each time retryFailed reopens the orchestration. */
+  epoch: z.number().int().positive(),
+  /** Counts at the last summary (final at completion); live counts are in the counter shards. */
+  counts: statusCountsSchema,
+  /** Params keys never to show in logs, events, errors or the dashboard. */
+  sensitiveKeys: z.array(z.string()),
+  /** All job documents are written (false only during kick-off). */
+  registered: z.boolean(),
+  cancelRequested: z.boolean(),
+  /** Why the orchestration was cancelled: by a caller, or because its deadline passed. */
+  cancelReason: z.enum(['cancelled', 'timeout']).nullable().default(null),
+  /** An end was recorded (completion marker) but its event is not published yet; the sweeper retries. */
+  eventPending: z.boolean().default(false),
+  /** Execution names of array-mode launches. */
+  executions: z.array(z.string()),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  launchedAt: timestamp.nullable(),
+  /** Every launch request of the kick-off was answered (launched or failed). */
+  launchCompletedAt: timestamp.nullable().default(null),
+  completedAt: timestamp.nullable(),
+  deadlineAt: timestamp.nullable(),
+  /** Schedule that fired this orchestration, if any. */
+  scheduleName: z.string().nullable().optional(),
+});
+export type OrchestrationDoc = z.infer<typeof orchestrationDocSchema>;
+
+export const jobErrorSchema = z.object({
+  message: z.string(),
+  code: z.string(),
+  name: z.string().nullable(),
+  stack: z.string().nullable(),
+  jobName: z.string(),
+  orchestrationId: z.string(),
+  jobId: z.string(),
+  attempt: z.number().int().nonnegative(),
+  retryable: z.boolean(),
+});
+export type JobErrorInfo = z.infer<typeof jobErrorSchema>;
+
+export const attemptRecordSchema = z.object({
+  attempt: z.number().int().positive(),
+  /** The orchestration epoch the attempt ran in (retryFailed starts a new epoch and a new attempt count). */
+  epoch: z.number().int().positive(),
+  startedAt: timestamp,
+  finishedAt: timestamp.nullable(),
+  outcome: z
+    .enum(['Completed', 'Errored', 'Retrying', 'Crashed', 'TimedOut', 'Interrupted', 'Cancelled'])
+    .nullable(),
+  error: z.object({ message: z.string(), code: z.string() }).nullable(),
+  executionName: z.string().nullable(),
+});
+export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
+
+export const claimSchema = z.object({
+  id: z.string(),
+  executionName: z.string().nullable(),
+  taskIndex: z.number().int().nullable(),
+  taskAttempt: z.number().int().nullable(),
+});
+export type Claim = z.infer<typeof claimSchema>;
+
+export const jobDocSchema = z.object({
+  v: z.literal(1),
+  id: z.string(),
+  orchestrationId: z.string(),
+  jobName: z.string(),
+  index: z.number().int().nonnegative(),
+  shard: z.number().int().nonnegative(),
+  epoch: z.number().int().positive(),
+  params: z.record(z.string(), json),
+  status: jobStatusSchema,
+  /** Attempts started so far (0 until the first claim). */
+  attempt: z.number().int().nonnegative(),
+  /** Attempts allowed per epoch, recorded by the runner at claim (job class, kick-off and defaults merged). */
+  maxAttempts: z.number().int().positive().nullable().default(null),
+  // Fields below are written when they first get a value: a new job document holds only what it needs
+  // (each field is an index entry to write, so registration stays fast).
+  attempts: z.array(attemptRecordSchema).default([]),
+  result: json.nullable().default(null),
+  error: jobErrorSchema.nullable().default(null),
+  progress: z
+    .object({ ratio: z.number(), message: z.string().nullable(), at: timestamp })
+    .nullable()
+    .default(null),
+  checkpoint: json.nullable().default(null),
+  claim: claimSchema.nullable().default(null),
+  /** The Cloud Run execution launched for this job (per-job mode) or that ran it (array mode). */
+  executionName: z.string().nullable().default(null),
+  deadLettered: z.boolean().default(false),
+  discarded: z.boolean().default(false),
+  heartbeatAt: timestamp.nullable().default(null),
+  startedAt: timestamp.nullable().default(null),
+  finishedAt: timestamp.nullable().default(null),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export type JobDoc = z.infer<typeof jobDocSchema>;
+/** A job document as written at registration (fields without a value yet are left out). */
+export type NewJobDoc = z.input<typeof jobDocSchema>;
+
+export const completionDocSchema = z.object({
+  v: z.literal(1),
+  epoch: z.number().int().positive(),
+  eventId: z.string(),
+  status: jobStatusSchema,
+  counts: statusCountsSchema,
+  topic: z.string(),
+  published: z.boolean(),
+  publishAttempts: z.number().int().nonnegative(),
+  messageId: z.string().nullable(),
+  lastPublishError: z.string().nullable(),
+  /** Whoever publishes holds this lease, so concurrent retries never publish twice. */
+  leaseUntil: timestamp.nullable(),
+  createdAt: timestamp,
+  publishedAt: timestamp.nullable(),
+});
+export type CompletionDoc = z.infer<typeof completionDocSchema>;

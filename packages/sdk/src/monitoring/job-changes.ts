@@ -1,0 +1,136 @@
+import type { DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
+import { Observable } from 'rxjs';
+
+import { type JobDoc, jobDocSchema } from '../model/documents.js';
+import type { JobParams } from '../model/json.js';
+import { parseDocument } from '../model/parse.js';
+import { isTerminal, type JobStatus } from '../model/status.js';
+import { type JobInfo, toJobInfo } from '../orchestration/views.js';
+import type { Store } from '../store/store.js';
+
+import { trackListener } from './listener-registry.js';
+import { listenerFailure } from './monitoring-errors.js';
+
+/** One change of one job, as `watchJobs` emits it. */
+export interface JobTransition<P extends JobParams = JobParams, R = unknown> {
+  /** `added` for jobs in the first snapshot (or created later), `modified` afterwards, `removed` on deletion. */
+  type: DocumentChangeType;
+  job: JobInfo<P, R>;
+  /** The status before this change; `null` for `added`. */
+  previousStatus: JobStatus | null;
+}
+
+/** A transition with the Firestore commit time of its change (server clock, nanosecond precision). */
+export interface TimedJobTransition {
+  transition: JobTransition;
+  updateTime: Timestamp;
+}
+
+/** Everything one jobs-listener snapshot told us. */
+export interface JobChangeBatch {
+  /** Meaningful changes: oldest commit first (by index within one commit); the initial listing by index. */
+  changes: TimedJobTransition[];
+  /** Every change up to this time is reflected; the resume point of an SSE stream. */
+  readTime: Timestamp;
+  /** Jobs currently in the collection, and how many of them are terminal. */
+  jobs: number;
+  terminal: number;
+}
+
+/** Which jobs the first snapshot reports: all, none, or those changed after a point in time. */
+export type JobChangesStart = 'all' | 'none' | { after: Timestamp };
+
+/** Options of {@link jobChanges}. */
+export interface JobChangesOptions {
+  /** @default 'all' */
+  start?: JobChangesStart;
+  /** Report changes that touch only the heartbeat (or progress time) too. @default false */
+  includeHeartbeats?: boolean;
+}
+
+/** Orders Firestore timestamps (their `valueOf()` strings sort chronologically). */
+export function compareTimestamps(a: Timestamp, b: Timestamp): number {
+  const x = a.valueOf();
+  const y = b.valueOf();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The fields whose change is worth reporting: status, attempts, progress, error, dead-letter state. */
+function changeKey(job: JobDoc): string {
+  return JSON.stringify([
+    job.status,
+    job.epoch,
+    job.attempt,
+    job.progress?.ratio ?? null,
+    job.progress?.message ?? null,
+    job.error?.code ?? null,
+    job.error?.message ?? null,
+    job.deadLettered,
+    job.discarded,
+  ]);
+}
+
+/**
+ * One Firestore real-time listener on an orchestration's jobs collection, as batches of meaningful
+ * job transitions (heartbeat-only writes skipped) with the snapshot's read time. Emits one batch per
+ * snapshot, even when nothing meaningful changed, so callers can follow `readTime` and the terminal
+ * count. Unsubscribing detaches the listener.
+ */
+export function jobChanges(
+  store: Store,
+  orchestrationId: string,
+  options: JobChangesOptions = {},
+): Observable<JobChangeBatch> {
+  const start = options.start ?? 'all';
+  return new Observable<JobChangeBatch>((subscriber) => {
+    const seen = new Map<string, { key: string; status: JobStatus }>();
+    let terminal = 0;
+    let first = true;
+
+    const onSnapshot = (snapshot: QuerySnapshot) => {
+      const changes: TimedJobTransition[] = [];
+      for (const change of snapshot.docChanges()) {
+        const before = seen.get(change.doc.id);
+        if (before && isTerminal(before.status)) terminal--;
+        if (change.type === 'removed') seen.delete(change.doc.id);
+        let job: JobDoc;
+        try {
+          job = parseDocument(jobDocSchema, change.doc);
+        } catch (error) {
+          subscriber.error(error);
+          return;
+        }
+        if (change.type !== 'removed') {
+          const key = changeKey(job);
+          if (isTerminal(job.status)) terminal++;
+          seen.set(job.id, { key, status: job.status });
+          if (before && before.key === key && !options.includeHeartbeats) continue;
+        }
+        const updateTime = change.type === 'removed' ? snapshot.readTime : change.doc.updateTime;
+        if (first && start === 'none') continue;
+        if (first && typeof start === 'object' && compareTimestamps(updateTime, start.after) <= 0) continue;
+        changes.push({
+          transition: { type: change.type, job: toJobInfo(job), previousStatus: before?.status ?? null },
+          updateTime,
+        });
+      }
+      // The initial listing reads best in index order; changes go oldest first, so that a stream's
+      // resume point (the newest update time sent) never passes a change that was not sent yet.
+      const byIndex = first && start === 'all';
+      changes.sort(
+        (a, b) =>
+          (byIndex ? 0 : compareTimestamps(a.updateTime, b.updateTime)) ||
+          a.transition.job.index - b.transition.job.index,
+      );
+      first = false;
+      subscriber.next({ changes, readTime: snapshot.readTime, jobs: seen.size, terminal });
+    };
+
+    const detach = trackListener(() =>
+      store.collections
+        .jobs(orchestrationId)
+        .onSnapshot(onSnapshot, (error) => subscriber.error(listenerFailure(error, orchestrationId))),
+    );
+    return detach;
+  });
+}

@@ -1,0 +1,39 @@
+import { E11Error, ErrorCode } from '../errors.js';
+import { fromGrpcError } from '../internal/grpc-errors.js';
+
+/** `E11_UNKNOWN_ORCHESTRATION` for an id that has no document (or had one that was deleted). */
+export function unknownOrchestration(orchestrationId: string, deleted = false): E11Error {
+  const message = deleted
+    ? `Orchestration ${orchestrationId} was deleted while it was being watched.`
+    : `Orchestration ${orchestrationId} does not exist.`;
+  return new E11Error(ErrorCode.UnknownOrchestration, message, { context: { orchestrationId } });
+}
+
+/** A Firestore listener failure as an `E11_UNAVAILABLE` error that keeps the gRPC code. */
+export function listenerFailure(error: unknown, orchestrationId: string): E11Error {
+  return fromGrpcError(error, ErrorCode.Unavailable, 'The real-time listener failed', { orchestrationId });
+}
+
+/**
+ * Checks that `id` can be a Firestore document id before it reaches a path (a `/` would address
+ * another collection). An id that cannot exist is reported as unknown.
+ */
+export function assertOrchestrationId(id: unknown): asserts id is string {
+  const valid =
+    typeof id === 'string' &&
+    id.length > 0 &&
+    Buffer.byteLength(id, 'utf8') <= 1_500 &&
+    !id.includes('/') &&
+    id !== '.' &&
+    id !== '..' &&
+    !/^__.*__$/.test(id);
+  if (!valid) {
+    throw new E11Error(
+      ErrorCode.UnknownOrchestration,
+      `Orchestration ${JSON.stringify(id)} does not exist (not a valid id).`,
+      {
+        context: { orchestrationId: String(id) },
+      },
+    );
+  }
+}

@@ -1,0 +1,176 @@
+import { Observable } from 'rxjs';
+
+import { E11Error, ErrorCode } from '../errors.js';
+import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
+import { parseDocument } from '../model/parse.js';
+import { isTerminal, type StatusCounts, terminalCount } from '../model/status.js';
+import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
+import { sumShards } from '../store/counts.js';
+import { isVisible } from '../store/orchestration-docs.js';
+import type { Store } from '../store/store.js';
+
+import { trackListener } from './listener-registry.js';
+
+import { assertOrchestrationId, listenerFailure, unknownOrchestration } from './monitoring-errors.js';
+
+/** When a watch stream completes. */
+export type CompleteOn = 'status' | 'jobs';
+
+/** Options of {@link watchOrchestration} (`OrchestrationService.watch`). */
+export interface WatchOptions {
+  /**
+   * Error with `E11_TIMEOUT` when the orchestration has not ended this many milliseconds after
+   * subscribing. @default no limit
+   */
+  timeoutMs?: number;
+  /**
+   * `'status'`: complete after the snapshot in which the orchestration has ended (terminal status and
+   * `completedAt` set: the completion marker was written and the event is on its way). `'jobs'`:
+   * complete as soon as every job is terminal by the live counts, without waiting for the completion
+   * function (useful where no trigger runs). @default 'status'
+   */
+  completeOn?: CompleteOn;
+}
+
+/** True once the completion marker ended the current epoch. */
+export function hasEnded(doc: Pick<OrchestrationDoc, 'status' | 'completedAt'>): boolean {
+  return isTerminal(doc.status) && doc.completedAt !== null;
+}
+
+/** What makes two snapshots different for a watcher (not `updatedAt`, which every write touches). */
+function snapshotKey(info: OrchestrationInfo): string {
+  const { counts } = info;
+  return [
+    info.status,
+    info.epoch,
+    counts.pending,
+    counts.inProgress,
+    counts.completed,
+    counts.errored,
+    counts.cancelled,
+    info.cancelRequested,
+    info.launchedAt?.getTime() ?? '',
+    info.completedAt?.getTime() ?? '',
+  ].join('|');
+}
+
+/** Validates watch options; throws `E11_INVALID_OPTIONS` naming the field. */
+export function compileWatchOptions(options: WatchOptions = {}): {
+  timeoutMs: number | null;
+  completeOn: CompleteOn;
+} {
+  const { timeoutMs, completeOn = 'status' } = options;
+  if (
+    timeoutMs !== undefined &&
+    (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0)
+  ) {
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `timeoutMs must be a non-negative number, got ${String(timeoutMs)}.`,
+      {
+        context: { path: 'timeoutMs' },
+      },
+    );
+  }
+  if (completeOn !== 'status' && completeOn !== 'jobs') {
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `completeOn must be 'status' or 'jobs', got ${JSON.stringify(completeOn)}.`,
+      {
+        context: { path: 'completeOn' },
+      },
+    );
+  }
+  return { timeoutMs: timeoutMs ?? null, completeOn };
+}
+
+/**
+ * Snapshots of one orchestration (status, live counts, progress) from two Firestore real-time
+ * listeners — the orchestration document and its counter shards — with no polling. Emits when
+ * something a watcher cares about changed (status, epoch, counts, cancellation, launch, end) and
+ * completes after the snapshot in which the orchestration ended (see {@link WatchOptions.completeOn});
+ * the final snapshot carries the final counts stored with the end. Errors with
+ * `E11_UNKNOWN_ORCHESTRATION` for an unknown id (or when the document is deleted), `E11_TIMEOUT` after
+ * `timeoutMs`, `E11_UNAVAILABLE` when a listener fails. Cold: each subscription attaches its own
+ * listeners, and unsubscribing detaches them.
+ */
+export function watchOrchestration(
+  store: Store,
+  orchestrationId: string,
+  options?: WatchOptions,
+): Observable<OrchestrationInfo> {
+  const { timeoutMs, completeOn } = compileWatchOptions(options);
+  return new Observable<OrchestrationInfo>((subscriber) => {
+    assertOrchestrationId(orchestrationId);
+    let doc: OrchestrationDoc | undefined;
+    let shards: StatusCounts | undefined;
+    let lastKey: string | undefined;
+
+    const update = () => {
+      if (!doc || !shards) return;
+      const ended = hasEnded(doc);
+      // The document holds the final counts written with the end; the shard listener may lag behind it.
+      const info = toOrchestrationInfo(doc, ended ? doc.counts : shards);
+      const key = snapshotKey(info);
+      if (key !== lastKey) {
+        lastKey = key;
+        subscriber.next(info);
+      }
+      const jobsDone = completeOn === 'jobs' && doc.registered && terminalCount(shards) >= doc.total;
+      if (ended || jobsDone) subscriber.complete();
+    };
+
+    const detachDocument = trackListener(() =>
+      store.collections.orchestration(orchestrationId).onSnapshot(
+        (snapshot) => {
+          if (!snapshot.exists) {
+            subscriber.error(unknownOrchestration(orchestrationId, doc !== undefined));
+            return;
+          }
+          try {
+            doc = parseDocument(orchestrationDocSchema, snapshot);
+          } catch (error) {
+            subscriber.error(error);
+            return;
+          }
+          if (!isVisible(store, doc)) {
+            subscriber.error(unknownOrchestration(orchestrationId));
+            return;
+          }
+          update();
+        },
+        (error) => subscriber.error(listenerFailure(error, orchestrationId)),
+      ),
+    );
+    const detachCounters = trackListener(() =>
+      store.collections.counters(orchestrationId).onSnapshot(
+        (snapshot) => {
+          shards = sumShards(snapshot.docs.map((shard) => shard.data() as Partial<StatusCounts>));
+          update();
+        },
+        (error) => subscriber.error(listenerFailure(error, orchestrationId)),
+      ),
+    );
+    const timer =
+      timeoutMs === null
+        ? undefined
+        : setTimeout(() => {
+            subscriber.error(
+              new E11Error(
+                ErrorCode.Timeout,
+                `Orchestration ${orchestrationId} did not end within ${timeoutMs} ms.`,
+                {
+                  retryable: true,
+                  context: { orchestrationId },
+                },
+              ),
+            );
+          }, timeoutMs);
+
+    return () => {
+      clearTimeout(timer);
+      detachDocument();
+      detachCounters();
+    };
+  });
+}

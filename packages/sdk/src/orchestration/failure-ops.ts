@@ -1,0 +1,165 @@
+import PQueue from 'p-queue';
+
+import { checkCompletion } from '../completion/check-completion.js';
+import type { EventPublisher } from '../completion/event-publisher.js';
+import { E11Error, ErrorCode } from '../errors.js';
+import { isTerminal, JobStatus } from '../model/status.js';
+import { cancelJob } from '../store/cancel-job.js';
+import { loadOrchestration } from '../store/orchestration-docs.js';
+import { discardJob, reopenJob } from '../store/reopen-job.js';
+import { now } from '../store/store.js';
+
+import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
+import { readAllJobs } from './results.js';
+
+/** What the failure operations need: the launch context, and a publisher to end orchestrations at once. */
+export interface OpsContext extends LaunchContext {
+  publisher?: EventPublisher;
+}
+
+const parallel = <T>(items: readonly T[], fn: (item: T) => Promise<unknown>) =>
+  new PQueue({ concurrency: 16 }).addAll(items.map((item) => () => fn(item)));
+
+/**
+ * Cancels an orchestration: records the request, moves every unfinished job to `Cancelled`, asks
+ * Cloud Run to cancel the executions that may still run, and (with a publisher) ends the orchestration
+ * at once with one JobCompletedEvent whose status is `Cancelled`. An orchestration that already ended
+ * is left alone. `reason: 'timeout'` is used by the sweeper for orchestration deadlines.
+ */
+export async function cancelOrchestration(
+  context: OpsContext,
+  orchestrationId: string,
+  options: { reason?: 'cancelled' | 'timeout' } = {},
+): Promise<{ cancelled: number; executions: number }> {
+  const { store, launcher, logger } = context;
+  const reason = options.reason ?? 'cancelled';
+  const orchestration = await loadOrchestration(store, orchestrationId);
+  if (isTerminal(orchestration.status)) return { cancelled: 0, executions: 0 };
+  await store.collections
+    .orchestration(orchestrationId)
+    .update({ cancelRequested: true, cancelReason: reason, updatedAt: now(store) });
+  const open = [
+    ...(await readAllJobs(store, orchestrationId, JobStatus.InProgress)),
+    ...(await readAllJobs(store, orchestrationId, JobStatus.Pending)),
+  ];
+  const executions = new Set<string>(orchestration.executions);
+  let cancelled = 0;
+  const message =
+    reason === 'timeout'
+      ? `The orchestration passed its deadline (${orchestration.deadlineAt?.toDate().toISOString() ?? 'unknown'}) before this job finished.`
+      : 'The orchestration was cancelled before this job finished.';
+  await parallel(open, async (job) => {
+    const before = await cancelJob(store, {
+      orchestrationId,
+      jobId: job.id,
+      error: {
+        message,
+        code: reason === 'timeout' ? ErrorCode.Timeout : ErrorCode.Cancelled,
+        name: null,
+        stack: null,
+        jobName: job.jobName,
+        orchestrationId,
+        retryable: false,
+      },
+    });
+    if (!before) return;
+    cancelled++;
+    if (before.executionName?.includes('/executions/')) executions.add(before.executionName);
+  });
+  await parallel([...executions], (name) =>
+    launcher
+      .cancel(name)
+      .catch((error: unknown) =>
+        logger.warn({ err: (error as Error).message, name }, 'could not cancel execution'),
+      ),
+  );
+  if (context.publisher) {
+    // The cancellation is done; if the event cannot be published now, the sweeper publishes it later.
+    await checkCompletion({ store, publisher: context.publisher }, orchestrationId).catch((error: unknown) =>
+      logger.warn(
+        { err: (error as Error).message, orchestrationId },
+        'cancelled; event publish will be retried',
+      ),
+    );
+  }
+  return { cancelled, executions: executions.size };
+}
+
+/**
+ * Relaunches failed jobs with their original params (all `Errored`, not discarded, jobs by default, or
+ * the given ids, which may also be `Cancelled`). An orchestration that had ended is reopened in a new
+ * epoch, so its next end produces a new JobCompletedEvent.
+ */
+export async function retryFailedJobs(
+  context: OpsContext,
+  orchestrationId: string,
+  options: { jobIds?: readonly string[]; concurrency: number },
+): Promise<{ epoch: number; jobIds: string[]; launch: LaunchReport }> {
+  const { store } = context;
+  const orchestration = await loadOrchestration(store, orchestrationId);
+  const candidates = options.jobIds
+    ? (await readAllJobs(store, orchestrationId)).filter((job) => options.jobIds?.includes(job.id))
+    : await readAllJobs(store, orchestrationId, JobStatus.Errored);
+  if (options.jobIds) {
+    const known = new Set(candidates.map((job) => job.id));
+    const unknown = options.jobIds.find((id) => !known.has(id));
+    if (unknown !== undefined) {
+      throw new E11Error(
+        ErrorCode.UnknownJob,
+        `Job ${unknown} is not part of orchestration ${orchestrationId}.`,
+        {
+          context: { orchestrationId, jobId: unknown },
+        },
+      );
+    }
+  }
+  // Always a new epoch, also for an orchestration that has not ended: a completion check that saw the
+  // old epoch "all terminal" just before the jobs reopened then finds its epoch stale and ends nothing.
+  const epoch = orchestration.epoch + 1;
+  const reopened: { id: string; index: number }[] = [];
+  // Jobs first: their counts drop below the total before the orchestration reopens, so no check can
+  // see "all terminal" in the new epoch before the relaunched jobs ran.
+  await parallel(candidates, async (job) => {
+    if (await reopenJob(store, { orchestrationId, jobId: job.id, epoch }))
+      reopened.push({ id: job.id, index: job.index });
+  });
+  if (reopened.length > 0) {
+    await store.collections.orchestration(orchestrationId).update({
+      epoch,
+      status: JobStatus.InProgress,
+      completedAt: null,
+      cancelRequested: false,
+      cancelReason: null,
+      updatedAt: now(store),
+    });
+  }
+  const launch = await launchJobs(context, {
+    orchestration,
+    jobs: reopened.sort((a, b) => a.index - b.index),
+    concurrency: options.concurrency,
+    perJob: true,
+  });
+  return {
+    epoch: reopened.length > 0 ? epoch : orchestration.epoch,
+    jobIds: reopened.map((job) => job.id),
+    launch,
+  };
+}
+
+/** Marks failed jobs (all dead-lettered ones by default, or the given ids) as permanently failed. */
+export async function discardJobs(
+  context: Pick<OpsContext, 'store'>,
+  orchestrationId: string,
+  options: { jobIds?: readonly string[] } = {},
+): Promise<{ discarded: number }> {
+  const { store } = context;
+  await loadOrchestration(store, orchestrationId);
+  const failed = (await readAllJobs(store, orchestrationId, JobStatus.Errored)).filter((job) =>
+    options.jobIds ? options.jobIds.includes(job.id) : job.deadLettered,
+  );
+  let discarded = 0;
+  await parallel(failed, async (job) => {
+    if (await discardJob(store, { orchestrationId, jobId: job.id })) discarded++;
+  });
+  return { discarded };
+}

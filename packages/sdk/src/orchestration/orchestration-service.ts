@@ -1,0 +1,455 @@
+import { randomUUID } from 'node:crypto';
+
+import { type Firestore, Timestamp } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import type PQueue from 'p-queue';
+import type { Observable } from 'rxjs';
+
+import { createFirestore, createPubSub, resolveProjectId } from '../clients.js';
+import { type Clock, systemClock } from '../clock.js';
+import { createPubSubPublisher, type EventPublisher } from '../completion/event-publisher.js';
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode } from '../errors.js';
+import { deterministicUuid, jobIdFor } from '../internal/ids.js';
+import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
+import type { TaskLauncher } from '../launch/task-launcher.js';
+import { createLogger, type Logger } from '../logging.js';
+import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
+import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
+import type { JobParams } from '../model/json.js';
+import { parseDocument } from '../model/parse.js';
+import { type JobStatus, JobStatus as Status } from '../model/status.js';
+import { type DeadLetter, type DeadLetterOptions, listDeadLetters } from '../monitoring/dead-letters.js';
+import type { JobTransition } from '../monitoring/job-changes.js';
+import {
+  listOrchestrations,
+  type ListOrchestrationsOptions,
+  type OrchestrationPage,
+} from '../monitoring/list-orchestrations.js';
+import { getMetrics, type MetricsOptions, type MetricsReport } from '../monitoring/metrics.js';
+import {
+  deleteOrchestrationsOlderThan,
+  type RetentionOptions,
+  type RetentionReport,
+} from '../monitoring/retention.js';
+import { watchJobs, type WatchJobsOptions } from '../monitoring/watch-jobs.js';
+import { watchOrchestration, type WatchOptions } from '../monitoring/watch-orchestration.js';
+import { Schedules } from '../schedules/schedules.js';
+import { readCounts } from '../store/counts.js';
+import { loadJob, loadOrchestration } from '../store/orchestration-docs.js';
+import { registerOrchestration } from '../store/register-orchestration.js';
+import { createStore, now, type Store } from '../store/store.js';
+import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
+import { validateParamsList } from '../validate/params.js';
+
+import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
+import { createRateQueue, type LaunchReport, launchJobs } from './launch-jobs.js';
+import {
+  type CompiledLaunchOptions,
+  compileKickOffOptions,
+  compileLaunchOptions,
+  type KickOffOptions,
+  type OrchestrationServiceOptions,
+  validateTenant,
+  validateTopic,
+} from './options.js';
+import { type JobResults, partitionResults, readAllJobs, waitForAllTerminal } from './results.js';
+import { type JobInfo, type OrchestrationInfo, toJobInfo, toOrchestrationInfo } from './views.js';
+
+/** What `kickOffJob` returns. */
+export interface KickOffResult {
+  orchestrationId: string;
+  /** One UUID per parameter set, in the same order. */
+  jobIds: string[];
+  /** True when an idempotency key matched an earlier kick-off: nothing new was launched. */
+  deduplicated: boolean;
+  /** The launch outcome; with `background: true` it settles later (see `launched`). */
+  launch: LaunchReport | null;
+  /** Settles when every launch of this call is done (immediately for a deduplicated call). */
+  launched: Promise<LaunchReport | null>;
+}
+
+/**
+ * The backend-facing facade: kicks off orchestrations (one job per parameter set, one Cloud Run task
+ * execution per job, or one execution for all in array mode), reads their state, and waits for
+ * results. Create one per process and `close()` it on shutdown.
+ */
+export class OrchestrationService {
+  /** The Firestore state; exposed for the monitoring and testing helpers. */
+  readonly store: Store;
+  readonly logger: Logger;
+  private readonly launcher: TaskLauncher;
+  private readonly ownsLauncher: boolean;
+  private readonly ownsFirestore: boolean;
+  private readonly launchOptions: CompiledLaunchOptions;
+  private readonly rateQueue: PQueue;
+  private readonly serviceName: ServiceNameMapping | undefined;
+  private readonly defaultTopic: string;
+  private readonly maxJobs: number;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closing: Promise<void> | undefined;
+  private readonly projectId: string | undefined;
+  private pubsub: PubSub | undefined;
+  private publisher: EventPublisher | undefined;
+  private readonly ownsPubSub: boolean;
+
+  private readonly options: OrchestrationServiceOptions;
+
+  constructor(options: OrchestrationServiceOptions = {}) {
+    this.options = options;
+    const projectId = resolveProjectId(options.projectId);
+    this.projectId = projectId;
+    this.pubsub = options.pubsub;
+    this.publisher = options.publisher;
+    this.ownsPubSub = options.pubsub === undefined;
+    const firestore: Firestore = options.firestore ?? createFirestore({ projectId });
+    const clock: Clock = options.clock ?? systemClock;
+    this.ownsFirestore = options.firestore === undefined;
+    this.store = createStore({
+      firestore,
+      collectionPrefix:
+        options.collectionPrefix ?? process.env.E11_COLLECTION_PREFIX ?? DEFAULTS.collectionPrefix,
+      clock,
+      tenant: validateTenant(options.tenant),
+    });
+    this.logger = options.logger ?? createLogger('e11-sdk');
+    this.launcher =
+      options.launcher ??
+      new CloudRunTaskService({ projectId, region: options.region, endpoint: options.cloudRunEndpoint });
+    this.ownsLauncher = options.launcher === undefined;
+    this.launchOptions = compileLaunchOptions(options.launch);
+    this.rateQueue = createRateQueue(this.launchOptions.ratePerMinute);
+    this.serviceName = options.serviceName;
+    this.defaultTopic = validateTopic(
+      options.defaultTopic ?? process.env.E11_TOPIC ?? DEFAULTS.topic,
+      'defaultTopic',
+    );
+    this.maxJobs = options.maxJobsPerOrchestration ?? DEFAULTS.maxJobsPerOrchestration;
+  }
+
+  /**
+   * The same service scoped to one tenant: it shares this service's clients and launcher, stamps its
+   * kick-offs with the tenant, and cannot read, watch, cancel or retry other tenants' orchestrations.
+   */
+  forTenant(tenant: string): OrchestrationService {
+    return new OrchestrationService({
+      ...this.options,
+      firestore: this.store.firestore,
+      launcher: this.launcher,
+      pubsub: this.pubsub,
+      publisher: this.publisher,
+      logger: this.logger,
+      clock: this.store.clock,
+      tenant,
+    });
+  }
+
+  /** The launcher tasks are started with. */
+  get taskLauncher(): TaskLauncher {
+    return this.launcher;
+  }
+
+  /**
+   * Runs `jobName` once per parameter set. Validates everything first (nothing is written for bad
+   * input), registers the orchestration and one job document per parameter set in batched writes,
+   * then launches the tasks with bounded concurrency, the launch rate limit and retries. Launch
+   * failures end exactly the affected jobs `Errored`. With an `idempotencyKey`, a repeated or
+   * concurrent call returns the same orchestration and launches nothing.
+   */
+  async kickOffJob<P extends JobParams>(
+    jobName: string,
+    params: readonly P[],
+    options?: KickOffOptions,
+  ): Promise<KickOffResult> {
+    const service = serviceNameFor(jobName, this.serviceName);
+    const compiled = compileKickOffOptions(options, {
+      topic: this.defaultTopic,
+      launchConcurrency: this.launchOptions.concurrency,
+    });
+    validateParamsList(params, { maxJobs: this.maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
+
+    const { prefix } = this.store.collections;
+    const orchestrationId =
+      compiled.idempotencyKey === null
+        ? randomUUID()
+        : deterministicUuid(`${prefix}|idempotency|${compiled.idempotencyKey}`);
+    const jobIds = params.map((_, index) => jobIdFor(orchestrationId, index));
+    const createdAtMs = this.store.clock.now();
+    const { created } = await registerOrchestration(this.store, {
+      orchestration: {
+        id: orchestrationId,
+        jobName,
+        service,
+        tags: this.store.tenant === null ? compiled.tags : { ...compiled.tags, tenant: this.store.tenant },
+        tenant: this.store.tenant,
+        topic: compiled.topic,
+        mode: compiled.mode,
+        policy: compiled.policy,
+        idempotencyKey: compiled.idempotencyKey,
+        sensitiveKeys: compiled.sensitiveKeys,
+        deadlineAt:
+          compiled.policy.orchestrationTimeoutMs === null
+            ? null
+            : Timestamp.fromMillis(createdAtMs + compiled.policy.orchestrationTimeoutMs),
+      },
+      params,
+      jobIds,
+    });
+    if (!created) {
+      await this.awaitRegistered(orchestrationId, jobName, params.length);
+      const launched = Promise.resolve(null);
+      return { orchestrationId, jobIds, deduplicated: true, launch: null, launched };
+    }
+
+    await this.store.collections
+      .orchestration(orchestrationId)
+      .update({ status: Status.InProgress, launchedAt: now(this.store), updatedAt: now(this.store) });
+    const launched = this.track(
+      launchJobs(this.launchContext(), {
+        orchestration: {
+          id: orchestrationId,
+          jobName,
+          service,
+          mode: compiled.mode,
+          policy: compiled.policy,
+        },
+        jobs: jobIds.map((id, index) => ({ id, index })),
+        concurrency: compiled.launchConcurrency,
+      }).then(async (report) => {
+        await this.store.collections
+          .orchestration(orchestrationId)
+          .update({ launchCompletedAt: now(this.store) });
+        return report;
+      }),
+    );
+    if (compiled.background) {
+      launched.catch((error: unknown) =>
+        this.logger.error({ err: error, orchestrationId }, 'background launch failed'),
+      );
+      return { orchestrationId, jobIds, deduplicated: false, launch: null, launched };
+    }
+    const launch = await launched;
+    return { orchestrationId, jobIds, deduplicated: false, launch, launched };
+  }
+
+  /** An orchestration with live counts; `E11_UNKNOWN_ORCHESTRATION` if none. */
+  async getOrchestration(orchestrationId: string): Promise<OrchestrationInfo> {
+    const [doc, counts] = await Promise.all([
+      loadOrchestration(this.store, orchestrationId),
+      readCounts(this.store, orchestrationId),
+    ]);
+    return toOrchestrationInfo(doc, counts);
+  }
+
+  /** One job; `E11_UNKNOWN_JOB` if none. */
+  async getJob<P extends JobParams = JobParams, R = unknown>(
+    orchestrationId: string,
+    jobId: string,
+  ): Promise<JobInfo<P, R>> {
+    const [, job] = await Promise.all([
+      loadOrchestration(this.store, orchestrationId),
+      loadJob(this.store, orchestrationId, jobId),
+    ]);
+    return toJobInfo<P, R>(job);
+  }
+
+  /** The jobs of an orchestration in index order, optionally only those with `status`. */
+  async listJobs<P extends JobParams = JobParams, R = unknown>(
+    orchestrationId: string,
+    options: { status?: JobStatus } = {},
+  ): Promise<JobInfo<P, R>[]> {
+    await loadOrchestration(this.store, orchestrationId);
+    const jobs = await readAllJobs(this.store, orchestrationId, options.status);
+    return jobs.map((job) => toJobInfo<P, R>(job));
+  }
+
+  /**
+   * Waits until every job has ended (real-time listener, no polling) and returns
+   * `[successes, failures | null]`: each failure carries its original params, the error message and
+   * code, the job name, the orchestration id and the job id; `null` when nothing failed.
+   * Rejects with `E11_TIMEOUT` after `timeoutMs` (default: no limit).
+   */
+  async getJobResults<R = unknown, P extends JobParams = JobParams>(
+    orchestrationId: string,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<JobResults<R, P>> {
+    const orchestration = await loadOrchestration(this.store, orchestrationId);
+    await waitForAllTerminal(this.store, orchestrationId, orchestration.total, options);
+    return partitionResults<R, P>(await readAllJobs(this.store, orchestrationId));
+  }
+
+  /**
+   * Cancels an orchestration: unfinished jobs become `Cancelled`, running Cloud Run executions are
+   * cancelled, and the orchestration ends with one JobCompletedEvent whose status is `Cancelled`.
+   * Does nothing to an orchestration that already ended.
+   */
+  async cancel(orchestrationId: string): Promise<{ cancelled: number; executions: number }> {
+    return cancelOrchestration(this.opsContext(), orchestrationId);
+  }
+
+  /**
+   * Relaunches failed jobs with their original params — every `Errored` (not discarded) job, or the
+   * given `jobIds` — and reopens an ended orchestration in a new epoch, which produces a new
+   * JobCompletedEvent when it ends again.
+   */
+  async retryFailed(
+    orchestrationId: string,
+    options: { jobIds?: readonly string[] } = {},
+  ): Promise<{ epoch: number; jobIds: string[]; launch: LaunchReport }> {
+    return retryFailedJobs(this.opsContext(), orchestrationId, {
+      jobIds: options.jobIds,
+      concurrency: this.launchOptions.concurrency,
+    });
+  }
+
+  /** Marks dead-lettered jobs (or the given ids) as permanently failed: they leave the dead-letter list. */
+  async discard(
+    orchestrationId: string,
+    options: { jobIds?: readonly string[] } = {},
+  ): Promise<{ discarded: number }> {
+    return discardJobs({ store: this.store }, orchestrationId, options);
+  }
+
+  /** One maintenance pass (crashed tasks, lost launches, deadlines, lost triggers, failed publishes). */
+  async sweep(options?: SweepOptions): Promise<SweepReport> {
+    return sweep({ ...this.launchContext(), publisher: this.eventPublisher() }, options);
+  }
+
+  /** Waits for in-flight background launches, then releases the clients this service created. Single-flight. */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      await Promise.allSettled([...this.inFlight]);
+      if (this.ownsLauncher) await this.launcher.close();
+      if (this.ownsPubSub && this.pubsub) await this.pubsub.close();
+      if (this.ownsFirestore) await this.store.firestore.terminate();
+    })());
+  }
+
+  private launchContext() {
+    return {
+      store: this.store,
+      launcher: this.launcher,
+      logger: this.logger,
+      launch: this.launchOptions,
+      rateQueue: this.rateQueue,
+    };
+  }
+
+  private eventPublisher(): EventPublisher {
+    if (!this.publisher) {
+      this.pubsub ??= createPubSub({ projectId: this.projectId ?? this.firestoreProjectId() });
+      this.publisher = createPubSubPublisher(this.pubsub);
+    }
+    return this.publisher;
+  }
+
+  /** The project the Firestore client was built for, when it is known without a lookup. */
+  private firestoreProjectId(): string | undefined {
+    try {
+      // Set when the client was built with a project id (always so for emulator clients); not in the typings.
+      return (this.store.firestore as unknown as { projectId: string }).projectId;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private opsContext(): OpsContext {
+    return { ...this.launchContext(), publisher: this.eventPublisher() };
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise)).catch(() => undefined);
+    return promise;
+  }
+
+  /** For a deduplicated kick-off: checks it matches and waits until the first call registered every job. */
+  private async awaitRegistered(
+    orchestrationId: string,
+    jobName: string,
+    total: number,
+  ): Promise<OrchestrationDoc> {
+    const ref = this.store.collections.orchestration(orchestrationId);
+    const doc = await new Promise<OrchestrationDoc>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        reject(
+          new E11Error(ErrorCode.Timeout, `Orchestration ${orchestrationId} was not registered in time.`, {
+            retryable: true,
+          }),
+        );
+      }, 60_000);
+      const unsubscribe = ref.onSnapshot(
+        (snapshot) => {
+          if (!snapshot.exists) return;
+          const current = parseDocument(orchestrationDocSchema, snapshot);
+          if (!current.registered) return;
+          clearTimeout(timer);
+          unsubscribe();
+          resolve(current);
+        },
+        (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+    if (doc.jobName !== jobName || doc.total !== total) {
+      throw new E11Error(
+        ErrorCode.InvalidOptions,
+        `idempotencyKey '${doc.idempotencyKey ?? ''}' was already used for ${doc.total} × '${doc.jobName}'; ` +
+          `a different kick-off needs a different key.`,
+        { context: { orchestrationId, path: 'idempotencyKey' } },
+      );
+    }
+    return doc;
+  }
+
+  // --- monitoring ---
+
+  /** Live snapshots of an orchestration from Firestore listeners; completes when it ends (see `watchOrchestration`). */
+  watch(orchestrationId: string, options?: WatchOptions): Observable<OrchestrationInfo> {
+    return watchOrchestration(this.store, orchestrationId, options);
+  }
+
+  /** Per-job transitions of an orchestration from a Firestore listener (see `watchJobs` in monitoring). */
+  watchJobs<P extends JobParams = JobParams, R = unknown>(
+    orchestrationId: string,
+    options?: WatchJobsOptions,
+  ): Observable<JobTransition<P, R>> {
+    return watchJobs<P, R>(this.store, orchestrationId, options);
+  }
+
+  /** The orchestration history, newest first, with cursor pagination (see `listOrchestrations` in monitoring). */
+  listOrchestrations(options?: ListOrchestrationsOptions): Promise<OrchestrationPage> {
+    return listOrchestrations(this.store, options);
+  }
+
+  /** Per-job-name counts, queue depth and duration percentiles computed from the store (see `getMetrics`). */
+  getMetrics(options?: MetricsOptions): Promise<MetricsReport> {
+    return getMetrics(this.store, options);
+  }
+
+  /** Dead-lettered jobs that were neither retried nor discarded, params redacted (see `listDeadLetters`). */
+  listDeadLetters(options?: DeadLetterOptions): Promise<DeadLetter[]> {
+    return listDeadLetters(this.store, options);
+  }
+
+  /** Retention: deletes ended orchestrations created more than `days` days ago (see `deleteOrchestrationsOlderThan`). */
+  deleteOrchestrationsOlderThan(days: number, options?: RetentionOptions): Promise<RetentionReport> {
+    return deleteOrchestrationsOlderThan(this.store, days, options);
+  }
+
+  // --- schedules ---
+
+  private schedulesFacade: Schedules | undefined;
+
+  /**
+   * Cron schedules of this service's kick-offs (upsert, list, pause, resume, trigger, runs, tick),
+   * without Cloud Scheduler wiring; build `new Schedules(service, options)` for that or for
+   * `knownJobNames` / `paramsFactories`.
+   */
+  get schedules(): Schedules {
+    return (this.schedulesFacade ??= new Schedules(this));
+  }
+}

@@ -1,0 +1,126 @@
+import { E11Error, ErrorCode } from '../errors.js';
+import type { JobDoc, JobErrorInfo } from '../model/documents.js';
+import { jobDocSchema } from '../model/documents.js';
+import type { JobParams } from '../model/json.js';
+import { parseDocument } from '../model/parse.js';
+import { JobStatus, type StatusCounts, terminalCount } from '../model/status.js';
+import { sumShards } from '../store/counts.js';
+import type { Store } from '../store/store.js';
+
+/** One successful job in `getJobResults`. */
+export interface JobSuccess<R = unknown, P extends JobParams = JobParams> {
+  jobId: string;
+  index: number;
+  params: P;
+  result: R;
+}
+
+/** One failed (or cancelled) job in `getJobResults`, rebuilt with its original params and error context. */
+export interface JobFailure<P extends JobParams = JobParams> {
+  jobId: string;
+  index: number;
+  params: P;
+  jobName: string;
+  orchestrationId: string;
+  status: typeof JobStatus.Errored | typeof JobStatus.Cancelled;
+  error: Pick<JobErrorInfo, 'message' | 'code'> & Partial<JobErrorInfo>;
+  attempts: number;
+  deadLettered: boolean;
+}
+
+/** `[successes, failures]`, with `null` for failures when nothing failed (the seed's contract). */
+export type JobResults<R = unknown, P extends JobParams = JobParams> = [
+  JobSuccess<R, P>[],
+  JobFailure<P>[] | null,
+];
+
+/**
+ * Resolves with the live counts once every job of the orchestration is terminal, from a real-time
+ * listener on its counter shards (no polling). Rejects with `E11_TIMEOUT` after `timeoutMs`.
+ */
+export function waitForAllTerminal(
+  store: Store,
+  orchestrationId: string,
+  total: number,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<StatusCounts> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (fn: () => void) => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = () => finish(() => reject(options.signal?.reason as Error));
+    const unsubscribe = store.collections.counters(orchestrationId).onSnapshot(
+      (snapshot) => {
+        const counts = sumShards(snapshot.docs.map((doc) => doc.data() as Partial<StatusCounts>));
+        if (snapshot.size > 0 && terminalCount(counts) >= total) finish(() => resolve(counts));
+      },
+      (error) => finish(() => reject(error)),
+    );
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new E11Error(
+                ErrorCode.Timeout,
+                `Orchestration ${orchestrationId} did not end within ${options.timeoutMs} ms.`,
+                {
+                  retryable: true,
+                  context: { orchestrationId },
+                },
+              ),
+            ),
+          ),
+        options.timeoutMs,
+      );
+    }
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Every job of an orchestration, in index order, read in pages. */
+export async function readAllJobs(store: Store, orchestrationId: string, status?: string): Promise<JobDoc[]> {
+  const jobs: JobDoc[] = [];
+  const pageSize = 1_000;
+  let query = store.collections.jobs(orchestrationId).orderBy('index');
+  if (status !== undefined)
+    query = store.collections.jobs(orchestrationId).where('status', '==', status).orderBy('index');
+  let last: number | undefined;
+  for (;;) {
+    const page = await (last === undefined ? query : query.startAfter(last)).limit(pageSize).get();
+    for (const snapshot of page.docs) jobs.push(parseDocument(jobDocSchema, snapshot));
+    if (page.size < pageSize) return jobs;
+    last = jobs[jobs.length - 1]?.index;
+  }
+}
+
+/** Splits terminal jobs into successes and failures (failures keep their original params and error context). */
+export function partitionResults<R, P extends JobParams>(jobs: readonly JobDoc[]): JobResults<R, P> {
+  const successes: JobSuccess<R, P>[] = [];
+  const failures: JobFailure<P>[] = [];
+  for (const job of jobs) {
+    if (job.status === JobStatus.Completed) {
+      successes.push({ jobId: job.id, index: job.index, params: job.params as P, result: job.result as R });
+    } else if (job.status === JobStatus.Errored || job.status === JobStatus.Cancelled) {
+      failures.push({
+        jobId: job.id,
+        index: job.index,
+        params: job.params as P,
+        jobName: job.jobName,
+        orchestrationId: job.orchestrationId,
+        status: job.status,
+        error: job.error ?? {
+          message: 'The job was cancelled before it finished.',
+          code: ErrorCode.Cancelled,
+        },
+        attempts: job.attempt,
+        deadLettered: job.deadLettered,
+      });
+    }
+  }
+  return [successes, failures.length > 0 ? failures : null];
+}

@@ -1,0 +1,208 @@
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode } from '../errors.js';
+import type { Logger } from '../logging.js';
+import type { ServiceNameMapping } from '../validate/job-name.js';
+
+import { CloudSchedulerSync, type CloudSchedulerOptions } from './cloud-scheduler-sync.js';
+import { fireSchedule, type ScheduleService, type TickResult } from './fire-schedule.js';
+import { listScheduleRuns, manualRunId } from './run-store.js';
+import { runScheduleTick, type TickOptions } from './run-tick.js';
+import {
+  compileScheduleDefinition,
+  type ParamsFactories,
+  type ScheduleDefinition,
+  validateScheduleName,
+} from './schedule-definition.js';
+import type { ScheduleDoc } from './schedule-documents.js';
+import { readOrchestrationStatuses } from './schedule-orchestrations.js';
+import {
+  assertScheduleNameAvailable,
+  deleteSchedule,
+  listScheduleDocs,
+  loadSchedule,
+  saveSchedule,
+  setScheduleEnabled,
+} from './schedule-store.js';
+import {
+  type ScheduleInfo,
+  type ScheduleRunInfo,
+  toScheduleInfo,
+  toScheduleRunInfo,
+} from './schedule-views.js';
+
+/** How {@link Schedules} is built. Every field is optional. */
+export interface SchedulesOptions {
+  /**
+   * The job names a schedule may name. The SDK cannot see the runner's `@JobName` classes, so by
+   * default any well-formed name that maps to a valid Cloud Run job id is accepted; give the list to
+   * reject the others as `E11_UNKNOWN_JOB_NAME`.
+   */
+  knownJobNames?: readonly string[];
+  /** Job name → Cloud Run job id, as the service maps it. @default lower-case, `_` → `-` */
+  serviceName?: ServiceNameMapping;
+  /**
+   * Params factories for `trigger()` and `tick()` run from this object; when given, `upsert()` also
+   * rejects a `paramsFactory` not among them. The deployed tick function gets its own registry.
+   */
+  paramsFactories?: ParamsFactories;
+  /**
+   * Production wiring: every upsert/pause/resume/remove is mirrored on a Cloud Scheduler job that calls
+   * the `schedulerTick` function. Without it (local development) nothing is sent to Cloud Scheduler and
+   * `startLocalScheduler` runs the tick on a timer.
+   */
+  cloudScheduler?: CloudSchedulerOptions;
+  /** @default the service's logger */
+  logger?: Logger;
+}
+
+/**
+ * Cron schedules of kick-offs, stored in Firestore (`{prefix}schedules/{name}`, runs in
+ * `{prefix}schedules/{name}/runs`). Each fire kicks off `jobName` with an idempotency key derived
+ * from the schedule name and the fire time, so a duplicated or retried tick never runs twice; overlap
+ * with a still-running previous run is skipped, allowed or cancelled per schedule. Get one from
+ * `orchestrations.schedules`, or build it with options (Cloud Scheduler wiring, known job names).
+ */
+export class Schedules {
+  private readonly sync: CloudSchedulerSync | undefined;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly service: ScheduleService,
+    private readonly options: SchedulesOptions = {},
+  ) {
+    this.sync = options.cloudScheduler ? new CloudSchedulerSync(options.cloudScheduler) : undefined;
+    this.logger = options.logger ?? service.logger;
+  }
+
+  private get store() {
+    return this.service.store;
+  }
+
+  /**
+   * Creates or replaces a schedule. Validates everything first — nothing is stored (and nothing is sent
+   * to Cloud Scheduler) for bad input: `E11_INVALID_SCHEDULE` (name, cron, timeZone, overlap, params vs
+   * paramsFactory), `E11_INVALID_JOB_NAME` / `E11_UNKNOWN_JOB_NAME`, `E11_INVALID_PARAMS` (including
+   * an empty list), `E11_INVALID_OPTIONS` (kickOff). With Cloud Scheduler wiring the job is created or
+   * updated before the document is written.
+   */
+  async upsert(definition: ScheduleDefinition): Promise<ScheduleInfo> {
+    const compiled = compileScheduleDefinition(definition, {
+      knownJobNames: this.options.knownJobNames,
+      paramsFactories: this.options.paramsFactories,
+      serviceName: this.options.serviceName,
+    });
+    // Checked before Cloud Scheduler is touched: its job ids are not per tenant.
+    await assertScheduleNameAvailable(this.store, compiled.name);
+    const cloudSchedulerJob = this.sync ? await this.sync.upsert(compiled) : null;
+    const { doc, created } = await saveSchedule(this.store, compiled, { cloudSchedulerJob });
+    this.logger.info(
+      { schedule: doc.name, cron: doc.cron, timeZone: doc.timeZone },
+      created ? 'Schedule created' : 'Schedule updated',
+    );
+    return toScheduleInfo(doc);
+  }
+
+  /** One schedule; `E11_UNKNOWN_SCHEDULE` if none. */
+  async get(name: string): Promise<ScheduleInfo> {
+    return toScheduleInfo(await this.load(name));
+  }
+
+  /** Every schedule, by name. */
+  async list(): Promise<ScheduleInfo[]> {
+    return (await listScheduleDocs(this.store)).map(toScheduleInfo);
+  }
+
+  /** Stops a schedule from firing (and pauses its Cloud Scheduler job). Manual triggers still work. */
+  async pause(name: string): Promise<ScheduleInfo> {
+    return this.setEnabled(name, false);
+  }
+
+  /** Lets a paused schedule fire again from its next fire time on; times missed while paused do not run. */
+  async resume(name: string): Promise<ScheduleInfo> {
+    return this.setEnabled(name, true);
+  }
+
+  /** Deletes a schedule, its run history and its Cloud Scheduler job. Orchestrations it launched stay. */
+  async remove(name: string): Promise<void> {
+    await this.load(name);
+    if (this.sync) await this.sync.remove(name);
+    await deleteSchedule(this.store, name);
+  }
+
+  /**
+   * Runs a schedule now (even a paused one), with the idempotency key `schedule:{name}:manual:{now ISO}`.
+   * Overlap prevention applies unless `force`. The result says whether it launched, was skipped or failed.
+   */
+  async trigger(name: string, options: { force?: boolean } = {}): Promise<TickResult> {
+    const schedule = await this.load(name);
+    const at = new Date(this.store.clock.now());
+    return fireSchedule(this.tickDeps(), schedule, {
+      id: manualRunId(at),
+      trigger: 'manual',
+      firedAt: at,
+      idempotencyKey: `schedule:${name}:manual:${at.toISOString()}`,
+      force: options.force ?? false,
+    });
+  }
+
+  /**
+   * A schedule's past runs, newest first: fire time, outcome (`launched`, `skipped`, `failed`; `pending`
+   * while a tick decides it), orchestration id and its current status, skip/fail reason.
+   */
+  async runs(name: string, options: { limit?: number } = {}): Promise<ScheduleRunInfo[]> {
+    const limit = options.limit ?? DEFAULTS.scheduleRunsPageSize;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
+      throw new E11Error(
+        ErrorCode.InvalidOptions,
+        `limit: must be an integer from 1 to 1000, got ${String(limit)}.`,
+        {
+          context: { path: 'limit' },
+        },
+      );
+    }
+    await this.load(name);
+    const runs = await listScheduleRuns(this.store, name, limit);
+    const statuses = await readOrchestrationStatuses(
+      this.store,
+      runs.flatMap((run) => (run.orchestrationId === null ? [] : [run.orchestrationId])),
+    );
+    return runs.map((run) =>
+      toScheduleRunInfo(
+        run,
+        run.orchestrationId === null ? null : (statuses.get(run.orchestrationId) ?? null),
+      ),
+    );
+  }
+
+  /** One tick from this process (see `runScheduleTick`), with this object's params factories. */
+  tick(options?: TickOptions): Promise<TickResult[]> {
+    return runScheduleTick(this.tickDeps(), options);
+  }
+
+  /** Releases the Cloud Scheduler client if this object created it. */
+  async close(): Promise<void> {
+    await this.sync?.close();
+  }
+
+  private async setEnabled(name: string, enabled: boolean): Promise<ScheduleInfo> {
+    const current = await this.load(name);
+    const cloudSchedulerJob = this.sync ? await this.sync.setEnabled({ ...current, enabled }) : null;
+    let doc = await setScheduleEnabled(this.store, name, enabled);
+    if (cloudSchedulerJob !== null && doc.cloudSchedulerJob !== cloudSchedulerJob) {
+      // The schedule predates the Cloud Scheduler wiring: record the job that now mirrors it.
+      await this.store.collections.schedule(name).update({ cloudSchedulerJob });
+      doc = { ...doc, cloudSchedulerJob };
+    }
+    this.logger.info({ schedule: name }, enabled ? 'Schedule resumed' : 'Schedule paused');
+    return toScheduleInfo(doc);
+  }
+
+  private async load(name: string): Promise<ScheduleDoc> {
+    validateScheduleName(name);
+    return loadSchedule(this.store, name);
+  }
+
+  private tickDeps() {
+    return { service: this.service, paramsFactories: this.options.paramsFactories, logger: this.logger };
+  }
+}

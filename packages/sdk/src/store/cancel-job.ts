@@ -1,0 +1,33 @@
+import { type JobDoc, type JobErrorInfo, jobDocSchema } from '../model/documents.js';
+import { parseDocument } from '../model/parse.js';
+import { isTerminal, JobStatus } from '../model/status.js';
+
+import { closeAttempt } from './claim-job.js';
+import { now, type Store } from './store.js';
+import { transition } from './transition.js';
+
+/**
+ * Cancels one unfinished job: `Pending`/`InProgress` → `Cancelled` with `error` (why), closing an open
+ * attempt. A running task notices through its job listener and stops. Returns the job as it was
+ * before, or undefined when it was already terminal or does not exist.
+ */
+export async function cancelJob(
+  store: Store,
+  input: { orchestrationId: string; jobId: string; error: Omit<JobErrorInfo, 'attempt' | 'jobId'> },
+): Promise<JobDoc | undefined> {
+  const ref = store.collections.job(input.orchestrationId, input.jobId);
+  return store.firestore.runTransaction(async (tx) => {
+    const snapshot = await tx.get(ref);
+    if (!snapshot.exists) return undefined;
+    const job = parseDocument(jobDocSchema, snapshot);
+    if (isTerminal(job.status)) return undefined;
+    const at = now(store);
+    const error: JobErrorInfo = { ...input.error, jobId: job.id, attempt: job.attempt };
+    transition(store, tx, job, JobStatus.Cancelled, {
+      error,
+      finishedAt: at,
+      attempts: closeAttempt(job.attempts, 'Cancelled', at, { message: error.message, code: error.code }),
+    });
+    return job;
+  });
+}

@@ -1,0 +1,148 @@
+import type { Timestamp } from '@google-cloud/firestore';
+
+import { E11Error, ErrorCode } from '../errors.js';
+import {
+  type AttemptRecord,
+  type Claim,
+  type JobDoc,
+  jobDocSchema,
+  type JobErrorInfo,
+} from '../model/documents.js';
+import { parseDocument } from '../model/parse.js';
+import { isTerminal, JobStatus } from '../model/status.js';
+
+import { now, type Store } from './store.js';
+import { transition } from './transition.js';
+
+/** Who is claiming a job, and the limits that decide a takeover. */
+export interface ClaimRequest {
+  orchestrationId: string;
+  jobId: string;
+  claim: Claim;
+  /** Attempts allowed in the current epoch (first run included). */
+  maxAttempts: number;
+  /** A claim whose heartbeat is older than this belongs to a dead task. */
+  heartbeatTimeoutMs: number;
+}
+
+/** The outcome of {@link claimJob}. */
+export type ClaimResult =
+  /** The caller owns the job now and must run attempt `attempt`. `takeover` when it replaced a dead attempt. */
+  | { outcome: 'claimed'; job: JobDoc; attempt: number; takeover: boolean }
+  /** The job already ended (a re-delivered task): do not run it again. */
+  | { outcome: 'terminal'; job: JobDoc }
+  /** Another live task owns the job (its heartbeat is fresh): do not run it twice. */
+  | { outcome: 'running-elsewhere'; job: JobDoc }
+  /** A dead attempt was found and no attempts are left: the job is now Errored and dead-lettered. */
+  | { outcome: 'exhausted'; job: JobDoc };
+
+/** True when the recorded claim is gone: Cloud Run retried its task, or its heartbeat went stale. */
+function claimIsDead(job: JobDoc, request: ClaimRequest, nowMs: number): boolean {
+  const held = job.claim;
+  if (!held) return true;
+  const sameTask =
+    held.executionName !== null &&
+    held.executionName === request.claim.executionName &&
+    held.taskIndex === request.claim.taskIndex;
+  if (sameTask && (request.claim.taskAttempt ?? 0) > (held.taskAttempt ?? 0)) return true;
+  const heartbeat = job.heartbeatAt?.toMillis() ?? 0;
+  return nowMs - heartbeat > request.heartbeatTimeoutMs;
+}
+
+/** Closes the open attempt record (the last one without `finishedAt`). */
+export function closeAttempt(
+  attempts: readonly AttemptRecord[],
+  outcome: NonNullable<AttemptRecord['outcome']>,
+  finishedAt: Timestamp,
+  error: { message: string; code: string } | null,
+): AttemptRecord[] {
+  const copy = attempts.map((record) => ({ ...record }));
+  const open = copy.findLast((record) => record.finishedAt === null);
+  if (open) Object.assign(open, { outcome, finishedAt, error });
+  return copy;
+}
+
+/** Attempts already started in the job's current epoch. */
+export function attemptsInEpoch(job: JobDoc): number {
+  return job.attempts.filter((record) => record.epoch === job.epoch).length;
+}
+
+/**
+ * Claims a job for one task, in a transaction, so that a re-delivered task never runs a job twice: a
+ * terminal job is left alone; an `InProgress` job under a live heartbeat stays with its owner; a
+ * `Pending` job, or one whose owner is dead (Cloud Run retried the task, or the heartbeat is stale), is
+ * claimed: `InProgress`, attempt + 1, startedAt, heartbeat, and a new attempt record.
+ */
+export async function claimJob(store: Store, request: ClaimRequest): Promise<ClaimResult> {
+  const ref = store.collections.job(request.orchestrationId, request.jobId);
+  return store.firestore.runTransaction(async (tx) => {
+    const snapshot = await tx.get(ref);
+    if (!snapshot.exists) {
+      throw new E11Error(
+        ErrorCode.UnknownJob,
+        `Job ${request.jobId} of orchestration ${request.orchestrationId} does not exist.`,
+        { context: { orchestrationId: request.orchestrationId, jobId: request.jobId } },
+      );
+    }
+    const job = parseDocument(jobDocSchema, snapshot);
+    // A retried claim whose first commit went through (the answer was lost): the job is already ours.
+    if (job.status === JobStatus.InProgress && job.claim?.id === request.claim.id) {
+      return { outcome: 'claimed', job, attempt: job.attempt, takeover: false };
+    }
+    if (isTerminal(job.status)) return { outcome: 'terminal', job };
+    const at = now(store);
+    const takeover = job.status === JobStatus.InProgress;
+    if (takeover && !claimIsDead(job, request, at.toMillis())) return { outcome: 'running-elsewhere', job };
+
+    const crashed: JobErrorInfo = {
+      message:
+        'The task stopped without reporting (container crashed, was killed, or its heartbeat went stale).',
+      code: ErrorCode.Crashed,
+      name: null,
+      stack: null,
+      jobName: job.jobName,
+      orchestrationId: job.orchestrationId,
+      jobId: job.id,
+      attempt: job.attempt,
+      retryable: true,
+    };
+    const history = takeover
+      ? closeAttempt(job.attempts, 'Crashed', at, { message: crashed.message, code: crashed.code })
+      : job.attempts;
+    if (attemptsInEpoch(job) >= request.maxAttempts) {
+      transition(store, tx, job, JobStatus.Errored, {
+        attempts: history,
+        error: crashed,
+        deadLettered: true,
+        finishedAt: at,
+        claim: null,
+      });
+      return {
+        outcome: 'exhausted',
+        job: { ...job, status: JobStatus.Errored, attempts: history, error: crashed, deadLettered: true },
+      };
+    }
+    const attempt = job.attempt + 1;
+    const record: AttemptRecord = {
+      attempt,
+      epoch: job.epoch,
+      startedAt: at,
+      finishedAt: null,
+      outcome: null,
+      error: null,
+      executionName: request.claim.executionName,
+    };
+    const patch = {
+      attempt,
+      attempts: [...history, record],
+      claim: request.claim,
+      heartbeatAt: at,
+      startedAt: job.startedAt ?? at,
+      maxAttempts: request.maxAttempts,
+      // The launcher records the full execution name; a task only knows its short CLOUD_RUN_EXECUTION.
+      executionName: job.executionName ?? request.claim.executionName,
+    };
+    transition(store, tx, job, JobStatus.InProgress, patch);
+    return { outcome: 'claimed', job: { ...job, ...patch, status: JobStatus.InProgress }, attempt, takeover };
+  });
+}

@@ -1,0 +1,30 @@
+import { type JobErrorInfo, jobDocSchema } from '../model/documents.js';
+import { parseDocument } from '../model/parse.js';
+import { JobStatus } from '../model/status.js';
+
+import { now, type Store } from './store.js';
+import { transition } from './transition.js';
+
+/**
+ * Ends a job that never started (its launch failed permanently, or the orchestration timed out before
+ * it ran): `Pending` → `Errored` with `error`. A job that a task has meanwhile claimed is left alone.
+ * Returns whether the job was changed.
+ */
+export async function failPendingJob(
+  store: Store,
+  job: { orchestrationId: string; jobId: string; error: JobErrorInfo; deadLettered?: boolean },
+): Promise<boolean> {
+  const ref = store.collections.job(job.orchestrationId, job.jobId);
+  return store.firestore.runTransaction(async (tx) => {
+    const snapshot = await tx.get(ref);
+    if (!snapshot.exists) return false;
+    const current = parseDocument(jobDocSchema, snapshot);
+    if (current.status !== JobStatus.Pending) return false;
+    transition(store, tx, current, JobStatus.Errored, {
+      error: job.error,
+      deadLettered: job.deadLettered ?? false,
+      finishedAt: now(store),
+    });
+    return true;
+  });
+}

@@ -1,0 +1,71 @@
+import { E11Error, ErrorCode } from '../errors.js';
+import { jobIdFor } from '../internal/ids.js';
+import {
+  type JobDoc,
+  jobDocSchema,
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+} from '../model/documents.js';
+import { parseDocument } from '../model/parse.js';
+
+import type { Store } from './store.js';
+
+/** Whether a tenant-scoped store may see this orchestration (an unscoped store sees all). */
+export function isVisible(store: Pick<Store, 'tenant'>, doc: Pick<OrchestrationDoc, 'tenant'>): boolean {
+  return store.tenant === null || doc.tenant === store.tenant;
+}
+
+/** The orchestration document, or undefined when there is none (or it belongs to another tenant). */
+export async function findOrchestration(
+  store: Store,
+  orchestrationId: string,
+): Promise<OrchestrationDoc | undefined> {
+  const snapshot = await store.collections.orchestration(orchestrationId).get();
+  if (!snapshot.exists) return undefined;
+  const doc = parseDocument(orchestrationDocSchema, snapshot);
+  return isVisible(store, doc) ? doc : undefined;
+}
+
+/** The orchestration document; `E11_UNKNOWN_ORCHESTRATION` when there is none. */
+export async function loadOrchestration(store: Store, orchestrationId: string): Promise<OrchestrationDoc> {
+  const doc = await findOrchestration(store, orchestrationId);
+  if (!doc) {
+    throw new E11Error(ErrorCode.UnknownOrchestration, `Orchestration ${orchestrationId} does not exist.`, {
+      context: { orchestrationId },
+    });
+  }
+  return doc;
+}
+
+/** The job document; `E11_UNKNOWN_JOB` when there is none. */
+export async function loadJob(store: Store, orchestrationId: string, jobId: string): Promise<JobDoc> {
+  const snapshot = await store.collections.job(orchestrationId, jobId).get();
+  if (!snapshot.exists) {
+    throw new E11Error(
+      ErrorCode.UnknownJob,
+      `Job ${jobId} of orchestration ${orchestrationId} does not exist.`,
+      {
+        context: { orchestrationId, jobId },
+      },
+    );
+  }
+  return parseDocument(jobDocSchema, snapshot);
+}
+
+/**
+ * The job at `index` (array mode: a task finds its job by CLOUD_RUN_TASK_INDEX) — one document read,
+ * since job ids derive from the orchestration id and the index; `E11_UNKNOWN_JOB` if none.
+ */
+export async function loadJobByIndex(store: Store, orchestrationId: string, index: number): Promise<JobDoc> {
+  const snapshot = await store.collections.job(orchestrationId, jobIdFor(orchestrationId, index)).get();
+  if (!snapshot.exists) {
+    throw new E11Error(
+      ErrorCode.UnknownJob,
+      `Orchestration ${orchestrationId} has no job with index ${index}.`,
+      {
+        context: { orchestrationId, index },
+      },
+    );
+  }
+  return parseDocument(jobDocSchema, snapshot);
+}

@@ -1,0 +1,57 @@
+import { ErrorCode } from '../errors.js';
+import { type JobErrorInfo, jobDocSchema } from '../model/documents.js';
+import { parseDocument } from '../model/parse.js';
+import { JobStatus } from '../model/status.js';
+
+import { attemptsInEpoch, closeAttempt } from './claim-job.js';
+import { now, type Store } from './store.js';
+import { transition } from './transition.js';
+
+/** What {@link recoverStaleJob} did. */
+export type RecoveryOutcome = 'alive' | 'requeued' | 'dead-lettered' | 'gone';
+
+/**
+ * Handles a job whose task died without reporting (its heartbeat is older than `heartbeatTimeoutMs`):
+ * the open attempt is closed as `Crashed`; with attempts left the job returns to `Pending` (to be
+ * relaunched), otherwise it ends `Errored` with `deadLettered: true` and an `E11_CRASHED` error.
+ * A job that heartbeated meanwhile, or is no longer `InProgress`, is left alone.
+ */
+export async function recoverStaleJob(
+  store: Store,
+  input: { orchestrationId: string; jobId: string; heartbeatTimeoutMs: number; defaultMaxAttempts: number },
+): Promise<RecoveryOutcome> {
+  const ref = store.collections.job(input.orchestrationId, input.jobId);
+  return store.firestore.runTransaction(async (tx) => {
+    const snapshot = await tx.get(ref);
+    if (!snapshot.exists) return 'gone';
+    const job = parseDocument(jobDocSchema, snapshot);
+    const at = now(store);
+    const heartbeat = job.heartbeatAt?.toMillis() ?? 0;
+    if (job.status !== JobStatus.InProgress || at.toMillis() - heartbeat <= input.heartbeatTimeoutMs)
+      return 'alive';
+    const error: JobErrorInfo = {
+      message: `The task stopped sending heartbeats ${Math.round((at.toMillis() - heartbeat) / 1000)} s ago (container crashed or was reclaimed).`,
+      code: ErrorCode.Crashed,
+      name: null,
+      stack: null,
+      jobName: job.jobName,
+      orchestrationId: job.orchestrationId,
+      jobId: job.id,
+      attempt: job.attempt,
+      retryable: true,
+    };
+    const attempts = closeAttempt(job.attempts, 'Crashed', at, { message: error.message, code: error.code });
+    if (attemptsInEpoch(job) >= (job.maxAttempts ?? input.defaultMaxAttempts)) {
+      transition(store, tx, job, JobStatus.Errored, {
+        error,
+        attempts,
+        deadLettered: true,
+        finishedAt: at,
+        claim: null,
+      });
+      return 'dead-lettered';
+    }
+    transition(store, tx, job, JobStatus.Pending, { error, attempts, claim: null, heartbeatAt: null });
+    return 'requeued';
+  });
+}

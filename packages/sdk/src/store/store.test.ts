@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+import { createFirestore } from '../clients.js';
+import { checkCompletion } from '../completion/check-completion.js';
+import type { EventPublisher } from '../completion/event-publisher.js';
+import { defaultJobPolicy } from '../model/documents.js';
+import { JobStatus } from '../model/status.js';
+
+import { claimJob } from './claim-job.js';
+import { readCounts } from './counts.js';
+import { completeJob, failJob } from './finish-job.js';
+import { loadJob, loadOrchestration } from './orchestration-docs.js';
+import { registerOrchestration } from './register-orchestration.js';
+import { createStore } from './store.js';
+
+const firestore = createFirestore({
+  projectId: `store-${randomUUID().slice(0, 8)}`,
+  emulatorHost: inject('firestoreHost'),
+});
+const store = createStore({ firestore });
+afterAll(() => firestore.terminate());
+
+const policy = defaultJobPolicy();
+
+async function register(total: number) {
+  const id = randomUUID();
+  const jobIds = Array.from({ length: total }, () => randomUUID());
+  await registerOrchestration(store, {
+    orchestration: {
+      id,
+      jobName: 'sum_chunk',
+      service: 'sum-chunk',
+      tags: { customerId: 'acme' },
+      tenant: null,
+      topic: 'e11-job-completed',
+      mode: 'per-job',
+      policy,
+      idempotencyKey: null,
+      sensitiveKeys: [],
+      deadlineAt: null,
+    },
+    params: jobIds.map((_, index) => ({ index })),
+    jobIds,
+  });
+  return { id, jobIds };
+}
+
+function recordingPublisher(): EventPublisher & { sent: { topic: string; data: string }[] } {
+  const sent: { topic: string; data: string }[] = [];
+  return {
+    sent,
+    publish(topic, message) {
+      sent.push({ topic, data: message.data.toString('utf8') });
+      return Promise.resolve(String(sent.length));
+    },
+  };
+}
+
+const claim = (claimId: string) => ({ id: claimId, executionName: null, taskIndex: null, taskAttempt: null });
+
+describe('the Firestore store', () => {
+  it('registers an orchestration with one pending job per parameter set and exact counts', async () => {
+    const { id, jobIds } = await register(250);
+    const orchestration = await loadOrchestration(store, id);
+    expect(orchestration).toMatchObject({ total: 250, shardCount: 3, registered: true, status: 'Pending' });
+    expect(await readCounts(store, id)).toEqual({
+      pending: 250,
+      inProgress: 0,
+      completed: 0,
+      errored: 0,
+      cancelled: 0,
+    });
+    const job = await loadJob(store, id, jobIds[7] as string);
+    expect(job).toMatchObject({ index: 7, params: { index: 7 }, status: 'Pending', attempt: 0 });
+  });
+
+  it('claims a job once: a second claim under a live heartbeat is refused, a finished job is not rerun', async () => {
+    const { id, jobIds } = await register(1);
+    const jobId = jobIds[0] as string;
+    const request = { orchestrationId: id, jobId, maxAttempts: 3, heartbeatTimeoutMs: 60_000 };
+    const first = await claimJob(store, { ...request, claim: claim('a') });
+    expect(first).toMatchObject({ outcome: 'claimed', attempt: 1, takeover: false });
+    const second = await claimJob(store, { ...request, claim: claim('b') });
+    expect(second.outcome).toBe('running-elsewhere');
+    expect(await completeJob(store, { orchestrationId: id, jobId, claimId: 'b', result: 1 })).toBe('lost');
+    expect(await completeJob(store, { orchestrationId: id, jobId, claimId: 'a', result: { sum: 3 } })).toBe(
+      'recorded',
+    );
+    const third = await claimJob(store, { ...request, claim: claim('c') });
+    expect(third.outcome).toBe('terminal');
+    const job = await loadJob(store, id, jobId);
+    expect(job).toMatchObject({ status: JobStatus.Completed, result: { sum: 3 }, attempt: 1 });
+    expect(job.attempts).toHaveLength(1);
+    expect(job.attempts[0]).toMatchObject({ outcome: 'Completed' });
+    expect(await readCounts(store, id)).toEqual({
+      pending: 0,
+      inProgress: 0,
+      completed: 1,
+      errored: 0,
+      cancelled: 0,
+    });
+  });
+
+  it('lets a Cloud Run retry of the same task take over a dead attempt', async () => {
+    const { id, jobIds } = await register(1);
+    const jobId = jobIds[0] as string;
+    const base = { orchestrationId: id, jobId, maxAttempts: 3, heartbeatTimeoutMs: 60_000 };
+    const task = { executionName: 'exec-1', taskIndex: 0 };
+    await claimJob(store, { ...base, claim: { id: 'a', ...task, taskAttempt: 0 } });
+    const retry = await claimJob(store, { ...base, claim: { id: 'b', ...task, taskAttempt: 1 } });
+    expect(retry).toMatchObject({ outcome: 'claimed', attempt: 2, takeover: true });
+    const job = await loadJob(store, id, jobId);
+    expect(job.attempts.map((a) => a.outcome)).toEqual(['Crashed', null]);
+    expect(await readCounts(store, id)).toMatchObject({ inProgress: 1, pending: 0 });
+  });
+
+  it('publishes exactly one completion event when the last jobs finish concurrently', async () => {
+    const { id, jobIds } = await register(20);
+    await Promise.all(
+      jobIds.map(async (jobId, index) => {
+        await claimJob(store, {
+          orchestrationId: id,
+          jobId,
+          maxAttempts: 1,
+          heartbeatTimeoutMs: 60_000,
+          claim: claim(jobId),
+        });
+        if (index % 5 === 0) {
+          await failJob(store, {
+            orchestrationId: id,
+            jobId,
+            claimId: jobId,
+            outcome: 'Errored',
+            final: true,
+            deadLettered: true,
+            error: {
+              message: 'boom',
+              code: 'E11_JOB_FAILED',
+              name: 'Error',
+              stack: null,
+              jobName: 'sum_chunk',
+              orchestrationId: id,
+              jobId,
+              attempt: 1,
+              retryable: false,
+            },
+          });
+        } else {
+          await completeJob(store, { orchestrationId: id, jobId, claimId: jobId, result: index });
+        }
+      }),
+    );
+    const publisher = recordingPublisher();
+    const checks = await Promise.all(
+      Array.from({ length: 8 }, () => checkCompletion({ store, publisher }, id)),
+    );
+    expect(checks.filter((check) => check.outcome === 'published')).toHaveLength(1);
+    expect(publisher.sent).toHaveLength(1);
+    const event = JSON.parse(publisher.sent[0]?.data ?? '{}') as Record<string, unknown>;
+    expect(event).toMatchObject({
+      orchestrationId: id,
+      status: 'Errored',
+      total: 20,
+      succeeded: 16,
+      failed: 4,
+      tags: { customerId: 'acme' },
+    });
+    expect(await loadOrchestration(store, id)).toMatchObject({
+      status: 'Errored',
+      counts: { completed: 16, errored: 4 },
+    });
+  });
+});

@@ -1,0 +1,43 @@
+import { type Firestore, Timestamp } from '@google-cloud/firestore';
+
+import { type Clock, systemClock } from '../clock.js';
+import { Collections } from '../model/collections.js';
+
+/** What every store function needs: the Firestore client, the collection paths and a clock. */
+export interface Store {
+  readonly firestore: Firestore;
+  readonly collections: Collections;
+  readonly clock: Clock;
+  /**
+   * The tenant this store is scoped to: orchestrations of other tenants are invisible (reads answer
+   * "unknown"), lists are filtered, and new orchestrations are stamped with it. Null: unscoped
+   * (runners, functions and operators see everything).
+   */
+  readonly tenant: string | null;
+}
+
+/** Options for {@link createStore}. */
+export interface StoreOptions {
+  firestore: Firestore;
+  /** @default DEFAULTS.collectionPrefix ('e11_') */
+  collectionPrefix?: string;
+  /** @default the system clock */
+  clock?: Clock;
+  /** @default null (unscoped) */
+  tenant?: string | null;
+}
+
+/** Builds the {@link Store} the state-change functions take as their first argument. */
+export function createStore(options: StoreOptions): Store {
+  return {
+    firestore: options.firestore,
+    collections: new Collections(options.firestore, options.collectionPrefix),
+    clock: options.clock ?? systemClock,
+    tenant: options.tenant ?? null,
+  };
+}
+
+/** The store's current time as a Firestore Timestamp. */
+export function now(store: Store): Timestamp {
+  return Timestamp.fromMillis(store.clock.now());
+}

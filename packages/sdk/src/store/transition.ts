@@ -1,0 +1,39 @@
+import { FieldValue, type Transaction, type WriteBatch } from '@google-cloud/firestore';
+
+import { countField, type JobStatus } from '../model/status.js';
+
+import { now, type Store } from './store.js';
+
+/** A job's identity plus the two fields a transition needs. */
+export interface TransitionTarget {
+  orchestrationId: string;
+  id: string;
+  shard: number;
+  status: JobStatus;
+}
+
+/**
+ * Moves one job from its current status to `to` and moves its count between the two status fields of
+ * its counter shard — in the same transaction or batch, so counts are exact by construction and every
+ * job write stays O(1) (design.md: no hot spot, no N² reads).
+ */
+export function transition(
+  store: Store,
+  writer: Transaction | WriteBatch,
+  job: TransitionTarget,
+  to: JobStatus,
+  patch: Record<string, unknown> = {},
+): void {
+  const { collections } = store;
+  const jobRef = collections.job(job.orchestrationId, job.id);
+  // Transaction and WriteBatch share these two methods; TypeScript cannot call a union's overloads.
+  const write = writer as WriteBatch;
+  write.update(jobRef, { ...patch, status: to, updatedAt: now(store) });
+  if (job.status !== to) {
+    write.set(
+      collections.counter(job.orchestrationId, job.shard),
+      { [countField(job.status)]: FieldValue.increment(-1), [countField(to)]: FieldValue.increment(1) },
+      { merge: true },
+    );
+  }
+}

@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+import { monitoringService, runToCompletion } from './helpers/monitoring.js';
+import { emulatorClients, testProjectId } from './helpers/project.js';
+
+const projectId = testProjectId('cli-process');
+const { firestore, pubsub } = emulatorClients(projectId);
+const cli = fileURLToPath(new URL('../packages/sdk/dist/cli/main.js', import.meta.url));
+
+afterAll(async () => {
+  await firestore.terminate();
+  await pubsub.close();
+});
+
+/** Runs the built `e11` executable with Node and the emulator environment; resolves on exit. */
+function e11(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
+      PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
+      GOOGLE_CLOUD_PROJECT: projectId,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the built e11 executable', () => {
+  it('exits 3 with one readable line, no stack trace, for an unknown orchestration', async () => {
+    const { code, stdout, stderr } = await e11(['status', 'no-such-orchestration']);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      'e11: Orchestration no-such-orchestration does not exist. (E11_UNKNOWN_ORCHESTRATION)\n',
+    );
+    expect(code).toBe(3);
+  });
+
+  it('prints an orchestration as JSON and exits 0', async () => {
+    const service = monitoringService(firestore, pubsub, 'p_');
+    const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
+    await runToCompletion(service.store, orchestrationId, jobIds[0] as string);
+    await service.close();
+    const { code, stdout, stderr } = await e11(['--prefix', 'p_', '--json', 'status', orchestrationId]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ id: orchestrationId, counts: { completed: 1 }, progress: 1 });
+  });
+
+  it('exits 2 with one line for a usage error', async () => {
+    const { code, stderr } = await e11(['watch']);
+    expect(stderr).toBe("e11: missing required argument 'id'\n");
+    expect(code).toBe(2);
+  });
+});

@@ -1,0 +1,187 @@
+import { request } from 'node:http';
+
+import {
+  activeListenerCount,
+  authorizeByTag,
+  createDashboardServer,
+  type DashboardServer,
+  type ProgressEvent,
+} from '@e11/sdk';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import {
+  detectCompletion,
+  ensureTopic,
+  monitoringService,
+  runToCompletion,
+  runToFailure,
+} from './helpers/monitoring.js';
+import { emulatorClients, testProjectId } from './helpers/project.js';
+import { SseClient } from './helpers/sse-client.js';
+
+const projectId = testProjectId('dashboard-api');
+const { firestore, pubsub } = emulatorClients(projectId);
+const service = monitoringService(firestore, pubsub, 'd_');
+const { store } = service;
+let dashboard: DashboardServer;
+let scoped: DashboardServer;
+
+beforeAll(async () => {
+  await ensureTopic(pubsub);
+  dashboard = await createDashboardServer(service, { port: 0 });
+  scoped = await createDashboardServer(service, {
+    port: 0,
+    authorize: authorizeByTag('customerId', (req) => req.headers['x-customer-id']),
+  });
+});
+afterAll(async () => {
+  await dashboard.close();
+  await scoped.close();
+  await service.close();
+  await firestore.terminate();
+  await pubsub.close();
+});
+
+async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, init);
+  return { status: response.status, body: await response.json() };
+}
+
+/** A raw request with a chosen Host header (fetch does not let a caller set it). */
+function withHost(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the dashboard server', () => {
+  it('binds to loopback by default and serves the page and its assets with a strict CSP', async () => {
+    expect(dashboard.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const page = await fetch(dashboard.url);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<script type="module" src="/assets/dashboard.js"></script>');
+    const script = await fetch(new URL('/assets/dashboard.js', dashboard.url));
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await script.text()).toContain('new EventSource(');
+    expect((await fetch(new URL('/nope', dashboard.url))).status).toBe(404);
+  });
+
+  it('refuses requests whose Host is not loopback (DNS rebinding)', async () => {
+    expect(await withHost(dashboard.url, 'evil.example')).toBe(403);
+    expect(await withHost(dashboard.url, `localhost:${new URL(dashboard.url).port}`)).toBe(200);
+  });
+
+  it('lists orchestrations, shows one, and answers 404 for an unknown id and 400 for a bad cursor or status', async () => {
+    const { orchestrationId } = await service.kickOffJob('process_batch', [{ a: 1 }]);
+    const list = await getJson(new URL('/api/orchestrations?limit=5', dashboard.url).href);
+    expect(list.status).toBe(200);
+    expect((list.body as { items: { id: string }[] }).items.map((item) => item.id)).toContain(
+      orchestrationId,
+    );
+    const one = await getJson(new URL(`/api/orchestrations/${orchestrationId}`, dashboard.url).href);
+    expect(one).toMatchObject({ status: 200, body: { id: orchestrationId, total: 1 } });
+    expect(await getJson(new URL('/api/orchestrations/missing', dashboard.url).href)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'E11_UNKNOWN_ORCHESTRATION' } },
+    });
+    expect(await getJson(new URL('/api/orchestrations?cursor=garbage', dashboard.url).href)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'E11_INVALID_CURSOR' } },
+    });
+    expect(await getJson(new URL('/api/orchestrations?status=Done', dashboard.url).href)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'E11_INVALID_OPTIONS' } },
+    });
+    const metrics = await getJson(new URL('/api/metrics', dashboard.url).href);
+    expect(metrics.status).toBe(200);
+    expect((metrics.body as { jobs: Record<string, unknown> }).jobs.process_batch).toBeDefined();
+  });
+
+  it('shows failed jobs with sensitive params redacted, never their values', async () => {
+    const { orchestrationId, jobIds } = await service.kickOffJob(
+      'process_batch',
+      [
+        { file: 'a.csv', password: 'hunter2' },
+        { file: 'b.csv', password: 'letmein' },
+      ],
+      { sensitiveKeys: ['password'] },
+    );
+    await runToFailure(store, orchestrationId, jobIds[1] as string, 'bad row 7', 'E11_JOB_FAILED');
+    const response = await fetch(new URL(`/api/orchestrations/${orchestrationId}/failures`, dashboard.url));
+    const text = await response.text();
+    expect(text).not.toContain('letmein');
+    expect(JSON.parse(text)).toEqual([
+      expect.objectContaining({
+        jobId: jobIds[1],
+        index: 1,
+        params: { file: 'b.csv', password: '[REDACTED]' },
+        error: { code: 'E11_JOB_FAILED', message: 'bad row 7' },
+        deadLettered: true,
+      }),
+    ]);
+  });
+
+  it('retries failed jobs only for requests from the page (custom header), and only with POST', async () => {
+    const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
+    await runToFailure(store, orchestrationId, jobIds[0] as string);
+    await detectCompletion(store, pubsub, orchestrationId);
+    const retryUrl = new URL(`/api/orchestrations/${orchestrationId}/retry`, dashboard.url).href;
+    expect(await getJson(retryUrl, { method: 'POST' })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'E11_FORBIDDEN' } },
+    });
+    expect((await service.getJob(orchestrationId, jobIds[0] as string)).status).toBe('Errored');
+    expect((await fetch(retryUrl)).status).toBe(405);
+    const retried = await getJson(retryUrl, { method: 'POST', headers: { 'x-e11-dashboard': '1' } });
+    expect(retried).toMatchObject({ status: 200, body: { epoch: 2, jobIds } });
+    expect((await service.getJob(orchestrationId, jobIds[0] as string)).status).toBe('Pending');
+  });
+
+  it('streams an orchestration over SSE and detaches its listeners when the page goes away', async () => {
+    const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
+    const client = await SseClient.connect(
+      new URL(`/api/orchestrations/${orchestrationId}/events`, dashboard.url).href,
+    );
+    expect((await client.next()).event).toBe('status');
+    await runToCompletion(store, orchestrationId, jobIds[0] as string);
+    const done = await client.next((m) => m.event === 'progress' && (m.data as ProgressEvent).progress === 1);
+    expect(done.data).toMatchObject({ counts: { completed: 1 } });
+    await client.close();
+    await vi.waitFor(() => expect(activeListenerCount()).toBe(0));
+  });
+
+  it('with authorize, lists and serves only the caller’s orchestrations', async () => {
+    const acme = await service.kickOffJob('process_batch', [{ a: 1 }], { tags: { customerId: 'acme' } });
+    const globex = await service.kickOffJob('process_batch', [{ a: 2 }], { tags: { customerId: 'globex' } });
+    const asAcme = { headers: { 'x-customer-id': 'acme' } };
+    const list = await getJson(new URL('/api/orchestrations?limit=50', scoped.url).href, asAcme);
+    const ids = (list.body as { items: { id: string }[] }).items.map((item) => item.id);
+    expect(ids).toContain(acme.orchestrationId);
+    expect(ids).not.toContain(globex.orchestrationId);
+    expect(
+      await getJson(new URL(`/api/orchestrations/${globex.orchestrationId}`, scoped.url).href, asAcme),
+    ).toMatchObject({
+      status: 403,
+    });
+    expect(
+      (
+        await getJson(
+          new URL(`/api/orchestrations/${globex.orchestrationId}/failures`, scoped.url).href,
+          asAcme,
+        )
+      ).status,
+    ).toBe(403);
+    const stream = await SseClient.connect(
+      new URL(`/api/orchestrations/${globex.orchestrationId}/events`, scoped.url).href,
+      asAcme.headers,
+    );
+    expect(stream.status).toBe(403);
+    await stream.close();
+  });
+});

@@ -1,0 +1,111 @@
+import { completionDocSchema, loadOrchestration, parseDocument } from '@e11/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  type CompletionHarness,
+  EVENTS_PER_JOB,
+  registerJobs,
+  runJobs,
+  startCompletionHarness,
+} from './helpers/completion.js';
+
+// Eventarc is at-least-once and unordered, and a publish can fail after the completion marker was
+// written. The bridge injects the first two (route faults); the function process the third (its test
+// knob E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS).
+const FLAKY_TOPIC = 'e11-flaky-topic';
+
+let noisy: CompletionHarness;
+let flaky: CompletionHarness;
+beforeAll(async () => {
+  [noisy, flaky] = await Promise.all([
+    startCompletionHarness('functions-dup', { faults: { duplicate: true, shuffle: { maxDelayMs: 250 } } }),
+    startCompletionHarness('functions-flaky', {
+      topic: FLAKY_TOPIC,
+      env: { E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS: FLAKY_TOPIC },
+      faults: { holdFailed: true },
+    }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([noisy?.close(), flaky?.close()]);
+});
+
+describe('onJobWritten under trigger faults', () => {
+  it('publishes exactly one event when every change is delivered twice and out of order', async () => {
+    const { store, log, trigger } = noisy;
+    const total = 60;
+    const before = await trigger.stats();
+    const { orchestrationId, jobIds } = await registerJobs(noisy.store, total, {
+      tags: { customerId: 'initech' },
+    });
+    await runJobs(store, orchestrationId, jobIds, { fails: (index) => index < 2, concurrency: 10 });
+    await log.waitFor((m) => m.attributes.orchestrationId === orchestrationId);
+    const stats = await trigger.waitForIdle({ minReceived: before.received + total * EVENTS_PER_JOB });
+    // Every change reached the function twice, in shuffled order.
+    expect(stats.received - before.received).toBe(total * EVENTS_PER_JOB);
+    expect(stats.delivered - before.delivered).toBe(2 * total * EVENTS_PER_JOB);
+    expect(stats.failed).toBe(0);
+
+    const drained = await noisy.drainWithSentinel();
+    expect(drained.filter((m) => m.attributes.orchestrationId === orchestrationId)).toHaveLength(1);
+    expect(log.eventsOf(orchestrationId)[0]?.event).toMatchObject({
+      status: 'Errored',
+      total,
+      succeeded: total - 2,
+      failed: 2,
+    });
+    const marker = parseDocument(
+      completionDocSchema,
+      await store.collections.completion(orchestrationId, 1).get(),
+    );
+    expect(marker).toMatchObject({ published: true, publishAttempts: 1 });
+  });
+
+  it('still publishes the event exactly once when the first publish fails after the marker', async () => {
+    const { store, log, trigger, topic } = flaky;
+    const before = await trigger.stats();
+    const { orchestrationId, jobIds } = await registerJobs(store, 1, {
+      topic,
+      tags: { customerId: 'umbrella' },
+    });
+    await runJobs(store, orchestrationId, jobIds);
+
+    // The terminal write's delivery failed (500: the injected publish failure) and is parked by the bridge.
+    const failed = await trigger.waitForIdle({ minReceived: before.received + EVENTS_PER_JOB });
+    expect(failed.held).toBe(1);
+    expect(failed.responses['500']).toBe(1);
+    expect(failed.retried - before.retried).toBe(1);
+    const markerRef = store.collections.completion(orchestrationId, 1);
+    expect(parseDocument(completionDocSchema, await markerRef.get())).toMatchObject({
+      status: 'Completed',
+      published: false,
+      publishAttempts: 1,
+      leaseUntil: null,
+      messageId: null,
+    });
+    expect(await loadOrchestration(store, orchestrationId)).toMatchObject({
+      status: 'Completed',
+      eventPending: true,
+    });
+    expect(flaky.functions.output()).toMatch(/E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS/);
+
+    // The bridge retries the delivery (as Eventarc with retries does): the redelivery publishes.
+    expect(await trigger.release()).toBe(1);
+    const retried = await trigger.waitForIdle({ minReceived: before.received + EVENTS_PER_JOB });
+    expect(retried).toMatchObject({ held: 0, failed: 0 });
+    expect(retried.delivered - before.delivered).toBe(EVENTS_PER_JOB);
+    await log.waitFor((m) => m.attributes.orchestrationId === orchestrationId);
+    const drained = await flaky.drainWithSentinel();
+    expect(drained.filter((m) => m.attributes.orchestrationId === orchestrationId)).toHaveLength(1);
+    expect(log.eventsOf(orchestrationId)[0]?.event).toMatchObject({
+      orchestrationId,
+      status: 'Completed',
+      tags: { customerId: 'umbrella' },
+    });
+    expect(parseDocument(completionDocSchema, await markerRef.get())).toMatchObject({
+      published: true,
+      publishAttempts: 2,
+    });
+    expect(await loadOrchestration(store, orchestrationId)).toMatchObject({ eventPending: false });
+  });
+});

@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config';
+
+// One test run for the whole repository. The global setup starts the Firestore and Pub/Sub
+// emulators once (through firebase-tools, offline) and stops them at the end; every test file
+// isolates its data by using its own project id (see test/helpers).
+export default defineConfig({
+  test: {
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'emulators/src/**/*.test.ts',
+      'examples/src/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
+    globalSetup: ['test/global-setup.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 30_000,
+  },
+});
