@@ -1,0 +1,225 @@
+import { Timestamp } from '@google-cloud/firestore';
+import PQueue from 'p-queue';
+
+import { checkCompletion, retryPublish } from '../completion/check-completion.js';
+import type { EventPublisher } from '../completion/event-publisher.js';
+import { DEFAULTS } from '../defaults.js';
+import {
+  type JobDoc,
+  jobDocSchema,
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+} from '../model/documents.js';
+import { parseDocument } from '../model/parse.js';
+import { JobStatus } from '../model/status.js';
+import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
+import { cancelOrchestration } from '../orchestration/failure-ops.js';
+import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
+import { recoverStaleJob } from '../store/recover-job.js';
+
+/** Options for {@link sweep}. Durations in milliseconds. */
+export interface SweepOptions {
+  /** Jobs still `Pending` this long after their launch (lost launch) are launched again. @default DEFAULTS.pendingTimeoutMs */
+  pendingTimeoutMs?: number;
+  /** A job released by an interrupted task, or requeued after a crash, is relaunched after this grace (Cloud Run's own task retry goes first). @default 30000 */
+  requeueGraceMs?: number;
+  /**
+   * The sweeper ends an orchestration whose jobs are all terminal only once none of its jobs was
+   * written for this long: a normal end is the trigger's (it runs within seconds of the last job
+   * write), the sweeper only picks up the ends whose trigger was lost. Exactly once either way.
+   * @default 30000
+   */
+  completionGraceMs?: number;
+  /** Active orchestrations examined per sweep. @default 500 */
+  limit?: number;
+  /** Also delete ended orchestrations created more than this many days ago (retention). @default off */
+  retentionDays?: number;
+}
+
+/** What one sweep found and did. */
+export interface SweepReport {
+  orchestrations: number;
+  /** Jobs whose heartbeat went stale. */
+  crashed: number;
+  /** Crashed jobs put back to Pending for a relaunch. */
+  requeued: number;
+  /** Crashed jobs with no attempts left. */
+  deadLettered: number;
+  /** Jobs launched again. */
+  relaunched: number;
+  /** Orchestrations cancelled because their deadline passed. */
+  timedOut: number;
+  /** Orchestrations whose end was detected here (a trigger was lost). */
+  completed: number;
+  /** Events published here after an earlier publish failed. */
+  republished: number;
+  /** Orchestrations deleted by the retention setting. */
+  deleted: number;
+}
+
+/** What the sweeper needs. */
+export interface SweepContext extends LaunchContext {
+  publisher: EventPublisher;
+}
+
+const ACTIVE = [JobStatus.Pending, JobStatus.InProgress];
+
+/**
+ * One maintenance pass; run it every minute or so (the functions package exports it as an HTTP
+ * function for Cloud Scheduler; the local stack runs it on a timer). For each active orchestration it:
+ * cancels it when its deadline passed; treats `InProgress` jobs with a stale heartbeat as crashed
+ * (requeue and relaunch while attempts remain, else dead-letter); relaunches jobs left `Pending`
+ * (released by an interrupted task, or a lost launch); and runs completion detection, so an
+ * orchestration whose trigger was lost still ends with exactly one event. Finally it publishes events
+ * whose first publish failed. Every step is idempotent and safe to run concurrently with everything else.
+ */
+export async function sweep(context: SweepContext, options: SweepOptions = {}): Promise<SweepReport> {
+  const { store, logger } = context;
+  const report: SweepReport = {
+    orchestrations: 0,
+    crashed: 0,
+    requeued: 0,
+    deadLettered: 0,
+    relaunched: 0,
+    timedOut: 0,
+    completed: 0,
+    republished: 0,
+    deleted: 0,
+  };
+  const nowMs = store.clock.now();
+  const pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULTS.pendingTimeoutMs;
+  const requeueGraceMs = options.requeueGraceMs ?? 30_000;
+  const completionGraceMs = options.completionGraceMs ?? 30_000;
+  const completion = { store, publisher: context.publisher };
+
+  const active = await store.collections
+    .orchestrations()
+    .where('status', 'in', ACTIVE)
+    .limit(options.limit ?? 500)
+    .get();
+  const queue = new PQueue({ concurrency: 4 });
+  for (const snapshot of active.docs) {
+    void queue.add(async () => {
+      try {
+        // Inside the try: one unreadable document (corrupt, or a newer schema) must not end the pass.
+        const orchestration = parseDocument(orchestrationDocSchema, snapshot);
+        if (!orchestration.registered) return;
+        report.orchestrations++;
+        await sweepOne(context, orchestration, nowMs, { pendingTimeoutMs, requeueGraceMs }, report);
+        if (await writtenSince(context, orchestration.id, nowMs - completionGraceMs)) return;
+        const check = await checkCompletion(completion, orchestration.id);
+        if (check.outcome === 'published') report.completed++;
+      } catch (error) {
+        logger.warn(
+          { err: (error as Error).message, orchestrationId: snapshot.id },
+          'sweep of orchestration failed',
+        );
+      }
+    });
+  }
+  await queue.onIdle();
+
+  const unpublished = await store.collections
+    .orchestrations()
+    .where('eventPending', '==', true)
+    .limit(500)
+    .get();
+  for (const snapshot of unpublished.docs) {
+    // Every epoch's end has its own marker: publish each one still unpublished, not only the latest.
+    const markers = await store.collections.completions(snapshot.id).where('published', '==', false).get();
+    for (const marker of markers.docs) {
+      try {
+        const result = await retryPublish(completion, snapshot.id, Number(marker.id));
+        if (result.outcome === 'published') report.republished++;
+      } catch (error) {
+        logger.warn(
+          { err: (error as Error).message, orchestrationId: snapshot.id },
+          'event publish retry failed',
+        );
+      }
+    }
+  }
+  if (options.retentionDays !== undefined) {
+    report.deleted = (await deleteOrchestrationsOlderThan(store, options.retentionDays)).deleted.length;
+  }
+  return report;
+}
+
+/** Whether a job of the orchestration was written after `sinceMs` (one indexed query, one document at most). */
+async function writtenSince(
+  context: SweepContext,
+  orchestrationId: string,
+  sinceMs: number,
+): Promise<boolean> {
+  const recent = await context.store.collections
+    .jobs(orchestrationId)
+    .where('updatedAt', '>', Timestamp.fromMillis(sinceMs))
+    .select()
+    .limit(1)
+    .get();
+  return !recent.empty;
+}
+
+async function sweepOne(
+  context: SweepContext,
+  orchestration: OrchestrationDoc,
+  nowMs: number,
+  limits: { pendingTimeoutMs: number; requeueGraceMs: number },
+  report: SweepReport,
+): Promise<void> {
+  const { store } = context;
+  if (orchestration.deadlineAt && orchestration.deadlineAt.toMillis() < nowMs) {
+    await cancelOrchestration(context, orchestration.id, { reason: 'timeout' });
+    report.timedOut++;
+    return;
+  }
+  const jobs = store.collections.jobs(orchestration.id);
+  const heartbeatTimeoutMs = orchestration.policy.heartbeatTimeoutMs;
+  const stale = await jobs
+    .where('status', '==', JobStatus.InProgress)
+    .where('heartbeatAt', '<', Timestamp.fromMillis(nowMs - heartbeatTimeoutMs))
+    .get();
+  const relaunch: JobDoc[] = [];
+  for (const snapshot of stale.docs) {
+    report.crashed++;
+    const outcome = await recoverStaleJob(store, {
+      orchestrationId: orchestration.id,
+      jobId: snapshot.id,
+      heartbeatTimeoutMs,
+      defaultMaxAttempts: orchestration.policy.maxAttempts ?? DEFAULTS.maxAttempts,
+    });
+    if (outcome === 'requeued') report.requeued++;
+    if (outcome === 'dead-lettered') report.deadLettered++;
+  }
+  const waiting = await jobs
+    .where('status', '==', JobStatus.Pending)
+    .where('updatedAt', '<', Timestamp.fromMillis(nowMs - limits.requeueGraceMs))
+    .get();
+  for (const snapshot of waiting.docs) {
+    const job = parseDocument(jobDocSchema, snapshot);
+    const requeued = job.attempt > 0;
+    // A never-started job waits for its own launch: only a per-job launch that finished long ago is lost.
+    const lostLaunch =
+      orchestration.mode === 'per-job' &&
+      orchestration.launchCompletedAt !== null &&
+      job.updatedAt.toMillis() < nowMs - limits.pendingTimeoutMs;
+    if (requeued || lostLaunch) relaunch.push(job);
+  }
+  if (relaunch.length === 0) return;
+  const launch = await launchJobs(context, {
+    orchestration,
+    jobs: relaunch.map((job) => ({ id: job.id, index: job.index })),
+    concurrency: DEFAULTS.launchConcurrency,
+    perJob: true,
+  });
+  report.relaunched += launch.launched;
+  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once.
+  await Promise.all(
+    relaunch.map((job) =>
+      store.collections
+        .job(orchestration.id, job.id)
+        .update({ updatedAt: Timestamp.fromMillis(store.clock.now()) })
+        .catch(() => undefined),
+    ),
+  );
+}

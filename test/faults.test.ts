@@ -1,0 +1,366 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { setBridgeRoute, type Stack, startStack } from '@e11/emulators';
+import {
+  CloudRunTaskService,
+  createFirestore,
+  createPubSub,
+  type JobCompletedEvent,
+  loadJob,
+  OrchestrationService,
+  subscribeToJobCompleted,
+} from '@e11/sdk';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { testProjectId } from './helpers/project.js';
+import { waitForJob } from './helpers/runner.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+
+/**
+ * Failure handling on the whole local stack (Cloud Run emulator with fault injection, real runner
+ * processes, the trigger → function → Pub/Sub path, the sweeper). Every test checks that nothing is
+ * lost: each job ends terminal, each orchestration end gets exactly one event, results are complete.
+ */
+const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/runner-entrypoint.js', import.meta.url));
+const projectId = testProjectId('faults');
+const TOPIC = 'faults-completed';
+const FAULTY_TOPIC = 'faults-publish-fails-once';
+const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
+const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
+const [firestoreHostName, firestorePort] = inject('firestoreHost').split(':');
+const proxy = new TcpProxy({ host: firestoreHostName ?? '127.0.0.1', port: Number(firestorePort) });
+const events: JobCompletedEvent[] = [];
+const listeners = new Set<() => void>();
+const figures = { faults: 0, jobs: 0, ends: 0 };
+let stack: Stack;
+let orchestrations: OrchestrationService;
+/** The same service, launching `sleepy` on Cloud Run jobs set up for one fault each. */
+let noRetry: OrchestrationService;
+let viaProxy: OrchestrationService;
+let subscriptions: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  await proxy.start();
+  const task = { command: 'node', args: [ENTRYPOINT] };
+  stack = await startStack({
+    projectId,
+    attach: {
+      firestoreHost: inject('firestoreHost'),
+      pubsubHost: inject('pubsubHost'),
+      bridgeUrl: inject('bridgeUrl'),
+    },
+    cloudRun: {
+      jobs: {
+        sleepy: { ...task, maxRetries: 1 },
+        'sleepy-no-retry': { ...task, maxRetries: 0 },
+        'sleepy-via-proxy': { ...task, maxRetries: 0, env: { FIRESTORE_EMULATOR_HOST: proxy.hostPort } },
+        'fails-until-file': { ...task, maxRetries: 0 },
+      },
+    },
+    cloudRunOptions: { maxConcurrentTasks: 8, killGraceMs: 1_000 },
+    topics: [TOPIC, FAULTY_TOPIC],
+    functionsEnv: { E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS: FAULTY_TOPIC },
+    sweepIntervalMs: 500,
+    // The trigger gets 5 s to end an orchestration before the sweeper treats the trigger as lost.
+    sweepOptions: { requeueGraceMs: 1_000, completionGraceMs: 5_000 },
+  });
+  orchestrations = new OrchestrationService({
+    projectId,
+    firestore,
+    pubsub,
+    cloudRunEndpoint: stack.cloudRun.endpoint,
+    defaultTopic: TOPIC,
+    launch: { ratePerMinute: 100_000, initialBackoff: 20, maxBackoff: 200 },
+  });
+  const routed = (service: string) =>
+    new OrchestrationService({
+      projectId,
+      firestore,
+      pubsub,
+      cloudRunEndpoint: stack.cloudRun.endpoint,
+      defaultTopic: TOPIC,
+      serviceName: { sleepy: service },
+      launch: { ratePerMinute: 100_000 },
+    });
+  noRetry = routed('sleepy-no-retry');
+  viaProxy = routed('sleepy-via-proxy');
+  for (const topic of [TOPIC, FAULTY_TOPIC]) {
+    subscriptions.push(
+      await subscribeToJobCompleted(pubsub, { topic }, (event) => {
+        events.push(event);
+        for (const listener of listeners) listener();
+        return Promise.resolve();
+      }),
+    );
+  }
+});
+
+afterAll(async () => {
+  console.log(
+    `[faults] faults injected: ${figures.faults}, jobs: ${figures.jobs}, orchestration ends: ${figures.ends}, ` +
+      `events: ${events.length}, lost: ${figures.ends - events.length}`,
+  );
+  await Promise.all(subscriptions.map((s) => s.close()));
+  subscriptions = [];
+  await Promise.all([orchestrations.close(), noRetry.close(), viaProxy.close()]);
+  await stack.stop();
+  await proxy.stop();
+  await pubsub.close();
+  await firestore.terminate();
+});
+
+/** Resolves with the event of `orchestrationId` for `epoch` as soon as it arrives. */
+function eventFor(orchestrationId: string, epoch = 1): Promise<JobCompletedEvent> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const event = events.find((e) => e.orchestrationId === orchestrationId && e.epoch === epoch);
+      if (!event) return;
+      listeners.delete(check);
+      resolve(event);
+    };
+    listeners.add(check);
+    check();
+  });
+}
+
+/** SIGKILLs the task running `jobId` once the job is InProgress (claimed, heartbeat fresh). */
+async function killTaskOf(orchestrationId: string, jobId: string): Promise<void> {
+  await waitForJob(orchestrations.store, orchestrationId, jobId, (job) => job.status === 'InProgress');
+  const execution = stack.cloudRun
+    .listExecutions()
+    .find((e) => e.env.JOB_ID === jobId && e.state === 'running');
+  expect(await stack.cloudRun.faults.killTask(execution?.name ?? '', 0, 'SIGKILL')).toBe(true);
+  figures.faults++;
+}
+
+/** After every trigger delivery has settled, exactly `count` events exist for the orchestration. */
+async function expectEvents(orchestrationId: string, count: number): Promise<void> {
+  await stack.trigger.waitForIdle({ timeoutMs: 60_000 });
+  await stack.sweep();
+  expect(events.filter((e) => e.orchestrationId === orchestrationId)).toHaveLength(count);
+  figures.ends += count;
+}
+
+describe('failures on the local stack', () => {
+  it('retries a task SIGKILLed mid-run through Cloud Run, resuming the job to completion', async () => {
+    const { orchestrationId, jobIds } = await orchestrations.kickOffJob('sleepy', [{ ms: 1_500 }]);
+    figures.jobs++;
+    await killTaskOf(orchestrationId, jobIds[0] as string);
+    const event = await eventFor(orchestrationId);
+    expect(event).toMatchObject({ status: 'Completed', succeeded: 1 });
+    const job = await loadJob(orchestrations.store, orchestrationId, jobIds[0] as string);
+    expect(job.attempts.map((a) => a.outcome)).toEqual(['Crashed', 'Completed']);
+    expect(job.result).toEqual({ slept: 1_500, attempt: 2 });
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('relaunches a crashed task that Cloud Run does not retry once its heartbeat goes stale', async () => {
+    const { orchestrationId, jobIds } = await noRetry.kickOffJob('sleepy', [{ ms: 1_200 }], {
+      heartbeatTimeout: '1s',
+    });
+    figures.jobs++;
+    await killTaskOf(orchestrationId, jobIds[0] as string);
+    const event = await eventFor(orchestrationId);
+    const job = await loadJob(orchestrations.store, orchestrationId, jobIds[0] as string);
+    expect(event).toMatchObject({ status: 'Completed', succeeded: 1 });
+    expect(job.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'Crashed'],
+      [2, 'Completed'],
+    ]);
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('dead-letters a job whose every attempt crashes, and ends the orchestration Errored', async () => {
+    const { orchestrationId, jobIds } = await noRetry.kickOffJob('sleepy', [{ ms: 60_000 }], {
+      heartbeatTimeout: '1s',
+      retry: { maxAttempts: 1 },
+    });
+    figures.jobs++;
+    await killTaskOf(orchestrationId, jobIds[0] as string);
+    const event = await eventFor(orchestrationId);
+    expect(event).toMatchObject({ status: 'Errored', failed: 1 });
+    const [, failures] = await orchestrations.getJobResults(orchestrationId);
+    expect(failures).toEqual([
+      expect.objectContaining({
+        deadLettered: true,
+        error: expect.objectContaining({ code: 'E11_CRASHED' }) as unknown,
+      }),
+    ]);
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('launches every job through a storm of 429 and 503 answers', async () => {
+    stack.cloudRun.faults.rejectNextRuns(6, 'RESOURCE_EXHAUSTED');
+    figures.faults += 6;
+    const { orchestrationId } = await orchestrations.kickOffJob(
+      'sleepy',
+      Array.from({ length: 8 }, () => ({ ms: 10 })),
+      { launchConcurrency: 2 },
+    );
+    figures.jobs += 8;
+    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 8, succeeded: 8 });
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('runs a job once when Cloud Run delivers its task twice', async () => {
+    const { orchestrationId, jobIds, launch } = await orchestrations.kickOffJob('sleepy', [{ ms: 800 }]);
+    figures.jobs++;
+    const [execution] = launch?.executions ?? [];
+    const env = stack.cloudRun.listExecutions().find((e) => e.name === execution)?.env ?? {};
+    // A second execution of the same job: what an ambiguous, retried RunJob call can cause.
+    const launcher = new CloudRunTaskService({ projectId, endpoint: stack.cloudRun.endpoint });
+    await launcher.launch({
+      service: 'sleepy',
+      env: { JOB_NAME: 'sleepy', ORCHESTRATION_ID: orchestrationId, JOB_ID: env.JOB_ID ?? '' },
+      taskCount: 1,
+    });
+    await launcher.close();
+    figures.faults++;
+    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', succeeded: 1 });
+    const job = await loadJob(orchestrations.store, orchestrationId, jobIds[0] as string);
+    expect(job.attempt).toBe(1);
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('still publishes the event exactly once when the first publish fails after the marker', async () => {
+    const { orchestrationId } = await orchestrations.kickOffJob('sleepy', [{ ms: 10 }, { ms: 20 }], {
+      topic: FAULTY_TOPIC,
+    });
+    figures.faults++;
+    figures.jobs += 2;
+    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 2 });
+    // The marker records the publish just after it happened: wait for that write, then read it.
+    const marker = await new Promise<Record<string, unknown>>((resolve) => {
+      const unsubscribe = orchestrations.store.collections
+        .completion(orchestrationId, 1)
+        .onSnapshot((snapshot) => {
+          if (snapshot.get('published') !== true) return;
+          unsubscribe();
+          resolve(snapshot.data() ?? {});
+        });
+    });
+    expect(marker).toMatchObject({
+      published: true,
+      publishAttempts: 2,
+      lastPublishError: expect.stringMatching(/FAIL_ONCE/) as unknown,
+    });
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('ends an orchestration whose every trigger delivery was lost, through the sweeper, with one event', async () => {
+    const route = { projectId, triggerId: stack.trigger.triggerId, target: stack.functions.url };
+    // Like an Eventarc trigger that failed for good: every change of this orchestration is dropped.
+    await setBridgeRoute(stack.bridgeUrl, { ...route, faults: { dropFirst: 1_000_000 } });
+    try {
+      const { orchestrationId } = await orchestrations.kickOffJob('sleepy', [{ ms: 10 }, { ms: 20 }]);
+      figures.faults++;
+      figures.jobs += 2;
+      expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 2, succeeded: 2 });
+      const stats = await stack.trigger.stats();
+      expect(stats.dropped).toBeGreaterThan(0);
+      expect(stats.delivered).toBe(0);
+      // Nothing reached the function: the end was the sweeper's.
+      expect(stack.functions.output()).not.toContain(orchestrationId);
+      await expectEvents(orchestrationId, 1);
+    } finally {
+      await setBridgeRoute(stack.bridgeUrl, route);
+    }
+  });
+
+  it('finishes a job whose runner loses Firestore for a while', async () => {
+    const { orchestrationId, jobIds } = await viaProxy.kickOffJob('sleepy', [{ ms: 600 }]);
+    figures.jobs++;
+    await waitForJob(
+      orchestrations.store,
+      orchestrationId,
+      jobIds[0] as string,
+      (job) => job.status === 'InProgress',
+    );
+    await proxy.pause();
+    figures.faults++;
+    // The outage outlasts the job's work: its completion write meets UNAVAILABLE and is retried.
+    const outage = new Promise<void>((resolve) => setTimeout(resolve, 2_000));
+    await outage;
+    await proxy.resume();
+    const resumedAt = Date.now();
+    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', succeeded: 1 });
+    const job = await loadJob(orchestrations.store, orchestrationId, jobIds[0] as string);
+    expect(job).toMatchObject({ status: 'Completed', attempt: 1, result: { slept: 600, attempt: 1 } });
+    // The work ended during the outage; the completion write got through only after it.
+    expect(job.finishedAt?.toMillis()).toBeGreaterThanOrEqual(resumedAt - 100);
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('starts one orchestration for 20 concurrent kick-offs with the same idempotency key', async () => {
+    const before = stack.cloudRun.stats().calls.RunJob ?? 0;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        orchestrations.kickOffJob('sleepy', [{ ms: 10 }, { ms: 10 }, { ms: 10 }], {
+          idempotencyKey: `nightly-${projectId}`,
+        }),
+      ),
+    );
+    figures.faults += 19;
+    figures.jobs += 3;
+    const ids = new Set(results.map((r) => r.orchestrationId));
+    expect(ids.size).toBe(1);
+    expect((stack.cloudRun.stats().calls.RunJob ?? 0) - before).toBe(3);
+    const [orchestrationId] = [...ids] as [string];
+    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 3 });
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('cancels what is unfinished when the orchestration deadline passes, with one Cancelled event', async () => {
+    // The short job usually finishes before the deadline; on a loaded machine it may not — either way
+    // every job ends, the long one is cancelled for the timeout, and one Cancelled event is sent.
+    const { orchestrationId, jobIds } = await orchestrations.kickOffJob(
+      'sleepy',
+      [{ ms: 60_000 }, { ms: 10 }],
+      {
+        orchestrationTimeout: '1500ms',
+      },
+    );
+    figures.jobs += 2;
+    const event = await eventFor(orchestrationId);
+    expect(event).toMatchObject({ status: 'Cancelled', reason: 'timeout', total: 2 });
+    expect(event.succeeded + event.cancelled).toBe(2);
+    const [successes, failures] = await orchestrations.getJobResults(orchestrationId);
+    expect(successes.length + (failures?.length ?? 0)).toBe(2);
+    expect(failures?.find((f) => f.jobId === jobIds[0])).toMatchObject({
+      status: 'Cancelled',
+      error: { code: 'E11_TIMEOUT' },
+    });
+    await expectEvents(orchestrationId, 1);
+  });
+
+  it('retries failed jobs with their original params in a new epoch with a new event, and discards', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'e11-retry-'));
+    const file = join(dir, 'ready');
+    const { orchestrationId } = await orchestrations.kickOffJob('fails_until_file', [
+      { file },
+      { file: join(dir, 'never') },
+    ]);
+    figures.jobs += 2;
+    expect(await eventFor(orchestrationId, 1)).toMatchObject({ status: 'Errored', failed: 2, epoch: 1 });
+    writeFileSync(file, 'ok');
+    const [, failures] = await orchestrations.getJobResults(orchestrationId);
+    const retry = await orchestrations.retryFailed(orchestrationId, { jobIds: [failures?.[0]?.jobId ?? ''] });
+    expect(retry).toMatchObject({ epoch: 2, jobIds: [failures?.[0]?.jobId] });
+    const second = await eventFor(orchestrationId, 2);
+    expect(second).toMatchObject({ status: 'Errored', succeeded: 1, failed: 1, epoch: 2 });
+    const [successes, stillFailing] = await orchestrations.getJobResults<string, { file: string }>(
+      orchestrationId,
+    );
+    expect(successes.map((s) => s.params.file)).toEqual([file]);
+    expect(stillFailing?.map((f) => f.params.file)).toEqual([join(dir, 'never')]);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+    expect(
+      await orchestrations.discard(orchestrationId, { jobIds: [stillFailing?.[0]?.jobId ?? ''] }),
+    ).toEqual({ discarded: 1 });
+    expect((await orchestrations.retryFailed(orchestrationId)).jobIds).toEqual([]);
+    await expectEvents(orchestrationId, 2);
+  });
+});
