@@ -206,6 +206,8 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
 
     for (;;) {
       log.setLabels({ attempt: String(attempt) });
+      // A SIGTERM that came before the attempt started: give the job back without starting it.
+      if (outside.some((s) => s.aborted)) return await interrupted();
       const timeout = new AbortController();
       const timer =
         policy.timeoutMs === null
