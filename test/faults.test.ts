@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -268,6 +270,63 @@ describe('failures on the local stack', () => {
     } finally {
       await setBridgeRoute(stack.bridgeUrl, route);
     }
+  });
+
+  it('launches the jobs of a backend that died mid-launch once its launcher has been silent too long', async () => {
+    // A backend process kicks off, with Cloud Run unreachable, and is SIGKILLed while it retries the launches.
+    const backend = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { OrchestrationService } from '@e11/sdk';
+         const service = new OrchestrationService({ cloudRunEndpoint: '127.0.0.1:1', defaultTopic: '${TOPIC}' });
+         const { orchestrationId } = await service.kickOffJob('sleepy', [{ ms: 10 }, { ms: 20 }], { background: true });
+         process.stdout.write(orchestrationId + '\\n');
+         setInterval(() => undefined, 60_000);`,
+      ],
+      {
+        env: {
+          ...process.env,
+          GOOGLE_CLOUD_PROJECT: projectId,
+          FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
+          PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const [line] = (await once(backend.stdout, 'data')) as [Buffer];
+    backend.kill('SIGKILL');
+    await once(backend, 'exit');
+    const orchestrationId = line.toString('utf8').trim();
+    figures.faults++;
+    figures.jobs += 2;
+    const stranded = await orchestrations.listJobs(orchestrationId);
+    expect(stranded.map((job) => [job.status, job.attempt])).toEqual([
+      ['Pending', 0],
+      ['Pending', 0],
+    ]);
+
+    // Now the launcher may still be working: nothing is launched twice.
+    const now = await orchestrations.sweep();
+    expect(now.relaunched).toBe(0);
+    // Sixteen minutes later (pendingTimeoutMs is 15), it has said nothing since: the sweep launches the jobs.
+    const later = new OrchestrationService({
+      projectId,
+      firestore,
+      pubsub,
+      cloudRunEndpoint: stack.cloudRun.endpoint,
+      defaultTopic: TOPIC,
+      clock: { now: () => Date.now() + 16 * 60_000 },
+    });
+    try {
+      const report = await later.sweep();
+      expect(report.relaunched).toBe(2);
+    } finally {
+      await later.close();
+    }
+    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 2, succeeded: 2 });
+    await expectEvents(orchestrationId, 1);
   });
 
   it('finishes a job whose runner loses Firestore for a while', async () => {

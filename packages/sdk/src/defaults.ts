@@ -52,6 +52,11 @@ export const DEFAULTS = {
   heartbeatTimeoutMs: 60_000,
   /** A job still Pending this long after kick-off was never started (launch lost); the sweeper relaunches it. */
   pendingTimeoutMs: 15 * 60_000,
+  /**
+   * How often a kick-off that is still launching says so on the orchestration; when it stays silent for
+   * pendingTimeoutMs (the backend died mid-launch), the sweeper launches the jobs still waiting.
+   */
+  launchHeartbeatMs: 60_000,
   /** Minimum gap between two progress writes of one job (Firestore sustains ~1 write/s per document). */
   progressIntervalMs: 1_000,
   /**

@@ -195,14 +195,23 @@ async function sweepOne(
     .where('status', '==', JobStatus.Pending)
     .where('updatedAt', '<', Timestamp.fromMillis(nowMs - limits.requeueGraceMs))
     .get();
+  // The kick-off that launches the jobs died (no launch completed, no sign of life for pendingTimeoutMs).
+  const launcherLastSeenMs = Math.max(
+    orchestration.launchHeartbeatAt?.toMillis() ?? 0,
+    orchestration.launchedAt?.toMillis() ?? 0,
+    orchestration.createdAt.toMillis(),
+  );
+  const launcherGone =
+    orchestration.launchCompletedAt === null && launcherLastSeenMs < nowMs - limits.pendingTimeoutMs;
   for (const snapshot of waiting.docs) {
     const job = parseDocument(jobDocSchema, snapshot);
     const requeued = job.attempt > 0;
-    // A never-started job waits for its own launch: only a per-job launch that finished long ago is lost.
+    // A never-started job waits for its own launch: it is lost when a per-job launch finished long ago
+    // without starting it, or when the launcher itself died before launching it (either mode).
+    const waitedTooLong = job.updatedAt.toMillis() < nowMs - limits.pendingTimeoutMs;
     const lostLaunch =
-      orchestration.mode === 'per-job' &&
-      orchestration.launchCompletedAt !== null &&
-      job.updatedAt.toMillis() < nowMs - limits.pendingTimeoutMs;
+      waitedTooLong &&
+      ((orchestration.mode === 'per-job' && orchestration.launchCompletedAt !== null) || launcherGone);
     if (requeued || lostLaunch) relaunch.push(job);
   }
   if (relaunch.length === 0) return;

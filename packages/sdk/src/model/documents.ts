@@ -95,6 +95,8 @@ export const orchestrationDocSchema = z.object({
   launchedAt: timestamp.nullable(),
   /** Every launch request of the kick-off was answered (launched or failed). */
   launchCompletedAt: timestamp.nullable().default(null),
+  /** Written every DEFAULTS.launchHeartbeatMs while the kick-off launches: a silent launcher has died. */
+  launchHeartbeatAt: timestamp.nullable().default(null),
   completedAt: timestamp.nullable(),
   deadlineAt: timestamp.nullable(),
   /** Schedule that fired this orchestration, if any. */

@@ -201,9 +201,18 @@ export class OrchestrationService {
       return { orchestrationId, jobIds, deduplicated: true, launch: null, launched };
     }
 
-    await this.store.collections
-      .orchestration(orchestrationId)
-      .update({ status: Status.InProgress, launchedAt: now(this.store), updatedAt: now(this.store) });
+    const orchestrationRef = this.store.collections.orchestration(orchestrationId);
+    await orchestrationRef.update({
+      status: Status.InProgress,
+      launchedAt: now(this.store),
+      updatedAt: now(this.store),
+    });
+    // A long launch (thousands of jobs under the Admin API's rate limit) keeps saying it is alive, so
+    // the sweeper can tell it from a backend that died mid-launch.
+    const launchHeartbeat = setInterval(() => {
+      orchestrationRef.update({ launchHeartbeatAt: now(this.store) }).catch(() => undefined);
+    }, DEFAULTS.launchHeartbeatMs);
+    launchHeartbeat.unref();
     const launched = this.track(
       launchJobs(this.launchContext(), {
         orchestration: {
@@ -215,12 +224,12 @@ export class OrchestrationService {
         },
         jobs: jobIds.map((id, index) => ({ id, index })),
         concurrency: compiled.launchConcurrency,
-      }).then(async (report) => {
-        await this.store.collections
-          .orchestration(orchestrationId)
-          .update({ launchCompletedAt: now(this.store) });
-        return report;
-      }),
+      })
+        .then(async (report) => {
+          await orchestrationRef.update({ launchCompletedAt: now(this.store) });
+          return report;
+        })
+        .finally(() => clearInterval(launchHeartbeat)),
     );
     if (compiled.background) {
       launched.catch((error: unknown) =>

@@ -87,6 +87,7 @@ export async function registerOrchestration(
     updatedAt: createdAt,
     launchedAt: null,
     launchCompletedAt: null,
+    launchHeartbeatAt: null,
     completedAt: null,
   };
   try {
