@@ -13,7 +13,7 @@ import {
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { testProjectId } from './helpers/project.js';
+import { suiteEmulators, testProjectId } from './helpers/project.js';
 import { waitForJob } from './helpers/runner.js';
 
 /**
@@ -129,11 +129,7 @@ beforeAll(async () => {
   const [command = '', ...args] = entrypoint ?? [];
   stack = await startStack({
     projectId,
-    attach: {
-      firestoreHost: inject('firestoreHost'),
-      pubsubHost: inject('pubsubHost'),
-      bridgeUrl: inject('bridgeUrl'),
-    },
+    attach: suiteEmulators(),
     cloudRun: {
       jobs: {
         'sum-sales': {

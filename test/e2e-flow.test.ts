@@ -10,7 +10,7 @@ import {
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { testProjectId } from './helpers/project.js';
+import { suiteEmulators, testProjectId } from './helpers/project.js';
 
 /**
  * The seed's flow end to end through public APIs only: kickOffJob → Cloud Run (the local emulator runs
@@ -31,11 +31,7 @@ let subscription: { close(): Promise<void> };
 beforeAll(async () => {
   stack = await startStack({
     projectId,
-    attach: {
-      firestoreHost: inject('firestoreHost'),
-      pubsubHost: inject('pubsubHost'),
-      bridgeUrl: inject('bridgeUrl'),
-    },
+    attach: suiteEmulators(),
     cloudRun: {
       jobs: {
         'add-numbers': { command: 'node', args: [ENTRYPOINT], maxRetries: 0 },

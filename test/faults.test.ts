@@ -17,7 +17,7 @@ import {
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { testProjectId } from './helpers/project.js';
+import { suiteEmulators, testProjectId } from './helpers/project.js';
 import { waitForJob } from './helpers/runner.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -49,11 +49,7 @@ beforeAll(async () => {
   const task = { command: 'node', args: [ENTRYPOINT] };
   stack = await startStack({
     projectId,
-    attach: {
-      firestoreHost: inject('firestoreHost'),
-      pubsubHost: inject('pubsubHost'),
-      bridgeUrl: inject('bridgeUrl'),
-    },
+    attach: suiteEmulators(),
     cloudRun: {
       jobs: {
         sleepy: { ...task, maxRetries: 1 },

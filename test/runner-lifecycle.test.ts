@@ -86,7 +86,13 @@ describe('timeouts, signals and crashes', () => {
   it('records the interruption after the grace period when the job ignores SIGTERM', async () => {
     const { orchestrationId, jobId, request } = await kickOff('ignores_abort', {});
     const task = harness.spawn(request, { E11_TERMINATION_GRACE_MS: '500' });
-    await waitForJob(store, orchestrationId, jobId, (job) => job.status === 'InProgress');
+    // The job is running (a SIGTERM before run() gives the job back at once, without the grace).
+    await waitForJob(
+      store,
+      orchestrationId,
+      jobId,
+      (job) => job.progress?.message === 'running, deaf to signals',
+    );
     const signalledAt = performance.now();
     task.child.kill('SIGTERM');
     expect((await task.exited).code).toBe(143);

@@ -15,7 +15,7 @@ import { runCli } from '@e11/sdk/cli';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { testProjectId } from './helpers/project.js';
+import { suiteEmulators, testProjectId } from './helpers/project.js';
 
 /**
  * A full run with params marked sensitive: their values must appear in no captured output — task logs,
@@ -37,11 +37,7 @@ let orchestrations: OrchestrationService;
 beforeAll(async () => {
   stack = await startStack({
     projectId,
-    attach: {
-      firestoreHost: inject('firestoreHost'),
-      pubsubHost: inject('pubsubHost'),
-      bridgeUrl: inject('bridgeUrl'),
-    },
+    attach: suiteEmulators(),
     cloudRun: {
       jobs: {
         'always-fails': {

@@ -15,3 +15,12 @@ export function emulatorClients(projectId: string) {
     pubsub: createPubSub({ projectId, emulatorHost: inject('pubsubHost') }),
   };
 }
+
+/** The emulators and trigger bridge the global setup started, as `startStack({ attach })` takes them. */
+export function suiteEmulators() {
+  return {
+    firestoreHost: inject('firestoreHost'),
+    pubsubHost: inject('pubsubHost'),
+    bridgeUrl: inject('bridgeUrl'),
+  };
+}
