@@ -163,7 +163,7 @@ function renderMarkdown(r: {
     '',
     '**1. Kick-off registration** (orchestration + N job documents + counter shards)',
     '',
-    '| jobs | naive: one awaited set() per job | E11: parallel 500-write batches | ratio |',
+    '| jobs | naive: one awaited set() per job | E11: parallel 500-write batches (median of 5) | ratio |',
     '|---:|---:|---:|---:|',
     ...r.registration.map(
       (x) =>
