@@ -269,7 +269,8 @@ describe('failures on the local stack', () => {
   });
 
   it('launches the jobs of a backend that died mid-launch once its launcher has been silent too long', async () => {
-    // A backend process kicks off, with Cloud Run unreachable, and is SIGKILLed while it retries the launches.
+    // A backend process kicks off three orchestrations, with Cloud Run unreachable, and is SIGKILLed
+    // while it retries the launches.
     const backend = spawn(
       process.execPath,
       [
@@ -277,8 +278,12 @@ describe('failures on the local stack', () => {
         '-e',
         `import { OrchestrationService } from '@e11/sdk';
          const service = new OrchestrationService({ cloudRunEndpoint: '127.0.0.1:1', defaultTopic: '${TOPIC}' });
-         const { orchestrationId } = await service.kickOffJob('sleepy', [{ ms: 10 }, { ms: 20 }], { background: true });
-         process.stdout.write(orchestrationId + '\\n');
+         const ids = [];
+         for (let i = 0; i < 3; i++) {
+           const { orchestrationId } = await service.kickOffJob('sleepy', [{ ms: 10 }, { ms: 20 }], { background: true });
+           ids.push(orchestrationId);
+         }
+         process.stdout.write(ids.join(' ') + '\\n');
          setInterval(() => undefined, 60_000);`,
       ],
       {
@@ -294,19 +299,23 @@ describe('failures on the local stack', () => {
     const [line] = (await once(backend.stdout, 'data')) as [Buffer];
     backend.kill('SIGKILL');
     await once(backend, 'exit');
-    const orchestrationId = line.toString('utf8').trim();
+    const ids = line.toString('utf8').trim().split(' ');
+    expect(ids).toHaveLength(3);
     figures.faults++;
-    figures.jobs += 2;
-    const stranded = await orchestrations.listJobs(orchestrationId);
-    expect(stranded.map((job) => [job.status, job.attempt])).toEqual([
-      ['Pending', 0],
-      ['Pending', 0],
-    ]);
+    figures.jobs += 6;
+    for (const id of ids) {
+      const stranded = await orchestrations.listJobs(id);
+      expect(stranded.map((job) => [job.status, job.attempt])).toEqual([
+        ['Pending', 0],
+        ['Pending', 0],
+      ]);
+    }
 
     // Now the launcher may still be working: nothing is launched twice.
     const now = await orchestrations.sweep();
     expect(now.relaunched).toBe(0);
-    // Sixteen minutes later (pendingTimeoutMs is 15), it has said nothing since: the sweep launches the jobs.
+    // Sixteen minutes later (pendingTimeoutMs is 15) it has said nothing since: the sweep launches the
+    // jobs of all three, reading the active orchestrations one per page.
     const later = new OrchestrationService({
       projectId,
       firestore,
@@ -316,13 +325,15 @@ describe('failures on the local stack', () => {
       clock: { now: () => Date.now() + 16 * 60_000 },
     });
     try {
-      const report = await later.sweep();
-      expect(report.relaunched).toBe(2);
+      const report = await later.sweep({ pageSize: 1 });
+      expect(report.relaunched).toBe(6);
     } finally {
       await later.close();
     }
-    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 2, succeeded: 2 });
-    await expectEvents(orchestrationId, 1);
+    for (const id of ids) {
+      expect(await eventFor(id)).toMatchObject({ status: 'Completed', total: 2, succeeded: 2 });
+      await expectEvents(id, 1);
+    }
   });
 
   it('finishes a job whose runner loses Firestore for a while', async () => {

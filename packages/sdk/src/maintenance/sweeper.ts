@@ -1,4 +1,4 @@
-import { Timestamp } from '@google-cloud/firestore';
+import { FieldPath, type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
 import { checkCompletion, retryPublish } from '../completion/check-completion.js';
@@ -30,8 +30,10 @@ export interface SweepOptions {
    * @default 30000
    */
   completionGraceMs?: number;
-  /** Active orchestrations examined per sweep. @default 500 */
+  /** Active orchestrations examined per sweep, read in pages of `pageSize`. @default 5000 */
   limit?: number;
+  /** Active orchestrations read per query. @default 500 */
+  pageSize?: number;
   /** Also delete ended orchestrations created more than this many days ago (retention). @default off */
   retentionDays?: number;
 }
@@ -92,30 +94,41 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
   const completionGraceMs = options.completionGraceMs ?? 30_000;
   const completion = { store, publisher: context.publisher };
 
-  const active = await store.collections
-    .orchestrations()
-    .where('status', 'in', ACTIVE)
-    .limit(options.limit ?? 500)
-    .get();
   const queue = new PQueue({ concurrency: 4 });
-  for (const snapshot of active.docs) {
-    void queue.add(async () => {
-      try {
-        // Inside the try: one unreadable document (corrupt, or a newer schema) must not end the pass.
-        const orchestration = parseDocument(orchestrationDocSchema, snapshot);
-        if (!orchestration.registered) return;
-        report.orchestrations++;
-        await sweepOne(context, orchestration, nowMs, { pendingTimeoutMs, requeueGraceMs }, report);
-        if (await writtenSince(context, orchestration.id, nowMs - completionGraceMs)) return;
-        const check = await checkCompletion(completion, orchestration.id);
-        if (check.outcome === 'published') report.completed++;
-      } catch (error) {
-        logger.warn(
-          { err: (error as Error).message, orchestrationId: snapshot.id },
-          'sweep of orchestration failed',
-        );
-      }
-    });
+  const sweepSnapshot = async (snapshot: QueryDocumentSnapshot): Promise<void> => {
+    try {
+      // Inside the try: one unreadable document (corrupt, or a newer schema) must not end the pass.
+      const orchestration = parseDocument(orchestrationDocSchema, snapshot);
+      if (!orchestration.registered) return;
+      report.orchestrations++;
+      await sweepOne(context, orchestration, nowMs, { pendingTimeoutMs, requeueGraceMs }, report);
+      if (await writtenSince(context, orchestration.id, nowMs - completionGraceMs)) return;
+      const check = await checkCompletion(completion, orchestration.id);
+      if (check.outcome === 'published') report.completed++;
+    } catch (error) {
+      logger.warn(
+        { err: (error as Error).message, orchestrationId: snapshot.id },
+        'sweep of orchestration failed',
+      );
+    }
+  };
+  // Every active orchestration, page by page (not only the first page: none may starve).
+  const maxActive = options.limit ?? 5_000;
+  const pageSize = Math.max(1, options.pageSize ?? 500);
+  let seen = 0;
+  let last: QueryDocumentSnapshot | undefined;
+  while (seen < maxActive) {
+    let query = store.collections
+      .orchestrations()
+      .where('status', 'in', ACTIVE)
+      .orderBy(FieldPath.documentId())
+      .limit(Math.min(pageSize, maxActive - seen));
+    if (last) query = query.startAfter(last);
+    const page = await query.get();
+    for (const snapshot of page.docs) void queue.add(() => sweepSnapshot(snapshot));
+    seen += page.size;
+    last = page.docs.at(-1);
+    if (page.size < pageSize) break;
   }
   await queue.onIdle();
 
