@@ -336,6 +336,74 @@ describe('failures on the local stack', () => {
     }
   });
 
+  it('removes a registration whose backend died midway, so the same idempotency key starts afresh', async () => {
+    // The backend's Firestore goes through a proxy the test cuts once the orchestration document exists.
+    const cut = new TcpProxy({ host: firestoreHostName ?? '127.0.0.1', port: Number(firestorePort) });
+    await cut.start();
+    const key = `nightly-${Date.now()}`;
+    const backend = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { OrchestrationService } from '@e11/sdk';
+         const service = new OrchestrationService({ cloudRunEndpoint: '127.0.0.1:1', defaultTopic: '${TOPIC}' });
+         const params = Array.from({ length: 10000 }, (_, index) => ({ ms: index }));
+         await service.kickOffJob('sleepy', params, { idempotencyKey: '${key}', background: true });`,
+      ],
+      {
+        env: {
+          ...process.env,
+          GOOGLE_CLOUD_PROJECT: projectId,
+          FIRESTORE_EMULATOR_HOST: cut.hostPort,
+          PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
+        },
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    );
+    const orchestrationsRef = orchestrations.store.collections.orchestrations();
+    const orchestrationId = await new Promise<string>((resolve) => {
+      const unsubscribe = orchestrationsRef.where('idempotencyKey', '==', key).onSnapshot((snapshot) => {
+        const doc = snapshot.docs[0];
+        if (!doc) return;
+        unsubscribe();
+        resolve(doc.id);
+      });
+    });
+    await cut.pause();
+    backend.kill('SIGKILL');
+    await once(backend, 'exit');
+    figures.faults++;
+    const orphan = await orchestrationsRef.doc(orchestrationId).get();
+    expect(orphan.get('registered')).toBe(false);
+    // Now the registration may still be running: it is left alone.
+    expect((await orchestrations.sweep()).abandoned).toBe(0);
+    expect((await orchestrationsRef.doc(orchestrationId).get()).exists).toBe(true);
+    // Sixteen minutes later it is abandoned: removed with every job document written so far.
+    const later = new OrchestrationService({
+      projectId,
+      firestore,
+      pubsub,
+      cloudRunEndpoint: stack.cloudRun.endpoint,
+      defaultTopic: TOPIC,
+      clock: { now: () => Date.now() + 16 * 60_000 },
+    });
+    try {
+      expect((await later.sweep()).abandoned).toBe(1);
+    } finally {
+      await later.close();
+    }
+    expect((await orchestrationsRef.doc(orchestrationId).get()).exists).toBe(false);
+    expect((await orchestrations.store.collections.jobs(orchestrationId).limit(1).get()).empty).toBe(true);
+
+    const retried = await orchestrations.kickOffJob('sleepy', [{ ms: 10 }], { idempotencyKey: key });
+    figures.jobs++;
+    expect(retried).toMatchObject({ orchestrationId, deduplicated: false });
+    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 1, succeeded: 1 });
+    await expectEvents(orchestrationId, 1);
+    await cut.stop();
+  });
+
   it('finishes a job whose runner loses Firestore for a while', async () => {
     const { orchestrationId, jobIds } = await viaProxy.kickOffJob('sleepy', [{ ms: 600 }]);
     figures.jobs++;

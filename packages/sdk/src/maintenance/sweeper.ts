@@ -57,6 +57,11 @@ export interface SweepReport {
   republished: number;
   /** Orchestrations deleted by the retention setting. */
   deleted: number;
+  /**
+   * Half-registered orchestrations removed: their kick-off died before registering every job (it never
+   * returned their id, so no event is owed), and a retry with the same idempotency key can start afresh.
+   */
+  abandoned: number;
 }
 
 /** What the sweeper needs. */
@@ -87,6 +92,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
     completed: 0,
     republished: 0,
     deleted: 0,
+    abandoned: 0,
   };
   const nowMs = store.clock.now();
   const pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULTS.pendingTimeoutMs;
@@ -152,10 +158,44 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
       }
     }
   }
+  report.abandoned = await removeAbandonedRegistrations(context, nowMs - pendingTimeoutMs);
   if (options.retentionDays !== undefined) {
     report.deleted = (await deleteOrchestrationsOlderThan(store, options.retentionDays)).deleted.length;
   }
   return report;
+}
+
+/**
+ * Deletes orchestrations still unregistered (`registered: false`) that were created before `beforeMs`:
+ * their kick-off died while writing the job documents. Rare, so one equality query (no composite
+ * index) and the age checked here.
+ */
+async function removeAbandonedRegistrations(context: SweepContext, beforeMs: number): Promise<number> {
+  const { store, logger } = context;
+  const unregistered = await store.collections
+    .orchestrations()
+    .where('registered', '==', false)
+    .limit(100)
+    .get();
+  let removed = 0;
+  for (const snapshot of unregistered.docs) {
+    const createdAt = snapshot.get('createdAt') as Timestamp | undefined;
+    if (!createdAt || createdAt.toMillis() >= beforeMs) continue;
+    try {
+      await store.firestore.recursiveDelete(snapshot.ref);
+      removed++;
+      logger.warn(
+        { orchestrationId: snapshot.id },
+        'Removed an orchestration whose kick-off died before registering all its jobs',
+      );
+    } catch (error) {
+      logger.warn(
+        { err: (error as Error).message, orchestrationId: snapshot.id },
+        'could not remove an abandoned registration',
+      );
+    }
+  }
+  return removed;
 }
 
 /** Whether a job of the orchestration was written after `sinceMs` (one indexed query, one document at most). */
