@@ -14,6 +14,8 @@ import {
   loadJob,
   OrchestrationService,
   subscribeToJobCompleted,
+  type SweepOptions,
+  type SweepReport,
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -140,6 +142,36 @@ async function expectEvents(orchestrationId: string, count: number): Promise<voi
   await stack.sweep();
   expect(events.filter((e) => e.orchestrationId === orchestrationId)).toHaveLength(count);
   figures.ends += count;
+}
+
+/** One sweep as if `minutes` had passed: the same SDK sweep with a clock set ahead. */
+async function sweepAfterMinutes(minutes: number, options?: SweepOptions): Promise<SweepReport> {
+  const later = new OrchestrationService({
+    projectId,
+    firestore,
+    pubsub,
+    cloudRunEndpoint: stack.cloudRun.endpoint,
+    defaultTopic: TOPIC,
+    clock: { now: () => Date.now() + minutes * 60_000 },
+  });
+  try {
+    return await later.sweep(options);
+  } finally {
+    await later.close();
+  }
+}
+
+/** A backend process running `script` (ES module code using @e11/sdk) against `firestoreHost`. */
+function spawnBackend(script: string, firestoreHost: string) {
+  return spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: {
+      ...process.env,
+      GOOGLE_CLOUD_PROJECT: projectId,
+      FIRESTORE_EMULATOR_HOST: firestoreHost,
+      PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 describe('failures on the local stack', () => {
@@ -271,12 +303,8 @@ describe('failures on the local stack', () => {
   it('launches the jobs of a backend that died mid-launch once its launcher has been silent too long', async () => {
     // A backend process kicks off three orchestrations, with Cloud Run unreachable, and is SIGKILLed
     // while it retries the launches.
-    const backend = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { OrchestrationService } from '@e11/sdk';
+    const backend = spawnBackend(
+      `import { OrchestrationService } from '@e11/sdk';
          const service = new OrchestrationService({ cloudRunEndpoint: '127.0.0.1:1', defaultTopic: '${TOPIC}' });
          const ids = [];
          for (let i = 0; i < 3; i++) {
@@ -285,16 +313,7 @@ describe('failures on the local stack', () => {
          }
          process.stdout.write(ids.join(' ') + '\\n');
          setInterval(() => undefined, 60_000);`,
-      ],
-      {
-        env: {
-          ...process.env,
-          GOOGLE_CLOUD_PROJECT: projectId,
-          FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
-          PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      inject('firestoreHost'),
     );
     const [line] = (await once(backend.stdout, 'data')) as [Buffer];
     backend.kill('SIGKILL');
@@ -316,20 +335,8 @@ describe('failures on the local stack', () => {
     expect(now.relaunched).toBe(0);
     // Sixteen minutes later (pendingTimeoutMs is 15) it has said nothing since: the sweep launches the
     // jobs of all three, reading the active orchestrations one per page.
-    const later = new OrchestrationService({
-      projectId,
-      firestore,
-      pubsub,
-      cloudRunEndpoint: stack.cloudRun.endpoint,
-      defaultTopic: TOPIC,
-      clock: { now: () => Date.now() + 16 * 60_000 },
-    });
-    try {
-      const report = await later.sweep({ pageSize: 1 });
-      expect(report.relaunched).toBe(6);
-    } finally {
-      await later.close();
-    }
+    const report = await sweepAfterMinutes(16, { pageSize: 1 });
+    expect(report.relaunched).toBe(6);
     for (const id of ids) {
       expect(await eventFor(id)).toMatchObject({ status: 'Completed', total: 2, succeeded: 2 });
       await expectEvents(id, 1);
@@ -341,25 +348,12 @@ describe('failures on the local stack', () => {
     const cut = new TcpProxy({ host: firestoreHostName ?? '127.0.0.1', port: Number(firestorePort) });
     await cut.start();
     const key = `nightly-${Date.now()}`;
-    const backend = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { OrchestrationService } from '@e11/sdk';
+    const backend = spawnBackend(
+      `import { OrchestrationService } from '@e11/sdk';
          const service = new OrchestrationService({ cloudRunEndpoint: '127.0.0.1:1', defaultTopic: '${TOPIC}' });
          const params = Array.from({ length: 10000 }, (_, index) => ({ ms: index }));
          await service.kickOffJob('sleepy', params, { idempotencyKey: '${key}', background: true });`,
-      ],
-      {
-        env: {
-          ...process.env,
-          GOOGLE_CLOUD_PROJECT: projectId,
-          FIRESTORE_EMULATOR_HOST: cut.hostPort,
-          PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
-        },
-        stdio: ['ignore', 'ignore', 'ignore'],
-      },
+      cut.hostPort,
     );
     const orchestrationsRef = orchestrations.store.collections.orchestrations();
     const orchestrationId = await new Promise<string>((resolve) => {
@@ -380,19 +374,7 @@ describe('failures on the local stack', () => {
     expect((await orchestrations.sweep()).abandoned).toBe(0);
     expect((await orchestrationsRef.doc(orchestrationId).get()).exists).toBe(true);
     // Sixteen minutes later it is abandoned: removed with every job document written so far.
-    const later = new OrchestrationService({
-      projectId,
-      firestore,
-      pubsub,
-      cloudRunEndpoint: stack.cloudRun.endpoint,
-      defaultTopic: TOPIC,
-      clock: { now: () => Date.now() + 16 * 60_000 },
-    });
-    try {
-      expect((await later.sweep()).abandoned).toBe(1);
-    } finally {
-      await later.close();
-    }
+    expect((await sweepAfterMinutes(16)).abandoned).toBe(1);
     expect((await orchestrationsRef.doc(orchestrationId).get()).exists).toBe(false);
     expect((await orchestrations.store.collections.jobs(orchestrationId).limit(1).get()).empty).toBe(true);
 
