@@ -4,16 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { type Stack, startStack } from '@e11/emulators';
-import {
-  createFirestore,
-  createPubSub,
-  type JobCompletedEvent,
-  OrchestrationService,
-  subscribeToJobCompleted,
-} from '@e11/sdk';
+import type { OrchestrationService } from '@e11/sdk';
+import { createFirestore, createPubSub, type JobCompletedEvent, subscribeToJobCompleted } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { suiteEmulators, testProjectId } from './helpers/project.js';
+import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 import { waitForJob } from './helpers/runner.js';
 
 /**
@@ -149,13 +144,7 @@ beforeAll(async () => {
     topics: [TOPIC],
     sweepIntervalMs: 0,
   });
-  orchestrations = new OrchestrationService({
-    projectId,
-    firestore,
-    pubsub,
-    cloudRunEndpoint: stack.cloudRun.endpoint,
-    defaultTopic: TOPIC,
-  });
+  orchestrations = stackService(stack, { projectId, firestore, pubsub, defaultTopic: TOPIC });
 });
 
 afterAll(async () => {

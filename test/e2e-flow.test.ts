@@ -1,16 +1,11 @@
 import { fileURLToPath } from 'node:url';
 
 import { type Stack, startStack } from '@e11/emulators';
-import {
-  createFirestore,
-  createPubSub,
-  type JobCompletedEvent,
-  OrchestrationService,
-  subscribeToJobCompleted,
-} from '@e11/sdk';
+import type { OrchestrationService } from '@e11/sdk';
+import { createFirestore, createPubSub, type JobCompletedEvent, subscribeToJobCompleted } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { suiteEmulators, testProjectId } from './helpers/project.js';
+import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 
 /**
  * The seed's flow end to end through public APIs only: kickOffJob → Cloud Run (the local emulator runs
@@ -42,14 +37,11 @@ beforeAll(async () => {
     topics: [TOPIC],
     sweepIntervalMs: 0,
   });
-  orchestrations = new OrchestrationService({
-    projectId,
-    firestore,
-    pubsub,
-    cloudRunEndpoint: stack.cloudRun.endpoint,
-    defaultTopic: TOPIC,
-    launch: { ratePerMinute: 100_000, concurrency: 20 },
-  });
+  orchestrations = stackService(
+    stack,
+    { projectId, firestore, pubsub, defaultTopic: TOPIC },
+    { launch: { ratePerMinute: 100_000, concurrency: 20 } },
+  );
   subscription = await subscribeToJobCompleted(pubsub, { topic: TOPIC }, (event) => {
     events.push(event);
     waiters.get(event.orchestrationId)?.(event);

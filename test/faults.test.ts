@@ -6,20 +6,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { setBridgeRoute, type Stack, startStack } from '@e11/emulators';
+import type { OrchestrationService } from '@e11/sdk';
 import {
   CloudRunTaskService,
   createFirestore,
   createPubSub,
   type JobCompletedEvent,
   loadJob,
-  OrchestrationService,
   subscribeToJobCompleted,
   type SweepOptions,
   type SweepReport,
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { suiteEmulators, testProjectId } from './helpers/project.js';
+import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 import { waitForJob } from './helpers/runner.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -34,6 +34,8 @@ const TOPIC = 'faults-completed';
 const FAULTY_TOPIC = 'faults-publish-fails-once';
 const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
 const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
+/** The file's project, clients and topic, for {@link stackService}. */
+const base = { projectId, firestore, pubsub, defaultTopic: TOPIC };
 const [firestoreHostName, firestorePort] = inject('firestoreHost').split(':');
 const proxy = new TcpProxy({ host: firestoreHostName ?? '127.0.0.1', port: Number(firestorePort) });
 const events: JobCompletedEvent[] = [];
@@ -67,24 +69,11 @@ beforeAll(async () => {
     // The trigger gets 5 s to end an orchestration before the sweeper treats the trigger as lost.
     sweepOptions: { requeueGraceMs: 1_000, completionGraceMs: 5_000 },
   });
-  orchestrations = new OrchestrationService({
-    projectId,
-    firestore,
-    pubsub,
-    cloudRunEndpoint: stack.cloudRun.endpoint,
-    defaultTopic: TOPIC,
+  orchestrations = stackService(stack, base, {
     launch: { ratePerMinute: 100_000, initialBackoff: 20, maxBackoff: 200 },
   });
   const routed = (service: string) =>
-    new OrchestrationService({
-      projectId,
-      firestore,
-      pubsub,
-      cloudRunEndpoint: stack.cloudRun.endpoint,
-      defaultTopic: TOPIC,
-      serviceName: { sleepy: service },
-      launch: { ratePerMinute: 100_000 },
-    });
+    stackService(stack, base, { serviceName: { sleepy: service }, launch: { ratePerMinute: 100_000 } });
   noRetry = routed('sleepy-no-retry');
   viaProxy = routed('sleepy-via-proxy');
   for (const topic of [TOPIC, FAULTY_TOPIC]) {
@@ -146,14 +135,7 @@ async function expectEvents(orchestrationId: string, count: number): Promise<voi
 
 /** One sweep as if `minutes` had passed: the same SDK sweep with a clock set ahead. */
 async function sweepAfterMinutes(minutes: number, options?: SweepOptions): Promise<SweepReport> {
-  const later = new OrchestrationService({
-    projectId,
-    firestore,
-    pubsub,
-    cloudRunEndpoint: stack.cloudRun.endpoint,
-    defaultTopic: TOPIC,
-    clock: { now: () => Date.now() + minutes * 60_000 },
-  });
+  const later = stackService(stack, base, { clock: { now: () => Date.now() + minutes * 60_000 } });
   try {
     return await later.sweep(options);
   } finally {

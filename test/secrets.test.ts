@@ -15,7 +15,7 @@ import { runCli } from '@e11/sdk/cli';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { suiteEmulators, testProjectId } from './helpers/project.js';
+import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 
 /**
  * A full run with params marked sensitive: their values must appear in no captured output — task logs,
@@ -65,14 +65,11 @@ beforeAll(async () => {
       done();
     },
   });
-  orchestrations = new OrchestrationService({
-    projectId,
-    firestore,
-    pubsub,
-    cloudRunEndpoint: stack.cloudRun.endpoint,
-    defaultTopic: TOPIC,
-    logger: pino(cloudLoggingOptions({ level: 'debug' }), sink),
-  });
+  orchestrations = stackService(
+    stack,
+    { projectId, firestore, pubsub, defaultTopic: TOPIC },
+    { logger: pino(cloudLoggingOptions({ level: 'debug' }), sink) },
+  );
 });
 
 afterAll(async () => {

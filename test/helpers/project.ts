@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
-import { createFirestore, createPubSub } from '@e11/sdk';
+import type { Stack } from '@e11/emulators';
+import {
+  createFirestore,
+  createPubSub,
+  OrchestrationService,
+  type OrchestrationServiceOptions,
+} from '@e11/sdk';
 import { inject } from 'vitest';
 
 /** A project id of its own for one test file, so files running in parallel never share data. */
@@ -23,4 +29,16 @@ export function suiteEmulators() {
     pubsubHost: inject('pubsubHost'),
     bridgeUrl: inject('bridgeUrl'),
   };
+}
+
+/**
+ * The OrchestrationService of a test file on its stack: the file's project and clients, launching
+ * through the stack's Cloud Run emulator, events on `defaultTopic`; `options` adds or overrides.
+ */
+export function stackService(
+  stack: Pick<Stack, 'cloudRun'>,
+  base: Required<Pick<OrchestrationServiceOptions, 'projectId' | 'firestore' | 'pubsub' | 'defaultTopic'>>,
+  options: OrchestrationServiceOptions = {},
+): OrchestrationService {
+  return new OrchestrationService({ ...base, cloudRunEndpoint: stack.cloudRun.endpoint, ...options });
 }

@@ -57,6 +57,11 @@ export const DEFAULTS = {
    * pendingTimeoutMs (the backend died mid-launch), the sweeper launches the jobs still waiting.
    */
   launchHeartbeatMs: 60_000,
+  /**
+   * The sweeper ends an orchestration whose trigger was lost only after no job was written for this
+   * long; the trigger's function ends a normal one within seconds.
+   */
+  completionGraceMs: 30_000,
   /** Minimum gap between two progress writes of one job (Firestore sustains ~1 write/s per document). */
   progressIntervalMs: 1_000,
   /**

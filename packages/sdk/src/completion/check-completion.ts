@@ -1,3 +1,5 @@
+import { Timestamp } from '@google-cloud/firestore';
+
 import { DEFAULTS } from '../defaults.js';
 import {
   buildJobCompletedEvent,
@@ -30,6 +32,8 @@ export interface CompletionDeps {
 export type CompletionCheck =
   | { outcome: 'unknown' }
   | { outcome: 'open'; counts: StatusCounts }
+  /** Every job is terminal, but one was written within `settledForMs`: left to the trigger for now. */
+  | { outcome: 'settling'; counts: StatusCounts }
   /** This call published the event. */
   | { outcome: 'published'; event: JobCompletedEvent; messageId: string }
   /** The end was already handled (event published, or another publisher holds the lease). */
@@ -67,6 +71,13 @@ async function publishMarker(
 export async function checkCompletion(
   deps: CompletionDeps,
   orchestrationId: string,
+  options: {
+    /**
+     * End the orchestration only when no job was written for this long (the sweeper's grace, which
+     * leaves a normal end to the trigger). Checked only once every job is terminal.
+     */
+    settledForMs?: number;
+  } = {},
 ): Promise<CompletionCheck> {
   const leaseMs = deps.leaseMs ?? DEFAULTS.publishRetryAfterMs;
   const orchestration = await findOrchestration(deps.store, orchestrationId);
@@ -75,11 +86,28 @@ export async function checkCompletion(
   if (!orchestration.registered) return { outcome: 'open', counts: orchestration.counts };
   const counts = await readCounts(deps.store, orchestrationId);
   if (terminalCount(counts) < orchestration.total) return { outcome: 'open', counts };
+  if (
+    options.settledForMs !== undefined &&
+    (await jobWrittenSince(deps.store, orchestrationId, deps.store.clock.now() - options.settledForMs))
+  ) {
+    return { outcome: 'settling', counts };
+  }
   const done = await markOrchestrationDone(deps.store, { orchestrationId, epoch, counts, leaseMs });
   if (done.outcome === 'stale') return { outcome: 'already-ended' };
   if (done.outcome === 'created') return publishMarker(deps, done.orchestration, done.marker);
   if (done.marker.published) return { outcome: 'already-ended' };
   return retryPublish(deps, orchestrationId, epoch);
+}
+
+/** Whether a job of the orchestration was written after `sinceMs` (one indexed query, one document at most). */
+async function jobWrittenSince(store: Store, orchestrationId: string, sinceMs: number): Promise<boolean> {
+  const recent = await store.collections
+    .jobs(orchestrationId)
+    .where('updatedAt', '>', Timestamp.fromMillis(sinceMs))
+    .select()
+    .limit(1)
+    .get();
+  return !recent.empty;
 }
 
 /**

@@ -27,7 +27,7 @@ export interface SweepOptions {
    * The sweeper ends an orchestration whose jobs are all terminal only once none of its jobs was
    * written for this long: a normal end is the trigger's (it runs within seconds of the last job
    * write), the sweeper only picks up the ends whose trigger was lost. Exactly once either way.
-   * @default 30000
+   * @default DEFAULTS.completionGraceMs
    */
   completionGraceMs?: number;
   /** Active orchestrations examined per sweep, read in pages of `pageSize`. @default 5000 */
@@ -97,7 +97,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
   const nowMs = store.clock.now();
   const pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULTS.pendingTimeoutMs;
   const requeueGraceMs = options.requeueGraceMs ?? 30_000;
-  const completionGraceMs = options.completionGraceMs ?? 30_000;
+  const completionGraceMs = options.completionGraceMs ?? DEFAULTS.completionGraceMs;
   const completion = { store, publisher: context.publisher };
 
   const queue = new PQueue({ concurrency: 4 });
@@ -108,8 +108,9 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
       if (!orchestration.registered) return;
       report.orchestrations++;
       await sweepOne(context, orchestration, nowMs, { pendingTimeoutMs, requeueGraceMs }, report);
-      if (await writtenSince(context, orchestration.id, nowMs - completionGraceMs)) return;
-      const check = await checkCompletion(completion, orchestration.id);
+      const check = await checkCompletion(completion, orchestration.id, {
+        settledForMs: completionGraceMs,
+      });
       if (check.outcome === 'published') report.completed++;
     } catch (error) {
       logger.warn(
@@ -196,21 +197,6 @@ async function removeAbandonedRegistrations(context: SweepContext, beforeMs: num
     }
   }
   return removed;
-}
-
-/** Whether a job of the orchestration was written after `sinceMs` (one indexed query, one document at most). */
-async function writtenSince(
-  context: SweepContext,
-  orchestrationId: string,
-  sinceMs: number,
-): Promise<boolean> {
-  const recent = await context.store.collections
-    .jobs(orchestrationId)
-    .where('updatedAt', '>', Timestamp.fromMillis(sinceMs))
-    .select()
-    .limit(1)
-    .get();
-  return !recent.empty;
 }
 
 async function sweepOne(
