@@ -3,10 +3,9 @@ import { fileURLToPath } from 'node:url';
 
 import {
   type JobDoc,
-  jobDocSchema,
   type LaunchRequest,
   OrchestrationService,
-  parseDocument,
+  parseJobDocument,
   type Store,
 } from '@e11/sdk';
 import { inject } from 'vitest';
@@ -86,7 +85,7 @@ export function waitForJob(
     }, timeoutMs);
     const unsubscribe = store.collections.job(orchestrationId, jobId).onSnapshot((snapshot) => {
       // Parsed, so fields a job has not written yet read as their defaults (null), not undefined.
-      const job = snapshot.exists ? parseDocument(jobDocSchema, snapshot) : undefined;
+      const job = snapshot.exists ? parseJobDocument(snapshot) : undefined;
       if (job && predicate(job)) {
         clearTimeout(timer);
         unsubscribe();

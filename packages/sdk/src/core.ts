@@ -54,7 +54,7 @@ export {
   orchestrationDocSchema,
 } from './model/documents.js';
 export type { JobParams, JsonValue } from './model/json.js';
-export { parseDocument } from './model/parse.js';
+export { parseDocument, parseJobDocument } from './model/parse.js';
 export {
   countField,
   emptyCounts,

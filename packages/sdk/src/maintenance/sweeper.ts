@@ -4,13 +4,8 @@ import PQueue from 'p-queue';
 import { checkCompletion, retryPublish } from '../completion/check-completion.js';
 import type { EventPublisher } from '../completion/event-publisher.js';
 import { DEFAULTS } from '../defaults.js';
-import {
-  type JobDoc,
-  jobDocSchema,
-  type OrchestrationDoc,
-  orchestrationDocSchema,
-} from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
+import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
+import { parseDocument, parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
 import { cancelOrchestration } from '../orchestration/failure-ops.js';
@@ -243,7 +238,7 @@ async function sweepOne(
   const launcherGone =
     orchestration.launchCompletedAt === null && launcherLastSeenMs < nowMs - limits.pendingTimeoutMs;
   for (const snapshot of waiting.docs) {
-    const job = parseDocument(jobDocSchema, snapshot);
+    const job = parseJobDocument(snapshot);
     const requeued = job.attempt > 0;
     // A never-started job waits for its own launch: it is lost when a per-job launch finished long ago
     // without starting it, or when the launcher itself died before launching it (either mode).

@@ -139,22 +139,27 @@ export const claimSchema = z.object({
 });
 export type Claim = z.infer<typeof claimSchema>;
 
+/**
+ * A job document. Registration writes one per job, so a new job document holds only what it needs:
+ * each stored field is an index entry to write. `id` and `orchestrationId` come from the document's
+ * path (`…orchestrations/{orchestrationId}/jobs/{id}`, see {@link parseJobDocument}); `v`, `epoch` and
+ * `attempt` are stored once they differ from their defaults; the fields further down are written when
+ * they first get a value.
+ */
 export const jobDocSchema = z.object({
-  v: z.literal(1),
+  v: z.literal(1).default(1),
   id: z.string(),
   orchestrationId: z.string(),
   jobName: z.string(),
   index: z.number().int().nonnegative(),
   shard: z.number().int().nonnegative(),
-  epoch: z.number().int().positive(),
+  epoch: z.number().int().positive().default(1),
   params: z.record(z.string(), json),
   status: jobStatusSchema,
   /** Attempts started so far (0 until the first claim). */
-  attempt: z.number().int().nonnegative(),
+  attempt: z.number().int().nonnegative().default(0),
   /** Attempts allowed per epoch, recorded by the runner at claim (job class, kick-off and defaults merged). */
   maxAttempts: z.number().int().positive().nullable().default(null),
-  // Fields below are written when they first get a value: a new job document holds only what it needs
-  // (each field is an index entry to write, so registration stays fast).
   attempts: z.array(attemptRecordSchema).default([]),
   result: json.nullable().default(null),
   error: jobErrorSchema.nullable().default(null),
@@ -175,8 +180,14 @@ export const jobDocSchema = z.object({
   updatedAt: timestamp,
 });
 export type JobDoc = z.infer<typeof jobDocSchema>;
-/** A job document as written at registration (fields without a value yet are left out). */
-export type NewJobDoc = z.input<typeof jobDocSchema>;
+/**
+ * A job document as registration writes it: what its path and the defaults give is left out (the
+ * bench's naive baseline writes this same shape).
+ */
+export type NewJobDoc = Pick<
+  z.input<typeof jobDocSchema>,
+  'jobName' | 'index' | 'shard' | 'params' | 'status' | 'createdAt' | 'updatedAt'
+>;
 
 export const completionDocSchema = z.object({
   v: z.literal(1),

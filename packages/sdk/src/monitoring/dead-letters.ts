@@ -1,9 +1,9 @@
 import PQueue from 'p-queue';
 
 import { E11Error, ErrorCode } from '../errors.js';
-import { type JobErrorInfo, jobDocSchema, type OrchestrationDoc } from '../model/documents.js';
+import { type JobErrorInfo, type OrchestrationDoc } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
-import { parseDocument } from '../model/parse.js';
+import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
@@ -81,7 +81,7 @@ export async function listDeadLetters(store: Store, options: DeadLetterOptions =
           .get();
         // `discarded` is written only when a job is discarded, so it is filtered here, not in the query.
         return snapshot.docs
-          .map((doc) => parseDocument(jobDocSchema, doc))
+          .map((doc) => parseJobDocument(doc))
           .filter((job) => !job.discarded)
           .sort((a, b) => a.index - b.index)
           .slice(0, limit)

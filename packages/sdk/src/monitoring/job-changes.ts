@@ -1,9 +1,9 @@
 import type { DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
 import { Observable } from 'rxjs';
 
-import { type JobDoc, jobDocSchema } from '../model/documents.js';
+import { type JobDoc } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
-import { parseDocument } from '../model/parse.js';
+import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, type JobStatus } from '../model/status.js';
 import { type JobInfo, toJobInfo } from '../orchestration/views.js';
 import type { Store } from '../store/store.js';
@@ -95,7 +95,7 @@ export function jobChanges(
         if (change.type === 'removed') seen.delete(change.doc.id);
         let job: JobDoc;
         try {
-          job = parseDocument(jobDocSchema, change.doc);
+          job = parseJobDocument(change.doc);
         } catch (error) {
           subscriber.error(error);
           return;

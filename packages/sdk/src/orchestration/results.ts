@@ -1,8 +1,7 @@
 import { E11Error, ErrorCode } from '../errors.js';
 import type { JobDoc, JobErrorInfo } from '../model/documents.js';
-import { jobDocSchema } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
-import { parseDocument } from '../model/parse.js';
+import { parseJobDocument } from '../model/parse.js';
 import { JobStatus, type StatusCounts, terminalCount } from '../model/status.js';
 import { sumShards } from '../store/counts.js';
 import type { Store } from '../store/store.js';
@@ -92,7 +91,7 @@ export async function readAllJobs(store: Store, orchestrationId: string, status?
   let last: number | undefined;
   for (;;) {
     const page = await (last === undefined ? query : query.startAfter(last)).limit(pageSize).get();
-    for (const snapshot of page.docs) jobs.push(parseDocument(jobDocSchema, snapshot));
+    for (const snapshot of page.docs) jobs.push(parseJobDocument(snapshot));
     if (page.size < pageSize) return jobs;
     last = jobs[jobs.length - 1]?.index;
   }

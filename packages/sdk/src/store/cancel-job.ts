@@ -1,5 +1,5 @@
-import { type JobDoc, type JobErrorInfo, jobDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
+import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
+import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 
 import { closeAttempt } from './claim-job.js';
@@ -19,7 +19,7 @@ export async function cancelJob(
   return store.firestore.runTransaction(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return undefined;
-    const job = parseDocument(jobDocSchema, snapshot);
+    const job = parseJobDocument(snapshot);
     if (isTerminal(job.status)) return undefined;
     const at = now(store);
     const error: JobErrorInfo = { ...input.error, jobId: job.id, attempt: job.attempt };

@@ -1,14 +1,8 @@
 import type { Timestamp } from '@google-cloud/firestore';
 
 import { E11Error, ErrorCode } from '../errors.js';
-import {
-  type AttemptRecord,
-  type Claim,
-  type JobDoc,
-  jobDocSchema,
-  type JobErrorInfo,
-} from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
+import { type AttemptRecord, type Claim, type JobDoc, type JobErrorInfo } from '../model/documents.js';
+import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
@@ -84,7 +78,7 @@ export async function claimJob(store: Store, request: ClaimRequest): Promise<Cla
         { context: { orchestrationId: request.orchestrationId, jobId: request.jobId } },
       );
     }
-    const job = parseDocument(jobDocSchema, snapshot);
+    const job = parseJobDocument(snapshot);
     // A retried claim whose first commit went through (the answer was lost): the job is already ours.
     if (job.status === JobStatus.InProgress && job.claim?.id === request.claim.id) {
       return { outcome: 'claimed', job, attempt: job.attempt, takeover: false };

@@ -1,5 +1,5 @@
-import { type JobErrorInfo, jobDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
+import { type JobErrorInfo } from '../model/documents.js';
+import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
@@ -18,7 +18,7 @@ export async function failPendingJob(
   return store.firestore.runTransaction(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return false;
-    const current = parseDocument(jobDocSchema, snapshot);
+    const current = parseJobDocument(snapshot);
     if (current.status !== JobStatus.Pending) return false;
     transition(store, tx, current, JobStatus.Errored, {
       error: job.error,

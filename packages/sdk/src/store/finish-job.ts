@@ -1,7 +1,7 @@
 import type { Transaction } from '@google-cloud/firestore';
 
-import { type JobDoc, jobDocSchema, type JobErrorInfo, type AttemptRecord } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
+import { type JobDoc, type JobErrorInfo, type AttemptRecord } from '../model/documents.js';
+import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
 import { closeAttempt } from './claim-job.js';
@@ -27,7 +27,7 @@ async function whileOwned(
   return store.firestore.runTransaction(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return 'lost';
-    const job = parseDocument(jobDocSchema, snapshot);
+    const job = parseJobDocument(snapshot);
     // A retried final write whose first commit went through (the answer was lost) is already recorded.
     if (
       job.claim?.id === owned.claimId &&

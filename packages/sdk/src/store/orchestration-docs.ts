@@ -1,12 +1,7 @@
 import { E11Error, ErrorCode } from '../errors.js';
 import { jobIdFor } from '../internal/ids.js';
-import {
-  type JobDoc,
-  jobDocSchema,
-  type OrchestrationDoc,
-  orchestrationDocSchema,
-} from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
+import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
+import { parseDocument, parseJobDocument } from '../model/parse.js';
 
 import type { Store } from './store.js';
 
@@ -49,7 +44,7 @@ export async function loadJob(store: Store, orchestrationId: string, jobId: stri
       },
     );
   }
-  return parseDocument(jobDocSchema, snapshot);
+  return parseJobDocument(snapshot);
 }
 
 /**
@@ -67,5 +62,5 @@ export async function loadJobByIndex(store: Store, orchestrationId: string, inde
       },
     );
   }
-  return parseDocument(jobDocSchema, snapshot);
+  return parseJobDocument(snapshot);
 }

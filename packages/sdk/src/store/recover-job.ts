@@ -1,6 +1,6 @@
 import { ErrorCode } from '../errors.js';
-import { type JobErrorInfo, jobDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
+import { type JobErrorInfo } from '../model/documents.js';
+import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
 import { attemptsInEpoch, closeAttempt } from './claim-job.js';
@@ -24,7 +24,7 @@ export async function recoverStaleJob(
   return store.firestore.runTransaction(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return 'gone';
-    const job = parseDocument(jobDocSchema, snapshot);
+    const job = parseJobDocument(snapshot);
     const at = now(store);
     const heartbeat = job.heartbeatAt?.toMillis() ?? 0;
     if (job.status !== JobStatus.InProgress || at.toMillis() - heartbeat <= input.heartbeatTimeoutMs)

@@ -105,6 +105,7 @@ export async function registerOrchestration(
     const pending = Math.floor(total / shardCount) + (shard < total % shardCount ? 1 : 0);
     writes.push({ kind: 'shard', shard, counts: { ...emptyCounts(), pending } });
   }
+  const jobs = collections.jobs(orchestration.id);
   try {
     await inBatches(writes, DEFAULTS.batchSize, DEFAULTS.batchConcurrency, async (chunk) => {
       const batch = store.firestore.batch();
@@ -113,22 +114,16 @@ export async function registerOrchestration(
           batch.set(collections.counter(orchestration.id, write.shard), write.counts);
           continue;
         }
-        const jobId = jobIds[write.index] as string;
         const job: NewJobDoc = {
-          v: 1,
-          id: jobId,
-          orchestrationId: orchestration.id,
           jobName: orchestration.jobName,
           index: write.index,
           shard: write.index % shardCount,
-          epoch: 1,
           params: params[write.index] as JobParams,
           status: JobStatus.Pending,
-          attempt: 0,
           createdAt,
           updatedAt: createdAt,
         };
-        batch.set(collections.job(orchestration.id, jobId), job);
+        batch.set(jobs.doc(jobIds[write.index] as string), job);
       }
       await batch.commit();
     });

@@ -1,5 +1,4 @@
-import { jobDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
+import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
@@ -18,7 +17,7 @@ export async function reopenJob(
   return store.firestore.runTransaction(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return false;
-    const job = parseDocument(jobDocSchema, snapshot);
+    const job = parseJobDocument(snapshot);
     if ((job.status !== JobStatus.Errored && job.status !== JobStatus.Cancelled) || job.discarded)
       return false;
     transition(store, tx, job, JobStatus.Pending, {
@@ -48,7 +47,7 @@ export async function discardJob(
   return store.firestore.runTransaction(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return false;
-    const job = parseDocument(jobDocSchema, snapshot);
+    const job = parseJobDocument(snapshot);
     if (job.status !== JobStatus.Errored || job.discarded) return false;
     tx.update(ref, { discarded: true, updatedAt: now(store) });
     return true;

@@ -76,6 +76,44 @@ describe('the Firestore store', () => {
     expect(job).toMatchObject({ index: 7, params: { index: 7 }, status: 'Pending', attempt: 0 });
   });
 
+  it('stores on a new job only what its path and defaults do not give, and reads the rest back', async () => {
+    const { id, jobIds } = await register(3);
+    const jobId = jobIds[2] as string;
+    const stored = (await store.collections.job(id, jobId).get()).data() ?? {};
+    expect(Object.keys(stored).sort()).toEqual([
+      'createdAt',
+      'index',
+      'jobName',
+      'params',
+      'shard',
+      'status',
+      'updatedAt',
+    ]);
+    expect(await loadJob(store, id, jobId)).toMatchObject({
+      v: 1,
+      id: jobId,
+      orchestrationId: id,
+      jobName: 'sum_chunk',
+      index: 2,
+      epoch: 1,
+      attempt: 0,
+      attempts: [],
+      claim: null,
+    });
+
+    // Once claimed, the attempt is stored and read back from the document, not from the default.
+    const claimed = await claimJob(store, {
+      orchestrationId: id,
+      jobId,
+      claim: claim('c-1'),
+      maxAttempts: 3,
+      heartbeatTimeoutMs: 60_000,
+    });
+    expect(claimed.outcome).toBe('claimed');
+    expect((await store.collections.job(id, jobId).get()).data()).toMatchObject({ attempt: 1 });
+    expect(await loadJob(store, id, jobId)).toMatchObject({ id: jobId, orchestrationId: id, attempt: 1 });
+  });
+
   it('claims a job once: a second claim under a live heartbeat is refused, a finished job is not rerun', async () => {
     const { id, jobIds } = await register(1);
     const jobId = jobIds[0] as string;
