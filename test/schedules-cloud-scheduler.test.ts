@@ -50,7 +50,7 @@ describe('Cloud Scheduler wiring', () => {
     const name = h.jobName('hourly');
     expect(schedule.cloudSchedulerJob).toBe(name);
     expect(h.calls()).toEqual([
-      ['UpdateJob', name], // not found: the job is new
+      ['GetJob', name], // not found: the job is new
       ['CreateJob', name],
     ]);
     const create = server.calls.find(
@@ -81,8 +81,9 @@ describe('Cloud Scheduler wiring', () => {
 
     const name = h.jobName('report');
     expect(h.calls()).toEqual([
-      ['UpdateJob', name],
+      ['GetJob', name],
       ['CreateJob', name],
+      ['GetJob', name], // the job is this schedule's: updated in place
       ['UpdateJob', name],
       ['PauseJob', name],
     ]);
@@ -102,8 +103,11 @@ describe('Cloud Scheduler wiring', () => {
     await h.schedules.remove('hourly');
     expect(server.jobs.has(name)).toBe(false);
     expect(h.calls().slice(2)).toEqual([
+      ['GetJob', name],
       ['PauseJob', name],
+      ['GetJob', name],
       ['ResumeJob', name],
+      ['GetJob', name],
       ['DeleteJob', name],
     ]);
     expect(await h.schedules.list()).toEqual([]);
@@ -146,11 +150,41 @@ describe('Cloud Scheduler wiring', () => {
     const resumed = await h.schedules.resume('legacy');
     const name = h.jobName('legacy');
     expect(h.calls()).toEqual([
-      ['ResumeJob', name],
-      ['UpdateJob', name],
+      ['GetJob', name], // not found: created from the stored schedule
+      ['GetJob', name],
       ['CreateJob', name],
     ]);
     expect(server.jobs.get(name)?.state).toBe('ENABLED');
     expect(resumed).toMatchObject({ enabled: true, cloudSchedulerJob: name });
+  });
+
+  it("never changes, pauses or deletes a Cloud Scheduler job it did not create (the sweeper's e11-sweep)", async () => {
+    // What deploy/deploy.sh creates for the sweeper: a POST to the sweep function, no schedule body.
+    const sweepJob = 'projects/demo-e11/locations/europe-west1/jobs/g-sweep';
+    const sweeper = {
+      name: sweepJob,
+      schedule: '* * * * *',
+      httpTarget: { uri: 'https://e11-sweep-abc123-ew.a.run.app/', httpMethod: 'POST' as const },
+    };
+    await server.client().createJob({ parent: 'projects/demo-e11/locations/europe-west1', job: sweeper });
+    const before = structuredClone(server.jobs.get(sweepJob));
+    const h = await wired('g-');
+    expect(h.jobName('sweep')).toBe(sweepJob);
+
+    await expect(h.schedules.upsert({ ...hourly, name: 'sweep' })).rejects.toMatchObject({
+      code: 'E11_INVALID_SCHEDULE',
+      context: { path: 'name', cloudSchedulerJob: sweepJob },
+    });
+    expect(await h.schedules.list()).toEqual([]);
+
+    // A schedule of that name stored before the wiring can neither pause it nor delete it.
+    await h.service.schedules.upsert({ ...hourly, name: 'sweep' });
+    await expect(h.schedules.pause('sweep')).rejects.toMatchObject({ code: 'E11_INVALID_SCHEDULE' });
+    expect(await h.schedules.get('sweep')).toMatchObject({ enabled: true });
+    await h.schedules.remove('sweep');
+    expect(await h.schedules.list()).toEqual([]);
+
+    expect(server.jobs.get(sweepJob)).toEqual(before);
+    expect(h.calls().filter(([method]) => method !== 'GetJob')).toEqual([]);
   });
 });

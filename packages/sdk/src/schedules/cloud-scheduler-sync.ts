@@ -76,24 +76,28 @@ export class CloudSchedulerSync {
     return `projects/${projectId}/locations/${location}/jobs/${prefix}${scheduleName}`;
   }
 
-  /** Creates or updates the job of a schedule, then pauses or resumes it to match `enabled`. Returns its name. */
+  /**
+   * Creates or updates the job of a schedule, then pauses or resumes it to match `enabled`. Returns its
+   * name. A job of that name that is not this schedule's is left alone: `E11_INVALID_SCHEDULE`.
+   */
   async upsert(spec: SchedulerJobSpec): Promise<string> {
     const client = await this.getClient();
     const job = this.jobFor(spec);
     const name = job.name as string;
+    const owner = await this.ownerOf(spec.name);
+    if (owner !== 'none') this.assertOurs(owner, spec.name);
     let saved: Job;
     try {
-      [saved] = await client.updateJob({ job, updateMask: { paths: UPDATE_MASK } });
-    } catch (error) {
-      if (grpcCodeOf(error) !== GrpcStatus.NOT_FOUND) throw this.mapError(error, `update ${name}`);
-      try {
+      if (owner === 'none') {
         [saved] = await client.createJob({
           parent: `projects/${this.options.projectId}/locations/${this.options.location}`,
           job,
         });
-      } catch (createError) {
-        throw this.mapError(createError, `create ${name}`);
+      } else {
+        [saved] = await client.updateJob({ job, updateMask: { paths: UPDATE_MASK } });
       }
+    } catch (error) {
+      throw this.mapError(error, `${owner === 'none' ? 'create' : 'update'} ${name}`);
     }
     const paused = PAUSED.has(saved.state);
     if (spec.enabled && paused) await this.resume(spec.name);
@@ -106,15 +110,12 @@ export class CloudSchedulerSync {
    * exist (the schedule predates the wiring, or someone deleted it) is created from `spec` instead.
    */
   async setEnabled(spec: SchedulerJobSpec): Promise<string> {
-    const name = this.jobName(spec.name);
-    try {
-      if (spec.enabled) await this.resume(spec.name);
-      else await this.pause(spec.name);
-    } catch (error) {
-      if (grpcCodeOf((error as { cause?: unknown }).cause) !== GrpcStatus.NOT_FOUND) throw error;
-      return this.upsert(spec);
-    }
-    return name;
+    const owner = await this.ownerOf(spec.name);
+    if (owner === 'none') return this.upsert(spec);
+    this.assertOurs(owner, spec.name);
+    if (spec.enabled) await this.resume(spec.name);
+    else await this.pause(spec.name);
+    return this.jobName(spec.name);
   }
 
   private async pause(scheduleName: string): Promise<void> {
@@ -127,9 +128,10 @@ export class CloudSchedulerSync {
     await this.call(`resume ${name}`, async (client) => client.resumeJob({ name }));
   }
 
-  /** Deletes a schedule's job; a job that is already gone is fine. */
+  /** Deletes a schedule's job; a job that is already gone, or that is not this schedule's, is left as is. */
   async remove(scheduleName: string): Promise<void> {
     const name = this.jobName(scheduleName);
+    if ((await this.ownerOf(scheduleName)) !== 'schedule') return;
     try {
       await (await this.getClient()).deleteJob({ name });
     } catch (error) {
@@ -140,6 +142,51 @@ export class CloudSchedulerSync {
   /** Closes the client if this object created it. */
   async close(): Promise<void> {
     if (this.ownsClient && this.client) await (await this.client).close();
+  }
+
+  /**
+   * Who the Cloud Scheduler job of a schedule's name belongs to: nobody (it does not exist), the schedule
+   * (it POSTs `{"scheduleName": name}`, as {@link jobFor} writes it), or someone else — the sweeper's
+   * `e11-sweep` job from deploy/deploy.sh, or an app's own job that shares the name. E11 never changes,
+   * pauses or deletes a job it did not create.
+   */
+  private async ownerOf(scheduleName: string): Promise<'none' | 'schedule' | 'other'> {
+    const name = this.jobName(scheduleName);
+    let job: Job;
+    try {
+      [job] = await (await this.getClient()).getJob({ name });
+    } catch (error) {
+      if (grpcCodeOf(error) === GrpcStatus.NOT_FOUND) return 'none';
+      throw this.mapError(error, `get ${name}`);
+    }
+    const body = job.httpTarget?.body;
+    if (body === undefined || body === null) return 'other';
+    try {
+      const text =
+        typeof body === 'string'
+          ? Buffer.from(body, 'base64').toString('utf8')
+          : Buffer.from(body).toString('utf8');
+      const parsed = JSON.parse(text) as unknown;
+      return typeof parsed === 'object' &&
+        parsed !== null &&
+        (parsed as { scheduleName?: unknown }).scheduleName === scheduleName
+        ? 'schedule'
+        : 'other';
+    } catch {
+      return 'other';
+    }
+  }
+
+  private assertOurs(owner: 'schedule' | 'other', scheduleName: string): void {
+    if (owner === 'schedule') return;
+    const name = this.jobName(scheduleName);
+    throw new E11Error(
+      ErrorCode.InvalidSchedule,
+      `name: the Cloud Scheduler job ${name} already exists and is not schedule '${scheduleName}''s ` +
+        `(e11-sweep is the sweeper's). E11 does not take over a job it did not create: choose another ` +
+        `schedule name or cloudScheduler.jobIdPrefix.`,
+      { context: { path: 'name', cloudSchedulerJob: name } },
+    );
   }
 
   private jobFor(spec: SchedulerJobSpec): Job {
