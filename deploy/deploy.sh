@@ -229,7 +229,7 @@ deploy_cloud_run_jobs() {
     say "Cloud Run job $id (@JobName('$name'))"
     run gcloud run jobs deploy "$id" --image="$IMAGE" --region="$REGION" --project="$PROJECT" \
       --service-account="$(sa_email e11-task)" --max-retries=1 --task-timeout="$TASK_TIMEOUT" \
-      --set-env-vars="E11_COLLECTION_PREFIX=$PREFIX"
+      --update-env-vars="E11_COLLECTION_PREFIX=$PREFIX"
     # Launch with env overrides, and cancel executions: the SDK (kickOffJob, cancel) and the functions
     # (sweep relaunches, schedulerTick kick-offs). Bound on this job only.
     for sa in e11-caller e11-functions; do
@@ -251,7 +251,7 @@ deploy_function() {
   run gcloud functions deploy "$name" --gen2 --runtime=nodejs22 --region="$REGION" --project="$PROJECT" \
     --source="$STAGING_DIR/functions" --entry-point="$entry_point" \
     --service-account="$(sa_email e11-functions)" --memory=512Mi --cpu=1 \
-    --set-env-vars="GOOGLE_CLOUD_PROJECT=$PROJECT,E11_REGION=$REGION,E11_TOPIC=$TOPIC,E11_COLLECTION_PREFIX=$PREFIX" \
+    --update-env-vars="GOOGLE_CLOUD_PROJECT=$PROJECT,E11_REGION=$REGION,E11_TOPIC=$TOPIC,E11_COLLECTION_PREFIX=$PREFIX" \
     "$@"
 }
 

@@ -216,7 +216,7 @@ describe('deploy/deploy.sh --dry-run', () => {
           '--trigger-http',
           '--no-allow-unauthenticated',
           `--service-account=${sa('e11-functions')}`,
-          '--set-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_REGION=europe-west1,E11_TOPIC=e11-job-completed,E11_COLLECTION_PREFIX=e11_',
+          '--update-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_REGION=europe-west1,E11_TOPIC=e11-job-completed,E11_COLLECTION_PREFIX=e11_',
         ]),
       );
       expect(deploy).not.toContain('--allow-unauthenticated');
@@ -249,7 +249,7 @@ describe('deploy/deploy.sh --dry-run', () => {
     expect(dryRun.stdout).toContain(
       'gcloud run jobs deploy sum-sales --image=europe-docker.pkg.dev/demo-proj/e11/sum-sales:1 ' +
         '--region=europe-west1 --project=demo-proj --service-account=e11-task@demo-proj.iam.gserviceaccount.com ' +
-        '--max-retries=1 --task-timeout=10m --set-env-vars=E11_COLLECTION_PREFIX=e11_\n',
+        '--max-retries=1 --task-timeout=10m --update-env-vars=E11_COLLECTION_PREFIX=e11_\n',
     );
   });
 
@@ -323,7 +323,7 @@ describe('deploy/deploy.sh --dry-run', () => {
       expect.arrayContaining([
         '--trigger-location=eur3',
         '--trigger-event-filters-path-pattern=document=acme_orchestrations/{orchestrationId}/jobs/{jobId}',
-        '--set-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_REGION=europe-west1,E11_TOPIC=acme-done,E11_COLLECTION_PREFIX=acme_',
+        '--update-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_REGION=europe-west1,E11_TOPIC=acme-done,E11_COLLECTION_PREFIX=acme_',
       ]),
     );
     expect(lines.map((argv) => argv.slice(0, 5).join(' '))).toEqual(
