@@ -32,6 +32,12 @@ export const DEFAULTS = {
   /** Batches in flight at once during registration (measured on the emulator: 16 beats 8 by ~10%, more adds little). */
   batchConcurrency: 16,
   /**
+   * Estimated request bytes per registration batch: below the Firestore emulator's 4 MiB gRPC message
+   * limit (a bigger commit never returns there) and the API's 10 MiB request limit. Jobs with large
+   * params go in smaller batches.
+   */
+  batchMaxBytes: 3 * 1024 * 1024,
+  /**
    * A parameter set may use at most this many bytes of its job document (Firestore's limit is 1 MiB per
    * document); the rest is kept for result, error, progress and checkpoint.
    */
@@ -57,6 +63,8 @@ export const DEFAULTS = {
    * pendingTimeoutMs (the backend died mid-launch), the sweeper launches the jobs still waiting.
    */
   launchHeartbeatMs: 60_000,
+  /** How long a kick-off with a used idempotency key waits for the first call's registration to finish. */
+  duplicateRegistrationWaitMs: 60_000,
   /**
    * The sweeper ends an orchestration whose trigger was lost only after no job was written for this
    * long; the trigger's function ends a normal one within seconds.

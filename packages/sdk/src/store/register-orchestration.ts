@@ -4,6 +4,7 @@ import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.j
 import type { NewJobDoc, OrchestrationDoc } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import { emptyCounts, JobStatus, type StatusCounts } from '../model/status.js';
+import { firestoreValueSize } from '../validate/params.js';
 
 import { now, type Store } from './store.js';
 
@@ -35,28 +36,58 @@ export function shardCountFor(total: number): number {
   return Math.min(DEFAULTS.maxShards, Math.max(1, Math.ceil(total / DEFAULTS.jobsPerShard)));
 }
 
-async function inBatches<T>(
+/**
+ * Splits `items` into batches of at most `maxWrites` items whose `bytes` add up to at most `maxBytes`
+ * (an item heavier than that goes alone). Order is kept.
+ */
+export function splitIntoBatches<T>(
   items: readonly T[],
-  size: number,
+  bytes: (item: T) => number,
+  limits: { maxWrites: number; maxBytes: number },
+): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let currentBytes = 0;
+  for (const item of items) {
+    const size = bytes(item);
+    if (current.length > 0 && (current.length >= limits.maxWrites || currentBytes + size > limits.maxBytes)) {
+      batches.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push(item);
+    currentBytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * An upper bound of the bytes a job document with these params takes in a commit request: the protobuf
+ * encoding adds a few bytes per value and map key to what Firestore counts as storage, so three times
+ * the storage size, plus the document name and the other fields.
+ */
+function jobWriteBytes(params: JobParams): number {
+  return 3 * firestoreValueSize(params) + 1_024;
+}
+
+async function inParallel<T>(
+  batches: readonly T[][],
   concurrency: number,
-  write: (chunk: readonly T[]) => Promise<unknown>,
+  write: (batch: readonly T[]) => Promise<unknown>,
 ) {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
-      const start = next;
-      next += size;
-      await write(items.slice(start, start + size));
-    }
+    while (next < batches.length) await write(batches[next++] as T[]);
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.ceil(items.length / size)) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
 }
 
 /**
  * Writes a new orchestration: first its document with `create()` (so an idempotency key that maps to
  * an existing id is detected atomically), then every job document and counter shard in parallel
- * 500-write batches, then `registered: true`. Returns `{ created: false }` when the orchestration
- * already existed. On a write failure the partial registration is deleted and
+ * batches (up to 500 writes, fewer for large params), then `registered: true`. Returns
+ * `{ created: false }` when the orchestration already existed. On a write failure the partial registration is deleted and
  * `E11_REGISTRATION_FAILED` is thrown; nothing has been launched at that point.
  */
 export async function registerOrchestration(
@@ -107,7 +138,12 @@ export async function registerOrchestration(
   }
   const jobs = collections.jobs(orchestration.id);
   try {
-    await inBatches(writes, DEFAULTS.batchSize, DEFAULTS.batchConcurrency, async (chunk) => {
+    const batches = splitIntoBatches(
+      writes,
+      (write) => (write.kind === 'job' ? jobWriteBytes(params[write.index] as JobParams) : 1_024),
+      { maxWrites: DEFAULTS.batchSize, maxBytes: DEFAULTS.batchMaxBytes },
+    );
+    await inParallel(batches, DEFAULTS.batchConcurrency, async (chunk) => {
       const batch = store.firestore.batch();
       for (const write of chunk) {
         if (write.kind === 'shard') {

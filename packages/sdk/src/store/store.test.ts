@@ -12,7 +12,7 @@ import { claimJob } from './claim-job.js';
 import { readCounts } from './counts.js';
 import { completeJob, failJob } from './finish-job.js';
 import { loadJob, loadOrchestration } from './orchestration-docs.js';
-import { registerOrchestration } from './register-orchestration.js';
+import { type NewOrchestration, registerOrchestration } from './register-orchestration.js';
 import { createStore } from './store.js';
 
 const firestore = createFirestore({
@@ -24,23 +24,24 @@ afterAll(() => firestore.terminate());
 
 const policy = defaultJobPolicy();
 
+const orchestrationFields: Omit<NewOrchestration, 'id'> = {
+  jobName: 'sum_chunk',
+  service: 'sum-chunk',
+  tags: { customerId: 'acme' },
+  tenant: null,
+  topic: 'e11-job-completed',
+  mode: 'per-job',
+  policy,
+  idempotencyKey: null,
+  sensitiveKeys: [],
+  deadlineAt: null,
+};
+
 async function register(total: number) {
   const id = randomUUID();
   const jobIds = Array.from({ length: total }, () => randomUUID());
   await registerOrchestration(store, {
-    orchestration: {
-      id,
-      jobName: 'sum_chunk',
-      service: 'sum-chunk',
-      tags: { customerId: 'acme' },
-      tenant: null,
-      topic: 'e11-job-completed',
-      mode: 'per-job',
-      policy,
-      idempotencyKey: null,
-      sensitiveKeys: [],
-      deadlineAt: null,
-    },
+    orchestration: { ...orchestrationFields, id },
     params: jobIds.map((_, index) => ({ index })),
     jobIds,
   });
@@ -74,6 +75,24 @@ describe('the Firestore store', () => {
     });
     const job = await loadJob(store, id, jobIds[7] as string);
     expect(job).toMatchObject({ index: 7, params: { index: 7 }, status: 'Pending', attempt: 0 });
+  });
+
+  it('registers jobs whose params together exceed one commit request (12 × 800 kB)', async () => {
+    const id = randomUUID();
+    const params = Array.from({ length: 12 }, (_, index) => ({
+      index,
+      blob: `${index}:`.padEnd(800_000, 'x'),
+    }));
+    const jobIds = params.map(() => randomUUID());
+    await registerOrchestration(store, {
+      orchestration: { ...orchestrationFields, id },
+      params,
+      jobIds,
+    });
+    expect(await loadOrchestration(store, id)).toMatchObject({ total: 12, registered: true });
+    const last = await loadJob(store, id, jobIds[11] as string);
+    expect(last.params).toEqual(params[11]);
+    expect((await store.collections.jobs(id).count().get()).data().count).toBe(12);
   });
 
   it('stores on a new job only what its path and defaults do not give, and reads the rest back', async () => {
