@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+
 import {
   claimJob,
   completeJob,
@@ -5,9 +7,11 @@ import {
   failJob,
   isE11Error,
   JobStatus,
+  type Logger,
   OrchestrationService,
   readCounts,
 } from '@e11/sdk';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { emulatorClients, testProjectId } from './helpers/project.js';
@@ -19,7 +23,7 @@ afterAll(() => firestore.terminate());
 
 let prefixCounter = 0;
 /** A service with its own collection prefix, so "nothing was written" can be checked exactly. */
-function service(launcher = new RecordingLauncher(), options: { maxJobs?: number } = {}) {
+function service(launcher = new RecordingLauncher(), options: { maxJobs?: number; logger?: Logger } = {}) {
   const collectionPrefix = `k${++prefixCounter}_`;
   const orchestrations = new OrchestrationService({
     firestore,
@@ -27,6 +31,7 @@ function service(launcher = new RecordingLauncher(), options: { maxJobs?: number
     collectionPrefix,
     launch: { ratePerMinute: 100_000, initialBackoff: 1, maxBackoff: 5 },
     maxJobsPerOrchestration: options.maxJobs,
+    logger: options.logger,
   });
   return { orchestrations, launcher, collectionPrefix };
 }
@@ -156,6 +161,56 @@ describe('kickOffJob', () => {
       orchestrations.kickOffJob('other_job', params, { idempotencyKey: 'nightly-2026-11-23' }),
     );
     expect(misuse.code).toBe('E11_INVALID_OPTIONS');
+  });
+});
+
+describe('kickOffJob with an idempotency key whose first kick-off is still registering', () => {
+  /** A kick-off done, then set back to "registration in progress", as if its first call were still writing. */
+  async function midRegistration(key: string, logger?: Logger) {
+    const ctx = service(new RecordingLauncher(), { logger });
+    const params = [{ a: 1 }, { a: 2 }, { a: 3 }];
+    const first = await ctx.orchestrations.kickOffJob('process_batch', params, { idempotencyKey: key });
+    const ref = firestore.doc(`${ctx.collectionPrefix}orchestrations/${first.orchestrationId}`);
+    await ref.update({ registered: false });
+    return { ...ctx, params, first, ref };
+  }
+
+  it('fails at once with E11_INVALID_OPTIONS when the key was used for another job', async () => {
+    const { orchestrations, params, launcher } = await midRegistration('k-other');
+    const misuse = await rejectionOf(
+      orchestrations.kickOffJob('other_job', params, { idempotencyKey: 'k-other' }),
+    );
+    expect(misuse).toMatchObject({ code: 'E11_INVALID_OPTIONS', context: { path: 'idempotencyKey' } });
+    expect(launcher.requests).toHaveLength(3);
+  });
+
+  it('registers afresh and launches when the orchestration it waits on is removed', async () => {
+    let waiting: () => void = () => undefined;
+    const isWaiting = new Promise<void>((resolve) => (waiting = resolve));
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        const line = chunk.toString('utf8');
+        lines.push(line);
+        if (line.includes('waiting for that kick-off')) waiting();
+        done();
+      },
+    });
+    const logger = pino({ level: 'debug' }, sink);
+    const { orchestrations, params, launcher, first, ref } = await midRegistration('k-removed', logger);
+
+    const retry = orchestrations.kickOffJob('process_batch', params, { idempotencyKey: 'k-removed' });
+    await isWaiting;
+    // What the first call's own clean-up does when its registration fails (and the sweeper does for an
+    // abandoned one).
+    await firestore.recursiveDelete(ref);
+
+    const second = await retry;
+    expect(second).toMatchObject({ orchestrationId: first.orchestrationId, deduplicated: false });
+    expect(second.launch).toMatchObject({ launched: 3, failed: 0 });
+    expect(launcher.requests).toHaveLength(6);
+    expect((await ref.get()).data()).toMatchObject({ registered: true, total: 3 });
+    expect(lines.some((line) => line.includes('registering afresh'))).toBe(true);
   });
 });
 

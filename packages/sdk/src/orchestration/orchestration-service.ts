@@ -74,6 +74,9 @@ export interface KickOffResult {
  * execution per job, or one execution for all in array mode), reads their state, and waits for
  * results. Create one per process and `close()` it on shutdown.
  */
+/** Times a kick-off registers afresh after its duplicate's orchestration was removed mid-registration. */
+const DUPLICATE_REGISTRATION_ROUNDS = 3;
+
 export class OrchestrationService {
   /** The Firestore state; exposed for the monitoring and testing helpers. */
   readonly store: Store;
@@ -175,7 +178,7 @@ export class OrchestrationService {
         : deterministicUuid(`${prefix}|idempotency|${compiled.idempotencyKey}`);
     const jobIds = params.map((_, index) => jobIdFor(orchestrationId, index));
     const createdAtMs = this.store.clock.now();
-    const { created } = await registerOrchestration(this.store, {
+    const registration = {
       orchestration: {
         id: orchestrationId,
         jobName,
@@ -194,11 +197,31 @@ export class OrchestrationService {
       },
       params,
       jobIds,
-    });
-    if (!created) {
-      await this.awaitRegistered(orchestrationId, jobName, params.length);
-      const launched = Promise.resolve(null);
-      return { orchestrationId, jobIds, deduplicated: true, launch: null, launched };
+    };
+    // An existing orchestration is this kick-off's duplicate; if it disappears while its registration is
+    // awaited (that registration failed and removed itself, or the sweeper removed an abandoned one),
+    // this call registers afresh.
+    for (let round = 1; !(await registerOrchestration(this.store, registration)).created; round++) {
+      const context = { orchestrationId, idempotencyKey: compiled.idempotencyKey };
+      this.logger.debug(
+        context,
+        'idempotency key already used: waiting for that kick-off to register its jobs',
+      );
+      if (await this.awaitRegistered(orchestrationId, jobName, params.length)) {
+        const launched = Promise.resolve(null);
+        return { orchestrationId, jobIds, deduplicated: true, launch: null, launched };
+      }
+      this.logger.warn(
+        context,
+        'the orchestration was removed while its registration was awaited: registering afresh',
+      );
+      if (round === DUPLICATE_REGISTRATION_ROUNDS) {
+        throw new E11Error(
+          ErrorCode.Timeout,
+          `Orchestration ${orchestrationId} was removed ${round} times while its registration was awaited.`,
+          { retryable: true, context: { orchestrationId } },
+        );
+      }
     }
 
     const orchestrationRef = this.store.collections.orchestration(orchestrationId);
@@ -372,46 +395,64 @@ export class OrchestrationService {
     return promise;
   }
 
-  /** For a deduplicated kick-off: checks it matches and waits until the first call registered every job. */
+  /**
+   * For a kick-off whose orchestration already exists: checks it is the same kick-off (job name and
+   * size; `E11_INVALID_OPTIONS` at once otherwise), then waits until the first call registered every
+   * job. Resolves `null` when the orchestration is deleted meanwhile.
+   */
   private async awaitRegistered(
     orchestrationId: string,
     jobName: string,
     total: number,
-  ): Promise<OrchestrationDoc> {
+  ): Promise<OrchestrationDoc | null> {
     const ref = this.store.collections.orchestration(orchestrationId);
-    const doc = await new Promise<OrchestrationDoc>((resolve, reject) => {
-      const timer = setTimeout(() => {
+    return new Promise<OrchestrationDoc | null>((resolve, reject) => {
+      const settle = (finish: () => void) => {
+        clearTimeout(timer);
         unsubscribe();
-        reject(
-          new E11Error(ErrorCode.Timeout, `Orchestration ${orchestrationId} was not registered in time.`, {
-            retryable: true,
-          }),
+        finish();
+      };
+      const timer = setTimeout(() => {
+        settle(() =>
+          reject(
+            new E11Error(ErrorCode.Timeout, `Orchestration ${orchestrationId} was not registered in time.`, {
+              retryable: true,
+            }),
+          ),
         );
-      }, 60_000);
+      }, DEFAULTS.duplicateRegistrationWaitMs);
       const unsubscribe = ref.onSnapshot(
         (snapshot) => {
-          if (!snapshot.exists) return;
-          const current = parseDocument(orchestrationDocSchema, snapshot);
-          if (!current.registered) return;
-          clearTimeout(timer);
-          unsubscribe();
-          resolve(current);
+          if (!snapshot.exists) {
+            settle(() => resolve(null));
+            return;
+          }
+          let current: OrchestrationDoc;
+          try {
+            current = parseDocument(orchestrationDocSchema, snapshot);
+          } catch (error) {
+            settle(() => reject(error instanceof Error ? error : new Error(String(error))));
+            return;
+          }
+          if (current.jobName !== jobName || current.total !== total) {
+            const used = `${current.total} × '${current.jobName}'`;
+            settle(() =>
+              reject(
+                new E11Error(
+                  ErrorCode.InvalidOptions,
+                  `idempotencyKey '${current.idempotencyKey ?? ''}' was already used for ${used}; ` +
+                    `a different kick-off needs a different key.`,
+                  { context: { orchestrationId, path: 'idempotencyKey' } },
+                ),
+              ),
+            );
+            return;
+          }
+          if (current.registered) settle(() => resolve(current));
         },
-        (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
+        (error) => settle(() => reject(error)),
       );
     });
-    if (doc.jobName !== jobName || doc.total !== total) {
-      throw new E11Error(
-        ErrorCode.InvalidOptions,
-        `idempotencyKey '${doc.idempotencyKey ?? ''}' was already used for ${doc.total} × '${doc.jobName}'; ` +
-          `a different kick-off needs a different key.`,
-        { context: { orchestrationId, path: 'idempotencyKey' } },
-      );
-    }
-    return doc;
   }
 
   // --- monitoring ---
