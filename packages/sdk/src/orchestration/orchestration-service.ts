@@ -69,14 +69,14 @@ export interface KickOffResult {
   launched: Promise<LaunchReport | null>;
 }
 
+/** Times a kick-off registers afresh after its duplicate's orchestration was removed mid-registration. */
+const DUPLICATE_REGISTRATION_ROUNDS = 3;
+
 /**
  * The backend-facing facade: kicks off orchestrations (one job per parameter set, one Cloud Run task
  * execution per job, or one execution for all in array mode), reads their state, and waits for
  * results. Create one per process and `close()` it on shutdown.
  */
-/** Times a kick-off registers afresh after its duplicate's orchestration was removed mid-registration. */
-const DUPLICATE_REGISTRATION_ROUNDS = 3;
-
 export class OrchestrationService {
   /** The Firestore state; exposed for the monitoring and testing helpers. */
   readonly store: Store;
