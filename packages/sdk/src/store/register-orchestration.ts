@@ -63,9 +63,10 @@ export function splitIntoBatches<T>(
 }
 
 /**
- * An upper bound of the bytes a job document with these params takes in a commit request: the protobuf
- * encoding adds a few bytes per value and map key to what Firestore counts as storage, so three times
- * the storage size, plus the document name and the other fields.
+ * A generous estimate of the bytes a job document with these params takes in a commit request: the
+ * protobuf encoding adds a few bytes per value and map key to what Firestore counts as storage (up to
+ * about three times for params made of short keys and scalars), plus the document name and the other
+ * fields.
  */
 function jobWriteBytes(params: JobParams): number {
   return 3 * firestoreValueSize(params) + 1_024;
