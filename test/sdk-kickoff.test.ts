@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-
 import {
   claimJob,
   completeJob,
@@ -14,6 +12,7 @@ import {
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { Capture } from './helpers/capture.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
@@ -185,22 +184,12 @@ describe('kickOffJob with an idempotency key whose first kick-off is still regis
   });
 
   it('registers afresh and launches when the orchestration it waits on is removed', async () => {
-    let waiting: () => void = () => undefined;
-    const isWaiting = new Promise<void>((resolve) => (waiting = resolve));
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        const line = chunk.toString('utf8');
-        lines.push(line);
-        if (line.includes('waiting for that kick-off')) waiting();
-        done();
-      },
-    });
-    const logger = pino({ level: 'debug' }, sink);
+    const log = new Capture();
+    const logger = pino({ level: 'debug' }, log);
     const { orchestrations, params, launcher, first, ref } = await midRegistration('k-removed', logger);
 
     const retry = orchestrations.kickOffJob('process_batch', params, { idempotencyKey: 'k-removed' });
-    await isWaiting;
+    await log.waitFor(/waiting for that kick-off/);
     // What the first call's own clean-up does when its registration fails (and the sweeper does for an
     // abandoned one).
     await firestore.recursiveDelete(ref);
@@ -210,7 +199,7 @@ describe('kickOffJob with an idempotency key whose first kick-off is still regis
     expect(second.launch).toMatchObject({ launched: 3, failed: 0 });
     expect(launcher.requests).toHaveLength(6);
     expect((await ref.get()).data()).toMatchObject({ registered: true, total: 3 });
-    expect(lines.some((line) => line.includes('registering afresh'))).toBe(true);
+    expect(log.text).toContain('registering afresh');
   });
 });
 

@@ -65,6 +65,8 @@ export const DEFAULTS = {
   launchHeartbeatMs: 60_000,
   /** How long a kick-off with a used idempotency key waits for the first call's registration to finish. */
   duplicateRegistrationWaitMs: 60_000,
+  /** The sweeper relaunches a job released by an interrupted task, or requeued after a crash, after this grace. */
+  requeueGraceMs: 30_000,
   /**
    * The sweeper ends an orchestration whose trigger was lost only after no job was written for this
    * long; the trigger's function ends a normal one within seconds.

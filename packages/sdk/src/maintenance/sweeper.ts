@@ -16,7 +16,7 @@ import { recoverStaleJob } from '../store/recover-job.js';
 export interface SweepOptions {
   /** Jobs still `Pending` this long after their launch (lost launch) are launched again. @default DEFAULTS.pendingTimeoutMs */
   pendingTimeoutMs?: number;
-  /** A job released by an interrupted task, or requeued after a crash, is relaunched after this grace (Cloud Run's own task retry goes first). @default 30000 */
+  /** A job released by an interrupted task, or requeued after a crash, is relaunched after this grace (Cloud Run's own task retry goes first). @default DEFAULTS.requeueGraceMs */
   requeueGraceMs?: number;
   /**
    * The sweeper ends an orchestration whose jobs are all terminal only once none of its jobs was
@@ -91,7 +91,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
   };
   const nowMs = store.clock.now();
   const pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULTS.pendingTimeoutMs;
-  const requeueGraceMs = options.requeueGraceMs ?? 30_000;
+  const requeueGraceMs = options.requeueGraceMs ?? DEFAULTS.requeueGraceMs;
   const completionGraceMs = options.completionGraceMs ?? DEFAULTS.completionGraceMs;
   const completion = { store, publisher: context.publisher };
 
