@@ -1,5 +1,6 @@
 // The baseline of the runner-overhead benchmark: a bare Node process doing the same Firestore work a
-// task needs at minimum — read its job document, write its result — and nothing else.
+// task needs at minimum — read its job document (params as JSON text, as E11 stores them), write its
+// result — and nothing else.
 import { Firestore } from '@google-cloud/firestore';
 
 process.on('exit', () => process.stderr.write(`MAX_RSS_KB ${process.resourceUsage().maxRSS}\n`));
@@ -15,7 +16,7 @@ const firestore = new Firestore({
 const ref = firestore.doc(`${process.env.BARE_COLLECTION ?? 'bench_bare'}/${process.env.JOB_ID ?? 'none'}`);
 const snapshot = await ref.get();
 process.stderr.write(`RUN_ENTERED ${Date.now()}\n`);
-const params = snapshot.get('params') as { rows: number } | undefined;
+const params = JSON.parse((snapshot.get('params') as string | undefined) ?? '{}') as { rows?: number };
 let sum = 0;
 for (let i = 0; i < (params?.rows ?? 0); i++) sum += i % 7;
 process.stderr.write(`RUN_RETURNED ${Date.now()}\n`);

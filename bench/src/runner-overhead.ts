@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-import { createStore, DEFAULTS, defaultJobPolicy, registerOrchestration } from '@e11/sdk';
+import { createStore, DEFAULTS, defaultJobPolicy, encodeParams, registerOrchestration } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 
 import { median, round } from './stats.js';
@@ -88,7 +88,9 @@ export async function measureRunnerOverhead(
     jobIds,
   });
   await Promise.all(
-    jobIds.map((id) => firestore.doc(`bench_bare/${id}`).set({ params: { rows: 1_000 }, status: 'Pending' })),
+    jobIds.map((id) =>
+      firestore.doc(`bench_bare/${id}`).set({ params: encodeParams({ rows: 1_000 }), status: 'Pending' }),
+    ),
   );
   const common = { FIRESTORE_EMULATOR_HOST: env.firestoreHost, GOOGLE_CLOUD_PROJECT: env.projectId };
   const runner: Timing[] = [];

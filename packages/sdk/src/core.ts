@@ -45,6 +45,7 @@ export {
   type CompletionDoc,
   completionDocSchema,
   defaultJobPolicy,
+  encodeParams,
   type JobDoc,
   type NewJobDoc,
   jobDocSchema,

@@ -1,10 +1,9 @@
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
-import type { NewJobDoc, OrchestrationDoc } from '../model/documents.js';
+import { encodeParams, type NewJobDoc, type OrchestrationDoc } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import { emptyCounts, JobStatus, type StatusCounts } from '../model/status.js';
-import { firestoreValueSize } from '../validate/params.js';
 
 import { now, type Store } from './store.js';
 
@@ -63,13 +62,11 @@ export function splitIntoBatches<T>(
 }
 
 /**
- * A generous estimate of the bytes a job document with these params takes in a commit request: the
- * protobuf encoding adds a few bytes per value and map key to what Firestore counts as storage (up to
- * about three times for params made of short keys and scalars), plus the document name and the other
- * fields.
+ * The bytes a job document takes in a commit request, generously: its params' JSON text (UTF-8) plus
+ * the document name and the other fields.
  */
-function jobWriteBytes(params: JobParams): number {
-  return 3 * firestoreValueSize(params) + 1_024;
+function jobWriteBytes(encodedParams: string): number {
+  return Buffer.byteLength(encodedParams, 'utf8') + 1_024;
 }
 
 async function inParallel<T>(
@@ -98,6 +95,7 @@ export async function registerOrchestration(
   const { collections } = store;
   const { orchestration, params, jobIds } = input;
   const total = params.length;
+  const encoded = params.map((set) => encodeParams(set));
   const shardCount = shardCountFor(total);
   const createdAt = now(store);
   const ref = collections.orchestration(orchestration.id);
@@ -141,7 +139,7 @@ export async function registerOrchestration(
   try {
     const batches = splitIntoBatches(
       writes,
-      (write) => (write.kind === 'job' ? jobWriteBytes(params[write.index] as JobParams) : 1_024),
+      (write) => (write.kind === 'job' ? jobWriteBytes(encoded[write.index] as string) : 1_024),
       { maxWrites: DEFAULTS.batchSize, maxBytes: DEFAULTS.batchMaxBytes },
     );
     await inParallel(batches, DEFAULTS.batchConcurrency, async (chunk) => {
@@ -155,7 +153,7 @@ export async function registerOrchestration(
           jobName: orchestration.jobName,
           index: write.index,
           shard: write.index % shardCount,
-          params: params[write.index] as JobParams,
+          params: encoded[write.index] as string,
           status: JobStatus.Pending,
           createdAt,
           updatedAt: createdAt,

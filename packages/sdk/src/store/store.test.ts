@@ -108,7 +108,9 @@ describe('the Firestore store', () => {
       'status',
       'updatedAt',
     ]);
+    expect(stored.params).toBe('{"index":2}');
     expect(await loadJob(store, id, jobId)).toMatchObject({
+      params: { index: 2 },
       v: 1,
       id: jobId,
       orchestrationId: id,
@@ -131,6 +133,18 @@ describe('the Firestore store', () => {
     expect(claimed.outcome).toBe('claimed');
     expect((await store.collections.job(id, jobId).get()).data()).toMatchObject({ attempt: 1 });
     expect(await loadJob(store, id, jobId)).toMatchObject({ id: jobId, orchestrationId: id, attempt: 1 });
+  });
+
+  it('reads params stored as a map (by earlier versions) and names params in a corrupt document', async () => {
+    const { id, jobIds } = await register(2);
+    const [mapJob, corruptJob] = jobIds as [string, string];
+    await store.collections.job(id, mapJob).update({ params: { month: '2026-07', ids: [1, 2] } });
+    expect((await loadJob(store, id, mapJob)).params).toEqual({ month: '2026-07', ids: [1, 2] });
+    await store.collections.job(id, corruptJob).update({ params: '{"index":' });
+    await expect(loadJob(store, id, corruptJob)).rejects.toMatchObject({
+      code: 'E11_CORRUPT_DOCUMENT',
+      context: { path: 'params' },
+    });
   });
 
   it('claims a job once: a second claim under a live heartbeat is refused, a finished job is not rerun', async () => {

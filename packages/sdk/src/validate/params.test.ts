@@ -78,6 +78,19 @@ describe('validateParamsList', () => {
     });
   });
 
+  it('counts the larger of the JSON text and the Firestore map size against the limit', () => {
+    // 601 bytes as a Firestore string, 1,211 as JSON text (each newline is escaped as two characters).
+    expect(rejection([{ text: '\n'.repeat(600) }])).toMatchObject({
+      index: 0,
+      message: expect.stringMatching(/is 1211 bytes/) as string,
+    });
+    // 151 numbers: 8 bytes each as Firestore counts them, 2 characters each as JSON text.
+    expect(rejection([{ n: Array.from({ length: 151 }, () => 1) }])).toMatchObject({
+      message: expect.stringMatching(/is 1210 bytes/) as string,
+    });
+    expect(() => validateParamsList([{ text: '\n'.repeat(400) }], limits)).not.toThrow();
+  });
+
   it('reuses a shared object that is not a cycle', () => {
     const shared = { id: 1 };
     expect(() => validateParamsList([{ a: shared, b: shared }], limits)).not.toThrow();

@@ -110,7 +110,8 @@ function checkKey(key: string, index: number, path: string) {
 /**
  * Validates a kick-off's parameter sets before anything is written: a non-empty array of at most
  * `maxJobs` plain JSON objects (no undefined, functions, class instances, cycles, NaN, nested arrays),
- * each at most `maxParamsBytes` as Firestore counts storage. Throws `E11_INVALID_PARAMS` naming the
+ * each at most `maxParamsBytes` as stored: the larger of its JSON text (a job document's form) and its
+ * size as a Firestore map (a schedule document's form). Throws `E11_INVALID_PARAMS` naming the
  * index and path (e.g. `params[3].user.email`), or `E11_TOO_MANY_JOBS`.
  */
 export function validateParamsList(params: unknown, limits: ParamsLimits): asserts params is JobParams[] {
@@ -138,7 +139,7 @@ export function validateParamsList(params: unknown, limits: ParamsLimits): asser
     const path = `params[${index}]`;
     if (!isPlainObject(value)) fail(index, path, `must be a plain object, got ${describe(value)}.`);
     checkValue(value, index, path, 0, new Set(), false);
-    const size = firestoreValueSize(value);
+    const size = Math.max(firestoreValueSize(value), Buffer.byteLength(JSON.stringify(value), 'utf8'));
     if (size > limits.maxParamsBytes) {
       fail(
         index,
