@@ -102,8 +102,10 @@ describe('onJobWritten with bad input', () => {
     const { store, trigger } = harness;
     const ghost = randomUUID();
     const before = await trigger.stats();
-    // A real Firestore write through the emulator trigger and the bridge.
-    await store.collections.job(ghost, randomUUID()).set({ status: 'Completed', orchestrationId: ghost });
+    // A real Firestore update through the emulator trigger and the bridge (the trigger fires on updates).
+    const job = store.collections.job(ghost, randomUUID());
+    await job.set({ status: 'Pending', orchestrationId: ghost });
+    await job.update({ status: 'Completed' });
     await harness.functions.waitForOutput(new RegExp(ghost));
     const stats = await trigger.waitForIdle({ minReceived: before.received + 1 });
     expect(stats).toMatchObject({ failed: 0, held: 0 });

@@ -244,8 +244,11 @@ export async function runJobs(
   });
 }
 
-/** Trigger events one job produces when driven by {@link runJobs}: registration, claim, finish. */
-export const EVENTS_PER_JOB = 3;
+/**
+ * Trigger events one job produces when driven by {@link runJobs}: claim and finish. The trigger fires on
+ * updates only, so registration (a creation) delivers none.
+ */
+export const EVENTS_PER_JOB = 2;
 
 /**
  * Resolves with the orchestration document once `predicate` holds (a listener, no polling): the event

@@ -4,6 +4,9 @@ import { StackError } from '../errors.js';
 
 import type { RouteFaults, RouteSpec, RouteStats } from './interfaces.js';
 
+/** The event type of the job trigger, as deploy/deploy.sh deploys it: updates of job documents only. */
+export const JOB_TRIGGER_EVENT_TYPE = 'google.cloud.firestore.document.v1.updated';
+
 /** Options for {@link registerJobTrigger}. */
 export interface RegisterJobTriggerOptions {
   /** `host:port` of the Firestore emulator (started with `--functions_emulator` at the bridge). */
@@ -90,8 +93,9 @@ export async function fetchRouteStats(
 /**
  * Makes Firestore job writes of one project reach a function, as Eventarc does in production:
  * routes the trigger on the bridge (first, so no event arrives unrouted), then registers the
- * `google.cloud.firestore.document.v1.written` trigger on `{prefix}orchestrations/{o}/jobs/{j}` with
- * the Firestore emulator, which then posts every write of a job document to the bridge.
+ * `google.cloud.firestore.document.v1.updated` trigger on `{prefix}orchestrations/{o}/jobs/{j}` with
+ * the Firestore emulator, which then posts every update of a job document to the bridge (not the
+ * creations at registration, nor the deletions, which the function has nothing to do for).
  */
 export async function registerJobTrigger(options: RegisterJobTriggerOptions): Promise<RegisteredTrigger> {
   const prefix = options.collectionPrefix ?? DEFAULTS.collectionPrefix;
@@ -113,7 +117,7 @@ export async function registerJobTrigger(options: RegisterJobTriggerOptions): Pr
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        eventType: 'google.cloud.firestore.document.v1.written',
+        eventType: JOB_TRIGGER_EVENT_TYPE,
         database: '(default)',
         namespace: '(default)',
         document: { value: documentPattern, matchType: 'PATH_PATTERN' },
