@@ -69,16 +69,33 @@ function jobWriteBytes(encodedParams: string): number {
   return Buffer.byteLength(encodedParams, 'utf8') + 1_024;
 }
 
+/**
+ * Writes `batches` with at most `concurrency` in flight. After the first failure no new batch starts,
+ * and it throws that failure only once the batches in flight have settled, so a clean-up that follows
+ * sees every document that was written.
+ */
 async function inParallel<T>(
   batches: readonly T[][],
   concurrency: number,
   write: (batch: readonly T[]) => Promise<unknown>,
 ) {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < batches.length) await write(batches[next++] as T[]);
+    while (!failed && next < batches.length) {
+      try {
+        await write(batches[next++] as T[]);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(concurrency, batches.length) }, worker),
+  );
+  const failure = settled.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 /**

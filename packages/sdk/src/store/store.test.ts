@@ -95,6 +95,20 @@ describe('the Firestore store', () => {
     expect((await store.collections.jobs(id).count().get()).data().count).toBe(12);
   });
 
+  it('removes a failed registration whole: no job written by a batch still in flight survives', async () => {
+    const id = randomUUID();
+    // 2,500 jobs = 5 batches, 4 in flight; the first batch fails (a document over 1 MiB).
+    const params = Array.from({ length: 2_500 }, (_, index) => ({ index }));
+    params[3] = { index: 3, blob: 'x'.repeat(1_100_000) } as { index: number };
+    const jobIds = params.map(() => randomUUID());
+    await expect(
+      registerOrchestration(store, { orchestration: { ...orchestrationFields, id }, params, jobIds }),
+    ).rejects.toMatchObject({ code: 'E11_REGISTRATION_FAILED', context: { orchestrationId: id } });
+    expect((await store.collections.orchestration(id).get()).exists).toBe(false);
+    expect((await store.collections.jobs(id).count().get()).data().count).toBe(0);
+    expect((await store.collections.counters(id).count().get()).data().count).toBe(0);
+  });
+
   it('stores on a new job only what its path and defaults do not give, and reads the rest back', async () => {
     const { id, jobIds } = await register(3);
     const jobId = jobIds[2] as string;
