@@ -115,6 +115,36 @@ describe('runE11Job in a real task process', () => {
     expect((await loadJob(store, orchestrationId, jobId)).result).toBe(42);
   });
 
+  it('writes no separate heartbeat while progress writes keep the heartbeat fresh', async () => {
+    /** Job document writes while running: heartbeat only (progress unchanged) or with progress. */
+    async function countWrites(heartbeatIntervalMs: string, ms: number) {
+      const { orchestrationId, jobId, request } = await kickOff('steady_progress', { ms });
+      const seen = { heartbeatOnly: 0, progress: 0 };
+      let last: { beat?: number; progress?: number } | undefined;
+      const unsubscribe = store.collections.job(orchestrationId, jobId).onSnapshot((snapshot) => {
+        if (snapshot.get('status') !== 'InProgress') return;
+        const beat = (snapshot.get('heartbeatAt') as JobDoc['heartbeatAt'])?.toMillis();
+        const progress = (snapshot.get('progress') as JobDoc['progress'])?.at.toMillis();
+        // The first one is the claim (it sets the first heartbeat); count the writes after it.
+        if (last && progress !== undefined && progress !== last.progress) seen.progress++;
+        else if (last && beat !== last.beat) seen.heartbeatOnly++;
+        last = { beat, progress };
+      });
+      const task = harness.spawn(request, { E11_HEARTBEAT_INTERVAL_MS: heartbeatIntervalMs });
+      expect((await task.exited).code).toBe(0);
+      unsubscribe();
+      return seen;
+    }
+    // Progress is written about once a second; with a 1.5 s heartbeat interval every tick finds the
+    // heartbeat fresh, so none is written on its own.
+    const steady = await countWrites('1500', 4_000);
+    expect(steady.progress).toBeGreaterThanOrEqual(3);
+    expect(steady.heartbeatOnly).toBe(0);
+    // With a 200 ms interval, the ticks between two progress writes still write the heartbeat.
+    const frequent = await countWrites('200', 2_000);
+    expect(frequent.heartbeatOnly).toBeGreaterThanOrEqual(2);
+  });
+
   it('throttles a burst of progress reports to a few writes and stores the last one', async () => {
     const { orchestrationId, jobId, request } = await kickOff('progress_burst', { steps: 100 });
     // Every distinct progress write while the job runs (heartbeats also change the document; they

@@ -7,6 +7,7 @@ import {
   type Store,
 } from '@e11/sdk/core';
 
+import type { HeartbeatClock } from './job-monitor.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { toStoredJson } from './stored-json.js';
 
@@ -71,6 +72,8 @@ export interface JobContextInput<P> {
   /** The checkpoint to expose, and where a saved one is remembered for the next in-task attempt. */
   checkpoint: { current: unknown };
   progressIntervalMs: number;
+  /** Told of every write that carried a heartbeat (progress, checkpoint, `ctx.heartbeat()`). */
+  heartbeats: HeartbeatClock;
 }
 
 /**
@@ -80,9 +83,12 @@ export interface JobContextInput<P> {
 export function createJobContext<P, C>(
   input: JobContextInput<P>,
 ): { ctx: JobContext<P, C>; flush(): Promise<void>; stop(): void } {
-  const { store, ids, log } = input;
+  const { store, ids, log, heartbeats } = input;
   const progress = new ProgressReporter(
-    (ratio, message) => recordProgress(store, ids, ratio, message),
+    async (ratio, message) => {
+      await recordProgress(store, ids, ratio, message);
+      heartbeats.mark();
+    },
     input.progressIntervalMs,
     (error) => log.warn({ err: (error as Error).message }, 'progress write failed'),
   );
@@ -98,10 +104,14 @@ export function createJobContext<P, C>(
     log,
     checkpoint: (input.checkpoint.current ?? undefined) as C | undefined,
     progress: (ratio, message) => progress.report(ratio, message),
-    heartbeat: () => recordHeartbeat(store, ids),
+    heartbeat: async () => {
+      await recordHeartbeat(store, ids);
+      heartbeats.mark();
+    },
     saveCheckpoint: async (state) => {
       const stored = toStoredJson(state, 'checkpoint');
       await saveCheckpoint(store, ids, stored);
+      heartbeats.mark();
       input.checkpoint.current = stored;
     },
   };

@@ -1,7 +1,20 @@
 import { E11Error, ErrorCode, JobStatus, type Logger, recordHeartbeat, type Store } from '@e11/sdk/core';
 
 /**
- * While a job runs: writes its heartbeat every `intervalMs`, and listens to its document so a
+ * When the job document last got a heartbeat: the monitor's own, or a progress or checkpoint write,
+ * which carry `heartbeatAt` too (`performance.now()` ms, set once the write succeeded).
+ */
+export class HeartbeatClock {
+  lastAt = Number.NEGATIVE_INFINITY;
+
+  mark(): void {
+    this.lastAt = performance.now();
+  }
+}
+
+/**
+ * While a job runs: writes its heartbeat every `intervalMs` unless another write gave it one within
+ * that interval (so at most two intervals pass between heartbeats), and listens to its document so a
  * cancellation (status `Cancelled`) or a takeover by another task (a different claim) aborts `abort`
  * at once with an E11Error reason.
  */
@@ -14,13 +27,17 @@ export class JobMonitor {
     private readonly job: { orchestrationId: string; jobId: string; claimId: string },
     private readonly abort: AbortController,
     private readonly logger: Logger,
+    private readonly clock: HeartbeatClock,
   ) {}
 
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
-      recordHeartbeat(this.store, this.job).catch((error: unknown) =>
-        this.logger.warn({ err: (error as Error).message }, 'heartbeat write failed'),
-      );
+      if (performance.now() - this.clock.lastAt < intervalMs) return;
+      recordHeartbeat(this.store, this.job)
+        .then(() => this.clock.mark())
+        .catch((error: unknown) =>
+          this.logger.warn({ err: (error as Error).message }, 'heartbeat write failed'),
+        );
     }, intervalMs);
     this.timer.unref();
     this.unsubscribe = this.store.collections.job(this.job.orchestrationId, this.job.jobId).onSnapshot(

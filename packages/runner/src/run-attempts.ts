@@ -17,7 +17,7 @@ import {
 
 import { createJobContext } from './context.js';
 import { toJobErrorInfo } from './error-info.js';
-import { JobMonitor } from './job-monitor.js';
+import { HeartbeatClock, JobMonitor } from './job-monitor.js';
 import type { E11Job, JobClass, JobDefinition } from './job-name.js';
 import type { RunnerLogger } from './logger.js';
 import { ExitCode, type ExecuteJobResult, type ExecuteOutcome, type ExitCodeValue } from './outcome.js';
@@ -113,7 +113,8 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
 
   // Cancellation and takeover abort this controller (never SIGTERM or the timeout).
   const cancelled = new AbortController();
-  const monitor = new JobMonitor(store, owned, cancelled, logger);
+  const heartbeats = new HeartbeatClock();
+  const monitor = new JobMonitor(store, owned, cancelled, logger, heartbeats);
   monitor.start(Math.max(100, Math.min(env.heartbeatIntervalMs, Math.floor(claimed.heartbeatTimeoutMs / 3))));
 
   /** The job was cancelled or taken over: nothing is written, the new owner or the canceller decides. */
@@ -230,6 +231,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
         log: logger.child({}),
         checkpoint,
         progressIntervalMs: DEFAULTS.progressIntervalMs,
+        heartbeats,
       });
       logger.info({ maxAttempts: policy.maxAttempts }, `Attempt ${attempt} started.`);
       const started = performance.now();
