@@ -20,8 +20,8 @@ const timestamp = z.custom<Timestamp>(
 const json: z.ZodType<unknown> = z.unknown();
 
 /**
- * A job's params as stored: their JSON text (see {@link encodeParams}). Documents written before E11
- * stored params as a Firestore map; both read the same.
+ * A job's params as stored: their JSON text (see {@link encodeParams}). Job documents registered by
+ * earlier releases hold a Firestore map; both read the same.
  */
 const storedParams = z.preprocess(
   (value, ctx) => {
@@ -210,9 +210,8 @@ export type NewJobDoc = Pick<
 /**
  * A job's params as registration stores them: one JSON string rather than a Firestore map. Firestore
  * indexes every field of a map (a map of many keys or a long array can pass the 40,000 index entries
- * a document may have, and each entry is write work), while nothing queries jobs by their params; On the
- * emulator it cuts the work of registering a job by
- * about a quarter (`npm run bench`).
+ * a document may have, and each entry is write work), while nothing queries jobs by their params. On
+ * the emulator the string cuts the work of registering a job by about a quarter.
  */
 export function encodeParams(params: JobParams): string {
   return JSON.stringify(params);
