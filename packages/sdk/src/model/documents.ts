@@ -101,6 +101,11 @@ export const orchestrationDocSchema = z.object({
   sensitiveKeys: z.array(z.string()),
   /** All job documents are written (false only during kick-off). */
   registered: z.boolean(),
+  /**
+   * Random, set by the kick-off that created this document: when a create's outcome is unknown (a
+   * retried or failed commit), it tells that kick-off whether the document it finds is its own.
+   */
+  registrationToken: z.string().nullable().default(null),
   cancelRequested: z.boolean(),
   /** Why the orchestration was cancelled: by a caller, or because its deadline passed. */
   cancelReason: z.enum(['cancelled', 'timeout']).nullable().default(null),

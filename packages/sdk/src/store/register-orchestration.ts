@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+
+import type { DocumentReference } from '@google-cloud/firestore';
+
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
@@ -98,6 +102,43 @@ async function inParallel<T>(
   if (failure) throw failure.reason;
 }
 
+/** Answers to a commit that do not say whether it was applied (or say it failed without applying it). */
+const UNSURE = new Set<number>([
+  GrpcStatus.UNKNOWN,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.ABORTED,
+  GrpcStatus.INTERNAL,
+]);
+const CREATE_ATTEMPTS = 3;
+
+/**
+ * Creates the orchestration document; true if this call created it, false if another kick-off did.
+ * A commit can fail after it was applied, or be retried by the client after it was (then answering
+ * ALREADY_EXISTS): in both cases the stored `registrationToken` tells whose document it is. When the
+ * document is absent after such an answer, the create is tried again (a few times).
+ */
+export async function createOrchestrationDoc(
+  ref: DocumentReference,
+  doc: OrchestrationDoc,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    let failure: unknown;
+    try {
+      await ref.create(doc);
+      return true;
+    } catch (error) {
+      failure = error;
+    }
+    const code = grpcCodeOf(failure);
+    if (code !== GrpcStatus.ALREADY_EXISTS && (code === undefined || !UNSURE.has(code))) throw failure;
+    const existing = await ref.get();
+    if (existing.exists) return existing.get('registrationToken') === doc.registrationToken;
+    if (attempt >= CREATE_ATTEMPTS) throw failure;
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+  }
+}
+
 /**
  * Writes a new orchestration: first its document with `create()` (so an idempotency key that maps to
  * an existing id is detected atomically), then every job document and counter shard in parallel
@@ -126,6 +167,7 @@ export async function registerOrchestration(
     epoch: 1,
     counts: { ...emptyCounts(), pending: total },
     registered: false,
+    registrationToken: randomUUID(),
     cancelRequested: false,
     cancelReason: null,
     eventPending: false,
@@ -138,9 +180,8 @@ export async function registerOrchestration(
     completedAt: null,
   };
   try {
-    await ref.create(doc);
+    if (!(await createOrchestrationDoc(ref, doc))) return { created: false };
   } catch (error) {
-    if (grpcCodeOf(error) === GrpcStatus.ALREADY_EXISTS) return { created: false };
     throw fromGrpcError(error, ErrorCode.RegistrationFailed, 'Could not create the orchestration', {
       orchestrationId: orchestration.id,
     });

@@ -12,7 +12,11 @@ import { claimJob } from './claim-job.js';
 import { readCounts } from './counts.js';
 import { completeJob, failJob } from './finish-job.js';
 import { loadJob, loadOrchestration } from './orchestration-docs.js';
-import { type NewOrchestration, registerOrchestration } from './register-orchestration.js';
+import {
+  createOrchestrationDoc,
+  type NewOrchestration,
+  registerOrchestration,
+} from './register-orchestration.js';
 import { createStore } from './store.js';
 
 const firestore = createFirestore({
@@ -107,6 +111,19 @@ describe('the Firestore store', () => {
     expect((await store.collections.orchestration(id).get()).exists).toBe(false);
     expect((await store.collections.jobs(id).count().get()).data().count).toBe(0);
     expect((await store.collections.counters(id).count().get()).data().count).toBe(0);
+  });
+
+  it("tells its own orchestration document from another kick-off's when the create is answered ALREADY_EXISTS", async () => {
+    // As after a commit that was applied but answered with an error, and tried again by the client.
+    const { id } = await register(1);
+    const ref = store.collections.orchestration(id);
+    const stored = await loadOrchestration(store, id);
+    expect(stored.registrationToken).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await createOrchestrationDoc(ref, stored)).toBe(true);
+    expect(await createOrchestrationDoc(ref, { ...stored, registrationToken: randomUUID() })).toBe(false);
+    const fresh = store.collections.orchestration(randomUUID());
+    expect(await createOrchestrationDoc(fresh, { ...stored, id: fresh.id })).toBe(true);
+    expect((await fresh.get()).get('registrationToken')).toBe(stored.registrationToken);
   });
 
   it('stores on a new job only what its path and defaults do not give, and reads the rest back', async () => {
