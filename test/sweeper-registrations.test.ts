@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
-import { defaultJobPolicy, OrchestrationService, registerOrchestration } from '@e11/sdk';
+import { OrchestrationService } from '@e11/sdk';
 import { Timestamp } from '@google-cloud/firestore';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { registerJobs } from './helpers/completion.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
@@ -17,23 +18,7 @@ afterAll(async () => {
 
 /** An orchestration whose kick-off stopped before registering all its jobs, created `ageMs` ago. */
 async function unregistered(id: string, ageMs: number) {
-  await registerOrchestration(orchestrations.store, {
-    orchestration: {
-      id,
-      jobName: 'nightly_sync',
-      service: 'nightly-sync',
-      tags: {},
-      tenant: null,
-      topic: 'e11-job-completed',
-      mode: 'per-job',
-      policy: defaultJobPolicy(),
-      idempotencyKey: null,
-      sensitiveKeys: [],
-      deadlineAt: null,
-    },
-    params: [{ part: 1 }],
-    jobIds: [randomUUID()],
-  });
+  await registerJobs(orchestrations.store, 1, { orchestrationId: id, jobName: 'nightly_sync' });
   await orchestrations.store.collections
     .orchestration(id)
     .update({ registered: false, createdAt: Timestamp.fromMillis(Date.now() - ageMs) });

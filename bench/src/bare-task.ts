@@ -18,7 +18,7 @@ const snapshot = await ref.get();
 process.stderr.write(`RUN_ENTERED ${Date.now()}\n`);
 const params = JSON.parse((snapshot.get('params') as string | undefined) ?? '{}') as { rows?: number };
 let sum = 0;
-for (let i = 0; i < (params?.rows ?? 0); i++) sum += i % 7;
+for (let i = 0; i < (params.rows ?? 0); i++) sum += i % 7;
 process.stderr.write(`RUN_RETURNED ${Date.now()}\n`);
 await ref.update({ status: 'Completed', result: { sum } });
 process.exit(0);

@@ -156,9 +156,9 @@ const policy = defaultJobPolicy();
 export async function registerJobs(
   store: Store,
   total: number,
-  options: { tags?: Record<string, string>; topic?: string; jobName?: string } = {},
+  options: { tags?: Record<string, string>; topic?: string; jobName?: string; orchestrationId?: string } = {},
 ): Promise<{ orchestrationId: string; jobIds: string[] }> {
-  const orchestrationId = randomUUID();
+  const orchestrationId = options.orchestrationId ?? randomUUID();
   const jobIds = Array.from({ length: total }, () => randomUUID());
   const jobName = options.jobName ?? 'sum_chunk';
   await registerOrchestration(store, {

@@ -4,7 +4,7 @@ import type { DocumentReference } from '@google-cloud/firestore';
 
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
-import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
+import { fromGrpcError, GrpcStatus, grpcCodeOf, isRetryableGrpcError } from '../internal/grpc-errors.js';
 import { encodeParams, type NewJobDoc, type OrchestrationDoc } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import { emptyCounts, JobStatus, type StatusCounts } from '../model/status.js';
@@ -102,20 +102,12 @@ async function inParallel<T>(
   if (failure) throw failure.reason;
 }
 
-/** Answers to a commit that do not say whether it was applied (or say it failed without applying it). */
-const UNSURE = new Set<number>([
-  GrpcStatus.UNKNOWN,
-  GrpcStatus.DEADLINE_EXCEEDED,
-  GrpcStatus.UNAVAILABLE,
-  GrpcStatus.ABORTED,
-  GrpcStatus.INTERNAL,
-]);
 const CREATE_ATTEMPTS = 3;
 
 /**
  * Creates the orchestration document; true if this call created it, false if another kick-off did.
- * A commit can fail after it was applied, or be retried by the client after it was (then answering
- * ALREADY_EXISTS): in both cases the stored `registrationToken` tells whose document it is. When the
+ * A commit that fails transiently may have been applied, or be retried by the client after it was
+ * (then answering ALREADY_EXISTS): in both cases the stored `registrationToken` tells whose document it is. When the
  * document is absent after such an answer, the create is tried again (a few times).
  */
 export async function createOrchestrationDoc(
@@ -130,8 +122,7 @@ export async function createOrchestrationDoc(
     } catch (error) {
       failure = error;
     }
-    const code = grpcCodeOf(failure);
-    if (code !== GrpcStatus.ALREADY_EXISTS && (code === undefined || !UNSURE.has(code))) throw failure;
+    if (grpcCodeOf(failure) !== GrpcStatus.ALREADY_EXISTS && !isRetryableGrpcError(failure)) throw failure;
     const existing = await ref.get();
     if (existing.exists) return existing.get('registrationToken') === doc.registrationToken;
     if (attempt >= CREATE_ATTEMPTS) throw failure;
