@@ -259,10 +259,10 @@ deploy_functions() {
   say 'Functions: onJobWritten (Firestore trigger), sweep and schedulerTick (HTTP, private)'
   # --retry: a failed delivery is redelivered instead of dropped (the sweeper reconciles either way).
   # --concurrency: deliveries of one orchestration share an instance, where their checks are coalesced.
-  # document.v1.updated, not .written: creations (registration) and deletions (clean-up) need nothing.
+  # document.v1.written: a job's document is created when its task claims it, or when it ends unstarted.
   deploy_function e11-on-job-written onJobWritten \
     --trigger-location="$FIRESTORE_LOCATION" \
-    --trigger-event-filters=type=google.cloud.firestore.document.v1.updated \
+    --trigger-event-filters=type=google.cloud.firestore.document.v1.written \
     --trigger-event-filters='database=(default)' \
     --trigger-event-filters-path-pattern="document=${PREFIX}orchestrations/{orchestrationId}/jobs/{jobId}" \
     --trigger-service-account="$(sa_email e11-trigger)" --retry --concurrency=80

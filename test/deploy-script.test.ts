@@ -190,7 +190,7 @@ describe('deploy/deploy.sh --dry-run', () => {
         '--entry-point=onJobWritten',
         `--service-account=${sa('e11-functions')}`,
         '--trigger-location=nam5',
-        '--trigger-event-filters=type=google.cloud.firestore.document.v1.updated',
+        '--trigger-event-filters=type=google.cloud.firestore.document.v1.written',
         '--trigger-event-filters=database=(default)',
         '--trigger-event-filters-path-pattern=document=e11_orchestrations/{orchestrationId}/jobs/{jobId}',
         `--trigger-service-account=${sa('e11-trigger')}`,

@@ -185,6 +185,29 @@ describe('watchJobs', () => {
     expect(activeListenerCount()).toBe(0);
   });
 
+  it('lists jobs whose tasks have not started (no job document yet) and reports their claim as a change', async () => {
+    // Array mode records its one execution on the orchestration: no job has a document until claimed.
+    const { orchestrationId, jobIds } = await service.kickOffJob(
+      'process_batch',
+      [{ chunk: 0 }, { chunk: 1 }, { chunk: 2 }],
+      { mode: 'array' },
+    );
+    expect((await store.collections.jobs(orchestrationId).count().get()).data().count).toBe(0);
+    const jobs = new Recorder<JobTransition>(service.watchJobs(orchestrationId));
+    await jobs.waitFor((t) => t.job.index === 2);
+    expect(jobs.values.map((t) => [t.type, t.job.id, t.job.status, t.job.params])).toEqual(
+      jobIds.map((id, index) => ['added', id, 'Pending', { chunk: index }]),
+    );
+    await claim(store, orchestrationId, jobIds[1] as string);
+    const claimed = await jobs.waitFor((t) => t.job.status === 'InProgress');
+    expect(claimed).toMatchObject({
+      type: 'modified',
+      previousStatus: 'Pending',
+      job: { index: 1, attempt: 1 },
+    });
+    expect((await store.collections.jobs(orchestrationId).count().get()).data().count).toBe(1);
+  });
+
   it('with initial: false emits only changes made after subscribing', async () => {
     const { orchestrationId, jobIds } = await kickOff(2);
     const jobs = new Recorder<JobTransition>(

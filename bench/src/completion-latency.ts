@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-import { claimJob, completeJob, createStore, defaultJobPolicy, registerOrchestration } from '@e11/sdk';
+import {
+  claimJob,
+  completeJob,
+  createStore,
+  defaultJobPolicy,
+  jobIdFor,
+  registerOrchestration,
+} from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 
@@ -44,7 +51,7 @@ export async function measureCompletionLatency(
   try {
     for (let sample = 0; sample < samples; sample++) {
       const id = randomUUID();
-      const jobIds = Array.from({ length: jobs }, () => randomUUID());
+      const jobIds = Array.from({ length: jobs }, (_, index) => jobIdFor(id, index));
       await registerOrchestration(store, {
         orchestration: {
           id,
@@ -60,7 +67,6 @@ export async function measureCompletionLatency(
           deadlineAt: null,
         },
         params: jobIds.map((_, index) => ({ index })),
-        jobIds,
       });
       for (const jobId of jobIds) {
         await claimJob(store, {

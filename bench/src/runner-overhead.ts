@@ -2,7 +2,14 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-import { createStore, DEFAULTS, defaultJobPolicy, encodeParams, registerOrchestration } from '@e11/sdk';
+import {
+  createStore,
+  DEFAULTS,
+  defaultJobPolicy,
+  encodeParams,
+  jobIdFor,
+  registerOrchestration,
+} from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 
 import { median, round } from './stats.js';
@@ -69,7 +76,7 @@ export async function measureRunnerOverhead(
   const collectionPrefix = 'bench_overhead_';
   const store = createStore({ firestore, collectionPrefix });
   const orchestrationId = randomUUID();
-  const jobIds = Array.from({ length: runs }, () => randomUUID());
+  const jobIds = Array.from({ length: runs }, (_, index) => jobIdFor(orchestrationId, index));
   await registerOrchestration(store, {
     orchestration: {
       id: orchestrationId,
@@ -85,7 +92,6 @@ export async function measureRunnerOverhead(
       deadlineAt: null,
     },
     params: jobIds.map((_, index) => ({ index, rows: 1_000 })),
-    jobIds,
   });
   await Promise.all(
     jobIds.map((id) =>
@@ -97,13 +103,14 @@ export async function measureRunnerOverhead(
   const bare: Timing[] = [];
   const runnerScript = fileURLToPath(new URL('./runner-entrypoint.js', import.meta.url));
   const bareScript = fileURLToPath(new URL('./bare-task.js', import.meta.url));
-  for (const jobId of jobIds) {
+  for (const [index, jobId] of jobIds.entries()) {
     runner.push(
       await timeProcess(runnerScript, {
         ...common,
         JOB_NAME: 'bench_sum',
         ORCHESTRATION_ID: orchestrationId,
         JOB_ID: jobId,
+        E11_JOB_INDEX: String(index), // as the launcher sets it
         E11_COLLECTION_PREFIX: collectionPrefix,
         E11_BENCH_TIMESTAMPS: '1',
         E11_LOG_LEVEL: 'warn',

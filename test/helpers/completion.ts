@@ -17,6 +17,7 @@ import {
   GrpcStatus,
   grpcCodeOf,
   type JobCompletedEvent,
+  jobIdFor,
   type OrchestrationDoc,
   orchestrationDocSchema,
   parseDocument,
@@ -159,7 +160,7 @@ export async function registerJobs(
   options: { tags?: Record<string, string>; topic?: string; jobName?: string; orchestrationId?: string } = {},
 ): Promise<{ orchestrationId: string; jobIds: string[] }> {
   const orchestrationId = options.orchestrationId ?? randomUUID();
-  const jobIds = Array.from({ length: total }, () => randomUUID());
+  const jobIds = Array.from({ length: total }, (_, index) => jobIdFor(orchestrationId, index));
   const jobName = options.jobName ?? 'sum_chunk';
   await registerOrchestration(store, {
     orchestration: {
@@ -176,7 +177,6 @@ export async function registerJobs(
       deadlineAt: null,
     },
     params: jobIds.map((_, index) => ({ index })),
-    jobIds,
   });
   return { orchestrationId, jobIds };
 }

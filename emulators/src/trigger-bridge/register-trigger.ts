@@ -4,8 +4,11 @@ import { StackError } from '../errors.js';
 
 import type { RouteFaults, RouteSpec, RouteStats } from './interfaces.js';
 
-/** The event type of the job trigger, as deploy/deploy.sh deploys it: updates of job documents only. */
-export const JOB_TRIGGER_EVENT_TYPE = 'google.cloud.firestore.document.v1.updated';
+/**
+ * The event type of the job trigger, as deploy/deploy.sh deploys it: every write of a job document (its
+ * first write, at claim or when it ends unstarted, is a creation).
+ */
+export const JOB_TRIGGER_EVENT_TYPE = 'google.cloud.firestore.document.v1.written';
 
 /** Options for {@link registerJobTrigger}. */
 export interface RegisterJobTriggerOptions {
@@ -93,7 +96,7 @@ export async function fetchRouteStats(
 /**
  * Makes Firestore job writes of one project reach a function, as Eventarc does in production:
  * routes the trigger on the bridge (first, so no event arrives unrouted), then registers the
- * `google.cloud.firestore.document.v1.updated` trigger on `{prefix}orchestrations/{o}/jobs/{j}` with
+ * `google.cloud.firestore.document.v1.written` trigger on `{prefix}orchestrations/{o}/jobs/{j}` with
  * the Firestore emulator, which then posts every update of a job document to the bridge (not the
  * creations at registration, nor the deletions, which the function has nothing to do for).
  */

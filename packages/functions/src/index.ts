@@ -30,8 +30,8 @@ export { FAIL_ONCE_TOPICS_ENV, InjectedPublishFailure } from './publish-faults.j
 let defaultHandler: JobWrittenHandler | undefined;
 
 /**
- * The Firestore-triggered CloudEvent function (`google.cloud.firestore.document.v1.updated` on
- * `{prefix}orchestrations/{orchestrationId}/jobs/{jobId}`; it also accepts `written`): completion
+ * The Firestore-triggered CloudEvent function (`google.cloud.firestore.document.v1.written` on
+ * `{prefix}orchestrations/{orchestrationId}/jobs/{jobId}`; it accepts every document.v1 type): completion
  * detection and the exactly-once JobCompletedEvent. {@link createJobWrittenHandler} with production defaults, created on first call.
  */
 export function onJobWritten(...args: Parameters<JobWrittenHandler>): Promise<void> {

@@ -13,6 +13,7 @@ import {
   defaultJobPolicy,
   type EventPublisher,
   failJob,
+  jobIdFor,
   registerOrchestration,
 } from '@e11/sdk/core';
 import * as functions from '@google-cloud/functions-framework';
@@ -160,7 +161,7 @@ const policy = defaultJobPolicy();
 /** Registers an orchestration and runs every job to its end like a runner would (index % 4 === 1 fails). */
 async function runOrchestration(total: number, topic: string, customerId = 'acme') {
   const id = randomUUID();
-  const jobIds = Array.from({ length: total }, () => randomUUID());
+  const jobIds = Array.from({ length: total }, (_, index) => jobIdFor(id, index));
   await registerOrchestration(store, {
     orchestration: {
       id,
@@ -176,7 +177,6 @@ async function runOrchestration(total: number, topic: string, customerId = 'acme
       deadlineAt: null,
     },
     params: jobIds.map((_, index) => ({ index })),
-    jobIds,
   });
   const claim = (jobId: string) => ({ id: jobId, executionName: null, taskIndex: null, taskAttempt: null });
   await Promise.all(

@@ -76,15 +76,27 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       emulatorHost: rawEnv.FIRESTORE_EMULATOR_HOST,
     });
     const store = createStore({ firestore, collectionPrefix: env.collectionPrefix, clock: options.clock });
-    // Per-job mode reads the orchestration and the job in parallel (one round trip, not two).
-    const jobRead =
+    // The orchestration and the job document are read in parallel (one round trip, not two); a job not
+    // written yet (Pending) then takes one more read, of its params chunk.
+    const orchestrationRead = persist(() => findOrchestration(store, env.orchestrationId));
+    const jobRead = (
       env.jobId !== undefined
-        ? persist(() => loadJob(store, env.orchestrationId, env.jobId as string)).then(
-            (doc) => ({ doc }),
-            (error: unknown) => ({ error }),
+        ? persist(() =>
+            loadJob(store, env.orchestrationId, env.jobId as string, {
+              orchestration: orchestrationRead,
+              indexHint: env.jobIndexHint,
+            }),
           )
-        : undefined;
-    const orchestration = await persist(() => findOrchestration(store, env.orchestrationId));
+        : persist(() =>
+            loadJobByIndex(store, env.orchestrationId, env.jobIndex ?? 0, {
+              orchestration: orchestrationRead,
+            }),
+          )
+    ).then(
+      (doc) => ({ doc }),
+      (error: unknown) => ({ error }),
+    );
+    const orchestration = await orchestrationRead;
     if (!orchestration) {
       logger.error(
         `Orchestration ${env.orchestrationId} does not exist in ${store.collections.orchestrationsId}: check ORCHESTRATION_ID, E11_COLLECTION_PREFIX and the project.`,
@@ -93,13 +105,9 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     }
     let job: JobDoc;
     try {
-      if (jobRead) {
-        const read = await jobRead;
-        if ('error' in read) throw read.error;
-        job = read.doc;
-      } else {
-        job = await persist(() => loadJobByIndex(store, env.orchestrationId, env.jobIndex ?? 0));
-      }
+      const read = await jobRead;
+      if ('error' in read) throw read.error;
+      job = read.doc;
     } catch (error) {
       if (!isE11Error(error, ErrorCode.UnknownJob)) throw error;
       logger.error(`${error.message} Check JOB_ID (or CLOUD_RUN_TASK_INDEX in array mode).`);
@@ -129,6 +137,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
         },
         maxAttempts: policy.maxAttempts,
         heartbeatTimeoutMs: orchestration.policy.heartbeatTimeoutMs,
+        job,
+        orchestration,
       }),
     );
     const found = { ...ids(job), status: claim.job.status, attempt: claim.job.attempt };

@@ -21,6 +21,7 @@ const taskEnvSchema = z
     CLOUD_RUN_TASK_ATTEMPT: index.optional(),
     CLOUD_RUN_TASK_COUNT: index.optional(),
     E11_TASK_INDEX_OFFSET: index.optional(),
+    E11_JOB_INDEX: index.optional(),
     E11_COLLECTION_PREFIX: z.string().optional(),
     E11_HEARTBEAT_INTERVAL_MS: positiveMs.optional(),
     E11_TERMINATION_GRACE_MS: positiveMs.optional(),
@@ -38,6 +39,8 @@ export interface TaskEnv {
   jobId: string | undefined;
   /** The job's index in array mode: CLOUD_RUN_TASK_INDEX + E11_TASK_INDEX_OFFSET. */
   jobIndex: number | undefined;
+  /** Per-job mode: the job's index as the launcher passed it (E11_JOB_INDEX), which saves searching for it. */
+  jobIndexHint: number | undefined;
   executionName: string | null;
   taskIndex: number | null;
   taskAttempt: number | null;
@@ -76,6 +79,7 @@ export function parseTaskEnv(env: Readonly<Record<string, string | undefined>>):
     jobId: e.JOB_ID,
     jobIndex:
       e.JOB_ID === undefined ? (e.CLOUD_RUN_TASK_INDEX ?? 0) + (e.E11_TASK_INDEX_OFFSET ?? 0) : undefined,
+    jobIndexHint: e.JOB_ID === undefined ? undefined : e.E11_JOB_INDEX,
     executionName: e.CLOUD_RUN_EXECUTION ?? null,
     taskIndex: e.CLOUD_RUN_TASK_INDEX ?? null,
     taskAttempt: e.CLOUD_RUN_TASK_ATTEMPT ?? null,

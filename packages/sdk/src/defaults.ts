@@ -42,6 +42,13 @@ export const DEFAULTS = {
    * document); the rest is kept for result, error, progress and checkpoint.
    */
   maxParamsBytes: 1_048_576 - 131_072,
+  /**
+   * Parameter sets per params chunk document at kick-off (a job's own document is written when its task
+   * claims it): fewer documents to register, and a task reads one chunk of this many sets at most.
+   */
+  paramsChunkMaxJobs: 100,
+  /** Bytes of params per chunk document at most; a chunk holds fewer sets when they are large (at least one). */
+  paramsChunkMaxBytes: 256 * 1024,
   /** Largest JSON result or checkpoint stored on a job document. */
   maxResultBytes: 65_536,
   /** Attempts per job (first run plus retries) before it is dead-lettered. */

@@ -10,7 +10,10 @@ import { JobStatus } from '../model/status.js';
 import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
 import { cancelOrchestration } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
+import { readCounts } from '../store/counts.js';
 import { recoverStaleJob } from '../store/recover-job.js';
+import type { Store } from '../store/store.js';
+import { firstWriteOf, isVirtualJob, readVirtualJobs } from '../store/virtual-jobs.js';
 
 /** Options for {@link sweep}. Durations in milliseconds. */
 export interface SweepOptions {
@@ -199,6 +202,18 @@ async function removeAbandonedRegistrations(context: SweepContext, beforeMs: num
   return removed;
 }
 
+/** The jobs of `orchestration` that have no document yet, if the counters say there are any. */
+async function unwrittenJobs(store: Store, orchestration: OrchestrationDoc): Promise<JobDoc[]> {
+  const jobs = store.collections.jobs(orchestration.id);
+  const [counts, storedPending] = await Promise.all([
+    readCounts(store, orchestration.id),
+    jobs.where('status', '==', JobStatus.Pending).count().get(),
+  ]);
+  if (counts.pending <= storedPending.data().count) return [];
+  const stored = await jobs.select().get();
+  return readVirtualJobs(store, orchestration, new Set(stored.docs.map((doc) => doc.id)));
+}
+
 async function sweepOne(
   context: SweepContext,
   orchestration: OrchestrationDoc,
@@ -253,6 +268,13 @@ async function sweepOne(
       ((orchestration.mode === 'per-job' && orchestration.launchCompletedAt !== null) || launcherGone);
     if (requeued || lostLaunch) relaunch.push(job);
   }
+  // Jobs with no document yet (never claimed) are lost on the same terms; they are listed only when the
+  // counters hold more Pending jobs than there are Pending documents.
+  const unwrittenLost =
+    orchestration.paramsChunkSize !== null &&
+    orchestration.createdAt.toMillis() < nowMs - limits.pendingTimeoutMs &&
+    ((orchestration.mode === 'per-job' && orchestration.launchCompletedAt !== null) || launcherGone);
+  if (unwrittenLost) relaunch.push(...(await unwrittenJobs(store, orchestration)));
   if (relaunch.length === 0) return;
   const launch = await launchJobs(context, {
     orchestration,
@@ -261,13 +283,16 @@ async function sweepOne(
     perJob: true,
   });
   report.relaunched += launch.launched;
-  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once.
+  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once (a job
+  // with no document gets one, unless its task created it meanwhile).
+  const updatedAt = Timestamp.fromMillis(store.clock.now());
   await Promise.all(
-    relaunch.map((job) =>
-      store.collections
-        .job(orchestration.id, job.id)
-        .update({ updatedAt: Timestamp.fromMillis(store.clock.now()) })
-        .catch(() => undefined),
-    ),
+    relaunch.map((job) => {
+      const ref = store.collections.job(orchestration.id, job.id);
+      const written = isVirtualJob(job)
+        ? ref.create({ ...firstWriteOf(job), updatedAt })
+        : ref.update({ updatedAt });
+      return written.catch(() => undefined);
+    }),
   );
 }

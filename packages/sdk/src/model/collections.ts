@@ -9,7 +9,8 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
  * Every Firestore path E11 uses, built in one place from the collection prefix:
  *
  * - `{prefix}orchestrations/{orchestrationId}`
- * - `{prefix}orchestrations/{orchestrationId}/jobs/{jobId}`
+ * - `{prefix}orchestrations/{orchestrationId}/jobs/{jobId}` (written when its task claims it, or it ends unstarted)
+ * - `{prefix}orchestrations/{orchestrationId}/params/{chunk}` (the params of jobs `chunk × size` onwards)
  * - `{prefix}orchestrations/{orchestrationId}/counters/{shard}` (sharded status counts)
  * - `{prefix}orchestrations/{orchestrationId}/completions/{epoch}` (completion marker)
  * - `{prefix}schedules/{name}` and `{prefix}schedules/{name}/runs/{runId}`
@@ -50,6 +51,14 @@ export class Collections {
 
   job(orchestrationId: string, jobId: string): DocumentReference {
     return this.jobs(orchestrationId).doc(jobId);
+  }
+
+  paramsChunks(orchestrationId: string): CollectionReference {
+    return this.orchestration(orchestrationId).collection('params');
+  }
+
+  paramsChunk(orchestrationId: string, chunk: number): DocumentReference {
+    return this.paramsChunks(orchestrationId).doc(String(chunk));
   }
 
   counters(orchestrationId: string): CollectionReference {

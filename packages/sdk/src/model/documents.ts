@@ -99,8 +99,14 @@ export const orchestrationDocSchema = z.object({
   counts: statusCountsSchema,
   /** Params keys never to show in logs, events, errors or the dashboard. */
   sensitiveKeys: z.array(z.string()),
-  /** All job documents are written (false only during kick-off). */
+  /** All params chunks and counter shards are written (false only during kick-off). */
   registered: z.boolean(),
+  /**
+   * Parameter sets per params chunk: job `i` is entry `i % size` of chunk `floor(i / size)`, and has no
+   * job document until its task claims it (or it ends unstarted). `null`: registered by an earlier
+   * release, which wrote every job document at kick-off.
+   */
+  paramsChunkSize: z.number().int().positive().nullable().default(null),
   /**
    * Random, set by the kick-off that created this document: when a create's outcome is unknown (a
    * retried or failed commit), it tells that kick-off whether the document it finds is its own.
@@ -163,8 +169,9 @@ export const claimSchema = z.object({
 export type Claim = z.infer<typeof claimSchema>;
 
 /**
- * A job document. Registration writes one per job, so a new job document holds only what it needs:
- * each stored field is an index entry to write. `id` and `orchestrationId` come from the document's
+ * A job document, written at the job's first change (claim, recorded launch, or an end without a
+ * start); until then the job is read from its params chunk (store/virtual-jobs.ts). A new job document
+ * holds only what it needs: each stored field is an index entry to write. `id` and `orchestrationId` come from the document's
  * path (`…orchestrations/{orchestrationId}/jobs/{id}`, see {@link parseJobDocument}); `v`, `epoch` and
  * `attempt` are stored once they differ from their defaults; the fields further down are written when
  * they first get a value.
@@ -204,8 +211,8 @@ export const jobDocSchema = z.object({
 });
 export type JobDoc = z.infer<typeof jobDocSchema>;
 /**
- * A job document as registration writes it: what its path and the defaults give is left out, and the
- * params are their JSON text (the bench's naive baseline writes this same shape).
+ * A job document as its first write starts it: what its path and the defaults give is left out, and
+ * the params are their JSON text (the bench's naive baseline writes this same shape).
  */
 export type NewJobDoc = Pick<
   z.input<typeof jobDocSchema>,
@@ -215,12 +222,19 @@ export type NewJobDoc = Pick<
 /**
  * A job's params as registration stores them: one JSON string rather than a Firestore map. Firestore
  * indexes every field of a map (a map of many keys or a long array can pass the 40,000 index entries
- * a document may have, and each entry is write work), while nothing queries jobs by their params. On
- * the emulator the string cuts the work of registering a job by about a quarter.
+ * a document may have, and each entry is write work), while nothing queries jobs by their params.
  */
 export function encodeParams(params: JobParams): string {
   return JSON.stringify(params);
 }
+
+/** The params of jobs `first` to `first + params.length - 1`, as their JSON text (see {@link encodeParams}). */
+export const paramsChunkDocSchema = z.object({
+  v: z.literal(1),
+  first: z.number().int().nonnegative(),
+  params: z.array(z.string()),
+});
+export type ParamsChunkDoc = z.infer<typeof paramsChunkDocSchema>;
 
 export const completionDocSchema = z.object({
   v: z.literal(1),

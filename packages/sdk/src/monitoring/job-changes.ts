@@ -6,7 +6,9 @@ import type { JobParams } from '../model/json.js';
 import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, type JobStatus } from '../model/status.js';
 import { type JobInfo, toJobInfo } from '../orchestration/views.js';
+import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
+import { readVirtualJobs } from '../store/virtual-jobs.js';
 
 import { trackListener } from './listener-registry.js';
 import { listenerFailure } from './monitoring-errors.js';
@@ -83,12 +85,32 @@ export function jobChanges(
 ): Observable<JobChangeBatch> {
   const start = options.start ?? 'all';
   return new Observable<JobChangeBatch>((subscriber) => {
-    const seen = new Map<string, { key: string; status: JobStatus }>();
+    const seen = new Map<string, { key: string; status: JobStatus; virtual?: true }>();
     let terminal = 0;
     let first = true;
+    // Pending jobs with no document yet come from the params chunks, read once, with the first snapshot.
+    const source = findOrchestration(store, orchestrationId);
+    source.catch(() => undefined); // handled where awaited, with the first snapshot
 
-    const onSnapshot = (snapshot: QuerySnapshot) => {
+    const unwrittenChanges = async (snapshot: QuerySnapshot): Promise<TimedJobTransition[]> => {
+      const orchestration = await source;
+      if (!orchestration) return [];
+      const stored = new Set(snapshot.docs.map((doc) => doc.id));
       const changes: TimedJobTransition[] = [];
+      for (const job of await readVirtualJobs(store, orchestration, stored)) {
+        seen.set(job.id, { key: changeKey(job), status: job.status, virtual: true });
+        if (start === 'none') continue;
+        if (typeof start === 'object' && compareTimestamps(job.updatedAt, start.after) <= 0) continue;
+        changes.push({
+          transition: { type: 'added', job: toJobInfo(job), previousStatus: null },
+          updateTime: job.updatedAt,
+        });
+      }
+      return changes;
+    };
+
+    const onSnapshot = (snapshot: QuerySnapshot, unwritten: TimedJobTransition[]) => {
+      const changes: TimedJobTransition[] = [...unwritten];
       for (const change of snapshot.docChanges()) {
         const before = seen.get(change.doc.id);
         if (before && isTerminal(before.status)) terminal--;
@@ -109,8 +131,10 @@ export function jobChanges(
         const updateTime = change.type === 'removed' ? snapshot.readTime : change.doc.updateTime;
         if (first && start === 'none') continue;
         if (first && typeof start === 'object' && compareTimestamps(updateTime, start.after) <= 0) continue;
+        // A job's first document is a change of a job already listed (Pending, from its params chunk).
+        const type = before?.virtual && change.type === 'added' ? 'modified' : change.type;
         changes.push({
-          transition: { type: change.type, job: toJobInfo(job), previousStatus: before?.status ?? null },
+          transition: { type, job: toJobInfo(job), previousStatus: before?.status ?? null },
           updateTime,
         });
       }
@@ -126,10 +150,24 @@ export function jobChanges(
       subscriber.next({ changes, readTime: snapshot.readTime, jobs: seen.size, terminal });
     };
 
+    // Snapshots are handled in order; the first waits for the params chunks.
+    let queue = Promise.resolve();
+    let listed = false;
+    const enqueue = (snapshot: QuerySnapshot) => {
+      const initial = !listed;
+      listed = true;
+      queue = queue
+        .then(async () => {
+          const unwritten = initial ? await unwrittenChanges(snapshot) : [];
+          if (!subscriber.closed) onSnapshot(snapshot, unwritten);
+        })
+        .catch((error: unknown) => subscriber.error(error));
+    };
+
     const detach = trackListener(() =>
       store.collections
         .jobs(orchestrationId)
-        .onSnapshot(onSnapshot, (error) => subscriber.error(listenerFailure(error, orchestrationId))),
+        .onSnapshot(enqueue, (error) => subscriber.error(listenerFailure(error, orchestrationId))),
     );
     return detach;
   });

@@ -52,6 +52,7 @@ export async function cancelOrchestration(
     const before = await cancelJob(store, {
       orchestrationId,
       jobId: job.id,
+      known: job,
       error: {
         message,
         code: reason === 'timeout' ? ErrorCode.Timeout : ErrorCode.Cancelled,

@@ -9,6 +9,8 @@ import type { LaunchRequest, TaskLauncher } from '../launch/task-launcher.js';
 import type { Logger } from '../logging.js';
 import type { JobErrorInfo, OrchestrationDoc } from '../model/documents.js';
 import { failPendingJob } from '../store/fail-pending-job.js';
+import { findOrchestration } from '../store/orchestration-docs.js';
+import { recordJobExecution } from '../store/record-execution.js';
 import { now, type Store } from '../store/store.js';
 
 import type { CompiledLaunchOptions } from './options.js';
@@ -117,17 +119,23 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
   };
 
   const launchErrors = new Map<string, number>();
-  const failJobs = async (jobIds: readonly string[], error: unknown) => {
+  // Jobs not written yet are built from the orchestration and their params chunk: read it once.
+  let source: Promise<OrchestrationDoc | undefined> | undefined;
+  const failJobs = async (jobs: readonly { id: string; index: number }[], error: unknown) => {
+    source ??= findOrchestration(store, orchestration.id).catch(() => undefined);
+    const doc = await source;
     const message = error instanceof Error ? error.message : String(error);
-    launchErrors.set(message, (launchErrors.get(message) ?? 0) + jobIds.length);
+    launchErrors.set(message, (launchErrors.get(message) ?? 0) + jobs.length);
     const queue = new PQueue({ concurrency: 16 });
     await queue.addAll(
-      jobIds.map((jobId) => async () => {
+      jobs.map((job) => async () => {
         if (
           await failPendingJob(store, {
             orchestrationId: orchestration.id,
-            jobId,
-            error: launchErrorInfo(error, orchestration, jobId),
+            jobId: job.id,
+            index: job.index,
+            orchestration: doc,
+            error: launchErrorInfo(error, orchestration, job.id),
           })
         ) {
           report.failed++;
@@ -153,10 +161,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
             timeoutMs,
           }));
         } catch (error) {
-          await failJobs(
-            chunk.map((job) => job.id),
-            error,
-          );
+          await failJobs(chunk, error);
           return;
         }
         report.executions.push(executionName);
@@ -176,24 +181,27 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
         try {
           ({ executionName } = await send({
             service: orchestration.service,
-            env: { ...baseEnv, JOB_ID: job.id },
+            env: { ...baseEnv, JOB_ID: job.id, E11_JOB_INDEX: String(job.index) },
             taskCount: 1,
             timeoutMs,
           }));
         } catch (error) {
-          await failJobs([job.id], error);
+          await failJobs([job], error);
           return;
         }
         report.executions.push(executionName);
         report.launched++;
-        // Kept for cancel() and the dashboard; a blind update that never touches the status. Losing it
-        // only costs cancel() the chance to stop this execution early (its task still sees Cancelled).
-        await store.collections
-          .job(orchestration.id, job.id)
-          .update({ executionName })
-          .catch((error: unknown) =>
-            logger.warn({ err: (error as Error).message, jobId: job.id }, 'could not record execution'),
-          );
+        // Kept for cancel() and the dashboard; never touches the status. Losing it only costs cancel()
+        // the chance to stop this execution early (its task still sees Cancelled).
+        source ??= findOrchestration(store, orchestration.id).catch(() => undefined);
+        const doc = await source;
+        await recordJobExecution(
+          store,
+          { orchestrationId: orchestration.id, jobId: job.id, index: job.index, orchestration: doc },
+          executionName,
+        ).catch((error: unknown) =>
+          logger.warn({ err: (error as Error).message, jobId: job.id }, 'could not record execution'),
+        );
       });
     }
   }

@@ -196,7 +196,6 @@ export class OrchestrationService {
             : Timestamp.fromMillis(createdAtMs + compiled.policy.orchestrationTimeoutMs),
       },
       params,
-      jobIds,
     };
     // An existing orchestration is this kick-off's duplicate; if it disappears while its registration is
     // awaited (that registration failed and removed itself, or the sweeper removed an abandoned one),

@@ -4,7 +4,9 @@ import type { JobParams } from '../model/json.js';
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus, type StatusCounts, terminalCount } from '../model/status.js';
 import { sumShards } from '../store/counts.js';
+import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
+import { readVirtualJobs } from '../store/virtual-jobs.js';
 
 /** One successful job in `getJobResults`. */
 export interface JobSuccess<R = unknown, P extends JobParams = JobParams> {
@@ -81,8 +83,24 @@ export function waitForAllTerminal(
   });
 }
 
-/** Every job of an orchestration, in index order, read in pages. */
+/**
+ * Every job of an orchestration (with `status`, only those), in index order: the job documents, read in
+ * pages, plus the `Pending` jobs that have no document yet (from the params chunks).
+ */
 export async function readAllJobs(store: Store, orchestrationId: string, status?: string): Promise<JobDoc[]> {
+  const jobs = await readJobDocuments(store, orchestrationId, status);
+  if (status !== undefined && status !== JobStatus.Pending) return jobs;
+  const source = await findOrchestration(store, orchestrationId);
+  if (!source || source.paramsChunkSize === null) return jobs;
+  const stored =
+    status === undefined
+      ? jobs.map((job) => job.id)
+      : (await store.collections.jobs(orchestrationId).select().get()).docs.map((doc) => doc.id);
+  const unwritten = await readVirtualJobs(store, source, new Set(stored));
+  return unwritten.length === 0 ? jobs : [...jobs, ...unwritten].sort((a, b) => a.index - b.index);
+}
+
+async function readJobDocuments(store: Store, orchestrationId: string, status?: string): Promise<JobDoc[]> {
   const jobs: JobDoc[] = [];
   const pageSize = 1_000;
   let query = store.collections.jobs(orchestrationId).orderBy('index');

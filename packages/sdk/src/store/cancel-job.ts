@@ -5,6 +5,7 @@ import { isTerminal, JobStatus } from '../model/status.js';
 import { closeAttempt } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
+import { lazyVirtualJob, withFirstWrite } from './virtual-jobs.js';
 
 /**
  * Cancels one unfinished job: `Pending`/`InProgress` → `Cancelled` with `error` (why), closing an open
@@ -13,21 +14,29 @@ import { transition } from './transition.js';
  */
 export async function cancelJob(
   store: Store,
-  input: { orchestrationId: string; jobId: string; error: Omit<JobErrorInfo, 'attempt' | 'jobId'> },
+  input: {
+    orchestrationId: string;
+    jobId: string;
+    error: Omit<JobErrorInfo, 'attempt' | 'jobId'>;
+    /** The job as the caller listed it (a job with no document yet is then not read again). */
+    known?: JobDoc;
+  },
 ): Promise<JobDoc | undefined> {
   const ref = store.collections.job(input.orchestrationId, input.jobId);
-  return store.firestore.runTransaction(async (tx) => {
-    const snapshot = await tx.get(ref);
-    if (!snapshot.exists) return undefined;
-    const job = parseJobDocument(snapshot);
-    if (isTerminal(job.status)) return undefined;
-    const at = now(store);
-    const error: JobErrorInfo = { ...input.error, jobId: job.id, attempt: job.attempt };
-    transition(store, tx, job, JobStatus.Cancelled, {
-      error,
-      finishedAt: at,
-      attempts: closeAttempt(job.attempts, 'Cancelled', at, { message: error.message, code: error.code }),
-    });
-    return job;
-  });
+  const virtual = lazyVirtualJob(store, input);
+  return withFirstWrite(() =>
+    store.firestore.runTransaction(async (tx) => {
+      const snapshot = await tx.get(ref);
+      const job = snapshot.exists ? parseJobDocument(snapshot) : await virtual();
+      if (!job || isTerminal(job.status)) return undefined;
+      const at = now(store);
+      const error: JobErrorInfo = { ...input.error, jobId: job.id, attempt: job.attempt };
+      transition(store, tx, job, JobStatus.Cancelled, {
+        error,
+        finishedAt: at,
+        attempts: closeAttempt(job.attempts, 'Cancelled', at, { message: error.message, code: error.code }),
+      });
+      return job;
+    }),
+  );
 }

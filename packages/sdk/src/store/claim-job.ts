@@ -7,6 +7,7 @@ import { isTerminal, JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
+import { type JobSource, lazyVirtualJob, withFirstWrite } from './virtual-jobs.js';
 
 /** Who is claiming a job, and the limits that decide a takeover. */
 export interface ClaimRequest {
@@ -17,6 +18,10 @@ export interface ClaimRequest {
   maxAttempts: number;
   /** A claim whose heartbeat is older than this belongs to a dead task. */
   heartbeatTimeoutMs: number;
+  /** The job as the caller read it (a job with no document yet is then not read again). */
+  job?: JobDoc;
+  /** The orchestration, if the caller read it. */
+  orchestration?: JobSource;
 }
 
 /** The outcome of {@link claimJob}. */
@@ -69,74 +74,82 @@ export function attemptsInEpoch(job: JobDoc): number {
  */
 export async function claimJob(store: Store, request: ClaimRequest): Promise<ClaimResult> {
   const ref = store.collections.job(request.orchestrationId, request.jobId);
-  return store.firestore.runTransaction(async (tx) => {
-    const snapshot = await tx.get(ref);
-    if (!snapshot.exists) {
-      throw new E11Error(
-        ErrorCode.UnknownJob,
-        `Job ${request.jobId} of orchestration ${request.orchestrationId} does not exist.`,
-        { context: { orchestrationId: request.orchestrationId, jobId: request.jobId } },
-      );
-    }
-    const job = parseJobDocument(snapshot);
-    // A retried claim whose first commit went through (the answer was lost): the job is already ours.
-    if (job.status === JobStatus.InProgress && job.claim?.id === request.claim.id) {
-      return { outcome: 'claimed', job, attempt: job.attempt, takeover: false };
-    }
-    if (isTerminal(job.status)) return { outcome: 'terminal', job };
-    const at = now(store);
-    const takeover = job.status === JobStatus.InProgress;
-    if (takeover && !claimIsDead(job, request, at.toMillis())) return { outcome: 'running-elsewhere', job };
+  const virtual = lazyVirtualJob(store, { ...request, known: request.job, source: request.orchestration });
+  return withFirstWrite(() =>
+    store.firestore.runTransaction(async (tx) => {
+      const snapshot = await tx.get(ref);
+      const job = snapshot.exists ? parseJobDocument(snapshot) : await virtual();
+      if (!job) {
+        throw new E11Error(
+          ErrorCode.UnknownJob,
+          `Job ${request.jobId} of orchestration ${request.orchestrationId} does not exist.`,
+          { context: { orchestrationId: request.orchestrationId, jobId: request.jobId } },
+        );
+      }
+      // A retried claim whose first commit went through (the answer was lost): the job is already ours.
+      if (job.status === JobStatus.InProgress && job.claim?.id === request.claim.id) {
+        return { outcome: 'claimed', job, attempt: job.attempt, takeover: false };
+      }
+      if (isTerminal(job.status)) return { outcome: 'terminal', job };
+      const at = now(store);
+      const takeover = job.status === JobStatus.InProgress;
+      if (takeover && !claimIsDead(job, request, at.toMillis())) return { outcome: 'running-elsewhere', job };
 
-    const crashed: JobErrorInfo = {
-      message:
-        'The task stopped without reporting (container crashed, was killed, or its heartbeat went stale).',
-      code: ErrorCode.Crashed,
-      name: null,
-      stack: null,
-      jobName: job.jobName,
-      orchestrationId: job.orchestrationId,
-      jobId: job.id,
-      attempt: job.attempt,
-      retryable: true,
-    };
-    const history = takeover
-      ? closeAttempt(job.attempts, 'Crashed', at, { message: crashed.message, code: crashed.code })
-      : job.attempts;
-    if (attemptsInEpoch(job) >= request.maxAttempts) {
-      transition(store, tx, job, JobStatus.Errored, {
-        attempts: history,
-        error: crashed,
-        deadLettered: true,
-        finishedAt: at,
-        claim: null,
-      });
-      return {
-        outcome: 'exhausted',
-        job: { ...job, status: JobStatus.Errored, attempts: history, error: crashed, deadLettered: true },
+      const crashed: JobErrorInfo = {
+        message:
+          'The task stopped without reporting (container crashed, was killed, or its heartbeat went stale).',
+        code: ErrorCode.Crashed,
+        name: null,
+        stack: null,
+        jobName: job.jobName,
+        orchestrationId: job.orchestrationId,
+        jobId: job.id,
+        attempt: job.attempt,
+        retryable: true,
       };
-    }
-    const attempt = job.attempt + 1;
-    const record: AttemptRecord = {
-      attempt,
-      epoch: job.epoch,
-      startedAt: at,
-      finishedAt: null,
-      outcome: null,
-      error: null,
-      executionName: request.claim.executionName,
-    };
-    const patch = {
-      attempt,
-      attempts: [...history, record],
-      claim: request.claim,
-      heartbeatAt: at,
-      startedAt: job.startedAt ?? at,
-      maxAttempts: request.maxAttempts,
-      // The launcher records the full execution name; a task only knows its short CLOUD_RUN_EXECUTION.
-      executionName: job.executionName ?? request.claim.executionName,
-    };
-    transition(store, tx, job, JobStatus.InProgress, patch);
-    return { outcome: 'claimed', job: { ...job, ...patch, status: JobStatus.InProgress }, attempt, takeover };
-  });
+      const history = takeover
+        ? closeAttempt(job.attempts, 'Crashed', at, { message: crashed.message, code: crashed.code })
+        : job.attempts;
+      if (attemptsInEpoch(job) >= request.maxAttempts) {
+        transition(store, tx, job, JobStatus.Errored, {
+          attempts: history,
+          error: crashed,
+          deadLettered: true,
+          finishedAt: at,
+          claim: null,
+        });
+        return {
+          outcome: 'exhausted',
+          job: { ...job, status: JobStatus.Errored, attempts: history, error: crashed, deadLettered: true },
+        };
+      }
+      const attempt = job.attempt + 1;
+      const record: AttemptRecord = {
+        attempt,
+        epoch: job.epoch,
+        startedAt: at,
+        finishedAt: null,
+        outcome: null,
+        error: null,
+        executionName: request.claim.executionName,
+      };
+      const patch = {
+        attempt,
+        attempts: [...history, record],
+        claim: request.claim,
+        heartbeatAt: at,
+        startedAt: job.startedAt ?? at,
+        maxAttempts: request.maxAttempts,
+        // The launcher records the full execution name; a task only knows its short CLOUD_RUN_EXECUTION.
+        executionName: job.executionName ?? request.claim.executionName,
+      };
+      transition(store, tx, job, JobStatus.InProgress, patch);
+      return {
+        outcome: 'claimed',
+        job: { ...job, ...patch, status: JobStatus.InProgress },
+        attempt,
+        takeover,
+      };
+    }),
+  );
 }

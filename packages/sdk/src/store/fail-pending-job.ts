@@ -4,6 +4,7 @@ import { JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
+import { type JobSource, lazyVirtualJob, withFirstWrite } from './virtual-jobs.js';
 
 /**
  * Ends a job that never started (its launch failed permanently, or the orchestration timed out before
@@ -12,19 +13,29 @@ import { transition } from './transition.js';
  */
 export async function failPendingJob(
   store: Store,
-  job: { orchestrationId: string; jobId: string; error: JobErrorInfo; deadLettered?: boolean },
+  job: {
+    orchestrationId: string;
+    jobId: string;
+    error: JobErrorInfo;
+    deadLettered?: boolean;
+    /** The job's index and its orchestration, when known (they save reads for a job not written yet). */
+    index?: number;
+    orchestration?: JobSource;
+  },
 ): Promise<boolean> {
   const ref = store.collections.job(job.orchestrationId, job.jobId);
-  return store.firestore.runTransaction(async (tx) => {
-    const snapshot = await tx.get(ref);
-    if (!snapshot.exists) return false;
-    const current = parseJobDocument(snapshot);
-    if (current.status !== JobStatus.Pending) return false;
-    transition(store, tx, current, JobStatus.Errored, {
-      error: job.error,
-      deadLettered: job.deadLettered ?? false,
-      finishedAt: now(store),
-    });
-    return true;
-  });
+  const virtual = lazyVirtualJob(store, { ...job, indexHint: job.index, source: job.orchestration });
+  return withFirstWrite(() =>
+    store.firestore.runTransaction(async (tx) => {
+      const snapshot = await tx.get(ref);
+      const current = snapshot.exists ? parseJobDocument(snapshot) : await virtual();
+      if (current?.status !== JobStatus.Pending) return false;
+      transition(store, tx, current, JobStatus.Errored, {
+        error: job.error,
+        deadLettered: job.deadLettered ?? false,
+        finishedAt: now(store),
+      });
+      return true;
+    }),
+  );
 }

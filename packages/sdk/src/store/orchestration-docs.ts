@@ -4,6 +4,7 @@ import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../m
 import { parseDocument, parseJobDocument } from '../model/parse.js';
 
 import type { Store } from './store.js';
+import { findVirtualJob, type JobSource, type JobTarget, type VirtualJob } from './virtual-jobs.js';
 
 /** Whether a tenant-scoped store may see this orchestration (an unscoped store sees all). */
 export function isVisible(store: Pick<Store, 'tenant'>, doc: Pick<OrchestrationDoc, 'tenant'>): boolean {
@@ -32,10 +33,27 @@ export async function loadOrchestration(store: Store, orchestrationId: string): 
   return doc;
 }
 
-/** The job document; `E11_UNKNOWN_JOB` when there is none. */
-export async function loadJob(store: Store, orchestrationId: string, jobId: string): Promise<JobDoc> {
+/** Where a job is looked up: its orchestration (or a read of it in flight), and its index if known. */
+export interface JobReadOptions {
+  orchestration?: JobSource | Promise<JobSource | undefined>;
+  indexHint?: number;
+}
+
+/**
+ * The job: its document, or (a `Pending` job not written yet) the job as its params chunk gives it;
+ * `E11_UNKNOWN_JOB` when there is none.
+ */
+export async function loadJob(
+  store: Store,
+  orchestrationId: string,
+  jobId: string,
+  options: JobReadOptions = {},
+): Promise<JobDoc> {
   const snapshot = await store.collections.job(orchestrationId, jobId).get();
-  if (!snapshot.exists) {
+  const job = snapshot.exists
+    ? parseJobDocument(snapshot)
+    : await unwritten(store, orchestrationId, { jobId, indexHint: options.indexHint }, options);
+  if (!job) {
     throw new E11Error(
       ErrorCode.UnknownJob,
       `Job ${jobId} of orchestration ${orchestrationId} does not exist.`,
@@ -44,16 +62,35 @@ export async function loadJob(store: Store, orchestrationId: string, jobId: stri
       },
     );
   }
-  return parseJobDocument(snapshot);
+  return job;
+}
+
+async function unwritten(
+  store: Store,
+  orchestrationId: string,
+  target: JobTarget,
+  options: JobReadOptions,
+): Promise<VirtualJob | undefined> {
+  const source = (await options.orchestration) ?? (await findOrchestration(store, orchestrationId));
+  return source ? findVirtualJob(store, source, target) : undefined;
 }
 
 /**
  * The job at `index` (array mode: a task finds its job by CLOUD_RUN_TASK_INDEX) — one document read,
- * since job ids derive from the orchestration id and the index; `E11_UNKNOWN_JOB` if none.
+ * since job ids derive from the orchestration id and the index (plus its params chunk when the job has
+ * no document yet); `E11_UNKNOWN_JOB` if none.
  */
-export async function loadJobByIndex(store: Store, orchestrationId: string, index: number): Promise<JobDoc> {
+export async function loadJobByIndex(
+  store: Store,
+  orchestrationId: string,
+  index: number,
+  options: Pick<JobReadOptions, 'orchestration'> = {},
+): Promise<JobDoc> {
   const snapshot = await store.collections.job(orchestrationId, jobIdFor(orchestrationId, index)).get();
-  if (!snapshot.exists) {
+  const job = snapshot.exists
+    ? parseJobDocument(snapshot)
+    : await unwritten(store, orchestrationId, { index }, options);
+  if (!job) {
     throw new E11Error(
       ErrorCode.UnknownJob,
       `Orchestration ${orchestrationId} has no job with index ${index}.`,
@@ -62,5 +99,5 @@ export async function loadJobByIndex(store: Store, orchestrationId: string, inde
       },
     );
   }
-  return parseJobDocument(snapshot);
+  return job;
 }

@@ -5,11 +5,12 @@ import type { DocumentReference } from '@google-cloud/firestore';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { fromGrpcError, GrpcStatus, grpcCodeOf, isRetryableGrpcError } from '../internal/grpc-errors.js';
-import { encodeParams, type NewJobDoc, type OrchestrationDoc } from '../model/documents.js';
+import { encodeParams, type OrchestrationDoc, type ParamsChunkDoc } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import { emptyCounts, JobStatus, type StatusCounts } from '../model/status.js';
 
 import { now, type Store } from './store.js';
+import { paramsChunkSizeFor } from './virtual-jobs.js';
 
 /** Fields of a new orchestration that the caller decides. */
 export type NewOrchestration = Pick<
@@ -27,11 +28,10 @@ export type NewOrchestration = Pick<
   | 'deadlineAt'
 > & { scheduleName?: string | null };
 
-/** What {@link registerOrchestration} writes. `jobIds[i]` is the id of the job for `params[i]`. */
+/** What {@link registerOrchestration} writes. The job for `params[i]` has id `jobIdFor(orchestration.id, i)`. */
 export interface RegistrationInput {
   orchestration: NewOrchestration;
   params: readonly JobParams[];
-  jobIds: readonly string[];
 }
 
 /** How many counter shards an orchestration of `total` jobs gets (each shard sustains ~1 write/s). */
@@ -63,14 +63,6 @@ export function splitIntoBatches<T>(
   }
   if (current.length > 0) batches.push(current);
   return batches;
-}
-
-/**
- * The bytes a job document takes in a commit request, generously: its params' JSON text (UTF-8) plus
- * the document name and the other fields.
- */
-function jobWriteBytes(encodedParams: string): number {
-  return Buffer.byteLength(encodedParams, 'utf8') + 1_024;
 }
 
 /**
@@ -132,8 +124,8 @@ export async function createOrchestrationDoc(
 
 /**
  * Writes a new orchestration: first its document with `create()` (so an idempotency key that maps to
- * an existing id is detected atomically), then every job document and counter shard in parallel
- * batches (up to 500 writes, fewer for large params), then `registered: true`. Returns
+ * an existing id is detected atomically), then its params chunks (see virtual-jobs.ts: no job document
+ * is written here) and counter shards in parallel batches, then `registered: true`. Returns
  * `{ created: false }` when the orchestration already existed. On a write failure the partial registration is deleted and
  * `E11_REGISTRATION_FAILED` is thrown; nothing has been launched at that point.
  */
@@ -142,7 +134,7 @@ export async function registerOrchestration(
   input: RegistrationInput,
 ): Promise<{ created: boolean }> {
   const { collections } = store;
-  const { orchestration, params, jobIds } = input;
+  const { orchestration, params } = input;
   const total = params.length;
   const encoded = params.map((set) => encodeParams(set));
   const shardCount = shardCountFor(total);
@@ -158,6 +150,7 @@ export async function registerOrchestration(
     epoch: 1,
     counts: { ...emptyCounts(), pending: total },
     registered: false,
+    paramsChunkSize: paramsChunkSizeFor(encoded),
     registrationToken: randomUUID(),
     cancelRequested: false,
     cancelReason: null,
@@ -178,36 +171,36 @@ export async function registerOrchestration(
     });
   }
 
-  type Write = { kind: 'job'; index: number } | { kind: 'shard'; shard: number; counts: StatusCounts };
-  const writes: Write[] = params.map((_, index) => ({ kind: 'job', index }));
+  const chunkSize = doc.paramsChunkSize as number;
+  type Write =
+    { kind: 'chunk'; chunk: number; bytes: number } | { kind: 'shard'; shard: number; counts: StatusCounts };
+  const writes: Write[] = [];
+  for (let first = 0, chunk = 0; first < total; first += chunkSize, chunk++) {
+    let bytes = 1_024;
+    for (let index = first; index < Math.min(total, first + chunkSize); index++) {
+      bytes += Buffer.byteLength(encoded[index] as string, 'utf8') + 16;
+    }
+    writes.push({ kind: 'chunk', chunk, bytes });
+  }
   for (let shard = 0; shard < shardCount; shard++) {
     const pending = Math.floor(total / shardCount) + (shard < total % shardCount ? 1 : 0);
     writes.push({ kind: 'shard', shard, counts: { ...emptyCounts(), pending } });
   }
-  const jobs = collections.jobs(orchestration.id);
   try {
-    const batches = splitIntoBatches(
-      writes,
-      (write) => (write.kind === 'job' ? jobWriteBytes(encoded[write.index] as string) : 1_024),
-      { maxWrites: DEFAULTS.batchSize, maxBytes: DEFAULTS.batchMaxBytes },
-    );
-    await inParallel(batches, DEFAULTS.batchConcurrency, async (chunk) => {
+    const batches = splitIntoBatches(writes, (write) => (write.kind === 'chunk' ? write.bytes : 1_024), {
+      maxWrites: DEFAULTS.batchSize,
+      maxBytes: DEFAULTS.batchMaxBytes,
+    });
+    await inParallel(batches, DEFAULTS.batchConcurrency, async (group) => {
       const batch = store.firestore.batch();
-      for (const write of chunk) {
+      for (const write of group) {
         if (write.kind === 'shard') {
           batch.set(collections.counter(orchestration.id, write.shard), write.counts);
           continue;
         }
-        const job: NewJobDoc = {
-          jobName: orchestration.jobName,
-          index: write.index,
-          shard: write.index % shardCount,
-          params: encoded[write.index] as string,
-          status: JobStatus.Pending,
-          createdAt,
-          updatedAt: createdAt,
-        };
-        batch.set(jobs.doc(jobIds[write.index] as string), job);
+        const first = write.chunk * chunkSize;
+        const chunk: ParamsChunkDoc = { v: 1, first, params: encoded.slice(first, first + chunkSize) };
+        batch.set(collections.paramsChunk(orchestration.id, write.chunk), chunk);
       }
       await batch.commit();
     });

@@ -5,11 +5,16 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createFirestore } from '../clients.js';
 import { checkCompletion } from '../completion/check-completion.js';
 import type { EventPublisher } from '../completion/event-publisher.js';
+import { jobIdFor } from '../internal/ids.js';
 import { defaultJobPolicy } from '../model/documents.js';
 import { JobStatus } from '../model/status.js';
 
+import { readAllJobs } from '../orchestration/results.js';
+
+import { cancelJob } from './cancel-job.js';
 import { claimJob } from './claim-job.js';
 import { readCounts } from './counts.js';
+import { failPendingJob } from './fail-pending-job.js';
 import { completeJob, failJob } from './finish-job.js';
 import { loadJob, loadOrchestration } from './orchestration-docs.js';
 import {
@@ -43,11 +48,10 @@ const orchestrationFields: Omit<NewOrchestration, 'id'> = {
 
 async function register(total: number) {
   const id = randomUUID();
-  const jobIds = Array.from({ length: total }, () => randomUUID());
+  const jobIds = Array.from({ length: total }, (_, index) => jobIdFor(id, index));
   await registerOrchestration(store, {
     orchestration: { ...orchestrationFields, id },
     params: jobIds.map((_, index) => ({ index })),
-    jobIds,
   });
   return { id, jobIds };
 }
@@ -69,7 +73,24 @@ describe('the Firestore store', () => {
   it('registers an orchestration with one pending job per parameter set and exact counts', async () => {
     const { id, jobIds } = await register(250);
     const orchestration = await loadOrchestration(store, id);
-    expect(orchestration).toMatchObject({ total: 250, shardCount: 3, registered: true, status: 'Pending' });
+    expect(orchestration).toMatchObject({
+      total: 250,
+      shardCount: 3,
+      registered: true,
+      status: 'Pending',
+      paramsChunkSize: 100,
+    });
+    // The params go in 3 chunk documents; no job has a document before its task claims it.
+    const chunks = await store.collections.paramsChunks(id).get();
+    expect(
+      chunks.docs.map((doc) => [doc.id, doc.get('first') as number, (doc.get('params') as string[]).length]),
+    ).toEqual([
+      ['0', 0, 100],
+      ['1', 100, 100],
+      ['2', 200, 50],
+    ]);
+    expect((chunks.docs[2]?.get('params') as string[])[49]).toBe('{"index":249}');
+    expect((await store.collections.jobs(id).count().get()).data().count).toBe(0);
     expect(await readCounts(store, id)).toEqual({
       pending: 250,
       inProgress: 0,
@@ -87,16 +108,15 @@ describe('the Firestore store', () => {
       index,
       blob: `${index}:`.padEnd(800_000, 'x'),
     }));
-    const jobIds = params.map(() => randomUUID());
-    await registerOrchestration(store, {
-      orchestration: { ...orchestrationFields, id },
-      params,
-      jobIds,
+    await registerOrchestration(store, { orchestration: { ...orchestrationFields, id }, params });
+    expect(await loadOrchestration(store, id)).toMatchObject({
+      total: 12,
+      registered: true,
+      paramsChunkSize: 1,
     });
-    expect(await loadOrchestration(store, id)).toMatchObject({ total: 12, registered: true });
-    const last = await loadJob(store, id, jobIds[11] as string);
+    const last = await loadJob(store, id, jobIdFor(id, 11));
     expect(last.params).toEqual(params[11]);
-    expect((await store.collections.jobs(id).count().get()).data().count).toBe(12);
+    expect((await store.collections.paramsChunks(id).count().get()).data().count).toBe(12);
   });
 
   it('removes a failed registration whole: no job written by a batch still in flight survives', async () => {
@@ -104,12 +124,11 @@ describe('the Firestore store', () => {
     // 2,500 jobs = 5 batches, 4 in flight; the first batch fails (a document over 1 MiB).
     const params = Array.from({ length: 2_500 }, (_, index) => ({ index }));
     params[3] = { index: 3, blob: 'x'.repeat(1_100_000) } as { index: number };
-    const jobIds = params.map(() => randomUUID());
     await expect(
-      registerOrchestration(store, { orchestration: { ...orchestrationFields, id }, params, jobIds }),
+      registerOrchestration(store, { orchestration: { ...orchestrationFields, id }, params }),
     ).rejects.toMatchObject({ code: 'E11_REGISTRATION_FAILED', context: { orchestrationId: id } });
     expect((await store.collections.orchestration(id).get()).exists).toBe(false);
-    expect((await store.collections.jobs(id).count().get()).data().count).toBe(0);
+    expect((await store.collections.paramsChunks(id).count().get()).data().count).toBe(0);
     expect((await store.collections.counters(id).count().get()).data().count).toBe(0);
   });
 
@@ -126,21 +145,12 @@ describe('the Firestore store', () => {
     expect((await fresh.get()).get('registrationToken')).toBe(stored.registrationToken);
   });
 
-  it('stores on a new job only what its path and defaults do not give, and reads the rest back', async () => {
+  it('reads a job with no document from its params chunk, and writes its document at the claim', async () => {
     const { id, jobIds } = await register(3);
     const jobId = jobIds[2] as string;
-    const stored = (await store.collections.job(id, jobId).get()).data() ?? {};
-    expect(Object.keys(stored).sort()).toEqual([
-      'createdAt',
-      'index',
-      'jobName',
-      'params',
-      'shard',
-      'status',
-      'updatedAt',
-    ]);
-    expect(stored.params).toBe('{"index":2}');
+    expect((await store.collections.job(id, jobId).get()).exists).toBe(false);
     expect(await loadJob(store, id, jobId)).toMatchObject({
+      status: 'Pending',
       params: { index: 2 },
       v: 1,
       id: jobId,
@@ -162,13 +172,31 @@ describe('the Firestore store', () => {
       heartbeatTimeoutMs: 60_000,
     });
     expect(claimed.outcome).toBe('claimed');
-    expect((await store.collections.job(id, jobId).get()).data()).toMatchObject({ attempt: 1 });
+    const stored = (await store.collections.job(id, jobId).get()).data() ?? {};
+    expect(stored).toMatchObject({
+      attempt: 1,
+      status: 'InProgress',
+      index: 2,
+      shard: 0,
+      params: '{"index":2}',
+    });
+    expect(Object.keys(stored)).not.toContain('id');
+    expect(await readCounts(store, id)).toMatchObject({ pending: 2, inProgress: 1 });
     expect(await loadJob(store, id, jobId)).toMatchObject({ id: jobId, orchestrationId: id, attempt: 1 });
   });
 
   it('reads params stored as a map (by earlier versions) and names params in a corrupt document', async () => {
     const { id, jobIds } = await register(2);
     const [mapJob, corruptJob] = jobIds as [string, string];
+    for (const jobId of jobIds) {
+      await claimJob(store, {
+        orchestrationId: id,
+        jobId,
+        claim: claim(jobId),
+        maxAttempts: 1,
+        heartbeatTimeoutMs: 60_000,
+      });
+    }
     await store.collections.job(id, mapJob).update({ params: { month: '2026-07', ids: [1, 2] } });
     expect((await loadJob(store, id, mapJob)).params).toEqual({ month: '2026-07', ids: [1, 2] });
     await store.collections.job(id, corruptJob).update({ params: '{"index":' });
@@ -273,5 +301,105 @@ describe('the Firestore store', () => {
       status: 'Errored',
       counts: { completed: 16, errored: 4 },
     });
+  });
+
+  it('names the params in a corrupt params chunk', async () => {
+    const { id, jobIds } = await register(2);
+    await store.collections.paramsChunk(id, 0).update({ params: ['{"index":0}', '{"index":'] });
+    expect((await loadJob(store, id, jobIds[0] as string)).params).toEqual({ index: 0 });
+    await expect(loadJob(store, id, jobIds[1] as string)).rejects.toMatchObject({
+      code: 'E11_CORRUPT_DOCUMENT',
+      context: { path: 'params', document: store.collections.paramsChunk(id, 0).path },
+    });
+  });
+
+  it('claims a job with no document once when two tasks race for it', async () => {
+    const { id, jobIds } = await register(1);
+    const request = {
+      orchestrationId: id,
+      jobId: jobIds[0] as string,
+      maxAttempts: 3,
+      heartbeatTimeoutMs: 60_000,
+    };
+    const outcomes = await Promise.all(
+      ['a', 'b', 'c'].map(
+        async (claimId) => (await claimJob(store, { ...request, claim: claim(claimId) })).outcome,
+      ),
+    );
+    expect(outcomes.sort()).toEqual(['claimed', 'running-elsewhere', 'running-elsewhere']);
+    expect(await readCounts(store, id)).toMatchObject({ pending: 0, inProgress: 1 });
+    expect((await loadJob(store, id, request.jobId)).attempts).toHaveLength(1);
+  });
+
+  it('ends jobs with no document (launch failure, cancel) by writing it, counted once', async () => {
+    const { id, jobIds } = await register(3);
+    const [failed, cancelled, claimed] = jobIds as [string, string, string];
+    const error = {
+      message: 'launch failed',
+      code: 'E11_LAUNCH_FAILED',
+      name: null,
+      stack: null,
+      jobName: 'sum_chunk',
+      orchestrationId: id,
+      jobId: failed,
+      attempt: 0,
+      retryable: false,
+    };
+    expect(await failPendingJob(store, { orchestrationId: id, jobId: failed, index: 0, error })).toBe(true);
+    expect(await failPendingJob(store, { orchestrationId: id, jobId: failed, error })).toBe(false);
+    expect(
+      await cancelJob(store, {
+        orchestrationId: id,
+        jobId: cancelled,
+        error: { ...error, code: 'E11_CANCELLED' },
+      }),
+    ).toMatchObject({
+      status: 'Pending',
+      index: 1,
+    });
+    await claimJob(store, {
+      orchestrationId: id,
+      jobId: claimed,
+      claim: claim('x'),
+      maxAttempts: 1,
+      heartbeatTimeoutMs: 60_000,
+    });
+    expect((await store.collections.job(id, failed).get()).data()).toMatchObject({
+      status: 'Errored',
+      params: '{"index":0}',
+    });
+    expect((await store.collections.job(id, cancelled).get()).data()).toMatchObject({
+      status: 'Cancelled',
+      index: 1,
+    });
+    expect(await readCounts(store, id)).toEqual({
+      pending: 0,
+      inProgress: 1,
+      completed: 0,
+      errored: 1,
+      cancelled: 1,
+    });
+  });
+
+  it('lists jobs with and without documents together, in index order', async () => {
+    const { id, jobIds } = await register(250);
+    for (const index of [3, 120, 249]) {
+      await claimJob(store, {
+        orchestrationId: id,
+        jobId: jobIds[index] as string,
+        claim: claim(`c${index}`),
+        maxAttempts: 1,
+        heartbeatTimeoutMs: 60_000,
+      });
+    }
+    const all = await readAllJobs(store, id);
+    expect(all.map((job) => job.index)).toEqual(Array.from({ length: 250 }, (_, index) => index));
+    expect(all.filter((job) => job.status === 'InProgress').map((job) => job.index)).toEqual([3, 120, 249]);
+    const pending = await readAllJobs(store, id, 'Pending');
+    expect(pending).toHaveLength(247);
+    expect(pending.map((job) => job.id)).not.toContain(jobIds[120]);
+    expect((await readAllJobs(store, id, 'InProgress')).map((job) => job.id)).toEqual(
+      [3, 120, 249].map((i) => jobIds[i]),
+    );
   });
 });
