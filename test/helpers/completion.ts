@@ -245,8 +245,8 @@ export async function runJobs(
 }
 
 /**
- * Trigger events one job produces when driven by {@link runJobs}: claim and finish. The trigger fires on
- * updates only, so registration (a creation) delivers none.
+ * Trigger events one job produces when driven by {@link runJobs}: claim (which creates the job's
+ * document) and finish. Registration writes no job document, so it delivers none.
  */
 export const EVENTS_PER_JOB = 2;
 

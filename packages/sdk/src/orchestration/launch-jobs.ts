@@ -12,6 +12,7 @@ import { failPendingJob } from '../store/fail-pending-job.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import { recordJobExecution } from '../store/record-execution.js';
 import { now, type Store } from '../store/store.js';
+import { type VirtualJob, virtualJobsByIndex } from '../store/virtual-jobs.js';
 
 import type { CompiledLaunchOptions } from './options.js';
 
@@ -119,11 +120,16 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
   };
 
   const launchErrors = new Map<string, number>();
-  // Jobs not written yet are built from the orchestration and their params chunk: read it once.
-  let source: Promise<OrchestrationDoc | undefined> | undefined;
+  // Jobs with no document yet are built from the orchestration and their params chunks, each read once.
+  let unwrittenJobs: Promise<((index: number) => Promise<VirtualJob | undefined>) | undefined> | undefined;
+  const unwritten = async (index: number) => {
+    unwrittenJobs ??= findOrchestration(store, orchestration.id).then(
+      (doc) => (doc ? virtualJobsByIndex(store, doc) : undefined),
+      () => undefined,
+    );
+    return (await unwrittenJobs)?.(index).catch(() => undefined);
+  };
   const failJobs = async (jobs: readonly { id: string; index: number }[], error: unknown) => {
-    source ??= findOrchestration(store, orchestration.id).catch(() => undefined);
-    const doc = await source;
     const message = error instanceof Error ? error.message : String(error);
     launchErrors.set(message, (launchErrors.get(message) ?? 0) + jobs.length);
     const queue = new PQueue({ concurrency: 16 });
@@ -133,8 +139,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
           await failPendingJob(store, {
             orchestrationId: orchestration.id,
             jobId: job.id,
-            index: job.index,
-            orchestration: doc,
+            known: await unwritten(job.index),
             error: launchErrorInfo(error, orchestration, job.id),
           })
         ) {
@@ -193,13 +198,10 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
         report.launched++;
         // Kept for cancel() and the dashboard; never touches the status. Losing it only costs cancel()
         // the chance to stop this execution early (its task still sees Cancelled).
-        source ??= findOrchestration(store, orchestration.id).catch(() => undefined);
-        const doc = await source;
-        await recordJobExecution(
-          store,
-          { orchestrationId: orchestration.id, jobId: job.id, index: job.index, orchestration: doc },
-          executionName,
-        ).catch((error: unknown) =>
+        await recordJobExecution(store, { orchestrationId: orchestration.id, jobId: job.id }, executionName, {
+          unwritten: () => unwritten(job.index),
+          createFirst: !plan.perJob,
+        }).catch((error: unknown) =>
           logger.warn({ err: (error as Error).message, jobId: job.id }, 'could not record execution'),
         );
       });

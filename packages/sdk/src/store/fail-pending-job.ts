@@ -1,10 +1,10 @@
-import { type JobErrorInfo } from '../model/documents.js';
+import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
-import { type JobSource, lazyVirtualJob, withFirstWrite } from './virtual-jobs.js';
+import { lazyVirtualJob, withFirstWrite } from './virtual-jobs.js';
 
 /**
  * Ends a job that never started (its launch failed permanently, or the orchestration timed out before
@@ -18,13 +18,12 @@ export async function failPendingJob(
     jobId: string;
     error: JobErrorInfo;
     deadLettered?: boolean;
-    /** The job's index and its orchestration, when known (they save reads for a job not written yet). */
-    index?: number;
-    orchestration?: JobSource;
+    /** The job as the caller has it, if it has no document yet (saves reading its params chunk). */
+    known?: JobDoc;
   },
 ): Promise<boolean> {
   const ref = store.collections.job(job.orchestrationId, job.jobId);
-  const virtual = lazyVirtualJob(store, { ...job, indexHint: job.index, source: job.orchestration });
+  const virtual = lazyVirtualJob(store, job);
   return withFirstWrite(() =>
     store.firestore.runTransaction(async (tx) => {
       const snapshot = await tx.get(ref);

@@ -132,14 +132,33 @@ export async function findVirtualJob(
   source: JobSource,
   target: JobTarget,
 ): Promise<VirtualJob | undefined> {
-  const size = source.paramsChunkSize;
-  if (size === null) return undefined;
   const index = 'index' in target ? target.index : indexOfJob(source, target.jobId, target.indexHint);
-  if (index === undefined || !Number.isInteger(index) || index < 0 || index >= source.total) return undefined;
-  const chunk = await readParamsChunk(store, source.id, Math.floor(index / size));
-  const params = chunk?.doc.params[index - chunk.doc.first];
-  if (!chunk || params === undefined) return undefined;
-  return virtualJob(source, index, params, chunk.path);
+  return index === undefined ? undefined : virtualJobsByIndex(store, source)(index);
+}
+
+/**
+ * A reader of the orchestration's jobs by index, as their params chunks give them (for jobs that have no
+ * document), that reads each chunk once: for a loop over many jobs, such as a launch.
+ */
+export function virtualJobsByIndex(
+  store: Store,
+  source: JobSource,
+): (index: number) => Promise<VirtualJob | undefined> {
+  const chunks = new Map<number, Promise<{ doc: ParamsChunkDoc; path: string } | undefined>>();
+  return async (index) => {
+    const size = source.paramsChunkSize;
+    if (size === null || !Number.isInteger(index) || index < 0 || index >= source.total) return undefined;
+    const number = Math.floor(index / size);
+    let read = chunks.get(number);
+    if (!read) {
+      read = readParamsChunk(store, source.id, number);
+      chunks.set(number, read);
+      read.catch(() => chunks.delete(number)); // a failed read is tried again by the next caller
+    }
+    const chunk = await read;
+    const params = chunk?.doc.params[index - chunk.doc.first];
+    return chunk && params !== undefined ? virtualJob(source, index, params, chunk.path) : undefined;
+  };
 }
 
 /**
