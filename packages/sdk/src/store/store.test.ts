@@ -17,12 +17,14 @@ import { readCounts } from './counts.js';
 import { failPendingJob } from './fail-pending-job.js';
 import { completeJob, failJob } from './finish-job.js';
 import { loadJob, loadOrchestration } from './orchestration-docs.js';
+import { recordJobExecution } from './record-execution.js';
 import {
   createOrchestrationDoc,
   type NewOrchestration,
   registerOrchestration,
 } from './register-orchestration.js';
 import { createStore } from './store.js';
+import { isVirtualJob, type VirtualJob } from './virtual-jobs.js';
 
 const firestore = createFirestore({
   projectId: `store-${randomUUID().slice(0, 8)}`,
@@ -403,5 +405,53 @@ describe('the Firestore store', () => {
     expect((await readAllJobs(store, id, 'InProgress')).map((job) => job.id)).toEqual(
       [3, 120, 249].map((i) => jobIds[i]),
     );
+  });
+
+  it('records a launched execution on a job with or without a document, never touching its status', async () => {
+    const { id, jobIds } = await register(3);
+    const [fresh, claimedFirst, relaunched] = jobIds as [string, string, string];
+    const unwritten = (jobId: string) => async () => {
+      const job = await loadJob(store, id, jobId);
+      return isVirtualJob(job) ? job : undefined;
+    };
+    const ownerOf = async (jobId: string) => (await store.collections.job(id, jobId).get()).data();
+
+    // A kick-off's launch: the job has no document yet, so it gets one, still Pending.
+    await recordJobExecution(store, { orchestrationId: id, jobId: fresh }, 'exec-a', {
+      unwritten: unwritten(fresh),
+      createFirst: true,
+    });
+    expect(await ownerOf(fresh)).toMatchObject({
+      status: 'Pending',
+      executionName: 'exec-a',
+      params: '{"index":0}',
+    });
+
+    // Its task claimed the job before the launch answered: the create fails, the update records it.
+    const before = (await loadJob(store, id, claimedFirst)) as VirtualJob;
+    await claimJob(store, {
+      orchestrationId: id,
+      jobId: claimedFirst,
+      claim: claim('t'),
+      maxAttempts: 1,
+      heartbeatTimeoutMs: 60_000,
+    });
+    await recordJobExecution(store, { orchestrationId: id, jobId: claimedFirst }, 'exec-b', {
+      unwritten: () => Promise.resolve(before),
+      createFirst: true,
+    });
+    expect(await ownerOf(claimedFirst)).toMatchObject({
+      status: 'InProgress',
+      attempt: 1,
+      executionName: 'exec-b',
+    });
+
+    // A relaunch updates first; a job that still has no document gets one.
+    await recordJobExecution(store, { orchestrationId: id, jobId: relaunched }, 'exec-c', {
+      unwritten: unwritten(relaunched),
+      createFirst: false,
+    });
+    expect(await ownerOf(relaunched)).toMatchObject({ status: 'Pending', executionName: 'exec-c' });
+    expect(await readCounts(store, id)).toMatchObject({ pending: 2, inProgress: 1 });
   });
 });
