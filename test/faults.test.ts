@@ -355,10 +355,12 @@ describe('failures on the local stack', () => {
     // Now the registration may still be running: it is left alone.
     expect((await orchestrations.sweep()).abandoned).toBe(0);
     expect((await orchestrationsRef.doc(orchestrationId).get()).exists).toBe(true);
-    // Sixteen minutes later it is abandoned: removed with every job document written so far.
+    // Sixteen minutes later it is abandoned: removed with every params chunk written so far.
     expect((await sweepAfterMinutes(16)).abandoned).toBe(1);
     expect((await orchestrationsRef.doc(orchestrationId).get()).exists).toBe(false);
-    expect((await orchestrations.store.collections.jobs(orchestrationId).limit(1).get()).empty).toBe(true);
+    expect((await orchestrations.store.collections.paramsChunks(orchestrationId).limit(1).get()).empty).toBe(
+      true,
+    );
 
     const retried = await orchestrations.kickOffJob('sleepy', [{ ms: 10 }], { idempotencyKey: key });
     figures.jobs++;

@@ -161,9 +161,9 @@ function renderMarkdown(r: {
   const lines = [
     `Measured ${m.date} on ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; Firestore and Pub/Sub emulators.`,
     '',
-    '**1. Kick-off registration** (orchestration + N job documents + counter shards)',
+    '**1. Kick-off registration** (orchestration + params in chunks of up to 100 sets + counter shards; naive: one job document per job)',
     '',
-    '| jobs | naive: one awaited set() per job | E11: parallel 500-write batches (median of 5) | ratio |',
+    '| jobs | naive: one awaited set() per job | E11: parallel batches (median of 5) | ratio |',
     '|---:|---:|---:|---:|',
     ...r.registration.map(
       (x) =>

@@ -171,7 +171,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
 
 /**
  * Deletes orchestrations still unregistered (`registered: false`) that were created before `beforeMs`:
- * their kick-off died while writing the job documents. The query asks for the old ones only (composite
+ * their kick-off died while writing the params chunks. The query asks for the old ones only (composite
  * index registered + createdAt), so registrations still being written never crowd them out.
  */
 async function removeAbandonedRegistrations(context: SweepContext, beforeMs: number): Promise<number> {

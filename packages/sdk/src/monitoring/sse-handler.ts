@@ -117,7 +117,8 @@ function lastEventIdOf(req: IncomingMessage): string | undefined {
  * every Firestore listener of the stream is detached.
  *
  * Cost: three listeners per connection (orchestration document, counter shards, jobs); the jobs
- * listener reads every job document once when it attaches (one read each) and then one per change.
+ * listener reads every job document once when it attaches (one read each; jobs not started yet come
+ * from the params chunks, one read per 100 jobs) and then one per change.
  *
  * Works with plain `http.createServer(handler)`, Express (`app.get('/orchestrations/:id/events',
  * handler)`) and Fastify (`reply.hijack(); handler(request.raw, reply.raw)`).

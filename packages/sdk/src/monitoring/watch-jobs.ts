@@ -21,8 +21,9 @@ export interface WatchJobsOptions extends WatchOptions {
  * within a snapshot, heartbeat-only writes skipped. Completes when the orchestration ended (see
  * {@link WatchOptions.completeOn}) and every job's final transition was emitted; errors like
  * `watch()` (`E11_UNKNOWN_ORCHESTRATION`, `E11_TIMEOUT`, `E11_UNAVAILABLE`). Unsubscribing detaches
- * its listeners. Cost: the jobs listener reads every job document once when it attaches and keeps
- * them in memory, then one read per change; `watch()` alone reads only the document and the shards.
+ * its listeners. Cost: the jobs listener reads every job document once when it attaches (jobs not
+ * started yet: their params chunks, one read per 100 jobs) and keeps them in memory, then one read per
+ * change; `watch()` alone reads only the document and the shards.
  */
 export function watchJobs<P extends JobParams = JobParams, R = unknown>(
   store: Store,
