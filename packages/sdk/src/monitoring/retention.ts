@@ -31,7 +31,7 @@ export interface RetentionReport {
 
 /**
  * Retention: deletes orchestrations created more than `days` days ago that have ended and whose
- * JobCompletedEvent was published — the document and everything under it (jobs, counter shards,
+ * JobCompletedEvent was published — the document and everything under it (params chunks, jobs, counter shards,
  * completion markers) with `recursiveDelete`. Unfinished ones are kept whatever their age. Reads the
  * old orchestrations in pages by `createdAt` (single-field index), so its cost is one read per old
  * orchestration plus the deletes.
