@@ -7,7 +7,7 @@ import { isTerminal, JobStatus } from '../model/status.js';
 import { cancelJob } from '../store/cancel-job.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
 import { discardJob, reopenJob } from '../store/reopen-job.js';
-import { now } from '../store/store.js';
+import { now, updateIdempotent } from '../store/store.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import { readAllJobs } from './results.js';
@@ -35,9 +35,11 @@ export async function cancelOrchestration(
   const reason = options.reason ?? 'cancelled';
   const orchestration = await loadOrchestration(store, orchestrationId);
   if (isTerminal(orchestration.status)) return { cancelled: 0, executions: 0 };
-  await store.collections
-    .orchestration(orchestrationId)
-    .update({ cancelRequested: true, cancelReason: reason, updatedAt: now(store) });
+  await updateIdempotent(store.collections.orchestration(orchestrationId), {
+    cancelRequested: true,
+    cancelReason: reason,
+    updatedAt: now(store),
+  });
   const open = [
     ...(await readAllJobs(store, orchestrationId, JobStatus.InProgress)),
     ...(await readAllJobs(store, orchestrationId, JobStatus.Pending)),
@@ -125,7 +127,7 @@ export async function retryFailedJobs(
       reopened.push({ id: job.id, index: job.index });
   });
   if (reopened.length > 0) {
-    await store.collections.orchestration(orchestrationId).update({
+    await updateIdempotent(store.collections.orchestration(orchestrationId), {
       epoch,
       status: JobStatus.InProgress,
       completedAt: null,

@@ -38,7 +38,7 @@ import { Schedules } from '../schedules/schedules.js';
 import { readCounts } from '../store/counts.js';
 import { loadJob, loadOrchestration } from '../store/orchestration-docs.js';
 import { registerOrchestration } from '../store/register-orchestration.js';
-import { createStore, now, type Store } from '../store/store.js';
+import { createStore, now, type Store, updateIdempotent } from '../store/store.js';
 import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
 import { validateParamsList } from '../validate/params.js';
 
@@ -224,11 +224,10 @@ export class OrchestrationService {
     }
 
     const orchestrationRef = this.store.collections.orchestration(orchestrationId);
-    await orchestrationRef.update({
-      status: Status.InProgress,
-      launchedAt: now(this.store),
-      updatedAt: now(this.store),
-    });
+    // A transient failure of these marks (e.g. while duplicate kick-offs hit the same document) is
+    // retried instead of failing a kick-off whose jobs exist.
+    const mark = (data: Record<string, unknown>) => updateIdempotent(orchestrationRef, data);
+    await mark({ status: Status.InProgress, launchedAt: now(this.store), updatedAt: now(this.store) });
     // A long launch (thousands of jobs under the Admin API's rate limit) keeps saying it is alive, so
     // the sweeper can tell it from a backend that died mid-launch.
     const launchHeartbeat = setInterval(() => {
@@ -248,7 +247,7 @@ export class OrchestrationService {
         concurrency: compiled.launchConcurrency,
       })
         .then(async (report) => {
-          await orchestrationRef.update({ launchCompletedAt: now(this.store) });
+          await mark({ launchCompletedAt: now(this.store) });
           return report;
         })
         .finally(() => clearInterval(launchHeartbeat)),

@@ -9,7 +9,7 @@ import { encodeParams, type OrchestrationDoc, type ParamsChunkDoc } from '../mod
 import type { JobParams } from '../model/json.js';
 import { emptyCounts, JobStatus, type StatusCounts } from '../model/status.js';
 
-import { now, type Store } from './store.js';
+import { now, type Store, updateIdempotent } from './store.js';
 import { paramsChunkSizeFor } from './virtual-jobs.js';
 
 /** Fields of a new orchestration that the caller decides. */
@@ -204,7 +204,7 @@ export async function registerOrchestration(
       }
       await batch.commit();
     });
-    await ref.update({ registered: true, updatedAt: now(store) });
+    await updateIdempotent(ref, { registered: true, updatedAt: now(store) });
   } catch (error) {
     await store.firestore.recursiveDelete(ref).catch(() => undefined);
     if (error instanceof E11Error) throw error;
