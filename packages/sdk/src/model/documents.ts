@@ -170,11 +170,11 @@ export type Claim = z.infer<typeof claimSchema>;
 
 /**
  * A job document, written at the job's first change (claim, recorded launch, or an end without a
- * start); until then the job is read from its params chunk (store/virtual-jobs.ts). A new job document
- * holds only what it needs: each stored field is an index entry to write. `id` and `orchestrationId` come from the document's
- * path (`…orchestrations/{orchestrationId}/jobs/{id}`, see {@link parseJobDocument}); `v`, `epoch` and
- * `attempt` are stored once they differ from their defaults; the fields further down are written when
- * they first get a value.
+ * start); until then the job is read from its params chunk (store/virtual-jobs.ts). A new job
+ * document holds only what it needs: each stored field is an index entry to write. `id` and
+ * `orchestrationId` come from the document's path (`…orchestrations/{orchestrationId}/jobs/{id}`,
+ * see {@link parseJobDocument}); `v`, `epoch` and `attempt` are stored once they differ from their
+ * defaults; the fields further down are written when they first get a value.
  */
 export const jobDocSchema = z.object({
   v: z.literal(1).default(1),

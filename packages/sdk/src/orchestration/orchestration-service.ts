@@ -155,8 +155,8 @@ export class OrchestrationService {
   /**
    * Runs `jobName` once per parameter set. Validates everything first (nothing is written for bad
    * input), registers the orchestration and its params (in chunk documents of up to 100 sets; a job's
-   * own document is written at its first change) in batched writes, then launches the tasks with bounded concurrency, the launch rate limit and retries. Launch
-   * failures end exactly the affected jobs `Errored`. With an `idempotencyKey`, a repeated or
+   * own document is written at its first change) in batched writes, then launches the tasks with
+   * bounded concurrency, the launch rate limit and retries. Launch failures end exactly the affected jobs `Errored`. With an `idempotencyKey`, a repeated or
    * concurrent call returns the same orchestration and launches nothing.
    */
   async kickOffJob<P extends JobParams>(

@@ -138,6 +138,7 @@ export async function registerOrchestration(
   const total = params.length;
   const encoded = params.map((set) => encodeParams(set));
   const shardCount = shardCountFor(total);
+  const chunkSize = paramsChunkSizeFor(encoded);
   const createdAt = now(store);
   const ref = collections.orchestration(orchestration.id);
   const doc: OrchestrationDoc = {
@@ -150,7 +151,7 @@ export async function registerOrchestration(
     epoch: 1,
     counts: { ...emptyCounts(), pending: total },
     registered: false,
-    paramsChunkSize: paramsChunkSizeFor(encoded),
+    paramsChunkSize: chunkSize,
     registrationToken: randomUUID(),
     cancelRequested: false,
     cancelReason: null,
@@ -171,7 +172,6 @@ export async function registerOrchestration(
     });
   }
 
-  const chunkSize = doc.paramsChunkSize as number;
   type Write =
     { kind: 'chunk'; chunk: number; bytes: number } | { kind: 'shard'; shard: number; counts: StatusCounts };
   const writes: Write[] = [];
