@@ -10,7 +10,8 @@ import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const projectId = testProjectId('sweeper-registrations');
 const { firestore, pubsub } = emulatorClients(projectId);
-const orchestrations = new OrchestrationService({ firestore, pubsub, launcher: new RecordingLauncher() });
+const launcher = new RecordingLauncher();
+const orchestrations = new OrchestrationService({ firestore, pubsub, launcher });
 afterAll(async () => {
   await orchestrations.close();
   await Promise.all([firestore.terminate(), pubsub.close()]);
@@ -42,5 +43,27 @@ describe('the sweeper and unfinished registrations', () => {
       .where('registered', '==', false)
       .get();
     expect(left.docs.map((doc) => doc.id).sort()).toEqual(young);
+  });
+});
+
+describe('the sweeper and lost launches', () => {
+  it('launches jobs that never got a document once, not again at the next pass', async () => {
+    // A kick-off that registered 3 jobs and died before launching any, 20 minutes ago.
+    const { orchestrationId } = await registerJobs(orchestrations.store, 3, { jobName: 'nightly_sync' });
+    const longAgo = Timestamp.fromMillis(Date.now() - 20 * 60_000);
+    await orchestrations.store.collections
+      .orchestration(orchestrationId)
+      .update({ status: 'InProgress', createdAt: longAgo, launchedAt: longAgo });
+    const launched = () =>
+      launcher.requests.filter((request) => request.env.ORCHESTRATION_ID === orchestrationId).length;
+
+    expect((await orchestrations.sweep()).relaunched).toBe(3);
+    expect(launched()).toBe(3);
+    const jobs = await orchestrations.listJobs(orchestrationId);
+    expect(jobs.map((job) => job.status)).toEqual(['Pending', 'Pending', 'Pending']);
+
+    // The relaunched jobs wait for their tasks: the next pass leaves them alone.
+    expect((await orchestrations.sweep()).relaunched).toBe(0);
+    expect(launched()).toBe(3);
   });
 });

@@ -4,6 +4,7 @@ import PQueue from 'p-queue';
 import { checkCompletion, retryPublish } from '../completion/check-completion.js';
 import type { EventPublisher } from '../completion/event-publisher.js';
 import { DEFAULTS } from '../defaults.js';
+import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument, parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
@@ -283,16 +284,19 @@ async function sweepOne(
     perJob: true,
   });
   report.relaunched += launch.launched;
-  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once (a job
-  // with no document gets one, unless its task created it meanwhile).
+  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once. A job
+  // that had no document usually has one now (the launch recorded its execution); if not, it gets one.
   const updatedAt = Timestamp.fromMillis(store.clock.now());
   await Promise.all(
-    relaunch.map((job) => {
+    relaunch.map(async (job) => {
       const ref = store.collections.job(orchestration.id, job.id);
-      const written = isVirtualJob(job)
-        ? ref.create({ ...firstWriteOf(job), updatedAt })
-        : ref.update({ updatedAt });
-      return written.catch(() => undefined);
+      try {
+        await ref.update({ updatedAt });
+      } catch (error) {
+        if (isVirtualJob(job) && grpcCodeOf(error) === GrpcStatus.NOT_FOUND) {
+          await ref.create({ ...firstWriteOf(job), updatedAt }).catch(() => undefined);
+        }
+      }
     }),
   );
 }
