@@ -14,7 +14,7 @@ import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js'
 import { readCounts } from '../store/counts.js';
 import { recoverStaleJob } from '../store/recover-job.js';
 import type { Store } from '../store/store.js';
-import { firstWriteOf, isVirtualJob, readVirtualJobs } from '../store/virtual-jobs.js';
+import { firstWriteOf, isVirtualJob, readUnwrittenJobs } from '../store/virtual-jobs.js';
 
 /** Options for {@link sweep}. Durations in milliseconds. */
 export interface SweepOptions {
@@ -211,8 +211,7 @@ async function unwrittenJobs(store: Store, orchestration: OrchestrationDoc): Pro
     jobs.where('status', '==', JobStatus.Pending).count().get(),
   ]);
   if (counts.pending <= storedPending.data().count) return [];
-  const stored = await jobs.select().get();
-  return readVirtualJobs(store, orchestration, new Set(stored.docs.map((doc) => doc.id)));
+  return readUnwrittenJobs(store, orchestration);
 }
 
 async function sweepOne(
@@ -258,24 +257,21 @@ async function sweepOne(
   );
   const launcherGone =
     orchestration.launchCompletedAt === null && launcherLastSeenMs < nowMs - limits.pendingTimeoutMs;
+  // A never-started job waits for its own launch: it is lost once it waited pendingTimeoutMs when a
+  // per-job launch finished without starting it, or when the launcher itself died (either mode).
+  const launchLost =
+    (orchestration.mode === 'per-job' && orchestration.launchCompletedAt !== null) || launcherGone;
+  const waitedTooLong = (updatedAt: Timestamp) => updatedAt.toMillis() < nowMs - limits.pendingTimeoutMs;
   for (const snapshot of waiting.docs) {
     const job = parseJobDocument(snapshot);
     const requeued = job.attempt > 0;
-    // A never-started job waits for its own launch: it is lost when a per-job launch finished long ago
-    // without starting it, or when the launcher itself died before launching it (either mode).
-    const waitedTooLong = job.updatedAt.toMillis() < nowMs - limits.pendingTimeoutMs;
-    const lostLaunch =
-      waitedTooLong &&
-      ((orchestration.mode === 'per-job' && orchestration.launchCompletedAt !== null) || launcherGone);
-    if (requeued || lostLaunch) relaunch.push(job);
+    if (requeued || (launchLost && waitedTooLong(job.updatedAt))) relaunch.push(job);
   }
-  // Jobs with no document yet (never claimed) are lost on the same terms; they are listed only when the
-  // counters hold more Pending jobs than there are Pending documents.
-  const unwrittenLost =
-    orchestration.paramsChunkSize !== null &&
-    orchestration.createdAt.toMillis() < nowMs - limits.pendingTimeoutMs &&
-    ((orchestration.mode === 'per-job' && orchestration.launchCompletedAt !== null) || launcherGone);
-  if (unwrittenLost) relaunch.push(...(await unwrittenJobs(store, orchestration)));
+  // Jobs with no document yet (their updatedAt is the orchestration's createdAt) are lost on the same
+  // terms; they are listed only when the counters hold more Pending jobs than there are Pending documents.
+  if (launchLost && orchestration.paramsChunkSize !== null && waitedTooLong(orchestration.createdAt)) {
+    relaunch.push(...(await unwrittenJobs(store, orchestration)));
+  }
   if (relaunch.length === 0) return;
   const launch = await launchJobs(context, {
     orchestration,

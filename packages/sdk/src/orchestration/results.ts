@@ -6,7 +6,7 @@ import { JobStatus, type StatusCounts, terminalCount } from '../model/status.js'
 import { sumShards } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
-import { readVirtualJobs } from '../store/virtual-jobs.js';
+import { readUnwrittenJobs, readVirtualJobs } from '../store/virtual-jobs.js';
 
 /** One successful job in `getJobResults`. */
 export interface JobSuccess<R = unknown, P extends JobParams = JobParams> {
@@ -92,11 +92,11 @@ export async function readAllJobs(store: Store, orchestrationId: string, status?
   if (status !== undefined && status !== JobStatus.Pending) return jobs;
   const source = await findOrchestration(store, orchestrationId);
   if (!source || source.paramsChunkSize === null) return jobs;
-  const stored =
+  // Every job document was just read, or (Pending only) only their ids are listed.
+  const unwritten =
     status === undefined
-      ? jobs.map((job) => job.id)
-      : (await store.collections.jobs(orchestrationId).select().get()).docs.map((doc) => doc.id);
-  const unwritten = await readVirtualJobs(store, source, new Set(stored));
+      ? await readVirtualJobs(store, source, new Set(jobs.map((job) => job.id)))
+      : await readUnwrittenJobs(store, source);
   return unwritten.length === 0 ? jobs : [...jobs, ...unwritten].sort((a, b) => a.index - b.index);
 }
 

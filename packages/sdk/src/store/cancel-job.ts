@@ -1,11 +1,10 @@
 import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
-import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 
 import { closeAttempt } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
-import { lazyVirtualJob, withFirstWrite } from './virtual-jobs.js';
+import { runJobTransaction } from './virtual-jobs.js';
 
 /**
  * Cancels one unfinished job: `Pending`/`InProgress` → `Cancelled` with `error` (why), closing an open
@@ -22,21 +21,15 @@ export async function cancelJob(
     known?: JobDoc;
   },
 ): Promise<JobDoc | undefined> {
-  const ref = store.collections.job(input.orchestrationId, input.jobId);
-  const virtual = lazyVirtualJob(store, input);
-  return withFirstWrite(() =>
-    store.firestore.runTransaction(async (tx) => {
-      const snapshot = await tx.get(ref);
-      const job = snapshot.exists ? parseJobDocument(snapshot) : await virtual();
-      if (!job || isTerminal(job.status)) return undefined;
-      const at = now(store);
-      const error: JobErrorInfo = { ...input.error, jobId: job.id, attempt: job.attempt };
-      transition(store, tx, job, JobStatus.Cancelled, {
-        error,
-        finishedAt: at,
-        attempts: closeAttempt(job.attempts, 'Cancelled', at, { message: error.message, code: error.code }),
-      });
-      return job;
-    }),
-  );
+  return runJobTransaction(store, input, (tx, job) => {
+    if (!job || isTerminal(job.status)) return undefined;
+    const at = now(store);
+    const error: JobErrorInfo = { ...input.error, jobId: job.id, attempt: job.attempt };
+    transition(store, tx, job, JobStatus.Cancelled, {
+      error,
+      finishedAt: at,
+      attempts: closeAttempt(job.attempts, 'Cancelled', at, { message: error.message, code: error.code }),
+    });
+    return job;
+  });
 }

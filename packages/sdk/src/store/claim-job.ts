@@ -2,12 +2,11 @@ import type { Timestamp } from '@google-cloud/firestore';
 
 import { E11Error, ErrorCode } from '../errors.js';
 import { type AttemptRecord, type Claim, type JobDoc, type JobErrorInfo } from '../model/documents.js';
-import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
-import { type JobSource, lazyVirtualJob, withFirstWrite } from './virtual-jobs.js';
+import { type JobSource, runJobTransaction } from './virtual-jobs.js';
 
 /** Who is claiming a job, and the limits that decide a takeover. */
 export interface ClaimRequest {
@@ -61,6 +60,42 @@ export function closeAttempt(
   return copy;
 }
 
+/** The retryable `E11_CRASHED` error of a job whose task stopped without reporting. */
+export function crashedError(
+  job: Pick<JobDoc, 'jobName' | 'orchestrationId' | 'id' | 'attempt'>,
+  message: string,
+): JobErrorInfo {
+  return {
+    message,
+    code: ErrorCode.Crashed,
+    name: null,
+    stack: null,
+    jobName: job.jobName,
+    orchestrationId: job.orchestrationId,
+    jobId: job.id,
+    attempt: job.attempt,
+    retryable: true,
+  };
+}
+
+/** The record of attempt `attempt`, started at `at` in the job's current epoch. */
+export function openAttempt(
+  job: Pick<JobDoc, 'epoch'>,
+  attempt: number,
+  at: Timestamp,
+  executionName: string | null,
+): AttemptRecord {
+  return {
+    attempt,
+    epoch: job.epoch,
+    startedAt: at,
+    finishedAt: null,
+    outcome: null,
+    error: null,
+    executionName,
+  };
+}
+
 /** Attempts already started in the job's current epoch. */
 export function attemptsInEpoch(job: JobDoc): number {
   return job.attempts.filter((record) => record.epoch === job.epoch).length;
@@ -73,83 +108,56 @@ export function attemptsInEpoch(job: JobDoc): number {
  * claimed: `InProgress`, attempt + 1, startedAt, heartbeat, and a new attempt record.
  */
 export async function claimJob(store: Store, request: ClaimRequest): Promise<ClaimResult> {
-  const ref = store.collections.job(request.orchestrationId, request.jobId);
-  const virtual = lazyVirtualJob(store, { ...request, known: request.job, source: request.orchestration });
-  return withFirstWrite(() =>
-    store.firestore.runTransaction(async (tx) => {
-      const snapshot = await tx.get(ref);
-      const job = snapshot.exists ? parseJobDocument(snapshot) : await virtual();
-      if (!job) {
-        throw new E11Error(
-          ErrorCode.UnknownJob,
-          `Job ${request.jobId} of orchestration ${request.orchestrationId} does not exist.`,
-          { context: { orchestrationId: request.orchestrationId, jobId: request.jobId } },
-        );
-      }
-      // A retried claim whose first commit went through (the answer was lost): the job is already ours.
-      if (job.status === JobStatus.InProgress && job.claim?.id === request.claim.id) {
-        return { outcome: 'claimed', job, attempt: job.attempt, takeover: false };
-      }
-      if (isTerminal(job.status)) return { outcome: 'terminal', job };
-      const at = now(store);
-      const takeover = job.status === JobStatus.InProgress;
-      if (takeover && !claimIsDead(job, request, at.toMillis())) return { outcome: 'running-elsewhere', job };
+  const lookup = { ...request, known: request.job, source: request.orchestration };
+  return runJobTransaction(store, lookup, (tx, job): ClaimResult => {
+    if (!job) {
+      throw new E11Error(
+        ErrorCode.UnknownJob,
+        `Job ${request.jobId} of orchestration ${request.orchestrationId} does not exist.`,
+        { context: { orchestrationId: request.orchestrationId, jobId: request.jobId } },
+      );
+    }
+    // A retried claim whose first commit went through (the answer was lost): the job is already ours.
+    if (job.status === JobStatus.InProgress && job.claim?.id === request.claim.id) {
+      return { outcome: 'claimed', job, attempt: job.attempt, takeover: false };
+    }
+    if (isTerminal(job.status)) return { outcome: 'terminal', job };
+    const at = now(store);
+    const takeover = job.status === JobStatus.InProgress;
+    if (takeover && !claimIsDead(job, request, at.toMillis())) return { outcome: 'running-elsewhere', job };
 
-      const crashed: JobErrorInfo = {
-        message:
-          'The task stopped without reporting (container crashed, was killed, or its heartbeat went stale).',
-        code: ErrorCode.Crashed,
-        name: null,
-        stack: null,
-        jobName: job.jobName,
-        orchestrationId: job.orchestrationId,
-        jobId: job.id,
-        attempt: job.attempt,
-        retryable: true,
-      };
-      const history = takeover
-        ? closeAttempt(job.attempts, 'Crashed', at, { message: crashed.message, code: crashed.code })
-        : job.attempts;
-      if (attemptsInEpoch(job) >= request.maxAttempts) {
-        transition(store, tx, job, JobStatus.Errored, {
-          attempts: history,
-          error: crashed,
-          deadLettered: true,
-          finishedAt: at,
-          claim: null,
-        });
-        return {
-          outcome: 'exhausted',
-          job: { ...job, status: JobStatus.Errored, attempts: history, error: crashed, deadLettered: true },
-        };
-      }
-      const attempt = job.attempt + 1;
-      const record: AttemptRecord = {
-        attempt,
-        epoch: job.epoch,
-        startedAt: at,
-        finishedAt: null,
-        outcome: null,
-        error: null,
-        executionName: request.claim.executionName,
-      };
-      const patch = {
-        attempt,
-        attempts: [...history, record],
-        claim: request.claim,
-        heartbeatAt: at,
-        startedAt: job.startedAt ?? at,
-        maxAttempts: request.maxAttempts,
-        // The launcher records the full execution name; a task only knows its short CLOUD_RUN_EXECUTION.
-        executionName: job.executionName ?? request.claim.executionName,
-      };
-      transition(store, tx, job, JobStatus.InProgress, patch);
+    const crashed = crashedError(
+      job,
+      'The task stopped without reporting (container crashed, was killed, or its heartbeat went stale).',
+    );
+    const history = takeover
+      ? closeAttempt(job.attempts, 'Crashed', at, { message: crashed.message, code: crashed.code })
+      : job.attempts;
+    if (attemptsInEpoch(job) >= request.maxAttempts) {
+      transition(store, tx, job, JobStatus.Errored, {
+        attempts: history,
+        error: crashed,
+        deadLettered: true,
+        finishedAt: at,
+        claim: null,
+      });
       return {
-        outcome: 'claimed',
-        job: { ...job, ...patch, status: JobStatus.InProgress },
-        attempt,
-        takeover,
+        outcome: 'exhausted',
+        job: { ...job, status: JobStatus.Errored, attempts: history, error: crashed, deadLettered: true },
       };
-    }),
-  );
+    }
+    const attempt = job.attempt + 1;
+    const patch = {
+      attempt,
+      attempts: [...history, openAttempt(job, attempt, at, request.claim.executionName)],
+      claim: request.claim,
+      heartbeatAt: at,
+      startedAt: job.startedAt ?? at,
+      maxAttempts: request.maxAttempts,
+      // The launcher records the full execution name; a task only knows its short CLOUD_RUN_EXECUTION.
+      executionName: job.executionName ?? request.claim.executionName,
+    };
+    transition(store, tx, job, JobStatus.InProgress, patch);
+    return { outcome: 'claimed', job: { ...job, ...patch, status: JobStatus.InProgress }, attempt, takeover };
+  });
 }

@@ -1,10 +1,9 @@
 import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
-import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
-import { lazyVirtualJob, withFirstWrite } from './virtual-jobs.js';
+import { runJobTransaction } from './virtual-jobs.js';
 
 /**
  * Ends a job that never started (its launch failed permanently, or the orchestration timed out before
@@ -22,19 +21,13 @@ export async function failPendingJob(
     known?: JobDoc;
   },
 ): Promise<boolean> {
-  const ref = store.collections.job(job.orchestrationId, job.jobId);
-  const virtual = lazyVirtualJob(store, job);
-  return withFirstWrite(() =>
-    store.firestore.runTransaction(async (tx) => {
-      const snapshot = await tx.get(ref);
-      const current = snapshot.exists ? parseJobDocument(snapshot) : await virtual();
-      if (current?.status !== JobStatus.Pending) return false;
-      transition(store, tx, current, JobStatus.Errored, {
-        error: job.error,
-        deadLettered: job.deadLettered ?? false,
-        finishedAt: now(store),
-      });
-      return true;
-    }),
-  );
+  return runJobTransaction(store, job, (tx, current) => {
+    if (current?.status !== JobStatus.Pending) return false;
+    transition(store, tx, current, JobStatus.Errored, {
+      error: job.error,
+      deadLettered: job.deadLettered ?? false,
+      finishedAt: now(store),
+    });
+    return true;
+  });
 }

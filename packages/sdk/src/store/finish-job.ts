@@ -4,7 +4,7 @@ import { type JobDoc, type JobErrorInfo, type AttemptRecord } from '../model/doc
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
-import { closeAttempt } from './claim-job.js';
+import { closeAttempt, openAttempt } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
 
@@ -92,15 +92,7 @@ export function failJob(
       return;
     }
     const attempt = job.attempt + 1;
-    history.push({
-      attempt,
-      epoch: job.epoch,
-      startedAt: at,
-      finishedAt: null,
-      outcome: null,
-      error: null,
-      executionName: owned.executionName ?? job.claim?.executionName ?? null,
-    });
+    history.push(openAttempt(job, attempt, at, owned.executionName ?? job.claim?.executionName ?? null));
     tx.update(store.collections.job(job.orchestrationId, job.id), {
       attempt,
       attempts: history,

@@ -1,9 +1,7 @@
-import { ErrorCode } from '../errors.js';
-import { type JobErrorInfo } from '../model/documents.js';
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
-import { attemptsInEpoch, closeAttempt } from './claim-job.js';
+import { attemptsInEpoch, closeAttempt, crashedError } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
 
@@ -29,17 +27,10 @@ export async function recoverStaleJob(
     const heartbeat = job.heartbeatAt?.toMillis() ?? 0;
     if (job.status !== JobStatus.InProgress || at.toMillis() - heartbeat <= input.heartbeatTimeoutMs)
       return 'alive';
-    const error: JobErrorInfo = {
-      message: `The task stopped sending heartbeats ${Math.round((at.toMillis() - heartbeat) / 1000)} s ago (container crashed or was reclaimed).`,
-      code: ErrorCode.Crashed,
-      name: null,
-      stack: null,
-      jobName: job.jobName,
-      orchestrationId: job.orchestrationId,
-      jobId: job.id,
-      attempt: job.attempt,
-      retryable: true,
-    };
+    const error = crashedError(
+      job,
+      `The task stopped sending heartbeats ${Math.round((at.toMillis() - heartbeat) / 1000)} s ago (container crashed or was reclaimed).`,
+    );
     const attempts = closeAttempt(job.attempts, 'Crashed', at, { message: error.message, code: error.code });
     if (attemptsInEpoch(job) >= (job.maxAttempts ?? input.defaultMaxAttempts)) {
       transition(store, tx, job, JobStatus.Errored, {

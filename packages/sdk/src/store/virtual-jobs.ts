@@ -1,3 +1,5 @@
+import type { Transaction } from '@google-cloud/firestore';
+
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
@@ -13,7 +15,7 @@ import {
   paramsChunkDocSchema,
 } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
-import { parseDocument } from '../model/parse.js';
+import { parseDocument, parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
 import type { Store } from './store.js';
@@ -207,7 +209,7 @@ export interface JobLookup {
  * The virtual job of `lookup`, read at most once however often it is called (a transaction may run its
  * function several times); a failed read is tried again on the next call.
  */
-export function lazyVirtualJob(store: Store, lookup: JobLookup): () => Promise<VirtualJob | undefined> {
+function lazyVirtualJob(store: Store, lookup: JobLookup): () => Promise<VirtualJob | undefined> {
   let found: Promise<VirtualJob | undefined> | undefined;
   const resolve = async () => {
     const { known } = lookup;
@@ -227,14 +229,33 @@ export function lazyVirtualJob(store: Store, lookup: JobLookup): () => Promise<V
 }
 
 /**
- * Runs a transaction that may create a job's first document; if another writer created it first
- * (ALREADY_EXISTS), runs it once more, now against that document.
+ * Runs `change` in a transaction on one job: its document, or the virtual job when it has none yet
+ * (undefined when neither exists). A `transition` of a virtual job creates its document; if another
+ * writer created it first (ALREADY_EXISTS), the transaction runs once more, against that document.
  */
-export async function withFirstWrite<T>(run: () => Promise<T>): Promise<T> {
+export async function runJobTransaction<T>(
+  store: Store,
+  lookup: JobLookup,
+  change: (tx: Transaction, job: JobDoc | undefined) => T | Promise<T>,
+): Promise<T> {
+  const ref = store.collections.job(lookup.orchestrationId, lookup.jobId);
+  const virtual = lazyVirtualJob(store, lookup);
+  const run = () =>
+    store.firestore.runTransaction(async (tx) => {
+      const snapshot = await tx.get(ref);
+      return change(tx, snapshot.exists ? parseJobDocument(snapshot) : await virtual());
+    });
   try {
     return await run();
   } catch (error) {
     if (grpcCodeOf(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
     return run();
   }
+}
+
+/** The jobs of the orchestration that have no document yet: the job ids listed, then the chunks read. */
+export async function readUnwrittenJobs(store: Store, source: JobSource): Promise<VirtualJob[]> {
+  if (source.paramsChunkSize === null) return [];
+  const stored = await store.collections.jobs(source.id).select().get();
+  return readVirtualJobs(store, source, new Set(stored.docs.map((doc) => doc.id)));
 }
