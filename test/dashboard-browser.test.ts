@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import { activeListenerCount, createDashboardServer, type DashboardServer } from '@e11/sdk';
+import npmChromium from '@sparticuz/chromium';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -14,9 +16,20 @@ import {
 } from './helpers/monitoring.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 
-// Debian's Chromium (apt-get install chromium), driven through playwright-core: a real headless browser
-// against the real dashboard server, with jobs moved through the real store functions while the page is open.
-const CHROMIUM = process.env.E11_CHROMIUM ?? '/usr/bin/chromium';
+// A real headless Chromium driven through playwright-core, against the real dashboard server, with jobs
+// moved through the real store functions while the page is open. The browser is E11_CHROMIUM, else a
+// system Chromium when one is installed, else the one `npm install` brought (@sparticuz/chromium, which
+// unpacks its headless build to the temp directory on first use).
+const SYSTEM_CHROMIUM = '/usr/bin/chromium';
+
+async function chromiumLaunchOptions(): Promise<{ executablePath: string; args: string[] }> {
+  const chosen = process.env.E11_CHROMIUM ?? (existsSync(SYSTEM_CHROMIUM) ? SYSTEM_CHROMIUM : undefined);
+  if (chosen !== undefined) return { executablePath: chosen, args: ['--no-sandbox'] };
+  // Its args are tuned for one page per browser in a Lambda; `--single-process` ends the browser when a
+  // page closes, and this file opens several pages in one browser.
+  const args = npmChromium.args.filter((arg) => arg !== '--single-process');
+  return { executablePath: await npmChromium.executablePath(), args };
+}
 const screenshot = fileURLToPath(new URL('artifacts/dashboard.png', import.meta.url));
 
 const projectId = testProjectId('dashboard-browser');
@@ -30,7 +43,7 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   await ensureTopic(pubsub);
   dashboard = await createDashboardServer(service, { port: 0 });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await chromium.launch({ ...(await chromiumLaunchOptions()), headless: true });
 });
 afterAll(async () => {
   await browser?.close();
