@@ -31,14 +31,14 @@ export interface ChaosConfig {
 export function shortConfig(seed = 1234): ChaosConfig {
   return {
     seed,
-    faultPhaseMs: 25_000,
-    settleTimeoutMs: 60_000,
-    orchestrations: 8,
+    faultPhaseMs: 20_000,
+    settleTimeoutMs: 75_000,
+    orchestrations: 6,
     jobsPerOrchestration: [2, 6],
     faultGapMs: [300, 1_200],
     quotaWindowMaxMs: 4_000,
     // Up to beyond the heartbeat timeout: a stalled task is taken over while it still runs.
-    firestoreStallMaxMs: 8_000,
+    firestoreStallMaxMs: 7_000,
     pubsubStallMaxMs: 3_000,
     functionsDownMaxMs: 2_000,
     heartbeatTimeout: '6s',

@@ -104,7 +104,18 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
     const open = jobs.filter((job) => !isTerminal(job.status));
     if (open.length > 0 || !isTerminal(orchestration.status)) {
       report.lost++;
-      violation(`orchestration ${id}: ${orchestration.status}, ${open.length} job(s) not terminal`);
+      const age = (at: Date | null) =>
+        at ? `${Math.round((Date.now() - at.getTime()) / 1_000)} s ago` : 'never';
+      violation(
+        `orchestration ${id} (${orchestration.mode}): ${orchestration.status}, ${open.length} job(s) not terminal: ` +
+          open
+            .map(
+              (job) =>
+                `${job.id} ${job.status} attempt ${job.attempt}, execution ${job.executionName ?? 'none'}, ` +
+                `heartbeat ${age(job.heartbeatAt)}, updated ${age(job.updatedAt)}`,
+            )
+            .join('; '),
+      );
       continue;
     }
     const markers = await store.collections.completions(id).get();

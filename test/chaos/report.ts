@@ -11,15 +11,23 @@ export function reportLine(report: ChaosReport): string {
   );
 }
 
-/** The summary line, then each broken invariant, then (when something broke) the fault log to replay it. */
-export function reportText(report: ChaosReport): string {
-  const lines = [reportLine(report)];
+/**
+ * The summary line and timings, then each broken invariant, then — when something broke, or with
+ * E11_CHAOS_VERBOSE=1 — the fault log of the run.
+ */
+export function reportText(report: ChaosReport, verbose = process.env.E11_CHAOS_VERBOSE === '1'): string {
+  const { start, faults, settle, check } = report.seconds;
+  const lines = [
+    reportLine(report),
+    `  (seconds: stack ${start}, faults ${faults}, settle ${settle}, checks ${check})`,
+  ];
   if (report.abandoned > 0)
     lines.push(`  (${report.abandoned} kick-off(s) died before registering: removed, as expected)`);
   if (report.violations.length > 0) {
     lines.push(`  ${report.violations.length} violation(s); replay with --seed ${report.seed}:`);
     lines.push(...report.violations.map((line) => `  ✗ ${line}`));
-    lines.push('  faults:', ...report.log.map((line) => `    ${line}`));
   }
+  if (verbose || report.violations.length > 0)
+    lines.push('  faults:', ...report.log.map((line) => `    ${line}`));
   return lines.join('\n');
 }

@@ -34,6 +34,8 @@ export interface ChaosReport extends InvariantReport {
   faults: number;
   /** Each injected fault, in order (for replay diagnostics). */
   log: string[];
+  /** Seconds spent starting the stack, in the fault phase, settling, and checking. */
+  seconds: { start: number; faults: number; settle: number; check: number };
 }
 
 function drawFault(random: Random): Fault {
@@ -56,7 +58,16 @@ async function settle(chaos: ChaosStack, timeoutMs: number): Promise<string | nu
       .map((snapshot) => parseDocument(orchestrationDocSchema, snapshot))
       .filter((o) => !o.registered || !isTerminal(o.status) || o.eventPending);
     if (open.length === 0 && chaos.stack.cloudRun.stats().tasksRunning === 0) return null;
-    pending = open.map((o) => `${o.id} (${o.registered ? o.status : 'half-registered'})`).join(', ');
+    const previous = pending;
+    pending = open
+      .map(
+        (o) =>
+          `${o.id} (${o.registered ? `${o.status}${o.eventPending ? ', event pending' : ''}` : 'half-registered'})`,
+      )
+      .join(', ');
+    if (process.env.E11_CHAOS_VERBOSE === '1' && pending !== previous) {
+      console.log(`${new Date().toISOString()} settling: ${pending || 'tasks running'}`);
+    }
     // A poll of the emulators' real state, bounded by the deadline.
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -72,6 +83,7 @@ export async function runChaos(
   emulators: ChaosEmulators,
   config: ChaosConfig,
 ): Promise<ChaosReport> {
+  const began = Date.now();
   const random = new Random(config.seed);
   const workRandom = new Random(config.seed ^ 0x5eed);
   const chaos = await startChaosStack(projectId, emulators, config);
@@ -95,8 +107,10 @@ export async function runChaos(
     running.add(promise);
   };
   let report: ChaosReport | undefined;
+  const secondsSince = (at: number) => Math.round((Date.now() - at) / 100) / 10;
   try {
     const start = Date.now();
+    const startSeconds = secondsSince(began);
     const kickOffEvery = (config.faultPhaseMs * 0.7) / config.orchestrations;
     let kicked = 0;
     let nextFaultAt = start;
@@ -122,10 +136,25 @@ export async function runChaos(
     for (const [fault] of FAULTS) await fault.heal?.(target);
     chaos.stack.cloudRun.faults.clear();
 
+    const faultSeconds = secondsSince(start);
+    const settling = Date.now();
     const unsettled = await settle(chaos, config.settleTimeoutMs);
+    const settleSeconds = secondsSince(settling);
+    const checking = Date.now();
     await drainTopic(chaos);
     const invariants = await checkInvariants(chaos, expected);
-    report = { ...invariants, seed: config.seed, faults: log.length, log };
+    report = {
+      ...invariants,
+      seed: config.seed,
+      faults: log.length,
+      log,
+      seconds: {
+        start: startSeconds,
+        faults: faultSeconds,
+        settle: settleSeconds,
+        check: secondsSince(checking),
+      },
+    };
     if (unsettled) report.violations.unshift(unsettled);
     report.violations.push(...errors.map((error) => `harness: ${error}`));
   } finally {

@@ -33,18 +33,27 @@ export const killBackend: Fault = {
         serviceName: { ${CHAOS_JOB}: ${JSON.stringify(CHAOS_SERVICE)} },
         launch: { ratePerMinute: 100000 },
       });
+      const started = Date.now();
       await service.kickOffJob(${JSON.stringify(CHAOS_JOB)}, ${JSON.stringify(params)}, ${JSON.stringify(options)});
+      process.stdout.write('registered after ' + (Date.now() - started) + ' ms\\n');
       setInterval(() => undefined, 60000);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...chaos.backendEnv, E11_LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const exited = once(child, 'exit');
-    const afterMs = random.int(100, 3_000);
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2_000)));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    // A backend needs a few seconds to start and register: kill it before, during or after that.
+    const afterMs = random.int(1_000, 12_000);
     await new Promise((resolve) => setTimeout(resolve, afterMs));
     child.kill('SIGKILL');
-    await exited;
-    return `backend SIGKILLed ${afterMs} ms after it started a kick-off of ${params.length} jobs`;
+    const [code, signal] = await exited;
+    if (signal !== 'SIGKILL') throw new Error(`the backend exited by itself (${code}): ${stderr.trim()}`);
+    const registered = stdout.trim() || 'before its kick-off returned';
+    return `backend SIGKILLed ${afterMs} ms after it started a kick-off of ${params.length} jobs (${registered})`;
   },
 };
