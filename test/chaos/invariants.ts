@@ -154,14 +154,20 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
       if (success.result.index !== success.params.index)
         violation(`job ${success.jobId}: result of job ${success.result.index}`);
     }
+    const launchFailures: string[] = [];
     for (const failure of failures ?? []) {
       const want = params?.[failure.index];
       if (!isDeepStrictEqual(failure.params, want))
         violation(
           `job ${failure.jobId}: failure with params ${JSON.stringify(failure.params)}, kicked off ${JSON.stringify(want)}`,
         );
-      if (failure.error.code === 'E11_LAUNCH_FAILED')
-        violation(`job ${failure.jobId}: a launch rejection became a failure (${failure.error.message})`);
+      if (failure.error.code === 'E11_LAUNCH_FAILED') launchFailures.push(failure.error.message);
+    }
+    if (launchFailures.length > 0) {
+      violation(
+        `orchestration ${id} (${orchestration.mode}): ${launchFailures.length} job(s) Errored E11_LAUNCH_FAILED ` +
+          `after a Cloud Run rejection (a quota or outage window must mean "later"): ${[...new Set(launchFailures)].join(' / ')}`,
+      );
     }
   }
   for (const id of expected.byId.keys()) {

@@ -71,7 +71,25 @@ async function settle(chaos: ChaosStack, timeoutMs: number): Promise<string | nu
     // A poll of the emulators' real state, bounded by the deadline.
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  return `not settled within ${timeoutMs} ms: ${pending || 'task processes still running'}`;
+  return `not settled within ${timeoutMs} ms: ${pending || `task processes still running: ${runningTasks(chaos)}`}`;
+}
+
+/** The task processes still running, with what they run and the tail of their output. */
+function runningTasks(chaos: ChaosStack): string {
+  const { cloudRun } = chaos.stack;
+  return cloudRun
+    .listExecutions()
+    .flatMap((e) =>
+      e.tasks
+        .filter((t) => t.state === 'running')
+        .map((t) => {
+          const since = Math.round((Date.now() - (t.startTime?.getTime() ?? Date.now())) / 1_000);
+          const job = e.env.JOB_ID ?? `index ${Number(e.env.E11_TASK_INDEX_OFFSET ?? 0) + t.index}`;
+          const tail = cloudRun.taskOutput(e.name, t.index).trim().split('\n').slice(-3).join(' | ');
+          return `${e.id}/task${t.index} (job ${job}, attempt ${t.attempt}, pid ${t.pids.at(-1) ?? '?'}, running ${since} s; output: ${tail.slice(-600)})`;
+        }),
+    )
+    .join('; ');
 }
 
 /**
