@@ -5,7 +5,7 @@ export interface ChaosConfig {
   seed: number;
   /** How long work is kicked off and faults are injected. */
   faultPhaseMs: number;
-  /** Bound on the time everything then has to end (terminal jobs, events published, tasks exited). */
+  /** Bound on the time everything then has to end (every job terminal, every event published). */
   settleTimeoutMs: number;
   /** Orchestrations kicked off by the test's own backend during the fault phase. */
   orchestrations: number;

@@ -19,7 +19,7 @@ export function reportText(report: ChaosReport, verbose = process.env.E11_CHAOS_
   const { start, faults, settle, check } = report.seconds;
   const lines = [
     reportLine(report),
-    `  (seconds: stack ${start}, faults ${faults}, settle ${settle}, checks ${check})`,
+    `  (seconds: stack ${start}, faults ${faults}, settle ${settle}, checks ${check}; ${report.executions})`,
   ];
   if (report.abandoned > 0)
     lines.push(`  (${report.abandoned} kick-off(s) died before registering: removed, as expected)`);
