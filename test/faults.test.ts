@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { setBridgeRoute, type Stack, startStack } from '@e11/emulators';
+import {
+  type RegisteredTrigger,
+  registerJobTrigger,
+  setBridgeRoute,
+  type Stack,
+  startStack,
+} from '@e11/emulators';
 import type { OrchestrationService } from '@e11/sdk';
 import {
   CloudRunTaskService,
@@ -32,6 +38,11 @@ const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/runner-entrypoint.js',
 const projectId = testProjectId('faults');
 const TOPIC = 'faults-completed';
 const FAULTY_TOPIC = 'faults-publish-fails-once';
+/**
+ * The publish-failure test's own collection prefix: no sweeper sweeps it, so the trigger (parked by the
+ * bridge after its failed attempt, released by the test) is its only publisher.
+ */
+const PUBLISH_PREFIX = 'pubfault_';
 const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
 const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
 /** The file's project, clients and topic, for {@link stackService}. */
@@ -46,6 +57,9 @@ let orchestrations: OrchestrationService;
 /** The same service, launching `sleepy` on Cloud Run jobs set up for one fault each. */
 let noRetry: OrchestrationService;
 let viaProxy: OrchestrationService;
+/** The same service on {@link PUBLISH_PREFIX}, and that prefix's trigger. */
+let publishFault: OrchestrationService;
+let publishTrigger: RegisteredTrigger;
 let subscriptions: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
@@ -60,11 +74,11 @@ beforeAll(async () => {
         'sleepy-no-retry': { ...task, maxRetries: 0 },
         'sleepy-via-proxy': { ...task, maxRetries: 0, env: { FIRESTORE_EMULATOR_HOST: proxy.hostPort } },
         'fails-until-file': { ...task, maxRetries: 0 },
+        'marks-file-publish': { ...task, maxRetries: 0, env: { E11_COLLECTION_PREFIX: PUBLISH_PREFIX } },
       },
     },
     cloudRunOptions: { maxConcurrentTasks: 8, killGraceMs: 1_000 },
     topics: [TOPIC, FAULTY_TOPIC],
-    functionsEnv: { E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS: FAULTY_TOPIC },
     sweepIntervalMs: 500,
     // The trigger gets 5 s to end an orchestration before the sweeper treats the trigger as lost.
     sweepOptions: { requeueGraceMs: 1_000, completionGraceMs: 5_000 },
@@ -76,6 +90,19 @@ beforeAll(async () => {
     stackService(stack, base, { serviceName: { sleepy: service }, launch: { ratePerMinute: 100_000 } });
   noRetry = routed('sleepy-no-retry');
   viaProxy = routed('sleepy-via-proxy');
+  publishFault = stackService(stack, base, {
+    collectionPrefix: PUBLISH_PREFIX,
+    serviceName: { marks_file: 'marks-file-publish' },
+    launch: { ratePerMinute: 100_000 },
+  });
+  publishTrigger = await registerJobTrigger({
+    firestoreHost: inject('firestoreHost'),
+    bridgeUrl: stack.bridgeUrl,
+    projectId,
+    collectionPrefix: PUBLISH_PREFIX,
+    target: stack.functions.url,
+    faults: { holdFailed: true },
+  });
   for (const topic of [TOPIC, FAULTY_TOPIC]) {
     subscriptions.push(
       await subscribeToJobCompleted(pubsub, { topic }, (event) => {
@@ -94,7 +121,8 @@ afterAll(async () => {
   );
   await Promise.all(subscriptions.map((s) => s.close()));
   subscriptions = [];
-  await Promise.all([orchestrations.close(), noRetry.close(), viaProxy.close()]);
+  await publishTrigger.unroute();
+  await Promise.all([orchestrations.close(), noRetry.close(), viaProxy.close(), publishFault.close()]);
   await stack.stop();
   await proxy.stop();
   await pubsub.close();
@@ -238,28 +266,63 @@ describe('failures on the local stack', () => {
   });
 
   it('still publishes the event exactly once when the first publish fails after the marker', async () => {
-    const { orchestrationId } = await orchestrations.kickOffJob('sleepy', [{ ms: 10 }, { ms: 20 }], {
-      topic: FAULTY_TOPIC,
-    });
+    // The job holds until the test writes `release`; meanwhile its topic disappears, so the publish
+    // after the completion marker fails (NOT_FOUND) — a fault of Pub/Sub itself, not of our code.
+    const dir = mkdtempSync(join(tmpdir(), 'e11-publish-'));
+    const release = join(dir, 'release');
+    const { orchestrationId, jobIds } = await publishFault.kickOffJob(
+      'marks_file',
+      [{ file: join(dir, 'marks'), release }],
+      { topic: FAULTY_TOPIC },
+    );
+    figures.jobs++;
+    await waitForJob(
+      publishFault.store,
+      orchestrationId,
+      jobIds[0] as string,
+      (j) => j.status === 'InProgress',
+    );
+    await pubsub.topic(FAULTY_TOPIC).delete();
     figures.faults++;
-    figures.jobs += 2;
-    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 2 });
+    writeFileSync(release, 'go');
+    const markerRef = publishFault.store.collections.completion(orchestrationId, 1);
+    const failed = await new Promise<Record<string, unknown>>((resolve) => {
+      const unsubscribe = markerRef.onSnapshot((snapshot) => {
+        if (Number(snapshot.get('publishAttempts') ?? 0) < 1) return;
+        unsubscribe();
+        resolve(snapshot.data() ?? {});
+      });
+    });
+    expect(failed).toMatchObject({
+      published: false,
+      lastPublishError: expect.stringMatching(/NOT_FOUND|not found/i) as unknown,
+    });
+    // The failed delivery is parked by the bridge, so nothing publishes until the test releases it.
+    expect(await publishTrigger.waitForIdle({ timeoutMs: 30_000 })).toMatchObject({ held: 1 });
+
+    // The topic comes back, watched by a new subscription; the bridge retries the delivery.
+    await pubsub.createTopic(FAULTY_TOPIC);
+    subscriptions.push(
+      await subscribeToJobCompleted(pubsub, { topic: FAULTY_TOPIC }, (event) => {
+        events.push(event);
+        for (const listener of listeners) listener();
+        return Promise.resolve();
+      }),
+    );
+    expect(await publishTrigger.release()).toBe(1);
+    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 1 });
     // The marker records the publish just after it happened: wait for that write, then read it.
     const marker = await new Promise<Record<string, unknown>>((resolve) => {
-      const unsubscribe = orchestrations.store.collections
-        .completion(orchestrationId, 1)
-        .onSnapshot((snapshot) => {
-          if (snapshot.get('published') !== true) return;
-          unsubscribe();
-          resolve(snapshot.data() ?? {});
-        });
+      const unsubscribe = markerRef.onSnapshot((snapshot) => {
+        if (snapshot.get('published') !== true) return;
+        unsubscribe();
+        resolve(snapshot.data() ?? {});
+      });
     });
-    expect(marker).toMatchObject({
-      published: true,
-      publishAttempts: 2,
-      lastPublishError: expect.stringMatching(/FAIL_ONCE/) as unknown,
-    });
-    await expectEvents(orchestrationId, 1);
+    expect(marker).toMatchObject({ published: true, publishAttempts: 2 });
+    expect(await publishTrigger.waitForIdle({ timeoutMs: 30_000 })).toMatchObject({ held: 0, failed: 0 });
+    expect(events.filter((e) => e.orchestrationId === orchestrationId)).toHaveLength(1);
+    figures.ends++;
   });
 
   it('ends an orchestration whose every trigger delivery was lost, through the sweeper, with one event', async () => {

@@ -1,17 +1,21 @@
+import { randomUUID } from 'node:crypto';
+
 import { completionDocSchema, loadOrchestration, parseDocument } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   type CompletionHarness,
+  drainWithSentinel,
   EVENTS_PER_JOB,
+  MessageLog,
   registerJobs,
   runJobs,
   startCompletionHarness,
 } from './helpers/completion.js';
 
 // Eventarc is at-least-once and unordered, and a publish can fail after the completion marker was
-// written. The bridge injects the first two (route faults); the function process the third (its test
-// knob E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS).
+// written. The bridge injects the first two (route faults); Pub/Sub itself the third: the topic is
+// deleted before the end, so the function's publish fails (NOT_FOUND), and created again afterwards.
 const FLAKY_TOPIC = 'e11-flaky-topic';
 
 let noisy: CompletionHarness;
@@ -21,7 +25,6 @@ beforeAll(async () => {
     startCompletionHarness('functions-dup', { faults: { duplicate: true, shuffle: { maxDelayMs: 250 } } }),
     startCompletionHarness('functions-flaky', {
       topic: FLAKY_TOPIC,
-      env: { E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS: FLAKY_TOPIC },
       faults: { holdFailed: true },
     }),
   ]);
@@ -62,15 +65,17 @@ describe('onJobWritten under trigger faults', () => {
   });
 
   it('still publishes the event exactly once when the first publish fails after the marker', async () => {
-    const { store, log, trigger, topic } = flaky;
+    const { store, trigger, topic, pubsub } = flaky;
     const before = await trigger.stats();
     const { orchestrationId, jobIds } = await registerJobs(store, 1, {
       topic,
       tags: { customerId: 'umbrella' },
     });
+    // The topic disappears before the orchestration ends: the function's publish fails.
+    await pubsub.topic(topic).delete();
     await runJobs(store, orchestrationId, jobIds);
 
-    // The terminal write's delivery failed (500: the injected publish failure) and is parked by the bridge.
+    // The terminal write's delivery failed (500: the publish failed) and is parked by the bridge.
     const failed = await trigger.waitForIdle({ minReceived: before.received + EVENTS_PER_JOB });
     expect(failed.held).toBe(1);
     expect(failed.responses['500']).toBe(1);
@@ -82,20 +87,25 @@ describe('onJobWritten under trigger faults', () => {
       publishAttempts: 1,
       leaseUntil: null,
       messageId: null,
+      lastPublishError: expect.stringMatching(/NOT_FOUND|not found/i) as unknown,
     });
     expect(await loadOrchestration(store, orchestrationId)).toMatchObject({
       status: 'Completed',
       eventPending: true,
     });
-    expect(flaky.functions.output()).toMatch(/E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS/);
+    expect(flaky.functions.output()).toMatch(/Completion check failed; the event will be retried/);
 
-    // The bridge retries the delivery (as Eventarc with retries does): the redelivery publishes.
+    // The topic is back (with a new subscription to watch it) and the bridge retries the delivery (as Eventarc with retries does): the redelivery publishes.
+    await pubsub.createTopic(topic);
+    const [subscription] = await pubsub.topic(topic).createSubscription(`again-${randomUUID().slice(0, 8)}`);
+    const log = new MessageLog(subscription);
     expect(await trigger.release()).toBe(1);
     const retried = await trigger.waitForIdle({ minReceived: before.received + EVENTS_PER_JOB });
     expect(retried).toMatchObject({ held: 0, failed: 0 });
     expect(retried.delivered - before.delivered).toBe(EVENTS_PER_JOB);
     await log.waitFor((m) => m.attributes.orchestrationId === orchestrationId);
-    const drained = await flaky.drainWithSentinel();
+    const drained = await drainWithSentinel(pubsub, topic, log);
+    await subscription.close();
     expect(drained.filter((m) => m.attributes.orchestrationId === orchestrationId)).toHaveLength(1);
     expect(log.eventsOf(orchestrationId)[0]?.event).toMatchObject({
       orchestrationId,

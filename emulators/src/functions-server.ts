@@ -13,8 +13,7 @@ export interface FunctionsServerOptions {
   port?: number;
   /**
    * Extra environment of the function process (on top of this process's), e.g.
-   * FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST, E11_LOG_LEVEL or the test knob
-   * E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS.
+   * FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST or E11_LOG_LEVEL.
    */
   env?: Record<string, string>;
   /** The function to serve. @default 'onJobWritten' */
@@ -36,6 +35,19 @@ export interface FunctionsServer {
   output(): string;
   /** Resolves once the output matches `pattern`; rejects after `timeoutMs` or when the process exits. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** True while a server process runs (false after {@link kill} until {@link restart}). */
+  readonly running: boolean;
+  /**
+   * Sends `signal` to the server process and resolves once it has exited — a crash of the function
+   * host, for fault tests. Deliveries to {@link url} then fail until {@link restart}.
+   * @default signal 'SIGKILL'
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Kills the running process (SIGKILL), if any, and starts a fresh one on the same port and with the
+   * same options; resolves once it answers HTTP. The output of every process is kept, in order.
+   */
+  restart(): Promise<void>;
   /** Stops the process (SIGTERM, then SIGKILL after 5 s) and resolves when it has exited. Single-flight. */
   stop(): Promise<void>;
 }
@@ -98,13 +110,21 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** One server process: its handle, whether it has exited, and a promise of its exit. */
+interface ServerProcess {
+  child: ChildProcess;
+  exited: boolean;
+  exit: Promise<void>;
+}
+
 /**
  * Starts the real Functions Framework CLI (`functions-framework --target … --signature-type …
  * --source <@e11/functions>`) with this Node.js, on a port of its own, and resolves once it answers
  * HTTP. The process inherits this process's environment plus `env` (so the function finds the
  * emulators through FIRESTORE_EMULATOR_HOST / PUBSUB_EMULATOR_HOST). Its output is kept. It is killed
  * when this process exits, and exits by itself when this process dies (its stdin closes), so no
- * server is left behind.
+ * server is left behind. {@link FunctionsServer.kill} and {@link FunctionsServer.restart} crash and
+ * bring back the server, for fault tests.
  */
 export async function startFunctionsServer(options: FunctionsServerOptions = {}): Promise<FunctionsServer> {
   const source = options.source ?? functionsPackageDir();
@@ -119,59 +139,106 @@ export async function startFunctionsServer(options: FunctionsServerOptions = {})
   ];
   // exit-with-parent: the child exits when our end of its stdin closes, even if we are SIGKILLed.
   const exitWithParent = new URL('./exit-with-parent.js', import.meta.url).href;
-  const child: ChildProcess = spawn(process.execPath, ['--import', exitWithParent, ...args], {
-    cwd: source,
-    env: { ...process.env, ...options.env, PORT: String(port) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
 
   let text = '';
   const watchers = new Set<() => void>();
+  const wakeAll = () => {
+    for (const wake of [...watchers]) wake();
+  };
   const append = (chunk: string) => {
     if (chunk === '') return;
     text += chunk;
     if (text.length > OUTPUT_LIMIT) text = text.slice(text.length - OUTPUT_LIMIT);
-    for (const wake of [...watchers]) wake();
+    wakeAll();
   };
-  for (const stream of [child.stdout, child.stderr]) {
-    const decoder = new StringDecoder('utf8');
-    stream?.on('data', (chunk: Buffer) => append(decoder.write(chunk)));
-    stream?.on('end', () => append(decoder.end()));
-  }
 
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      for (const wake of [...watchers]) wake();
-      resolve();
+  const spawnServer = (): ServerProcess => {
+    const child: ChildProcess = spawn(process.execPath, ['--import', exitWithParent, ...args], {
+      cwd: source,
+      env: { ...process.env, ...options.env, PORT: String(port) },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
-    child.once('error', (error) => {
-      append(`\n${error.message}\n`);
-      exited = true;
-      resolve();
+    for (const stream of [child.stdout, child.stderr]) {
+      const decoder = new StringDecoder('utf8');
+      stream?.on('data', (chunk: Buffer) => append(decoder.write(chunk)));
+      stream?.on('end', () => append(decoder.end()));
+    }
+    const server: ServerProcess = { child, exited: false, exit: Promise.resolve() };
+    server.exit = new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        server.exited = true;
+        wakeAll();
+        resolve();
+      });
+      child.once('error', (error) => {
+        append(`\n${error.message}\n`);
+        server.exited = true;
+        wakeAll();
+        resolve();
+      });
     });
-  });
-  const onHostExit = () => child.kill('SIGKILL');
+    return server;
+  };
+
+  let current = spawnServer();
+  const onHostExit = () => current.child.kill('SIGKILL');
   process.on('exit', onHostExit);
+
+  const killCurrent = async (signal: NodeJS.Signals) => {
+    if (!current.exited) current.child.kill(signal);
+    await current.exit;
+  };
+
+  /** Resolves once the current process answers HTTP; stops it and throws when it cannot. */
+  const ready = async () => {
+    const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+    for (;;) {
+      if (current.exited) {
+        throw new StackError(
+          'E11_STACK_START_FAILED',
+          `The Functions Framework exited before serving: ${text.trim().split('\n').slice(-5).join(' | ')}`,
+        );
+      }
+      if (await answers(url)) return;
+      if (Date.now() > deadline) {
+        throw new StackError('E11_STACK_START_TIMEOUT', `The Functions Framework did not answer on ${url}.`);
+      }
+      // Readiness of another process has no event to wait on: probe again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exit;
+      if (!current.exited) {
+        current.child.kill('SIGTERM');
+        const timer = setTimeout(() => current.child.kill('SIGKILL'), 5_000);
+        await current.exit;
         clearTimeout(timer);
       }
       process.removeListener('exit', onHostExit);
     })());
 
+  let restarting: Promise<void> | undefined;
+  const restart = () =>
+    (restarting ??= (async () => {
+      if (stopping) throw new StackError('E11_STACK_START_FAILED', 'The functions server was stopped.');
+      await killCurrent('SIGKILL');
+      current = spawnServer();
+      try {
+        await ready();
+      } catch (error) {
+        await killCurrent('SIGKILL');
+        throw error;
+      }
+    })().finally(() => (restarting = undefined)));
+
   const waitForOutput = (pattern: RegExp, timeoutMs = 10_000) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
         if (pattern.test(text)) finish();
-        else if (exited) finish(new Error(`The functions server exited before printing ${pattern}.`));
+        else if (current.exited) finish(new Error(`The functions server exited before printing ${pattern}.`));
       };
       const timer = setTimeout(
         () => finish(new Error(`The functions server did not print ${pattern} within ${timeoutMs} ms.`)),
@@ -187,25 +254,22 @@ export async function startFunctionsServer(options: FunctionsServerOptions = {})
       check();
     });
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   try {
-    for (;;) {
-      if (exited) {
-        throw new StackError(
-          'E11_STACK_START_FAILED',
-          `The Functions Framework exited before serving: ${text.trim().split('\n').slice(-5).join(' | ')}`,
-        );
-      }
-      if (await answers(url)) break;
-      if (Date.now() > deadline) {
-        throw new StackError('E11_STACK_START_TIMEOUT', `The Functions Framework did not answer on ${url}.`);
-      }
-      // Readiness of another process has no event to wait on: probe again shortly.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await ready();
   } catch (error) {
     await stop();
     throw error;
   }
-  return { url, port, output: () => text, waitForOutput, stop };
+  return {
+    url,
+    port,
+    output: () => text,
+    waitForOutput,
+    get running() {
+      return !current.exited;
+    },
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => killCurrent(signal),
+    restart,
+    stop,
+  };
 }

@@ -43,7 +43,7 @@ export interface StackOptions {
    * for Cloud Scheduler in production); 0 turns it off. @default DEFAULTS.localSchedulerIntervalMs
    */
   schedulerIntervalMs?: number;
-  /** Extra environment of the functions process (e.g. E11_LOG_LEVEL, or a test fault knob). */
+  /** Extra environment of the functions process (e.g. E11_LOG_LEVEL, or PUBSUB_EMULATOR_HOST through a fault proxy). */
   functionsEnv?: Record<string, string>;
   /** Receives progress lines while the stack starts. */
   onStatus?: (line: string) => void;

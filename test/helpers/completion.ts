@@ -74,6 +74,17 @@ export class MessageLog {
   }
 }
 
+/**
+ * Publishes a sentinel on `topic` and resolves with the messages `log` received before it (see
+ * {@link CompletionHarness.drainWithSentinel}).
+ */
+export async function drainWithSentinel(pubsub: PubSub, topic: string, log: MessageLog): Promise<Message[]> {
+  const sentinel = randomUUID();
+  await pubsub.topic(topic).publishMessage({ data: Buffer.from('sentinel'), attributes: { sentinel } });
+  const arrived = await log.waitFor((message) => message.attributes.sentinel === sentinel);
+  return log.messages.slice(0, log.messages.indexOf(arrived));
+}
+
 /** One test file's completion stack: its project, a Functions Framework server, its trigger, a topic. */
 export interface CompletionHarness {
   projectId: string;
@@ -135,12 +146,7 @@ export async function startCompletionHarness(
     trigger,
     topic,
     log,
-    drainWithSentinel: async () => {
-      const sentinel = randomUUID();
-      await pubsub.topic(topic).publishMessage({ data: Buffer.from('sentinel'), attributes: { sentinel } });
-      const arrived = await log.waitFor((message) => message.attributes.sentinel === sentinel);
-      return log.messages.slice(0, log.messages.indexOf(arrived));
-    },
+    drainWithSentinel: () => drainWithSentinel(pubsub, topic, log),
     close: async () => {
       await trigger.unroute().catch(() => undefined);
       await functions.stop();

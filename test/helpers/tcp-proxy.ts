@@ -1,13 +1,17 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, Socket } from 'node:net';
 
 /**
- * A TCP proxy in front of a real server that a test can cut: `pause()` drops every connection and
- * refuses new ones (clients see UNAVAILABLE), `resume()` accepts again on the same port. It stands in
- * for "the Firestore emulator is briefly unreachable" without touching the emulator itself.
+ * A TCP proxy in front of a real server that a test can disturb without touching the server itself:
+ * `pause()` drops every connection and refuses new ones (clients see UNAVAILABLE) until `resume()`;
+ * `cut()` drops the connections open now but keeps accepting; `stall(ms)` holds every byte in both
+ * directions for `ms` (a slow network path: requests and answers arrive late, nothing is lost).
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private stalledUntil = 0;
+  private readonly flushes = new Set<() => void>();
+  private stallTimer: NodeJS.Timeout | undefined;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -18,14 +22,15 @@ export class TcpProxy {
 
   async start(port = 0): Promise<void> {
     const server = createServer((client) => {
-      const upstream = new (client.constructor as typeof Socket)();
+      const upstream = new Socket();
       upstream.connect(this.target.port, this.target.host);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
       client.once('close', () => upstream.destroy());
       upstream.once('close', () => client.destroy());
     });
@@ -37,11 +42,23 @@ export class TcpProxy {
     this.port = (server.address() as { port: number }).port;
   }
 
+  /** Holds every byte that passes in either direction for the next `ms`, then lets it through in order. */
+  stall(ms: number): void {
+    this.stalledUntil = Math.max(this.stalledUntil, Date.now() + ms);
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => this.flushAll(), this.stalledUntil - Date.now());
+  }
+
+  /** Drops every open connection (clients see it reset) and keeps accepting new ones. */
+  cut(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   /** Cuts every connection and stops accepting new ones. */
   async pause(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
+    this.cut();
     if (server) await new Promise((resolve) => server.close(resolve));
   }
 
@@ -50,7 +67,48 @@ export class TcpProxy {
     return this.start(this.port);
   }
 
+  /** Ends any stall and closes the proxy. */
   async stop(): Promise<void> {
+    this.stalledUntil = 0;
+    clearTimeout(this.stallTimer);
+    this.flushAll();
     await this.pause();
+  }
+
+  /** Copies `from` → `to`, queueing chunks while stalled (order kept, back-pressure honoured). */
+  private forward(from: Socket, to: Socket): void {
+    const held: Buffer[] = [];
+    const flush = () => {
+      while (held.length > 0 && !to.destroyed) to.write(held.shift() as Buffer);
+      if (from.isPaused()) from.resume();
+    };
+    this.flushes.add(flush);
+    from.once('close', () => this.flushes.delete(flush));
+    from.on('data', (chunk: Buffer) => {
+      if (held.length > 0 || Date.now() < this.stalledUntil) {
+        held.push(chunk);
+        return;
+      }
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    from.once('end', () => {
+      if (held.length === 0) {
+        to.end();
+        return;
+      }
+      const end = () => {
+        this.flushes.delete(end);
+        to.end();
+      };
+      this.flushes.add(end);
+    });
+  }
+
+  private flushAll(): void {
+    this.stallTimer = undefined;
+    for (const flush of [...this.flushes]) flush();
   }
 }

@@ -66,6 +66,39 @@ describe('Cloud Run Jobs emulator faults', () => {
     await expect(run('quick')).resolves.toContain('/executions/quick-');
   });
 
+  it('rejectRunsFor(ms, RESOURCE_EXHAUSTED) fails every runJob call in the window, then lets them through', async () => {
+    const windowMs = 400;
+    const opened = Date.now();
+    emulator.faults.rejectRunsFor(windowMs, 'RESOURCE_EXHAUSTED');
+    // Not a count: any number of calls inside the window is refused.
+    for (let call = 0; call < 5; call++) {
+      await expect(jobs.runJob({ name: jobPath('quick') })).rejects.toMatchObject({ code: 8 });
+    }
+    // Retry until the window ends (a poll of the real server with a deadline).
+    let name: string | undefined;
+    let refusedAfterWindow = 0;
+    while (!name && Date.now() - opened < 10_000) {
+      name = await run('quick').catch((error: unknown) => {
+        expect(error).toMatchObject({ code: 8 });
+        if (Date.now() - opened > windowMs + 100) refusedAfterWindow++;
+        return undefined;
+      });
+    }
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(windowMs);
+    expect(refusedAfterWindow).toBe(0);
+    expect((await emulator.waitForExecution(name ?? '')).state).toBe('succeeded');
+  });
+
+  it('rejectRunsFor(ms, UNAVAILABLE) comes after counted rejections, and clear() closes the window', async () => {
+    emulator.faults.rejectNextRuns(1, 'RESOURCE_EXHAUSTED');
+    emulator.faults.rejectRunsFor(60_000, 'UNAVAILABLE');
+    await expect(jobs.runJob({ name: jobPath('quick') })).rejects.toMatchObject({ code: 8 });
+    await expect(jobs.runJob({ name: jobPath('quick') })).rejects.toMatchObject({ code: 14 });
+    await expect(jobs.runJob({ name: jobPath('quick') })).rejects.toMatchObject({ code: 14 });
+    emulator.faults.clear();
+    await expect(run('quick')).resolves.toContain('/executions/quick-');
+  });
+
   it('killNextTaskAfter kills the next task that starts', async () => {
     emulator.faults.killNextTaskAfter(100);
     const name = await run('sleeper');
@@ -95,5 +128,7 @@ describe('Cloud Run Jobs emulator faults', () => {
   it('rejects nonsense fault parameters', () => {
     expect(() => emulator.faults.rejectNextRuns(-1, 'UNAVAILABLE')).toThrow(RangeError);
     expect(() => emulator.faults.delayStart(1.5)).toThrow(RangeError);
+    expect(() => emulator.faults.rejectRunsFor(-5, 'UNAVAILABLE')).toThrow(RangeError);
+    expect(() => emulator.faults.rejectRunsFor(100, 'INTERNAL' as 'UNAVAILABLE')).toThrow(RangeError);
   });
 });

@@ -6,6 +6,12 @@ export interface PendingKill {
   signal: NodeJS.Signals;
 }
 
+function assertRejectionCode(what: string, code: RejectionCode): void {
+  if (code !== 'RESOURCE_EXHAUSTED' && code !== 'UNAVAILABLE') {
+    throw new RangeError(`${what} code must be RESOURCE_EXHAUSTED or UNAVAILABLE, got ${String(code)}`);
+  }
+}
+
 function assertNonNegativeInteger(what: string, value: number): void {
   if (!Number.isInteger(value) || value < 0)
     throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
@@ -18,6 +24,9 @@ function assertNonNegativeInteger(what: string, value: number): void {
 export class FaultInjector implements CloudRunEmulatorFaults {
   private rejections = 0;
   private rejectionCode: RejectionCode = 'UNAVAILABLE';
+  /** End (epoch ms) of the time window of {@link rejectRunsFor}, and its code. */
+  private windowUntil = 0;
+  private windowCode: RejectionCode = 'RESOURCE_EXHAUSTED';
   private startDelay = 0;
   private pendingKill: PendingKill | undefined;
 
@@ -27,17 +36,21 @@ export class FaultInjector implements CloudRunEmulatorFaults {
       taskIndex: number,
       signal: NodeJS.Signals,
     ) => Promise<boolean>,
+    private readonly now: () => number = Date.now,
   ) {}
 
   rejectNextRuns(count: number, code: RejectionCode): void {
     assertNonNegativeInteger('rejectNextRuns count', count);
-    if (code !== 'RESOURCE_EXHAUSTED' && code !== 'UNAVAILABLE') {
-      throw new RangeError(
-        `rejectNextRuns code must be RESOURCE_EXHAUSTED or UNAVAILABLE, got ${String(code)}`,
-      );
-    }
+    assertRejectionCode('rejectNextRuns', code);
     this.rejections = count;
     this.rejectionCode = code;
+  }
+
+  rejectRunsFor(ms: number, code: RejectionCode): void {
+    assertNonNegativeInteger('rejectRunsFor ms', ms);
+    assertRejectionCode('rejectRunsFor', code);
+    this.windowUntil = ms === 0 ? 0 : this.now() + ms;
+    this.windowCode = code;
   }
 
   delayStart(ms: number): void {
@@ -56,15 +69,19 @@ export class FaultInjector implements CloudRunEmulatorFaults {
 
   clear(): void {
     this.rejections = 0;
+    this.windowUntil = 0;
     this.startDelay = 0;
     this.pendingKill = undefined;
   }
 
-  /** Consumes one pending RunJob rejection, if any. */
+  /** Consumes one pending RunJob rejection, if any; otherwise the open time window's code, if any. */
   takeRunRejection(): RejectionCode | undefined {
-    if (this.rejections === 0) return undefined;
-    this.rejections -= 1;
-    return this.rejectionCode;
+    if (this.rejections > 0) {
+      this.rejections -= 1;
+      return this.rejectionCode;
+    }
+    if (this.now() < this.windowUntil) return this.windowCode;
+    return undefined;
   }
 
   /** The delay before each new task process starts. */

@@ -89,6 +89,12 @@ export interface CloudRunEmulatorFaults {
    * Replaces any rejection still pending; 0 clears it.
    */
   rejectNextRuns(count: number, code: RejectionCode): void;
+  /**
+   * Every RunJob call in the next `ms` milliseconds fails with `code` — a quota or outage window by
+   * time rather than by count, as Cloud Run's "job run requests per minute" quota behaves. Counted
+   * rejections ({@link rejectNextRuns}) are consumed first. Replaces any window still open; 0 closes it.
+   */
+  rejectRunsFor(ms: number, code: RejectionCode): void;
   /** Wait `ms` before starting each new task process (0 clears), like a slow image pull or cold start. */
   delayStart(ms: number): void;
   /**

@@ -25,7 +25,6 @@ export {
 } from './job-written-event.js';
 export { createJobWrittenHandler, type JobWrittenDeps, type JobWrittenHandler } from './on-job-written.js';
 export { createProjectClients, type ProjectClients } from './project-clients.js';
-export { FAIL_ONCE_TOPICS_ENV, InjectedPublishFailure } from './publish-faults.js';
 
 let defaultHandler: JobWrittenHandler | undefined;
 

@@ -24,7 +24,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { documentEventDataType } from './document-event-data.js';
 import { createJobWrittenHandler } from './on-job-written.js';
-import { FAIL_ONCE_TOPICS_ENV } from './publish-faults.js';
 
 // The handler behind the Functions Framework's own HTTP stack (in-process), on the real emulators.
 const projectId = `functions-unit-${randomUUID().slice(0, 8)}`;
@@ -46,11 +45,23 @@ const logger = pino(
   }),
 );
 
-/** The real Pub/Sub publisher, counting successful publishes. */
+/** Why the first publish to the faulty topic fails (the publisher the handler is given throws it). */
+const INJECTED_FAILURE = 'injected: the first publish to this topic fails';
+
+/**
+ * The real Pub/Sub publisher, counting successful publishes, injected through the handler's
+ * `publisherFor` dependency: its first publish to `faultyTopicName` fails, as a publish that errors
+ * after the completion marker was written.
+ */
 const realPublisher = createPubSubPublisher(pubsub);
 let published = 0;
+let faultyTopicFailed = false;
 const countingPublisher: EventPublisher = {
   async publish(topic, message) {
+    if (topic === faultyTopicName && !faultyTopicFailed) {
+      faultyTopicFailed = true;
+      throw new Error(INJECTED_FAILURE);
+    }
     const id = await realPublisher.publish(topic, message);
     published++;
     return id;
@@ -64,7 +75,6 @@ const handler = createJobWrittenHandler({
   },
   publisherFor: () => countingPublisher,
   logger,
-  env: { [FAIL_ONCE_TOPICS_ENV]: faultyTopicName },
 });
 const functionName = `onJobWrittenTest_${randomUUID().slice(0, 8)}`;
 functions.cloudEvent(functionName, handler);
@@ -271,7 +281,7 @@ describe('onJobWritten behind the Functions Framework', () => {
     expect(await deliver(run.path(jobId), change)).toBe(500);
     const failed = (await store.collections.completion(run.id, 1).get()).data();
     expect(failed).toMatchObject({ published: false, publishAttempts: 1, leaseUntil: null });
-    expect(failed?.lastPublishError).toContain(FAIL_ONCE_TOPICS_ENV);
+    expect(failed?.lastPublishError).toContain(INJECTED_FAILURE);
     expect((await store.collections.orchestration(run.id).get()).data()).toMatchObject({
       status: 'Completed',
       eventPending: true,

@@ -16,7 +16,6 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { createCoalescer } from './coalesce.js';
 import { readJobWrite } from './job-written-event.js';
 import { createProjectClients, type ProjectClients } from './project-clients.js';
-import { failFirstPublish, failOnceTopics } from './publish-faults.js';
 
 /** What the `onJobWritten` handler talks to. Every field is optional; the defaults are production's. */
 export interface JobWrittenDeps {
@@ -28,8 +27,6 @@ export interface JobWrittenDeps {
   logger?: Logger;
   /** How long a publisher holds the completion marker's lease. @default DEFAULTS.publishRetryAfterMs */
   leaseMs?: number;
-  /** Where the test knob E11_FAULT_PUBLISH_FAIL_ONCE_TOPICS is read from. @default process.env */
-  env?: NodeJS.ProcessEnv;
 }
 
 /** A CloudEvent function for Firestore job writes, with a way to close the clients it created. */
@@ -59,8 +56,6 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
   const defaults = () => (owned ??= createProjectClients());
   const firestoreFor = deps.firestoreFor ?? ((projectId: string) => defaults().firestoreFor(projectId));
   const publisherFor = deps.publisherFor ?? ((projectId: string) => defaults().publisherFor(projectId));
-  const faultTopics = failOnceTopics(deps.env ?? process.env);
-  const faulted = new Set<string>();
   const stores = new Map<string, Store>();
   const publishers = new Map<string, EventPublisher>();
   // One completion check at a time per orchestration in this process (see createCoalescer).
@@ -78,7 +73,7 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
   const publisherOf = (projectId: string): EventPublisher => {
     let publisher = publishers.get(projectId);
     if (!publisher) {
-      publisher = failFirstPublish(publisherFor(projectId), faultTopics, projectId, faulted);
+      publisher = publisherFor(projectId);
       publishers.set(projectId, publisher);
     }
     return publisher;

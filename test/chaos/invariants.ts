@@ -1,0 +1,192 @@
+import { isDeepStrictEqual } from 'node:util';
+import { isTerminal, orchestrationDocSchema, parseDocument, type OrchestrationDoc } from '@e11/sdk';
+
+import type { ChaosParams, ChaosResult } from '../fixtures/src/chaos-jobs.js';
+
+import type { ChaosStack } from './chaos-stack.js';
+import type { Expected } from './workload.js';
+
+/** What the invariants found; a run passes when `violations` is empty. */
+export interface InvariantReport {
+  orchestrations: number;
+  jobs: number;
+  /** Messages on the topic (before any de-duplication). */
+  events: number;
+  /** Orchestration ends with no message, and orchestrations that never ended. */
+  lost: number;
+  /** Messages beyond the first of an end, and messages of no end. */
+  duplicates: number;
+  /** Pairs of attempts of one job that both ran to the end of their work and overlapped in time. */
+  overlaps: number;
+  /** Kick-offs whose backend died before registering every job (removed by the sweeper). */
+  abandoned: number;
+  /** One line per broken invariant. */
+  violations: string[];
+}
+
+interface LedgerEntry {
+  jobId: string;
+  attempt: number;
+  pid: number;
+  startedAt: number;
+  endedAt: number | null;
+}
+
+/** Pairs of finished attempts of one job whose [start, end] intervals overlap. */
+export function overlappingAttempts(entries: readonly LedgerEntry[]): [LedgerEntry, LedgerEntry][] {
+  const byJob = new Map<string, LedgerEntry[]>();
+  for (const entry of entries) {
+    if (entry.endedAt === null) continue;
+    byJob.set(entry.jobId, [...(byJob.get(entry.jobId) ?? []), entry]);
+  }
+  const pairs: [LedgerEntry, LedgerEntry][] = [];
+  for (const list of byJob.values()) {
+    const sorted = [...list].sort((a, b) => a.startedAt - b.startedAt);
+    for (let i = 0; i < sorted.length; i++) {
+      for (let j = i + 1; j < sorted.length; j++) {
+        const [a, b] = [sorted[i] as LedgerEntry, sorted[j] as LedgerEntry];
+        if (b.startedAt < (a.endedAt ?? 0)) pairs.push([a, b]);
+      }
+    }
+  }
+  return pairs;
+}
+
+/** The params the harness asked for, for an orchestration (by id, or by its backend's tag). */
+function expectedParams(expected: Expected, orchestration: OrchestrationDoc): ChaosParams[] | undefined {
+  const tag = orchestration.tags.chaosKickoff;
+  return expected.byId.get(orchestration.id) ?? (tag === undefined ? undefined : expected.byTag.get(tag));
+}
+
+/**
+ * Checks the invariants from the emulators' own state once the run has settled: every job terminal;
+ * exactly one message per orchestration end (`{orchestrationId}:{epoch}`, each completion marker an end);
+ * no two finished attempts of a job overlapping (ledger); successes and failures complete, with their
+ * params; no quota rejection turned into a failure.
+ */
+export async function checkInvariants(chaos: ChaosStack, expected: Expected): Promise<InvariantReport> {
+  const { store } = chaos.service;
+  const report: InvariantReport = {
+    orchestrations: 0,
+    jobs: 0,
+    events: chaos.messages.length,
+    lost: 0,
+    duplicates: 0,
+    overlaps: 0,
+    abandoned: 0,
+    violations: [],
+  };
+  const violation = (line: string) => report.violations.push(line);
+
+  const messagesPerEnd = new Map<string, number>();
+  for (const message of chaos.messages) {
+    const { eventId } = JSON.parse(message.data.toString('utf8')) as { eventId: string };
+    messagesPerEnd.set(eventId, (messagesPerEnd.get(eventId) ?? 0) + 1);
+  }
+  const ends = new Set<string>();
+  const seen = new Set<string>();
+
+  const snapshots = await store.collections.orchestrations().get();
+  for (const snapshot of snapshots.docs) {
+    const orchestration = parseDocument(orchestrationDocSchema, snapshot);
+    const id = orchestration.id;
+    if (!orchestration.registered) {
+      violation(`orchestration ${id}: half-registered and never removed`);
+      continue;
+    }
+    report.orchestrations++;
+    report.jobs += orchestration.total;
+    const params = expectedParams(expected, orchestration);
+    seen.add(orchestration.tags.chaosKickoff ?? id);
+    if (!params) violation(`orchestration ${id}: not kicked off by this run`);
+
+    const jobs = await chaos.service.listJobs(id);
+    const open = jobs.filter((job) => !isTerminal(job.status));
+    if (open.length > 0 || !isTerminal(orchestration.status)) {
+      report.lost++;
+      const age = (at: Date | null) =>
+        at ? `${Math.round((Date.now() - at.getTime()) / 1_000)} s ago` : 'never';
+      violation(
+        `orchestration ${id} (${orchestration.mode}): ${orchestration.status}, ${open.length} job(s) not terminal: ` +
+          open
+            .map(
+              (job) =>
+                `${job.id} ${job.status} attempt ${job.attempt}, execution ${job.executionName ?? 'none'}, ` +
+                `heartbeat ${age(job.heartbeatAt)}, updated ${age(job.updatedAt)}`,
+            )
+            .join('; '),
+      );
+      continue;
+    }
+    const markers = await store.collections.completions(id).get();
+    for (const marker of markers.docs) {
+      const eventId = `${id}:${marker.id}`;
+      ends.add(eventId);
+      const count = messagesPerEnd.get(eventId) ?? 0;
+      if (count === 0) {
+        report.lost++;
+        violation(`end ${eventId}: no message (marker published: ${String(marker.get('published'))})`);
+      } else if (count > 1) {
+        report.duplicates += count - 1;
+        violation(`end ${eventId}: ${count} messages`);
+      }
+    }
+    if (markers.empty) {
+      report.lost++;
+      violation(`orchestration ${id}: ended ${orchestration.status} without a completion marker`);
+    }
+
+    const [successes, failures] = await chaos.service.getJobResults<ChaosResult, ChaosParams>(id, {
+      timeoutMs: 5_000,
+    });
+    if (successes.length + (failures?.length ?? 0) !== orchestration.total) {
+      violation(
+        `orchestration ${id}: ${successes.length} successes + ${failures?.length ?? 0} failures ≠ ${orchestration.total}`,
+      );
+    }
+    for (const success of successes) {
+      const want = params?.[success.index];
+      if (!isDeepStrictEqual(success.params, want))
+        violation(
+          `job ${success.jobId}: success with params ${JSON.stringify(success.params)}, kicked off ${JSON.stringify(want)}`,
+        );
+      if (success.params.fail) violation(`job ${success.jobId}: succeeded although it fails by design`);
+      if (success.result.index !== success.params.index)
+        violation(`job ${success.jobId}: result of job ${success.result.index}`);
+    }
+    const launchFailures: string[] = [];
+    for (const failure of failures ?? []) {
+      const want = params?.[failure.index];
+      if (!isDeepStrictEqual(failure.params, want))
+        violation(
+          `job ${failure.jobId}: failure with params ${JSON.stringify(failure.params)}, kicked off ${JSON.stringify(want)}`,
+        );
+      if (failure.error.code === 'E11_LAUNCH_FAILED') launchFailures.push(failure.error.message);
+    }
+    if (launchFailures.length > 0) {
+      violation(
+        `orchestration ${id} (${orchestration.mode}): ${launchFailures.length} job(s) Errored E11_LAUNCH_FAILED ` +
+          `after a Cloud Run rejection (a quota or outage window must mean "later"): ${[...new Set(launchFailures)].join(' / ')}`,
+      );
+    }
+  }
+  for (const id of expected.byId.keys()) {
+    if (!seen.has(id)) violation(`orchestration ${id}: kicked off, then gone`);
+  }
+  report.abandoned = [...expected.byTag.keys()].filter((tag) => !seen.has(tag)).length;
+  for (const [eventId, count] of messagesPerEnd) {
+    if (ends.has(eventId)) continue;
+    report.duplicates += count;
+    violation(`message ${eventId}: no such orchestration end`);
+  }
+
+  const ledger = await chaos.firestore.collection(chaos.ledgerCollection).get();
+  const pairs = overlappingAttempts(ledger.docs.map((doc) => doc.data() as LedgerEntry));
+  report.overlaps = pairs.length;
+  for (const [a, b] of pairs) {
+    violation(
+      `job ${a.jobId}: attempt ${a.attempt} (pid ${a.pid}) and attempt ${b.attempt} (pid ${b.pid}) both ran to the end, overlapping ${(a.endedAt ?? 0) - b.startedAt} ms`,
+    );
+  }
+  return report;
+}

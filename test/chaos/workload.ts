@@ -1,0 +1,57 @@
+import type { KickOffOptions } from '@e11/sdk';
+
+import type { ChaosParams } from '../fixtures/src/chaos-jobs.js';
+
+import type { ChaosConfig } from './chaos-config.js';
+import { CHAOS_JOB, type ChaosStack } from './chaos-stack.js';
+import type { Random } from './random.js';
+
+/** What the harness asked for: the params of each orchestration, by orchestration id or by tag. */
+export interface Expected {
+  /** Orchestrations kicked off by the test process, by id. */
+  byId: Map<string, ChaosParams[]>;
+  /** Orchestrations kicked off by backend child processes, by their `chaosKickoff` tag. */
+  byTag: Map<string, ChaosParams[]>;
+}
+
+/** The params of one seeded orchestration (about one job in ten fails by design). */
+export function chaosParams(random: Random, config: ChaosConfig): ChaosParams[] {
+  const [min, max] = config.jobsPerOrchestration;
+  return Array.from({ length: random.int(min, max) }, (_, index) => ({
+    index,
+    steps: random.int(2, 5),
+    stepMs: random.int(50, 300),
+    fail: random.chance(0.1),
+  }));
+}
+
+/** The kick-off options of the chaos orchestrations (short heartbeat, some array mode). */
+export function chaosKickOffOptions(
+  random: Random,
+  config: ChaosConfig,
+  tags: Record<string, string> = {},
+): KickOffOptions {
+  return {
+    mode: random.chance(0.25) ? 'array' : 'per-job',
+    heartbeatTimeout: config.heartbeatTimeout,
+    retry: { maxAttempts: 6, initialBackoff: '50ms', maxBackoff: '500ms' },
+    background: true,
+    tags,
+  };
+}
+
+/** Kicks off one seeded orchestration from the test process and records what it asked for. */
+export async function kickOffOne(
+  chaos: ChaosStack,
+  random: Random,
+  config: ChaosConfig,
+  expected: Expected,
+): Promise<void> {
+  const params = chaosParams(random, config);
+  const { orchestrationId } = await chaos.service.kickOffJob(
+    CHAOS_JOB,
+    params,
+    chaosKickOffOptions(random, config),
+  );
+  expected.byId.set(orchestrationId, params);
+}
