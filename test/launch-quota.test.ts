@@ -87,32 +87,32 @@ async function rejectRunsFor<T>(
 const runJobCalls = () => emulator.stats().calls.RunJob ?? 0;
 
 describe('launching through a quota window', () => {
-  it('launches and completes every per-job job through 4 s of 429 answers', async () => {
+  it('launches and completes every per-job job through 3 s of 429 answers', async () => {
     const before = runJobCalls();
     const result = await rejectRunsFor(
-      4_000,
+      3_000,
       'RESOURCE_EXHAUSTED',
       service.kickOffJob(
         'sleepy',
-        Array.from({ length: 4 }, () => ({ ms: 10 })),
+        Array.from({ length: 3 }, () => ({ ms: 10 })),
         {
           launchConcurrency: 2,
           background: true,
         },
       ),
     );
-    expect(await result.launched).toMatchObject({ launched: 4, failed: 0 });
+    expect(await result.launched).toMatchObject({ launched: 3, failed: 0 });
     // The window was really there: far more calls than jobs.
     expect(runJobCalls() - before).toBeGreaterThan(8);
     const [successes, failures] = await service.getJobResults(result.orchestrationId, { timeoutMs: 30_000 });
     expect(failures).toBeNull();
-    expect(successes).toHaveLength(4);
+    expect(successes).toHaveLength(3);
   });
 
-  it('launches and completes an array-mode orchestration through 4 s of 503 answers', async () => {
+  it('launches and completes an array-mode orchestration through 3 s of 503 answers', async () => {
     const before = runJobCalls();
     const result = await rejectRunsFor(
-      4_000,
+      3_000,
       'UNAVAILABLE',
       service.kickOffJob(
         'sleepy',
@@ -184,6 +184,37 @@ class TimedLauncher implements TaskLauncher {
     return Promise.resolve();
   }
 }
+
+describe('a caller that gives up', () => {
+  it('stops launching when the kick-off signal aborts and leaves the jobs Pending', async () => {
+    const controller = new AbortController();
+    emulator.faults.rejectNextRuns(1_000_000, 'RESOURCE_EXHAUSTED');
+    try {
+      const before = runJobCalls();
+      const result = await service.kickOffJob('sleepy', [{ ms: 10 }, { ms: 10 }, { ms: 10 }], {
+        background: true,
+        signal: controller.signal,
+      });
+      // Wait until the quota window has really been met, then give up.
+      const deadline = Date.now() + 20_000;
+      while (runJobCalls() - before < 3 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      controller.abort(new Error('shutting down'));
+      const report = await result.launched;
+      expect(report).toMatchObject({ launched: 0, failed: 0, deferred: 3 });
+      const calls = runJobCalls();
+      const jobs = await service.listJobs(result.orchestrationId);
+      expect(jobs.every((job) => job.status === 'Pending')).toBe(true);
+      const doc = await service.store.collections.orchestration(result.orchestrationId).get();
+      expect(doc.get('launchCompletedAt')).toBeNull();
+      // Nothing is sent after the abort.
+      expect(runJobCalls()).toBe(calls);
+    } finally {
+      emulator.faults.clear();
+    }
+  });
+});
 
 describe('the launch rate limit', () => {
   it('is shared by a service and its forTenant() views (one quota per project and region)', async () => {
