@@ -30,6 +30,11 @@ export const DEFAULTS = {
    * after which a job still unlaunched is the sweeper's to launch. It is "launch later", never "failed".
    */
   launchRetryBudgetMs: 10 * 60_000,
+  /**
+   * The retry budget of a sweep's relaunches: a sweep runs every minute (Cloud Scheduler) and must not
+   * sit out a quota window; what it could not launch stays Pending and the next pass tries again.
+   */
+  sweepLaunchRetryBudgetMs: 30_000,
   /** First backoff between launch attempts; doubles each time, with full jitter. */
   launchInitialBackoffMs: 500,
   /** Upper bound of one launch backoff. */

@@ -380,7 +380,12 @@ export class OrchestrationService {
 
   /** One maintenance pass (crashed tasks, lost launches, deadlines, lost triggers, failed publishes). */
   async sweep(options?: SweepOptions): Promise<SweepReport> {
-    return sweep({ ...this.launchContext(), publisher: this.eventPublisher() }, options);
+    const context = this.launchContext();
+    const retryBudgetMs = Math.min(context.launch.retryBudgetMs, DEFAULTS.sweepLaunchRetryBudgetMs);
+    return sweep(
+      { ...context, launch: { ...context.launch, retryBudgetMs }, publisher: this.eventPublisher() },
+      options,
+    );
   }
 
   /** Waits for in-flight background launches, then releases the clients this service created. Single-flight. */
