@@ -17,8 +17,24 @@ export const DEFAULTS = {
    * local emulator or with a raised quota; array mode needs one request per 10,000 jobs.
    */
   launchRatePerMinute: 120,
-  /** Attempts per launch request for retryable errors (429, 503, UNAVAILABLE). */
+  /**
+   * Attempts per launch request for transient errors other than quota and unavailability (INTERNAL,
+   * UNKNOWN, DEADLINE_EXCEEDED, ABORTED); a job whose launch keeps meeting them stays Pending for the
+   * sweeper. Quota (429) and 503 answers are retried for launchRetryBudgetMs instead.
+   */
   launchMaxAttempts: 6,
+  /**
+   * How long one launch request keeps retrying 429 (RESOURCE_EXHAUSTED) and 503 (UNAVAILABLE) answers,
+   * the backoff growing to launchMaxBackoffMs. Cloud Run's run-job quota is per minute, so a window lasts
+   * minutes; 10 minutes rides out several while ending before the sweeper's pendingTimeoutMs (15 min),
+   * after which a job still unlaunched is the sweeper's to launch. It is "launch later", never "failed".
+   */
+  launchRetryBudgetMs: 10 * 60_000,
+  /**
+   * The retry budget of a sweep's relaunches: a sweep runs every minute (Cloud Scheduler) and must not
+   * sit out a quota window; what it could not launch stays Pending and the next pass tries again.
+   */
+  sweepLaunchRetryBudgetMs: 30_000,
   /** First backoff between launch attempts; doubles each time, with full jitter. */
   launchInitialBackoffMs: 500,
   /** Upper bound of one launch backoff. */

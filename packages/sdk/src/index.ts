@@ -13,7 +13,13 @@ export {
   retryFailedJobs,
 } from './orchestration/failure-ops.js';
 export {
-  createRateQueue,
+  acquireLaunchRateLimiter,
+  LaunchRateLimiter,
+  type LaunchRateLimiterLease,
+  launchRateLimiterKey,
+} from './launch/rate-limiter.js';
+export {
+  arrayRuns,
   type LaunchContext,
   type LaunchPlan,
   type LaunchReport,

@@ -37,25 +37,40 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** Options for {@link retryWithBackoff}. */
 export interface RetryOptions extends BackoffOptions {
-  /** Total attempts, first one included. */
+  /** Total attempts, first one included (`Infinity`: bounded by `budgetMs` or `isRetryable` only). */
   maxAttempts: number;
-  isRetryable(error: unknown): boolean;
+  /**
+   * Time budget from the first attempt: no wait goes past it, and once it is spent the last error is
+   * thrown. @default no budget
+   */
+  budgetMs?: number;
+  /** Whether `error`, thrown by attempt number `attempt` (1 = first), is worth another attempt. */
+  isRetryable(error: unknown, attempt: number): boolean;
   signal?: AbortSignal;
   /** Called before each wait (for logging and counting). */
   onRetry?(error: unknown, retry: number, delayMs: number): void;
+  /** @default Date.now */
+  now?: () => number;
 }
 
-/** Calls `fn` until it succeeds, a non-retryable error occurs, or attempts run out (then the last error). */
+/**
+ * Calls `fn` until it succeeds, a non-retryable error occurs, attempts run out or the time budget is
+ * spent (then the last error). An aborted `signal` ends a wait with the signal's reason.
+ */
 export async function retryWithBackoff<T>(
   fn: (attempt: number) => Promise<T>,
   options: RetryOptions,
 ): Promise<T> {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
-      if (attempt >= options.maxAttempts || !options.isRetryable(error)) throw error;
-      const wait = backoffDelay(attempt, options);
+      if (attempt >= options.maxAttempts || !options.isRetryable(error, attempt)) throw error;
+      const remainingMs = options.budgetMs === undefined ? Infinity : options.budgetMs - (now() - startedAt);
+      if (remainingMs <= 0) throw error;
+      const wait = Math.min(backoffDelay(attempt, options), remainingMs);
       options.onRetry?.(error, attempt, wait);
       await delay(wait, options.signal);
     }

@@ -40,8 +40,16 @@ export interface OrchestrationServiceOptions {
     concurrency?: number;
     /** @default DEFAULTS.launchRatePerMinute */
     ratePerMinute?: number;
-    /** Attempts per launch on 429/503/UNAVAILABLE. @default DEFAULTS.launchMaxAttempts */
+    /**
+     * Attempts per launch on transient errors other than quota and unavailability (INTERNAL, UNKNOWN,
+     * DEADLINE_EXCEEDED). @default DEFAULTS.launchMaxAttempts
+     */
     maxAttempts?: number;
+    /**
+     * How long a launch keeps retrying 429 (quota) and 503 (unavailable) answers before it leaves the job
+     * Pending for the sweeper; such answers never end a job Errored. @default DEFAULTS.launchRetryBudgetMs
+     */
+    retryBudget?: Duration;
     /** @default DEFAULTS.launchInitialBackoffMs */
     initialBackoff?: Duration;
     /** @default DEFAULTS.launchMaxBackoffMs */
@@ -107,6 +115,11 @@ export interface KickOffOptions {
   sensitiveKeys?: string[];
   /** Resolve as soon as the jobs are registered; launches continue in the background. @default false */
   background?: boolean;
+  /**
+   * Stops launching when it aborts (the caller gave up or is shutting down): jobs not launched yet stay
+   * Pending, and the sweeper launches them once this kick-off has been silent for its pendingTimeoutMs.
+   */
+  signal?: AbortSignal;
 }
 
 /** Kick-off options after validation and defaults. */
@@ -119,6 +132,7 @@ export interface CompiledKickOffOptions {
   policy: JobPolicy;
   sensitiveKeys: string[];
   background: boolean;
+  signal: AbortSignal | null;
 }
 
 const TOPIC = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
@@ -180,6 +194,8 @@ export function compileKickOffOptions(
     if (ms <= 0) invalid(path, 'must be greater than zero.');
     return ms;
   };
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    invalid('signal', 'must be an AbortSignal.');
   const taskTimeoutMs = optionalMs(o.taskTimeout, 'taskTimeout');
   if (taskTimeoutMs !== null && taskTimeoutMs > 7 * 86_400_000)
     invalid('taskTimeout', 'Cloud Run allows at most 7 days.');
@@ -204,6 +220,7 @@ export function compileKickOffOptions(
     },
     sensitiveKeys: [...sensitiveKeys],
     background: o.background ?? false,
+    signal: o.signal ?? null,
   };
 }
 
@@ -214,6 +231,7 @@ export interface CompiledLaunchOptions {
   maxAttempts: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
+  retryBudgetMs: number;
 }
 
 /** Validates the service's launch options and fills defaults. */
@@ -238,5 +256,7 @@ export function compileLaunchOptions(launch: OrchestrationServiceOptions['launch
         : toMs(l.initialBackoff, 'launch.initialBackoff'),
     maxBackoffMs:
       l.maxBackoff === undefined ? DEFAULTS.launchMaxBackoffMs : toMs(l.maxBackoff, 'launch.maxBackoff'),
+    retryBudgetMs:
+      l.retryBudget === undefined ? DEFAULTS.launchRetryBudgetMs : toMs(l.retryBudget, 'launch.retryBudget'),
   };
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 
 import { type Firestore, Timestamp } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
-import type PQueue from 'p-queue';
 import type { Observable } from 'rxjs';
 
 import { createFirestore, createPubSub, resolveProjectId } from '../clients.js';
@@ -12,6 +11,12 @@ import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { deterministicUuid, jobIdFor } from '../internal/ids.js';
 import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
+import {
+  acquireLaunchRateLimiter,
+  type LaunchRateLimiter,
+  type LaunchRateLimiterLease,
+  launchRateLimiterKey,
+} from '../launch/rate-limiter.js';
 import type { TaskLauncher } from '../launch/task-launcher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
@@ -43,7 +48,7 @@ import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js
 import { validateParamsList } from '../validate/params.js';
 
 import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
-import { createRateQueue, type LaunchReport, launchJobs } from './launch-jobs.js';
+import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import {
   type CompiledLaunchOptions,
   compileKickOffOptions,
@@ -85,7 +90,9 @@ export class OrchestrationService {
   private readonly ownsLauncher: boolean;
   private readonly ownsFirestore: boolean;
   private readonly launchOptions: CompiledLaunchOptions;
-  private readonly rateQueue: PQueue;
+  private readonly rateLimiter: LaunchRateLimiter;
+  /** This service's share of the process-wide limiter; null for a `forTenant()` view, which uses its parent's. */
+  private readonly rateLimiterLease: LaunchRateLimiterLease | null;
   private readonly serviceName: ServiceNameMapping | undefined;
   private readonly defaultTopic: string;
   private readonly maxJobs: number;
@@ -98,7 +105,11 @@ export class OrchestrationService {
 
   private readonly options: OrchestrationServiceOptions;
 
-  constructor(options: OrchestrationServiceOptions = {}) {
+  /**
+   * @param shared For `forTenant()` only: the parent's launch rate limiter, so a view adds no share of
+   *   its own (views are cheap and often not closed).
+   */
+  constructor(options: OrchestrationServiceOptions = {}, shared?: { rateLimiter: LaunchRateLimiter }) {
     this.options = options;
     const projectId = resolveProjectId(options.projectId);
     this.projectId = projectId;
@@ -121,7 +132,18 @@ export class OrchestrationService {
       new CloudRunTaskService({ projectId, region: options.region, endpoint: options.cloudRunEndpoint });
     this.ownsLauncher = options.launcher === undefined;
     this.launchOptions = compileLaunchOptions(options.launch);
-    this.rateQueue = createRateQueue(this.launchOptions.ratePerMinute);
+    // One limiter per project and region in this process (the run-job quota is the region's), shared
+    // with every other service, tenant view, schedule fire and sweep launching there.
+    this.rateLimiterLease = shared
+      ? null
+      : acquireLaunchRateLimiter(
+          launchRateLimiterKey(
+            projectId ?? this.firestoreProjectId(),
+            options.region ?? process.env.E11_REGION ?? DEFAULTS.region,
+          ),
+          this.launchOptions.ratePerMinute,
+        );
+    this.rateLimiter = shared?.rateLimiter ?? (this.rateLimiterLease as LaunchRateLimiterLease).limiter;
     this.serviceName = options.serviceName;
     this.defaultTopic = validateTopic(
       options.defaultTopic ?? process.env.E11_TOPIC ?? DEFAULTS.topic,
@@ -135,16 +157,19 @@ export class OrchestrationService {
    * kick-offs with the tenant, and cannot read, watch, cancel or retry other tenants' orchestrations.
    */
   forTenant(tenant: string): OrchestrationService {
-    return new OrchestrationService({
-      ...this.options,
-      firestore: this.store.firestore,
-      launcher: this.launcher,
-      pubsub: this.pubsub,
-      publisher: this.publisher,
-      logger: this.logger,
-      clock: this.store.clock,
-      tenant,
-    });
+    return new OrchestrationService(
+      {
+        ...this.options,
+        firestore: this.store.firestore,
+        launcher: this.launcher,
+        pubsub: this.pubsub,
+        publisher: this.publisher,
+        logger: this.logger,
+        clock: this.store.clock,
+        tenant,
+      },
+      { rateLimiter: this.rateLimiter },
+    );
   }
 
   /** The launcher tasks are started with. */
@@ -156,8 +181,11 @@ export class OrchestrationService {
    * Runs `jobName` once per parameter set. Validates everything first (nothing is written for bad
    * input), registers the orchestration and its params (in chunk documents of up to 100 sets; a job's
    * own document is written at its first change) in batched writes, then launches the tasks with
-   * bounded concurrency, the launch rate limit and retries. Launch failures end exactly the affected jobs `Errored`. With an `idempotencyKey`, a repeated or
-   * concurrent call returns the same orchestration and launches nothing.
+   * bounded concurrency, the launch rate limit and retries. A permanent launch failure ends exactly the
+   * affected jobs `Errored`; a quota (429) or 503 window only delays them (they stay `Pending`, and the
+   * sweeper launches what the retry budget or an aborted `signal` left). `cancel()` stops the launching.
+   * With an `idempotencyKey`, a repeated or concurrent call returns the same orchestration and launches
+   * nothing.
    */
   async kickOffJob<P extends JobParams>(
     jobName: string,
@@ -245,9 +273,19 @@ export class OrchestrationService {
         },
         jobs: jobIds.map((id, index) => ({ id, index })),
         concurrency: compiled.launchConcurrency,
+        ...(compiled.signal ? { signal: compiled.signal } : {}),
       })
         .then(async (report) => {
-          await mark({ launchCompletedAt: now(this.store) });
+          // Only when every job was launched or ended: jobs left Pending stay the sweeper's to launch once
+          // this kick-off is silent (its "launcher gone" rule). Failing to say so has the same effect.
+          if (report.deferred === 0) {
+            await mark({ launchCompletedAt: now(this.store) }).catch((error: unknown) =>
+              this.logger.warn(
+                { err: (error as Error).message, orchestrationId },
+                'could not mark the launch complete; the sweeper will check the jobs still Pending',
+              ),
+            );
+          }
           return report;
         })
         .finally(() => clearInterval(launchHeartbeat)),
@@ -342,26 +380,32 @@ export class OrchestrationService {
 
   /** One maintenance pass (crashed tasks, lost launches, deadlines, lost triggers, failed publishes). */
   async sweep(options?: SweepOptions): Promise<SweepReport> {
-    return sweep({ ...this.launchContext(), publisher: this.eventPublisher() }, options);
+    const context = this.launchContext();
+    const retryBudgetMs = Math.min(context.launch.retryBudgetMs, DEFAULTS.sweepLaunchRetryBudgetMs);
+    return sweep(
+      { ...context, launch: { ...context.launch, retryBudgetMs }, publisher: this.eventPublisher() },
+      options,
+    );
   }
 
   /** Waits for in-flight background launches, then releases the clients this service created. Single-flight. */
   close(): Promise<void> {
     return (this.closing ??= (async () => {
       await Promise.allSettled([...this.inFlight]);
+      this.rateLimiterLease?.release();
       if (this.ownsLauncher) await this.launcher.close();
       if (this.ownsPubSub && this.pubsub) await this.pubsub.close();
       if (this.ownsFirestore) await this.store.firestore.terminate();
     })());
   }
 
-  private launchContext() {
+  private launchContext(): LaunchContext {
     return {
       store: this.store,
       launcher: this.launcher,
       logger: this.logger,
       launch: this.launchOptions,
-      rateQueue: this.rateQueue,
+      rateLimiter: this.rateLimiter,
     };
   }
 
@@ -389,7 +433,8 @@ export class OrchestrationService {
 
   private track<T>(promise: Promise<T>): Promise<T> {
     this.inFlight.add(promise);
-    void promise.finally(() => this.inFlight.delete(promise)).catch(() => undefined);
+    const forget = () => this.inFlight.delete(promise);
+    promise.then(forget, forget);
     return promise;
   }
 

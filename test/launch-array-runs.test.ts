@@ -1,0 +1,69 @@
+import {
+  acquireLaunchRateLimiter,
+  createFirestore,
+  type LaunchContext,
+  launchJobs,
+  launchRateLimiterKey,
+  OrchestrationService,
+} from '@e11/sdk';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+import { testProjectId } from './helpers/project.js';
+import { RecordingLauncher } from './helpers/recording-launcher.js';
+
+const projectId = testProjectId('launch-array-runs');
+const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
+const lease = acquireLaunchRateLimiter(launchRateLimiterKey(projectId, 'test'), 100_000);
+afterAll(async () => {
+  lease.release();
+  await firestore.terminate();
+});
+
+describe('array-mode launches of some of the jobs', () => {
+  it('start one execution per run of consecutive indices, offset by the run start', async () => {
+    const launcher = new RecordingLauncher();
+    const service = new OrchestrationService({ projectId, firestore, launcher });
+    const kickOff = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: 8 }, (_, i) => ({ i })),
+      { mode: 'array' },
+    );
+    expect(launcher.requests).toHaveLength(1);
+    const orchestration = await service.store.collections.orchestration(kickOff.orchestrationId).get();
+    const context: LaunchContext = {
+      store: service.store,
+      launcher,
+      logger: service.logger,
+      launch: {
+        concurrency: 1,
+        ratePerMinute: 100_000,
+        maxAttempts: 1,
+        initialBackoffMs: 1,
+        maxBackoffMs: 1,
+        retryBudgetMs: 0,
+      },
+      rateLimiter: lease.limiter,
+    };
+    // Jobs 1, 2, 3, 6 and 7 (say, never launched): two runs.
+    const subset = [7, 1, 3, 2, 6].map((index) => ({ id: kickOff.jobIds[index] as string, index }));
+    const report = await launchJobs(context, {
+      orchestration: {
+        id: kickOff.orchestrationId,
+        jobName: 'process_batch',
+        service: 'process-batch',
+        mode: 'array',
+        policy: orchestration.get('policy') as never,
+      },
+      jobs: subset,
+      concurrency: 1,
+    });
+    expect(report).toMatchObject({ launched: 5, failed: 0 });
+    expect(
+      launcher.requests.slice(1).map((request) => [request.taskCount, request.env.E11_TASK_INDEX_OFFSET]),
+    ).toEqual([
+      [3, '1'],
+      [2, '6'],
+    ]);
+    await service.close();
+  });
+});
