@@ -11,9 +11,9 @@ afterAll(() => harness.close());
 
 describe('the document budget of the largest allowed job', () => {
   it('stores max params, result and checkpoint, huge errors and progress, and many attempts over three epochs', async () => {
-    const maxAttempts = 25;
-    const failUntil = 2 * maxAttempts + 10;
-    // The params are exactly at the limit: `{"failUntil":60,"blob":"…"}` as JSON text.
+    const maxAttempts = 10;
+    const failUntil = 2 * maxAttempts + 5;
+    // The params are exactly at the limit: `{"failUntil":25,"blob":"…"}` as JSON text.
     const frame = JSON.stringify({ failUntil, blob: '' }).length;
     const params = { failUntil, blob: 'p'.repeat(DEFAULTS.maxParamsBytes - frame) };
     expect(JSON.stringify(params).length).toBe(DEFAULTS.maxParamsBytes);
@@ -47,7 +47,7 @@ describe('the document budget of the largest allowed job', () => {
       expect((await harness.orchestrations.retryFailed(orchestrationId)).jobIds).toEqual([jobId]);
     }
 
-    // Epoch 3: ten more failures, then the largest result.
+    // Epoch 3: five more failures, then the largest result (26 attempts: more than the history keeps).
     expect(await run()).toMatchObject({ outcome: 'completed', status: 'Completed', attempt: failUntil + 1 });
     const job = await loadJob(store, orchestrationId, jobId);
     expect(job).toMatchObject({ status: 'Completed', epoch: 3, attempt: failUntil + 1, error: null });
