@@ -48,13 +48,23 @@ export class HeartbeatWatchdog {
     this.ticker = setInterval(() => this.clock.alive(), Math.max(25, Math.floor(intervalMs / 4)));
     this.ticker.unref();
     const data: WatchdogData = { ...this.settings, shared: this.clock.shared, base: this.clock.base };
-    const worker = new Worker(new URL('./heartbeat-watchdog-worker.js', import.meta.url), {
-      workerData: data,
-      // The idle thread needs little; a Firestore client created during a block fits in this heap.
-      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
-      stdout: false,
-      stderr: false,
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./heartbeat-watchdog-worker.js', import.meta.url), {
+        workerData: data,
+        // A Firestore client created during a block fits in this heap; a young generation of 1 MB is
+        // plenty for a thread that mostly sleeps.
+        resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 1 },
+      });
+    } catch (error) {
+      // E.g. an image bundled into one file without the worker script: the job still runs, only a
+      // blocked event loop is no longer covered.
+      this.logger.warn(
+        { err: (error as Error).message },
+        'the heartbeat watchdog thread could not start: a job that blocks its event loop may be taken over',
+      );
+      return;
+    }
     worker.unref();
     worker.on('message', (message: WatchdogMessage) => this.onMessage(message));
     worker.on('error', (error) =>
