@@ -88,7 +88,7 @@ describe('createSseHandler', () => {
       status: 'InProgress',
       previousStatus: 'Pending',
     });
-    await recordProgress(store, { orchestrationId, jobId: first }, 0.25, 'a quarter');
+    await recordProgress(store, { orchestrationId, jobId: first, claimId }, 0.25, 'a quarter');
     const progressed = await client.next((m) => m.event === 'job');
     expect((progressed.data as JobEvent).progress).toEqual({ ratio: 0.25, message: 'a quarter' });
 

@@ -163,8 +163,8 @@ describe('watchJobs', () => {
       job: { id: first, attempt: 1 },
     });
     const mark = jobs.values.length;
-    await recordHeartbeat(store, { orchestrationId, jobId: first });
-    await recordProgress(store, { orchestrationId, jobId: first }, 0.5, 'half way');
+    await recordHeartbeat(store, { orchestrationId, jobId: first, claimId });
+    await recordProgress(store, { orchestrationId, jobId: first, claimId }, 0.5, 'half way');
     const progressed = await jobs.waitFor(() => true, mark);
     // The heartbeat-only write came first, yet the next transition is the progress one.
     expect(progressed.job.progress).toMatchObject({ ratio: 0.5, message: 'half way' });

@@ -106,13 +106,14 @@ describe('timeouts, signals and crashes', () => {
     });
   });
 
-  it('aborts the running job when its orchestration is cancelled and writes nothing over it', async () => {
+  it('aborts the running job when its orchestration is cancelled, writes nothing over it and exits 0', async () => {
     await harness.pubsub.createTopic(DEFAULTS.topic); // cancel() publishes the orchestration's end
     const { orchestrationId, jobId, request } = await kickOff('waits_for_abort', {});
     const task = harness.spawn(request);
     await waitForJob(store, orchestrationId, jobId, (job) => job.status === 'InProgress');
     await harness.orchestrations.cancel(orchestrationId);
-    expect((await task.exited).code).toBe(1);
+    // Exit 0: a non-zero exit would make Cloud Run retry the task of a job nobody wants any more.
+    expect((await task.exited).code).toBe(0);
     const job = await loadJob(store, orchestrationId, jobId);
     expect(job.status).toBe('Cancelled');
     expect(job.error?.code).toBe('E11_CANCELLED');

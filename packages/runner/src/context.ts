@@ -1,13 +1,13 @@
 import {
   type JobParams,
   type Logger,
-  recordHeartbeat,
   recordProgress,
+  type RunningJob,
   saveCheckpoint,
   type Store,
 } from '@e11/sdk/core';
 
-import type { HeartbeatClock } from './job-monitor.js';
+import type { JobMonitor } from './job-monitor.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { toStoredJson } from './stored-json.js';
 
@@ -34,8 +34,9 @@ export interface JobContext<P = JobParams, C = unknown> {
   readonly executionName: string | null;
   /**
    * Fires on SIGTERM (Cloud Run task timeout or cancellation), the job's own timeout, a cancellation of
-   * the orchestration, or a takeover by another task. Its `reason` is an E11Error (`E11_INTERRUPTED`,
-   * `E11_TIMEOUT`, `E11_CANCELLED`).
+   * the orchestration, or the loss of this task's claim (another task took the job over). Its `reason`
+   * is an E11Error (`E11_INTERRUPTED`, `E11_TIMEOUT`, `E11_CANCELLED`, `E11_CLAIM_LOST`). After a lost
+   * claim or a cancellation, heartbeat, progress and checkpoint writes are refused.
    */
   readonly signal: AbortSignal;
   /** Structured logger (Cloud Logging JSON) labelled with orchestrationId, jobId, jobName and attempt. */
@@ -48,11 +49,15 @@ export interface JobContext<P = JobParams, C = unknown> {
    * completion sets progress to 1. Write errors are logged, never thrown.
    */
   progress(ratio: number, message?: string): void;
-  /** Writes the heartbeat now (it is also written automatically while the job runs). */
+  /**
+   * Writes the heartbeat now (it is also written automatically while the job runs). Rejects with
+   * E11_CLAIM_LOST or E11_CANCELLED (and fires `signal`) when this task no longer owns the job.
+   */
   heartbeat(): Promise<void>;
   /**
    * Saves state the next attempt receives as `ctx.checkpoint` (resumable jobs): JSON, at most
-   * DEFAULTS.maxResultBytes (64 KiB). Rejects with E11_JOB_FAILED when it is not storable.
+   * DEFAULTS.maxResultBytes (64 KiB). Rejects with E11_JOB_FAILED when it is not storable, and with
+   * E11_CLAIM_LOST or E11_CANCELLED (nothing written, `signal` fired) when this task no longer owns the job.
    */
   saveCheckpoint(state: C): Promise<void>;
 }
@@ -60,7 +65,8 @@ export interface JobContext<P = JobParams, C = unknown> {
 /** What {@link createJobContext} needs to build one attempt's context. */
 export interface JobContextInput<P> {
   store: Store;
-  ids: { orchestrationId: string; jobId: string };
+  /** The job and this task's claim: every write is fenced on it. */
+  owned: RunningJob;
   jobName: string;
   params: P;
   attempt: number;
@@ -72,8 +78,8 @@ export interface JobContextInput<P> {
   /** The checkpoint to expose, and where a saved one is remembered for the next in-task attempt. */
   checkpoint: { current: unknown };
   progressIntervalMs: number;
-  /** Told of every write that carried a heartbeat (progress, checkpoint, `ctx.heartbeat()`). */
-  heartbeats: HeartbeatClock;
+  /** Told of every write that carried a heartbeat (progress, checkpoint, `ctx.heartbeat()`) or was refused. */
+  monitor: JobMonitor;
 }
 
 /**
@@ -83,17 +89,16 @@ export interface JobContextInput<P> {
 export function createJobContext<P, C>(
   input: JobContextInput<P>,
 ): { ctx: JobContext<P, C>; flush(): Promise<void>; stop(): void } {
-  const { store, ids, log, heartbeats } = input;
+  const { store, owned, log, monitor } = input;
   const progress = new ProgressReporter(
-    async (ratio, message) => {
-      await recordProgress(store, ids, ratio, message);
-      heartbeats.mark();
-    },
+    async (ratio, message) =>
+      monitor.settle(await monitor.exclusive(() => recordProgress(store, owned, ratio, message))),
     input.progressIntervalMs,
     (error) => log.warn({ err: (error as Error).message }, 'progress write failed'),
   );
   const ctx: JobContext<P, C> = {
-    ...ids,
+    orchestrationId: owned.orchestrationId,
+    jobId: owned.jobId,
     jobName: input.jobName,
     params: input.params,
     attempt: input.attempt,
@@ -104,14 +109,10 @@ export function createJobContext<P, C>(
     log,
     checkpoint: (input.checkpoint.current ?? undefined) as C | undefined,
     progress: (ratio, message) => progress.report(ratio, message),
-    heartbeat: async () => {
-      await recordHeartbeat(store, ids);
-      heartbeats.mark();
-    },
+    heartbeat: () => monitor.beat(),
     saveCheckpoint: async (state) => {
       const stored = toStoredJson(state, 'checkpoint');
-      await saveCheckpoint(store, ids, stored);
-      heartbeats.mark();
+      monitor.settle(await monitor.exclusive(() => saveCheckpoint(store, owned, stored)));
       input.checkpoint.current = stored;
     },
   };

@@ -1,4 +1,4 @@
-import { ErrorCode, type JobErrorInfo } from '@e11/sdk/core';
+import { boundJobError, ErrorCode, type JobErrorInfo } from '@e11/sdk/core';
 
 /** The error fields stored on a job document, redacted and bounded. */
 export function toJobErrorInfo(
@@ -12,17 +12,18 @@ export function toJobErrorInfo(
     typeof (error as { code?: unknown } | null)?.code === 'string'
       ? (error as { code: string }).code
       : ErrorCode.JobFailed;
-  return {
-    message: options.redact(raw || 'The job failed without a message.').slice(0, 4_000),
+  // Cut to the document budget (DEFAULTS.maxErrorMessageBytes, …) after redaction, so no cut splits a secret.
+  return boundJobError({
+    message: options.redact(raw || 'The job failed without a message.'),
     code,
     name: isError ? error.name : null,
-    stack: isError && error.stack ? options.redact(error.stack).slice(0, 8_192) : null,
+    stack: isError && error.stack ? options.redact(error.stack) : null,
     jobName: job.jobName,
     orchestrationId: job.orchestrationId,
     jobId: job.jobId,
     attempt: job.attempt,
     retryable: options.retryable,
-  };
+  });
 }
 
 function safeStringify(value: unknown): string {

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 
 import {
   claimJob,
+  type ClientOptions,
   type Clock,
   createFirestore,
   createStore,
   E11Error,
   ErrorCode,
   failJob,
+  failPendingJob,
   findOrchestration,
   isE11Error,
   isRetryableGrpcError,
@@ -15,6 +17,8 @@ import {
   JobStatus,
   loadJob,
   loadJobByIndex,
+  type Logger,
+  type Store,
 } from '@e11/sdk/core';
 import type { Firestore } from '@google-cloud/firestore';
 
@@ -48,6 +52,12 @@ export interface ExecuteJobOptions {
   clock?: Clock;
   /** Builds a job instance (e.g. from a DI container). @default `new Class()` */
   create?: (target: JobClass) => E11Job<unknown, unknown>;
+  /**
+   * How the heartbeat watchdog thread creates its own Firestore client while a job blocks the event
+   * loop (a client cannot cross threads). @default the env's GOOGLE_CLOUD_PROJECT and
+   * FIRESTORE_EMULATOR_HOST, else the process environment's — what runE11Job's own client uses
+   */
+  watchdogClient?: ClientOptions;
 }
 
 /**
@@ -124,6 +134,9 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       logger.warn('The task was stopped before it claimed the job; nothing was run.');
       return { ...ids(job), exitCode: ExitCode.Interrupted, outcome: 'interrupted', status: job.status };
     }
+    if (job.jobName !== env.jobName) {
+      return await refuseJobName({ store, job, jobName: env.jobName, redact, log: logger });
+    }
     const claimId = randomUUID();
     const claim = await persist(() =>
       claimJob(store, {
@@ -144,7 +157,10 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     const found = { ...ids(job), status: claim.job.status, attempt: claim.job.attempt };
     if (claim.outcome === 'terminal') {
       logger.info(`Job already ended ${claim.job.status}: this delivery does nothing.`);
-      const exitCode = claim.job.status === JobStatus.Completed ? ExitCode.Ok : ExitCode.Failed;
+      // Completed or Cancelled: nothing is wrong, and a non-zero exit would make Cloud Run retry the task.
+      const nothingToDo =
+        claim.job.status === JobStatus.Completed || claim.job.status === JobStatus.Cancelled;
+      const exitCode = nothingToDo ? ExitCode.Ok : ExitCode.Failed;
       return { ...found, exitCode, outcome: 'duplicate' };
     }
     if (claim.outcome === 'running-elsewhere') {
@@ -157,12 +173,10 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     }
     log.setLabels({ attempt: String(claim.attempt) });
 
-    const mismatch = job.jobName !== env.jobName;
-    if (!definition || mismatch) {
-      const message = mismatch
-        ? `JOB_NAME is '${env.jobName}' but job ${job.id} belongs to '${job.jobName}': the task was started with the wrong env.`
-        : `No job class is named '${env.jobName}' in this image (known: ${[...registry.keys()].join(', ') || 'none'}): ` +
-          `check the @JobName of your classes and the job name passed to kickOffJob.`;
+    if (!definition) {
+      const message =
+        `No job class is named '${env.jobName}' in this image (known: ${[...registry.keys()].join(', ') || 'none'}): ` +
+        `check the @JobName of your classes and the job name passed to kickOffJob.`;
       const error = new E11Error(ErrorCode.UnknownJobName, message, { context: { jobName: env.jobName } });
       const owned = { orchestrationId: job.orchestrationId, jobId: job.id, claimId };
       const info = toJobErrorInfo(
@@ -186,6 +200,10 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       claimId,
       attempt: claim.attempt,
       heartbeatTimeoutMs: orchestration.policy.heartbeatTimeoutMs,
+      client: options.watchdogClient ?? {
+        projectId: rawEnv.GOOGLE_CLOUD_PROJECT,
+        emulatorHost: rawEnv.FIRESTORE_EMULATOR_HOST,
+      },
       log,
       redact,
       signal: options.signal,
@@ -211,4 +229,42 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
   } finally {
     if (ownsFirestore) await firestore?.terminate().catch(() => undefined);
   }
+}
+
+/**
+ * A task whose JOB_NAME is not its job's (a wrong image, a mis-mapped job, a hand-made env): it must
+ * not run the job nor pass silently, whatever the job's state, so it refuses before claiming with
+ * E11_JOB_NAME_MISMATCH (exit 2). A job still `Pending` is ended `Errored` with that error (not
+ * retryable) so the mistake shows; a job that has ended, or that a task is running, is left as it is:
+ * this task has no claim on it, and a correct task may be running it.
+ */
+async function refuseJobName(input: {
+  store: Store;
+  job: JobDoc;
+  jobName: string;
+  redact: (text: string) => string;
+  log: Logger;
+}): Promise<ExecuteJobResult> {
+  const { store, job } = input;
+  const message = `JOB_NAME is '${input.jobName}' but job ${job.id} belongs to '${job.jobName}': the task was started with the wrong env or image.`;
+  const ids = { orchestrationId: job.orchestrationId, jobId: job.id };
+  const error = new E11Error(ErrorCode.JobNameMismatch, message, {
+    context: { ...ids, jobName: input.jobName },
+  });
+  let ended = false;
+  if (job.status === JobStatus.Pending) {
+    const info = toJobErrorInfo(
+      error,
+      { ...ids, jobName: job.jobName, attempt: job.attempt },
+      { redact: input.redact, retryable: false },
+    );
+    ended = await persist(() => failPendingJob(store, { ...ids, error: info, known: job }));
+  }
+  input.log.error({ code: error.code }, message);
+  return {
+    ...ids,
+    exitCode: ExitCode.Config,
+    outcome: 'invalid',
+    status: ended ? JobStatus.Errored : job.status,
+  };
 }

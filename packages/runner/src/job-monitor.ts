@@ -1,68 +1,118 @@
-import { E11Error, ErrorCode, JobStatus, type Logger, recordHeartbeat, type Store } from '@e11/sdk/core';
+import {
+  type ActivityOutcome,
+  type ClientOptions,
+  E11Error,
+  ErrorCode,
+  JobStatus,
+  type Logger,
+  recordHeartbeat,
+  type RunningJob,
+  type Store,
+} from '@e11/sdk/core';
 
-/**
- * When the job document last got a heartbeat: the monitor's own, or a progress or checkpoint write,
- * which carry `heartbeatAt` too (`performance.now()` ms, set once the write succeeded).
- */
-export class HeartbeatClock {
-  lastAt = Number.NEGATIVE_INFINITY;
+import type { HeartbeatClock } from './heartbeat-clock.js';
+import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 
-  mark(): void {
-    this.lastAt = performance.now();
-  }
+/** What {@link JobMonitor} needs besides the store and the job. */
+export interface JobMonitorOptions {
+  /** Heartbeat interval. */
+  intervalMs: number;
+  /** How the watchdog thread reaches Firestore. */
+  client: ClientOptions;
+  collectionPrefix: string;
 }
 
 /**
  * While a job runs: writes its heartbeat every `intervalMs` unless another write gave it one within
- * that interval (so at most two intervals pass between heartbeats), and listens to its document so a
- * cancellation (status `Cancelled`) or a takeover by another task (a different claim) aborts `abort`
- * at once with an E11Error reason.
+ * that interval (so at most two intervals pass between heartbeats), keeps writing it from a watchdog
+ * thread while the job blocks the event loop, and listens to its document so a cancellation (status
+ * `Cancelled`) or a takeover by another task (a different claim) aborts `abort` at once with an
+ * E11Error reason. Every heartbeat is fenced on the claim: one that is refused aborts too, so a task
+ * that missed the listener's news (a partition) still learns it lost the job at its next write.
  */
 export class JobMonitor {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  private watchdog: HeartbeatWatchdog | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private busy = 0;
 
   constructor(
     private readonly store: Store,
-    private readonly job: { orchestrationId: string; jobId: string; claimId: string },
+    private readonly job: RunningJob,
     private readonly abort: AbortController,
     private readonly logger: Logger,
-    private readonly clock: HeartbeatClock,
+    readonly clock: HeartbeatClock,
   ) {}
 
-  start(intervalMs: number): void {
+  /**
+   * Aborts the job for a refused write (`lost` or `cancelled`), unless it is aborted already, and
+   * returns the abort's reason, which the refused write rejects with.
+   */
+  refused(outcome: Exclude<ActivityOutcome, 'recorded'>): unknown {
+    if (!this.abort.signal.aborted) {
+      this.abort.abort(
+        outcome === 'cancelled'
+          ? new E11Error(ErrorCode.Cancelled, 'The job was cancelled.', { context: { ...this.job } })
+          : new E11Error(
+              ErrorCode.ClaimLost,
+              'This task no longer owns the job: another task took it over (this one was presumed dead) or it ended elsewhere.',
+              { context: { ...this.job } },
+            ),
+      );
+    }
+    return this.abort.signal.reason;
+  }
+
+  /** The outcome of a fenced write: marks the heartbeat, or aborts and throws for a refused one. */
+  settle(outcome: ActivityOutcome): void {
+    if (outcome === 'recorded') this.clock.mark();
+    else throw this.refused(outcome);
+  }
+
+  /**
+   * Runs the task's writes to its job document one at a time, in call order: concurrent writes to one
+   * document contend (a transaction's lock makes the others wait), so a heartbeat never races the
+   * progress, checkpoint or final write of the same task, and the timer skips a heartbeat while a
+   * write is queued (that write is the sign of life).
+   */
+  exclusive<T>(write: () => Promise<T>): Promise<T> {
+    this.busy++;
+    const run = this.queue.then(write).finally(() => {
+      this.busy--;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  start(options: JobMonitorOptions): void {
+    const { intervalMs } = options;
     this.timer = setInterval(() => {
-      if (performance.now() - this.clock.lastAt < intervalMs) return;
-      recordHeartbeat(this.store, this.job)
-        .then(() => this.clock.mark())
-        .catch((error: unknown) =>
-          this.logger.warn({ err: (error as Error).message }, 'heartbeat write failed'),
-        );
+      if (this.busy > 0 || this.abort.signal.aborted) return;
+      if (this.clock.now() - this.clock.lastBeat() < intervalMs) return;
+      this.beatInBackground();
     }, intervalMs);
     this.timer.unref();
+    this.watchdog = new HeartbeatWatchdog(
+      this.clock,
+      { intervalMs, client: options.client, collectionPrefix: options.collectionPrefix, job: this.job },
+      this.logger,
+      // The thread's own client said the claim is gone: confirm with this thread's client before
+      // stopping the job (a thread that reached the wrong project must not abort a healthy job).
+      () => this.beatInBackground(),
+    );
+    this.watchdog.start();
     this.unsubscribe = this.store.collections.job(this.job.orchestrationId, this.job.jobId).onSnapshot(
       (snapshot) => {
         if (this.abort.signal.aborted) return;
         const status = snapshot.get('status') as string | undefined;
         const claimId = (snapshot.get('claim') as { id?: string } | null | undefined)?.id;
-        if (!snapshot.exists || status === JobStatus.Cancelled) {
-          this.abort.abort(
-            new E11Error(ErrorCode.Cancelled, 'The job was cancelled.', { context: this.job }),
-          );
-        } else if (
+        if (!snapshot.exists || status === JobStatus.Cancelled) this.refused('cancelled');
+        else if (
           (status === JobStatus.InProgress || status === JobStatus.Pending) &&
           claimId !== this.job.claimId
-        ) {
-          this.abort.abort(
-            new E11Error(
-              ErrorCode.Interrupted,
-              'Another task took this job over (this one was presumed dead).',
-              {
-                context: this.job,
-              },
-            ),
-          );
-        }
+        )
+          this.refused('lost');
       },
       (error) =>
         this.logger.warn(
@@ -72,10 +122,28 @@ export class JobMonitor {
     );
   }
 
-  stop(): void {
+  /** Writes the fenced heartbeat now (a refused one aborts the job and rejects). */
+  async beat(): Promise<void> {
+    this.settle(await this.exclusive(() => recordHeartbeat(this.store, this.job)));
+  }
+
+  /** Writes the heartbeat without waiting; a failure is logged (a refusal has aborted the job already). */
+  private beatInBackground(): void {
+    this.beat().catch((error: unknown) => {
+      if (!this.abort.signal.aborted) {
+        this.logger.warn({ err: (error as Error).message }, 'heartbeat write failed');
+      }
+    });
+  }
+
+  /** Stops the heartbeat, the watchdog thread and the listener. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    const watchdog = this.watchdog;
+    this.watchdog = undefined;
+    await watchdog?.stop();
   }
 }

@@ -2,9 +2,12 @@ import type { JobStatus } from '@e11/sdk/core';
 
 /** Exit codes of a task process; Cloud Run marks a task failed on any non-zero code. */
 export const ExitCode = {
-  /** The job completed (or a duplicate delivery found it completed, or another live task runs it). */
+  /**
+   * The job completed, or this task has nothing (more) to do: a duplicate delivery found it completed
+   * or cancelled, another live task runs it, it was cancelled while it ran, or another task took it over.
+   */
   Ok: 0,
-  /** The job failed (or was cancelled, or a final write could not be stored). */
+  /** The job failed (or a final write could not be stored). */
   Failed: 1,
   /** Bad environment or configuration: missing env, unknown job name, duplicate @JobName, no job document. */
   Config: 2,

@@ -1,5 +1,6 @@
 import {
   attemptsInEpoch,
+  type ClientOptions,
   completeJob,
   DEFAULTS,
   delay,
@@ -17,7 +18,8 @@ import {
 
 import { createJobContext } from './context.js';
 import { toJobErrorInfo } from './error-info.js';
-import { HeartbeatClock, JobMonitor } from './job-monitor.js';
+import { HeartbeatClock } from './heartbeat-clock.js';
+import { JobMonitor } from './job-monitor.js';
 import type { E11Job, JobClass, JobDefinition } from './job-name.js';
 import type { RunnerLogger } from './logger.js';
 import { ExitCode, type ExecuteJobResult, type ExecuteOutcome, type ExitCodeValue } from './outcome.js';
@@ -42,6 +44,8 @@ export interface ClaimedJob {
   heartbeatTimeoutMs: number;
   log: RunnerLogger;
   redact: (text: string) => string;
+  /** How the heartbeat watchdog thread creates its own Firestore client (same project and emulator). */
+  client: ClientOptions;
   /** SIGTERM/SIGINT from runE11Job (or the caller of executeJob). */
   signal: AbortSignal | undefined;
   create: ((target: JobClass) => E11Job<unknown, unknown>) | undefined;
@@ -111,18 +115,27 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
   const errorInfo = (error: unknown, retryable: boolean) =>
     toJobErrorInfo(error, { ...ids, jobName: job.jobName, attempt }, { redact, retryable });
 
-  // Cancellation and takeover abort this controller (never SIGTERM or the timeout).
+  // Cancellation and the loss of the claim abort this controller (never SIGTERM or the timeout).
   const cancelled = new AbortController();
-  const heartbeats = new HeartbeatClock();
-  const monitor = new JobMonitor(store, owned, cancelled, logger, heartbeats);
-  monitor.start(Math.max(100, Math.min(env.heartbeatIntervalMs, Math.floor(claimed.heartbeatTimeoutMs / 3))));
+  const monitor = new JobMonitor(store, owned, cancelled, logger, new HeartbeatClock());
+  monitor.start({
+    intervalMs: Math.max(100, Math.min(env.heartbeatIntervalMs, Math.floor(claimed.heartbeatTimeoutMs / 3))),
+    client: claimed.client,
+    collectionPrefix: env.collectionPrefix,
+  });
 
-  /** The job was cancelled or taken over: nothing is written, the new owner or the canceller decides. */
+  /** A final write (complete, fail, release), after any activity write of this task still in flight. */
+  const finish = (write: () => Promise<FinishOutcome>) => persist(() => monitor.exclusive(write));
+
+  /**
+   * The job was cancelled or taken over: nothing is written, the new owner or the canceller decides.
+   * Exit 0 either way: a non-zero exit makes Cloud Run retry a task whose job is not its to run.
+   */
   const stopped = (): ExecuteJobResult => {
     const reason = cancelled.signal.reason as E11Error;
     logger.warn(reason.message);
     return reason.code === ErrorCode.Cancelled
-      ? result('cancelled', ExitCode.Failed, JobStatus.Cancelled)
+      ? result('cancelled', ExitCode.Ok, JobStatus.Cancelled)
       : result('lost', ExitCode.Ok);
   };
   /** A write found the job no longer ours. */
@@ -135,7 +148,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
   };
   /** Ends the job Errored without retry: bad params, a class that cannot be built, an unstorable result. */
   const failPermanently = async (error: unknown): Promise<ExecuteJobResult> => {
-    const written = await persist(() =>
+    const written = await finish(() =>
       failJob(store, {
         ...owned,
         error: errorInfo(error, false),
@@ -157,6 +170,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
     const last = attemptsUsed >= policy.maxAttempts;
     let written: FinishOutcome | undefined;
     try {
+      // Not queued behind activity writes (monitor.exclusive): this must fit in the SIGTERM grace.
       written = await persist(
         () =>
           last
@@ -220,7 +234,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
       const signal = AbortSignal.any([timeout.signal, cancelled.signal, ...outside]);
       const context = createJobContext<unknown, unknown>({
         store,
-        ids,
+        owned,
         jobName: job.jobName,
         params: validated.value,
         attempt,
@@ -231,7 +245,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
         log: logger.child({}),
         checkpoint,
         progressIntervalMs: DEFAULTS.progressIntervalMs,
-        heartbeats,
+        monitor,
       });
       logger.info({ maxAttempts: policy.maxAttempts }, `Attempt ${attempt} started.`);
       const started = performance.now();
@@ -259,7 +273,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
         }
         let written: FinishOutcome;
         try {
-          written = await persist(() => completeJob(store, { ...owned, result: value }));
+          written = await finish(() => completeJob(store, { ...owned, result: value }));
         } catch (error) {
           if (isRetryableGrpcError(error)) throw error;
           // Firestore refused the value itself (e.g. nested arrays): the job fails, it does not hang.
@@ -283,7 +297,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
         // The job ignored its AbortSignal: it cannot be retried in this process. Hand it to a fresh one.
         const last = attemptsUsed >= policy.maxAttempts || !retryable;
         const info = errorInfo(error, retryable);
-        const written = await persist(() =>
+        const written = await finish(() =>
           last
             ? failJob(store, { ...owned, error: info, outcome, final: true, deadLettered: retryable })
             : releaseJob(store, { ...owned, error: info, outcome }),
@@ -297,7 +311,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
       }
 
       if (shouldRetry(policy, error, attempt, attemptsUsed)) {
-        const written = await persist(() =>
+        const written = await finish(() =>
           failJob(store, {
             ...owned,
             error: errorInfo(error, true),
@@ -321,7 +335,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
       }
 
       const exhausted = retryable && attemptsUsed >= policy.maxAttempts;
-      const written = await persist(() =>
+      const written = await finish(() =>
         failJob(store, {
           ...owned,
           error: errorInfo(error, retryable),
@@ -338,6 +352,6 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
       return result('failed', ExitCode.Failed, JobStatus.Errored);
     }
   } finally {
-    monitor.stop();
+    await monitor.stop();
   }
 }

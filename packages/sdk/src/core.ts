@@ -67,7 +67,14 @@ export {
   TERMINAL_STATUSES,
   terminalCount,
 } from './model/status.js';
-export { attemptsInEpoch, claimJob, type ClaimRequest, type ClaimResult } from './store/claim-job.js';
+export {
+  appendAttempt,
+  type AttemptHistory,
+  attemptsInEpoch,
+  claimJob,
+  type ClaimRequest,
+  type ClaimResult,
+} from './store/claim-job.js';
 export {
   acquirePublishLease,
   markEventPublished,
@@ -86,7 +93,14 @@ export {
   type OwnedJob,
   releaseJob,
 } from './store/finish-job.js';
-export { recordHeartbeat, recordProgress, type RunningJob, saveCheckpoint } from './store/job-activity.js';
+export {
+  type ActivityOutcome,
+  recordHeartbeat,
+  recordProgress,
+  type RunningJob,
+  saveCheckpoint,
+} from './store/job-activity.js';
+export { boundJobError, truncateUtf8 } from './store/bounded-text.js';
 export { findOrchestration, loadJob, loadJobByIndex, loadOrchestration } from './store/orchestration-docs.js';
 export {
   type NewOrchestration,

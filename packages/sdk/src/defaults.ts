@@ -54,10 +54,19 @@ export const DEFAULTS = {
    */
   batchMaxBytes: 3 * 1024 * 1024,
   /**
-   * A parameter set may use at most this many bytes of its job document (Firestore's limit is 1 MiB per
-   * document); the rest is kept for result, error, progress and checkpoint.
+   * A parameter set may use at most this many bytes of its job document: 1 MiB − 192 KiB = 851,968.
+   * Firestore refuses a document over 1 MiB (1,048,576 bytes, counted as: each string its UTF-8 bytes
+   * + 1, each field name its bytes + 1, numbers and timestamps 8, plus the document name and 32), so
+   * everything else a job document can hold, at its largest, must fit in the other 192 KiB (196,608):
+   * result 65,543 (maxResultBytes + its name) + checkpoint 65,547 + error ≤ 18,432 (message 4,096,
+   * stack 8,192, code and name 256 each, jobName and the two ids ≤ 1,500 each, the rest ~100) + progress
+   * ≤ 1,100 (message 1,024) + attempt history ≤ 32,768 (maxAttemptRecords 21 × ≤ 1,430: error 512 + 256,
+   * execution name ≤ 512, numbers, timestamps and names ~150) + everything else ≤ 8,192 (claim,
+   * execution name, status, counts, a dozen timestamps, and a document name of two ids ≤ 1,500 each)
+   * = 191,582, which leaves ~5 KiB for fields added later. The params are stored as their JSON text
+   * (its bytes + 1 + the field name 7), the size validateParamsList checks.
    */
-  maxParamsBytes: 1_048_576 - 131_072,
+  maxParamsBytes: 1_048_576 - 196_608,
   /**
    * Parameter sets per params chunk document at kick-off (a job's own document is written when its task
    * claims it): fewer documents to register, and a task reads one chunk of this many sets at most.
@@ -67,6 +76,22 @@ export const DEFAULTS = {
   paramsChunkMaxBytes: 256 * 1024,
   /** Largest JSON result or checkpoint stored on a job document. */
   maxResultBytes: 65_536,
+  /** A stored error message is cut to this many UTF-8 bytes (budgeted in maxParamsBytes). */
+  maxErrorMessageBytes: 4_096,
+  /** A stored error stack is cut to this many bytes: the top frames tell where; the rest is in the task's log. */
+  maxErrorStackBytes: 8_192,
+  /** A stored error code or error name is cut to this many bytes (codes are short identifiers). */
+  maxErrorCodeBytes: 256,
+  /** A stored progress message is cut to this many bytes: it is a status line, not a log. */
+  maxProgressMessageBytes: 1_024,
+  /**
+   * Attempt records kept on a job document: the first and the latest 20. Retries across epochs
+   * (retryFailed) would otherwise grow the history until the document passes 1 MiB and every write to
+   * the job fails; dropped records are counted in `attemptsDropped`.
+   */
+  maxAttemptRecords: 21,
+  /** The error message of one attempt record is cut to this many bytes (the job's `error` keeps the last in full). */
+  maxAttemptErrorBytes: 512,
   /** Attempts per job (first run plus retries) before it is dead-lettered. */
   maxAttempts: 3,
   /** First retry delay inside a task. */

@@ -33,6 +33,13 @@ export const ErrorCode = {
   DuplicateJobName: 'E11_DUPLICATE_JOB_NAME',
   /** The task was stopped (SIGTERM, cancellation) before the job finished. */
   Interrupted: 'E11_INTERRUPTED',
+  /**
+   * A task's claim on its job is gone (another task took the job over, or it ended elsewhere): the
+   * task's heartbeat, progress and checkpoint writes are refused and its AbortSignal fires.
+   */
+  ClaimLost: 'E11_CLAIM_LOST',
+  /** A task's JOB_NAME is not the job name of the job its env points to (wrong image or mapping). */
+  JobNameMismatch: 'E11_JOB_NAME_MISMATCH',
   /** The task's container died without reporting (heartbeat went stale). */
   Crashed: 'E11_CRASHED',
   /** The orchestration was cancelled. */

@@ -191,6 +191,18 @@ export const jobDocSchema = z.object({
   /** Attempts allowed per epoch, recorded by the runner at claim (job class, kick-off and defaults merged). */
   maxAttempts: z.number().int().positive().nullable().default(null),
   attempts: z.array(attemptRecordSchema).default([]),
+  /**
+   * Attempt records dropped from `attempts` to keep the document within its budget (the first record
+   * and the latest DEFAULTS.maxAttemptRecords − 1 are kept): `count` in all, and `inEpoch` of them from
+   * `epoch`, the epoch of the last one dropped (so attempts per epoch stay exact).
+   */
+  attemptsDropped: z
+    .object({
+      count: z.number().int().nonnegative(),
+      epoch: z.number().int().positive(),
+      inEpoch: z.number().int().nonnegative(),
+    })
+    .default({ count: 0, epoch: 1, inEpoch: 0 }),
   result: json.nullable().default(null),
   error: jobErrorSchema.nullable().default(null),
   progress: z

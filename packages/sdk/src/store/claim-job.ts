@@ -1,9 +1,11 @@
 import type { Timestamp } from '@google-cloud/firestore';
 
+import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { type AttemptRecord, type Claim, type JobDoc, type JobErrorInfo } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 
+import { truncateUtf8 } from './bounded-text.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
 import { type JobSource, runJobTransaction } from './virtual-jobs.js';
@@ -47,7 +49,10 @@ function claimIsDead(job: JobDoc, request: ClaimRequest, nowMs: number): boolean
   return nowMs - heartbeat > request.heartbeatTimeoutMs;
 }
 
-/** Closes the open attempt record (the last one without `finishedAt`). */
+/**
+ * Closes the open attempt record (the last one without `finishedAt`); its error message and code are
+ * cut to their budget (DEFAULTS.maxAttemptErrorBytes, maxErrorCodeBytes).
+ */
 export function closeAttempt(
   attempts: readonly AttemptRecord[],
   outcome: NonNullable<AttemptRecord['outcome']>,
@@ -56,8 +61,47 @@ export function closeAttempt(
 ): AttemptRecord[] {
   const copy = attempts.map((record) => ({ ...record }));
   const open = copy.findLast((record) => record.finishedAt === null);
-  if (open) Object.assign(open, { outcome, finishedAt, error });
+  const bounded = error && {
+    message: truncateUtf8(error.message, DEFAULTS.maxAttemptErrorBytes),
+    code: truncateUtf8(error.code, DEFAULTS.maxErrorCodeBytes),
+  };
+  if (open) Object.assign(open, { outcome, finishedAt, error: bounded });
   return copy;
+}
+
+/**
+ * A job's attempt history after one more record, within DEFAULTS.maxAttemptRecords; `attemptsDropped`
+ * is present only when records were dropped (a document gets the field once it needs it).
+ */
+export interface AttemptHistory {
+  attempts: AttemptRecord[];
+  attemptsDropped?: JobDoc['attemptsDropped'];
+}
+
+/**
+ * Appends `record` to `history` and, past DEFAULTS.maxAttemptRecords, drops the oldest records but the
+ * first (kept: how the job started), counting them in `attemptsDropped` so that
+ * {@link attemptsInEpoch} stays exact. Without the cap, retries across epochs grow the document until
+ * Firestore refuses every write to the job.
+ */
+export function appendAttempt(
+  job: Pick<JobDoc, 'attemptsDropped'>,
+  history: readonly AttemptRecord[],
+  record: AttemptRecord,
+): AttemptHistory {
+  const all = [...history, record];
+  const excess = all.length - DEFAULTS.maxAttemptRecords;
+  if (excess <= 0) return { attempts: all };
+  let { count, epoch, inEpoch } = job.attemptsDropped;
+  for (const dropped of all.slice(1, 1 + excess)) {
+    count++;
+    if (dropped.epoch === epoch) inEpoch++;
+    else [epoch, inEpoch] = [dropped.epoch, 1];
+  }
+  return {
+    attempts: [...all.slice(0, 1), ...all.slice(1 + excess)],
+    attemptsDropped: { count, epoch, inEpoch },
+  };
 }
 
 /** The retryable `E11_CRASHED` error of a job whose task stopped without reporting. */
@@ -96,9 +140,10 @@ export function openAttempt(
   };
 }
 
-/** Attempts already started in the job's current epoch. */
-export function attemptsInEpoch(job: JobDoc): number {
-  return job.attempts.filter((record) => record.epoch === job.epoch).length;
+/** Attempts already started in the job's current epoch (kept records plus dropped ones, see {@link appendAttempt}). */
+export function attemptsInEpoch(job: Pick<JobDoc, 'attempts' | 'attemptsDropped' | 'epoch'>): number {
+  const dropped = job.attemptsDropped.epoch === job.epoch ? job.attemptsDropped.inEpoch : 0;
+  return job.attempts.filter((record) => record.epoch === job.epoch).length + dropped;
 }
 
 /**
@@ -149,7 +194,7 @@ export async function claimJob(store: Store, request: ClaimRequest): Promise<Cla
     const attempt = job.attempt + 1;
     const patch = {
       attempt,
-      attempts: [...history, openAttempt(job, attempt, at, request.claim.executionName)],
+      ...appendAttempt(job, history, openAttempt(job, attempt, at, request.claim.executionName)),
       claim: request.claim,
       heartbeatAt: at,
       startedAt: job.startedAt ?? at,

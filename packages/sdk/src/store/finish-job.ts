@@ -4,7 +4,8 @@ import { type JobDoc, type JobErrorInfo, type AttemptRecord } from '../model/doc
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
-import { closeAttempt, openAttempt } from './claim-job.js';
+import { boundJobError } from './bounded-text.js';
+import { appendAttempt, closeAttempt, openAttempt } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
 
@@ -82,9 +83,10 @@ export function failJob(
       message: owned.error.message,
       code: owned.error.code,
     });
+    const error = boundJobError(owned.error);
     if (owned.final) {
       transition(store, tx, job, JobStatus.Errored, {
-        error: owned.error,
+        error,
         deadLettered: owned.deadLettered,
         finishedAt: at,
         attempts: history,
@@ -92,11 +94,11 @@ export function failJob(
       return;
     }
     const attempt = job.attempt + 1;
-    history.push(openAttempt(job, attempt, at, owned.executionName ?? job.claim?.executionName ?? null));
+    const next = openAttempt(job, attempt, at, owned.executionName ?? job.claim?.executionName ?? null);
     tx.update(store.collections.job(job.orchestrationId, job.id), {
       attempt,
-      attempts: history,
-      error: owned.error,
+      ...appendAttempt(job, history, next),
+      error,
       heartbeatAt: at,
       updatedAt: at,
     });
@@ -115,7 +117,7 @@ export function releaseJob(
   return whileOwned(store, owned, (tx, job) => {
     const at = now(store);
     transition(store, tx, job, JobStatus.Pending, {
-      error: owned.error,
+      error: boundJobError(owned.error),
       claim: null,
       heartbeatAt: null,
       attempts: closeAttempt(job.attempts, owned.outcome, at, {
