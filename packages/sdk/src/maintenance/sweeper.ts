@@ -12,9 +12,13 @@ import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
 import { cancelOrchestration } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
 import { readCounts } from '../store/counts.js';
+import { failPendingJob } from '../store/fail-pending-job.js';
 import { recoverStaleJob } from '../store/recover-job.js';
 import type { Store } from '../store/store.js';
+import { readSweepCursor, saveSweepCursor } from '../store/sweep-cursor.js';
 import { firstWriteOf, isVirtualJob, readUnwrittenJobs } from '../store/virtual-jobs.js';
+
+import { decidePending, executionStates, launchedAsArray, type LaunchState } from './pending-jobs.js';
 
 /** Options for {@link sweep}. Durations in milliseconds. */
 export interface SweepOptions {
@@ -29,7 +33,11 @@ export interface SweepOptions {
    * @default DEFAULTS.completionGraceMs
    */
   completionGraceMs?: number;
-  /** Active orchestrations examined per sweep, read in pages of `pageSize`. @default 5000 */
+  /**
+   * Active orchestrations examined per sweep, read in pages of `pageSize`. With more active ones, the
+   * next sweep continues where this one stopped (a cursor stored in Firestore), wrapping around.
+   * @default 5000
+   */
   limit?: number;
   /** Active orchestrations read per query. @default 500 */
   pageSize?: number;
@@ -70,6 +78,13 @@ export interface SweepContext extends LaunchContext {
 
 const ACTIVE = [JobStatus.Pending, JobStatus.InProgress];
 
+/** The grace periods of one sweep, and its cache of execution states. */
+interface SweepLimits {
+  pendingTimeoutMs: number;
+  requeueGraceMs: number;
+  describe: LaunchState['describe'];
+}
+
 /**
  * One maintenance pass; run it every minute or so (the functions package exports it as an HTTP
  * function for Cloud Scheduler; the local stack runs it on a timer). For each active orchestration it:
@@ -98,6 +113,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
   const requeueGraceMs = options.requeueGraceMs ?? DEFAULTS.requeueGraceMs;
   const completionGraceMs = options.completionGraceMs ?? DEFAULTS.completionGraceMs;
   const completion = { store, publisher: context.publisher };
+  const limits = { pendingTimeoutMs, requeueGraceMs, describe: executionStates(context.launcher) };
 
   const queue = new PQueue({ concurrency: 4 });
   const sweepSnapshot = async (snapshot: QueryDocumentSnapshot): Promise<void> => {
@@ -106,7 +122,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
       const orchestration = parseDocument(orchestrationDocSchema, snapshot);
       if (!orchestration.registered) return;
       report.orchestrations++;
-      await sweepOne(context, orchestration, nowMs, { pendingTimeoutMs, requeueGraceMs }, report);
+      await sweepOne(context, orchestration, nowMs, limits, report);
       const check = await checkCompletion(completion, orchestration.id, {
         settledForMs: completionGraceMs,
       });
@@ -118,25 +134,50 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
       );
     }
   };
-  // Every active orchestration, page by page (not only the first page: none may starve).
-  const maxActive = options.limit ?? 5_000;
+  // Active orchestrations page by page, up to `limit`, from where the last pass stopped and round to
+  // it again: every one is visited within ceil(active / limit) + 1 passes, however many there are.
+  const maxActive = Math.max(1, options.limit ?? 5_000);
   const pageSize = Math.max(1, options.pageSize ?? 500);
+  const cursor = await readSweepCursor(store).catch((error: unknown) => {
+    logger.warn(
+      { err: (error as Error).message },
+      'could not read the sweep cursor; starting from the first',
+    );
+    return null;
+  });
+  const visits: Promise<unknown>[] = [];
+  // Lap 1 reads after the cursor to the end; lap 2 from the start up to the cursor.
+  let lap = cursor === null ? 2 : 1;
+  let after = cursor ?? undefined;
   let seen = 0;
-  let last: QueryDocumentSnapshot | undefined;
+  let stoppedAt: string | null = null;
   while (seen < maxActive) {
+    const want = Math.min(pageSize, maxActive - seen);
     let query = store.collections
       .orchestrations()
       .where('status', 'in', ACTIVE)
       .orderBy(FieldPath.documentId())
-      .limit(Math.min(pageSize, maxActive - seen));
-    if (last) query = query.startAfter(last);
+      .limit(want);
+    if (after !== undefined) query = query.startAfter(after);
+    if (lap === 2 && cursor !== null) query = query.endAt(cursor);
     const page = await query.get();
-    for (const snapshot of page.docs) void queue.add(() => sweepSnapshot(snapshot));
+    for (const snapshot of page.docs) visits.push(queue.add(() => sweepSnapshot(snapshot)));
     seen += page.size;
-    last = page.docs.at(-1);
-    if (page.size < pageSize) break;
+    after = page.docs.at(-1)?.id ?? after;
+    if (page.size < want) {
+      stoppedAt = null;
+      if (lap === 2) break;
+      lap = 2;
+      after = undefined;
+    } else {
+      stoppedAt = after ?? null;
+    }
   }
-  await queue.onIdle();
+  // sweepSnapshot handles its own errors; this await only waits for every visit.
+  await Promise.all(visits);
+  await saveSweepCursor(store, stoppedAt).catch((error: unknown) =>
+    logger.warn({ err: (error as Error).message }, 'could not save the sweep cursor'),
+  );
 
   const unpublished = await store.collections
     .orchestrations()
@@ -218,7 +259,7 @@ async function sweepOne(
   context: SweepContext,
   orchestration: OrchestrationDoc,
   nowMs: number,
-  limits: { pendingTimeoutMs: number; requeueGraceMs: number },
+  limits: SweepLimits,
   report: SweepReport,
 ): Promise<void> {
   const { store } = context;
@@ -233,7 +274,6 @@ async function sweepOne(
     .where('status', '==', JobStatus.InProgress)
     .where('heartbeatAt', '<', Timestamp.fromMillis(nowMs - heartbeatTimeoutMs))
     .get();
-  const relaunch: JobDoc[] = [];
   for (const snapshot of stale.docs) {
     report.crashed++;
     const outcome = await recoverStaleJob(store, {
@@ -249,37 +289,60 @@ async function sweepOne(
     .where('status', '==', JobStatus.Pending)
     .where('updatedAt', '<', Timestamp.fromMillis(nowMs - limits.requeueGraceMs))
     .get();
-  // The kick-off that launches the jobs died (no launch completed, no sign of life for pendingTimeoutMs).
+  // The kick-off (or retryFailed) that launches the jobs died: no launch completed, no sign of life for
+  // pendingTimeoutMs.
   const launcherLastSeenMs = Math.max(
     orchestration.launchHeartbeatAt?.toMillis() ?? 0,
     orchestration.launchedAt?.toMillis() ?? 0,
     orchestration.createdAt.toMillis(),
   );
-  const launcherGone =
-    orchestration.launchCompletedAt === null && launcherLastSeenMs < nowMs - limits.pendingTimeoutMs;
-  // A never-started job waits for its own launch: it is lost once it waited pendingTimeoutMs when a
-  // per-job launch finished without starting it, or when the launcher itself died (either mode).
-  const launchLost =
-    (orchestration.mode === 'per-job' && orchestration.launchCompletedAt !== null) || launcherGone;
-  const waitedTooLong = (updatedAt: Timestamp) => updatedAt.toMillis() < nowMs - limits.pendingTimeoutMs;
-  for (const snapshot of waiting.docs) {
-    const job = parseJobDocument(snapshot);
-    const requeued = job.attempt > 0;
-    if (requeued || (launchLost && waitedTooLong(job.updatedAt))) relaunch.push(job);
+  const timeoutBeforeMs = nowMs - limits.pendingTimeoutMs;
+  const state: LaunchState = {
+    orchestration,
+    launcherGone: orchestration.launchCompletedAt === null && launcherLastSeenMs < timeoutBeforeMs,
+    timeoutBeforeMs,
+    describe: limits.describe,
+    canDescribe: context.launcher.describe !== undefined,
+  };
+  const pending: JobDoc[] = waiting.docs.map((snapshot) => parseJobDocument(snapshot));
+  // Jobs with no document yet are listed only when one may be lost (their launcher died, or a launch
+  // that should have run them ended) and the counters hold more Pending jobs than there are documents.
+  if (orchestration.paramsChunkSize !== null && (await mayHaveLostUnwritten(state))) {
+    pending.push(...(await unwrittenJobs(store, orchestration)));
   }
-  // Jobs with no document yet (their updatedAt is the orchestration's createdAt) are lost on the same
-  // terms; they are listed only when the counters hold more Pending jobs than there are Pending documents.
-  if (launchLost && orchestration.paramsChunkSize !== null && waitedTooLong(orchestration.createdAt)) {
-    relaunch.push(...(await unwrittenJobs(store, orchestration)));
+  const relaunch: JobDoc[] = [];
+  for (const job of pending) {
+    const decision = await decidePending(state, job);
+    if (decision.action === 'relaunch') relaunch.push(job);
+    if (decision.action === 'dead-letter') {
+      const ended = await failPendingJob(store, {
+        orchestrationId: orchestration.id,
+        jobId: job.id,
+        known: job,
+        error: decision.error,
+        deadLettered: true,
+      });
+      if (ended) report.deadLettered++;
+    }
   }
   if (relaunch.length === 0) return;
-  const launch = await launchJobs(context, {
-    orchestration,
-    jobs: relaunch.map((job) => ({ id: job.id, index: job.index })),
-    concurrency: DEFAULTS.launchConcurrency,
-    perJob: true,
-  });
-  report.relaunched += launch.launched;
+  // Jobs of an array-mode kick-off go out again as array executions of consecutive indices; the others
+  // (per-job mode, or reopened by retryFailed) one execution each.
+  const asArray = relaunch.filter((job) => launchedAsArray(orchestration, job));
+  const perJob = relaunch.filter((job) => !launchedAsArray(orchestration, job));
+  for (const [group, single] of [
+    [asArray, false],
+    [perJob, true],
+  ] as const) {
+    if (group.length === 0) continue;
+    const launch = await launchJobs(context, {
+      orchestration,
+      jobs: group.map((job) => ({ id: job.id, index: job.index })),
+      concurrency: DEFAULTS.launchConcurrency,
+      perJob: single,
+    });
+    report.relaunched += launch.launched;
+  }
   // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once. A job
   // that had no document usually has one now (the launch recorded its execution); if not, it gets one.
   const updatedAt = Timestamp.fromMillis(store.clock.now());
@@ -295,4 +358,20 @@ async function sweepOne(
       }
     }),
   );
+}
+
+/**
+ * Whether jobs without a document may be lost: their launcher died; or its launch completed and (array
+ * mode) an execution of it ended, or (without a way to describe executions, and in per-job mode) it
+ * completed longer than `pendingTimeoutMs` ago.
+ */
+async function mayHaveLostUnwritten(state: LaunchState): Promise<boolean> {
+  const { orchestration } = state;
+  if (state.launcherGone) return true;
+  if (orchestration.launchCompletedAt === null) return false;
+  if (orchestration.mode === 'array' && state.canDescribe && orchestration.executions.length > 0) {
+    const states = await Promise.all(orchestration.executions.map((name) => state.describe(name)));
+    return states.some((s) => s !== 'error' && s?.done === true);
+  }
+  return orchestration.launchCompletedAt.toMillis() < state.timeoutBeforeMs;
 }

@@ -14,6 +14,7 @@ import { recordJobExecution } from '../store/record-execution.js';
 import { now, type Store } from '../store/store.js';
 import { type VirtualJob, virtualJobsByIndex } from '../store/virtual-jobs.js';
 
+import { contiguousRuns } from './contiguous-runs.js';
 import type { CompiledLaunchOptions } from './options.js';
 
 /** What a launch run needs. `rateQueue` is shared by all kick-offs of a service (the quota is per region). */
@@ -28,7 +29,7 @@ export interface LaunchContext {
 /** The orchestration being launched and which of its jobs to launch. */
 export interface LaunchPlan {
   orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'service' | 'mode' | 'policy'>;
-  /** Jobs to start. Array mode launches ranges of consecutive indices; relaunches are always per job. */
+  /** Jobs to start. Array mode launches each run of consecutive indices as one execution. */
   jobs: readonly { id: string; index: number }[];
   concurrency: number;
   /** Force one execution per job (used for relaunches). */
@@ -152,9 +153,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
   const timeoutMs = orchestration.policy.taskTimeoutMs;
   const queue = new PQueue({ concurrency: plan.concurrency });
   if (orchestration.mode === 'array' && !plan.perJob) {
-    const sorted = [...plan.jobs].sort((a, b) => a.index - b.index);
-    for (let start = 0; start < sorted.length; start += DEFAULTS.maxTasksPerExecution) {
-      const chunk = sorted.slice(start, start + DEFAULTS.maxTasksPerExecution);
+    for (const chunk of contiguousRuns(plan.jobs, DEFAULTS.maxTasksPerExecution)) {
       const offset = chunk[0]?.index ?? 0;
       void queue.add(async () => {
         let executionName: string;
@@ -173,7 +172,11 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
         report.launched += chunk.length;
         await store.collections
           .orchestration(orchestration.id)
-          .update({ executions: FieldValue.arrayUnion(executionName), updatedAt: now(store) })
+          .update({
+            executions: FieldValue.arrayUnion(executionName),
+            arrayLaunches: FieldValue.arrayUnion({ executionName, first: offset, count: chunk.length }),
+            updatedAt: now(store),
+          })
           .catch((error: unknown) =>
             logger.warn({ err: (error as Error).message, executionName }, 'could not record execution'),
           );
