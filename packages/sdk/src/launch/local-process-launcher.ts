@@ -46,6 +46,11 @@ export class LocalProcessLauncher implements TaskLauncher {
       cancelling: false,
     };
     this.states.set(executionName, state);
+    // Keep the states of the latest executions only (a long-lived process launches without end).
+    if (this.states.size > DEFAULTS.localLauncherKeptExecutions) {
+      const [oldest] = this.states.keys();
+      if (oldest !== undefined) this.states.delete(oldest);
+    }
     const ended = (outcome: 'succeeded' | 'failed' | 'cancelled') => {
       state[outcome]++;
       state.done = state.succeeded + state.failed + state.cancelled === state.tasks;
