@@ -362,7 +362,7 @@ async function sweepOne(
 
 /**
  * Whether jobs without a document may be lost: their launcher died; or its launch completed and (array
- * mode) an execution of it ended, or (without a way to describe executions, and in per-job mode) it
+ * mode) an execution of it ended, or (per-job mode, or executions that cannot be described) it
  * completed longer than `pendingTimeoutMs` ago.
  */
 async function mayHaveLostUnwritten(state: LaunchState): Promise<boolean> {
@@ -371,7 +371,9 @@ async function mayHaveLostUnwritten(state: LaunchState): Promise<boolean> {
   if (orchestration.launchCompletedAt === null) return false;
   if (orchestration.mode === 'array' && state.canDescribe && orchestration.executions.length > 0) {
     const states = await Promise.all(orchestration.executions.map((name) => state.describe(name)));
-    return states.some((s) => s !== 'error' && s?.done === true);
+    if (states.some((s) => s !== 'error' && s?.done === true)) return true;
+    // Executions the launcher does not know (pruned, or another process's local launcher): the timeout.
+    if (!states.every((s) => s === undefined)) return false;
   }
   return orchestration.launchCompletedAt.toMillis() < state.timeoutBeforeMs;
 }
