@@ -94,7 +94,7 @@ export class CloudRunTaskService implements TaskLauncher {
   /**
    * Reads the execution (`ExecutionsClient.getExecution`): it is done once Cloud Run set its
    * `completionTime`; the message is its `Completed` condition's. Undefined when Cloud Run no longer
-   * has it (it keeps the last 1,000 executions of a job).
+   * has it (it keeps the last 1,000 executions of a job) or the name is not one of its executions.
    */
   async describe(executionName: string): Promise<ExecutionState | undefined> {
     const execution = await this.executionsClient()
@@ -102,7 +102,9 @@ export class CloudRunTaskService implements TaskLauncher {
       .then(
         ([found]) => found,
         (error: unknown) => {
-          if (grpcCodeOf(error) === GrpcStatus.NOT_FOUND) return undefined;
+          // Gone from Cloud Run's history, or not a Cloud Run execution name at all: unknown here.
+          const code = grpcCodeOf(error);
+          if (code === GrpcStatus.NOT_FOUND || code === GrpcStatus.INVALID_ARGUMENT) return undefined;
           throw fromGrpcError(error, ErrorCode.Unavailable, `Could not read ${executionName}`, {
             executionName,
           });

@@ -311,21 +311,25 @@ async function sweepOne(
     pending.push(...(await unwrittenJobs(store, orchestration)));
   }
   const relaunch: JobDoc[] = [];
-  for (const job of pending) {
-    const decision = await decidePending(state, job);
-    if (decision.action === 'relaunch') relaunch.push(job);
-    if (decision.action === 'dead-letter') {
-      const ended = await failPendingJob(store, {
-        orchestrationId: orchestration.id,
-        jobId: job.id,
-        known: job,
-        error: decision.error,
-        deadLettered: true,
-      });
-      if (ended) report.deadLettered++;
-    }
-  }
+  // Each decision may read an execution from Cloud Run: a few at once, not one after another.
+  await new PQueue({ concurrency: DEFAULTS.launchConcurrency }).addAll(
+    pending.map((job) => async () => {
+      const decision = await decidePending(state, job);
+      if (decision.action === 'relaunch') relaunch.push(job);
+      if (decision.action === 'dead-letter') {
+        const ended = await failPendingJob(store, {
+          orchestrationId: orchestration.id,
+          jobId: job.id,
+          known: job,
+          error: decision.error,
+          deadLettered: true,
+        });
+        if (ended) report.deadLettered++;
+      }
+    }),
+  );
   if (relaunch.length === 0) return;
+  relaunch.sort((a, b) => a.index - b.index);
   // Jobs of an array-mode kick-off go out again as array executions of consecutive indices; the others
   // (per-job mode, or reopened by retryFailed) one execution each.
   const asArray = relaunch.filter((job) => launchedAsArray(orchestration, job));
