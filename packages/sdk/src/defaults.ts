@@ -93,6 +93,13 @@ export const DEFAULTS = {
    * lost launch); a long-lived process launches without end. Cloud Run keeps 1,000 per job.
    */
   localLauncherKeptExecutions: 10_000,
+  /**
+   * Active orchestrations one sweep examines at most, so a pass fits the sweep function's timeout; the
+   * next pass continues where it stopped.
+   */
+  sweepMaxActive: 5_000,
+  /** Active orchestrations the sweeper reads per query. */
+  sweepPageSize: 500,
   /** How often the local stack runs the sweeper. */
   sweepIntervalMs: 15_000,
   /** Counter shards per orchestration: one per this many jobs, between 1 and maxShards. */

@@ -1,4 +1,4 @@
-import { FieldPath, type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
+import { type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
 import { checkCompletion, retryPublish } from '../completion/check-completion.js';
@@ -15,16 +15,24 @@ import { readCounts } from '../store/counts.js';
 import { failPendingJob } from '../store/fail-pending-job.js';
 import { recoverStaleJob } from '../store/recover-job.js';
 import type { Store } from '../store/store.js';
-import { readSweepCursor, saveSweepCursor } from '../store/sweep-cursor.js';
 import { firstWriteOf, isVirtualJob, readUnwrittenJobs } from '../store/virtual-jobs.js';
 
+import { visitActiveOrchestrations } from './active-orchestrations.js';
 import { decidePending, executionStates, launchedAsArray, type LaunchState } from './pending-jobs.js';
 
 /** Options for {@link sweep}. Durations in milliseconds. */
 export interface SweepOptions {
-  /** Jobs still `Pending` this long after their launch (lost launch) are launched again. @default DEFAULTS.pendingTimeoutMs */
+  /**
+   * A launcher (kick-off or retryFailed) silent this long has died: the sweeper launches its jobs. A job
+   * its finished launcher never launched is launched after this long; with a launcher that cannot
+   * describe executions, so is a launched job still unclaimed. @default DEFAULTS.pendingTimeoutMs
+   */
   pendingTimeoutMs?: number;
-  /** A job released by an interrupted task, or requeued after a crash, is relaunched after this grace (Cloud Run's own task retry goes first). @default DEFAULTS.requeueGraceMs */
+  /**
+   * A `Pending` job written within this grace is left alone this pass. A job released by an
+   * interrupted task, or requeued after a crash, is relaunched once every execution that may run it
+   * ended (Cloud Run's own task retry goes first). @default DEFAULTS.requeueGraceMs
+   */
   requeueGraceMs?: number;
   /**
    * The sweeper ends an orchestration whose jobs are all terminal only once none of its jobs was
@@ -36,10 +44,10 @@ export interface SweepOptions {
   /**
    * Active orchestrations examined per sweep, read in pages of `pageSize`. With more active ones, the
    * next sweep continues where this one stopped (a cursor stored in Firestore), wrapping around.
-   * @default 5000
+   * @default DEFAULTS.sweepMaxActive
    */
   limit?: number;
-  /** Active orchestrations read per query. @default 500 */
+  /** Active orchestrations read per query. @default DEFAULTS.sweepPageSize */
   pageSize?: number;
   /** Also delete ended orchestrations created more than this many days ago (retention). @default off */
   retentionDays?: number;
@@ -75,8 +83,6 @@ export interface SweepReport {
 export interface SweepContext extends LaunchContext {
   publisher: EventPublisher;
 }
-
-const ACTIVE = [JobStatus.Pending, JobStatus.InProgress];
 
 /** The grace periods of one sweep, and its cache of execution states. */
 interface SweepLimits {
@@ -134,49 +140,8 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
       );
     }
   };
-  // Active orchestrations page by page, up to `limit`, from where the last pass stopped and round to
-  // it again: every one is visited within ceil(active / limit) + 1 passes, however many there are.
-  const maxActive = Math.max(1, options.limit ?? 5_000);
-  const pageSize = Math.max(1, options.pageSize ?? 500);
-  const cursor = await readSweepCursor(store).catch((error: unknown) => {
-    logger.warn(
-      { err: (error as Error).message },
-      'could not read the sweep cursor; starting from the first',
-    );
-    return null;
-  });
-  const visits: Promise<unknown>[] = [];
-  // Lap 1 reads after the cursor to the end; lap 2 from the start up to the cursor.
-  let lap = cursor === null ? 2 : 1;
-  let after = cursor ?? undefined;
-  let seen = 0;
-  let stoppedAt: string | null = null;
-  while (seen < maxActive) {
-    const want = Math.min(pageSize, maxActive - seen);
-    let query = store.collections
-      .orchestrations()
-      .where('status', 'in', ACTIVE)
-      .orderBy(FieldPath.documentId())
-      .limit(want);
-    if (after !== undefined) query = query.startAfter(after);
-    if (lap === 2 && cursor !== null) query = query.endAt(cursor);
-    const page = await query.get();
-    for (const snapshot of page.docs) visits.push(queue.add(() => sweepSnapshot(snapshot)));
-    seen += page.size;
-    after = page.docs.at(-1)?.id ?? after;
-    if (page.size < want) {
-      stoppedAt = null;
-      if (lap === 2) break;
-      lap = 2;
-      after = undefined;
-    } else {
-      stoppedAt = after ?? null;
-    }
-  }
-  // sweepSnapshot handles its own errors; this await only waits for every visit.
-  await Promise.all(visits);
-  await saveSweepCursor(store, stoppedAt).catch((error: unknown) =>
-    logger.warn({ err: (error as Error).message }, 'could not save the sweep cursor'),
+  await visitActiveOrchestrations(context, { limit: options.limit, pageSize: options.pageSize }, (snapshot) =>
+    queue.add(() => sweepSnapshot(snapshot)),
   );
 
   const unpublished = await store.collections
