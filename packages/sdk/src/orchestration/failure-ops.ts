@@ -8,7 +8,7 @@ import type { JobDoc } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 import { cancelJob } from '../store/cancel-job.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
-import { discardJob, openEpoch, reopenJob } from '../store/reopen-job.js';
+import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
 import { now, updateIdempotent } from '../store/store.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
@@ -166,7 +166,16 @@ async function reopenInNewEpoch(
   while (remaining.length > 0) {
     const first = remaining.shift() as JobDoc;
     const opened = await openEpoch(store, { orchestrationId, jobId: first.id });
-    if (opened.outcome === 'unchanged') continue;
+    if (opened.outcome === 'unchanged') {
+      // Taken (by a concurrent call) or discarded meanwhile: keep only the jobs still to reopen.
+      const open = await stillReopenable(
+        store,
+        orchestrationId,
+        remaining.map((job) => job.id),
+      );
+      remaining = remaining.filter((job) => open.has(job.id));
+      continue;
+    }
     epoch = opened.epoch;
     reopened.push({ id: first.id, index: first.index });
     const stale: JobDoc[] = [];

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../defaults.js';
 import { type JobDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument, parseJobDocument } from '../model/parse.js';
 import { isTerminal, JobStatus } from '../model/status.js';
@@ -32,6 +33,29 @@ function reopenPatch(epoch: number): Record<string, unknown> {
 
 function isReopenable(job: JobDoc): boolean {
   return (job.status === JobStatus.Errored || job.status === JobStatus.Cancelled) && !job.discarded;
+}
+
+/**
+ * The ids among `jobIds` whose job is still reopenable (failed or cancelled, not discarded), read in
+ * batches of `DEFAULTS.batchSize`: after a concurrent retryFailed took some, the others are found
+ * without a transaction per job taken.
+ */
+export async function stillReopenable(
+  store: Store,
+  orchestrationId: string,
+  jobIds: readonly string[],
+): Promise<Set<string>> {
+  const open = new Set<string>();
+  for (let start = 0; start < jobIds.length; start += DEFAULTS.batchSize) {
+    const refs = jobIds
+      .slice(start, start + DEFAULTS.batchSize)
+      .map((jobId) => store.collections.job(orchestrationId, jobId));
+    const snapshots = refs.length > 0 ? await store.firestore.getAll(...refs) : [];
+    for (const snapshot of snapshots) {
+      if (snapshot.exists && isReopenable(parseJobDocument(snapshot))) open.add(snapshot.id);
+    }
+  }
+  return open;
 }
 
 /**
