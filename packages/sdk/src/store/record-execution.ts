@@ -7,10 +7,11 @@ import { firstWriteOf, type VirtualJob } from './virtual-jobs.js';
 
 /**
  * Records the Cloud Run execution launched for one job (per-job mode), for cancel(), the dashboard and
- * the sweeper, and counts the launch (`launches`, per epoch), without touching its status. A job with no document yet gets its document, still `Pending`, from
- * `unwritten()` (the job as its params chunk gives it); a job with a document is updated. `createFirst`
- * when the job most likely has no document (a kick-off's launch): one write, or two when its task
- * claimed it first; otherwise (relaunches) the update goes first.
+ * the sweeper, and counts the launch (`launches`, per epoch), without touching its status. A job with
+ * no document yet gets its document, still `Pending`, from `unwritten()` (the job as its params chunk
+ * gives it); a job with a document is updated. `createFirst` when the job most likely has no
+ * document (a kick-off's launch): one write, or two when its task claimed it first; otherwise
+ * (relaunches) the update goes first.
  */
 export async function recordJobExecution(
   store: Store,
