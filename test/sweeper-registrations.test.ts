@@ -66,4 +66,33 @@ describe('the sweeper and lost launches', () => {
     expect((await orchestrations.sweep()).relaunched).toBe(0);
     expect(launched()).toBe(3);
   });
+
+  it('launches the never-launched jobs of a dead array kick-off as array executions of consecutive indices', async () => {
+    // An array-mode kick-off of 6 jobs that launched jobs 2-3 (still running) and died 20 minutes ago.
+    const { orchestrationId } = await registerJobs(orchestrations.store, 6, { jobName: 'nightly_sync' });
+    const running = `projects/p/locations/r/jobs/nightly-sync/executions/${orchestrationId}`;
+    launcher.states.set(running, { done: false, succeeded: 0, failed: 0, cancelled: 0 });
+    const longAgo = Timestamp.fromMillis(Date.now() - 20 * 60_000);
+    await orchestrations.store.collections.orchestration(orchestrationId).update({
+      status: 'InProgress',
+      mode: 'array',
+      createdAt: longAgo,
+      launchedAt: longAgo,
+      executions: [running],
+      arrayLaunches: [{ executionName: running, first: 2, count: 2 }],
+    });
+    const launches = () =>
+      launcher.requests
+        .filter((request) => request.env.ORCHESTRATION_ID === orchestrationId)
+        .map((request) => [request.env.E11_TASK_INDEX_OFFSET ?? '0', request.taskCount]);
+
+    expect((await orchestrations.sweep()).relaunched).toBe(4);
+    expect(launches().sort()).toEqual([
+      ['0', 2],
+      ['4', 2],
+    ]);
+    // The new executions are theirs now: the next pass launches nothing.
+    expect((await orchestrations.sweep()).relaunched).toBe(0);
+    expect(launches()).toHaveLength(2);
+  });
 });

@@ -1,4 +1,11 @@
-import { E11Error, ErrorCode, type LaunchRequest, type LaunchResult, type TaskLauncher } from '@e11/sdk';
+import {
+  E11Error,
+  ErrorCode,
+  type ExecutionState,
+  type LaunchRequest,
+  type LaunchResult,
+  type TaskLauncher,
+} from '@e11/sdk';
 
 /**
  * A launcher that records every launch request and starts nothing — the "launcher that records
@@ -8,6 +15,8 @@ import { E11Error, ErrorCode, type LaunchRequest, type LaunchResult, type TaskLa
 export class RecordingLauncher implements TaskLauncher {
   readonly requests: LaunchRequest[] = [];
   readonly cancelled: string[] = [];
+  /** What `describe` answers, set by the test; an execution not listed is unknown (undefined). */
+  readonly states = new Map<string, ExecutionState>();
   private rules: {
     match: (request: LaunchRequest, sequence: number) => boolean;
     grpcCode: number;
@@ -40,6 +49,10 @@ export class RecordingLauncher implements TaskLauncher {
     return Promise.resolve({
       executionName: `projects/p/locations/r/jobs/${request.service}/executions/e${this.requests.length}`,
     });
+  }
+
+  describe(executionName: string): Promise<ExecutionState | undefined> {
+    return Promise.resolve(this.states.get(executionName));
   }
 
   cancel(executionName: string): Promise<void> {

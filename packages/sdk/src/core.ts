@@ -109,7 +109,7 @@ export {
   shardCountFor,
 } from './store/register-orchestration.js';
 export { recoverStaleJob, type RecoveryOutcome } from './store/recover-job.js';
-export { discardJob, reopenJob } from './store/reopen-job.js';
+export { discardJob, openEpoch, reopenJob, type ReopenOutcome } from './store/reopen-job.js';
 export { createStore, now, type Store, type StoreOptions } from './store/store.js';
 export {
   defaultServiceName,

@@ -129,6 +129,18 @@ export const DEFAULTS = {
   terminationGraceMs: 8_000,
   /** A completion marker whose event is not yet published is retried by the sweeper after this long. */
   publishRetryAfterMs: 30_000,
+  /**
+   * Executions whose state the local process launcher keeps for `describe` (the sweeper's view of a
+   * lost launch); a long-lived process launches without end. Cloud Run keeps 1,000 per job.
+   */
+  localLauncherKeptExecutions: 10_000,
+  /**
+   * Active orchestrations one sweep examines at most, so a pass fits the sweep function's timeout; the
+   * next pass continues where it stopped.
+   */
+  sweepMaxActive: 5_000,
+  /** Active orchestrations the sweeper reads per query. */
+  sweepPageSize: 500,
   /** How often the local stack runs the sweeper. */
   sweepIntervalMs: 15_000,
   /** Counter shards per orchestration: one per this many jobs, between 1 and maxShards. */

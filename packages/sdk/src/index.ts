@@ -4,7 +4,7 @@ export { createExecutionsClient, createJobsClient } from './clients/cloud-run.js
 export { createPubSub } from './clients/pubsub.js';
 export { CloudRunTaskService, type CloudRunTaskServiceOptions } from './launch/cloud-run-task-service.js';
 export { LocalProcessLauncher, type LocalProcessLauncherOptions } from './launch/local-process-launcher.js';
-export type { LaunchRequest, LaunchResult, TaskLauncher } from './launch/task-launcher.js';
+export type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './launch/task-launcher.js';
 export { sweep, type SweepContext, type SweepOptions, type SweepReport } from './maintenance/sweeper.js';
 export {
   cancelOrchestration,
@@ -19,7 +19,6 @@ export {
   launchRateLimiterKey,
 } from './launch/rate-limiter.js';
 export {
-  arrayRuns,
   type LaunchContext,
   type LaunchPlan,
   type LaunchReport,

@@ -1,5 +1,5 @@
 import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
-import type { LaunchRequest, LaunchResult, TaskLauncher } from '../launch/task-launcher.js';
+import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from '../launch/task-launcher.js';
 
 /**
  * A {@link CloudRunTaskService} created on first use, so read-only commands (status, history, …)
@@ -12,6 +12,10 @@ export class LazyCloudRunLauncher implements TaskLauncher {
 
   launch(request: LaunchRequest): Promise<LaunchResult> {
     return this.get().launch(request);
+  }
+
+  describe(executionName: string): Promise<ExecutionState | undefined> {
+    return this.get().describe(executionName);
   }
 
   cancel(executionName: string): Promise<void> {

@@ -6,7 +6,7 @@ import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 
-import type { LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
+import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
 
 /** Options for {@link CloudRunTaskService}. */
 export interface CloudRunTaskServiceOptions {
@@ -16,7 +16,7 @@ export interface CloudRunTaskServiceOptions {
   region?: string;
   /** A ready JobsClient (e.g. pointed at the local emulator). */
   jobsClient?: v2.JobsClient;
-  /** A ready ExecutionsClient for cancel. */
+  /** A ready ExecutionsClient for cancel and describe. */
   executionsClient?: v2.ExecutionsClient;
   /** `host:port` of a Cloud Run Admin API server (the local emulator); defaults to E11_CLOUD_RUN_EMULATOR_HOST. */
   endpoint?: string;
@@ -91,12 +91,39 @@ export class CloudRunTaskService implements TaskLauncher {
     return { executionName };
   }
 
+  /**
+   * Reads the execution (`ExecutionsClient.getExecution`): it is done once Cloud Run set its
+   * `completionTime`; the message is its `Completed` condition's. Undefined when Cloud Run no longer
+   * has it (it keeps the last 1,000 executions of a job) or the name is not one of its executions.
+   */
+  async describe(executionName: string): Promise<ExecutionState | undefined> {
+    const execution = await this.executionsClient()
+      .getExecution({ name: executionName })
+      .then(
+        ([found]) => found,
+        (error: unknown) => {
+          // Gone from Cloud Run's history, or not a Cloud Run execution name at all: unknown here.
+          const code = grpcCodeOf(error);
+          if (code === GrpcStatus.NOT_FOUND || code === GrpcStatus.INVALID_ARGUMENT) return undefined;
+          throw fromGrpcError(error, ErrorCode.Unavailable, `Could not read ${executionName}`, {
+            executionName,
+          });
+        },
+      );
+    if (!execution) return undefined;
+    const completed = execution.conditions?.find((condition) => condition.type === 'Completed');
+    return {
+      done: execution.completionTime != null,
+      succeeded: execution.succeededCount ?? 0,
+      failed: execution.failedCount ?? 0,
+      cancelled: execution.cancelledCount ?? 0,
+      ...(completed?.message ? { message: completed.message } : {}),
+    };
+  }
+
   async cancel(executionName: string): Promise<void> {
-    this.executions ??= this.own(
-      createExecutionsClient({ projectId: this.projectId, emulatorHost: this.options.endpoint }),
-    );
     try {
-      await this.executions.cancelExecution({ name: executionName });
+      await this.executionsClient().cancelExecution({ name: executionName });
     } catch (error) {
       const code = grpcCodeOf(error);
       // Already finished or gone: nothing to stop.
@@ -109,6 +136,12 @@ export class CloudRunTaskService implements TaskLauncher {
 
   async close(): Promise<void> {
     await Promise.all(this.owned.splice(0).map((client) => client.close()));
+  }
+
+  private executionsClient(): v2.ExecutionsClient {
+    return (this.executions ??= this.own(
+      createExecutionsClient({ projectId: this.projectId, emulatorHost: this.options.endpoint }),
+    ));
   }
 
   private own<T extends { close(): Promise<void> }>(client: T): T {

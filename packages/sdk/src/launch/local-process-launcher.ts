@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 
 import { DEFAULTS } from '../defaults.js';
 
-import type { LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
+import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
 
 /** Options for {@link LocalProcessLauncher}. */
 export interface LocalProcessLauncherOptions {
@@ -27,6 +27,8 @@ export interface LocalProcessLauncherOptions {
  */
 export class LocalProcessLauncher implements TaskLauncher {
   private readonly running = new Map<string, Set<ChildProcess>>();
+  /** Every execution started here, with its tasks' outcomes so far. */
+  private readonly states = new Map<string, ExecutionState & { tasks: number; cancelling: boolean }>();
 
   constructor(private readonly options: LocalProcessLauncherOptions) {}
 
@@ -35,6 +37,24 @@ export class LocalProcessLauncher implements TaskLauncher {
     const executionName = `local/jobs/${request.service}/executions/${shortName}`;
     const children = new Set<ChildProcess>();
     this.running.set(executionName, children);
+    const state = {
+      done: false,
+      succeeded: 0,
+      failed: 0,
+      cancelled: 0,
+      tasks: request.taskCount,
+      cancelling: false,
+    };
+    this.states.set(executionName, state);
+    // Keep the states of the latest executions only (a long-lived process launches without end).
+    if (this.states.size > DEFAULTS.localLauncherKeptExecutions) {
+      const [oldest] = this.states.keys();
+      if (oldest !== undefined) this.states.delete(oldest);
+    }
+    const ended = (outcome: 'succeeded' | 'failed' | 'cancelled') => {
+      state[outcome]++;
+      state.done = state.succeeded + state.failed + state.cancelled === state.tasks;
+    };
     for (let taskIndex = 0; taskIndex < request.taskCount; taskIndex++) {
       const child = spawn(this.options.command, [...(request.args ?? this.options.args ?? [])], {
         cwd: this.options.cwd,
@@ -54,16 +74,31 @@ export class LocalProcessLauncher implements TaskLauncher {
       child.stdout?.on('data', forward);
       child.stderr?.on('data', forward);
       children.add(child);
-      child.once('exit', () => {
+      child.once('exit', (code) => {
         children.delete(child);
         if (children.size === 0) this.running.delete(executionName);
+        ended(state.cancelling ? 'cancelled' : code === 0 ? 'succeeded' : 'failed');
       });
-      child.once('error', () => children.delete(child));
+      // A command that cannot start emits 'error' and no 'exit'.
+      child.once('error', () => {
+        if (child.pid === undefined && children.delete(child)) ended('failed');
+      });
     }
     return Promise.resolve({ executionName });
   }
 
+  /** The execution's state from its processes: done once every task process exited. */
+  describe(executionName: string): Promise<ExecutionState | undefined> {
+    const state = this.states.get(executionName);
+    if (!state) return Promise.resolve(undefined);
+    const { done, succeeded, failed, cancelled } = state;
+    const message = done ? `${failed} of ${state.tasks} tasks failed, ${cancelled} cancelled.` : undefined;
+    return Promise.resolve({ done, succeeded, failed, cancelled, ...(message ? { message } : {}) });
+  }
+
   async cancel(executionName: string): Promise<void> {
+    const state = this.states.get(executionName);
+    if (state) state.cancelling = true;
     await this.stop([...(this.running.get(executionName) ?? [])]);
   }
 

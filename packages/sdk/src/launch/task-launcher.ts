@@ -18,6 +18,18 @@ export interface LaunchResult {
   executionName: string;
 }
 
+/** What {@link TaskLauncher.describe} tells about one execution. */
+export interface ExecutionState {
+  /** The execution ended (every task succeeded, failed or was cancelled); false while queued or running. */
+  done: boolean;
+  /** Tasks that succeeded, failed (retries used up) and were cancelled so far. */
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** Cloud Run's own words on the outcome (its `Completed` condition), e.g. why a task failed. */
+  message?: string;
+}
+
 /**
  * Starts task executions. Two implementations: {@link CloudRunTaskService} (Cloud Run Admin API, or
  * the local Cloud Run emulator) and {@link LocalProcessLauncher} (spawns a local command; no server).
@@ -25,6 +37,12 @@ export interface LaunchResult {
  */
 export interface TaskLauncher {
   launch(request: LaunchRequest): Promise<LaunchResult>;
+  /**
+   * The state of an execution this launcher started; undefined when it does not know it (gone from
+   * Cloud Run's history, or started by another process). Optional: without it the sweeper falls back to
+   * timeouts to tell a lost launch.
+   */
+  describe?(executionName: string): Promise<ExecutionState | undefined>;
   /** Stops an execution's running tasks. Unknown or finished executions are ignored. */
   cancel(executionName: string): Promise<void>;
   /** Releases clients and processes. */

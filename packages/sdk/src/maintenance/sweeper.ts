@@ -1,4 +1,4 @@
-import { FieldPath, type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
+import { type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
 import { checkCompletion, retryPublish } from '../completion/check-completion.js';
@@ -12,15 +12,27 @@ import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
 import { cancelOrchestration } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
 import { readCounts } from '../store/counts.js';
+import { failPendingJob } from '../store/fail-pending-job.js';
 import { recoverStaleJob } from '../store/recover-job.js';
 import type { Store } from '../store/store.js';
 import { firstWriteOf, isVirtualJob, readUnwrittenJobs } from '../store/virtual-jobs.js';
 
+import { visitActiveOrchestrations } from './active-orchestrations.js';
+import { decidePending, executionStates, launchedAsArray, type LaunchState } from './pending-jobs.js';
+
 /** Options for {@link sweep}. Durations in milliseconds. */
 export interface SweepOptions {
-  /** Jobs still `Pending` this long after their launch (lost launch) are launched again. @default DEFAULTS.pendingTimeoutMs */
+  /**
+   * A launcher (kick-off or retryFailed) silent this long has died: the sweeper launches its jobs. A job
+   * its finished launcher never launched is launched after this long; with a launcher that cannot
+   * describe executions, so is a launched job still unclaimed. @default DEFAULTS.pendingTimeoutMs
+   */
   pendingTimeoutMs?: number;
-  /** A job released by an interrupted task, or requeued after a crash, is relaunched after this grace (Cloud Run's own task retry goes first). @default DEFAULTS.requeueGraceMs */
+  /**
+   * A `Pending` job written within this grace is left alone this pass. A job released by an
+   * interrupted task, or requeued after a crash, is relaunched once every execution that may run it
+   * ended (Cloud Run's own task retry goes first). @default DEFAULTS.requeueGraceMs
+   */
   requeueGraceMs?: number;
   /**
    * The sweeper ends an orchestration whose jobs are all terminal only once none of its jobs was
@@ -29,9 +41,13 @@ export interface SweepOptions {
    * @default DEFAULTS.completionGraceMs
    */
   completionGraceMs?: number;
-  /** Active orchestrations examined per sweep, read in pages of `pageSize`. @default 5000 */
+  /**
+   * Active orchestrations examined per sweep, read in pages of `pageSize`. With more active ones, the
+   * next sweep continues where this one stopped (a cursor stored in Firestore), wrapping around.
+   * @default DEFAULTS.sweepMaxActive
+   */
   limit?: number;
-  /** Active orchestrations read per query. @default 500 */
+  /** Active orchestrations read per query. @default DEFAULTS.sweepPageSize */
   pageSize?: number;
   /** Also delete ended orchestrations created more than this many days ago (retention). @default off */
   retentionDays?: number;
@@ -68,7 +84,12 @@ export interface SweepContext extends LaunchContext {
   publisher: EventPublisher;
 }
 
-const ACTIVE = [JobStatus.Pending, JobStatus.InProgress];
+/** The grace periods of one sweep, and its cache of execution states. */
+interface SweepLimits {
+  pendingTimeoutMs: number;
+  requeueGraceMs: number;
+  describe: LaunchState['describe'];
+}
 
 /**
  * One maintenance pass; run it every minute or so (the functions package exports it as an HTTP
@@ -98,6 +119,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
   const requeueGraceMs = options.requeueGraceMs ?? DEFAULTS.requeueGraceMs;
   const completionGraceMs = options.completionGraceMs ?? DEFAULTS.completionGraceMs;
   const completion = { store, publisher: context.publisher };
+  const limits = { pendingTimeoutMs, requeueGraceMs, describe: executionStates(context.launcher) };
 
   const queue = new PQueue({ concurrency: 4 });
   const sweepSnapshot = async (snapshot: QueryDocumentSnapshot): Promise<void> => {
@@ -106,7 +128,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
       const orchestration = parseDocument(orchestrationDocSchema, snapshot);
       if (!orchestration.registered) return;
       report.orchestrations++;
-      await sweepOne(context, orchestration, nowMs, { pendingTimeoutMs, requeueGraceMs }, report);
+      await sweepOne(context, orchestration, nowMs, limits, report);
       const check = await checkCompletion(completion, orchestration.id, {
         settledForMs: completionGraceMs,
       });
@@ -118,25 +140,9 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
       );
     }
   };
-  // Every active orchestration, page by page (not only the first page: none may starve).
-  const maxActive = options.limit ?? 5_000;
-  const pageSize = Math.max(1, options.pageSize ?? 500);
-  let seen = 0;
-  let last: QueryDocumentSnapshot | undefined;
-  while (seen < maxActive) {
-    let query = store.collections
-      .orchestrations()
-      .where('status', 'in', ACTIVE)
-      .orderBy(FieldPath.documentId())
-      .limit(Math.min(pageSize, maxActive - seen));
-    if (last) query = query.startAfter(last);
-    const page = await query.get();
-    for (const snapshot of page.docs) void queue.add(() => sweepSnapshot(snapshot));
-    seen += page.size;
-    last = page.docs.at(-1);
-    if (page.size < pageSize) break;
-  }
-  await queue.onIdle();
+  await visitActiveOrchestrations(context, { limit: options.limit, pageSize: options.pageSize }, (snapshot) =>
+    queue.add(() => sweepSnapshot(snapshot)),
+  );
 
   const unpublished = await store.collections
     .orchestrations()
@@ -218,7 +224,7 @@ async function sweepOne(
   context: SweepContext,
   orchestration: OrchestrationDoc,
   nowMs: number,
-  limits: { pendingTimeoutMs: number; requeueGraceMs: number },
+  limits: SweepLimits,
   report: SweepReport,
 ): Promise<void> {
   const { store } = context;
@@ -233,7 +239,6 @@ async function sweepOne(
     .where('status', '==', JobStatus.InProgress)
     .where('heartbeatAt', '<', Timestamp.fromMillis(nowMs - heartbeatTimeoutMs))
     .get();
-  const relaunch: JobDoc[] = [];
   for (const snapshot of stale.docs) {
     report.crashed++;
     const outcome = await recoverStaleJob(store, {
@@ -249,37 +254,64 @@ async function sweepOne(
     .where('status', '==', JobStatus.Pending)
     .where('updatedAt', '<', Timestamp.fromMillis(nowMs - limits.requeueGraceMs))
     .get();
-  // The kick-off that launches the jobs died (no launch completed, no sign of life for pendingTimeoutMs).
+  // The kick-off (or retryFailed) that launches the jobs died: no launch completed, no sign of life for
+  // pendingTimeoutMs.
   const launcherLastSeenMs = Math.max(
     orchestration.launchHeartbeatAt?.toMillis() ?? 0,
     orchestration.launchedAt?.toMillis() ?? 0,
     orchestration.createdAt.toMillis(),
   );
-  const launcherGone =
-    orchestration.launchCompletedAt === null && launcherLastSeenMs < nowMs - limits.pendingTimeoutMs;
-  // A never-started job waits for its own launch: it is lost once it waited pendingTimeoutMs when a
-  // per-job launch finished without starting it, or when the launcher itself died (either mode).
-  const launchLost =
-    (orchestration.mode === 'per-job' && orchestration.launchCompletedAt !== null) || launcherGone;
-  const waitedTooLong = (updatedAt: Timestamp) => updatedAt.toMillis() < nowMs - limits.pendingTimeoutMs;
-  for (const snapshot of waiting.docs) {
-    const job = parseJobDocument(snapshot);
-    const requeued = job.attempt > 0;
-    if (requeued || (launchLost && waitedTooLong(job.updatedAt))) relaunch.push(job);
-  }
-  // Jobs with no document yet (their updatedAt is the orchestration's createdAt) are lost on the same
-  // terms; they are listed only when the counters hold more Pending jobs than there are Pending documents.
-  if (launchLost && orchestration.paramsChunkSize !== null && waitedTooLong(orchestration.createdAt)) {
-    relaunch.push(...(await unwrittenJobs(store, orchestration)));
-  }
-  if (relaunch.length === 0) return;
-  const launch = await launchJobs(context, {
+  const timeoutBeforeMs = nowMs - limits.pendingTimeoutMs;
+  const state: LaunchState = {
     orchestration,
-    jobs: relaunch.map((job) => ({ id: job.id, index: job.index })),
-    concurrency: DEFAULTS.launchConcurrency,
-    perJob: true,
-  });
-  report.relaunched += launch.launched;
+    launcherGone: orchestration.launchCompletedAt === null && launcherLastSeenMs < timeoutBeforeMs,
+    timeoutBeforeMs,
+    describe: limits.describe,
+    canDescribe: context.launcher.describe !== undefined,
+  };
+  const pending: JobDoc[] = waiting.docs.map((snapshot) => parseJobDocument(snapshot));
+  // Jobs with no document yet are listed only when one may be lost (their launcher died, or a launch
+  // that should have run them ended) and the counters hold more Pending jobs than there are documents.
+  if (orchestration.paramsChunkSize !== null && (await mayHaveLostUnwritten(state))) {
+    pending.push(...(await unwrittenJobs(store, orchestration)));
+  }
+  const relaunch: JobDoc[] = [];
+  // Each decision may read an execution from Cloud Run: a few at once, not one after another.
+  await new PQueue({ concurrency: DEFAULTS.launchConcurrency }).addAll(
+    pending.map((job) => async () => {
+      const decision = await decidePending(state, job);
+      if (decision.action === 'relaunch') relaunch.push(job);
+      if (decision.action === 'dead-letter') {
+        const ended = await failPendingJob(store, {
+          orchestrationId: orchestration.id,
+          jobId: job.id,
+          known: job,
+          error: decision.error,
+          deadLettered: true,
+        });
+        if (ended) report.deadLettered++;
+      }
+    }),
+  );
+  if (relaunch.length === 0) return;
+  relaunch.sort((a, b) => a.index - b.index);
+  // Jobs of an array-mode kick-off go out again as array executions of consecutive indices; the others
+  // (per-job mode, or reopened by retryFailed) one execution each.
+  const asArray = relaunch.filter((job) => launchedAsArray(orchestration, job));
+  const perJob = relaunch.filter((job) => !launchedAsArray(orchestration, job));
+  for (const [group, single] of [
+    [asArray, false],
+    [perJob, true],
+  ] as const) {
+    if (group.length === 0) continue;
+    const launch = await launchJobs(context, {
+      orchestration,
+      jobs: group.map((job) => ({ id: job.id, index: job.index })),
+      concurrency: DEFAULTS.launchConcurrency,
+      perJob: single,
+    });
+    report.relaunched += launch.launched;
+  }
   // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once. A job
   // that had no document usually has one now (the launch recorded its execution); if not, it gets one.
   const updatedAt = Timestamp.fromMillis(store.clock.now());
@@ -295,4 +327,22 @@ async function sweepOne(
       }
     }),
   );
+}
+
+/**
+ * Whether jobs without a document may be lost: their launcher died; or its launch completed and (array
+ * mode) an execution of it ended, or (per-job mode, or executions that cannot be described) it
+ * completed longer than `pendingTimeoutMs` ago.
+ */
+async function mayHaveLostUnwritten(state: LaunchState): Promise<boolean> {
+  const { orchestration } = state;
+  if (state.launcherGone) return true;
+  if (orchestration.launchCompletedAt === null) return false;
+  if (orchestration.mode === 'array' && state.canDescribe && orchestration.executions.length > 0) {
+    const states = await Promise.all(orchestration.executions.map((name) => state.describe(name)));
+    if (states.some((s) => s !== 'error' && s?.done === true)) return true;
+    // Executions the launcher does not know (pruned, or another process's local launcher): the timeout.
+    if (!states.every((s) => s === undefined)) return false;
+  }
+  return orchestration.launchCompletedAt.toMillis() < state.timeoutBeforeMs;
 }

@@ -14,6 +14,7 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
  * - `{prefix}orchestrations/{orchestrationId}/counters/{shard}` (sharded status counts)
  * - `{prefix}orchestrations/{orchestrationId}/completions/{epoch}` (completion marker)
  * - `{prefix}schedules/{name}` and `{prefix}schedules/{name}/runs/{runId}`
+ * - `{prefix}maintenance/sweeper` (where the last sweep stopped)
  */
 export class Collections {
   readonly prefix: string;
@@ -87,6 +88,11 @@ export class Collections {
 
   scheduleRuns(name: string): CollectionReference {
     return this.schedule(name).collection('runs');
+  }
+
+  /** The sweeper's own state (its cursor over active orchestrations). */
+  sweeperState(): DocumentReference {
+    return this.firestore.collection(`${this.prefix}maintenance`).doc('sweeper');
   }
 
   /** The Eventarc path pattern of job documents, for the `onJobWritten` trigger. */

@@ -119,6 +119,14 @@ export const orchestrationDocSchema = z.object({
   eventPending: z.boolean().default(false),
   /** Execution names of array-mode launches. */
   executions: z.array(z.string()),
+  /**
+   * The jobs each array-mode execution runs: indices `first` to `first + count - 1`. One launch of each
+   * of those jobs (in epoch 1, where jobs without a document live), counted without a write per job.
+   * Empty on orchestrations launched by earlier releases (each execution then counts for every job).
+   */
+  arrayLaunches: z
+    .array(z.object({ executionName: z.string(), first: z.number().int(), count: z.number().int() }))
+    .default([]),
   createdAt: timestamp,
   updatedAt: timestamp,
   launchedAt: timestamp.nullable(),
@@ -188,6 +196,12 @@ export const jobDocSchema = z.object({
   status: jobStatusSchema,
   /** Attempts started so far (0 until the first claim). */
   attempt: z.number().int().nonnegative().default(0),
+  /**
+   * Per-job launches in the current epoch (a relaunch, retryFailed, a per-job kick-off), recorded with
+   * the execution; array-mode launches are counted from the orchestration's `arrayLaunches`. A launch
+   * whose task dies before claiming the job counts like an attempt.
+   */
+  launches: z.number().int().nonnegative().default(0),
   /** Attempts allowed per epoch, recorded by the runner at claim (job class, kick-off and defaults merged). */
   maxAttempts: z.number().int().positive().nullable().default(null),
   attempts: z.array(attemptRecordSchema).default([]),
@@ -265,3 +279,11 @@ export const completionDocSchema = z.object({
   publishedAt: timestamp.nullable(),
 });
 export type CompletionDoc = z.infer<typeof completionDocSchema>;
+
+/** The sweeper's state: the active orchestration its last pass stopped after (null: it visited them all). */
+export const sweeperStateDocSchema = z.object({
+  v: z.literal(1),
+  activeCursor: z.string().nullable(),
+  updatedAt: timestamp,
+});
+export type SweeperStateDoc = z.infer<typeof sweeperStateDocSchema>;

@@ -2,11 +2,13 @@ import PQueue from 'p-queue';
 
 import { checkCompletion } from '../completion/check-completion.js';
 import type { EventPublisher } from '../completion/event-publisher.js';
+import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
+import type { JobDoc } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 import { cancelJob } from '../store/cancel-job.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
-import { discardJob, reopenJob } from '../store/reopen-job.js';
+import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
 import { now, updateIdempotent } from '../store/store.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
@@ -90,8 +92,11 @@ export async function cancelOrchestration(
 
 /**
  * Relaunches failed jobs with their original params (all `Errored`, not discarded, jobs by default, or
- * the given ids, which may also be `Cancelled`). An orchestration that had ended is reopened in a new
- * epoch, so its next end produces a new JobCompletedEvent.
+ * the given ids, which may also be `Cancelled`). They reopen in a new epoch, so the orchestration's next
+ * end produces a new JobCompletedEvent. Safe against concurrent calls and the sweeper: each job is
+ * reopened by one call only, never into an epoch that ended, and launched once; while this call
+ * launches, it heartbeats on the orchestration like a kick-off, so if it dies the sweeper launches
+ * what it left.
  */
 export async function retryFailedJobs(
   context: OpsContext,
@@ -116,37 +121,73 @@ export async function retryFailedJobs(
       );
     }
   }
-  // Always a new epoch, also for an orchestration that has not ended: a completion check that saw the
-  // old epoch "all terminal" just before the jobs reopened then finds its epoch stale and ends nothing.
-  const epoch = orchestration.epoch + 1;
-  const reopened: { id: string; index: number }[] = [];
-  // Jobs first: their counts drop below the total before the orchestration reopens, so no check can
-  // see "all terminal" in the new epoch before the relaunched jobs ran.
-  await parallel(candidates, async (job) => {
-    if (await reopenJob(store, { orchestrationId, jobId: job.id, epoch }))
-      reopened.push({ id: job.id, index: job.index });
-  });
-  if (reopened.length > 0) {
-    await updateIdempotent(store.collections.orchestration(orchestrationId), {
-      epoch,
-      status: JobStatus.InProgress,
-      completedAt: null,
-      cancelRequested: false,
-      cancelReason: null,
-      updatedAt: now(store),
-    });
+  const { reopened, epoch } = await reopenInNewEpoch(context, orchestrationId, candidates);
+  if (reopened.length === 0) {
+    const launch = { executions: [], launched: 0, failed: 0, deferred: 0, skipped: 0, requests: 0 };
+    return { epoch: orchestration.epoch, jobIds: [], launch };
   }
-  const launch = await launchJobs(context, {
-    orchestration,
-    jobs: reopened.sort((a, b) => a.index - b.index),
-    concurrency: options.concurrency,
-    perJob: true,
-  });
-  return {
-    epoch: reopened.length > 0 ? epoch : orchestration.epoch,
-    jobIds: reopened.map((job) => job.id),
-    launch,
-  };
+  const ref = store.collections.orchestration(orchestrationId);
+  // Like a kick-off's launch: alive while it launches, complete at the end (see openEpoch).
+  const heartbeat = setInterval(() => {
+    ref.update({ launchHeartbeatAt: now(store) }).catch((error: unknown) => {
+      context.logger.warn({ err: (error as Error).message, orchestrationId }, 'launch heartbeat failed');
+    });
+  }, DEFAULTS.launchHeartbeatMs);
+  heartbeat.unref();
+  let launch: LaunchReport;
+  try {
+    launch = await launchJobs(context, {
+      orchestration,
+      jobs: reopened.sort((a, b) => a.index - b.index),
+      concurrency: options.concurrency,
+      perJob: true,
+    });
+  } finally {
+    clearInterval(heartbeat);
+  }
+  // Jobs left Pending by a quota window that outlasted the budget stay with the sweeper ("launcher gone").
+  if (launch.deferred === 0) await updateIdempotent(ref, { launchCompletedAt: now(store) });
+  return { epoch, jobIds: reopened.map((job) => job.id), launch };
+}
+
+/**
+ * Reopens `candidates` in a new epoch: {@link openEpoch} with the first reopenable one, then the others
+ * while that epoch is still open. Jobs that find it superseded (a concurrent retryFailed opened the
+ * next one) open a newer epoch in the next round. Returns the jobs reopened and the last epoch opened.
+ */
+async function reopenInNewEpoch(
+  context: OpsContext,
+  orchestrationId: string,
+  candidates: readonly JobDoc[],
+): Promise<{ reopened: { id: string; index: number }[]; epoch: number }> {
+  const { store } = context;
+  const reopened: { id: string; index: number }[] = [];
+  let epoch = 0;
+  let remaining = [...candidates];
+  while (remaining.length > 0) {
+    const first = remaining.shift() as JobDoc;
+    const opened = await openEpoch(store, { orchestrationId, jobId: first.id });
+    if (opened.outcome === 'unchanged') {
+      // Taken (by a concurrent call) or discarded meanwhile: keep only the jobs still to reopen.
+      const open = await stillReopenable(
+        store,
+        orchestrationId,
+        remaining.map((job) => job.id),
+      );
+      remaining = remaining.filter((job) => open.has(job.id));
+      continue;
+    }
+    epoch = opened.epoch;
+    reopened.push({ id: first.id, index: first.index });
+    const stale: JobDoc[] = [];
+    await parallel(remaining, async (job) => {
+      const outcome = await reopenJob(store, { orchestrationId, jobId: job.id, epoch });
+      if (outcome === 'reopened') reopened.push({ id: job.id, index: job.index });
+      if (outcome === 'stale') stale.push(job);
+    });
+    remaining = stale.sort((a, b) => a.index - b.index);
+  }
+  return { reopened, epoch };
 }
 
 /** Marks failed jobs (all dead-lettered ones by default, or the given ids) as permanently failed. */

@@ -16,6 +16,7 @@ import { now, type Store } from '../store/store.js';
 import { type VirtualJob, virtualJobsByIndex } from '../store/virtual-jobs.js';
 
 import { watchCancelRequest } from './cancel-watch.js';
+import { contiguousRuns } from './contiguous-runs.js';
 import type { CompiledLaunchOptions } from './options.js';
 
 /**
@@ -107,26 +108,6 @@ function launchErrorInfo(
 }
 
 type PlannedJob = LaunchPlan['jobs'][number];
-
-/**
- * The array-mode executions of `jobs`: runs of consecutive indices, each cut at 10,000 tasks, so a
- * task's index plus the run's offset is always its job's index (also when only some jobs are launched).
- */
-export function arrayRuns(jobs: readonly PlannedJob[]): PlannedJob[][] {
-  const sorted = [...jobs].sort((a, b) => a.index - b.index);
-  const runs: PlannedJob[][] = [];
-  let run: PlannedJob[] = [];
-  for (const job of sorted) {
-    const last = run.at(-1);
-    if (last !== undefined && (job.index !== last.index + 1 || run.length >= DEFAULTS.maxTasksPerExecution)) {
-      runs.push(run);
-      run = [];
-    }
-    run.push(job);
-  }
-  if (run.length > 0) runs.push(run);
-  return runs;
-}
 
 /**
  * Launches an orchestration's jobs with bounded concurrency and the shared rate limit. A 429 (quota)
@@ -273,7 +254,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
   const units: Promise<void>[] = [];
   try {
     if (orchestration.mode === 'array' && !plan.perJob) {
-      for (const run of arrayRuns(plan.jobs)) {
+      for (const run of contiguousRuns(plan.jobs, DEFAULTS.maxTasksPerExecution)) {
         const offset = run[0]?.index ?? 0;
         const request: LaunchRequest = {
           service: orchestration.service,
@@ -284,9 +265,12 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
         units.push(
           queue.add(() =>
             launchUnit(run, request, (executionName) =>
-              store.collections
-                .orchestration(orchestration.id)
-                .update({ executions: FieldValue.arrayUnion(executionName), updatedAt: now(store) }),
+              store.collections.orchestration(orchestration.id).update({
+                executions: FieldValue.arrayUnion(executionName),
+                // Which jobs the execution runs: each counts one launch without a write per job.
+                arrayLaunches: FieldValue.arrayUnion({ executionName, first: offset, count: run.length }),
+                updatedAt: now(store),
+              }),
             ),
           ),
         );

@@ -157,6 +157,7 @@ export async function registerOrchestration(
     cancelReason: null,
     eventPending: false,
     executions: [],
+    arrayLaunches: [],
     createdAt,
     updatedAt: createdAt,
     launchedAt: null,
