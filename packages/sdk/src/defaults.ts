@@ -86,8 +86,28 @@ export const DEFAULTS = {
    * interruption well inside that.
    */
   terminationGraceMs: 8_000,
-  /** A completion marker whose event is not yet published is retried by the sweeper after this long. */
-  publishRetryAfterMs: 30_000,
+  /**
+   * The publish lease: a publisher holds a completion marker this long before another (a trigger
+   * redelivery, the sweeper) may publish its event. Twice publishTimeoutMs, so a publish that may still
+   * succeed always ends inside its lease.
+   */
+  publishRetryAfterMs: 60_000,
+  /**
+   * Upper bound of one event publish, the Pub/Sub client's retries included (its own default retries
+   * for 10 minutes): kept well under the lease, so no second publisher starts while the first may
+   * still succeed.
+   */
+  publishTimeoutMs: 30_000,
+  /**
+   * After a failed publish the sweeper waits this long before trying that orchestration again, doubled
+   * per failed attempt up to publishMaxBackoffMs: events that cannot be published (a deleted topic) go
+   * to the back of the queue instead of taking every sweep.
+   */
+  publishInitialBackoffMs: 30_000,
+  /** Upper bound of the sweeper's backoff between publish attempts of one event. */
+  publishMaxBackoffMs: 30 * 60_000,
+  /** Pending events the sweeper tries to publish per pass at most (read in pages of its pageSize). */
+  republishMaxPerSweep: 500,
   /** How often the local stack runs the sweeper. */
   sweepIntervalMs: 15_000,
   /** Counter shards per orchestration: one per this many jobs, between 1 and maxShards. */
