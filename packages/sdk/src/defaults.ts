@@ -106,6 +106,8 @@ export const DEFAULTS = {
   publishInitialBackoffMs: 30_000,
   /** Upper bound of the sweeper's backoff between publish attempts of one event. */
   publishMaxBackoffMs: 30 * 60_000,
+  /** Upper bound of kickOffJob's one-time check that its topic exists (one call per topic per service). */
+  topicCheckTimeoutMs: 10_000,
   /** Pending events the sweeper tries to publish per pass at most (read in pages of its pageSize). */
   republishMaxPerSweep: 500,
   /** How often the local stack runs the sweeper. */

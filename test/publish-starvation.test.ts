@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+
+import {
+  completionDocSchema,
+  createLogger,
+  DEFAULTS,
+  emptyCounts,
+  markOrchestrationDone,
+  orchestrationDocSchema,
+  OrchestrationService,
+  parseDocument,
+} from '@e11/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { registerJobs } from './helpers/completion.js';
+import { emulatorClients, testProjectId } from './helpers/project.js';
+import { RecordingLauncher } from './helpers/recording-launcher.js';
+
+// More unpublishable events than the sweeper handles in one pass (their topic does not exist), and
+// one healthy event behind them: the sweeper must get to it within a bounded number of passes.
+const projectId = testProjectId('publish-starvation');
+const { firestore, pubsub } = emulatorClients(projectId);
+const service = new OrchestrationService({
+  firestore,
+  pubsub,
+  launcher: new RecordingLauncher(),
+  logger: createLogger('publish-starvation', { level: 'silent' }),
+});
+const { store } = service;
+const healthyTopic = `healthy-${randomUUID().slice(0, 8)}`;
+const BROKEN = DEFAULTS.republishMaxPerSweep;
+
+beforeAll(() => pubsub.createTopic(healthyTopic));
+afterAll(async () => {
+  await service.close();
+  await pubsub.close();
+  await firestore.terminate();
+});
+
+/** An ended orchestration whose publisher died at once (its lease is already over): the sweeper's to publish. */
+async function endedUnpublished(orchestrationId: string, topic: string): Promise<void> {
+  await registerJobs(store, 1, { orchestrationId, topic });
+  const done = await markOrchestrationDone(store, {
+    orchestrationId,
+    epoch: 1,
+    counts: { ...emptyCounts(), completed: 1 },
+    leaseMs: 0,
+  });
+  if (done.outcome !== 'created') throw new Error(`marker of ${orchestrationId}: ${done.outcome}`);
+}
+
+async function inPool(count: number, concurrency: number, work: (index: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
+
+describe('the sweeper publishes pending events fairly', () => {
+  it('publishes a healthy event behind more than a pass of events whose topic is missing', async () => {
+    // Ids that sort before the healthy one: a query in id order always finds the broken ones first.
+    const missingTopic = `deleted-${randomUUID().slice(0, 8)}`;
+    await inPool(BROKEN, 16, (index) =>
+      endedUnpublished(`a-${String(index).padStart(4, '0')}-${randomUUID()}`, missingTopic),
+    );
+    const healthy = `z-${randomUUID()}`;
+    await endedUnpublished(healthy, healthyTopic);
+
+    const passes: number[] = [];
+    for (let pass = 1; pass <= 3; pass++) {
+      const report = await service.sweep({ pageSize: 50 });
+      passes.push(report.republished);
+      const marker = await store.collections.completion(healthy, 1).get();
+      if (parseDocument(completionDocSchema, marker).published) break;
+    }
+    const marker = parseDocument(completionDocSchema, await store.collections.completion(healthy, 1).get());
+    expect(marker.published, `republished per pass: ${passes.join(', ')}`).toBe(true);
+    expect(passes.at(-1)).toBe(1);
+
+    // The broken ones were tried once and then backed off: no pass spends itself on them again at once.
+    const broken = await store.collections.orchestrations().where('eventPending', '==', true).get();
+    expect(broken.size).toBe(BROKEN);
+    const nowMs = Date.now();
+    for (const doc of broken.docs) {
+      const { eventRetryAt } = parseDocument(orchestrationDocSchema, doc);
+      expect(eventRetryAt?.toMillis()).toBeGreaterThan(nowMs);
+    }
+  });
+});
