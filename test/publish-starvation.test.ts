@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import {
   completionDocSchema,
   createLogger,
-  DEFAULTS,
   emptyCounts,
   markOrchestrationDone,
   orchestrationDocSchema,
@@ -28,7 +27,8 @@ const service = new OrchestrationService({
 });
 const { store } = service;
 const healthyTopic = `healthy-${randomUUID().slice(0, 8)}`;
-const BROKEN = DEFAULTS.republishMaxPerSweep;
+/** One full pass of the sweeper's pending events (the old code's fixed limit, now DEFAULTS.republishMaxPerSweep). */
+const BROKEN = 500;
 
 beforeAll(() => pubsub.createTopic(healthyTopic));
 afterAll(async () => {
@@ -49,27 +49,33 @@ async function endedUnpublished(orchestrationId: string, topic: string): Promise
   if (done.outcome !== 'created') throw new Error(`marker of ${orchestrationId}: ${done.outcome}`);
 }
 
-async function inPool(count: number, concurrency: number, work: (index: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
-
 describe('the sweeper publishes pending events fairly', () => {
   it('publishes a healthy event behind more than a pass of events whose topic is missing', async () => {
     // Ids that sort before the healthy one: a query in id order always finds the broken ones first.
+    // The first broken orchestration is ended through the store functions; the others are copies of
+    // its two documents (orchestration and completion marker) under their own ids, written in batches.
     const missingTopic = `deleted-${randomUUID().slice(0, 8)}`;
-    await inPool(BROKEN, 16, (index) =>
-      endedUnpublished(`a-${String(index).padStart(4, '0')}-${randomUUID()}`, missingTopic),
-    );
+    const brokenId = (index: number) => `a-${String(index).padStart(4, '0')}-${randomUUID()}`;
+    const template = brokenId(0);
+    await endedUnpublished(template, missingTopic);
+    const [orchestrationCopy, markerCopy] = await Promise.all([
+      store.collections.orchestration(template).get(),
+      store.collections.completion(template, 1).get(),
+    ]);
+    for (let first = 1; first < BROKEN; first += 200) {
+      const batch = firestore.batch();
+      for (let index = first; index < Math.min(first + 200, BROKEN); index++) {
+        const id = brokenId(index);
+        batch.create(store.collections.orchestration(id), { ...orchestrationCopy.data(), id });
+        batch.create(store.collections.completion(id, 1), { ...markerCopy.data(), eventId: `${id}:1` });
+      }
+      await batch.commit();
+    }
     const healthy = `z-${randomUUID()}`;
     await endedUnpublished(healthy, healthyTopic);
 
     const passes: number[] = [];
-    for (let pass = 1; pass <= 3; pass++) {
+    for (let pass = 1; pass <= 2; pass++) {
       const report = await service.sweep({ pageSize: 50 });
       passes.push(report.republished);
       const marker = await store.collections.completion(healthy, 1).get();

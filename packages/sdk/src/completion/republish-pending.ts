@@ -35,7 +35,7 @@ export async function republishPendingEvents(
   let republished = 0;
   let seen = 0;
   let cursor: QueryDocumentSnapshot | undefined;
-  const queue = new PQueue({ concurrency: 4 });
+  const queue = new PQueue({ concurrency: 8 });
   while (seen < limit) {
     let query = store.collections
       .orchestrations()
