@@ -99,9 +99,9 @@ export const DEFAULTS = {
    */
   publishTimeoutMs: 30_000,
   /**
-   * After a failed publish the sweeper waits this long before trying that orchestration again, doubled
-   * per failed attempt up to publishMaxBackoffMs: events that cannot be published (a deleted topic) go
-   * to the back of the queue instead of taking every sweep.
+   * After a failed publish the sweeper waits this long (about one production sweep interval) before
+   * trying that event again, doubled per failure up to publishMaxBackoffMs: events that cannot be
+   * published (a deleted topic) stop taking a share of every sweep. A trigger redelivery retries at once.
    */
   publishInitialBackoffMs: 30_000,
   /** Upper bound of the sweeper's backoff between publish attempts of one event. */

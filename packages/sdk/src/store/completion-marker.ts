@@ -167,7 +167,11 @@ export async function markEventPublished(
   });
 }
 
-/** The sweeper's wait after the `failures`-th failed publish of one event (exponential, capped). */
+/**
+ * The sweeper's wait after the `failures`-th failed publish of one event: DEFAULTS.publishInitialBackoffMs
+ * doubling per failure up to DEFAULTS.publishMaxBackoffMs. (A trigger redelivery does not wait: the
+ * lease is released at once.)
+ */
 export function publishBackoffMs(failures: number): number {
   const exponent = Math.min(Math.max(failures - 1, 0), 30);
   return Math.min(DEFAULTS.publishMaxBackoffMs, DEFAULTS.publishInitialBackoffMs * 2 ** exponent);
