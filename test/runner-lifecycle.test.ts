@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DEFAULTS, loadJob, readCounts } from '@e11/sdk';
+import { loadJob, readCounts } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runnerHarness, waitForJob } from './helpers/runner.js';
@@ -107,7 +107,6 @@ describe('timeouts, signals and crashes', () => {
   });
 
   it('aborts the running job when its orchestration is cancelled, writes nothing over it and exits 0', async () => {
-    await harness.pubsub.createTopic(DEFAULTS.topic); // cancel() publishes the orchestration's end
     const { orchestrationId, jobId, request } = await kickOff('waits_for_abort', {});
     const task = harness.spawn(request);
     await waitForJob(store, orchestrationId, jobId, (job) => job.status === 'InProgress');

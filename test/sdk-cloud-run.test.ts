@@ -2,6 +2,7 @@ import { type CloudRunEmulator, startCloudRunEmulator } from '@e11/emulators';
 import { CloudRunTaskService, JobStatus, OrchestrationService, readCounts } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { ensureTopic } from './helpers/monitoring.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 
 const projectId = testProjectId('sdk-cloud-run');
@@ -28,6 +29,7 @@ beforeAll(async () => {
     launcher: new CloudRunTaskService({ projectId, region: 'europe-west1', endpoint: emulator.endpoint }),
     launch: { ratePerMinute: 10_000, initialBackoff: 5, maxBackoff: 20 },
   });
+  await ensureTopic(pubsub); // kickOffJob checks that its event's topic exists
 });
 
 afterAll(async () => {

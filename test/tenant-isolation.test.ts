@@ -5,6 +5,7 @@ import { createSseHandler, type E11Error, isE11Error, OrchestrationService } fro
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { ensureTopic } from './helpers/monitoring.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
@@ -33,6 +34,7 @@ async function rejection(promise: Promise<unknown>): Promise<E11Error> {
 }
 
 beforeAll(async () => {
+  await ensureTopic(pubsub); // kickOffJob checks that its event's topic exists
   const result = await acme.kickOffJob('nightly_export', [{ table: 'orders' }, { table: 'invoices' }], {
     tags: { region: 'eu' },
   });

@@ -10,6 +10,7 @@ import {
 } from '@e11/sdk';
 import { inject } from 'vitest';
 
+import { ensureTopic } from './monitoring.js';
 import { emulatorClients, testProjectId } from './project.js';
 import { RecordingLauncher } from './recording-launcher.js';
 
@@ -137,6 +138,7 @@ export function runnerHarness(name: string): RunnerHarness {
     launcher,
     launch: { ratePerMinute: 100_000 },
   });
+  let topicReady: Promise<void> | undefined;
   return {
     projectId,
     orchestrations,
@@ -144,6 +146,7 @@ export function runnerHarness(name: string): RunnerHarness {
     pubsub,
     launcher,
     kickOff: async (jobName, params, options = {}) => {
+      await (topicReady ??= ensureTopic(pubsub)); // kickOffJob checks that its event's topic exists
       const { orchestrationId, jobIds } = await orchestrations.kickOffJob(
         jobName,
         [params as never],

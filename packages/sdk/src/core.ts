@@ -9,7 +9,12 @@ export {
   type CompletionDeps,
   retryPublish,
 } from './completion/check-completion.js';
-export { createPubSubPublisher, type EventPublisher } from './completion/event-publisher.js';
+export {
+  createPubSubPublisher,
+  type EventPublisher,
+  type PubSubPublisherOptions,
+} from './completion/event-publisher.js';
+export { republishPendingEvents, type RepublishOptions } from './completion/republish-pending.js';
 export { DEFAULTS } from './defaults.js';
 export { type Duration, toMs } from './duration.js';
 export {
@@ -77,9 +82,12 @@ export {
 } from './store/claim-job.js';
 export {
   acquirePublishLease,
+  clearEventPending,
   markEventPublished,
   markOrchestrationDone,
   type MarkDoneResult,
+  publishBackoffMs,
+  type PublishLease,
   recordPublishFailure,
 } from './store/completion-marker.js';
 export { cancelJob } from './store/cancel-job.js';

@@ -127,8 +127,28 @@ export const DEFAULTS = {
    * interruption well inside that.
    */
   terminationGraceMs: 8_000,
-  /** A completion marker whose event is not yet published is retried by the sweeper after this long. */
-  publishRetryAfterMs: 30_000,
+  /**
+   * The publish lease: a publisher holds a completion marker this long before another (a trigger
+   * redelivery, the sweeper) may publish its event. Twice publishTimeoutMs, so a publish that may still
+   * succeed always ends inside its lease.
+   */
+  publishRetryAfterMs: 60_000,
+  /**
+   * Upper bound of one event publish, the Pub/Sub client's retries included (its own default retries
+   * for 10 minutes): kept well under the lease, so no second publisher starts while the first may
+   * still succeed.
+   */
+  publishTimeoutMs: 30_000,
+  /**
+   * After a failed publish the sweeper waits this long (about one production sweep interval) before
+   * trying that event again, doubled per failure up to publishMaxBackoffMs: events that cannot be
+   * published (a deleted topic) stop taking a share of every sweep. A trigger redelivery retries at once.
+   */
+  publishInitialBackoffMs: 30_000,
+  /** Upper bound of the sweeper's backoff between publish attempts of one event. */
+  publishMaxBackoffMs: 30 * 60_000,
+  /** Upper bound of kickOffJob's one-time check that its topic exists (one call per topic per service). */
+  topicCheckTimeoutMs: 10_000,
   /**
    * Executions whose state the local process launcher keeps for `describe` (the sweeper's view of a
    * lost launch); a long-lived process launches without end. Cloud Run keeps 1,000 per job.
@@ -141,6 +161,8 @@ export const DEFAULTS = {
   sweepMaxActive: 5_000,
   /** Active orchestrations the sweeper reads per query. */
   sweepPageSize: 500,
+  /** Pending events the sweeper tries to publish per pass at most (read in pages of its pageSize). */
+  republishMaxPerSweep: 500,
   /** How often the local stack runs the sweeper. */
   sweepIntervalMs: 15_000,
   /** Counter shards per orchestration: one per this many jobs, between 1 and maxShards. */

@@ -15,6 +15,8 @@ export const ErrorCode = {
   UnknownOrchestration: 'E11_UNKNOWN_ORCHESTRATION',
   /** No job with this id in the orchestration. */
   UnknownJob: 'E11_UNKNOWN_JOB',
+  /** The Pub/Sub topic a kick-off would publish its JobCompletedEvent on does not exist. */
+  UnknownTopic: 'E11_UNKNOWN_TOPIC',
   /** A task could not be launched. `retryable` says whether trying again can help. */
   LaunchFailed: 'E11_LAUNCH_FAILED',
   /** Registering the job documents failed; nothing was launched. */

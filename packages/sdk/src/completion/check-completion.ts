@@ -45,18 +45,19 @@ async function publishMarker(
   marker: CompletionDoc,
 ): Promise<CompletionCheck> {
   const event = buildJobCompletedEvent(orchestration, marker);
-  const key = { orchestrationId: orchestration.id, epoch: marker.epoch };
+  // Every write after the publish is fenced on the holder this caller got with the lease.
+  const lease = { orchestrationId: orchestration.id, epoch: marker.epoch, holder: marker.leaseHolder ?? '' };
   let messageId: string;
   try {
     messageId = await deps.publisher.publish(marker.topic, toPubSubMessage(event));
   } catch (error) {
     await recordPublishFailure(deps.store, {
-      ...key,
+      ...lease,
       error: error instanceof Error ? error.message : String(error),
     });
     throw error;
   }
-  await markEventPublished(deps.store, { ...key, messageId });
+  await markEventPublished(deps.store, { ...lease, messageId });
   return { outcome: 'published', event, messageId };
 }
 
@@ -64,9 +65,11 @@ async function publishMarker(
  * Completion detection for one orchestration, safe to call any number of times, concurrently, in any
  * order: reads the orchestration and its live counts (O(1): one document and one aggregation over the
  * counter shards). When every job is terminal, ends the epoch exactly once (completion marker created
- * in a transaction), then publishes the JobCompletedEvent. If publishing fails the marker stays
- * unpublished, the error is rethrown (so a trigger retry can run) and any later call — a redelivered
- * trigger or the sweeper — publishes it: the event is never lost and never sent twice by two callers.
+ * in a transaction), then publishes the JobCompletedEvent under a lease fenced by holder. If publishing
+ * fails the marker stays unpublished, the error is rethrown (so a trigger retry can run) and any later
+ * call — a redelivered trigger or the sweeper — publishes it: the event is never lost, and two callers
+ * publish it twice only when the first one outlived its lease (it died or was cut off between publish
+ * and record); consumers de-duplicate on `eventId`.
  */
 export async function checkCompletion(
   deps: CompletionDeps,

@@ -48,6 +48,17 @@ export function sendJson(res: ServerResponse, statusCode: number, body: unknown)
   res.end(JSON.stringify(body));
 }
 
+/** A path segment, percent-decoded; one that does not decode names no orchestration (a 404, not a 500). */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new E11Error(ErrorCode.UnknownOrchestration, 'The orchestration id in the path is malformed.', {
+      context: { orchestrationId: segment },
+    });
+  }
+}
+
 /** Writes an error as `{ error: { code, message } }` with the matching HTTP status. */
 export function sendError(res: ServerResponse, error: unknown): void {
   const code = isE11Error(error) ? error.code : ErrorCode.Unavailable;
@@ -120,7 +131,7 @@ export async function handleApi(
   }
   const match = /^\/api\/orchestrations\/([^/]+)(\/failures|\/retry|\/events)?$/.exec(path);
   if (!match?.[1]) return false;
-  const id = decodeURIComponent(match[1]);
+  const id = decodedSegment(match[1]);
   const action = match[2];
   if (action === '/events' && req.method === 'GET') {
     await context.sse(req, res);

@@ -35,6 +35,7 @@ function orchestration(patch: Partial<OrchestrationDoc> = {}): OrchestrationDoc 
     cancelRequested: false,
     cancelReason: null,
     eventPending: false,
+    eventRetryAt: null,
     executions: [],
     arrayLaunches: [],
     createdAt: at(NOW - 60_000),

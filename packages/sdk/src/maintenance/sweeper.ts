@@ -1,8 +1,9 @@
 import { type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
-import { checkCompletion, retryPublish } from '../completion/check-completion.js';
+import { checkCompletion } from '../completion/check-completion.js';
 import type { EventPublisher } from '../completion/event-publisher.js';
+import { republishPendingEvents } from '../completion/republish-pending.js';
 import { DEFAULTS } from '../defaults.js';
 import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
@@ -144,26 +145,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
     queue.add(() => sweepSnapshot(snapshot)),
   );
 
-  const unpublished = await store.collections
-    .orchestrations()
-    .where('eventPending', '==', true)
-    .limit(500)
-    .get();
-  for (const snapshot of unpublished.docs) {
-    // Every epoch's end has its own marker: publish each one still unpublished, not only the latest.
-    const markers = await store.collections.completions(snapshot.id).where('published', '==', false).get();
-    for (const marker of markers.docs) {
-      try {
-        const result = await retryPublish(completion, snapshot.id, Number(marker.id));
-        if (result.outcome === 'published') report.republished++;
-      } catch (error) {
-        logger.warn(
-          { err: (error as Error).message, orchestrationId: snapshot.id },
-          'event publish retry failed',
-        );
-      }
-    }
-  }
+  report.republished = await republishPendingEvents(completion, { pageSize: options.pageSize, logger });
   try {
     report.abandoned = await removeAbandonedRegistrations(context, nowMs - pendingTimeoutMs);
   } catch (error) {

@@ -117,6 +117,12 @@ export const orchestrationDocSchema = z.object({
   cancelReason: z.enum(['cancelled', 'timeout']).nullable().default(null),
   /** An end was recorded (completion marker) but its event is not published yet; the sweeper retries. */
   eventPending: z.boolean().default(false),
+  /**
+   * While `eventPending`: when the sweeper should next try to publish (the end of the current lease, or
+   * a backoff after a failed publish). The sweeper reads due orchestrations in this order, so ones that
+   * keep failing go to the back and never starve the others. Null when no event is pending.
+   */
+  eventRetryAt: timestamp.nullable().default(null),
   /** Execution names of array-mode launches. */
   executions: z.array(z.string()),
   /**
@@ -275,6 +281,11 @@ export const completionDocSchema = z.object({
   lastPublishError: z.string().nullable(),
   /** Whoever publishes holds this lease, so concurrent retries never publish twice. */
   leaseUntil: timestamp.nullable(),
+  /**
+   * Who holds the lease: random per acquisition. Lease writes are fenced on it, so a publisher that
+   * outlived its lease never releases (or overwrites) the lease of the one that took over.
+   */
+  leaseHolder: z.string().nullable().default(null),
   createdAt: timestamp,
   publishedAt: timestamp.nullable(),
 });

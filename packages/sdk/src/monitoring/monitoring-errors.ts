@@ -14,26 +14,5 @@ export function listenerFailure(error: unknown, orchestrationId: string): E11Err
   return fromGrpcError(error, ErrorCode.Unavailable, 'The real-time listener failed', { orchestrationId });
 }
 
-/**
- * Checks that `id` can be a Firestore document id before it reaches a path (a `/` would address
- * another collection). An id that cannot exist is reported as unknown.
- */
-export function assertOrchestrationId(id: unknown): asserts id is string {
-  const valid =
-    typeof id === 'string' &&
-    id.length > 0 &&
-    Buffer.byteLength(id, 'utf8') <= 1_500 &&
-    !id.includes('/') &&
-    id !== '.' &&
-    id !== '..' &&
-    !/^__.*__$/.test(id);
-  if (!valid) {
-    throw new E11Error(
-      ErrorCode.UnknownOrchestration,
-      `Orchestration ${JSON.stringify(id)} does not exist (not a valid id).`,
-      {
-        context: { orchestrationId: String(id) },
-      },
-    );
-  }
-}
+/** Checks that `id` can be a Firestore document id (see validate/document-id.ts). */
+export { assertOrchestrationId } from '../validate/document-id.js';

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 
 import { type Firestore, Timestamp } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
-import type { Observable } from 'rxjs';
+import { type Observable, throwError } from 'rxjs';
 
 import { createFirestore, createPubSub, resolveProjectId } from '../clients.js';
 import { type Clock, systemClock } from '../clock.js';
 import { createPubSubPublisher, type EventPublisher } from '../completion/event-publisher.js';
+import { createTopicCheck, type TopicCheck } from '../completion/topic-check.js';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { deterministicUuid, jobIdFor } from '../internal/ids.js';
@@ -44,6 +45,7 @@ import { readCounts } from '../store/counts.js';
 import { loadJob, loadOrchestration } from '../store/orchestration-docs.js';
 import { registerOrchestration } from '../store/register-orchestration.js';
 import { createStore, now, type Store, updateIdempotent } from '../store/store.js';
+import { assertJobId, assertJobIds, assertOrchestrationId } from '../validate/document-id.js';
 import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
 import { validateParamsList } from '../validate/params.js';
 
@@ -74,6 +76,16 @@ export interface KickOffResult {
   launched: Promise<LaunchReport | null>;
 }
 
+/** The error an id check throws, or undefined (for the methods that report errors through an Observable). */
+function idError(check: () => void): Error | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
 /** Times a kick-off registers afresh after its duplicate's orchestration was removed mid-registration. */
 const DUPLICATE_REGISTRATION_ROUNDS = 3;
 
@@ -102,6 +114,7 @@ export class OrchestrationService {
   private pubsub: PubSub | undefined;
   private publisher: EventPublisher | undefined;
   private readonly ownsPubSub: boolean;
+  private readonly topicCheck: TopicCheck;
 
   private readonly options: OrchestrationServiceOptions;
 
@@ -150,6 +163,7 @@ export class OrchestrationService {
       'defaultTopic',
     );
     this.maxJobs = options.maxJobsPerOrchestration ?? DEFAULTS.maxJobsPerOrchestration;
+    this.topicCheck = createTopicCheck(() => this.topicPubSub(), this.logger);
   }
 
   /**
@@ -198,6 +212,8 @@ export class OrchestrationService {
       launchConcurrency: this.launchOptions.concurrency,
     });
     validateParamsList(params, { maxJobs: this.maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
+    // The event is promised on this topic: a missing one fails here, before anything is written.
+    await this.topicCheck.check(compiled.topic);
 
     const { prefix } = this.store.collections;
     const orchestrationId =
@@ -302,6 +318,7 @@ export class OrchestrationService {
 
   /** An orchestration with live counts; `E11_UNKNOWN_ORCHESTRATION` if none. */
   async getOrchestration(orchestrationId: string): Promise<OrchestrationInfo> {
+    assertOrchestrationId(orchestrationId);
     const [doc, counts] = await Promise.all([
       loadOrchestration(this.store, orchestrationId),
       readCounts(this.store, orchestrationId),
@@ -314,6 +331,8 @@ export class OrchestrationService {
     orchestrationId: string,
     jobId: string,
   ): Promise<JobInfo<P, R>> {
+    assertOrchestrationId(orchestrationId);
+    assertJobId(orchestrationId, jobId);
     const [, job] = await Promise.all([
       loadOrchestration(this.store, orchestrationId),
       loadJob(this.store, orchestrationId, jobId),
@@ -326,6 +345,7 @@ export class OrchestrationService {
     orchestrationId: string,
     options: { status?: JobStatus } = {},
   ): Promise<JobInfo<P, R>[]> {
+    assertOrchestrationId(orchestrationId);
     await loadOrchestration(this.store, orchestrationId);
     const jobs = await readAllJobs(this.store, orchestrationId, options.status);
     return jobs.map((job) => toJobInfo<P, R>(job));
@@ -341,6 +361,7 @@ export class OrchestrationService {
     orchestrationId: string,
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<JobResults<R, P>> {
+    assertOrchestrationId(orchestrationId);
     const orchestration = await loadOrchestration(this.store, orchestrationId);
     await waitForAllTerminal(this.store, orchestrationId, orchestration.total, options);
     return partitionResults<R, P>(await readAllJobs(this.store, orchestrationId));
@@ -352,6 +373,7 @@ export class OrchestrationService {
    * Does nothing to an orchestration that already ended.
    */
   async cancel(orchestrationId: string): Promise<{ cancelled: number; executions: number }> {
+    assertOrchestrationId(orchestrationId);
     return cancelOrchestration(this.opsContext(), orchestrationId);
   }
 
@@ -364,6 +386,8 @@ export class OrchestrationService {
     orchestrationId: string,
     options: { jobIds?: readonly string[] } = {},
   ): Promise<{ epoch: number; jobIds: string[]; launch: LaunchReport }> {
+    assertOrchestrationId(orchestrationId);
+    if (options.jobIds !== undefined) assertJobIds(orchestrationId, options.jobIds);
     return retryFailedJobs(this.opsContext(), orchestrationId, {
       jobIds: options.jobIds,
       concurrency: this.launchOptions.concurrency,
@@ -375,6 +399,8 @@ export class OrchestrationService {
     orchestrationId: string,
     options: { jobIds?: readonly string[] } = {},
   ): Promise<{ discarded: number }> {
+    assertOrchestrationId(orchestrationId);
+    if (options.jobIds !== undefined) assertJobIds(orchestrationId, options.jobIds);
     return discardJobs({ store: this.store }, orchestrationId, options);
   }
 
@@ -415,6 +441,13 @@ export class OrchestrationService {
       this.publisher = createPubSubPublisher(this.pubsub);
     }
     return this.publisher;
+  }
+
+  /** The Pub/Sub client events go through; undefined when a custom publisher was injected without one. */
+  private topicPubSub(): PubSub | undefined {
+    if (this.pubsub) return this.pubsub;
+    if (this.options.publisher) return undefined;
+    return (this.pubsub = createPubSub({ projectId: this.projectId ?? this.firestoreProjectId() }));
   }
 
   /** The project the Firestore client was built for, when it is known without a lookup. */
@@ -502,6 +535,8 @@ export class OrchestrationService {
 
   /** Live snapshots of an orchestration from Firestore listeners; completes when it ends (see `watchOrchestration`). */
   watch(orchestrationId: string, options?: WatchOptions): Observable<OrchestrationInfo> {
+    const invalid = idError(() => assertOrchestrationId(orchestrationId));
+    if (invalid) return throwError(() => invalid);
     return watchOrchestration(this.store, orchestrationId, options);
   }
 
@@ -510,6 +545,8 @@ export class OrchestrationService {
     orchestrationId: string,
     options?: WatchJobsOptions,
   ): Observable<JobTransition<P, R>> {
+    const invalid = idError(() => assertOrchestrationId(orchestrationId));
+    if (invalid) return throwError(() => invalid);
     return watchJobs<P, R>(this.store, orchestrationId, options);
   }
 

@@ -2,6 +2,7 @@ import { E11Error, ErrorCode } from '../errors.js';
 import { jobIdFor } from '../internal/ids.js';
 import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument, parseJobDocument } from '../model/parse.js';
+import { assertJobId, assertOrchestrationId, isDocumentId } from '../validate/document-id.js';
 
 import type { Store } from './store.js';
 import { findVirtualJob, type JobSource, type JobTarget, type VirtualJob } from './virtual-jobs.js';
@@ -11,19 +12,24 @@ export function isVisible(store: Pick<Store, 'tenant'>, doc: Pick<OrchestrationD
   return store.tenant === null || doc.tenant === store.tenant;
 }
 
-/** The orchestration document, or undefined when there is none (or it belongs to another tenant). */
+/**
+ * The orchestration document, or undefined when there is none (or it belongs to another tenant, or
+ * `orchestrationId` cannot be a document id: no Firestore call then).
+ */
 export async function findOrchestration(
   store: Store,
   orchestrationId: string,
 ): Promise<OrchestrationDoc | undefined> {
+  if (!isDocumentId(orchestrationId)) return undefined;
   const snapshot = await store.collections.orchestration(orchestrationId).get();
   if (!snapshot.exists) return undefined;
   const doc = parseDocument(orchestrationDocSchema, snapshot);
   return isVisible(store, doc) ? doc : undefined;
 }
 
-/** The orchestration document; `E11_UNKNOWN_ORCHESTRATION` when there is none. */
+/** The orchestration document; `E11_UNKNOWN_ORCHESTRATION` when there is none (or the id is not valid). */
 export async function loadOrchestration(store: Store, orchestrationId: string): Promise<OrchestrationDoc> {
+  assertOrchestrationId(orchestrationId);
   const doc = await findOrchestration(store, orchestrationId);
   if (!doc) {
     throw new E11Error(ErrorCode.UnknownOrchestration, `Orchestration ${orchestrationId} does not exist.`, {
@@ -49,6 +55,8 @@ export async function loadJob(
   jobId: string,
   options: JobReadOptions = {},
 ): Promise<JobDoc> {
+  assertOrchestrationId(orchestrationId);
+  assertJobId(orchestrationId, jobId);
   const snapshot = await store.collections.job(orchestrationId, jobId).get();
   const job = snapshot.exists
     ? parseJobDocument(snapshot)
@@ -86,6 +94,7 @@ export async function loadJobByIndex(
   index: number,
   options: Pick<JobReadOptions, 'orchestration'> = {},
 ): Promise<JobDoc> {
+  assertOrchestrationId(orchestrationId);
   const snapshot = await store.collections.job(orchestrationId, jobIdFor(orchestrationId, index)).get();
   const job = snapshot.exists
     ? parseJobDocument(snapshot)

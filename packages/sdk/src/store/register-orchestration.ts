@@ -156,6 +156,7 @@ export async function registerOrchestration(
     cancelRequested: false,
     cancelReason: null,
     eventPending: false,
+    eventRetryAt: null,
     executions: [],
     arrayLaunches: [],
     createdAt,
