@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
-import { monitoringService, runToCompletion } from './helpers/monitoring.js';
+import { ensureTopic, monitoringService, runToCompletion } from './helpers/monitoring.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 
 const projectId = testProjectId('cli-process');
@@ -47,6 +47,7 @@ describe('the built e11 executable', () => {
   });
 
   it('prints an orchestration as JSON and exits 0', async () => {
+    await ensureTopic(pubsub); // kickOffJob checks that its event's topic exists
     const service = monitoringService(firestore, pubsub, 'p_');
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
     await runToCompletion(service.store, orchestrationId, jobIds[0] as string);

@@ -24,6 +24,9 @@ export function createTopicCheck(pubsub: () => PubSub | undefined, logger: Pick<
   const checked = new Map<string, Promise<void>>();
   const lookUp = async (client: PubSub, topic: string): Promise<void> => {
     try {
+      // Credentials first (none are needed on the emulator): without them the Pub/Sub client's own call
+      // path leaves a rejection of its credential lookup unhandled, which would end a Node process.
+      if (!client.isEmulator) await client.auth.getClient();
       await client.topic(topic).getMetadata({ timeout: DEFAULTS.topicCheckTimeoutMs });
     } catch (error) {
       const code = grpcCodeOf(error);
