@@ -15,21 +15,27 @@ import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { captureIo } from './helpers/capture.js';
 import { ensureTopic } from './helpers/monitoring.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
+
+const { runCli } = await import('@e11/sdk/cli');
 
 // Every public method that takes an orchestration or job id, called with ids that cannot be Firestore
 // document ids: each answers with a typed E11 error (never a raw Firestore error) and writes nothing.
 const projectId = testProjectId('bad-ids');
 const { firestore, pubsub } = emulatorClients(projectId);
-const service = new OrchestrationService({
-  firestore,
-  pubsub,
-  launcher: new RecordingLauncher(),
-  launch: { ratePerMinute: 100_000 },
-  logger: createLogger('bad-ids', { level: 'silent' }),
-});
+/** A service on the file's clients (injected clients stay open when the CLI closes its service). */
+const newService = () =>
+  new OrchestrationService({
+    firestore,
+    pubsub,
+    launcher: new RecordingLauncher(),
+    launch: { ratePerMinute: 100_000 },
+    logger: createLogger('bad-ids', { level: 'silent' }),
+  });
+const service = newService();
 const BAD_IDS = ['', '.', '..', '__x__', 'no/such id', '/', 'a/b/c', 'é'.repeat(751)];
 let orchestrationId: string;
 let jobId: string;
@@ -170,6 +176,32 @@ describe('ids that cannot be document ids', () => {
         answers.push(`${route} → ${status} ${String(code)}`);
         expected.push(`${route} → 404 E11_UNKNOWN_ORCHESTRATION`);
       }
+    }
+    expect(answers).toEqual(expected);
+    expect(await everything(firestore)).toEqual(before);
+  });
+
+  it('are unknown orchestrations or jobs for every CLI command that takes an id, and nothing is written', async () => {
+    const before = await everything(firestore);
+    const commands: [string[], string][] = [
+      [['status', 'no/such id'], 'E11_UNKNOWN_ORCHESTRATION'],
+      [['watch', '__x__'], 'E11_UNKNOWN_ORCHESTRATION'],
+      [['results', '..'], 'E11_UNKNOWN_ORCHESTRATION'],
+      [['retry', 'a/b'], 'E11_UNKNOWN_ORCHESTRATION'],
+      [['cancel', '.'], 'E11_UNKNOWN_ORCHESTRATION'],
+      [['dlq', 'retry', '__x__'], 'E11_UNKNOWN_ORCHESTRATION'],
+      [['dlq', 'discard', 'no/such id'], 'E11_UNKNOWN_ORCHESTRATION'],
+      [['dlq', 'list', '--orchestration', 'no/such id'], 'E11_UNKNOWN_ORCHESTRATION'],
+    ];
+    const answers: string[] = [];
+    const expected: string[] = [];
+    for (const [argv, code] of commands) {
+      const io = captureIo();
+      const exit = await runCli(argv, io, newService);
+      answers.push(
+        `e11 ${argv.join(' ')} → ${exit} ${/\((E11_[A-Z_]+)\)/.exec(io.stderr.text)?.[1] ?? io.stderr.text}`,
+      );
+      expected.push(`e11 ${argv.join(' ')} → 3 ${code}`);
     }
     expect(answers).toEqual(expected);
     expect(await everything(firestore)).toEqual(before);
