@@ -1,8 +1,7 @@
 import { DEFAULTS } from '../defaults.js';
-import { ErrorCode } from '../errors.js';
 import type { ExecutionState, TaskLauncher } from '../launch/task-launcher.js';
 import type { JobDoc, JobErrorInfo, OrchestrationDoc } from '../model/documents.js';
-import { attemptsInEpoch } from '../store/claim-job.js';
+import { attemptsInEpoch, crashedError } from '../store/claim-job.js';
 
 /**
  * What the sweeper does with a `Pending` job: the rules of a lost launch. A launch counts like an
@@ -95,14 +94,10 @@ export async function decidePending(state: LaunchState, job: JobDoc): Promise<Pe
   return {
     action: 'dead-letter',
     error: {
-      message: `Launched ${launches} time(s); ${what} (the container failed before claiming it, or was lost).${cause}`,
-      code: ErrorCode.Crashed,
-      name: null,
-      stack: null,
-      jobName: job.jobName,
-      orchestrationId: job.orchestrationId,
-      jobId: job.id,
-      attempt: job.attempt,
+      ...crashedError(
+        job,
+        `Launched ${launches} time(s); ${what} (the container failed before claiming it, or was lost).${cause}`,
+      ),
       retryable: false,
     },
   };
