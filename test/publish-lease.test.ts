@@ -5,6 +5,7 @@ import {
   completionDocSchema,
   createPubSub,
   createPubSubPublisher,
+  DEFAULTS,
   createStore,
   type EventPublisher,
   parseDocument,
@@ -151,7 +152,11 @@ describe('the publish lease is fenced by its holder', () => {
     expect(new Set(eventIds)).toEqual(new Set([`${orchestrationId}:1`]));
   });
 
-  it('a publish through a stalled Pub/Sub connection gives up within its timeout, well inside the lease', async () => {
+  // The client's own bound is not tight: through a refused connection a 1.5 s publish ended after
+  // 1.9-6.6 s here, and after more than 15 s on a loaded machine (its connection backoff adds to the
+  // timeout). What the lease needs is that the overshoot stays under the slack between the publish
+  // timeout and the lease (30 s with the defaults), so that is what this checks.
+  it('a publish through a stalled Pub/Sub connection gives up within the slack between its timeout and the lease', async () => {
     const [host = '', port = ''] = inject('pubsubHost').split(':');
     const proxy = new TcpProxy({ host, port: Number(port) });
     await proxy.start();
@@ -159,16 +164,17 @@ describe('the publish lease is fenced by its holder', () => {
     try {
       await proxy.pause(); // every connection refused: the client retries UNAVAILABLE
       const publisher = createPubSubPublisher(cut, { timeoutMs: 1_500 });
+      const slackMs = DEFAULTS.publishRetryAfterMs - DEFAULTS.publishTimeoutMs;
       const startedAt = Date.now();
       const outcome = await Promise.race([
         publisher.publish(topic, { data: Buffer.from('x'), attributes: {} }).then(
           () => 'published',
           () => 'failed',
         ),
-        new Promise<string>((resolve) => setTimeout(() => resolve('still retrying'), 15_000).unref()),
+        new Promise<string>((resolve) => setTimeout(() => resolve('still retrying'), slackMs).unref()),
       ]);
       expect(outcome).toBe('failed');
-      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      expect(Date.now() - startedAt).toBeLessThan(slackMs);
     } finally {
       await cut.close();
       await proxy.stop();
