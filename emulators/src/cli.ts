@@ -48,7 +48,15 @@ try {
   say('Press Ctrl-C to stop.');
   const shutdown = () => {
     say('Stopping…');
-    void stop().then(() => process.exit(0));
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(
+          `e11-emulators: could not stop cleanly: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

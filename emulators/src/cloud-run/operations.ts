@@ -66,7 +66,8 @@ export class OperationStore {
       };
       const timer = setTimeout(finish, timeoutMs);
       signal?.addEventListener('abort', finish, { once: true });
-      void operation.execution.done.then(finish);
+      // Ended either way: a rejected `done` ends the wait like a resolved one.
+      operation.execution.done.then(finish, finish);
     });
   }
 

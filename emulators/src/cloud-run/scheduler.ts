@@ -204,16 +204,14 @@ export class TaskScheduler {
     const kill = this.options.faults.takeNextKill();
     if (kill) task.timers.push(setTimeout(() => proc.signal(kill.signal), kill.afterMs));
 
-    void proc.exited.then((exit) => {
-      try {
-        this.attemptEnded(execution, task, proc, exit);
-      } catch (error) {
+    proc.exited
+      .then((exit) => this.attemptEnded(execution, task, proc, exit))
+      .catch((error: unknown) =>
         this.options.logger.error(
           { err: error, execution: execution.name },
           'Cloud Run emulator scheduler failed',
-        );
-      }
-    });
+        ),
+      );
   }
 
   private attemptEnded(

@@ -119,10 +119,16 @@ export class Route extends EventEmitter<{ change: [] }> {
     for (let copy = 0; copy < copies; copy++) {
       this.stats.inFlight++;
       const delayMs = faults.shuffle ? Math.floor(Math.random() * (faults.shuffle.maxDelayMs + 1)) : 0;
-      void this.deliver(event, delayMs).finally(() => {
-        this.stats.inFlight--;
-        this.changed();
-      });
+      this.deliver(event, delayMs)
+        .catch((error: unknown) => {
+          // deliver() answers failed sends itself; only an unexpected throw lands here.
+          this.stats.failed++;
+          this.stats.lastError = error instanceof Error ? error.message : String(error);
+        })
+        .finally(() => {
+          this.stats.inFlight--;
+          this.changed();
+        });
     }
     this.changed();
   }

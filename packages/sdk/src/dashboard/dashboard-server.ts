@@ -97,7 +97,10 @@ export async function createDashboardServer(
     }
   };
 
-  const server = createServer((req, res) => void handle(req, res));
+  // handle() answers its own errors; this catch only guards against one thrown while answering.
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -101,7 +101,7 @@ function follow(row) {
   source.addEventListener('completed', (event) => {
     apply(event);
     stop(row);
-    if (selected === row.info.id) void loadFailures(row.info.id);
+    if (selected === row.info.id) loadFailures(row.info.id).catch((error) => notice(error.message));
     void loadMetrics().catch(() => undefined);
   });
   source.addEventListener('stream-error', (event) => {
@@ -153,7 +153,7 @@ function renderSummary(info) {
 let failuresTimer = null;
 function scheduleFailures() {
   clearTimeout(failuresTimer);
-  failuresTimer = setTimeout(() => void loadFailures(selected), 300);
+  failuresTimer = setTimeout(() => loadFailures(selected).catch((error) => notice(error.message)), 300);
 }
 
 async function loadFailures(id) {
