@@ -12,11 +12,11 @@ import {
   type LaunchResult,
   type OrchestrationService,
   reopenJob,
-  subscribeToJobCompleted,
   type TaskLauncher,
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
+import { CompletedEvents } from './helpers/completed-events.js';
 import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 
 /**
@@ -29,11 +29,9 @@ const TOPIC = 'retry-races-completed';
 const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
 const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
 const base = { projectId, firestore, pubsub, defaultTopic: TOPIC };
-const events: JobCompletedEvent[] = [];
-const listeners = new Set<() => void>();
+const completed = new CompletedEvents();
 let stack: Stack;
 let orchestrations: OrchestrationService;
-let subscription: { close(): Promise<void> } | undefined;
 
 beforeAll(async () => {
   stack = await startStack({
@@ -47,40 +45,22 @@ beforeAll(async () => {
     sweepOptions: { requeueGraceMs: 0, completionGraceMs: 0 },
   });
   orchestrations = stackService(stack, base, { launch: { ratePerMinute: 100_000 } });
-  subscription = await subscribeToJobCompleted(pubsub, { topic: TOPIC }, (event) => {
-    events.push(event);
-    for (const listener of listeners) listener();
-    return Promise.resolve();
-  });
+  await completed.subscribe(pubsub, TOPIC);
 });
 
 afterAll(async () => {
-  await subscription?.close();
+  await completed.close();
   await orchestrations.close();
   await stack.stop();
   await pubsub.close();
   await firestore.terminate();
 });
 
-/** Resolves with the event of `orchestrationId` for `epoch` as soon as it arrives. */
-function eventFor(orchestrationId: string, epoch: number): Promise<JobCompletedEvent> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const event = events.find((e) => e.orchestrationId === orchestrationId && e.epoch === epoch);
-      if (!event) return;
-      listeners.delete(check);
-      resolve(event);
-    };
-    listeners.add(check);
-    check();
-  });
-}
-
 /** An orchestration of `count` jobs that all failed, ended (its epoch-1 event arrived). */
 async function failedOrchestration(count: number): Promise<{ orchestrationId: string; jobIds: string[] }> {
   const params = Array.from({ length: count }, (_, index) => ({ apiKey: `key-${index}` }));
   const { orchestrationId, jobIds } = await orchestrations.kickOffJob('always_fails', params);
-  expect(await eventFor(orchestrationId, 1)).toMatchObject({ status: 'Errored', failed: count });
+  expect(await completed.eventFor(orchestrationId, 1)).toMatchObject({ status: 'Errored', failed: count });
   return { orchestrationId, jobIds };
 }
 
@@ -99,7 +79,7 @@ function executionsPerJob(orchestrationId: string): Map<string, number> {
 async function settledEvents(orchestrationId: string): Promise<JobCompletedEvent[]> {
   await stack.trigger.waitForIdle({ timeoutMs: 30_000 });
   await stack.sweep();
-  return events.filter((e) => e.orchestrationId === orchestrationId);
+  return completed.of(orchestrationId);
 }
 
 /**
@@ -152,7 +132,10 @@ describe('retryFailed and the sweeper', () => {
       gated.release();
       const { epoch, jobIds: reopened } = await retry;
       expect(reopened.sort()).toEqual([...jobIds].sort());
-      expect(await eventFor(orchestrationId, epoch)).toMatchObject({ status: 'Errored', failed: 3 });
+      expect(await completed.eventFor(orchestrationId, epoch)).toMatchObject({
+        status: 'Errored',
+        failed: 3,
+      });
     } finally {
       gated.release();
       await slow.close();
@@ -210,7 +193,7 @@ describe('retryFailed and the sweeper', () => {
     } finally {
       await later.close();
     }
-    expect(await eventFor(orchestrationId, 2)).toMatchObject({ status: 'Errored', failed: 2 });
+    expect(await completed.eventFor(orchestrationId, 2)).toMatchObject({ status: 'Errored', failed: 2 });
     expect([...executionsPerJob(orchestrationId).values()]).toEqual([2, 2]);
     expect(await settledEvents(orchestrationId)).toHaveLength(2);
   });
@@ -234,7 +217,11 @@ describe('concurrent retryFailed calls', () => {
     const reopened = calls.flatMap((call) => call.jobIds);
     expect(reopened.sort()).toEqual([...jobIds].sort());
     const epoch = Math.max(...calls.map((call) => call.epoch));
-    expect(await eventFor(orchestrationId, epoch)).toMatchObject({ status: 'Errored', total: 4, failed: 4 });
+    expect(await completed.eventFor(orchestrationId, epoch)).toMatchObject({
+      status: 'Errored',
+      total: 4,
+      failed: 4,
+    });
     expect([...executionsPerJob(orchestrationId).values()]).toEqual([2, 2, 2, 2]);
     const ended = await settledEvents(orchestrationId);
     expect(ended.map((e) => e.epoch)).toEqual([1, epoch]);

@@ -1,13 +1,8 @@
 import { type Stack, startStack } from '@e11/emulators';
-import {
-  createFirestore,
-  createPubSub,
-  type JobCompletedEvent,
-  type OrchestrationService,
-  subscribeToJobCompleted,
-} from '@e11/sdk';
+import { createFirestore, createPubSub, type OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
+import { CompletedEvents } from './helpers/completed-events.js';
 import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 
 /**
@@ -21,11 +16,9 @@ const projectId = testProjectId('launch-lost');
 const TOPIC = 'launch-lost-completed';
 const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
 const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
-const events: JobCompletedEvent[] = [];
-const listeners = new Set<() => void>();
+const completed = new CompletedEvents();
 let stack: Stack;
 let orchestrations: OrchestrationService;
-let subscription: { close(): Promise<void> } | undefined;
 
 beforeAll(async () => {
   stack = await startStack({
@@ -48,34 +41,16 @@ beforeAll(async () => {
     { projectId, firestore, pubsub, defaultTopic: TOPIC },
     { serviceName: { never_claims: 'dies-at-start' }, launch: { ratePerMinute: 100_000 } },
   );
-  subscription = await subscribeToJobCompleted(pubsub, { topic: TOPIC }, (event) => {
-    events.push(event);
-    for (const listener of listeners) listener();
-    return Promise.resolve();
-  });
+  await completed.subscribe(pubsub, TOPIC);
 });
 
 afterAll(async () => {
-  await subscription?.close();
+  await completed.close();
   await orchestrations.close();
   await stack.stop();
   await pubsub.close();
   await firestore.terminate();
 });
-
-/** Resolves with the event of `orchestrationId` as soon as it arrives. */
-function eventFor(orchestrationId: string): Promise<JobCompletedEvent> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const event = events.find((e) => e.orchestrationId === orchestrationId);
-      if (!event) return;
-      listeners.delete(check);
-      resolve(event);
-    };
-    listeners.add(check);
-    check();
-  });
-}
 
 /** The orchestration's executions on the Cloud Run emulator. */
 function executionsOf(orchestrationId: string) {
@@ -117,10 +92,14 @@ describe('jobs whose tasks die before claiming them', () => {
     }
     // Two launches per job, each with Cloud Run's own retry: never a third launch.
     expect(executionsOf(orchestrationId)).toHaveLength(4);
-    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Errored', total: 2, failed: 2 });
+    expect(await completed.eventFor(orchestrationId)).toMatchObject({
+      status: 'Errored',
+      total: 2,
+      failed: 2,
+    });
     await stack.trigger.waitForIdle({ timeoutMs: 30_000 });
     await stack.sweep();
-    expect(events.filter((e) => e.orchestrationId === orchestrationId)).toHaveLength(1);
+    expect(completed.of(orchestrationId)).toHaveLength(1);
   });
 
   it('array mode: relaunches the lost range as one array execution, then dead-letters every job', async () => {
@@ -140,9 +119,13 @@ describe('jobs whose tasks die before claiming them', () => {
     expect(jobs[0]?.error?.message).toMatch(/Launched 2 time\(s\); no task claimed the job/);
     // The kick-off's execution of three tasks, and one relaunch of the same three.
     expect(executionsOf(orchestrationId).map((e) => e.taskCount)).toEqual([3, 3]);
-    expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Errored', total: 3, failed: 3 });
+    expect(await completed.eventFor(orchestrationId)).toMatchObject({
+      status: 'Errored',
+      total: 3,
+      failed: 3,
+    });
     await stack.trigger.waitForIdle({ timeoutMs: 30_000 });
     await stack.sweep();
-    expect(events.filter((e) => e.orchestrationId === orchestrationId)).toHaveLength(1);
+    expect(completed.of(orchestrationId)).toHaveLength(1);
   });
 });
