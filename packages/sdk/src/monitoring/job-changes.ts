@@ -1,17 +1,17 @@
 import type { DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
-import { Observable } from 'rxjs';
+import { Observable, switchMap } from 'rxjs';
 
-import { type JobDoc } from '../model/documents.js';
+import type { JobDoc, OrchestrationDoc } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, type JobStatus } from '../model/status.js';
 import { type JobInfo, toJobInfo } from '../orchestration/views.js';
-import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
 import { readVirtualJobs } from '../store/virtual-jobs.js';
 
 import { trackListener } from './listener-registry.js';
 import { listenerFailure } from './monitoring-errors.js';
+import { visibleOrchestration } from './visible-orchestration.js';
 
 /** One change of one job, as `watchJobs` emits it. */
 export interface JobTransition<P extends JobParams = JobParams, R = unknown> {
@@ -76,25 +76,36 @@ function changeKey(job: JobDoc): string {
  * One Firestore real-time listener on an orchestration's jobs collection, as batches of meaningful
  * job transitions (heartbeat-only writes skipped) with the snapshot's read time. Emits one batch per
  * snapshot, even when nothing meaningful changed, so callers can follow `readTime` and the terminal
- * count. Unsubscribing detaches the listener.
+ * count. The orchestration is read first: one the store's tenant may not see (or none) errors with
+ * `E11_UNKNOWN_ORCHESTRATION` before any listener is attached. Unsubscribing detaches the listener.
  */
 export function jobChanges(
   store: Store,
   orchestrationId: string,
   options: JobChangesOptions = {},
 ): Observable<JobChangeBatch> {
+  return visibleOrchestration(store, orchestrationId).pipe(
+    switchMap((orchestration) => listenJobChanges(store, orchestration, options)),
+  );
+}
+
+/**
+ * {@link jobChanges} of an orchestration already read and checked with {@link visibleOrchestration}
+ * (its params chunks give the jobs that have no document yet). Internal: callers check first.
+ */
+export function listenJobChanges(
+  store: Store,
+  orchestration: OrchestrationDoc,
+  options: JobChangesOptions = {},
+): Observable<JobChangeBatch> {
+  const orchestrationId = orchestration.id;
   const start = options.start ?? 'all';
   return new Observable<JobChangeBatch>((subscriber) => {
     const seen = new Map<string, { key: string; status: JobStatus; virtual?: true }>();
     let terminal = 0;
     let first = true;
     // Pending jobs with no document yet come from the params chunks, read once, with the first snapshot.
-    const source = findOrchestration(store, orchestrationId);
-    source.catch(() => undefined); // handled where awaited, with the first snapshot
-
     const unwrittenChanges = async (snapshot: QuerySnapshot): Promise<TimedJobTransition[]> => {
-      const orchestration = await source;
-      if (!orchestration) return [];
       const stored = new Set(snapshot.docs.map((doc) => doc.id));
       const changes: TimedJobTransition[] = [];
       for (const job of await readVirtualJobs(store, orchestration, stored)) {

@@ -1,10 +1,18 @@
-import { Observable } from 'rxjs';
+import { Observable, switchMap } from 'rxjs';
 
+import type { OrchestrationDoc } from '../model/documents.js';
 import type { OrchestrationInfo } from '../orchestration/views.js';
 import type { Store } from '../store/store.js';
 
-import { type JobChangeBatch, jobChanges, type JobChangesStart } from './job-changes.js';
-import { watchOrchestration, type WatchOptions } from './watch-orchestration.js';
+import { type JobChangeBatch, type JobChangesStart, listenJobChanges } from './job-changes.js';
+import { visibleOrchestration } from './visible-orchestration.js';
+import {
+  type CompleteOn,
+  compileWatchOptions,
+  endingWithin,
+  orchestrationSnapshots,
+  type WatchOptions,
+} from './watch-orchestration.js';
 
 /** One item of an {@link orchestrationFeed}: a new orchestration snapshot, or a batch of job changes. */
 export type FeedItem =
@@ -19,10 +27,13 @@ export interface FeedOptions extends WatchOptions {
 }
 
 /**
- * The orchestration snapshots of {@link watchOrchestration} merged with the job changes of
- * {@link jobChanges} (three listeners: orchestration document, counter shards, jobs). Completes once
- * the orchestration ended (as `completeOn` defines) AND the jobs listener has seen every job
- * terminal, so no final job transition is lost to the two listeners' different timing.
+ * The orchestration snapshots of `watchOrchestration` merged with the job changes of `jobChanges`
+ * (three listeners: orchestration document, counter shards, jobs). The orchestration is read first:
+ * an unknown id, or one of another tenant, errors with `E11_UNKNOWN_ORCHESTRATION` before any listener
+ * is attached. The first orchestration snapshot comes before any job change (job batches wait for
+ * it), and a document snapshot the store's tenant may not see errors the feed. Completes once the
+ * orchestration ended (as `completeOn` defines) AND the jobs listener has seen every job terminal, so
+ * no final job transition is lost to the two listeners' different timing.
  */
 export function orchestrationFeed(
   store: Store,
@@ -30,28 +41,63 @@ export function orchestrationFeed(
   options: FeedOptions = {},
 ): Observable<FeedItem> {
   const { jobsStart, includeHeartbeats, ...watchOptions } = options;
-  const snapshots = watchOrchestration(store, orchestrationId, watchOptions);
+  const { timeoutMs, completeOn } = compileWatchOptions(watchOptions);
+  return endingWithin(
+    visibleOrchestration(store, orchestrationId).pipe(
+      switchMap((checked) =>
+        checkedFeed(store, checked, completeOn, { start: jobsStart, includeHeartbeats }),
+      ),
+    ),
+    orchestrationId,
+    timeoutMs,
+  );
+}
+
+/** The feed's listeners, for an orchestration already checked with {@link visibleOrchestration}. */
+function checkedFeed(
+  store: Store,
+  checked: OrchestrationDoc,
+  completeOn: CompleteOn,
+  jobOptions: { start?: JobChangesStart; includeHeartbeats?: boolean },
+): Observable<FeedItem> {
   return new Observable<FeedItem>((subscriber) => {
     let latest: OrchestrationInfo | undefined;
     let ended = false;
     let jobsSeen = -1;
     let terminalSeen = 0;
+    // Job batches wait for the first visible orchestration snapshot (defence in depth: every document
+    // snapshot is checked against the store's tenant, and one that fails errors the feed).
+    let held: JobChangeBatch[] = [];
     const completeIfDone = () => {
       if (ended && latest && jobsSeen >= latest.total && terminalSeen === jobsSeen) subscriber.complete();
     };
-    const jobs = jobChanges(store, orchestrationId, { start: jobsStart, includeHeartbeats }).subscribe({
+    const forward = (batch: JobChangeBatch) => {
+      jobsSeen = batch.jobs;
+      terminalSeen = batch.terminal;
+      subscriber.next({ kind: 'jobs', batch });
+    };
+    const jobs = listenJobChanges(store, checked, jobOptions).subscribe({
       next: (batch) => {
-        jobsSeen = batch.jobs;
-        terminalSeen = batch.terminal;
-        subscriber.next({ kind: 'jobs', batch });
+        if (!latest) {
+          held.push(batch);
+          return;
+        }
+        forward(batch);
         completeIfDone();
       },
       error: (error: unknown) => subscriber.error(error),
     });
-    const orchestration = snapshots.subscribe({
+    const orchestration = orchestrationSnapshots(store, checked.id, completeOn).subscribe({
       next: (info) => {
+        const first = latest === undefined;
         latest = info;
         subscriber.next({ kind: 'orchestration', info });
+        if (first) {
+          const waiting = held;
+          held = [];
+          for (const batch of waiting) forward(batch);
+          completeIfDone();
+        }
       },
       complete: () => {
         ended = true;

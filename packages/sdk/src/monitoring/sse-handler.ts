@@ -108,8 +108,9 @@ function lastEventIdOf(req: IncomingMessage): string | undefined {
  * A Node `http` request handler that streams one orchestration as Server-Sent Events
  * (`text/event-stream`): `status` first, then `progress`, `job` transitions and finally `completed`,
  * after which the response ends (see `SseEventName` in sse-events.ts for the payloads). Unknown ids
- * answer 404, a caller `authorize` rejects 403, other methods than GET 405 — with a JSON body and
- * nothing streamed. A `: keep-alive` comment goes out every `keepAliveMs`.
+ * answer 404 — and so do ids of another tenant than the service's (`forTenant`), with the same body,
+ * checked before any listener attaches or any `Last-Event-ID` is looked at —, a caller `authorize`
+ * rejects 403, other methods than GET 405 — with a JSON body and nothing streamed. A `: keep-alive` comment goes out every `keepAliveMs`.
  *
  * Every event carries an id (`<read time>-<sequence>`); a client that reconnects with
  * `Last-Event-ID` gets the current `status` first, then every job changed after that id. A stale or
@@ -245,11 +246,10 @@ export function createSseHandler(service: MonitoredService, options: SseHandlerO
         return;
       }
       assertOrchestrationId(orchestrationId);
-      const [doc, counts] = await Promise.all([
-        loadOrchestration(store, orchestrationId),
-        readCounts(store, orchestrationId),
-      ]);
-      const info = toOrchestrationInfo(doc, counts);
+      // The tenant check comes first: nothing else of an orchestration the caller may not see is read
+      // (its answer is the unknown id's 404), and the stream's listeners attach only after it.
+      const doc = await loadOrchestration(store, orchestrationId);
+      const info = toOrchestrationInfo(doc, await readCounts(store, orchestrationId));
       let allowed = false;
       try {
         allowed = (await options.authorize(req, info)) === true;

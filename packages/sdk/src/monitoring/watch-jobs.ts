@@ -20,7 +20,9 @@ export interface WatchJobsOptions extends WatchOptions {
  * (`docChanges`): `{ type: 'added' | 'modified' | 'removed', job, previousStatus }`, oldest commit first
  * within a snapshot, heartbeat-only writes skipped. Completes when the orchestration ended (see
  * {@link WatchOptions.completeOn}) and every job's final transition was emitted; errors like
- * `watch()` (`E11_UNKNOWN_ORCHESTRATION`, `E11_TIMEOUT`, `E11_UNAVAILABLE`). Unsubscribing detaches
+ * `watch()` (`E11_UNKNOWN_ORCHESTRATION`, `E11_TIMEOUT`, `E11_UNAVAILABLE`). The orchestration is read
+ * and checked against the store's tenant before the jobs listener attaches: another tenant's id gets
+ * the unknown id's error and none of its jobs. Unsubscribing detaches
  * its listeners. Cost: the jobs listener reads every job document once when it attaches (jobs not
  * started yet: their params chunks, one read per 100 jobs) and keeps them in memory, then one read per
  * change; `watch()` alone reads only the document and the shards.

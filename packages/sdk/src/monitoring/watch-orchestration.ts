@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, switchMap } from 'rxjs';
 
 import { E11Error, ErrorCode } from '../errors.js';
 import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
@@ -10,8 +10,8 @@ import { isVisible } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
 
 import { trackListener } from './listener-registry.js';
-
-import { assertOrchestrationId, listenerFailure, unknownOrchestration } from './monitoring-errors.js';
+import { listenerFailure, unknownOrchestration } from './monitoring-errors.js';
+import { visibleOrchestration } from './visible-orchestration.js';
 
 /** When a watch stream completes. */
 export type CompleteOn = 'status' | 'jobs';
@@ -89,10 +89,11 @@ export function compileWatchOptions(options: WatchOptions = {}): {
  * listeners — the orchestration document and its counter shards — with no polling. Emits when
  * something a watcher cares about changed (status, epoch, counts, cancellation, launch, end) and
  * completes after the snapshot in which the orchestration ended (see {@link WatchOptions.completeOn});
- * the final snapshot carries the final counts stored with the end. Errors with
- * `E11_UNKNOWN_ORCHESTRATION` for an unknown id (or when the document is deleted), `E11_TIMEOUT` after
- * `timeoutMs`, `E11_UNAVAILABLE` when a listener fails. Cold: each subscription attaches its own
- * listeners, and unsubscribing detaches them.
+ * the final snapshot carries the final counts stored with the end. The orchestration is read first,
+ * and the listeners attach only once the store's tenant may see it. Errors with
+ * `E11_UNKNOWN_ORCHESTRATION` for an unknown id or another tenant's (the same answer, before any
+ * listener), or when the document is deleted; `E11_TIMEOUT` after `timeoutMs`, `E11_UNAVAILABLE` when a
+ * listener fails. Cold: each subscription attaches its own listeners, and unsubscribing detaches them.
  */
 export function watchOrchestration(
   store: Store,
@@ -100,8 +101,57 @@ export function watchOrchestration(
   options?: WatchOptions,
 ): Observable<OrchestrationInfo> {
   const { timeoutMs, completeOn } = compileWatchOptions(options);
+  return endingWithin(
+    visibleOrchestration(store, orchestrationId).pipe(
+      switchMap(() => orchestrationSnapshots(store, orchestrationId, completeOn)),
+    ),
+    orchestrationId,
+    timeoutMs,
+  );
+}
+
+/**
+ * `source`, failing with `E11_TIMEOUT` when it has not completed `timeoutMs` after subscribing
+ * (`null`: no limit).
+ */
+export function endingWithin<T>(
+  source: Observable<T>,
+  orchestrationId: string,
+  timeoutMs: number | null,
+): Observable<T> {
+  if (timeoutMs === null) return source;
+  return new Observable<T>((subscriber) => {
+    const timer = setTimeout(() => {
+      subscriber.error(
+        new E11Error(
+          ErrorCode.Timeout,
+          `Orchestration ${orchestrationId} did not end within ${timeoutMs} ms.`,
+          {
+            retryable: true,
+            context: { orchestrationId },
+          },
+        ),
+      );
+    }, timeoutMs);
+    const inner = source.subscribe(subscriber);
+    return () => {
+      clearTimeout(timer);
+      inner.unsubscribe();
+    };
+  });
+}
+
+/**
+ * The listeners of {@link watchOrchestration}, for an orchestration already checked with
+ * {@link visibleOrchestration}. Every document snapshot is checked again: one the store's tenant may
+ * not see errors the stream before anything of it is used. Internal: callers check first.
+ */
+export function orchestrationSnapshots(
+  store: Store,
+  orchestrationId: string,
+  completeOn: CompleteOn,
+): Observable<OrchestrationInfo> {
   return new Observable<OrchestrationInfo>((subscriber) => {
-    assertOrchestrationId(orchestrationId);
     let doc: OrchestrationDoc | undefined;
     let shards: StatusCounts | undefined;
     let lastKey: string | undefined;
@@ -124,19 +174,22 @@ export function watchOrchestration(
       store.collections.orchestration(orchestrationId).onSnapshot(
         (snapshot) => {
           if (!snapshot.exists) {
-            subscriber.error(unknownOrchestration(orchestrationId, doc !== undefined));
+            // It existed, visibly, when the stream was checked.
+            subscriber.error(unknownOrchestration(orchestrationId, true));
             return;
           }
+          let next: OrchestrationDoc;
           try {
-            doc = parseDocument(orchestrationDocSchema, snapshot);
+            next = parseDocument(orchestrationDocSchema, snapshot);
           } catch (error) {
             subscriber.error(error);
             return;
           }
-          if (!isVisible(store, doc)) {
+          if (!isVisible(store, next)) {
             subscriber.error(unknownOrchestration(orchestrationId));
             return;
           }
+          doc = next;
           update();
         },
         (error) => subscriber.error(listenerFailure(error, orchestrationId)),
@@ -151,24 +204,8 @@ export function watchOrchestration(
         (error) => subscriber.error(listenerFailure(error, orchestrationId)),
       ),
     );
-    const timer =
-      timeoutMs === null
-        ? undefined
-        : setTimeout(() => {
-            subscriber.error(
-              new E11Error(
-                ErrorCode.Timeout,
-                `Orchestration ${orchestrationId} did not end within ${timeoutMs} ms.`,
-                {
-                  retryable: true,
-                  context: { orchestrationId },
-                },
-              ),
-            );
-          }, timeoutMs);
 
     return () => {
-      clearTimeout(timer);
       detachDocument();
       detachCounters();
     };
