@@ -21,6 +21,7 @@ import {
   claim,
   ensureTopic,
   monitoringService,
+  Recorder,
   runToCompletion,
   runToFailure,
 } from './helpers/monitoring.js';
@@ -255,9 +256,38 @@ describe("tenant B watching tenant A's orchestration", () => {
         id: false,
       });
     }
-    // A's data is untouched by B's retry attempt.
+    // A's data is untouched by B's retry attempt, and A's own dashboard shows what B was refused.
     expect((await tenantA.getOrchestration(idA)).epoch).toBe(1);
+    const own = await createDashboardServer(tenantA, { port: 0 });
+    try {
+      const failures = await fetchAll(`${own.url}api/orchestrations/${idA}/failures`, {});
+      expect({ status: failures.status, leaks: leaks(failures.text) }).toEqual({
+        status: 200,
+        leaks: [SECRETS.param, SECRETS.error],
+      });
+    } finally {
+      await own.close();
+    }
   });
+
+  it.each([
+    ['watchJobs', (id: string) => tenantB.watchJobs(id)],
+    ['watch', (id: string) => tenantB.watch(id)],
+  ])(
+    "stops B's %s of its own orchestration, as for an unknown id, once the document is another tenant's",
+    async (_name, open) => {
+      const { orchestrationId } = await tenantB.kickOffJob('b_export', [{ table: 'b' }]);
+      const watching = new Recorder<unknown>(open(orchestrationId));
+      await watching.waitFor(() => true);
+      // Every document snapshot is checked, not only the first: rewritten from outside as A's.
+      await store.collections.orchestration(orchestrationId).update({ tenant: 'a' });
+      await watching.done;
+      const unknownId = randomUUID();
+      const unknown = await attempt(open(unknownId));
+      expect(answerOf(watching.error, orchestrationId)).toBe(answerOf(unknown.error, unknownId));
+      expect(activeListenerCount()).toBe(0);
+    },
+  );
 });
 
 /** Every byte of a response; one that stays open is cut after 2 s (a refusal ends at once). */
