@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
+import { deterministicUuid, type E11Error, isE11Error, OrchestrationService } from '@e11/sdk';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
-import { type E11Error, isE11Error, OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureTopic } from './helpers/monitoring.js';
@@ -98,7 +98,6 @@ describe('idempotency keys are scoped by tenant', () => {
     // Ids of unscoped kick-offs made before tenant scoping must stay the ones a retry finds again.
     const key = 'unscoped-stable-key';
     const first = await operator.kickOffJob('nightly_export', [{ table: 'orders' }], { idempotencyKey: key });
-    const { deterministicUuid } = await import('@e11/sdk/core');
     expect(first.orchestrationId).toBe(deterministicUuid(`e11_|idempotency|${key}`));
   });
 
@@ -167,7 +166,7 @@ describe('a tenant-scoped service cannot leave its scope', () => {
       }
       if (depth === 0 || typeof value === 'function') return;
       const names = new Set<string>(Object.getOwnPropertyNames(value));
-      for (let proto = Object.getPrototypeOf(value) as object | null; proto && proto !== Object.prototype; ) {
+      for (let proto = Object.getPrototypeOf(value) as object | null; proto && proto !== Object.prototype;) {
         for (const name of Object.getOwnPropertyNames(proto)) names.add(name);
         proto = Object.getPrototypeOf(proto) as object | null;
       }

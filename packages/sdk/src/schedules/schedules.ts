@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
-import type { Logger } from '../logging.js';
 import { serviceStore } from '../internal/service-store.js';
+import type { Logger } from '../logging.js';
 import type { ServiceNameMapping } from '../validate/job-name.js';
 
 import { CloudSchedulerSync, type CloudSchedulerOptions } from './cloud-scheduler-sync.js';
