@@ -5,8 +5,8 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ensureTopic } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { detectCompletion, ensureTopic, runToCompletion, runToFailure } from './helpers/monitoring.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const projectId = testProjectId('tenant-scope');
@@ -221,5 +221,75 @@ describe('a tenant-scoped service cannot leave its scope', () => {
       expect(foreign.code).toBe('E11_UNKNOWN_ORCHESTRATION');
     }
     expect((await acme.getOrchestration(theirs.orchestrationId)).status).toBe('InProgress');
+  });
+});
+
+describe("a tenant's lists, maintenance and schedules are its own", () => {
+  it("keeps another tenant's dead letters, metrics and old orchestrations out of reach", async () => {
+    // Tenant A's orchestration from 40 days ago, ended Errored with one dead-lettered job.
+    const pastClock = { now: () => Date.now() - 40 * 86_400_000 };
+    const past = new OrchestrationService({ firestore, pubsub, launcher, clock: pastClock });
+    const pastStore = storeFor(firestore, { clock: pastClock });
+    try {
+      const old = await past.forTenant('acme').kickOffJob('payroll_export', [{ n: 1 }, { n: 2 }]);
+      await runToCompletion(pastStore, old.orchestrationId, old.jobIds[0] as string);
+      await runToFailure(pastStore, old.orchestrationId, old.jobIds[1] as string);
+      await detectCompletion(pastStore, pubsub, old.orchestrationId);
+      const recent = await acme.kickOffJob('acme_only_job', [{ n: 1 }]);
+
+      expect((await globex.listDeadLetters()).map((entry) => entry.orchestrationId)).not.toContain(
+        old.orchestrationId,
+      );
+      expect((await acme.listDeadLetters()).map((entry) => entry.orchestrationId)).toContain(
+        old.orchestrationId,
+      );
+      expect(Object.keys((await globex.getMetrics()).jobs)).not.toContain('acme_only_job');
+      expect(Object.keys((await operator.getMetrics()).jobs)).toContain('acme_only_job');
+      expect(JSON.stringify(await globex.listOrchestrations({ limit: 500 }))).not.toContain(
+        recent.orchestrationId,
+      );
+
+      const theirs = await globex.deleteOrchestrationsOlderThan(30);
+      expect(theirs.deleted).toEqual([]);
+      expect((await acme.getOrchestration(old.orchestrationId)).status).toBe('Errored');
+      // The orchestration was eligible: its own tenant's pass deletes it.
+      expect((await acme.deleteOrchestrationsOlderThan(30)).deleted).toEqual([old.orchestrationId]);
+    } finally {
+      await past.close();
+    }
+  });
+
+  it("answers every call on another tenant's schedule exactly as for an unknown schedule", async () => {
+    await acme.schedules.upsert({
+      name: 'acme-payroll',
+      cron: '0 3 * * *',
+      jobName: 'payroll_export',
+      params: [{ n: 1 }],
+    });
+    const calls: [string, (name: string) => Promise<unknown>][] = [
+      ['get', (name) => globex.schedules.get(name)],
+      ['pause', (name) => globex.schedules.pause(name)],
+      ['resume', (name) => globex.schedules.resume(name)],
+      ['trigger', (name) => globex.schedules.trigger(name, { force: true })],
+      ['runs', (name) => globex.schedules.runs(name)],
+      ['remove', (name) => globex.schedules.remove(name)],
+    ];
+    for (const [name, call] of calls) {
+      const foreign = await rejection(call('acme-payroll'));
+      const missing = await rejection(call('no-such-schedule'));
+      expect({
+        name,
+        code: foreign.code,
+        message: foreign.message.replaceAll('acme-payroll', '<name>'),
+      }).toEqual({
+        name,
+        code: missing.code,
+        message: missing.message.replaceAll('no-such-schedule', '<name>'),
+      });
+      expect(foreign.code).toBe('E11_UNKNOWN_SCHEDULE');
+    }
+    expect((await globex.schedules.list()).map((schedule) => schedule.name)).not.toContain('acme-payroll');
+    expect(await acme.schedules.get('acme-payroll')).toMatchObject({ enabled: true });
+    expect(await acme.schedules.runs('acme-payroll')).toEqual([]);
   });
 });

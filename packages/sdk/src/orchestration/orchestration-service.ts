@@ -341,10 +341,10 @@ export class OrchestrationService {
   ): Promise<JobInfo<P, R>> {
     assertOrchestrationId(orchestrationId);
     assertJobId(orchestrationId, jobId);
-    const [, job] = await Promise.all([
-      loadOrchestration(this.#store, orchestrationId),
-      loadJob(this.#store, orchestrationId, jobId),
-    ]);
+    // The orchestration first: another tenant's (or a missing) one must answer E11_UNKNOWN_ORCHESTRATION
+    // every time, never E11_UNKNOWN_JOB by winning a race, and its job is then never read.
+    const orchestration = await loadOrchestration(this.#store, orchestrationId);
+    const job = await loadJob(this.#store, orchestrationId, jobId, { orchestration });
     return toJobInfo<P, R>(job);
   }
 
