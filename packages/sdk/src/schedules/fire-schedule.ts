@@ -16,7 +16,10 @@ import type { ParamsFactories } from './schedule-definition.js';
 import type { ScheduleDoc } from './schedule-documents.js';
 import { findActiveScheduleOrchestrations, SCHEDULE_TAG } from './schedule-orchestrations.js';
 
-/** The parts of an {@link OrchestrationService} a tick uses. */
+/**
+ * The parts of an {@link OrchestrationService} a tick uses. It must be an OrchestrationService (or a
+ * subclass): a tick reads the service's store, which the service exposes to the package only.
+ */
 export type ScheduleService = Pick<OrchestrationService, 'logger' | 'kickOffJob' | 'cancel' | 'forTenant'>;
 
 /** What a tick (or a manual trigger) needs. */
