@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { captureIo } from './helpers/capture.js';
 import { ensureTopic } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const { runCli } = await import('@e11/sdk/cli');
@@ -110,7 +110,7 @@ function http(port: number, path: string, method = 'GET'): Promise<{ status: num
 describe('ids that cannot be document ids', () => {
   it('are unknown orchestrations or jobs for every public method, and nothing is written', async () => {
     const before = await everything(firestore);
-    const { store } = service;
+    const store = storeFor(firestore);
     const calls: [string, (bad: string) => Promise<unknown>, string][] = [
       ['getOrchestration', (bad) => service.getOrchestration(bad), 'E11_UNKNOWN_ORCHESTRATION'],
       ['getJob(orchestrationId)', (bad) => service.getJob(bad, jobId), 'E11_UNKNOWN_ORCHESTRATION'],

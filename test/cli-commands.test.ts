@@ -14,7 +14,7 @@ import {
   runToCompletion,
   runToFailure,
 } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 // The CLI's entry point, run in-process with captured output (the built file is spawned in cli-process.test.ts).
 const { runCli } = await import('@e11/sdk/cli');
@@ -126,8 +126,9 @@ describe('e11 kickoff', () => {
 describe('e11 status', () => {
   it('prints the orchestration, or JSON with --json', async () => {
     const service = serviceFor('c_');
+    const store = storeFor(firestore, { collectionPrefix: 'c_' });
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }, { a: 2 }]);
-    await runToCompletion(service.store, orchestrationId, jobIds[0] as string);
+    await runToCompletion(store, orchestrationId, jobIds[0] as string);
     const human = await e11(['status', orchestrationId]);
     expect(human.code).toBe(0);
     expect(human.stdout).toContain(`orchestration  ${orchestrationId}`);
@@ -156,13 +157,14 @@ describe('e11 watch', () => {
   it('prints a status line per change until the end and exits 1 when a job failed', async () => {
     const prefix = `w${++prefixes}_`;
     const service = serviceFor(prefix);
+    const store = storeFor(firestore, { collectionPrefix: prefix });
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }, { a: 2 }]);
     const watch = start(['watch', orchestrationId], { prefix });
     await watch.io.stdout.waitFor(/InProgress\s+0\/2/);
-    await runToCompletion(service.store, orchestrationId, jobIds[0] as string);
+    await runToCompletion(store, orchestrationId, jobIds[0] as string);
     await watch.io.stdout.waitFor(/1\/2 \(50%\)/);
-    await runToFailure(service.store, orchestrationId, jobIds[1] as string);
-    await detectCompletion(service.store, pubsub, orchestrationId);
+    await runToFailure(store, orchestrationId, jobIds[1] as string);
+    await detectCompletion(store, pubsub, orchestrationId);
     expect(await watch.done).toBe(1);
     expect(watch.io.stdout.lines.at(-1)).toMatch(
       /^Finished: Errored\s+2\/2 \(100%\)\s+completed 1\s+errored 1/,
@@ -173,11 +175,12 @@ describe('e11 watch', () => {
   it('draws a progress bar on a terminal and exits 0 when every job completed', async () => {
     const prefix = `w${++prefixes}_`;
     const service = serviceFor(prefix);
+    const store = storeFor(firestore, { collectionPrefix: prefix });
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }, { a: 2 }]);
     const watch = start(['watch', orchestrationId], { prefix, tty: true });
     await watch.io.stderr.waitFor(/0\/2/);
-    for (const jobId of jobIds) await runToCompletion(service.store, orchestrationId, jobId);
-    await detectCompletion(service.store, pubsub, orchestrationId);
+    for (const jobId of jobIds) await runToCompletion(store, orchestrationId, jobId);
+    await detectCompletion(store, pubsub, orchestrationId);
     expect(await watch.done).toBe(0);
     expect(watch.io.stderr.text).toMatch(/█+ 100% \| 2\/2 \| Completed/);
     expect(watch.io.stdout.text).toMatch(/^Finished: Completed/);
@@ -186,11 +189,12 @@ describe('e11 watch', () => {
   it('prints one JSON object per snapshot with --json', async () => {
     const prefix = `w${++prefixes}_`;
     const service = serviceFor(prefix);
+    const store = storeFor(firestore, { collectionPrefix: prefix });
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
     const watch = start(['--json', 'watch', orchestrationId], { prefix });
     await watch.io.stdout.waitFor(/\n/);
-    await runToCompletion(service.store, orchestrationId, jobIds[0] as string);
-    await detectCompletion(service.store, pubsub, orchestrationId);
+    await runToCompletion(store, orchestrationId, jobIds[0] as string);
+    await detectCompletion(store, pubsub, orchestrationId);
     expect(await watch.done).toBe(0);
     const snapshots = watch.io.stdout.lines.map((line) => JSON.parse(line) as OrchestrationInfo);
     expect(snapshots[0]).toMatchObject({ id: orchestrationId, progress: 0 });
@@ -218,7 +222,7 @@ describe('e11 results, retry, cancel and dlq', () => {
   it('prints failures with redacted params and exits 1; retry reopens them; dlq lists, retries and discards', async () => {
     const prefix = `r${++prefixes}_`;
     const service = serviceFor(prefix);
-    const { store } = service;
+    const store = storeFor(firestore, { collectionPrefix: prefix });
     const { orchestrationId, jobIds } = await service.kickOffJob(
       'process_batch',
       [
@@ -284,9 +288,10 @@ describe('e11 results, retry, cancel and dlq', () => {
   it('retry relaunches every failed job of an orchestration', async () => {
     const prefix = `r${++prefixes}_`;
     const service = serviceFor(prefix);
+    const store = storeFor(firestore, { collectionPrefix: prefix });
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
-    await runToFailure(service.store, orchestrationId, jobIds[0] as string);
-    await detectCompletion(service.store, pubsub, orchestrationId);
+    await runToFailure(store, orchestrationId, jobIds[0] as string);
+    await detectCompletion(store, pubsub, orchestrationId);
     const retried = await e11(['--json', 'retry', orchestrationId], { prefix });
     expect(retried.code).toBe(0);
     expect(JSON.parse(retried.stdout)).toMatchObject({
@@ -342,9 +347,10 @@ describe('e11 history and metrics', () => {
   it('prunes with --dry-run and reports metrics as a table or JSON', async () => {
     const prefix = `h${++prefixes}_`;
     const service = serviceFor(prefix);
+    const store = storeFor(firestore, { collectionPrefix: prefix });
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }, { a: 2 }]);
-    await runToCompletion(service.store, orchestrationId, jobIds[0] as string);
-    await claim(service.store, orchestrationId, jobIds[1] as string);
+    await runToCompletion(store, orchestrationId, jobIds[0] as string);
+    await claim(store, orchestrationId, jobIds[1] as string);
     const prune = await e11(['history', 'prune', '--days', '30', '--dry-run'], { prefix });
     expect(prune.code).toBe(0);
     expect(prune.stdout).toMatch(

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { ensureTopic, monitoringService, runToCompletion } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 const projectId = testProjectId('cli-process');
 const { firestore, pubsub } = emulatorClients(projectId);
@@ -50,7 +50,11 @@ describe('the built e11 executable', () => {
     await ensureTopic(pubsub); // kickOffJob checks that its event's topic exists
     const service = monitoringService(firestore, pubsub, 'p_');
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
-    await runToCompletion(service.store, orchestrationId, jobIds[0] as string);
+    await runToCompletion(
+      storeFor(firestore, { collectionPrefix: 'p_' }),
+      orchestrationId,
+      jobIds[0] as string,
+    );
     await service.close();
     const { code, stdout, stderr } = await e11(['--prefix', 'p_', '--json', 'status', orchestrationId]);
     expect(stderr).toBe('');

@@ -16,13 +16,13 @@ import {
   runToCompletion,
   runToFailure,
 } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { SseClient } from './helpers/sse-client.js';
 
 const projectId = testProjectId('dashboard-api');
 const { firestore, pubsub } = emulatorClients(projectId);
 const service = monitoringService(firestore, pubsub, 'd_');
-const { store } = service;
+const store = storeFor(firestore, { collectionPrefix: 'd_' });
 let dashboard: DashboardServer;
 let scoped: DashboardServer;
 

@@ -14,7 +14,7 @@ import {
   runToCompletion,
   runToFailure,
 } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 // A real headless Chromium driven through playwright-core, against the real dashboard server, with jobs
 // moved through the real store functions while the page is open. The browser is E11_CHROMIUM, else a
@@ -35,7 +35,7 @@ const screenshot = fileURLToPath(new URL('artifacts/dashboard.png', import.meta.
 const projectId = testProjectId('dashboard-browser');
 const { firestore, pubsub } = emulatorClients(projectId);
 const service = monitoringService(firestore, pubsub, 'b_');
-const { store } = service;
+const store = storeFor(firestore, { collectionPrefix: 'b_' });
 let dashboard: DashboardServer;
 let browser: Browser;
 const pageErrors: string[] = [];

@@ -8,7 +8,7 @@ import type { OrchestrationService } from '@e11/sdk';
 import { createFirestore, createPubSub, type JobCompletedEvent, subscribeToJobCompleted } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
+import { stackService, storeFor, suiteEmulators, testProjectId } from './helpers/project.js';
 import { waitForJob } from './helpers/runner.js';
 
 /**
@@ -194,7 +194,7 @@ describe("the image's entrypoint", () => {
     const { orchestrationId, jobIds } = await orchestrations.kickOffJob('sum_sales', [{ month: '2099-01' }]);
     const jobId = jobIds[0] ?? '';
     // Reading its ledger: the job reported progress.
-    await waitForJob(orchestrations.store, orchestrationId, jobId, (job) => job.progress !== null);
+    await waitForJob(storeFor(firestore), orchestrationId, jobId, (job) => job.progress !== null);
     const execution = stack.cloudRun.listExecutions().find((e) => e.env.JOB_ID === jobId);
     const pid = execution?.tasks[0]?.pids.at(-1) ?? 0;
     // The process Cloud Run signals is node running the entrypoint: no shell in between.
@@ -206,7 +206,7 @@ describe("the image's entrypoint", () => {
     const done = await stack.cloudRun.waitForExecution(execution?.name ?? '');
     expect(done.tasks[0]).toMatchObject({ exitCode: 143 });
     expect(taskOutput).toContain('Received SIGTERM: stopping the job.');
-    const job = await waitForJob(orchestrations.store, orchestrationId, jobId, (j) => j.status === 'Pending');
+    const job = await waitForJob(storeFor(firestore), orchestrationId, jobId, (j) => j.status === 'Pending');
     expect(job.attempts.at(-1)).toMatchObject({ outcome: 'Interrupted' });
     expect(job.result).toBeNull();
     // Given back with an attempt left; this test ends the orchestration itself (no sweeper here).

@@ -25,7 +25,7 @@ import {
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
+import { stackService, storeFor, suiteEmulators, testProjectId } from './helpers/project.js';
 import { waitForJob } from './helpers/runner.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -145,7 +145,7 @@ function eventFor(orchestrationId: string, epoch = 1): Promise<JobCompletedEvent
 
 /** SIGKILLs the task running `jobId` once the job is InProgress (claimed, heartbeat fresh). */
 async function killTaskOf(orchestrationId: string, jobId: string): Promise<void> {
-  await waitForJob(orchestrations.store, orchestrationId, jobId, (job) => job.status === 'InProgress');
+  await waitForJob(storeFor(firestore), orchestrationId, jobId, (job) => job.status === 'InProgress');
   const execution = stack.cloudRun
     .listExecutions()
     .find((e) => e.env.JOB_ID === jobId && e.state === 'running');
@@ -191,7 +191,7 @@ describe('failures on the local stack', () => {
     await killTaskOf(orchestrationId, jobIds[0] as string);
     const event = await eventFor(orchestrationId);
     expect(event).toMatchObject({ status: 'Completed', succeeded: 1 });
-    const job = await loadJob(orchestrations.store, orchestrationId, jobIds[0] as string);
+    const job = await loadJob(storeFor(firestore), orchestrationId, jobIds[0] as string);
     expect(job.attempts.map((a) => a.outcome)).toEqual(['Crashed', 'Completed']);
     expect(job.result).toEqual({ slept: 1_500, attempt: 2 });
     await expectEvents(orchestrationId, 1);
@@ -204,7 +204,7 @@ describe('failures on the local stack', () => {
     figures.jobs++;
     await killTaskOf(orchestrationId, jobIds[0] as string);
     const event = await eventFor(orchestrationId);
-    const job = await loadJob(orchestrations.store, orchestrationId, jobIds[0] as string);
+    const job = await loadJob(storeFor(firestore), orchestrationId, jobIds[0] as string);
     expect(event).toMatchObject({ status: 'Completed', succeeded: 1 });
     expect(job.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
       [1, 'Crashed'],
@@ -260,7 +260,7 @@ describe('failures on the local stack', () => {
     await launcher.close();
     figures.faults++;
     expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', succeeded: 1 });
-    const job = await loadJob(orchestrations.store, orchestrationId, jobIds[0] as string);
+    const job = await loadJob(storeFor(firestore), orchestrationId, jobIds[0] as string);
     expect(job.attempt).toBe(1);
     await expectEvents(orchestrationId, 1);
   });
@@ -277,7 +277,7 @@ describe('failures on the local stack', () => {
     );
     figures.jobs++;
     await waitForJob(
-      publishFault.store,
+      storeFor(firestore, { collectionPrefix: PUBLISH_PREFIX }),
       orchestrationId,
       jobIds[0] as string,
       (j) => j.status === 'InProgress',
@@ -285,7 +285,10 @@ describe('failures on the local stack', () => {
     await pubsub.topic(FAULTY_TOPIC).delete();
     figures.faults++;
     writeFileSync(release, 'go');
-    const markerRef = publishFault.store.collections.completion(orchestrationId, 1);
+    const markerRef = storeFor(firestore, { collectionPrefix: PUBLISH_PREFIX }).collections.completion(
+      orchestrationId,
+      1,
+    );
     const failed = await new Promise<Record<string, unknown>>((resolve) => {
       const unsubscribe = markerRef.onSnapshot((snapshot) => {
         if (Number(snapshot.get('publishAttempts') ?? 0) < 1) return;
@@ -400,7 +403,7 @@ describe('failures on the local stack', () => {
          await service.kickOffJob('sleepy', params, { idempotencyKey: '${key}', background: true });`,
       cut.hostPort,
     );
-    const orchestrationsRef = orchestrations.store.collections.orchestrations();
+    const orchestrationsRef = storeFor(firestore).collections.orchestrations();
     const orchestrationId = await new Promise<string>((resolve) => {
       const unsubscribe = orchestrationsRef.where('idempotencyKey', '==', key).onSnapshot((snapshot) => {
         const doc = snapshot.docs[0];
@@ -421,7 +424,7 @@ describe('failures on the local stack', () => {
     // Sixteen minutes later it is abandoned: removed with every params chunk written so far.
     expect((await sweepAfterMinutes(16)).abandoned).toBe(1);
     expect((await orchestrationsRef.doc(orchestrationId).get()).exists).toBe(false);
-    expect((await orchestrations.store.collections.paramsChunks(orchestrationId).limit(1).get()).empty).toBe(
+    expect((await storeFor(firestore).collections.paramsChunks(orchestrationId).limit(1).get()).empty).toBe(
       true,
     );
 
@@ -437,7 +440,7 @@ describe('failures on the local stack', () => {
     const { orchestrationId, jobIds } = await viaProxy.kickOffJob('sleepy', [{ ms: 600 }]);
     figures.jobs++;
     await waitForJob(
-      orchestrations.store,
+      storeFor(firestore),
       orchestrationId,
       jobIds[0] as string,
       (job) => job.status === 'InProgress',
@@ -450,7 +453,7 @@ describe('failures on the local stack', () => {
     await proxy.resume();
     const resumedAt = Date.now();
     expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', succeeded: 1 });
-    const job = await loadJob(orchestrations.store, orchestrationId, jobIds[0] as string);
+    const job = await loadJob(storeFor(firestore), orchestrationId, jobIds[0] as string);
     expect(job).toMatchObject({ status: 'Completed', attempt: 1, result: { slept: 600, attempt: 1 } });
     // The work ended during the outage; the completion write got through only after it.
     expect(job.finishedAt?.toMillis()).toBeGreaterThanOrEqual(resumedAt - 100);

@@ -8,7 +8,7 @@ import {
 } from '@e11/sdk';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
-import { testProjectId } from './helpers/project.js';
+import { storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const projectId = testProjectId('launch-array-runs');
@@ -23,15 +23,16 @@ describe('array-mode launches of some of the jobs', () => {
   it('start one execution per run of consecutive indices, offset by the run start', async () => {
     const launcher = new RecordingLauncher();
     const service = new OrchestrationService({ projectId, firestore, launcher });
+    const store = storeFor(firestore);
     const kickOff = await service.kickOffJob(
       'process_batch',
       Array.from({ length: 8 }, (_, i) => ({ i })),
       { mode: 'array' },
     );
     expect(launcher.requests).toHaveLength(1);
-    const orchestration = await service.store.collections.orchestration(kickOff.orchestrationId).get();
+    const orchestration = await store.collections.orchestration(kickOff.orchestrationId).get();
     const context: LaunchContext = {
-      store: service.store,
+      store: store,
       launcher,
       logger: service.logger,
       launch: {

@@ -12,7 +12,7 @@ import {
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { testProjectId } from './helpers/project.js';
+import { storeFor, testProjectId } from './helpers/project.js';
 
 /**
  * Cloud Run's "job run requests per minute" quota answers 429 (RESOURCE_EXHAUSTED) for a while, and a
@@ -28,6 +28,8 @@ const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
 const SHORT_BACKOFF = { ratePerMinute: 100_000, initialBackoff: 20, maxBackoff: 200, maxAttempts: 6 };
 let emulator: CloudRunEmulator;
 let service: OrchestrationService;
+/** The launcher of `service`, shared by the services the tests build (closed here, not by them). */
+let cloudRun: CloudRunTaskService;
 const timers = new Set<NodeJS.Timeout>();
 
 beforeAll(async () => {
@@ -45,12 +47,13 @@ beforeAll(async () => {
     },
     killGraceMs: 500,
   });
+  cloudRun = new CloudRunTaskService({ projectId, region: 'europe-west1', endpoint: emulator.endpoint });
   service = new OrchestrationService({
     projectId,
     firestore,
     pubsub,
     region: 'europe-west1',
-    launcher: new CloudRunTaskService({ projectId, region: 'europe-west1', endpoint: emulator.endpoint }),
+    launcher: cloudRun,
     launch: SHORT_BACKOFF,
   });
 });
@@ -58,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const timer of timers) clearTimeout(timer);
   await service.close();
+  await cloudRun.close();
   await emulator.stop();
   await pubsub.close();
   await firestore.terminate();
@@ -138,7 +142,7 @@ describe('launching through a quota window', () => {
       firestore,
       pubsub,
       region: 'europe-west1',
-      launcher: service.taskLauncher,
+      launcher: cloudRun,
       launch: { ...SHORT_BACKOFF, retryBudget: '1s' },
     });
     try {
@@ -152,7 +156,7 @@ describe('launching through a quota window', () => {
         ['Pending', null],
       ]);
       // Not "launch completed": the sweeper's lost-launch rule applies once the kick-off is silent.
-      const doc = await impatient.store.collections.orchestration(result.orchestrationId).get();
+      const doc = await storeFor(firestore).collections.orchestration(result.orchestrationId).get();
       expect(doc.get('launchCompletedAt')).toBeNull();
       const sweep = await impatient.sweep({ pendingTimeoutMs: 0, requeueGraceMs: 0 });
       expect(sweep.relaunched).toBe(2);
@@ -206,7 +210,7 @@ describe('a caller that gives up', () => {
       const calls = runJobCalls();
       const jobs = await service.listJobs(result.orchestrationId);
       expect(jobs.every((job) => job.status === 'Pending')).toBe(true);
-      const doc = await service.store.collections.orchestration(result.orchestrationId).get();
+      const doc = await storeFor(firestore).collections.orchestration(result.orchestrationId).get();
       expect(doc.get('launchCompletedAt')).toBeNull();
       // Nothing is sent after the abort.
       expect(runJobCalls()).toBe(calls);

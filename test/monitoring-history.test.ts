@@ -5,6 +5,7 @@ import {
   isE11Error,
   OrchestrationService,
   type OrchestrationInfo,
+  type Store,
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -15,12 +16,13 @@ import {
   runToCompletion,
   runToFailure,
 } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const projectId = testProjectId('monitoring-history');
 const { firestore, pubsub } = emulatorClients(projectId);
 const services: OrchestrationService[] = [];
+const stores = new Map<OrchestrationService, Store>();
 let prefixes = 0;
 
 /** A service with a collection prefix of its own (so counts are exact), optionally on a given clock. */
@@ -36,7 +38,15 @@ function freshService(clock?: Clock, prefix = `h${++prefixes}_`) {
       })
     : monitoringService(firestore, pubsub, prefix);
   services.push(service);
+  stores.set(service, storeFor(firestore, { collectionPrefix: prefix, clock }));
   return service;
+}
+
+/** The store of a service built by freshService: its prefix and clock, over the test's client. */
+function storeOf(service: OrchestrationService): Store {
+  const store = stores.get(service);
+  if (!store) throw new Error('not a freshService');
+  return store;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<E11Error> {
@@ -93,7 +103,7 @@ describe('listOrchestrations', () => {
   it('filters by job name, status, tag and creation time', async () => {
     let nowMs = Date.UTC(2031, 0, 1);
     const service = freshService({ now: () => nowMs });
-    const { store } = service;
+    const store = storeOf(service);
     const acme = await service.kickOffJob('process_batch', [{ a: 1 }], {
       tags: { customerId: 'acme', 'team.name': 'x' },
     });
@@ -130,7 +140,7 @@ describe('listOrchestrations', () => {
   it('shows live counts from the counter shards for unfinished orchestrations, stored counts with liveCounts: false', async () => {
     const service = freshService();
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }, { a: 2 }]);
-    await runToCompletion(service.store, orchestrationId, jobIds[0] as string);
+    await runToCompletion(storeOf(service), orchestrationId, jobIds[0] as string);
     const [live] = (await service.listOrchestrations()).items;
     expect(live?.counts).toMatchObject({ completed: 1, pending: 1 });
     expect(live?.progress).toBe(0.5);
@@ -176,30 +186,30 @@ describe('deleteOrchestrationsOlderThan (retention)', () => {
     const past = freshService({ now: () => Date.now() - 40 * 86_400_000 }, prefix);
     const today = freshService(undefined, prefix);
     const old = await past.kickOffJob('process_batch', [{ a: 1 }, { a: 2 }]);
-    for (const jobId of old.jobIds) await runToCompletion(past.store, old.orchestrationId, jobId);
-    await detectCompletion(past.store, pubsub, old.orchestrationId);
+    for (const jobId of old.jobIds) await runToCompletion(storeOf(past), old.orchestrationId, jobId);
+    await detectCompletion(storeOf(past), pubsub, old.orchestrationId);
     const oldRunning = await past.kickOffJob('process_batch', [{ a: 3 }]);
     // Ended, but its event could not be published yet: the sweeper still needs it.
     const unpublished = await past.kickOffJob('process_batch', [{ a: 4 }]);
-    await runToCompletion(past.store, unpublished.orchestrationId, unpublished.jobIds[0] as string);
+    await runToCompletion(storeOf(past), unpublished.orchestrationId, unpublished.jobIds[0] as string);
     await expect(
       checkCompletion(
-        { store: past.store, publisher: { publish: () => Promise.reject(new Error('pubsub down')) } },
+        { store: storeOf(past), publisher: { publish: () => Promise.reject(new Error('pubsub down')) } },
         unpublished.orchestrationId,
       ),
     ).rejects.toThrow('pubsub down');
     const recent = await today.kickOffJob('process_batch', [{ a: 5 }]);
-    await runToCompletion(today.store, recent.orchestrationId, recent.jobIds[0] as string);
-    await detectCompletion(today.store, pubsub, recent.orchestrationId);
+    await runToCompletion(storeOf(today), recent.orchestrationId, recent.jobIds[0] as string);
+    await detectCompletion(storeOf(today), pubsub, recent.orchestrationId);
 
     const dry = await today.deleteOrchestrationsOlderThan(30, { dryRun: true });
     expect(dry).toMatchObject({ deleted: [old.orchestrationId], kept: 2, dryRun: true, more: false });
-    expect((await today.store.collections.orchestration(old.orchestrationId).get()).exists).toBe(true);
+    expect((await storeOf(today).collections.orchestration(old.orchestrationId).get()).exists).toBe(true);
 
     const report = await today.deleteOrchestrationsOlderThan(30);
     expect(report).toMatchObject({ deleted: [old.orchestrationId], kept: 2, dryRun: false });
     expect(report.cutoff.getTime()).toBeLessThan(Date.now() - 29 * 86_400_000);
-    const { collections } = today.store;
+    const { collections } = storeOf(today);
     expect((await collections.orchestration(old.orchestrationId).get()).exists).toBe(false);
     expect((await collections.jobs(old.orchestrationId).count().get()).data().count).toBe(0);
     expect((await collections.counters(old.orchestrationId).count().get()).data().count).toBe(0);
@@ -217,8 +227,8 @@ describe('deleteOrchestrationsOlderThan (retention)', () => {
     const today = freshService(undefined, prefix);
     for (let i = 0; i < 3; i++) {
       const { orchestrationId, jobIds } = await past.kickOffJob('process_batch', [{ i }]);
-      await runToCompletion(past.store, orchestrationId, jobIds[0] as string);
-      await detectCompletion(past.store, pubsub, orchestrationId);
+      await runToCompletion(storeOf(past), orchestrationId, jobIds[0] as string);
+      await detectCompletion(storeOf(past), pubsub, orchestrationId);
     }
     expect(await today.deleteOrchestrationsOlderThan(7, { limit: 2 })).toMatchObject({ more: true });
     expect((await today.deleteOrchestrationsOlderThan(7, { limit: 2 })).deleted).toHaveLength(1);
@@ -236,7 +246,7 @@ describe('deleteOrchestrationsOlderThan (retention)', () => {
 describe('listDeadLetters', () => {
   it('lists dead-lettered jobs with sensitive params redacted, and drops them once discarded', async () => {
     const service = freshService();
-    const { store } = service;
+    const store = storeOf(service);
     const one = await service.kickOffJob(
       'process_batch',
       [

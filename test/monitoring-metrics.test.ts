@@ -4,22 +4,23 @@ import { claimJob, completeJob, failJob, isE11Error, OrchestrationService } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { claim, detectCompletion, ensureTopic, runToFailure } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const projectId = testProjectId('monitoring-metrics');
 const { firestore, pubsub } = emulatorClients(projectId);
 // Durations come from the store clock: this test moves it instead of waiting.
 let nowMs = Date.UTC(2032, 5, 1);
+const clock = { now: () => nowMs };
 const service = new OrchestrationService({
   firestore,
   pubsub,
-  clock: { now: () => nowMs },
+  clock,
   launcher: new RecordingLauncher(),
   collectionPrefix: 'm_',
   launch: { ratePerMinute: 100_000 },
 });
-const { store } = service;
+const store = storeFor(firestore, { collectionPrefix: 'm_', clock });
 
 beforeAll(() => ensureTopic(pubsub));
 afterAll(async () => {

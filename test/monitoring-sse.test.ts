@@ -23,13 +23,13 @@ import {
   runToCompletion,
   runToFailure,
 } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { SseClient } from './helpers/sse-client.js';
 
 const projectId = testProjectId('monitoring-sse');
 const { firestore, pubsub } = emulatorClients(projectId);
 const service = monitoringService(firestore, pubsub, 's_');
-const { store } = service;
+const store = storeFor(firestore, { collectionPrefix: 's_' });
 const handler = createSseHandler(service, {
   authorize: authorizeByTag('customerId', (req) => req.headers['x-customer-id']),
   keepAliveMs: 100,

@@ -18,12 +18,12 @@ import {
   runToCompletion,
   runToFailure,
 } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 const projectId = testProjectId('monitoring-watch');
 const { firestore, pubsub } = emulatorClients(projectId);
 const service = monitoringService(firestore, pubsub, 'w_');
-const { store } = service;
+const store = storeFor(firestore, { collectionPrefix: 'w_' });
 
 beforeAll(() => ensureTopic(pubsub));
 // A failed test must not leave listeners behind for the next one.

@@ -11,7 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { registerJobs } from './helpers/completion.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 // More unpublishable events than the sweeper handles in one pass (their topic does not exist), and
@@ -24,7 +24,7 @@ const service = new OrchestrationService({
   launcher: new RecordingLauncher(),
   logger: createLogger('publish-starvation', { level: 'silent' }),
 });
-const { store } = service;
+const store = storeFor(firestore);
 const healthyTopic = `healthy-${randomUUID().slice(0, 8)}`;
 /** One full pass of the sweeper's pending events (the old code's fixed limit, now DEFAULTS.republishMaxPerSweep). */
 const BROKEN = 500;

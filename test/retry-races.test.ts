@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { CompletedEvents } from './helpers/completed-events.js';
-import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
+import { stackService, storeFor, suiteEmulators, testProjectId } from './helpers/project.js';
 
 /**
  * retryFailed against the sweeper and against itself, on the whole local stack: every reopened job is
@@ -171,8 +171,8 @@ describe('retryFailed and the sweeper', () => {
     const exited = once(backend, 'exit');
     try {
       await new Promise<void>((resolve) => {
-        const unsubscribe = orchestrations.store.collections
-          .jobs(orchestrationId)
+        const unsubscribe = storeFor(firestore)
+          .collections.jobs(orchestrationId)
           .where('status', '==', 'Pending')
           .onSnapshot((snapshot) => {
             if (snapshot.size < 2) return;
@@ -204,7 +204,7 @@ describe('concurrent retryFailed calls', () => {
     const { orchestrationId, jobIds } = await failedOrchestration(1);
     // A call that read epoch 1 before it ended would reopen into it: the end is already published.
     const jobId = jobIds[0] as string;
-    expect(await reopenJob(orchestrations.store, { orchestrationId, jobId, epoch: 1 })).toBe('stale');
+    expect(await reopenJob(storeFor(firestore), { orchestrationId, jobId, epoch: 1 })).toBe('stale');
     expect((await orchestrations.getJob(orchestrationId, jobId)).status).toBe('Errored');
     expect((await orchestrations.getOrchestration(orchestrationId)).status).toBe('Errored');
   });

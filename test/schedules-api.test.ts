@@ -62,7 +62,7 @@ describe('schedules.upsert and list', () => {
       ...(path === undefined ? {} : { context: expect.objectContaining({ path }) as unknown }),
     });
     expect(await h.schedules.list()).toEqual([]);
-    const stored = await h.service.store.collections.schedules().get();
+    const stored = await h.store.collections.schedules().get();
     expect(stored.size).toBe(0);
   });
 
@@ -86,7 +86,7 @@ describe('schedules.upsert and list', () => {
     await h.schedules.trigger('hourly');
     await h.schedules.remove('hourly');
     expect(await h.schedules.list()).toEqual([]);
-    expect((await h.service.store.collections.scheduleRuns('hourly').get()).size).toBe(0);
+    expect((await h.store.collections.scheduleRuns('hourly').get()).size).toBe(0);
   });
 });
 

@@ -149,20 +149,14 @@ describe('duplicate ticks', () => {
     h.clock.set('2026-05-01T10:00:01Z');
     let failures = 1;
     // The first kick-off fails the way an unavailable Firestore would: a retryable error.
-    const flaky: ScheduleService = {
-      store: h.service.store,
-      logger: h.service.logger,
-      cancel: (id) => h.service.cancel(id),
-      forTenant: (tenant) => h.service.forTenant(tenant),
-      kickOffJob: (jobName, params, options) => {
-        if (failures-- > 0) {
-          return Promise.reject(
-            new E11Error(ErrorCode.Unavailable, 'Firestore unavailable', { retryable: true }),
-          );
-        }
-        return h.service.kickOffJob(jobName, params, options);
-      },
-    };
+    const flaky: ScheduleService = h.withKickOff((jobName, params, options) => {
+      if (failures-- > 0) {
+        return Promise.reject(
+          new E11Error(ErrorCode.Unavailable, 'Firestore unavailable', { retryable: true }),
+        );
+      }
+      return h.service.kickOffJob(jobName, params, options);
+    });
 
     await expect(runScheduleTick({ service: flaky }, { scheduleName: 'hourly' })).rejects.toMatchObject({
       code: 'E11_UNAVAILABLE',

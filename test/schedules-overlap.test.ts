@@ -11,13 +11,7 @@ const unavailable = () => new E11Error(ErrorCode.Unavailable, 'Firestore unavail
 
 /** The harness's service with its kick-off replaced, the way a tick in another process would see Firestore fail. */
 function withKickOff(h: ScheduleHarness, kickOffJob: ScheduleService['kickOffJob']): ScheduleService {
-  return {
-    store: h.service.store,
-    logger: h.service.logger,
-    cancel: (id) => h.service.cancel(id),
-    forTenant: (tenant) => h.service.forTenant(tenant),
-    kickOffJob,
-  };
+  return h.withKickOff(kickOffJob);
 }
 
 const everyMinute = { name: 'every-minute', cron: '* * * * *', jobName: 'sync', params: [{ a: 1 }] };

@@ -3,7 +3,7 @@ import { CloudRunTaskService, JobStatus, OrchestrationService, readCounts } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureTopic } from './helpers/monitoring.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 const projectId = testProjectId('sdk-cloud-run');
 const { firestore, pubsub } = emulatorClients(projectId);
@@ -74,7 +74,7 @@ describe('launching through the real @google-cloud/run client and the Cloud Run 
     expect(first.launch).toMatchObject({ launched: 2, failed: 0, requests: 5 });
     expect(second.launch).toMatchObject({ launched: 1, failed: 0, requests: 3 });
     expect((emulator.stats().calls.RunJob ?? 0) - before).toBe(8);
-    const counts = await readCounts(orchestrations.store, first.orchestrationId);
+    const counts = await readCounts(storeFor(firestore), first.orchestrationId);
     expect(counts).toMatchObject({ errored: 0, pending: 2 });
     console.log(`[faults] 503/429 storm: 5 rejections injected, 3 jobs launched, 0 lost`);
   });
@@ -136,7 +136,7 @@ describe('launching through the real @google-cloud/run client and the Cloud Run 
       names.map((name) => emulator.waitForExecution(name, { timeoutMs: 20_000 })),
     );
     expect(ended.map((execution) => execution.state)).toEqual(['cancelled', 'cancelled']);
-    expect(await readCounts(orchestrations.store, result.orchestrationId)).toMatchObject({
+    expect(await readCounts(storeFor(firestore), result.orchestrationId)).toMatchObject({
       cancelled: 2,
       pending: 0,
     });

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Capture } from './helpers/capture.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const projectId = testProjectId('sdk-kickoff');
@@ -88,7 +88,7 @@ describe('kickOffJob', () => {
   it('marks exactly the jobs whose launch fails permanently as Errored and launches the others', async () => {
     // With one launch at a time, requests go out in index order: fail those of jobs 2 and 7.
     const launcher = new RecordingLauncher().failWith((_, sequence) => sequence === 2 || sequence === 7, 3);
-    const { orchestrations } = service(launcher);
+    const { orchestrations, collectionPrefix } = service(launcher);
     const params = Array.from({ length: 10 }, (_, i) => ({ i }));
     const result = await orchestrations.kickOffJob('process_batch', params, { launchConcurrency: 1 });
     expect(result.launch).toMatchObject({ launched: 8, failed: 2, requests: 10 });
@@ -102,10 +102,12 @@ describe('kickOffJob', () => {
     expect(
       (await orchestrations.listJobs(result.orchestrationId, { status: JobStatus.Pending })).length,
     ).toBe(8);
-    expect(await readCounts(orchestrations.store, result.orchestrationId)).toMatchObject({
-      pending: 8,
-      errored: 2,
-    });
+    expect(await readCounts(storeFor(firestore, { collectionPrefix }), result.orchestrationId)).toMatchObject(
+      {
+        pending: 8,
+        errored: 2,
+      },
+    );
   });
 
   it('retries 429 and 503 with backoff and then launches', async () => {
@@ -238,10 +240,10 @@ describe('bad input to kickOffJob', () => {
 
 describe('reading orchestrations and results', () => {
   it('partitions results into successes and failures with their original params and error context', async () => {
-    const { orchestrations } = service();
+    const { orchestrations, collectionPrefix } = service();
     const params = Array.from({ length: 6 }, (_, i) => ({ chunk: i }));
     const { orchestrationId, jobIds } = await orchestrations.kickOffJob('sum_chunk', params);
-    const store = orchestrations.store;
+    const store = storeFor(firestore, { collectionPrefix });
     const results = orchestrations.getJobResults<{ sum: number }, { chunk: number }>(orchestrationId, {
       timeoutMs: 30_000,
     });
@@ -292,10 +294,10 @@ describe('reading orchestrations and results', () => {
   });
 
   it('returns null failures when every job succeeded', async () => {
-    const { orchestrations } = service();
+    const { orchestrations, collectionPrefix } = service();
     const { orchestrationId, jobIds } = await orchestrations.kickOffJob('sum_chunk', [{ chunk: 0 }]);
     const jobId = jobIds[0] as string;
-    const store = orchestrations.store;
+    const store = storeFor(firestore, { collectionPrefix });
     await claimJob(store, {
       orchestrationId,
       jobId,

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalProcessLauncher, OrchestrationService } from '@e11/sdk';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/runner-entrypoint.js', import.meta.url));
 const projectId = testProjectId('local-launcher');
@@ -41,8 +41,8 @@ describe('LocalProcessLauncher', () => {
     const { orchestrationId, jobIds, launch } = await orchestrations.kickOffJob('waits_for_abort', [{}]);
     const executionName = launch?.executions[0] as string;
     await new Promise<void>((resolve) => {
-      const unsubscribe = orchestrations.store.collections
-        .job(orchestrationId, jobIds[0] as string)
+      const unsubscribe = storeFor(firestore)
+        .collections.job(orchestrationId, jobIds[0] as string)
         .onSnapshot((s) => {
           if (s.get('status') === 'InProgress') {
             unsubscribe();

@@ -2,7 +2,7 @@ import { claimJob, createStore, OrchestrationService } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { registerJobs } from './helpers/completion.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const projectId = testProjectId('sweeper-fairness');
@@ -15,7 +15,7 @@ afterAll(async () => {
 
 /** An active orchestration whose one job was claimed ten minutes ago by a task that died since. */
 async function withCrashedTask(): Promise<{ orchestrationId: string; jobId: string }> {
-  const { orchestrationId, jobIds } = await registerJobs(orchestrations.store, 1, {
+  const { orchestrationId, jobIds } = await registerJobs(storeFor(firestore), 1, {
     jobName: 'nightly_sync',
   });
   const jobId = jobIds[0] as string;

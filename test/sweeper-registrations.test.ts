@@ -5,13 +5,14 @@ import { Timestamp } from '@google-cloud/firestore';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { registerJobs } from './helpers/completion.js';
-import { emulatorClients, testProjectId } from './helpers/project.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
 const projectId = testProjectId('sweeper-registrations');
 const { firestore, pubsub } = emulatorClients(projectId);
 const launcher = new RecordingLauncher();
 const orchestrations = new OrchestrationService({ firestore, pubsub, launcher });
+const store = storeFor(firestore);
 afterAll(async () => {
   await orchestrations.close();
   await Promise.all([firestore.terminate(), pubsub.close()]);
@@ -19,8 +20,8 @@ afterAll(async () => {
 
 /** An orchestration whose kick-off stopped before registering all its jobs, created `ageMs` ago. */
 async function unregistered(id: string, ageMs: number) {
-  await registerJobs(orchestrations.store, 1, { orchestrationId: id, jobName: 'nightly_sync' });
-  await orchestrations.store.collections
+  await registerJobs(store, 1, { orchestrationId: id, jobName: 'nightly_sync' });
+  await store.collections
     .orchestration(id)
     .update({ registered: false, createdAt: Timestamp.fromMillis(Date.now() - ageMs) });
 }
@@ -36,12 +37,9 @@ describe('the sweeper and unfinished registrations', () => {
     const report = await orchestrations.sweep();
 
     expect(report.abandoned).toBe(1);
-    expect((await orchestrations.store.collections.orchestration(abandoned).get()).exists).toBe(false);
-    expect((await orchestrations.store.collections.jobs(abandoned).count().get()).data().count).toBe(0);
-    const left = await orchestrations.store.collections
-      .orchestrations()
-      .where('registered', '==', false)
-      .get();
+    expect((await store.collections.orchestration(abandoned).get()).exists).toBe(false);
+    expect((await store.collections.jobs(abandoned).count().get()).data().count).toBe(0);
+    const left = await store.collections.orchestrations().where('registered', '==', false).get();
     expect(left.docs.map((doc) => doc.id).sort()).toEqual(young);
   });
 });
@@ -49,9 +47,9 @@ describe('the sweeper and unfinished registrations', () => {
 describe('the sweeper and lost launches', () => {
   it('launches jobs that never got a document once, not again at the next pass', async () => {
     // A kick-off that registered 3 jobs and died before launching any, 20 minutes ago.
-    const { orchestrationId } = await registerJobs(orchestrations.store, 3, { jobName: 'nightly_sync' });
+    const { orchestrationId } = await registerJobs(store, 3, { jobName: 'nightly_sync' });
     const longAgo = Timestamp.fromMillis(Date.now() - 20 * 60_000);
-    await orchestrations.store.collections
+    await store.collections
       .orchestration(orchestrationId)
       .update({ status: 'InProgress', createdAt: longAgo, launchedAt: longAgo });
     const launched = () =>
@@ -69,11 +67,11 @@ describe('the sweeper and lost launches', () => {
 
   it('launches the never-launched jobs of a dead array kick-off as array executions of consecutive indices', async () => {
     // An array-mode kick-off of 6 jobs that launched jobs 2-3 (still running) and died 20 minutes ago.
-    const { orchestrationId } = await registerJobs(orchestrations.store, 6, { jobName: 'nightly_sync' });
+    const { orchestrationId } = await registerJobs(store, 6, { jobName: 'nightly_sync' });
     const running = `projects/p/locations/r/jobs/nightly-sync/executions/${orchestrationId}`;
     launcher.states.set(running, { done: false, succeeded: 0, failed: 0, cancelled: 0 });
     const longAgo = Timestamp.fromMillis(Date.now() - 20 * 60_000);
-    await orchestrations.store.collections.orchestration(orchestrationId).update({
+    await store.collections.orchestration(orchestrationId).update({
       status: 'InProgress',
       mode: 'array',
       createdAt: longAgo,

@@ -1,5 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
-import { isTerminal, orchestrationDocSchema, parseDocument, type OrchestrationDoc } from '@e11/sdk';
+import {
+  createStore,
+  isTerminal,
+  orchestrationDocSchema,
+  parseDocument,
+  type OrchestrationDoc,
+} from '@e11/sdk';
 
 import type { ChaosParams, ChaosResult } from '../fixtures/src/chaos-jobs.js';
 
@@ -65,7 +71,7 @@ function expectedParams(expected: Expected, orchestration: OrchestrationDoc): Ch
  * params; no quota rejection turned into a failure.
  */
 export async function checkInvariants(chaos: ChaosStack, expected: Expected): Promise<InvariantReport> {
-  const { store } = chaos.service;
+  const store = createStore({ firestore: chaos.firestore });
   const report: InvariantReport = {
     orchestrations: 0,
     jobs: 0,

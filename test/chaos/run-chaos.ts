@@ -1,4 +1,4 @@
-import { isTerminal, orchestrationDocSchema, parseDocument } from '@e11/sdk';
+import { createStore, isTerminal, orchestrationDocSchema, parseDocument } from '@e11/sdk';
 
 import type { ChaosConfig } from './chaos-config.js';
 import { type ChaosEmulators, type ChaosStack, startChaosStack } from './chaos-stack.js';
@@ -61,7 +61,7 @@ async function settle(chaos: ChaosStack, timeoutMs: number): Promise<string | nu
   let fewestOpen = Number.POSITIVE_INFINITY;
   let pending = '';
   while (Date.now() < Math.min(deadline, cap)) {
-    const snapshots = await chaos.service.store.collections.orchestrations().get();
+    const snapshots = await createStore({ firestore: chaos.firestore }).collections.orchestrations().get();
     const open = snapshots.docs
       .map((snapshot) => parseDocument(orchestrationDocSchema, snapshot))
       .filter((o) => !o.registered || !isTerminal(o.status) || o.eventPending);

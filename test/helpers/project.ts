@@ -4,9 +4,13 @@ import type { Stack } from '@e11/emulators';
 import {
   createFirestore,
   createPubSub,
+  createStore,
   OrchestrationService,
   type OrchestrationServiceOptions,
+  type Store,
+  type StoreOptions,
 } from '@e11/sdk';
+import type { Firestore } from '@google-cloud/firestore';
 import { inject } from 'vitest';
 
 /** A project id of its own for one test file, so files running in parallel never share data. */
@@ -41,4 +45,13 @@ export function stackService(
   options: OrchestrationServiceOptions = {},
 ): OrchestrationService {
   return new OrchestrationService({ ...base, cloudRunEndpoint: stack.cloudRun.endpoint, ...options });
+}
+
+/**
+ * An unscoped store over the test's own Firestore client, for assertions on stored state and for
+ * playing the runner's part (a service exposes no store): the same prefix and clock as the service
+ * under test when they are not the defaults.
+ */
+export function storeFor(firestore: Firestore, options: Omit<StoreOptions, 'firestore'> = {}): Store {
+  return createStore({ firestore, ...options });
 }

@@ -11,7 +11,7 @@ import {
 import { inject } from 'vitest';
 
 import { ensureTopic } from './monitoring.js';
-import { emulatorClients, testProjectId } from './project.js';
+import { emulatorClients, storeFor, testProjectId } from './project.js';
 import { RecordingLauncher } from './recording-launcher.js';
 
 /** The fixture task entrypoint (test/fixtures/src/runner-entrypoint.ts, built by `tsc -b`). */
@@ -142,7 +142,7 @@ export function runnerHarness(name: string): RunnerHarness {
   return {
     projectId,
     orchestrations,
-    store: orchestrations.store,
+    store: storeFor(firestore),
     pubsub,
     launcher,
     kickOff: async (jobName, params, options = {}) => {

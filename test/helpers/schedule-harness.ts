@@ -10,9 +10,10 @@ import {
   type OrchestrationServiceOptions,
   Schedules,
   type SchedulesOptions,
+  type Store,
 } from '@e11/sdk';
 
-import { emulatorClients, testProjectId } from './project.js';
+import { emulatorClients, storeFor, testProjectId } from './project.js';
 import { RecordingLauncher } from './recording-launcher.js';
 
 /** A clock the test moves by hand: ticks see exactly the time the test set, no sleeping. */
@@ -39,7 +40,14 @@ export interface ScheduleHarness {
   clock: ManualClock;
   launcher: RecordingLauncher;
   service: OrchestrationService;
+  /** An unscoped store on the harness's prefix and clock, to check and set stored state directly. */
+  store: Store;
   schedules: Schedules;
+  /**
+   * Another service on the same prefix, clock and launcher whose kick-off is `kickOffJob` — a tick in
+   * another process that sees Firestore fail; closed with the testbed.
+   */
+  withKickOff(kickOffJob: OrchestrationService['kickOffJob']): OrchestrationService;
   /** Ends an orchestration the way real tasks would: every job claimed and completed, then completion detection. */
   finish(orchestrationId: string): Promise<void>;
 }
@@ -65,20 +73,31 @@ export function scheduleTestbed(name: string) {
     await topic;
     const clock = manualClock(start);
     const launcher = new RecordingLauncher();
-    const service = new OrchestrationService({
+    const collectionPrefix = `t${++count}_`;
+    const serviceOptions: OrchestrationServiceOptions = {
       projectId,
       firestore,
       pubsub,
       launcher,
       clock,
-      collectionPrefix: `t${++count}_`,
+      collectionPrefix,
       logger: createLogger('schedule-test', { level: 'silent' }),
       ...options.service,
-    });
+    };
+    const service = new OrchestrationService(serviceOptions);
     services.push(service);
+    const store = storeFor(firestore, {
+      collectionPrefix: serviceOptions.collectionPrefix,
+      clock: serviceOptions.clock,
+    });
+    const withKickOff = (kickOffJob: OrchestrationService['kickOffJob']) => {
+      const other = new OrchestrationService(serviceOptions);
+      services.push(other);
+      other.kickOffJob = kickOffJob;
+      return other;
+    };
     const schedules = new Schedules(service, options.schedules);
     const finish = async (orchestrationId: string) => {
-      const { store } = service;
       for (const job of await service.listJobs(orchestrationId)) {
         const claim = { id: `claim-${job.id}`, executionName: null, taskIndex: null, taskAttempt: null };
         await claimJob(store, {
@@ -92,7 +111,7 @@ export function scheduleTestbed(name: string) {
       }
       await checkCompletion({ store, publisher }, orchestrationId);
     };
-    return { clock, launcher, service, schedules, finish };
+    return { clock, launcher, service, store, schedules, finish, withKickOff };
   }
 
   async function close() {

@@ -141,7 +141,7 @@ describe('schedulerTick over HTTP', () => {
   });
 
   it('answers 500 (so Cloud Scheduler retries) when the stored schedule cannot be read', async () => {
-    await h.service.store.collections.schedule('broken').set({ v: 1, name: 'broken', cron: 42 });
+    await h.store.collections.schedule('broken').set({ v: 1, name: 'broken', cron: 42 });
     const response = await tick({ scheduleName: 'broken' });
     expect(response.status).toBe(500);
     expect(await response.text()).toMatch(/^E11_CORRUPT_DOCUMENT: .*\n$/);

@@ -58,6 +58,11 @@ export const ErrorCode = {
   UnknownSchedule: 'E11_UNKNOWN_SCHEDULE',
   /** A caller is not allowed to see this orchestration (tenant isolation). */
   Forbidden: 'E11_FORBIDDEN',
+  /**
+   * A tenant-scoped service was asked to act beyond its tenant: re-scoped to another tenant with
+   * `forTenant()`, or asked for a maintenance pass (`sweep()`) that acts on every tenant.
+   */
+  TenantScope: 'E11_TENANT_SCOPE',
   /** A pagination cursor is malformed or belongs to another query. */
   InvalidCursor: 'E11_INVALID_CURSOR',
   /** A Google API call failed in a way not covered above. */

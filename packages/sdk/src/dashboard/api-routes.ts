@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { E11Error, ErrorCode, isE11Error } from '../errors.js';
+import { serviceStore } from '../internal/service-store.js';
 import { JobStatus, type OrchestrationStatus } from '../model/status.js';
 import { redactParams } from '../monitoring/redact.js';
 import type { AuthorizeOrchestration, SseHandler } from '../monitoring/sse-handler.js';
@@ -77,7 +78,7 @@ async function authorized(context: ApiContext, req: IncomingMessage, id: string)
 }
 
 async function failures(context: ApiContext, id: string): Promise<DashboardFailure[]> {
-  const { sensitiveKeys } = await loadOrchestration(context.service.store, id);
+  const { sensitiveKeys } = await loadOrchestration(serviceStore(context.service), id);
   const jobs = await context.service.listJobs(id, { status: JobStatus.Errored });
   return jobs.slice(0, MAX_FAILURES).map((job) => ({
     jobId: job.id,

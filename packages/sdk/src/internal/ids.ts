@@ -17,3 +17,15 @@ export function deterministicUuid(input: string): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/**
+ * The orchestration id an idempotency key maps to. A tenant-scoped kick-off derives it from the JSON
+ * of (prefix, tenant, key) — an unambiguous encoding, so no tenant's key can produce another tenant's
+ * id. An unscoped kick-off keeps the derivation ids had before tenant scoping (`prefix|idempotency|key`),
+ * so a retry of a kick-off made by an earlier version still finds its orchestration; the two forms cannot
+ * meet, as only the JSON form starts with `[`, which a collection prefix cannot.
+ */
+export function idempotentOrchestrationId(prefix: string, tenant: string | null, key: string): string {
+  if (tenant === null) return deterministicUuid(`${prefix}|idempotency|${key}`);
+  return deterministicUuid(JSON.stringify(['idempotency', prefix, tenant, key]));
+}

@@ -5,6 +5,7 @@ import { Subscription } from 'rxjs';
 
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode, isE11Error } from '../errors.js';
+import { serviceStore } from '../internal/service-store.js';
 import type { Logger } from '../logging.js';
 import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
 import { readCounts } from '../store/counts.js';
@@ -24,9 +25,9 @@ export type AuthorizeOrchestration = (
   orchestration: OrchestrationInfo,
 ) => boolean | Promise<boolean>;
 
-/** What the SSE handler needs from an `OrchestrationService`. */
+/** What the SSE handler streams from: an `OrchestrationService` (its store stays hidden), or a store of your own. */
 export interface MonitoredService {
-  readonly store: Store;
+  readonly store?: Store;
   readonly logger?: Logger;
 }
 
@@ -134,7 +135,8 @@ export function createSseHandler(service: MonitoredService, options: SseHandlerO
       },
     );
   }
-  const { store, logger } = service;
+  const store = service.store ?? serviceStore(service);
+  const { logger } = service;
   const getId = options.getOrchestrationId ?? orchestrationIdFromPath;
   const keepAliveMs = options.keepAliveMs ?? DEFAULTS.sseKeepAliveMs;
   const retryMs = options.retryMs ?? DEFAULTS.sseRetryMs;

@@ -10,7 +10,8 @@ import { createPubSubPublisher, type EventPublisher } from '../completion/event-
 import { createTopicCheck, type TopicCheck } from '../completion/topic-check.js';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
-import { deterministicUuid, jobIdFor } from '../internal/ids.js';
+import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
+import { bindServiceStore } from '../internal/service-store.js';
 import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
 import {
   acquireLaunchRateLimiter,
@@ -95,100 +96,107 @@ const DUPLICATE_REGISTRATION_ROUNDS = 3;
  * results. Create one per process and `close()` it on shutdown.
  */
 export class OrchestrationService {
-  /** The Firestore state; exposed for the monitoring and testing helpers. */
-  readonly store: Store;
+  /** The Firestore state; never exposed (the package's own modules read it through `serviceStore`). */
+  readonly #store: Store;
   readonly logger: Logger;
-  private readonly launcher: TaskLauncher;
-  private readonly ownsLauncher: boolean;
-  private readonly ownsFirestore: boolean;
-  private readonly launchOptions: CompiledLaunchOptions;
-  private readonly rateLimiter: LaunchRateLimiter;
+  readonly #launcher: TaskLauncher;
+  readonly #ownsLauncher: boolean;
+  readonly #ownsFirestore: boolean;
+  readonly #launchOptions: CompiledLaunchOptions;
+  readonly #rateLimiter: LaunchRateLimiter;
   /** This service's share of the process-wide limiter; null for a `forTenant()` view, which uses its parent's. */
-  private readonly rateLimiterLease: LaunchRateLimiterLease | null;
-  private readonly serviceName: ServiceNameMapping | undefined;
-  private readonly defaultTopic: string;
-  private readonly maxJobs: number;
-  private readonly inFlight = new Set<Promise<unknown>>();
-  private closing: Promise<void> | undefined;
-  private readonly projectId: string | undefined;
-  private pubsub: PubSub | undefined;
-  private publisher: EventPublisher | undefined;
-  private readonly ownsPubSub: boolean;
-  private readonly topicCheck: TopicCheck;
+  readonly #rateLimiterLease: LaunchRateLimiterLease | null;
+  readonly #serviceName: ServiceNameMapping | undefined;
+  readonly #defaultTopic: string;
+  readonly #maxJobs: number;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+  readonly #projectId: string | undefined;
+  #pubsub: PubSub | undefined;
+  #publisher: EventPublisher | undefined;
+  readonly #ownsPubSub: boolean;
+  readonly #topicCheck: TopicCheck;
 
-  private readonly options: OrchestrationServiceOptions;
+  readonly #options: OrchestrationServiceOptions;
 
   /**
    * @param shared For `forTenant()` only: the parent's launch rate limiter, so a view adds no share of
    *   its own (views are cheap and often not closed).
    */
   constructor(options: OrchestrationServiceOptions = {}, shared?: { rateLimiter: LaunchRateLimiter }) {
-    this.options = options;
+    this.#options = options;
     const projectId = resolveProjectId(options.projectId);
-    this.projectId = projectId;
-    this.pubsub = options.pubsub;
-    this.publisher = options.publisher;
-    this.ownsPubSub = options.pubsub === undefined;
+    this.#projectId = projectId;
+    this.#pubsub = options.pubsub;
+    this.#publisher = options.publisher;
+    this.#ownsPubSub = options.pubsub === undefined;
     const firestore: Firestore = options.firestore ?? createFirestore({ projectId });
     const clock: Clock = options.clock ?? systemClock;
-    this.ownsFirestore = options.firestore === undefined;
-    this.store = createStore({
+    this.#ownsFirestore = options.firestore === undefined;
+    this.#store = createStore({
       firestore,
       collectionPrefix:
         options.collectionPrefix ?? process.env.E11_COLLECTION_PREFIX ?? DEFAULTS.collectionPrefix,
       clock,
       tenant: validateTenant(options.tenant),
     });
+    bindServiceStore(this, this.#store);
     this.logger = options.logger ?? createLogger('e11-sdk');
-    this.launcher =
+    this.#launcher =
       options.launcher ??
       new CloudRunTaskService({ projectId, region: options.region, endpoint: options.cloudRunEndpoint });
-    this.ownsLauncher = options.launcher === undefined;
-    this.launchOptions = compileLaunchOptions(options.launch);
+    this.#ownsLauncher = options.launcher === undefined;
+    this.#launchOptions = compileLaunchOptions(options.launch);
     // One limiter per project and region in this process (the run-job quota is the region's), shared
     // with every other service, tenant view, schedule fire and sweep launching there.
-    this.rateLimiterLease = shared
+    this.#rateLimiterLease = shared
       ? null
       : acquireLaunchRateLimiter(
           launchRateLimiterKey(
-            projectId ?? this.firestoreProjectId(),
+            projectId ?? this.#firestoreProjectId(),
             options.region ?? process.env.E11_REGION ?? DEFAULTS.region,
           ),
-          this.launchOptions.ratePerMinute,
+          this.#launchOptions.ratePerMinute,
         );
-    this.rateLimiter = shared?.rateLimiter ?? (this.rateLimiterLease as LaunchRateLimiterLease).limiter;
-    this.serviceName = options.serviceName;
-    this.defaultTopic = validateTopic(
+    this.#rateLimiter = shared?.rateLimiter ?? (this.#rateLimiterLease as LaunchRateLimiterLease).limiter;
+    this.#serviceName = options.serviceName;
+    this.#defaultTopic = validateTopic(
       options.defaultTopic ?? process.env.E11_TOPIC ?? DEFAULTS.topic,
       'defaultTopic',
     );
-    this.maxJobs = options.maxJobsPerOrchestration ?? DEFAULTS.maxJobsPerOrchestration;
-    this.topicCheck = createTopicCheck(() => this.topicPubSub(), this.logger);
+    this.#maxJobs = options.maxJobsPerOrchestration ?? DEFAULTS.maxJobsPerOrchestration;
+    this.#topicCheck = createTopicCheck(() => this.#topicPubSub(), this.logger);
   }
 
   /**
    * The same service scoped to one tenant: it shares this service's clients and launcher, stamps its
    * kick-offs with the tenant, and cannot read, watch, cancel or retry other tenants' orchestrations.
+   * A scoped service cannot leave its scope: `forTenant()` of its own tenant returns the service itself,
+   * of any other tenant throws `E11_TENANT_SCOPE`.
    */
   forTenant(tenant: string): OrchestrationService {
+    const scope = this.#store.tenant;
+    if (scope !== null) {
+      if (validateTenant(tenant) === scope) return this;
+      throw new E11Error(
+        ErrorCode.TenantScope,
+        `This service is scoped to tenant '${scope}': it cannot act for another tenant.`,
+        { context: { tenant: scope } },
+      );
+    }
     return new OrchestrationService(
       {
-        ...this.options,
-        firestore: this.store.firestore,
-        launcher: this.launcher,
-        pubsub: this.pubsub,
-        publisher: this.publisher,
+        ...this.#options,
+        firestore: this.#store.firestore,
+        launcher: this.#launcher,
+        pubsub: this.#pubsub,
+        publisher: this.#publisher,
         logger: this.logger,
-        clock: this.store.clock,
+        clock: this.#store.clock,
         tenant,
       },
-      { rateLimiter: this.rateLimiter },
+      { rateLimiter: this.#rateLimiter },
     );
-  }
-
-  /** The launcher tasks are started with. */
-  get taskLauncher(): TaskLauncher {
-    return this.launcher;
   }
 
   /**
@@ -206,29 +214,29 @@ export class OrchestrationService {
     params: readonly P[],
     options?: KickOffOptions,
   ): Promise<KickOffResult> {
-    const service = serviceNameFor(jobName, this.serviceName);
+    const service = serviceNameFor(jobName, this.#serviceName);
     const compiled = compileKickOffOptions(options, {
-      topic: this.defaultTopic,
-      launchConcurrency: this.launchOptions.concurrency,
+      topic: this.#defaultTopic,
+      launchConcurrency: this.#launchOptions.concurrency,
     });
-    validateParamsList(params, { maxJobs: this.maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
+    validateParamsList(params, { maxJobs: this.#maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
     // The event is promised on this topic: a missing one fails here, before anything is written.
-    await this.topicCheck.check(compiled.topic);
+    await this.#topicCheck.check(compiled.topic);
 
-    const { prefix } = this.store.collections;
+    const { prefix } = this.#store.collections;
     const orchestrationId =
       compiled.idempotencyKey === null
         ? randomUUID()
-        : deterministicUuid(`${prefix}|idempotency|${compiled.idempotencyKey}`);
+        : idempotentOrchestrationId(prefix, this.#store.tenant, compiled.idempotencyKey);
     const jobIds = params.map((_, index) => jobIdFor(orchestrationId, index));
-    const createdAtMs = this.store.clock.now();
+    const createdAtMs = this.#store.clock.now();
     const registration = {
       orchestration: {
         id: orchestrationId,
         jobName,
         service,
-        tags: this.store.tenant === null ? compiled.tags : { ...compiled.tags, tenant: this.store.tenant },
-        tenant: this.store.tenant,
+        tags: this.#store.tenant === null ? compiled.tags : { ...compiled.tags, tenant: this.#store.tenant },
+        tenant: this.#store.tenant,
         topic: compiled.topic,
         mode: compiled.mode,
         policy: compiled.policy,
@@ -244,13 +252,13 @@ export class OrchestrationService {
     // An existing orchestration is this kick-off's duplicate; if it disappears while its registration is
     // awaited (that registration failed and removed itself, or the sweeper removed an abandoned one),
     // this call registers afresh.
-    for (let round = 1; !(await registerOrchestration(this.store, registration)).created; round++) {
+    for (let round = 1; !(await registerOrchestration(this.#store, registration)).created; round++) {
       const context = { orchestrationId, idempotencyKey: compiled.idempotencyKey };
       this.logger.debug(
         context,
         'idempotency key already used: waiting for that kick-off to register its jobs',
       );
-      if (await this.awaitRegistered(orchestrationId, jobName, params.length)) {
+      if (await this.#awaitRegistered(orchestrationId, jobName, params.length)) {
         const launched = Promise.resolve(null);
         return { orchestrationId, jobIds, deduplicated: true, launch: null, launched };
       }
@@ -267,19 +275,19 @@ export class OrchestrationService {
       }
     }
 
-    const orchestrationRef = this.store.collections.orchestration(orchestrationId);
+    const orchestrationRef = this.#store.collections.orchestration(orchestrationId);
     // A transient failure of these marks (e.g. while duplicate kick-offs hit the same document) is
     // retried instead of failing a kick-off whose jobs exist.
     const mark = (data: Record<string, unknown>) => updateIdempotent(orchestrationRef, data);
-    await mark({ status: Status.InProgress, launchedAt: now(this.store), updatedAt: now(this.store) });
+    await mark({ status: Status.InProgress, launchedAt: now(this.#store), updatedAt: now(this.#store) });
     // A long launch (thousands of jobs under the Admin API's rate limit) keeps saying it is alive, so
     // the sweeper can tell it from a backend that died mid-launch.
     const launchHeartbeat = setInterval(() => {
-      orchestrationRef.update({ launchHeartbeatAt: now(this.store) }).catch(() => undefined);
+      orchestrationRef.update({ launchHeartbeatAt: now(this.#store) }).catch(() => undefined);
     }, DEFAULTS.launchHeartbeatMs);
     launchHeartbeat.unref();
-    const launched = this.track(
-      launchJobs(this.launchContext(), {
+    const launched = this.#track(
+      launchJobs(this.#launchContext(), {
         orchestration: {
           id: orchestrationId,
           jobName,
@@ -295,7 +303,7 @@ export class OrchestrationService {
           // Only when every job was launched or ended: jobs left Pending stay the sweeper's to launch once
           // this kick-off is silent (its "launcher gone" rule). Failing to say so has the same effect.
           if (report.deferred === 0) {
-            await mark({ launchCompletedAt: now(this.store) }).catch((error: unknown) =>
+            await mark({ launchCompletedAt: now(this.#store) }).catch((error: unknown) =>
               this.logger.warn(
                 { err: (error as Error).message, orchestrationId },
                 'could not mark the launch complete; the sweeper will check the jobs still Pending',
@@ -320,8 +328,8 @@ export class OrchestrationService {
   async getOrchestration(orchestrationId: string): Promise<OrchestrationInfo> {
     assertOrchestrationId(orchestrationId);
     const [doc, counts] = await Promise.all([
-      loadOrchestration(this.store, orchestrationId),
-      readCounts(this.store, orchestrationId),
+      loadOrchestration(this.#store, orchestrationId),
+      readCounts(this.#store, orchestrationId),
     ]);
     return toOrchestrationInfo(doc, counts);
   }
@@ -333,10 +341,10 @@ export class OrchestrationService {
   ): Promise<JobInfo<P, R>> {
     assertOrchestrationId(orchestrationId);
     assertJobId(orchestrationId, jobId);
-    const [, job] = await Promise.all([
-      loadOrchestration(this.store, orchestrationId),
-      loadJob(this.store, orchestrationId, jobId),
-    ]);
+    // The orchestration first: another tenant's (or a missing) one must answer E11_UNKNOWN_ORCHESTRATION
+    // every time, never E11_UNKNOWN_JOB by winning a race, and its job is then never read.
+    const orchestration = await loadOrchestration(this.#store, orchestrationId);
+    const job = await loadJob(this.#store, orchestrationId, jobId, { orchestration });
     return toJobInfo<P, R>(job);
   }
 
@@ -346,8 +354,8 @@ export class OrchestrationService {
     options: { status?: JobStatus } = {},
   ): Promise<JobInfo<P, R>[]> {
     assertOrchestrationId(orchestrationId);
-    await loadOrchestration(this.store, orchestrationId);
-    const jobs = await readAllJobs(this.store, orchestrationId, options.status);
+    await loadOrchestration(this.#store, orchestrationId);
+    const jobs = await readAllJobs(this.#store, orchestrationId, options.status);
     return jobs.map((job) => toJobInfo<P, R>(job));
   }
 
@@ -362,9 +370,9 @@ export class OrchestrationService {
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<JobResults<R, P>> {
     assertOrchestrationId(orchestrationId);
-    const orchestration = await loadOrchestration(this.store, orchestrationId);
-    await waitForAllTerminal(this.store, orchestrationId, orchestration.total, options);
-    return partitionResults<R, P>(await readAllJobs(this.store, orchestrationId));
+    const orchestration = await loadOrchestration(this.#store, orchestrationId);
+    await waitForAllTerminal(this.#store, orchestrationId, orchestration.total, options);
+    return partitionResults<R, P>(await readAllJobs(this.#store, orchestrationId));
   }
 
   /**
@@ -374,7 +382,7 @@ export class OrchestrationService {
    */
   async cancel(orchestrationId: string): Promise<{ cancelled: number; executions: number }> {
     assertOrchestrationId(orchestrationId);
-    return cancelOrchestration(this.opsContext(), orchestrationId);
+    return cancelOrchestration(this.#opsContext(), orchestrationId);
   }
 
   /**
@@ -388,9 +396,9 @@ export class OrchestrationService {
   ): Promise<{ epoch: number; jobIds: string[]; launch: LaunchReport }> {
     assertOrchestrationId(orchestrationId);
     if (options.jobIds !== undefined) assertJobIds(orchestrationId, options.jobIds);
-    return retryFailedJobs(this.opsContext(), orchestrationId, {
+    return retryFailedJobs(this.#opsContext(), orchestrationId, {
       jobIds: options.jobIds,
-      concurrency: this.launchOptions.concurrency,
+      concurrency: this.#launchOptions.concurrency,
     });
   }
 
@@ -401,87 +409,101 @@ export class OrchestrationService {
   ): Promise<{ discarded: number }> {
     assertOrchestrationId(orchestrationId);
     if (options.jobIds !== undefined) assertJobIds(orchestrationId, options.jobIds);
-    return discardJobs({ store: this.store }, orchestrationId, options);
+    return discardJobs({ store: this.#store }, orchestrationId, options);
   }
 
-  /** One maintenance pass (crashed tasks, lost launches, deadlines, lost triggers, failed publishes). */
+  /**
+   * One maintenance pass (crashed tasks, lost launches, deadlines, lost triggers, failed publishes)
+   * over every tenant's orchestrations. An operator's task: a tenant-scoped service refuses it with
+   * `E11_TENANT_SCOPE` (its relaunches, dead-letters and events would touch other tenants' work); run it
+   * from an unscoped service (the deployed sweep function does).
+   */
   async sweep(options?: SweepOptions): Promise<SweepReport> {
-    const context = this.launchContext();
+    const scope = this.#store.tenant;
+    if (scope !== null) {
+      throw new E11Error(
+        ErrorCode.TenantScope,
+        `This service is scoped to tenant '${scope}': sweep() acts on every tenant; run it unscoped.`,
+        { context: { tenant: scope } },
+      );
+    }
+    const context = this.#launchContext();
     const retryBudgetMs = Math.min(context.launch.retryBudgetMs, DEFAULTS.sweepLaunchRetryBudgetMs);
     return sweep(
-      { ...context, launch: { ...context.launch, retryBudgetMs }, publisher: this.eventPublisher() },
+      { ...context, launch: { ...context.launch, retryBudgetMs }, publisher: this.#eventPublisher() },
       options,
     );
   }
 
   /** Waits for in-flight background launches, then releases the clients this service created. Single-flight. */
   close(): Promise<void> {
-    return (this.closing ??= (async () => {
-      await Promise.allSettled([...this.inFlight]);
-      this.rateLimiterLease?.release();
-      if (this.ownsLauncher) await this.launcher.close();
-      if (this.ownsPubSub && this.pubsub) await this.pubsub.close();
-      if (this.ownsFirestore) await this.store.firestore.terminate();
+    return (this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inFlight]);
+      this.#rateLimiterLease?.release();
+      if (this.#ownsLauncher) await this.#launcher.close();
+      if (this.#ownsPubSub && this.#pubsub) await this.#pubsub.close();
+      if (this.#ownsFirestore) await this.#store.firestore.terminate();
     })());
   }
 
-  private launchContext(): LaunchContext {
+  #launchContext(): LaunchContext {
     return {
-      store: this.store,
-      launcher: this.launcher,
+      store: this.#store,
+      launcher: this.#launcher,
       logger: this.logger,
-      launch: this.launchOptions,
-      rateLimiter: this.rateLimiter,
+      launch: this.#launchOptions,
+      rateLimiter: this.#rateLimiter,
     };
   }
 
-  private eventPublisher(): EventPublisher {
-    if (!this.publisher) {
-      this.pubsub ??= createPubSub({ projectId: this.projectId ?? this.firestoreProjectId() });
-      this.publisher = createPubSubPublisher(this.pubsub);
+  #eventPublisher(): EventPublisher {
+    if (!this.#publisher) {
+      this.#pubsub ??= createPubSub({ projectId: this.#projectId ?? this.#firestoreProjectId() });
+      this.#publisher = createPubSubPublisher(this.#pubsub);
     }
-    return this.publisher;
+    return this.#publisher;
   }
 
   /** The Pub/Sub client events go through; undefined when a custom publisher was injected without one. */
-  private topicPubSub(): PubSub | undefined {
-    if (this.pubsub) return this.pubsub;
-    if (this.options.publisher) return undefined;
-    return (this.pubsub = createPubSub({ projectId: this.projectId ?? this.firestoreProjectId() }));
+  #topicPubSub(): PubSub | undefined {
+    if (this.#pubsub) return this.#pubsub;
+    if (this.#options.publisher) return undefined;
+    return (this.#pubsub = createPubSub({ projectId: this.#projectId ?? this.#firestoreProjectId() }));
   }
 
   /** The project the Firestore client was built for, when it is known without a lookup. */
-  private firestoreProjectId(): string | undefined {
+  #firestoreProjectId(): string | undefined {
     try {
       // Set when the client was built with a project id (always so for emulator clients); not in the typings.
-      return (this.store.firestore as unknown as { projectId: string }).projectId;
+      return (this.#store.firestore as unknown as { projectId: string }).projectId;
     } catch {
       return undefined;
     }
   }
 
-  private opsContext(): OpsContext {
-    return { ...this.launchContext(), publisher: this.eventPublisher() };
+  #opsContext(): OpsContext {
+    return { ...this.#launchContext(), publisher: this.#eventPublisher() };
   }
 
-  private track<T>(promise: Promise<T>): Promise<T> {
-    this.inFlight.add(promise);
-    const forget = () => this.inFlight.delete(promise);
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inFlight.add(promise);
+    const forget = () => this.#inFlight.delete(promise);
     promise.then(forget, forget);
     return promise;
   }
 
   /**
-   * For a kick-off whose orchestration already exists: checks it is the same kick-off (job name and
-   * size; `E11_INVALID_OPTIONS` at once otherwise), then waits until the first call registered every
+   * For a kick-off whose orchestration already exists: checks it is the same kick-off (same tenant, job
+   * name and size; `E11_INVALID_OPTIONS` at once otherwise, saying nothing about another tenant's
+   * orchestration), then waits until the first call registered every
    * job. Resolves `null` when the orchestration is deleted meanwhile.
    */
-  private async awaitRegistered(
+  async #awaitRegistered(
     orchestrationId: string,
     jobName: string,
     total: number,
   ): Promise<OrchestrationDoc | null> {
-    const ref = this.store.collections.orchestration(orchestrationId);
+    const ref = this.#store.collections.orchestration(orchestrationId);
     return new Promise<OrchestrationDoc | null>((resolve, reject) => {
       const settle = (finish: () => void) => {
         clearTimeout(timer);
@@ -508,6 +530,20 @@ export class OrchestrationService {
             current = parseDocument(orchestrationDocSchema, snapshot);
           } catch (error) {
             settle(() => reject(error instanceof Error ? error : new Error(String(error))));
+            return;
+          }
+          if (current.tenant !== this.#store.tenant) {
+            // Another tenant's orchestration at this id (a crafted collision, or an unscoped service's
+            // data): never a duplicate of this kick-off, and nothing about it may be told.
+            settle(() =>
+              reject(
+                new E11Error(
+                  ErrorCode.InvalidOptions,
+                  'idempotencyKey already used; a different kick-off needs a different key.',
+                  { context: { path: 'idempotencyKey' } },
+                ),
+              ),
+            );
             return;
           }
           if (current.jobName !== jobName || current.total !== total) {
@@ -537,7 +573,7 @@ export class OrchestrationService {
   watch(orchestrationId: string, options?: WatchOptions): Observable<OrchestrationInfo> {
     const invalid = idError(() => assertOrchestrationId(orchestrationId));
     if (invalid) return throwError(() => invalid);
-    return watchOrchestration(this.store, orchestrationId, options);
+    return watchOrchestration(this.#store, orchestrationId, options);
   }
 
   /** Per-job transitions of an orchestration from a Firestore listener (see `watchJobs` in monitoring). */
@@ -547,32 +583,32 @@ export class OrchestrationService {
   ): Observable<JobTransition<P, R>> {
     const invalid = idError(() => assertOrchestrationId(orchestrationId));
     if (invalid) return throwError(() => invalid);
-    return watchJobs<P, R>(this.store, orchestrationId, options);
+    return watchJobs<P, R>(this.#store, orchestrationId, options);
   }
 
   /** The orchestration history, newest first, with cursor pagination (see `listOrchestrations` in monitoring). */
   listOrchestrations(options?: ListOrchestrationsOptions): Promise<OrchestrationPage> {
-    return listOrchestrations(this.store, options);
+    return listOrchestrations(this.#store, options);
   }
 
   /** Per-job-name counts, queue depth and duration percentiles computed from the store (see `getMetrics`). */
   getMetrics(options?: MetricsOptions): Promise<MetricsReport> {
-    return getMetrics(this.store, options);
+    return getMetrics(this.#store, options);
   }
 
   /** Dead-lettered jobs that were neither retried nor discarded, params redacted (see `listDeadLetters`). */
   listDeadLetters(options?: DeadLetterOptions): Promise<DeadLetter[]> {
-    return listDeadLetters(this.store, options);
+    return listDeadLetters(this.#store, options);
   }
 
   /** Retention: deletes ended orchestrations created more than `days` days ago (see `deleteOrchestrationsOlderThan`). */
   deleteOrchestrationsOlderThan(days: number, options?: RetentionOptions): Promise<RetentionReport> {
-    return deleteOrchestrationsOlderThan(this.store, days, options);
+    return deleteOrchestrationsOlderThan(this.#store, days, options);
   }
 
   // --- schedules ---
 
-  private schedulesFacade: Schedules | undefined;
+  #schedulesFacade: Schedules | undefined;
 
   /**
    * Cron schedules of this service's kick-offs (upsert, list, pause, resume, trigger, runs, tick),
@@ -580,6 +616,6 @@ export class OrchestrationService {
    * `knownJobNames` / `paramsFactories`.
    */
   get schedules(): Schedules {
-    return (this.schedulesFacade ??= new Schedules(this));
+    return (this.#schedulesFacade ??= new Schedules(this));
   }
 }

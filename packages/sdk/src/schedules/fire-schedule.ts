@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../defaults.js';
 import { isE11Error } from '../errors.js';
+import { serviceStore } from '../internal/service-store.js';
 import type { Logger } from '../logging.js';
 import type { JobParams } from '../model/json.js';
 import type { OrchestrationService } from '../orchestration/orchestration-service.js';
@@ -15,11 +16,11 @@ import type { ParamsFactories } from './schedule-definition.js';
 import type { ScheduleDoc } from './schedule-documents.js';
 import { findActiveScheduleOrchestrations, SCHEDULE_TAG } from './schedule-orchestrations.js';
 
-/** The parts of an {@link OrchestrationService} a tick uses. */
-export type ScheduleService = Pick<
-  OrchestrationService,
-  'store' | 'logger' | 'kickOffJob' | 'cancel' | 'forTenant'
->;
+/**
+ * The parts of an {@link OrchestrationService} a tick uses. It must be an OrchestrationService (or a
+ * subclass): a tick reads the service's store, which the service exposes to the package only.
+ */
+export type ScheduleService = Pick<OrchestrationService, 'logger' | 'kickOffJob' | 'cancel' | 'forTenant'>;
 
 /** What a tick (or a manual trigger) needs. */
 export interface ScheduleTickDeps {
@@ -81,7 +82,7 @@ export async function fireSchedule(
   request: FireRequest,
 ): Promise<TickResult> {
   const { service } = deps;
-  const store = service.store;
+  const store = serviceStore(service);
   const logger = deps.logger ?? service.logger;
   // skip and cancel-previous must not launch beside another run; a forced manual run and allow may.
   const exclusive = !request.force && schedule.overlap !== 'allow';
@@ -124,7 +125,7 @@ export async function fireSchedule(
     if (exclusive) {
       // Every still-running orchestration of the schedule, found by its tag; this run's own (launched by
       // a tick that died before recording it) is not a previous run: the kick-off below finds it again.
-      const active = (await findActiveScheduleOrchestrations(scoped.store, schedule.name)).filter(
+      const active = (await findActiveScheduleOrchestrations(serviceStore(scoped), schedule.name)).filter(
         (orchestration) => orchestration.idempotencyKey !== request.idempotencyKey,
       );
       const [latest] = active;

@@ -1,4 +1,5 @@
 import { E11Error, ErrorCode } from '../errors.js';
+import { serviceStore } from '../internal/service-store.js';
 
 import { CronSchedule } from './cron.js';
 import { fireSchedule, type ScheduleTickDeps, type TickResult } from './fire-schedule.js';
@@ -47,7 +48,7 @@ export async function runScheduleTick(
   deps: ScheduleTickDeps,
   options: TickOptions = {},
 ): Promise<TickResult[]> {
-  const store = deps.service.store;
+  const store = serviceStore(deps.service);
   if (options.fireTime !== undefined) {
     if (options.scheduleName === undefined) {
       throw new E11Error(

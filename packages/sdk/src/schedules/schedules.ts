@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
+import { serviceStore } from '../internal/service-store.js';
 import type { Logger } from '../logging.js';
 import type { ServiceNameMapping } from '../validate/job-name.js';
 
@@ -74,8 +75,9 @@ export class Schedules {
     this.logger = options.logger ?? service.logger;
   }
 
-  private get store() {
-    return this.service.store;
+  /** The service's store, read through the package-internal accessor (a service exposes none). */
+  get #store() {
+    return serviceStore(this.service);
   }
 
   /**
@@ -92,9 +94,9 @@ export class Schedules {
       serviceName: this.options.serviceName,
     });
     // Checked before Cloud Scheduler is touched: its job ids are not per tenant.
-    await assertScheduleNameAvailable(this.store, compiled.name);
+    await assertScheduleNameAvailable(this.#store, compiled.name);
     const cloudSchedulerJob = this.sync ? await this.sync.upsert(compiled) : null;
-    const { doc, created } = await saveSchedule(this.store, compiled, { cloudSchedulerJob });
+    const { doc, created } = await saveSchedule(this.#store, compiled, { cloudSchedulerJob });
     this.logger.info(
       { schedule: doc.name, cron: doc.cron, timeZone: doc.timeZone },
       created ? 'Schedule created' : 'Schedule updated',
@@ -109,7 +111,7 @@ export class Schedules {
 
   /** Every schedule, by name. */
   async list(): Promise<ScheduleInfo[]> {
-    return (await listScheduleDocs(this.store)).map(toScheduleInfo);
+    return (await listScheduleDocs(this.#store)).map(toScheduleInfo);
   }
 
   /** Stops a schedule from firing (and pauses its Cloud Scheduler job). Manual triggers still work. */
@@ -126,7 +128,7 @@ export class Schedules {
   async remove(name: string): Promise<void> {
     await this.load(name);
     if (this.sync) await this.sync.remove(name);
-    await deleteSchedule(this.store, name);
+    await deleteSchedule(this.#store, name);
   }
 
   /**
@@ -135,7 +137,7 @@ export class Schedules {
    */
   async trigger(name: string, options: { force?: boolean } = {}): Promise<TickResult> {
     const schedule = await this.load(name);
-    const at = new Date(this.store.clock.now());
+    const at = new Date(this.#store.clock.now());
     return fireSchedule(this.tickDeps(), schedule, {
       id: manualRunId(at),
       trigger: 'manual',
@@ -161,9 +163,9 @@ export class Schedules {
       );
     }
     await this.load(name);
-    const runs = await listScheduleRuns(this.store, name, limit);
+    const runs = await listScheduleRuns(this.#store, name, limit);
     const statuses = await readOrchestrationStatuses(
-      this.store,
+      this.#store,
       runs.flatMap((run) => (run.orchestrationId === null ? [] : [run.orchestrationId])),
     );
     return runs.map((run) =>
@@ -187,10 +189,10 @@ export class Schedules {
   private async setEnabled(name: string, enabled: boolean): Promise<ScheduleInfo> {
     const current = await this.load(name);
     const cloudSchedulerJob = this.sync ? await this.sync.setEnabled({ ...current, enabled }) : null;
-    let doc = await setScheduleEnabled(this.store, name, enabled);
+    let doc = await setScheduleEnabled(this.#store, name, enabled);
     if (cloudSchedulerJob !== null && doc.cloudSchedulerJob !== cloudSchedulerJob) {
       // The schedule predates the Cloud Scheduler wiring: record the job that now mirrors it.
-      await this.store.collections.schedule(name).update({ cloudSchedulerJob });
+      await this.#store.collections.schedule(name).update({ cloudSchedulerJob });
       doc = { ...doc, cloudSchedulerJob };
     }
     this.logger.info({ schedule: name }, enabled ? 'Schedule resumed' : 'Schedule paused');
@@ -199,7 +201,7 @@ export class Schedules {
 
   private async load(name: string): Promise<ScheduleDoc> {
     validateScheduleName(name);
-    return loadSchedule(this.store, name);
+    return loadSchedule(this.#store, name);
   }
 
   private tickDeps() {

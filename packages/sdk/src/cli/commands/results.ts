@@ -1,3 +1,4 @@
+import { serviceStore } from '../../internal/service-store.js';
 import { redactParams } from '../../monitoring/redact.js';
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
 import { loadOrchestration } from '../../store/orchestration-docs.js';
@@ -20,7 +21,7 @@ export async function resultsCommand(
   args: ResultsArgs,
   io: CliIo,
 ): Promise<number> {
-  const { sensitiveKeys } = await loadOrchestration(service.store, args.orchestrationId);
+  const { sensitiveKeys } = await loadOrchestration(serviceStore(service), args.orchestrationId);
   let results;
   try {
     results = await service.getJobResults(args.orchestrationId, {
