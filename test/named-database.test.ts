@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
 import { type Stack, startStack } from '@e11/emulators';
+import { createRunnerLogger, executeJob, ExitCode } from '@e11/runner';
 import {
   createFirestore,
   createPubSub,
@@ -113,6 +114,26 @@ describe('a named Firestore database', () => {
     } finally {
       await onDefault.close();
     }
+  });
+
+  it('ends a task whose Firestore client is not of the database its env names, before reading anything', async () => {
+    const lines: string[] = [];
+    const result = await executeJob({
+      classes: [],
+      firestore: defaultDb,
+      env: {
+        JOB_NAME: 'add_numbers',
+        ORCHESTRATION_ID: 'o-elsewhere',
+        JOB_ID: 'j1',
+        E11_FIRESTORE_DATABASE: DATABASE,
+      },
+      logger: createRunnerLogger({ write: (line) => lines.push(line) }),
+    });
+    expect(result).toMatchObject({ exitCode: ExitCode.Config, outcome: 'invalid' });
+    expect(lines.join('')).toContain(
+      `E11_FIRESTORE_DATABASE is ${DATABASE} but the runner's Firestore client uses (default).`,
+    );
+    expect((await defaultDb.listCollections()).map((c) => c.id)).toEqual([]);
   });
 
   it("refuses a databaseId that is not the given client's, or not a Firestore database id, before any I/O", () => {
