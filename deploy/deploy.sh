@@ -4,7 +4,7 @@
 # missing, `deploy` verbs update in place, and IAM bindings are added, never replaced.
 #
 #   deploy/deploy.sh --project my-proj --region europe-west1 \
-#     --image europe-docker.pkg.dev/my-proj/e11/sum-sales:1 [--dry-run]
+#     --image europe-docker.pkg.dev/my-proj/e11/sum-sales:1 [--database e11-jobs] [--dry-run]
 #
 # With --dry-run it prints every command that changes something, one per line, shell-quoted, and runs
 # nothing (gcloud is not needed). See docs/production.md for the roles each service account gets and why.
@@ -21,6 +21,9 @@ IMAGE=''
 TOPIC='e11-job-completed'
 PREFIX='e11_'
 FIRESTORE_LOCATION='nam5'
+# E11's own database: every Firestore role is granted on it alone (an IAM condition), never project-wide.
+# Firestore database ids have at least 4 characters, hence not 'e11'.
+DATABASE='e11-jobs'
 TASK_TIMEOUT='10m'
 JOB_NAMES=()
 DRY_RUN=false
@@ -36,7 +39,9 @@ Usage: deploy/deploy.sh --project P --region R --image IMAGE [options]
                            Each becomes the Cloud Run job NAME with '_' -> '-' (sum_sales -> sum-sales)
   --topic T                Pub/Sub topic of JobCompletedEvents (default: e11-job-completed)
   --prefix P               Firestore collection prefix (default: e11_)
-  --firestore-location L   location of the (default) Firestore database (default: nam5)
+  --database D             E11's own Firestore database, created if missing (default: e11-jobs). Every
+                           account's Firestore role is bound to this database only
+  --firestore-location L   location of that database, and of the Firestore trigger (default: nam5)
   --task-timeout D         Cloud Run task timeout, covering every in-task attempt (default: 10m)
   --dry-run                print the commands, run nothing
   -h, --help               this help
@@ -100,6 +105,7 @@ parse_args() {
       --topic) TOPIC=$value ;;
       --prefix) PREFIX=$value ;;
       --firestore-location) FIRESTORE_LOCATION=$value ;;
+      --database) DATABASE=$value ;;
       --task-timeout) TASK_TIMEOUT=$value ;;
       --dry-run) DRY_RUN=true ;;
       -h | --help)
@@ -127,6 +133,10 @@ validate_args() {
   [[ $PREFIX =~ ^[A-Za-z0-9_-]{0,40}$ ]] || die "--prefix '$PREFIX' must be up to 40 letters, digits, '_' or '-'."
   [[ $FIRESTORE_LOCATION =~ ^[a-z0-9-]+$ ]] ||
     die "--firestore-location '$FIRESTORE_LOCATION' is not a Firestore location such as nam5, eur3 or europe-west1."
+  # Firestore's rule for database ids: 4-63 lower-case letters, digits and '-', starting with a letter and
+  # not ending with '-'. '(default)' is refused: IAM would then scope E11's roles to the app's own database.
+  [[ $DATABASE =~ ^[a-z][a-z0-9-]{2,61}[a-z0-9]$ ]] ||
+    die "--database '$DATABASE' is not a Firestore database id (4-63 lower-case letters, digits or '-', starting with a letter)."
   [[ $TASK_TIMEOUT =~ ^[0-9]+[smhd]?$ ]] || die "--task-timeout '$TASK_TIMEOUT' must be a duration such as 600s or 10m."
   local name
   for name in "${JOB_NAMES[@]}"; do
@@ -166,12 +176,12 @@ enable_apis() {
 }
 
 create_firestore() {
-  say 'Firestore: the (default) database, rules and indexes'
-  exists gcloud firestore databases describe --database='(default)' --project="$PROJECT" ||
-    run gcloud firestore databases create --database='(default)' --location="$FIRESTORE_LOCATION" \
+  say "Firestore: the database $DATABASE, its rules and indexes"
+  exists gcloud firestore databases describe --database="$DATABASE" --project="$PROJECT" ||
+    run gcloud firestore databases create --database="$DATABASE" --location="$FIRESTORE_LOCATION" \
       --type=firestore-native --project="$PROJECT"
-  # Rules and indexes from the repository's files, with the collection prefix applied.
-  run node deploy/stage-firestore.mjs --prefix="$PREFIX" "$STAGING_DIR/firestore"
+  # Rules and indexes from the repository's files, with the collection prefix applied, for that database.
+  run node deploy/stage-firestore.mjs --prefix="$PREFIX" --database="$DATABASE" "$STAGING_DIR/firestore"
   run npx --no firebase deploy --only=firestore:rules,firestore:indexes --project="$PROJECT" \
     --config="$STAGING_DIR/firestore/firebase.json" --non-interactive
 }
@@ -201,14 +211,35 @@ grant_project_role() {
   run gcloud projects add-iam-policy-binding "$PROJECT" --member="$(member "$1")" --role="$2" --condition=None
 }
 
+# A Firestore role on E11's database only: Firestore's per-database IAM condition on resource.name.
+grant_database_role() {
+  run gcloud projects add-iam-policy-binding "$PROJECT" --member="$(member "$1")" --role="$2" \
+    --condition="expression=resource.name==\"projects/$PROJECT/databases/$DATABASE\",title=e11-database-only,description=Only the Firestore database $DATABASE"
+}
+
+# The Cloud Scheduler job verbs the SDK's schedule sync calls (create, update, pause, resume, delete, get).
+readonly SCHEDULER_ROLE_ID=e11SchedulerJobs
+readonly SCHEDULER_PERMISSIONS=cloudscheduler.jobs.create,cloudscheduler.jobs.update,cloudscheduler.jobs.pause,cloudscheduler.jobs.enable,cloudscheduler.jobs.delete,cloudscheduler.jobs.get
+
+create_custom_roles() {
+  say "IAM: custom role $SCHEDULER_ROLE_ID (Cloud Scheduler job verbs only)"
+  local verb=create
+  exists gcloud iam roles describe "$SCHEDULER_ROLE_ID" --project="$PROJECT" && verb=update
+  run gcloud iam roles "$verb" "$SCHEDULER_ROLE_ID" --project="$PROJECT" --title='E11 Jobs schedules' \
+    --description='Create, update, pause, resume and delete Cloud Scheduler jobs (E11 Jobs schedules)' \
+    --permissions="$SCHEDULER_PERMISSIONS" --stage=GA
+}
+
 grant_roles() {
   say 'IAM: least-privilege bindings (docs/production.md lists them with the reason for each)'
-  # Firestore has no per-collection IAM; datastore.user is the smallest predefined role that reads and writes.
-  grant_project_role e11-caller roles/datastore.user
-  grant_project_role e11-task roles/datastore.user
-  grant_project_role e11-functions roles/datastore.user
-  # Schedules: the backend creates, updates, pauses and deletes their Cloud Scheduler jobs (no per-job IAM).
-  grant_project_role e11-caller roles/cloudscheduler.admin
+  # Firestore has no per-collection IAM; datastore.user is the smallest predefined role that reads and
+  # writes, and the condition keeps it to E11's database: the app's other databases stay out of reach.
+  grant_database_role e11-caller roles/datastore.user
+  grant_database_role e11-task roles/datastore.user
+  grant_database_role e11-functions roles/datastore.user
+  # Schedules: the backend creates, updates, pauses and deletes their Cloud Scheduler jobs. Cloud Scheduler
+  # has no per-job IAM and no resource attributes for IAM conditions: a custom role with the job verbs only.
+  grant_project_role e11-caller "projects/$PROJECT/roles/$SCHEDULER_ROLE_ID"
   # Firestore direct events are delivered to the trigger's identity.
   grant_project_role e11-trigger roles/eventarc.eventReceiver
   # Publishing JobCompletedEvents: the functions (completion, sweep) and the backend (cancel, sweep).
@@ -229,7 +260,7 @@ deploy_cloud_run_jobs() {
     say "Cloud Run job $id (@JobName('$name'))"
     run gcloud run jobs deploy "$id" --image="$IMAGE" --region="$REGION" --project="$PROJECT" \
       --service-account="$(sa_email e11-task)" --max-retries=1 --task-timeout="$TASK_TIMEOUT" \
-      --update-env-vars="E11_COLLECTION_PREFIX=$PREFIX"
+      --update-env-vars="E11_COLLECTION_PREFIX=$PREFIX,E11_FIRESTORE_DATABASE=$DATABASE"
     # Launch with env overrides, and cancel executions: the SDK (kickOffJob, cancel) and the functions
     # (sweep relaunches, schedulerTick kick-offs). Bound on this job only.
     for sa in e11-caller e11-functions; do
@@ -251,7 +282,7 @@ deploy_function() {
   run gcloud functions deploy "$name" --gen2 --runtime=nodejs22 --region="$REGION" --project="$PROJECT" \
     --source="$STAGING_DIR/functions" --entry-point="$entry_point" \
     --service-account="$(sa_email e11-functions)" --memory=512Mi --cpu=1 \
-    --update-env-vars="GOOGLE_CLOUD_PROJECT=$PROJECT,E11_REGION=$REGION,E11_TOPIC=$TOPIC,E11_COLLECTION_PREFIX=$PREFIX" \
+    --update-env-vars="GOOGLE_CLOUD_PROJECT=$PROJECT,E11_REGION=$REGION,E11_TOPIC=$TOPIC,E11_COLLECTION_PREFIX=$PREFIX,E11_FIRESTORE_DATABASE=$DATABASE" \
     "$@"
 }
 
@@ -263,7 +294,7 @@ deploy_functions() {
   deploy_function e11-on-job-written onJobWritten \
     --trigger-location="$FIRESTORE_LOCATION" \
     --trigger-event-filters=type=google.cloud.firestore.document.v1.written \
-    --trigger-event-filters='database=(default)' \
+    --trigger-event-filters="database=$DATABASE" \
     --trigger-event-filters-path-pattern="document=${PREFIX}orchestrations/{orchestrationId}/jobs/{jobId}" \
     --trigger-service-account="$(sa_email e11-trigger)" --retry --concurrency=80
   deploy_function e11-sweep sweep --trigger-http --no-allow-unauthenticated --timeout=540s
@@ -294,7 +325,7 @@ summary() {
   tick_url=$(function_url e11-scheduler-tick)
   cat >&2 <<EOF
 ==> Done. Run your backend as $(sa_email e11-caller) with:
-    GOOGLE_CLOUD_PROJECT=$PROJECT E11_REGION=$REGION E11_TOPIC=$TOPIC E11_COLLECTION_PREFIX=$PREFIX
+    GOOGLE_CLOUD_PROJECT=$PROJECT E11_REGION=$REGION E11_TOPIC=$TOPIC E11_COLLECTION_PREFIX=$PREFIX E11_FIRESTORE_DATABASE=$DATABASE
     and, for schedules, cloudScheduler: { projectId: '$PROJECT', location: '$REGION',
       targetUrl: '$tick_url', serviceAccountEmail: '$(sa_email e11-scheduler)' }
 EOF
@@ -309,6 +340,7 @@ main() {
   create_firestore
   create_topic
   create_service_accounts
+  create_custom_roles
   grant_roles
   deploy_cloud_run_jobs
   stage_functions

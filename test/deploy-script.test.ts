@@ -105,15 +105,27 @@ const startsWith = (argv: string[], prefix: string[]) => prefix.every((word, i) 
 const flag = (argv: string[], name: string) =>
   argv.find((word) => word.startsWith(`${name}=`))?.slice(name.length + 1);
 
-/** Every IAM binding the commands add, as "scope resource member role". */
+/** The expression of a binding's `--condition` (KEY=VALUE pairs); undefined for `--condition=None` or none. */
+function conditionOf(argv: string[]): string | undefined {
+  const value = flag(argv, '--condition');
+  if (value === undefined || value === 'None') return undefined;
+  return /(?:^|,)expression=([^,]*)/.exec(value)?.[1];
+}
+
+/** The IAM condition that keeps a Firestore role on E11's database (Firestore per-database IAM conditions). */
+const ON_E11_DATABASE = 'resource.name=="projects/demo-proj/databases/e11-jobs"';
+const SCHEDULER_ROLE = 'projects/demo-proj/roles/e11SchedulerJobs';
+
+/** Every IAM binding the commands add, as "scope resource member role [if condition]". */
 function bindingsOf(commands: string[][]): string[] {
   const bindings: string[] = [];
   for (const argv of commands) {
     const [, group, kind, verb, resource] = argv;
     const binding = `${flag(argv, '--member')} ${flag(argv, '--role')}`;
-    if (startsWith(argv, ['gcloud', 'projects', 'add-iam-policy-binding']))
-      bindings.push(`project ${verb} ${binding}`);
-    else if (group === 'pubsub' && verb === 'add-iam-policy-binding')
+    if (startsWith(argv, ['gcloud', 'projects', 'add-iam-policy-binding'])) {
+      const condition = conditionOf(argv);
+      bindings.push(`project ${verb} ${binding}${condition === undefined ? '' : ` if ${condition}`}`);
+    } else if (group === 'pubsub' && verb === 'add-iam-policy-binding')
       bindings.push(`topic ${resource} ${binding}`);
     else if (group === 'run' && kind === 'jobs' && verb === 'add-iam-policy-binding')
       bindings.push(`run-job ${resource} ${binding}`);
@@ -154,10 +166,10 @@ describe('deploy/deploy.sh --dry-run', () => {
   it('grants exactly the least-privilege bindings, at the narrowest scope gcloud offers', () => {
     expect(bindingsOf(commands)).toEqual(
       [
-        `project demo-proj ${member('e11-caller')} roles/datastore.user`,
-        `project demo-proj ${member('e11-task')} roles/datastore.user`,
-        `project demo-proj ${member('e11-functions')} roles/datastore.user`,
-        `project demo-proj ${member('e11-caller')} roles/cloudscheduler.admin`,
+        `project demo-proj ${member('e11-caller')} roles/datastore.user if ${ON_E11_DATABASE}`,
+        `project demo-proj ${member('e11-task')} roles/datastore.user if ${ON_E11_DATABASE}`,
+        `project demo-proj ${member('e11-functions')} roles/datastore.user if ${ON_E11_DATABASE}`,
+        `project demo-proj ${member('e11-caller')} ${SCHEDULER_ROLE}`,
         `project demo-proj ${member('e11-trigger')} roles/eventarc.eventReceiver`,
         `topic e11-job-completed ${member('e11-functions')} roles/pubsub.publisher`,
         `topic e11-job-completed ${member('e11-caller')} roles/pubsub.publisher`,
@@ -174,8 +186,44 @@ describe('deploy/deploy.sh --dry-run', () => {
     }
     for (const argv of commands.filter((a) =>
       startsWith(a, ['gcloud', 'projects', 'add-iam-policy-binding']),
-    ))
-      expect(argv).toContain('--condition=None');
+    )) {
+      const condition = conditionOf(argv);
+      if (condition === undefined) expect(argv).toContain('--condition=None');
+      else expect(flag(argv, '--condition')).toMatch(/^expression=[^,]+,title=[^,]+,description=[^,]+$/);
+    }
+  });
+
+  it("grants no project-wide data role: every Firestore role is conditioned on E11's database, Cloud Scheduler a custom role", () => {
+    const projectBindings = commands.filter((argv) =>
+      startsWith(argv, ['gcloud', 'projects', 'add-iam-policy-binding']),
+    );
+    expect(projectBindings.length).toBeGreaterThan(0);
+    for (const argv of projectBindings) {
+      const role = flag(argv, '--role') ?? '';
+      const who = flag(argv, '--member') ?? '';
+      if (role.startsWith('roles/datastore.')) {
+        expect(conditionOf(argv), `${who} ${role}`).toBe(ON_E11_DATABASE);
+      }
+      // The job's and the functions' accounts hold nothing project-wide but the conditioned data role.
+      if (who === member('e11-task') || who === member('e11-functions')) {
+        expect(`${role} if ${conditionOf(argv)}`).toBe(`roles/datastore.user if ${ON_E11_DATABASE}`);
+      }
+    }
+    expect(dryRun.stdout).not.toContain('roles/cloudscheduler.admin');
+    expect(dryRun.stdout).not.toMatch(/roles\/datastore\.(owner|importExportAdmin|bulkAdmin)/);
+    // The custom role holds the job verbs the SDK's Cloud Scheduler sync calls, and nothing else.
+    const role = find(['gcloud', 'iam', 'roles', 'create', 'e11SchedulerJobs']);
+    expect(flag(role, '--permissions')?.split(',').sort()).toEqual(
+      [
+        'cloudscheduler.jobs.create',
+        'cloudscheduler.jobs.delete',
+        'cloudscheduler.jobs.enable',
+        'cloudscheduler.jobs.get',
+        'cloudscheduler.jobs.pause',
+        'cloudscheduler.jobs.update',
+      ].sort(),
+    );
+    expect(role).toContain('--project=demo-proj');
   });
 
   it('deploys onJobWritten with the Firestore trigger on the jobs sub-collection, its own identity and retries', () => {
@@ -191,7 +239,7 @@ describe('deploy/deploy.sh --dry-run', () => {
         `--service-account=${sa('e11-functions')}`,
         '--trigger-location=nam5',
         '--trigger-event-filters=type=google.cloud.firestore.document.v1.written',
-        '--trigger-event-filters=database=(default)',
+        '--trigger-event-filters=database=e11-jobs',
         '--trigger-event-filters-path-pattern=document=e11_orchestrations/{orchestrationId}/jobs/{jobId}',
         `--trigger-service-account=${sa('e11-trigger')}`,
         '--retry',
@@ -200,7 +248,7 @@ describe('deploy/deploy.sh --dry-run', () => {
     expect(deploy).not.toContain('--trigger-http');
     // Quoted so a shell passes the parentheses and braces through unchanged.
     expect(dryRun.stdout).toContain(
-      " '--trigger-event-filters=database=(default)' '--trigger-event-filters-path-pattern=document=e11_orchestrations/{orchestrationId}/jobs/{jobId}' ",
+      " --trigger-event-filters=database=e11-jobs '--trigger-event-filters-path-pattern=document=e11_orchestrations/{orchestrationId}/jobs/{jobId}' ",
     );
   });
 
@@ -216,7 +264,7 @@ describe('deploy/deploy.sh --dry-run', () => {
           '--trigger-http',
           '--no-allow-unauthenticated',
           `--service-account=${sa('e11-functions')}`,
-          '--update-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_REGION=europe-west1,E11_TOPIC=e11-job-completed,E11_COLLECTION_PREFIX=e11_',
+          '--update-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_REGION=europe-west1,E11_TOPIC=e11-job-completed,E11_COLLECTION_PREFIX=e11_,E11_FIRESTORE_DATABASE=e11-jobs',
         ]),
       );
       expect(deploy).not.toContain('--allow-unauthenticated');
@@ -249,7 +297,7 @@ describe('deploy/deploy.sh --dry-run', () => {
     expect(dryRun.stdout).toContain(
       'gcloud run jobs deploy sum-sales --image=europe-docker.pkg.dev/demo-proj/e11/sum-sales:1 ' +
         '--region=europe-west1 --project=demo-proj --service-account=e11-task@demo-proj.iam.gserviceaccount.com ' +
-        '--max-retries=1 --task-timeout=10m --update-env-vars=E11_COLLECTION_PREFIX=e11_\n',
+        '--max-retries=1 --task-timeout=10m --update-env-vars=E11_COLLECTION_PREFIX=e11_,E11_FIRESTORE_DATABASE=e11-jobs\n',
     );
   });
 
@@ -263,12 +311,13 @@ describe('deploy/deploy.sh --dry-run', () => {
       '--project=demo-proj',
     ]);
     expect(find(['gcloud', 'firestore', 'databases', 'create'])).toEqual(
-      expect.arrayContaining(['--database=(default)', '--location=nam5', '--type=firestore-native']),
+      expect.arrayContaining(['--database=e11-jobs', '--location=nam5', '--type=firestore-native']),
     );
     expect(find(['node', 'deploy/stage-firestore.mjs'])).toEqual([
       'node',
       'deploy/stage-firestore.mjs',
       '--prefix=e11_',
+      '--database=e11-jobs',
       'deploy/.build/firestore',
     ]);
     expect(find(['npx', '--no', 'firebase', 'deploy'])).toEqual(
@@ -287,6 +336,7 @@ describe('deploy/deploy.sh --dry-run', () => {
     before(['gcloud', 'firestore', 'databases', 'create'], ['npx', '--no', 'firebase', 'deploy']);
     before(['node', 'deploy/stage-firestore.mjs'], ['npx', '--no', 'firebase', 'deploy']);
     before(['gcloud', 'iam', 'service-accounts', 'create', 'e11-scheduler'], ['gcloud', 'projects']);
+    before(['gcloud', 'iam', 'roles', 'create', 'e11SchedulerJobs'], ['gcloud', 'projects']);
     before(
       ['gcloud', 'pubsub', 'topics', 'create'],
       ['gcloud', 'pubsub', 'topics', 'add-iam-policy-binding'],
@@ -309,6 +359,8 @@ describe('deploy/deploy.sh --dry-run', () => {
       '--topic',
       'acme-done',
       '--firestore-location=eur3',
+      '--database',
+      'acme-jobs',
       '--job',
       'sum_sales',
       '--job',
@@ -322,8 +374,9 @@ describe('deploy/deploy.sh --dry-run', () => {
     expect(trigger).toEqual(
       expect.arrayContaining([
         '--trigger-location=eur3',
+        '--trigger-event-filters=database=acme-jobs',
         '--trigger-event-filters-path-pattern=document=acme_orchestrations/{orchestrationId}/jobs/{jobId}',
-        '--update-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_REGION=europe-west1,E11_TOPIC=acme-done,E11_COLLECTION_PREFIX=acme_',
+        '--update-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_REGION=europe-west1,E11_TOPIC=acme-done,E11_COLLECTION_PREFIX=acme_,E11_FIRESTORE_DATABASE=acme-jobs',
       ]),
     );
     expect(lines.map((argv) => argv.slice(0, 5).join(' '))).toEqual(
@@ -331,11 +384,17 @@ describe('deploy/deploy.sh --dry-run', () => {
         'gcloud run jobs deploy sum-sales',
         'gcloud run jobs deploy build-report',
         'gcloud pubsub topics create acme-done',
-        'node deploy/stage-firestore.mjs --prefix=acme_ deploy/.build/firestore',
+        'node deploy/stage-firestore.mjs --prefix=acme_ --database=acme-jobs deploy/.build/firestore',
       ]),
     );
     expect(bindingsOf(lines).filter((b) => b.startsWith('run-job build-report'))).toHaveLength(2);
     expect(run.stdout).not.toContain('e11_orchestrations');
+    expect(run.stdout).not.toContain('e11-jobs');
+    for (const argv of lines.filter((a) => startsWith(a, ['gcloud', 'projects', 'add-iam-policy-binding']))) {
+      if (flag(argv, '--role')?.startsWith('roles/datastore.')) {
+        expect(conditionOf(argv)).toBe('resource.name=="projects/demo-proj/databases/acme-jobs"');
+      }
+    }
   });
 });
 
@@ -358,6 +417,7 @@ describe('deploy/deploy.sh for real (with stand-in tools)', () => {
         'gcloud firestore databases describe',
         'gcloud pubsub topics describe',
         'gcloud iam service-accounts describe',
+        'gcloud iam roles describe',
         'gcloud scheduler jobs describe',
       ]),
     );
@@ -387,6 +447,8 @@ describe('deploy/deploy.sh with bad arguments', () => {
     [[...ARGS, '--job', '9lives'], /^deploy\.sh: --job '9lives' is not a job name/],
     [[...ARGS, '--topic', 'goog-x'], /^deploy\.sh: --topic 'goog-x' is not a Pub\/Sub topic id/],
     [[...ARGS, '--colour', 'blue'], /^deploy\.sh: unknown option '--colour'/],
+    [[...ARGS, '--database', 'E11'], /^deploy\.sh: --database 'E11' is not a Firestore database id/],
+    [[...ARGS, '--database', 'e11'], /^deploy\.sh: --database 'e11' is not a Firestore database id/],
     [[...ARGS, '--image'], /^deploy\.sh: --image needs a value/],
   ])('%j fails with one line saying what is wrong, before running anything', async (args, message) => {
     const run = await deployScript(['--dry-run', ...args]);

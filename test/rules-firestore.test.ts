@@ -8,7 +8,18 @@ import {
   initializeTestEnvironment,
   type RulesTestEnvironment,
 } from '@firebase/rules-unit-testing';
-import { collection, doc, getDoc, getDocs, setDoc, updateDoc } from 'firebase/firestore';
+import { deleteApp, initializeApp } from 'firebase/app';
+import {
+  collection,
+  connectFirestoreEmulator,
+  doc,
+  getDoc,
+  getDocs,
+  getFirestore,
+  setDoc,
+  terminate,
+  updateDoc,
+} from 'firebase/firestore';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 
 import { testProjectId } from './helpers/project.js';
@@ -96,6 +107,46 @@ describe('firestore.rules', () => {
     for (const path of E11_DOCUMENTS) {
       await assertFails(getDoc(doc(alice, path)));
       await assertFails(setDoc(doc(alice, path), { status: 'Completed' }));
+    }
+  });
+
+  it("keeps E11's collections closed in a named database (deploy.sh's --database), merged rules too", async () => {
+    const database = 'e11-jobs';
+    const server = createFirestore({
+      projectId: merged.projectId,
+      emulatorHost: inject('firestoreHost'),
+      databaseId: database,
+    });
+    // The emulator keeps rules per database (measured: the project-wide PUT that initializeTestEnvironment
+    // makes sets `(default)` only, and a database without rules denies every client): load them as
+    // `firebase deploy` does for the database deploy.sh names.
+    const response = await fetch(
+      `http://${host}:${port}/emulator/v1/projects/${merged.projectId}/databases/${database}:securityRules`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rules: { files: [{ name: 'firestore.rules', content: MERGED }] } }),
+      },
+    );
+    expect(response.status).toBe(200);
+    const app = initializeApp({ projectId: merged.projectId }, `named-${merged.projectId}`);
+    const alice = getFirestore(app, database);
+    connectFirestoreEmulator(alice, host, Number(port), { mockUserToken: { sub: 'alice' } });
+    try {
+      // Seeded by the server client (rules do not apply to it), so a denial is not a missing document.
+      for (const path of E11_DOCUMENTS) await server.doc(path).set({ status: 'Pending' });
+      // The client does reach the named database, and the rules are evaluated there: the app's part opens.
+      await assertSucceeds(setDoc(doc(alice, 'orders/1'), { total: 3 }));
+      await assertSucceeds(getDoc(doc(alice, 'orders/1')));
+      for (const path of E11_DOCUMENTS) {
+        await assertFails(getDoc(doc(alice, path)));
+        await assertFails(setDoc(doc(alice, path), { status: 'Completed' }));
+      }
+      await assertFails(getDocs(collection(alice, 'e11_orchestrations/o1/jobs')));
+    } finally {
+      await terminate(alice);
+      await deleteApp(app);
+      await server.terminate();
     }
   });
 

@@ -32,6 +32,12 @@ export interface StackOptions {
   cloudRunOptions?: Pick<CloudRunEmulatorOptions, 'maxConcurrentTasks' | 'killGraceMs' | 'onTaskOutput'>;
   /** @default DEFAULTS.collectionPrefix */
   collectionPrefix?: string;
+  /**
+   * The Firestore database E11 uses: the trigger is registered on it, and the functions, the tasks and
+   * the sweeper get it (E11_FIRESTORE_DATABASE). The emulator creates a named database on first use.
+   * @default DEFAULTS.firestoreDatabase
+   */
+  databaseId?: string;
   /** Topics to create in the Pub/Sub emulator. @default [DEFAULTS.topic] */
   topics?: string[];
   /** How often the sweeper runs (crashed tasks, lost triggers, failed publishes); 0 turns it off. @default DEFAULTS.sweepIntervalMs */
@@ -62,9 +68,12 @@ export interface StackOptions {
 export interface Stack {
   readonly projectId: string;
   readonly collectionPrefix: string;
+  /** The Firestore database E11 uses on this stack. */
+  readonly databaseId: string;
   /**
    * The environment a process needs to use the stack: FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST,
-   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (and E11_COLLECTION_PREFIX when not the default).
+   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (and E11_COLLECTION_PREFIX and
+   * E11_FIRESTORE_DATABASE when not the defaults).
    */
   readonly env: Readonly<Record<string, string>>;
   readonly firestoreHost: string;
@@ -90,6 +99,7 @@ export interface Stack {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const projectId = options.projectId ?? 'demo-e11';
   const collectionPrefix = options.collectionPrefix ?? DEFAULTS.collectionPrefix;
+  const databaseId = options.databaseId ?? DEFAULTS.firestoreDatabase;
   const status = options.onStatus ?? (() => undefined);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -128,6 +138,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PUBSUB_EMULATOR_HOST: pubsubHost,
       GOOGLE_CLOUD_PROJECT: projectId,
       ...(collectionPrefix === DEFAULTS.collectionPrefix ? {} : { E11_COLLECTION_PREFIX: collectionPrefix }),
+      ...(databaseId === DEFAULTS.firestoreDatabase ? {} : { E11_FIRESTORE_DATABASE: databaseId }),
     };
 
     status('starting the functions (Functions Framework) and the trigger…');
@@ -141,6 +152,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       bridgeUrl,
       projectId,
       collectionPrefix,
+      databaseId,
       target: functions.url,
     });
     stops.push(() => trigger.unroute());
@@ -168,7 +180,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stops.push(() => cloudRun.stop());
 
     // The sweeper runs here with the same SDK code the scheduled `sweep` function runs in production.
-    const maintenanceFirestore = createFirestore({ projectId, emulatorHost: firestoreHost });
+    const maintenanceFirestore = createFirestore({ projectId, emulatorHost: firestoreHost, databaseId });
     const maintenancePubSub = createPubSub({ projectId, emulatorHost: pubsubHost });
     const maintenance = new OrchestrationService({
       projectId,
@@ -206,6 +218,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return {
       projectId,
       collectionPrefix,
+      databaseId,
       env: { ...env, E11_CLOUD_RUN_EMULATOR_HOST: cloudRun.endpoint },
       firestoreHost,
       pubsubHost,

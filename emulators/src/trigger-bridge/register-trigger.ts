@@ -19,9 +19,11 @@ export interface RegisterJobTriggerOptions {
   projectId: string;
   /** @default DEFAULTS.collectionPrefix */
   collectionPrefix?: string;
+  /** The Firestore database whose job writes trigger the function (as Eventarc's `database` filter). @default DEFAULTS.firestoreDatabase */
+  databaseId?: string;
   /** URL of the Functions Framework server that runs `onJobWritten`. */
   target: string;
-  /** @default `on-job-written-{prefix}` */
+  /** @default `on-job-written-{prefix}`, or `on-job-written-{database}-{prefix}` for a named database */
   triggerId?: string;
   faults?: RouteFaults;
 }
@@ -38,6 +40,8 @@ export interface WaitForIdleOptions {
 export interface RegisteredTrigger {
   readonly projectId: string;
   readonly triggerId: string;
+  /** The Firestore database the trigger listens to. */
+  readonly databaseId: string;
   /** The Eventarc document pattern, e.g. `e11_orchestrations/{orchestrationId}/jobs/{jobId}`. */
   readonly documentPattern: string;
   /** The route's counters. */
@@ -104,8 +108,12 @@ export async function registerJobTrigger(options: RegisterJobTriggerOptions): Pr
   const prefix = options.collectionPrefix ?? DEFAULTS.collectionPrefix;
   // Only the path helpers of Collections are used here: no Firestore client is needed.
   const documentPattern = new Collections(undefined as never, prefix).jobDocumentPattern;
+  const databaseId = options.databaseId ?? DEFAULTS.firestoreDatabase;
+  // One trigger per database and prefix: the emulator keys triggers by id, so the ids must differ.
+  const databasePart = databaseId === DEFAULTS.firestoreDatabase ? '' : `${databaseId}-`;
   const triggerId =
-    options.triggerId ?? `on-job-written-${prefix.replace(/[^A-Za-z0-9-]/g, '') || 'unprefixed'}`;
+    options.triggerId ??
+    `on-job-written-${databasePart}${prefix.replace(/[^A-Za-z0-9-]/g, '') || 'unprefixed'}`;
   const { projectId, bridgeUrl } = options;
   await setBridgeRoute(bridgeUrl, {
     projectId,
@@ -121,7 +129,7 @@ export async function registerJobTrigger(options: RegisterJobTriggerOptions): Pr
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         eventType: JOB_TRIGGER_EVENT_TYPE,
-        database: '(default)',
+        database: databaseId,
         namespace: '(default)',
         document: { value: documentPattern, matchType: 'PATH_PATTERN' },
       }),
@@ -131,6 +139,7 @@ export async function registerJobTrigger(options: RegisterJobTriggerOptions): Pr
   return {
     projectId,
     triggerId,
+    databaseId,
     documentPattern,
     stats: async () => {
       const { idle: _idle, ...stats } = await fetchRouteStats(bridgeUrl, projectId, triggerId);

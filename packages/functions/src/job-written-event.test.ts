@@ -39,6 +39,7 @@ describe('readJobWrite', () => {
       kind: 'job',
       eventId: 'ce-1',
       projectId: 'p1',
+      database: '(default)',
       path: { prefix: 'e11_', orchestrationId: 'o1', jobId: 'j1' },
       oldStatus: 'InProgress',
       newStatus: 'Completed',
@@ -66,6 +67,32 @@ describe('readJobWrite', () => {
       oldStatus: null,
       newStatus: 'Errored',
     });
+  });
+
+  it('serves the named database it is given, from the database extension or the source', () => {
+    const named = `projects/p1/databases/e11-jobs/documents/${DOC}`;
+    const fromNamed = {
+      source: '//firestore.googleapis.com/projects/projects/p1/databases/e11-jobs',
+      database: 'e11-jobs',
+      data: payload('Completed', 'InProgress', named),
+    };
+    expect(readJobWrite(event(fromNamed), 'e11-jobs')).toMatchObject({
+      kind: 'job',
+      projectId: 'p1',
+      database: 'e11-jobs',
+      path: { orchestrationId: 'o1', jobId: 'j1' },
+    });
+    expect(readJobWrite(event({ ...fromNamed, database: undefined }), 'e11-jobs')).toMatchObject({
+      kind: 'job',
+      database: 'e11-jobs',
+    });
+    // A function serving the named database ignores the default one's writes, and the other way round.
+    expect(readJobWrite(event(), 'e11-jobs')).toMatchObject({
+      kind: 'ignored',
+      reason: 'other-database',
+      details: { projectId: 'p1', database: '(default)' },
+    });
+    expect(readJobWrite(event(fromNamed))).toMatchObject({ kind: 'ignored', reason: 'other-database' });
   });
 
   it('reads a delete as a write with no new status', () => {

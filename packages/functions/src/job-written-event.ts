@@ -1,4 +1,4 @@
-import { isE11Error, type JobDocumentPath, JobStatus, parseJobDocumentPath } from '@e11/sdk/core';
+import { DEFAULTS, isE11Error, type JobDocumentPath, JobStatus, parseJobDocumentPath } from '@e11/sdk/core';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 
 import {
@@ -12,7 +12,7 @@ import { decodeValue } from './firestore-value.js';
 const FIRESTORE_EVENT_TYPE =
   /^google\.cloud\.firestore\.document\.v1\.(written|created|updated|deleted)(\.withAuthContext)?$/;
 
-/** Only the default database is served (the SDK's clients use it). */
+/** An event that names no database comes from the default one (Eventarc always names it). */
 const DEFAULT_DATABASE = '(default)';
 
 /** A write to an E11 job document, as read from its CloudEvent. */
@@ -21,6 +21,8 @@ export interface JobWrite {
   /** The CloudEvent id (the same for every redelivery of one change). */
   eventId: string;
   projectId: string;
+  /** The Firestore database the write happened in (the one the function serves). */
+  database: string;
   path: JobDocumentPath;
   /** The job's status before the write; null when the document was created. */
   oldStatus: JobStatus | null;
@@ -34,7 +36,7 @@ export type IgnoreReason =
   | 'unsupported-event-type'
   /** A document outside `{prefix}orchestrations/{id}/jobs/{id}`. */
   | 'other-collection'
-  /** A named database; only `(default)` is served. */
+  /** A database other than the one the function serves (E11_FIRESTORE_DATABASE). */
   | 'other-database'
   /** The event or its payload cannot be read. */
   | 'malformed-event';
@@ -86,11 +88,16 @@ function oldStatusOf(doc: EventDocument | null): JobStatus | null {
 }
 
 /**
- * Reads a Firestore CloudEvent: which project and job document it is about, and the job's status
- * before and after the write. Anything that is not a readable write of an E11 job document comes back
- * as an {@link IgnoredEvent} with the reason — never thrown, because redelivering it cannot help.
+ * Reads a Firestore CloudEvent: which project, database and job document it is about, and the job's
+ * status before and after the write. Anything that is not a readable write of an E11 job document of
+ * `servedDatabase` comes back as an {@link IgnoredEvent} with the reason — never thrown, because
+ * redelivering it cannot help. A write in another database is never read: its documents are not E11's
+ * (or belong to another deployment), and the function's IAM grants may not even reach them.
  */
-export function readJobWrite(event: CloudEvent<unknown>): JobWrite | IgnoredEvent {
+export function readJobWrite(
+  event: CloudEvent<unknown>,
+  servedDatabase: string = DEFAULTS.firestoreDatabase,
+): JobWrite | IgnoredEvent {
   const details: Record<string, unknown> = {
     ceId: event.id,
     ceType: event.type,
@@ -111,8 +118,9 @@ export function readJobWrite(event: CloudEvent<unknown>): JobWrite | IgnoredEven
   const database = text(event.database) ?? fromSource?.database ?? DEFAULT_DATABASE;
   if (!projectId) return ignore('malformed-event', 'The event names no project (source or project).');
   details.projectId = projectId;
-  if (database !== DEFAULT_DATABASE) {
-    return ignore('other-database', `Only the (default) database is served, not ${database}.`);
+  details.database = database;
+  if (database !== servedDatabase) {
+    return ignore('other-database', `This function serves the database ${servedDatabase}, not ${database}.`);
   }
 
   // The document path from the event's attributes, before paying for decoding the payload.
@@ -143,6 +151,7 @@ export function readJobWrite(event: CloudEvent<unknown>): JobWrite | IgnoredEven
       kind: 'job',
       eventId: event.id,
       projectId,
+      database,
       path,
       oldStatus: oldStatusOf(data.oldValue),
       newStatus: statusOf(data.value),

@@ -8,6 +8,7 @@ import {
   isE11Error,
   isTerminal,
   type Logger,
+  resolveDatabaseId,
   type Store,
 } from '@e11/sdk/core';
 import type { Firestore } from '@google-cloud/firestore';
@@ -19,8 +20,13 @@ import { createProjectClients, type ProjectClients } from './project-clients.js'
 
 /** What the `onJobWritten` handler talks to. Every field is optional; the defaults are production's. */
 export interface JobWrittenDeps {
-  /** The Firestore client of a project. @default one emulator-aware client per project, created on first use */
-  firestoreFor?: (projectId: string) => Firestore;
+  /**
+   * The Firestore database this function serves: events of other databases are logged and acknowledged.
+   * @default E11_FIRESTORE_DATABASE, or DEFAULTS.firestoreDatabase
+   */
+  databaseId?: string;
+  /** The Firestore client of a project's database. @default one emulator-aware client per project and database, created on first use */
+  firestoreFor?: (projectId: string, databaseId: string) => Firestore;
   /** The event publisher of a project. @default one Pub/Sub publisher per project, created on first publish */
   publisherFor?: (projectId: string) => EventPublisher;
   /** @default a pino logger with Cloud Logging fields, level E11_LOG_LEVEL or `info` */
@@ -54,18 +60,21 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
   const logger = deps.logger ?? createLogger('e11-functions', { level: process.env.E11_LOG_LEVEL ?? 'info' });
   let owned: ProjectClients | undefined;
   const defaults = () => (owned ??= createProjectClients());
-  const firestoreFor = deps.firestoreFor ?? ((projectId: string) => defaults().firestoreFor(projectId));
+  const servedDatabase = resolveDatabaseId(deps.databaseId);
+  const firestoreFor =
+    deps.firestoreFor ??
+    ((projectId: string, databaseId: string) => defaults().firestoreFor(projectId, databaseId));
   const publisherFor = deps.publisherFor ?? ((projectId: string) => defaults().publisherFor(projectId));
   const stores = new Map<string, Store>();
   const publishers = new Map<string, EventPublisher>();
   // One completion check at a time per orchestration in this process (see createCoalescer).
   const coalesced = createCoalescer<CompletionCheck>();
 
-  const storeFor = (projectId: string, collectionPrefix: string): Store => {
-    const key = `${projectId}/${collectionPrefix}`;
+  const storeFor = (projectId: string, database: string, collectionPrefix: string): Store => {
+    const key = `${projectId}/${database}/${collectionPrefix}`;
     let store = stores.get(key);
     if (!store) {
-      store = createStore({ firestore: firestoreFor(projectId), collectionPrefix });
+      store = createStore({ firestore: firestoreFor(projectId, database), collectionPrefix });
       stores.set(key, store);
     }
     return store;
@@ -80,7 +89,7 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
   };
 
   const handler = async (event: CloudEvent<unknown>): Promise<void> => {
-    const write = readJobWrite(event);
+    const write = readJobWrite(event, servedDatabase);
     if (write.kind === 'ignored') {
       logger.warn({ reason: write.reason, ...write.details }, `Ignored event: ${write.message}`);
       return;
@@ -90,15 +99,19 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
     if (write.newStatus === null || !isTerminal(write.newStatus) || write.newStatus === write.oldStatus) {
       return;
     }
-    const { projectId, path } = write;
+    const { projectId, database, path } = write;
     const context = {
       projectId,
+      database,
       orchestrationId: path.orchestrationId,
       jobId: path.jobId,
       ceId: write.eventId,
     };
     const runCheck = async (): Promise<CompletionCheck> => {
-      const completion = { store: storeFor(projectId, path.prefix), publisher: publisherOf(projectId) };
+      const completion = {
+        store: storeFor(projectId, database, path.prefix),
+        publisher: publisherOf(projectId),
+      };
       const result = await checkCompletion(
         deps.leaseMs === undefined ? completion : { ...completion, leaseMs: deps.leaseMs },
         path.orchestrationId,
@@ -114,7 +127,7 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
     };
     let check: CompletionCheck;
     try {
-      check = await coalesced(`${projectId}/${path.prefix}/${path.orchestrationId}`, runCheck);
+      check = await coalesced(`${projectId}/${database}/${path.prefix}/${path.orchestrationId}`, runCheck);
     } catch (error) {
       if (isPermanent(error)) {
         logger.error({ ...context, err: error }, 'Completion check failed on a corrupt document');

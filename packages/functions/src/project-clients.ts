@@ -2,9 +2,10 @@ import { createFirestore, createPubSubPublisher, type EventPublisher } from '@e1
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 
-/** One Firestore client and one Pub/Sub publisher per project id, created on first use. */
+/** One Firestore client per project and database, one Pub/Sub publisher per project, created on first use. */
 export interface ProjectClients {
-  firestoreFor(projectId: string): Firestore;
+  /** @param databaseId @default E11_FIRESTORE_DATABASE, or DEFAULTS.firestoreDatabase */
+  firestoreFor(projectId: string, databaseId?: string): Firestore;
   publisherFor(projectId: string): EventPublisher;
   /** Closes every client created so far. */
   close(): Promise<void>;
@@ -31,11 +32,12 @@ export function createProjectClients(): ProjectClients {
   };
 
   return {
-    firestoreFor(projectId) {
-      let firestore = firestores.get(projectId);
+    firestoreFor(projectId, databaseId) {
+      const key = `${projectId}/${databaseId ?? ''}`;
+      let firestore = firestores.get(key);
       if (!firestore) {
-        firestore = createFirestore({ projectId });
-        firestores.set(projectId, firestore);
+        firestore = createFirestore({ projectId, databaseId });
+        firestores.set(key, firestore);
       }
       return firestore;
     },

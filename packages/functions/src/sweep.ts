@@ -4,7 +4,7 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 
 /** What the `sweep` handler talks to. */
 export interface SweepDeps {
-  /** @default an `OrchestrationService` from the environment (GOOGLE_CLOUD_PROJECT, E11_REGION, E11_COLLECTION_PREFIX), created on the first request */
+  /** @default an `OrchestrationService` from the environment (GOOGLE_CLOUD_PROJECT, E11_REGION, E11_COLLECTION_PREFIX, E11_FIRESTORE_DATABASE), created on the first request */
   service?: Pick<OrchestrationService, 'sweep' | 'close'>;
   /** Delete ended orchestrations older than this many days on each sweep. @default E11_RETENTION_DAYS, or off */
   retentionDays?: number;

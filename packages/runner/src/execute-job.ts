@@ -84,7 +84,14 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     firestore ??= createFirestore({
       projectId: rawEnv.GOOGLE_CLOUD_PROJECT,
       emulatorHost: rawEnv.FIRESTORE_EMULATOR_HOST,
+      databaseId: env.databaseId,
     });
+    if (env.databaseId !== undefined && firestore.databaseId !== env.databaseId) {
+      logger.error(
+        `E11_FIRESTORE_DATABASE is ${env.databaseId} but the runner's Firestore client uses ${firestore.databaseId}.`,
+      );
+      return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
+    }
     const store = createStore({ firestore, collectionPrefix: env.collectionPrefix, clock: options.clock });
     // The orchestration and the job document are read in parallel (one round trip, not two); a job not
     // written yet (Pending) then takes one more read, of its params chunk.
@@ -109,7 +116,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     const orchestration = await orchestrationRead;
     if (!orchestration) {
       logger.error(
-        `Orchestration ${env.orchestrationId} does not exist in ${store.collections.orchestrationsId}: check ORCHESTRATION_ID, E11_COLLECTION_PREFIX and the project.`,
+        `Orchestration ${env.orchestrationId} does not exist in ${store.collections.orchestrationsId} of database ${firestore.databaseId}: check ORCHESTRATION_ID, E11_COLLECTION_PREFIX, E11_FIRESTORE_DATABASE and the project.`,
       );
       return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
     }
@@ -203,6 +210,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       client: options.watchdogClient ?? {
         projectId: rawEnv.GOOGLE_CLOUD_PROJECT,
         emulatorHost: rawEnv.FIRESTORE_EMULATOR_HOST,
+        databaseId: firestore.databaseId,
       },
       log,
       redact,

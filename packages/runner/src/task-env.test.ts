@@ -34,6 +34,13 @@ describe('parseTaskEnv', () => {
     ).toBe(10_007);
   });
 
+  it('reads the database of the orchestration from E11_FIRESTORE_DATABASE, undefined without it', () => {
+    const base = { JOB_NAME: 'a', ORCHESTRATION_ID: 'o', JOB_ID: 'j' };
+    expect(parseTaskEnv({ ...base, E11_FIRESTORE_DATABASE: 'e11-jobs' }).databaseId).toBe('e11-jobs');
+    expect(parseTaskEnv(base).databaseId).toBeUndefined();
+    expect(parseTaskEnv({ ...base, E11_FIRESTORE_DATABASE: '' }).databaseId).toBeUndefined();
+  });
+
   it('names the missing or malformed variable with E11_INVALID_TASK_ENV', () => {
     expect(() => parseTaskEnv({ ORCHESTRATION_ID: 'o', JOB_ID: 'j' })).toThrow(/JOB_NAME is not set/);
     expect(() => parseTaskEnv({ JOB_NAME: 'a', ORCHESTRATION_ID: 'o' })).toThrow(/JOB_ID is missing/);

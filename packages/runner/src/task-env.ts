@@ -23,6 +23,7 @@ const taskEnvSchema = z
     E11_TASK_INDEX_OFFSET: index.optional(),
     E11_JOB_INDEX: index.optional(),
     E11_COLLECTION_PREFIX: z.string().optional(),
+    E11_FIRESTORE_DATABASE: z.string().optional(),
     E11_HEARTBEAT_INTERVAL_MS: positiveMs.optional(),
     E11_TERMINATION_GRACE_MS: positiveMs.optional(),
   })
@@ -45,6 +46,8 @@ export interface TaskEnv {
   taskIndex: number | null;
   taskAttempt: number | null;
   collectionPrefix: string;
+  /** The Firestore database of the orchestration (E11_FIRESTORE_DATABASE), or undefined for the client's default. */
+  databaseId: string | undefined;
   heartbeatIntervalMs: number;
   terminationGraceMs: number;
 }
@@ -84,6 +87,7 @@ export function parseTaskEnv(env: Readonly<Record<string, string | undefined>>):
     taskIndex: e.CLOUD_RUN_TASK_INDEX ?? null,
     taskAttempt: e.CLOUD_RUN_TASK_ATTEMPT ?? null,
     collectionPrefix: e.E11_COLLECTION_PREFIX ?? DEFAULTS.collectionPrefix,
+    databaseId: e.E11_FIRESTORE_DATABASE,
     heartbeatIntervalMs: e.E11_HEARTBEAT_INTERVAL_MS ?? DEFAULTS.heartbeatIntervalMs,
     terminationGraceMs: e.E11_TERMINATION_GRACE_MS ?? DEFAULTS.terminationGraceMs,
   };

@@ -1,7 +1,12 @@
 // @e11/sdk/core — the shared model without the heavy clients: errors, defaults, document schemas,
 // paths, the store's state changes, completion detection and the event schema. The runner and the
 // functions import this entry so a task or a cold function start loads Firestore (and pino, zod) only.
-export { type ClientOptions, createFirestore, resolveProjectId } from './clients/firestore.js';
+export {
+  type ClientOptions,
+  createFirestore,
+  resolveDatabaseId,
+  resolveProjectId,
+} from './clients/firestore.js';
 export { type Clock, systemClock } from './clock.js';
 export {
   checkCompletion,

@@ -5,6 +5,12 @@
 export const DEFAULTS = {
   /** Collections are `${prefix}orchestrations`, `${prefix}schedules`, …; a prefix keeps E11 apart from app data. */
   collectionPrefix: 'e11_',
+  /**
+   * The Firestore database of the clients the SDK, runner and functions create (E11_FIRESTORE_DATABASE
+   * overrides it). `(default)` works without setup; production deploys E11 to its own named database
+   * (deploy.sh --database) so that IAM can grant each account that database alone.
+   */
+  firestoreDatabase: '(default)',
   /** Cloud Run region used to build job resource names when none is given. */
   region: 'us-central1',
   /** Topic that receives JobCompletedEvents unless an orchestration names another. */

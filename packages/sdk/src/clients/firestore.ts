@@ -1,5 +1,8 @@
 import { Firestore } from '@google-cloud/firestore';
 
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode } from '../errors.js';
+
 /**
  * Factories for the Google clients, the same in production and locally. With an emulator host (an
  * argument, or FIRESTORE_EMULATOR_HOST / PUBSUB_EMULATOR_HOST / E11_CLOUD_RUN_EMULATOR_HOST) the real
@@ -23,21 +26,46 @@ export function resolveProjectId(projectId?: string): string | undefined {
   );
 }
 
+/** Firestore's rule for database ids (4-63 of a-z, 0-9 and '-', a letter first, not '-' last), or `(default)`. */
+const DATABASE_ID = /^([a-z][a-z0-9-]{2,61}[a-z0-9]|\(default\))$/;
+
+/**
+ * The Firestore database id from the options, E11_FIRESTORE_DATABASE, or `(default)`. Throws
+ * E11_INVALID_OPTIONS for an id Firestore would refuse.
+ */
+export function resolveDatabaseId(databaseId?: string): string {
+  const fromEnv = process.env.E11_FIRESTORE_DATABASE;
+  const id = databaseId ?? (fromEnv === '' ? undefined : fromEnv) ?? DEFAULTS.firestoreDatabase;
+  if (!DATABASE_ID.test(id)) {
+    const source = databaseId === undefined ? 'E11_FIRESTORE_DATABASE' : 'databaseId';
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `${source}: '${id}' is not a Firestore database id (4-63 lower-case letters, digits or '-', starting with a letter), nor '(default)'.`,
+      { context: { path: source } },
+    );
+  }
+  return id;
+}
+
 /** Options for the client factories. */
 export interface ClientOptions {
   projectId?: string;
   /** `host:port` of an emulator; defaults to the standard environment variable. */
   emulatorHost?: string;
+  /** The Firestore database (Firestore clients only). @default E11_FIRESTORE_DATABASE, or DEFAULTS.firestoreDatabase */
+  databaseId?: string;
 }
 
-/** A Firestore client (emulator-aware). */
+/** A Firestore client of one database (emulator-aware). */
 export function createFirestore(options: ClientOptions = {}): Firestore {
   const projectId = resolveProjectId(options.projectId);
+  const databaseId = resolveDatabaseId(options.databaseId);
   const emulator = options.emulatorHost ?? process.env.FIRESTORE_EMULATOR_HOST;
-  if (!emulator) return new Firestore(projectId ? { projectId } : {});
+  if (!emulator) return new Firestore({ ...(projectId ? { projectId } : {}), databaseId });
   const { host, port } = splitHost(emulator);
   return new Firestore({
     projectId: projectId ?? 'demo-e11',
+    databaseId,
     host,
     port,
     ssl: false,

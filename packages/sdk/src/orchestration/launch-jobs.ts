@@ -123,6 +123,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
   const { store, launcher, logger, launch, rateLimiter } = context;
   const { orchestration } = plan;
   const prefix = store.collections.prefix;
+  const database = store.firestore.databaseId;
   const report: LaunchReport = {
     executions: [],
     launched: 0,
@@ -137,6 +138,8 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
     JOB_NAME: orchestration.jobName,
     ORCHESTRATION_ID: orchestration.id,
     ...(prefix === DEFAULTS.collectionPrefix ? {} : { E11_COLLECTION_PREFIX: prefix }),
+    // The task's runner opens the database this store uses (the job's deployed env may name it too).
+    ...(database === DEFAULTS.firestoreDatabase ? {} : { E11_FIRESTORE_DATABASE: database }),
   };
   const cancelWatch = watchCancelRequest(store, orchestration.id, logger);
   const signal = plan.signal ? AbortSignal.any([plan.signal, cancelWatch.signal]) : cancelWatch.signal;

@@ -18,6 +18,12 @@ export interface OrchestrationServiceOptions {
   projectId?: string;
   /** @default DEFAULTS.collectionPrefix ('e11_'), or E11_COLLECTION_PREFIX */
   collectionPrefix?: string;
+  /**
+   * E11's Firestore database: the default client's, and, with `firestore`, the database that client
+   * must use (anything else is E11_INVALID_OPTIONS). Launched tasks get it as E11_FIRESTORE_DATABASE.
+   * @default E11_FIRESTORE_DATABASE, or DEFAULTS.firestoreDatabase ('(default)')
+   */
+  databaseId?: string;
   /** A Firestore client; by default one is created (emulator-aware through FIRESTORE_EMULATOR_HOST). */
   firestore?: Firestore;
   /** A Pub/Sub client for cancel() and sweep(), which end orchestrations themselves; created lazily by default. */

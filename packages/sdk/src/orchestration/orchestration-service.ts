@@ -4,7 +4,7 @@ import { type Firestore, Timestamp } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { type Observable, throwError } from 'rxjs';
 
-import { createFirestore, createPubSub, resolveProjectId } from '../clients.js';
+import { createFirestore, createPubSub, resolveDatabaseId, resolveProjectId } from '../clients.js';
 import { type Clock, systemClock } from '../clock.js';
 import { createPubSubPublisher, type EventPublisher } from '../completion/event-publisher.js';
 import { createTopicCheck, type TopicCheck } from '../completion/topic-check.js';
@@ -130,7 +130,15 @@ export class OrchestrationService {
     this.#pubsub = options.pubsub;
     this.#publisher = options.publisher;
     this.#ownsPubSub = options.pubsub === undefined;
-    const firestore: Firestore = options.firestore ?? createFirestore({ projectId });
+    const firestore: Firestore =
+      options.firestore ?? createFirestore({ projectId, databaseId: options.databaseId });
+    if (options.databaseId !== undefined && firestore.databaseId !== resolveDatabaseId(options.databaseId)) {
+      throw new E11Error(
+        ErrorCode.InvalidOptions,
+        `databaseId: '${options.databaseId}' differs from the database of the given firestore client ('${firestore.databaseId}').`,
+        { context: { path: 'databaseId' } },
+      );
+    }
     const clock: Clock = options.clock ?? systemClock;
     this.#ownsFirestore = options.firestore === undefined;
     this.#store = createStore({
