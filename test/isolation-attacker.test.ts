@@ -1,0 +1,630 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+import { type Stack, startStack } from '@e11/emulators';
+import {
+  cloudLoggingOptions,
+  createDashboardServer,
+  createExecutionsClient,
+  createFirestore,
+  createPubSub,
+  createSseHandler,
+  type DashboardServer,
+  DEFAULTS,
+  formatEventId,
+  type OrchestrationService,
+} from '@e11/sdk';
+import { runCli } from '@e11/sdk/cli';
+import { initializeTestEnvironment, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
+import { Timestamp } from '@google-cloud/firestore';
+import type { Message, Subscription } from '@google-cloud/pubsub';
+import {
+  collection,
+  collectionGroup,
+  deleteDoc,
+  doc,
+  getDoc,
+  getDocs,
+  setDoc,
+  setLogLevel,
+  updateDoc,
+} from 'firebase/firestore';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { type Answer, answerOf, dumpFirestore, httpAnswer, observe } from './attacker/answers.js';
+import { type Capture, findMarkers, type Marker, marker, normalizeIds } from './attacker/scanner.js';
+import {
+  A_PARAMS,
+  B_PARAMS,
+  CARD_NUMBER,
+  CUSTOMER_ID,
+  CVV,
+  kickOffPay,
+  RECEIPT,
+  SHARED_KEY,
+  TAG_VALUE,
+  TENANT_A,
+  TENANT_B,
+} from './attacker/tenant-a.js';
+import { captureIo } from './helpers/capture.js';
+import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
+
+/**
+ * Tenant B against tenant A on the local stack (Firestore + Pub/Sub emulators, the Cloud Run emulator
+ * running the real runner, the functions on the Functions Framework). A runs a payment job whose
+ * secrets are declared on its class only; B then tries every way in it can think of: A's ids through
+ * every read API, watch, SSE and dashboard route, the CLI; A's idempotency key; re-scoping its
+ * service; its service's handles; the Firestore rules with a web client signed in as B. Every
+ * id-based attempt must answer exactly what an unknown id answers (`E11_UNKNOWN_ORCHESTRATION`), no
+ * byte of A's data may reach B, and no secret may appear in any output anybody gets (A's own reads,
+ * every process's logs, Pub/Sub, Firestore outside A's params).
+ */
+const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/attacker-entrypoint.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../packages/sdk/dist/cli/main.js', import.meta.url));
+const RULES = readFileSync(fileURLToPath(new URL('../firestore.rules', import.meta.url)), 'utf8');
+const projectId = testProjectId('attacker');
+const TOPIC = 'attacker-completed';
+const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
+const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
+
+/** Everything captured, scanned at the end. */
+const captures: Capture[] = [];
+/** Logs of every process, appended as they arrive (scanned for secrets). */
+const logs = { tasks: '', backend: '' };
+let stack: Stack;
+let root: OrchestrationService;
+let aService: OrchestrationService;
+let bService: OrchestrationService;
+let subscription: Subscription;
+const messages: string[] = [];
+let aEnded: Promise<void>;
+const servers: { close(): Promise<void> }[] = [];
+
+/** A's orchestration and jobs, once kicked off. */
+const a = { orchestrationId: '', jobIds: [] as string[] };
+
+function sink(append: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      append(chunk.toString('utf8'));
+      done();
+    },
+  });
+}
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+beforeAll(async () => {
+  stack = await startStack({
+    projectId,
+    attach: suiteEmulators(),
+    cloudRun: {
+      jobs: {
+        pay: { command: 'node', args: [ENTRYPOINT], maxRetries: 0, env: { E11_LOG_LEVEL: 'debug' } },
+      },
+    },
+    cloudRunOptions: { onTaskOutput: (_, chunk) => void (logs.tasks += chunk) },
+    functionsEnv: { E11_LOG_LEVEL: 'debug' },
+    topics: [TOPIC],
+    sweepIntervalMs: 0,
+  });
+  const logger = pino(
+    cloudLoggingOptions({ level: 'debug' }),
+    sink((text) => (logs.backend += text)),
+  );
+  root = stackService(stack, { projectId, firestore, pubsub, defaultTopic: TOPIC }, { logger });
+  aService = root.forTenant(TENANT_A);
+  bService = root.forTenant(TENANT_B);
+
+  // Every JobCompletedEvent message, raw bytes and attributes.
+  [subscription] = await pubsub.topic(TOPIC).createSubscription(`all-${randomUUID().slice(0, 8)}`);
+  let announceA: () => void = () => undefined;
+  aEnded = new Promise<void>((resolve) => (announceA = resolve));
+  subscription.on('message', (message: Message) => {
+    messages.push(`${message.data.toString('utf8')} ${JSON.stringify(message.attributes)}`);
+    if (a.orchestrationId !== '' && message.attributes.orchestrationId === a.orchestrationId) announceA();
+    message.ack();
+  });
+
+  const kicked = await kickOffPay(aService, A_PARAMS, {
+    tags: { account: TAG_VALUE },
+    idempotencyKey: SHARED_KEY,
+  });
+  a.orchestrationId = kicked.orchestrationId;
+  a.jobIds = kicked.jobIds;
+  // A's own results wait for the end (and are one of A's legitimate reads).
+  const results = await aService.getJobResults(a.orchestrationId, { timeoutMs: 30_000 });
+  captures.push({ source: 'A: getJobResults', audience: 'a', text: JSON.stringify(results) });
+  await aEnded;
+});
+
+afterAll(async () => {
+  for (const server of servers) await server.close();
+  await subscription?.close();
+  await root?.close();
+  await stack?.stop();
+  await pubsub.close();
+  await firestore.terminate();
+});
+
+/** The ids an attempt names. */
+interface Target {
+  orchestrationId: string;
+  jobId: string;
+}
+
+/** What a random id that never existed gets: the reference for every id-based attempt. */
+function unknownTarget(): Target {
+  return { orchestrationId: randomUUID(), jobId: randomUUID() };
+}
+
+/** One named attempt of tenant B. */
+interface Attempt {
+  name: string;
+  /**
+   * 'unknown': B names A's ids; the answer must be E11_UNKNOWN_ORCHESTRATION and equal (ids aside) to
+   * the answer about a random id. 'same': only equal to that answer (a filter that matches nothing).
+   * 'none': B names no id of A's.
+   */
+  ids: 'unknown' | 'same' | 'none';
+  run: (target: Target) => Promise<Answer>;
+  /** A reason the answer is a leak beyond the markers it carries (e.g. "deduplicated into A's run"). */
+  check?: (answer: Answer) => string | undefined;
+}
+
+/** Runs B's CLI in-process with a service scoped to B (the CLI's own service factory hook). */
+async function cliAsB(args: string[]): Promise<Answer> {
+  const io = captureIo();
+  const code = await runCli(args, io, () => root.forTenant(TENANT_B));
+  const text = `exit ${code}\n${io.stdout.text}\n${io.stderr.text}`;
+  return { outcome: text, code: /\((E11_[A-Z_]+)\)/.exec(io.stderr.text)?.[1] ?? null, bytes: text };
+}
+
+/** Runs the built `e11` executable (as an operator of the deployment) and captures its output. */
+function cliProcess(args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
+      PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
+      GOOGLE_CLOUD_PROJECT: projectId,
+      E11_TOPIC: TOPIC,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(`e11 ${args.join(' ')} → exit ${code}\n${output}`));
+  });
+}
+
+/** B's attempts through its scoped service, its dashboard, its SSE handler and its CLI. */
+/** An SSE event id five minutes old: a resume that replays every job change since then. */
+function resumeId(): string {
+  return formatEventId(Timestamp.fromMillis(Date.now() - 5 * 60_000), 1);
+}
+
+function serviceAttempts(urls: { dashboard: string; sse: string }): Attempt[] {
+  const sdk = (name: string, run: (t: Target) => unknown, ids: Attempt['ids'] = 'unknown'): Attempt => ({
+    name: `sdk ${name}`,
+    ids,
+    run: (t) => answerOf(() => run(t)),
+  });
+  const http = (
+    name: string,
+    path: (t: Target) => string,
+    init: { method?: string; headers?: Record<string, string> } = {},
+    ids: Attempt['ids'] = 'unknown',
+  ): Attempt => ({ name, ids, run: (t) => httpAnswer(path(t), init) });
+  const cli = (args: (t: Target) => string[], ids: Attempt['ids'] = 'unknown'): Attempt => ({
+    name: `cli e11 ${args({ orchestrationId: '<id>', jobId: '<job>' }).join(' ')}`,
+    ids,
+    run: (t) => cliAsB(args(t)),
+  });
+  const d = urls.dashboard;
+  const watchJobsAttempts = [1, 2, 3, 4].map((n): Attempt => ({
+    name: `sdk watchJobs #${n} (the jobs listener races the tenant check)`,
+    ids: 'unknown',
+    run: (t) => observe(bService.watchJobs(t.orchestrationId)),
+  }));
+  return [
+    sdk('getOrchestration', (t) => bService.getOrchestration(t.orchestrationId)),
+    sdk('getJob', (t) => bService.getJob(t.orchestrationId, t.jobId)),
+    sdk('listJobs', (t) => bService.listJobs(t.orchestrationId)),
+    sdk('listJobs Errored', (t) => bService.listJobs(t.orchestrationId, { status: 'Errored' })),
+    sdk('getJobResults', (t) => bService.getJobResults(t.orchestrationId, { timeoutMs: 2_000 })),
+    { name: 'sdk watch', ids: 'unknown', run: (t) => observe(bService.watch(t.orchestrationId)) },
+    ...watchJobsAttempts,
+    {
+      name: 'sdk watchJobs initial: false',
+      ids: 'unknown',
+      run: (t) => observe(bService.watchJobs(t.orchestrationId, { initial: false })),
+    },
+    sdk('cancel', (t) => bService.cancel(t.orchestrationId)),
+    sdk('retryFailed', (t) => bService.retryFailed(t.orchestrationId)),
+    sdk('retryFailed jobIds', (t) => bService.retryFailed(t.orchestrationId, { jobIds: [t.jobId] })),
+    sdk('discard', (t) => bService.discard(t.orchestrationId)),
+    sdk('discard jobIds', (t) => bService.discard(t.orchestrationId, { jobIds: [t.jobId] })),
+    sdk(
+      'listDeadLetters({ orchestrationId })',
+      (t) => bService.listDeadLetters({ orchestrationId: t.orchestrationId }),
+      'same',
+    ),
+    sdk('listOrchestrations', () => bService.listOrchestrations({ limit: 100 }), 'none'),
+    sdk('listOrchestrations jobName', () => bService.listOrchestrations({ jobName: 'pay' }), 'none'),
+    sdk('getMetrics', () => bService.getMetrics(), 'none'),
+    sdk('getMetrics jobName', () => bService.getMetrics({ jobName: 'pay' }), 'none'),
+    sdk('listDeadLetters', () => bService.listDeadLetters(), 'none'),
+    // SSE handler served for B.
+    http('sse', (t) => `${urls.sse}/orchestrations/${t.orchestrationId}/events`),
+    http('sse Last-Event-ID', (t) => `${urls.sse}/orchestrations/${t.orchestrationId}/events`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': resumeId() },
+    }),
+    http(
+      'sse ?lastEventId',
+      (t) => `${urls.sse}/orchestrations/${t.orchestrationId}/events?lastEventId=${resumeId()}`,
+    ),
+    // Every dashboard route, the dashboard served for B.
+    http('dashboard GET /', () => `${d}/`, {}, 'none'),
+    http('dashboard GET /assets/dashboard.js', () => `${d}/assets/dashboard.js`, {}, 'none'),
+    http('dashboard GET /api/orchestrations', () => `${d}/api/orchestrations?limit=100`, {}, 'none'),
+    http(
+      'dashboard GET /api/orchestrations?jobName',
+      () => `${d}/api/orchestrations?jobName=pay`,
+      {},
+      'none',
+    ),
+    http('dashboard GET /api/metrics', () => `${d}/api/metrics`, {}, 'none'),
+    http('dashboard GET /api/orchestrations/:id', (t) => `${d}/api/orchestrations/${t.orchestrationId}`),
+    http(
+      'dashboard GET /api/orchestrations/:id/failures',
+      (t) => `${d}/api/orchestrations/${t.orchestrationId}/failures`,
+    ),
+    http(
+      'dashboard POST /api/orchestrations/:id/retry',
+      (t) => `${d}/api/orchestrations/${t.orchestrationId}/retry`,
+      { method: 'POST', headers: { 'x-e11-dashboard': '1' } },
+    ),
+    http('dashboard SSE', (t) => `${d}/api/orchestrations/${t.orchestrationId}/events`),
+    http('dashboard SSE Last-Event-ID', (t) => `${d}/api/orchestrations/${t.orchestrationId}/events`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': resumeId() },
+    }),
+    // The CLI with a service scoped to B.
+    cli((t) => ['status', t.orchestrationId]),
+    cli((t) => ['--json', 'status', t.orchestrationId]),
+    cli((t) => ['watch', t.orchestrationId, '--timeout', '3s']),
+    cli((t) => ['--json', 'results', t.orchestrationId, '--timeout', '3s']),
+    cli((t) => ['retry', t.orchestrationId]),
+    cli((t) => ['cancel', t.orchestrationId]),
+    cli((t) => ['dlq', 'list', '--orchestration', t.orchestrationId], 'same'),
+    cli((t) => ['dlq', 'retry', t.orchestrationId]),
+    cli((t) => ['dlq', 'discard', t.orchestrationId]),
+    cli(() => ['--json', 'history'], 'none'),
+    cli(() => ['--json', 'metrics'], 'none'),
+    cli(() => ['--json', 'dlq', 'list'], 'none'),
+  ];
+}
+
+/** B reuses A's idempotency key: B's kick-off must be B's own, run, and reveal nothing of A's. */
+function idempotencyAttempts(): Attempt[] {
+  const own = (answer: Answer) => {
+    if (answer.code !== null) return `the kick-off was refused: ${answer.outcome}`;
+    const result = JSON.parse(answer.bytes) as { kick: { deduplicated: boolean; orchestrationId: string } };
+    if (result.kick.deduplicated) return "B's kick-off was deduplicated into another orchestration";
+    return undefined;
+  };
+  return [
+    {
+      name: "idempotency: A's key, same job name and count",
+      ids: 'none',
+      check: (answer) => {
+        const problem = own(answer);
+        if (problem) return problem;
+        const { results } = JSON.parse(answer.bytes) as { results: [unknown[], unknown] };
+        // B's jobs ran to completion as B's own orchestration.
+        return results[0].length === B_PARAMS.length ? undefined : "B's jobs did not all run";
+      },
+      run: () =>
+        answerOf(async () => {
+          const kick = await kickOffPay(bService, B_PARAMS, { idempotencyKey: SHARED_KEY });
+          const answer = { kick: { ...kick, launched: undefined }, results: [[], null] as unknown };
+          // B's work runs: its own results (a deduplicated kick-off has none to wait for).
+          if (!kick.deduplicated)
+            answer.results = await bService.getJobResults(kick.orchestrationId, { timeoutMs: 20_000 });
+          return answer;
+        }),
+    },
+    {
+      name: "idempotency: A's key, another job count",
+      ids: 'none',
+      check: own,
+      run: () =>
+        answerOf(async () => {
+          const kick = await kickOffPay(bService, B_PARAMS.slice(0, 1), { idempotencyKey: SHARED_KEY });
+          await kick.launched;
+          return { kick: { ...kick, launched: undefined } };
+        }),
+    },
+    {
+      name: "idempotency: A's key, another job name",
+      ids: 'none',
+      check: own,
+      run: () =>
+        answerOf(async () => {
+          // background: the Cloud Run job 'refund' does not exist; only the kick-off's answer matters.
+          const kick = await kickOffPay(
+            bService,
+            B_PARAMS,
+            { idempotencyKey: SHARED_KEY, background: true },
+            'refund',
+          );
+          await kick.launched.catch(() => undefined);
+          return { kick: { ...kick, launched: undefined } };
+        }),
+    },
+  ];
+}
+
+/** B widens or changes its scope, or reaches for an unscoped handle. */
+function scopeAttempts(): Attempt[] {
+  /** What a service scoped by B's attempt shows of A. */
+  const probe = async (service: OrchestrationService) => ({
+    orchestration: await answerOf(() => service.getOrchestration(a.orchestrationId)),
+    list: await answerOf(() => service.listOrchestrations({ limit: 100 })),
+    jobs: await answerOf(() => service.listJobs(a.orchestrationId)),
+  });
+  const rescope = (name: string, tenant: unknown): Attempt => ({
+    name,
+    ids: 'none',
+    run: () => answerOf(() => probe(bService.forTenant(tenant as string))),
+  });
+  return [
+    rescope("forTenant('a') on B's service", TENANT_A),
+    rescope("forTenant(null) on B's service (widen)", null),
+    rescope("forTenant(undefined) on B's service (widen)", undefined),
+    {
+      name: "(bService as any).store: read A's documents through it",
+      ids: 'none',
+      run: () =>
+        answerOf(async () => {
+          const store = (root.forTenant(TENANT_B) as unknown as Record<string, unknown>).store as
+            | { collections?: { orchestration(id: string): { get(): Promise<{ data(): unknown }> } } }
+            | undefined;
+          if (!store?.collections) return { store: typeof store };
+          const snapshot = await store.collections.orchestration(a.orchestrationId).get();
+          return { orchestration: snapshot.data() };
+        }),
+    },
+    {
+      name: "(bService as any).store.tenant = null, then read A's orchestration",
+      ids: 'none',
+      run: () =>
+        answerOf(async () => {
+          const service = root.forTenant(TENANT_B);
+          const store = (service as unknown as Record<string, unknown>).store as
+            Record<string, unknown> | undefined;
+          let mutation = 'no store';
+          if (store) {
+            try {
+              store.tenant = null;
+              mutation = 'assigned';
+            } catch (error) {
+              mutation = `refused: ${(error as Error).message}`;
+            }
+          }
+          return { mutation, probe: await probe(service) };
+        }),
+    },
+  ];
+}
+
+/** The Firestore rules, with the web client SDK signed in as B, on the documents A's run produced. */
+function rulesAttempts(env: () => RulesTestEnvironment): Attempt[] {
+  const db = () => env().authenticatedContext(TENANT_B, { tenant: TENANT_B }).firestore();
+  const orchestration = () => `e11_orchestrations/${a.orchestrationId}`;
+  const denied = (answer: Answer) =>
+    answer.code === null ? `the client SDK was allowed: ${answer.outcome.slice(0, 200)}` : undefined;
+  const attempt = (name: string, run: () => Promise<unknown>): Attempt => ({
+    name: `rules as B: ${name}`,
+    ids: 'none',
+    check: denied,
+    run: async () => {
+      const answer = await answerOf(async () => {
+        const value = await run();
+        const snapshot = value as { data?: () => unknown; docs?: { data(): unknown }[] } | undefined;
+        return snapshot?.docs?.map((d) => d.data()) ?? snapshot?.data?.() ?? 'allowed';
+      });
+      // A denial is a FirebaseError (not an E11Error): keep that it failed.
+      return { ...answer, code: answer.outcome.startsWith('value') ? null : 'denied' };
+    },
+  });
+  return [
+    attempt('get the orchestration', () => getDoc(doc(db(), orchestration()))),
+    attempt('get a job', () => getDoc(doc(db(), `${orchestration()}/jobs/${a.jobIds[0]}`))),
+    attempt('get the params chunk', () => getDoc(doc(db(), `${orchestration()}/params/0`))),
+    attempt('list the orchestrations', () => getDocs(collection(db(), 'e11_orchestrations'))),
+    attempt('list every jobs collection', () => getDocs(collectionGroup(db(), 'jobs'))),
+    attempt('list the counters', () => getDocs(collection(db(), `${orchestration()}/counters`))),
+    attempt('list the completions', () => getDocs(collection(db(), `${orchestration()}/completions`))),
+    attempt('update a job', () =>
+      updateDoc(doc(db(), `${orchestration()}/jobs/${a.jobIds[1]}`), { status: 'Completed' }),
+    ),
+    attempt('create a job', () => setDoc(doc(db(), `${orchestration()}/jobs/forged`), { status: 'Pending' })),
+    attempt('delete the orchestration', () => deleteDoc(doc(db(), orchestration()))),
+  ];
+}
+
+describe('tenant B against tenant A', () => {
+  it('gets nothing of A through any attempt, and no secret leaves through any output', async () => {
+    const markers: Marker[] = [
+      marker('cardNumber (secret)', CARD_NUMBER, true),
+      marker('cvv (secret, 3 characters)', CVV, true),
+      marker("A's customerId", CUSTOMER_ID),
+      marker("A's result", RECEIPT),
+      marker("A's tag value", TAG_VALUE),
+      marker("A's orchestration id", a.orchestrationId),
+      ...a.jobIds.map((id, i) => marker(`A's job id #${i}`, id)),
+    ];
+    const supplied = [a.orchestrationId, ...a.jobIds];
+    const leaks: string[] = [];
+    let attempts = 0;
+
+    // B's dashboard and SSE handler; A's dashboard (A's own reads).
+    const dashboards: DashboardServer[] = [
+      await createDashboardServer(bService, { port: 0 }),
+      await createDashboardServer(aService, { port: 0 }),
+    ];
+    servers.push(...dashboards);
+    const [bDashboard, aDashboard] = dashboards.map((server) => server.url.replace(/\/$/, '')) as [
+      string,
+      string,
+    ];
+    const sse = await serve(createSseHandler(bService, { authorize: () => true }));
+
+    const table: Attempt[] = [
+      ...serviceAttempts({ dashboard: bDashboard, sse }),
+      ...idempotencyAttempts(),
+      ...scopeAttempts(),
+      ...rulesAttempts(() => rules),
+    ];
+    const [host = '', port = ''] = inject('firestoreHost').split(':');
+    setLogLevel('silent'); // the web client logs each denial on stderr
+    const rules = await initializeTestEnvironment({
+      projectId,
+      firestore: { host, port: Number(port), rules: RULES },
+    });
+
+    for (const attempt of table) {
+      attempts++;
+      const target = { orchestrationId: a.orchestrationId, jobId: a.jobIds[1] as string };
+      const answer = await attempt.run(target);
+      captures.push({ source: attempt.name, audience: 'b', text: answer.bytes, supplied });
+      if (attempt.ids !== 'none') {
+        const unknown = unknownTarget();
+        const reference = await attempt.run(unknown);
+        const mine = normalizeIds(answer.outcome, { id: target.orchestrationId, job: target.jobId });
+        const theirs = normalizeIds(reference.outcome, { id: unknown.orchestrationId, job: unknown.jobId });
+        if (mine !== theirs)
+          leaks.push(
+            `${attempt.name}: answers A's id differently from an unknown id:\n  A's id: ${mine.slice(0, 400)}\n  unknown: ${theirs.slice(0, 400)}`,
+          );
+        if (attempt.ids === 'unknown' && answer.code !== 'E11_UNKNOWN_ORCHESTRATION')
+          leaks.push(`${attempt.name}: ended in ${answer.code ?? 'no error'}, not E11_UNKNOWN_ORCHESTRATION`);
+      }
+      const problem = attempt.check?.(answer);
+      if (problem) leaks.push(`${attempt.name}: ${problem}`);
+    }
+
+    // A's own legitimate reads: A's data is A's, but the class-declared secrets are redacted.
+    const own = async (source: string, run: () => Promise<unknown>) => {
+      const answer = await answerOf(run);
+      captures.push({ source: `A: ${source}`, audience: 'a', text: answer.bytes });
+    };
+    for (const jobId of a.jobIds)
+      await own(`getJob ${jobId}`, () => aService.getJob(a.orchestrationId, jobId));
+    await own('listJobs', () => aService.listJobs(a.orchestrationId));
+    await own('listDeadLetters', () => aService.listDeadLetters());
+    await own('watchJobs', async () => (await observe(aService.watchJobs(a.orchestrationId))).bytes);
+    for (const path of [
+      '/api/orchestrations',
+      `/api/orchestrations/${a.orchestrationId}`,
+      `/api/orchestrations/${a.orchestrationId}/failures`,
+      `/api/orchestrations/${a.orchestrationId}/events`,
+      '/api/metrics',
+    ]) {
+      const answer = await httpAnswer(`${aDashboard}${path}`);
+      captures.push({ source: `A: dashboard ${path}`, audience: 'a', text: answer.bytes });
+    }
+    const replay = await httpAnswer(`${aDashboard}/api/orchestrations/${a.orchestrationId}/events`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': resumeId() },
+    });
+    captures.push({
+      source: 'A: dashboard SSE with Last-Event-ID (job replay)',
+      audience: 'a',
+      text: replay.bytes,
+    });
+    // The operator's CLI process (the CLI has no tenant option).
+    for (const args of [
+      ['--json', 'results', a.orchestrationId],
+      ['results', a.orchestrationId],
+      ['dlq', 'list', '--orchestration', a.orchestrationId],
+      ['--json', 'dlq', 'list'],
+      ['--json', 'status', a.orchestrationId],
+    ]) {
+      captures.push({
+        source: `operator: e11 ${args.join(' ')}`,
+        audience: 'a',
+        text: await cliProcess(args),
+      });
+    }
+
+    // Every process's logs, the events, and every Firestore document outside A's params.
+    captures.push({ source: 'task logs (Cloud Run emulator)', audience: 'a', text: logs.tasks });
+    captures.push({ source: 'functions logs', audience: 'a', text: stack.functions.output() });
+    captures.push({ source: "backend's pino logger", audience: 'a', text: logs.backend });
+    captures.push({ source: 'Pub/Sub messages', audience: 'a', text: messages.join('\n') });
+    const executions = createExecutionsClient({ projectId, emulatorHost: stack.cloudRun.endpoint });
+    try {
+      const [listed] = await executions.listExecutions({
+        parent: `projects/${projectId}/locations/${DEFAULTS.region}/jobs/pay`,
+      });
+      captures.push({
+        source: 'Cloud Run executions (Admin API)',
+        audience: 'a',
+        text: JSON.stringify(listed),
+      });
+      expect(listed.length).toBeGreaterThan(0);
+    } finally {
+      await executions.close();
+    }
+    for (const { path, data } of await dumpFirestore(firestore)) {
+      if (/\/params\/[^/]+$/.test(path)) continue; // A's params: where the secrets are kept
+      for (const [field, value] of Object.entries(data as Record<string, unknown>)) {
+        if (field === 'params' && /\/jobs\/[^/]+$/.test(path)) continue; // a job's own copy of its params
+        captures.push({ source: `Firestore ${path} .${field}`, audience: 'a', text: JSON.stringify(value) });
+      }
+    }
+    await rules.cleanup();
+
+    // Every source was really captured.
+    const all = (source: RegExp) =>
+      captures
+        .filter((c) => source.test(c.source))
+        .map((c) => c.text)
+        .join('\n');
+    expect(all(/^task logs/)).toContain('charging card');
+    expect(all(/^functions logs/)).toContain('Published JobCompletedEvent');
+    expect(all(/^Pub\/Sub/)).toContain(a.orchestrationId);
+    expect(all(/^A: getJobResults/)).toContain(RECEIPT);
+    expect(all(/^Firestore /)).toContain(TAG_VALUE);
+
+    for (const capture of captures) {
+      for (const name of findMarkers(capture, markers)) leaks.push(`${capture.source}: contains ${name}`);
+    }
+    const characters = captures.reduce((sum, capture) => sum + capture.text.length, 0);
+    console.log(
+      `isolation: attempts ${attempts}, leaks ${leaks.length} (${captures.length} captures, ${characters} characters scanned)`,
+    );
+    expect(leaks, `tenant B got A's data, or a secret got out:\n${leaks.join('\n')}`).toEqual([]);
+  });
+});
