@@ -15,32 +15,28 @@ import {
   createPubSub,
   createSseHandler,
   DEFAULTS,
-  formatEventId,
   type OrchestrationService,
 } from '@e11/sdk';
 import { runCli } from '@e11/sdk/cli';
-import { initializeTestEnvironment, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
-import { Timestamp } from '@google-cloud/firestore';
+import { initializeTestEnvironment } from '@firebase/rules-unit-testing';
 import type { Message, Subscription } from '@google-cloud/pubsub';
-import {
-  collection,
-  collectionGroup,
-  deleteDoc,
-  doc,
-  getDoc,
-  getDocs,
-  setDoc,
-  setLogLevel,
-  updateDoc,
-} from 'firebase/firestore';
+import { setLogLevel } from 'firebase/firestore';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { type Answer, answerOf, dumpFirestore, httpAnswer, observe } from './attacker/answers.js';
+import { answerOf, dumpFirestore, httpAnswer, observe } from './attacker/answers.js';
+import {
+  type Attempt,
+  idempotencyAttempts,
+  resumeId,
+  rulesAttempts,
+  scopeAttempts,
+  serviceAttempts,
+  unknownTarget,
+} from './attacker/attempts.js';
 import { type Capture, findMarkers, type Marker, marker, normalizeIds } from './attacker/scanner.js';
 import {
   A_PARAMS,
-  B_PARAMS,
   CARD_NUMBER,
   CUSTOMER_ID,
   CVV,
@@ -168,41 +164,6 @@ afterAll(async () => {
   await firestore.terminate();
 });
 
-/** The ids an attempt names. */
-interface Target {
-  orchestrationId: string;
-  jobId: string;
-}
-
-/** What a random id that never existed gets: the reference for every id-based attempt. */
-function unknownTarget(): Target {
-  return { orchestrationId: randomUUID(), jobId: randomUUID() };
-}
-
-/** One named attempt of tenant B. */
-interface Attempt {
-  name: string;
-  /**
-   * 'unknown': B names A's ids; the answer must be E11_UNKNOWN_ORCHESTRATION and equal (ids aside) to
-   * the answer about a random id. 'same': only equal to that answer (a filter that matches nothing).
-   * 'none': B names no id of A's.
-   */
-  ids: 'unknown' | 'same' | 'none';
-  /** B names A's ids itself (they may be echoed back). @default ids !== 'none' */
-  namesIds?: boolean;
-  run: (target: Target) => Promise<Answer>;
-  /** A reason the answer is a leak beyond the markers it carries (e.g. "deduplicated into A's run"). */
-  check?: (answer: Answer) => string | undefined;
-}
-
-/** Runs B's CLI in-process with a service scoped to B (the CLI's own service factory hook). */
-async function cliAsB(args: string[]): Promise<Answer> {
-  const io = captureIo();
-  const code = await runCli(args, io, () => root.forTenant(TENANT_B));
-  const text = `exit ${code}\n${io.stdout.text}\n${io.stderr.text}`;
-  return { outcome: text, code: /\((E11_[A-Z_]+)\)/.exec(io.stderr.text)?.[1] ?? null, bytes: text };
-}
-
 /** Runs the built `e11` executable (as an operator of the deployment) and captures its output. */
 function cliProcess(args: string[]): Promise<string> {
   const child = spawn(process.execPath, [CLI, ...args], {
@@ -222,252 +183,6 @@ function cliProcess(args: string[]): Promise<string> {
     child.on('error', reject);
     child.on('close', (code) => resolve(`e11 ${args.join(' ')} → exit ${code}\n${output}`));
   });
-}
-
-/** B's attempts through its scoped service, its dashboard, its SSE handler and its CLI. */
-/** An SSE event id five minutes old: a resume that replays every job change since then. */
-function resumeId(): string {
-  return formatEventId(Timestamp.fromMillis(Date.now() - 5 * 60_000), 1);
-}
-
-function serviceAttempts(urls: { dashboard: string; sse: string }): Attempt[] {
-  const sdk = (name: string, run: (t: Target) => unknown, ids: Attempt['ids'] = 'unknown'): Attempt => ({
-    name: `sdk ${name}`,
-    ids,
-    run: (t) => answerOf(() => run(t)),
-  });
-  const http = (
-    name: string,
-    path: (t: Target) => string,
-    init: { method?: string; headers?: Record<string, string> } = {},
-    ids: Attempt['ids'] = 'unknown',
-  ): Attempt => ({ name, ids, run: (t) => httpAnswer(path(t), init) });
-  const cli = (args: (t: Target) => string[], ids: Attempt['ids'] = 'unknown'): Attempt => ({
-    name: `cli e11 ${args({ orchestrationId: '<id>', jobId: '<job>' }).join(' ')}`,
-    ids,
-    run: (t) => cliAsB(args(t)),
-  });
-  const d = urls.dashboard;
-  // A listener on the jobs that is attached before the tenant check races it: repeated, so that a
-  // race lost about half the time shows (on main, 1 to 4 of every 4 leaked).
-  const watchJobsAttempts = [1, 2, 3, 4, 5, 6, 7, 8].map((n): Attempt => ({
-    name: `sdk watchJobs #${n} (the jobs listener races the tenant check)`,
-    ids: 'unknown',
-    run: (t) => observe(bService.watchJobs(t.orchestrationId)),
-  }));
-  return [
-    sdk('getOrchestration', (t) => bService.getOrchestration(t.orchestrationId)),
-    sdk('getJob', (t) => bService.getJob(t.orchestrationId, t.jobId)),
-    sdk('listJobs', (t) => bService.listJobs(t.orchestrationId)),
-    sdk('listJobs Errored', (t) => bService.listJobs(t.orchestrationId, { status: 'Errored' })),
-    sdk('getJobResults', (t) => bService.getJobResults(t.orchestrationId, { timeoutMs: 2_000 })),
-    { name: 'sdk watch', ids: 'unknown', run: (t) => observe(bService.watch(t.orchestrationId)) },
-    ...watchJobsAttempts,
-    {
-      name: 'sdk watchJobs initial: false',
-      ids: 'unknown',
-      run: (t) => observe(bService.watchJobs(t.orchestrationId, { initial: false })),
-    },
-    sdk('cancel', (t) => bService.cancel(t.orchestrationId)),
-    sdk('retryFailed', (t) => bService.retryFailed(t.orchestrationId)),
-    sdk('retryFailed jobIds', (t) => bService.retryFailed(t.orchestrationId, { jobIds: [t.jobId] })),
-    sdk('discard', (t) => bService.discard(t.orchestrationId)),
-    sdk('discard jobIds', (t) => bService.discard(t.orchestrationId, { jobIds: [t.jobId] })),
-    sdk(
-      'listDeadLetters({ orchestrationId })',
-      (t) => bService.listDeadLetters({ orchestrationId: t.orchestrationId }),
-      'same',
-    ),
-    sdk('listOrchestrations', () => bService.listOrchestrations({ limit: 100 }), 'none'),
-    sdk('listOrchestrations jobName', () => bService.listOrchestrations({ jobName: 'pay' }), 'none'),
-    sdk('getMetrics', () => bService.getMetrics(), 'none'),
-    sdk('getMetrics jobName', () => bService.getMetrics({ jobName: 'pay' }), 'none'),
-    sdk('listDeadLetters', () => bService.listDeadLetters(), 'none'),
-    // SSE handler served for B.
-    http('sse', (t) => `${urls.sse}/orchestrations/${t.orchestrationId}/events`),
-    http('sse Last-Event-ID', (t) => `${urls.sse}/orchestrations/${t.orchestrationId}/events`, {
-      headers: { accept: 'text/event-stream', 'last-event-id': resumeId() },
-    }),
-    http(
-      'sse ?lastEventId',
-      (t) => `${urls.sse}/orchestrations/${t.orchestrationId}/events?lastEventId=${resumeId()}`,
-    ),
-    // Every dashboard route, the dashboard served for B.
-    http('dashboard GET /', () => `${d}/`, {}, 'none'),
-    http('dashboard GET /assets/dashboard.js', () => `${d}/assets/dashboard.js`, {}, 'none'),
-    http('dashboard GET /api/orchestrations', () => `${d}/api/orchestrations?limit=100`, {}, 'none'),
-    http(
-      'dashboard GET /api/orchestrations?jobName',
-      () => `${d}/api/orchestrations?jobName=pay`,
-      {},
-      'none',
-    ),
-    http('dashboard GET /api/metrics', () => `${d}/api/metrics`, {}, 'none'),
-    http('dashboard GET /api/orchestrations/:id', (t) => `${d}/api/orchestrations/${t.orchestrationId}`),
-    http(
-      'dashboard GET /api/orchestrations/:id/failures',
-      (t) => `${d}/api/orchestrations/${t.orchestrationId}/failures`,
-    ),
-    http(
-      'dashboard POST /api/orchestrations/:id/retry',
-      (t) => `${d}/api/orchestrations/${t.orchestrationId}/retry`,
-      { method: 'POST', headers: { 'x-e11-dashboard': '1' } },
-    ),
-    http('dashboard SSE', (t) => `${d}/api/orchestrations/${t.orchestrationId}/events`),
-    http('dashboard SSE Last-Event-ID', (t) => `${d}/api/orchestrations/${t.orchestrationId}/events`, {
-      headers: { accept: 'text/event-stream', 'last-event-id': resumeId() },
-    }),
-    // The CLI with a service scoped to B.
-    cli((t) => ['status', t.orchestrationId]),
-    cli((t) => ['--json', 'status', t.orchestrationId]),
-    cli((t) => ['watch', t.orchestrationId, '--timeout', '3s']),
-    cli((t) => ['--json', 'results', t.orchestrationId, '--timeout', '3s']),
-    cli((t) => ['retry', t.orchestrationId]),
-    cli((t) => ['cancel', t.orchestrationId]),
-    cli((t) => ['dlq', 'list', '--orchestration', t.orchestrationId], 'same'),
-    cli((t) => ['dlq', 'retry', t.orchestrationId]),
-    cli((t) => ['dlq', 'discard', t.orchestrationId]),
-    cli(() => ['--json', 'history'], 'none'),
-    cli(() => ['--json', 'metrics'], 'none'),
-    cli(() => ['--json', 'dlq', 'list'], 'none'),
-  ];
-}
-
-/**
- * Another tenant reuses A's idempotency key: its kick-off must be its own, run, and reveal nothing of
- * A's. Each variant runs as a tenant of its own (B, B2, B3), so it meets only A's use of the key.
- */
-function idempotencyAttempts(): Attempt[] {
-  const own = (answer: Answer) => {
-    if (answer.code !== null) return `the kick-off was refused: ${answer.outcome}`;
-    const { kick } = JSON.parse(answer.bytes) as { kick: { deduplicated: boolean } };
-    return kick.deduplicated ? 'the kick-off was deduplicated into an orchestration of A' : undefined;
-  };
-  const reuse = (
-    name: string,
-    tenant: string,
-    params: readonly Record<string, unknown>[],
-    jobName: string,
-  ): Attempt => ({
-    name: `idempotency: A's key, ${name}`,
-    ids: 'none',
-    check: (answer) => {
-      const problem = own(answer);
-      if (problem) return problem;
-      const { results } = JSON.parse(answer.bytes) as { results: [unknown[], unknown[] | null] };
-      const ended = results[0].length + (results[1]?.length ?? 0);
-      return ended === params.length ? undefined : `${ended} of its ${params.length} jobs ended`;
-    },
-    run: () =>
-      answerOf(async () => {
-        const attacker = root.forTenant(tenant);
-        const kick = await kickOffPay(attacker, params, { idempotencyKey: SHARED_KEY }, jobName);
-        // Its own work runs (a deduplicated kick-off has nothing of its own to wait for).
-        const results = kick.deduplicated
-          ? [[], null]
-          : await attacker.getJobResults(kick.orchestrationId, { timeoutMs: 20_000 });
-        return { kick: { ...kick, launched: undefined }, results };
-      }),
-  });
-  return [
-    reuse('same job name and count', TENANT_B, B_PARAMS, 'pay'),
-    reuse('another job count', `${TENANT_B}2`, B_PARAMS.slice(0, 1), 'pay'),
-    // 'refund' runs on the same image, which has no such class: its job fails, which is B3's business.
-    reuse('another job name', `${TENANT_B}3`, B_PARAMS, 'refund'),
-  ];
-}
-
-/** B widens or changes its scope, or reaches for an unscoped handle. */
-function scopeAttempts(): Attempt[] {
-  /** What a service scoped by B's attempt shows of A. */
-  const probe = async (service: OrchestrationService) => ({
-    orchestration: await answerOf(() => service.getOrchestration(a.orchestrationId)),
-    list: await answerOf(() => service.listOrchestrations({ limit: 100 })),
-    jobs: await answerOf(() => service.listJobs(a.orchestrationId)),
-  });
-  const rescope = (name: string, tenant: unknown): Attempt => ({
-    name,
-    ids: 'none',
-    namesIds: true,
-    run: () => answerOf(() => probe(bService.forTenant(tenant as string))),
-  });
-  return [
-    rescope("forTenant('a') on B's service", TENANT_A),
-    rescope("forTenant(null) on B's service (widen)", null),
-    rescope("forTenant(undefined) on B's service (widen)", undefined),
-    {
-      name: "(bService as any).store: read A's documents through it",
-      ids: 'none',
-      namesIds: true,
-      run: () =>
-        answerOf(async () => {
-          const store = (root.forTenant(TENANT_B) as unknown as Record<string, unknown>).store as
-            | { collections?: { orchestration(id: string): { get(): Promise<{ data(): unknown }> } } }
-            | undefined;
-          if (!store?.collections) return { store: typeof store };
-          const snapshot = await store.collections.orchestration(a.orchestrationId).get();
-          return { orchestration: snapshot.data() };
-        }),
-    },
-    {
-      name: "(bService as any).store.tenant = null, then read A's orchestration",
-      ids: 'none',
-      namesIds: true,
-      run: () =>
-        answerOf(async () => {
-          const service = root.forTenant(TENANT_B);
-          const store = (service as unknown as Record<string, unknown>).store as
-            Record<string, unknown> | undefined;
-          let mutation = 'no store';
-          if (store) {
-            try {
-              store.tenant = null;
-              mutation = 'assigned';
-            } catch (error) {
-              mutation = `refused: ${(error as Error).message}`;
-            }
-          }
-          return { mutation, probe: await probe(service) };
-        }),
-    },
-  ];
-}
-
-/** The Firestore rules, with the web client SDK signed in as B, on the documents A's run produced. */
-function rulesAttempts(env: () => RulesTestEnvironment): Attempt[] {
-  const db = () => env().authenticatedContext(TENANT_B, { tenant: TENANT_B }).firestore();
-  const orchestration = () => `e11_orchestrations/${a.orchestrationId}`;
-  const denied = (answer: Answer) =>
-    answer.code === null ? `the client SDK was allowed: ${answer.outcome.slice(0, 200)}` : undefined;
-  const attempt = (name: string, run: () => Promise<unknown>): Attempt => ({
-    name: `rules as B: ${name}`,
-    ids: 'none',
-    namesIds: true,
-    check: denied,
-    run: async () => {
-      const answer = await answerOf(async () => {
-        const value = await run();
-        const snapshot = value as { data?: () => unknown; docs?: { data(): unknown }[] } | undefined;
-        return snapshot?.docs?.map((d) => d.data()) ?? snapshot?.data?.() ?? 'allowed';
-      });
-      // A denial is a FirebaseError (not an E11Error): keep that it failed.
-      return { ...answer, code: answer.outcome.startsWith('value') ? null : 'denied' };
-    },
-  });
-  return [
-    attempt('get the orchestration', () => getDoc(doc(db(), orchestration()))),
-    attempt('get a job', () => getDoc(doc(db(), `${orchestration()}/jobs/${a.jobIds[0]}`))),
-    attempt('get the params chunk', () => getDoc(doc(db(), `${orchestration()}/params/0`))),
-    attempt('list the orchestrations', () => getDocs(collection(db(), 'e11_orchestrations'))),
-    attempt('list every jobs collection', () => getDocs(collectionGroup(db(), 'jobs'))),
-    attempt('list the counters', () => getDocs(collection(db(), `${orchestration()}/counters`))),
-    attempt('list the completions', () => getDocs(collection(db(), `${orchestration()}/completions`))),
-    attempt('update a job', () =>
-      updateDoc(doc(db(), `${orchestration()}/jobs/${a.jobIds[1]}`), { status: 'Completed' }),
-    ),
-    attempt('create a job', () => setDoc(doc(db(), `${orchestration()}/jobs/forged`), { status: 'Pending' })),
-    attempt('delete the orchestration', () => deleteDoc(doc(db(), orchestration()))),
-  ];
 }
 
 /** A's markers, once A's run is known. */
@@ -521,11 +236,19 @@ describe('tenant B against tenant A', () => {
       projectId,
       firestore: { host, port: Number(port), rules: RULES },
     });
+    const context = {
+      root,
+      b: bService,
+      a,
+      dashboard: bDashboard.url.replace(/\/$/, ''),
+      sse,
+      rules,
+    };
     const table: Attempt[] = [
-      ...serviceAttempts({ dashboard: bDashboard.url.replace(/\/$/, ''), sse }),
-      ...idempotencyAttempts(),
-      ...scopeAttempts(),
-      ...rulesAttempts(() => rules),
+      ...serviceAttempts(context),
+      ...idempotencyAttempts(context),
+      ...scopeAttempts(context),
+      ...rulesAttempts(context),
     ];
     try {
       for (const attempt of table) {
