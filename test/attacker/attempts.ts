@@ -272,7 +272,7 @@ export function scopeAttempts(ctx: AttackContext): Attempt[] {
       namesIds: true,
       run: () =>
         answerOf(async () => {
-          const store = (root.forTenant(TENANT_B) as unknown as Record<string, unknown>).store as
+          const store = (bService as unknown as Record<string, unknown>).store as
             | { collections?: { orchestration(id: string): { get(): Promise<{ data(): unknown }> } } }
             | undefined;
           if (!store?.collections) return { store: typeof store };
@@ -310,7 +310,7 @@ export function rulesAttempts(ctx: AttackContext): Attempt[] {
   const db = () => ctx.rules.authenticatedContext(TENANT_B, { tenant: TENANT_B }).firestore();
   const orchestration = () => `e11_orchestrations/${a.orchestrationId}`;
   const denied = (answer: Answer) =>
-    answer.code === null ? `the client SDK was allowed: ${answer.outcome.slice(0, 200)}` : undefined;
+    answer.code === 'permission-denied' ? undefined : `not denied: ${answer.outcome.slice(0, 300)}`;
   const attempt = (name: string, run: () => Promise<unknown>): Attempt => ({
     name: `rules as B: ${name}`,
     ids: 'none',
@@ -322,8 +322,9 @@ export function rulesAttempts(ctx: AttackContext): Attempt[] {
         const snapshot = value as { data?: () => unknown; docs?: { data(): unknown }[] } | undefined;
         return snapshot?.docs?.map((d) => d.data()) ?? snapshot?.data?.() ?? 'allowed';
       });
-      // A denial is a FirebaseError (not an E11Error): keep that it failed.
-      return { ...answer, code: answer.outcome.startsWith('value') ? null : 'denied' };
+      // A denial is a FirebaseError with code 'permission-denied' (not an E11Error).
+      const code = /"code":"permission-denied"/.test(answer.bytes) ? 'permission-denied' : answer.code;
+      return { ...answer, code };
     },
   });
   return [
