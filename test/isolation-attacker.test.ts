@@ -34,7 +34,14 @@ import {
   serviceAttempts,
   unknownTarget,
 } from './attacker/attempts.js';
-import { type Capture, findMarkers, type Marker, marker, normalizeIds } from './attacker/scanner.js';
+import {
+  type Capture,
+  findMarkers,
+  type Marker,
+  marker,
+  markerPaths,
+  normalizeIds,
+} from './attacker/scanner.js';
 import {
   A_PARAMS,
   CARD_NUMBER,
@@ -198,11 +205,15 @@ function markers(): Marker[] {
   ];
 }
 
-/** The leaks in `list`: each marker found in each capture. */
+/** The leaks in `list`: each marker found in each capture (with where, in a JSON capture). */
 function scan(list: readonly Capture[]): string[] {
-  const found = markers();
+  const all = markers();
   return list.flatMap((capture) =>
-    findMarkers(capture, found).map((name) => `${capture.source}: contains ${name}`),
+    findMarkers(capture, all).map((name) => {
+      const found = all.find((m) => m.name === name) as Marker;
+      const paths = markerPaths(capture.text, found.pattern);
+      return `${capture.source}: contains ${name}${paths.length > 0 ? ` at ${paths.join(', ')}` : ''}`;
+    }),
   );
 }
 

@@ -45,3 +45,26 @@ export function normalizeIds(text: string, ids: Record<string, string>): string 
   for (const [placeholder, id] of Object.entries(ids)) out = out.split(id).join(`<${placeholder}>`);
   return out;
 }
+
+/** Where in a JSON text a marker sits (`$.items[0].params.cvv`), for a precise failure message; [] for other text. */
+export function markerPaths(text: string, pattern: RegExp, limit = 4): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const paths: string[] = [];
+  const walk = (item: unknown, path: string) => {
+    if (paths.length >= limit) return;
+    if (typeof item === 'string') {
+      if (pattern.test(item)) paths.push(path);
+    } else if (Array.isArray(item)) {
+      item.forEach((inner, i) => walk(inner, `${path}[${i}]`));
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, inner] of Object.entries(item)) walk(inner, `${path}.${key}`);
+    }
+  };
+  walk(value, '$');
+  return paths;
+}
