@@ -1,0 +1,398 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+import { type Stack, startStack } from '@e11/emulators';
+import {
+  cloudLoggingOptions,
+  createDashboardServer,
+  createExecutionsClient,
+  createFirestore,
+  createPubSub,
+  createSseHandler,
+  DEFAULTS,
+  type OrchestrationService,
+} from '@e11/sdk';
+import { runCli } from '@e11/sdk/cli';
+import { initializeTestEnvironment } from '@firebase/rules-unit-testing';
+import type { Message, Subscription } from '@google-cloud/pubsub';
+import { setLogLevel } from 'firebase/firestore';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { answerOf, dumpFirestore, httpAnswer, observe } from './attacker/answers.js';
+import {
+  type Attempt,
+  idempotencyAttempts,
+  resumeId,
+  rulesAttempts,
+  scopeAttempts,
+  serviceAttempts,
+  unknownTarget,
+} from './attacker/attempts.js';
+import {
+  type Capture,
+  findMarkers,
+  type Marker,
+  marker,
+  markerPaths,
+  normalizeIds,
+} from './attacker/scanner.js';
+import {
+  A_PARAMS,
+  CARD_NUMBER,
+  CUSTOMER_ID,
+  CVV,
+  kickOffPay,
+  RECEIPT,
+  SHARED_KEY,
+  TAG_VALUE,
+  TENANT_A,
+  TENANT_B,
+} from './attacker/tenant-a.js';
+import { captureIo } from './helpers/capture.js';
+import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
+
+/**
+ * Tenant B against tenant A on the local stack (Firestore + Pub/Sub emulators, the Cloud Run emulator
+ * running the real runner, the functions on the Functions Framework). A runs a payment job whose
+ * secrets are declared on its class only; B then tries every way in it can think of: A's ids through
+ * every read API, watch, SSE and dashboard route, the CLI; A's idempotency key; re-scoping its
+ * service; its service's handles; the Firestore rules with a web client signed in as B. Every
+ * id-based attempt must answer exactly what an unknown id answers (`E11_UNKNOWN_ORCHESTRATION`), no
+ * byte of A's data may reach B, and no secret may appear in any output anybody gets (A's own reads,
+ * every process's logs, Pub/Sub, Firestore outside A's params).
+ */
+const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/attacker-entrypoint.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../packages/sdk/dist/cli/main.js', import.meta.url));
+const RULES = readFileSync(fileURLToPath(new URL('../firestore.rules', import.meta.url)), 'utf8');
+const projectId = testProjectId('attacker');
+const TOPIC = 'attacker-completed';
+const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
+const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
+
+/** Everything captured, scanned at the end. */
+const captures: Capture[] = [];
+/** Logs of every process, appended as they arrive (scanned for secrets). */
+const logs = { tasks: '', backend: '' };
+let stack: Stack;
+let root: OrchestrationService;
+let aService: OrchestrationService;
+let bService: OrchestrationService;
+let subscription: Subscription;
+const messages: string[] = [];
+let aEnded: Promise<void>;
+const servers: { close(): Promise<void> }[] = [];
+
+/** A's orchestration and jobs, once kicked off. */
+const a = { orchestrationId: '', jobIds: [] as string[] };
+
+function sink(append: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      append(chunk.toString('utf8'));
+      done();
+    },
+  });
+}
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+beforeAll(async () => {
+  stack = await startStack({
+    projectId,
+    attach: suiteEmulators(),
+    cloudRun: {
+      jobs: {
+        pay: { command: 'node', args: [ENTRYPOINT], maxRetries: 0, env: { E11_LOG_LEVEL: 'debug' } },
+        refund: { command: 'node', args: [ENTRYPOINT], maxRetries: 0, env: { E11_LOG_LEVEL: 'debug' } },
+      },
+    },
+    cloudRunOptions: {
+      onTaskOutput: (_, chunk) => {
+        logs.tasks += chunk;
+      },
+    },
+    functionsEnv: { E11_LOG_LEVEL: 'debug' },
+    topics: [TOPIC],
+    sweepIntervalMs: 0,
+  });
+  const logger = pino(
+    cloudLoggingOptions({ level: 'debug' }),
+    sink((text) => (logs.backend += text)),
+  );
+  root = stackService(stack, { projectId, firestore, pubsub, defaultTopic: TOPIC }, { logger });
+  aService = root.forTenant(TENANT_A);
+  bService = root.forTenant(TENANT_B);
+
+  // Every JobCompletedEvent message, raw bytes and attributes.
+  [subscription] = await pubsub.topic(TOPIC).createSubscription(`all-${randomUUID().slice(0, 8)}`);
+  let announceA: () => void = () => undefined;
+  aEnded = new Promise<void>((resolve) => (announceA = resolve));
+  subscription.on('message', (message: Message) => {
+    messages.push(`${message.data.toString('utf8')} ${JSON.stringify(message.attributes)}`);
+    if (a.orchestrationId !== '' && message.attributes.orchestrationId === a.orchestrationId) announceA();
+    message.ack();
+  });
+
+  const kicked = await kickOffPay(aService, A_PARAMS, {
+    tags: { account: TAG_VALUE },
+    idempotencyKey: SHARED_KEY,
+  });
+  a.orchestrationId = kicked.orchestrationId;
+  a.jobIds = kicked.jobIds;
+  // A's own results wait for the end (and are one of A's legitimate reads).
+  const results = await aService.getJobResults(a.orchestrationId, { timeoutMs: 30_000 });
+  captures.push({ source: 'A: getJobResults', audience: 'a', text: JSON.stringify(results) });
+  await aEnded;
+});
+
+afterAll(async () => {
+  for (const server of servers) await server.close();
+  await subscription?.close();
+  await root?.close();
+  await stack?.stop();
+  await pubsub.close();
+  await firestore.terminate();
+});
+
+/** Runs the built `e11` executable (as an operator of the deployment) and captures its output. */
+function cliProcess(args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
+      PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
+      GOOGLE_CLOUD_PROJECT: projectId,
+      E11_TOPIC: TOPIC,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(`e11 ${args.join(' ')} → exit ${code}\n${output}`));
+  });
+}
+
+/** A's markers, once A's run is known. */
+function markers(): Marker[] {
+  return [
+    marker('cardNumber (secret)', CARD_NUMBER, true),
+    marker('cvv (secret, 3 characters)', CVV, true),
+    marker("A's customerId", CUSTOMER_ID),
+    marker("A's result", RECEIPT),
+    marker("A's tag value", TAG_VALUE),
+    marker("A's orchestration id", a.orchestrationId),
+    ...a.jobIds.map((id, i) => marker(`A's job id #${i}`, id)),
+  ];
+}
+
+/** The leaks in `list`: each marker found in each capture (with where, in a JSON capture). */
+function scan(list: readonly Capture[]): string[] {
+  const all = markers();
+  return list.flatMap((capture) =>
+    findMarkers(capture, all).map((name) => {
+      const found = all.find((m) => m.name === name) as Marker;
+      const paths = markerPaths(capture.text, found.pattern);
+      return `${capture.source}: contains ${name}${paths.length > 0 ? ` at ${paths.join(', ')}` : ''}`;
+    }),
+  );
+}
+
+/** Totals for the report line. */
+const tally = { attempts: 0, leaks: 0, captures: 0, characters: 0 };
+
+function report(list: readonly Capture[], leaks: readonly string[]): void {
+  tally.leaks += leaks.length;
+  tally.captures += list.length;
+  tally.characters += list.reduce((sum, capture) => sum + capture.text.length, 0);
+}
+
+describe('tenant B against tenant A', () => {
+  afterAll(() => {
+    console.log(
+      `isolation: attempts ${tally.attempts}, leaks ${tally.leaks} ` +
+        `(${tally.captures} captures, ${tally.characters} characters scanned)`,
+    );
+  });
+
+  it("gets B, through every attempt, exactly what an unknown id gets and no byte of A's", async () => {
+    const supplied = [a.orchestrationId, ...a.jobIds];
+    const leaks: string[] = [];
+    const got: Capture[] = [];
+    const bDashboard = await createDashboardServer(bService, { port: 0 });
+    servers.push(bDashboard);
+    const sse = await serve(createSseHandler(bService, { authorize: () => true }));
+    const [host = '', port = ''] = inject('firestoreHost').split(':');
+    setLogLevel('silent'); // the web client logs each denial on stderr
+    const rules = await initializeTestEnvironment({
+      projectId,
+      firestore: { host, port: Number(port), rules: RULES },
+    });
+    const context = {
+      root,
+      b: bService,
+      a,
+      dashboard: bDashboard.url.replace(/\/$/, ''),
+      sse,
+      rules,
+    };
+    const table: Attempt[] = [
+      ...serviceAttempts(context),
+      ...idempotencyAttempts(context),
+      ...scopeAttempts(context),
+      ...rulesAttempts(context),
+    ];
+    try {
+      for (const attempt of table) {
+        tally.attempts++;
+        const target = { orchestrationId: a.orchestrationId, jobId: a.jobIds[1] as string };
+        const answer = await attempt.run(target);
+        const names = attempt.namesIds ?? attempt.ids !== 'none';
+        got.push({
+          source: attempt.name,
+          audience: 'b',
+          text: answer.bytes,
+          supplied: names ? supplied : [],
+        });
+        if (attempt.ids !== 'none') {
+          const unknown = unknownTarget();
+          const reference = await attempt.run(unknown);
+          const mine = normalizeIds(answer.outcome, { id: target.orchestrationId, job: target.jobId });
+          const theirs = normalizeIds(reference.outcome, { id: unknown.orchestrationId, job: unknown.jobId });
+          if (mine !== theirs)
+            leaks.push(
+              `${attempt.name}: answers A's id differently from an unknown id:\n` +
+                `  A's id:  ${mine.slice(0, 400)}\n  unknown: ${theirs.slice(0, 400)}`,
+            );
+          if (attempt.ids === 'unknown' && answer.code !== 'E11_UNKNOWN_ORCHESTRATION')
+            leaks.push(
+              `${attempt.name}: ended in ${answer.code ?? 'no error'}, not E11_UNKNOWN_ORCHESTRATION`,
+            );
+        }
+        const problem = attempt.check?.(answer);
+        if (problem) leaks.push(`${attempt.name}: ${problem}`);
+      }
+    } finally {
+      await rules.cleanup();
+    }
+    leaks.push(...scan(got));
+    report(got, leaks);
+    expect(
+      leaks,
+      `tenant B got A's data or an answer that tells A's ids apart:\n${leaks.join('\n')}`,
+    ).toEqual([]);
+  });
+
+  it("keeps A's class-declared secrets out of A's own reads, every process's logs, the events and the stored documents", async () => {
+    const outputs: Capture[] = [...captures];
+    const own = async (source: string, run: () => unknown) => {
+      const answer = await answerOf(run);
+      outputs.push({ source: `A: ${source}`, audience: 'a', text: answer.bytes });
+    };
+    for (const jobId of a.jobIds)
+      await own(`getJob ${jobId}`, () => aService.getJob(a.orchestrationId, jobId));
+    await own('listJobs', () => aService.listJobs(a.orchestrationId));
+    await own('listDeadLetters', () => aService.listDeadLetters());
+    await own('watchJobs', async () => (await observe(aService.watchJobs(a.orchestrationId))).bytes);
+
+    // A's dashboard: its JSON and its SSE stream, replaying the job changes.
+    const aDashboard = await createDashboardServer(aService, { port: 0 });
+    servers.push(aDashboard);
+    const base = aDashboard.url.replace(/\/$/, '');
+    for (const path of [
+      '/api/orchestrations',
+      `/api/orchestrations/${a.orchestrationId}`,
+      `/api/orchestrations/${a.orchestrationId}/failures`,
+      '/api/metrics',
+    ]) {
+      const answer = await httpAnswer(`${base}${path}`);
+      outputs.push({ source: `A: dashboard ${path}`, audience: 'a', text: answer.bytes });
+    }
+    const replay = await httpAnswer(`${base}/api/orchestrations/${a.orchestrationId}/events`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': resumeId() },
+    });
+    outputs.push({ source: 'A: dashboard SSE with Last-Event-ID', audience: 'a', text: replay.bytes });
+
+    // The CLI: the built executable once (an operator's; the CLI has no tenant option), then in-process
+    // with A's service.
+    outputs.push({
+      source: `operator: e11 --json results ${a.orchestrationId}`,
+      audience: 'a',
+      text: await cliProcess(['--json', 'results', a.orchestrationId]),
+    });
+    for (const args of [
+      ['results', a.orchestrationId],
+      ['dlq', 'list', '--orchestration', a.orchestrationId],
+      ['--json', 'dlq', 'list'],
+      ['--json', 'status', a.orchestrationId],
+    ]) {
+      const io = captureIo();
+      const code = await runCli(args, io, () => root.forTenant(TENANT_A));
+      const text = `exit ${code}\n${io.stdout.text}\n${io.stderr.text}`;
+      outputs.push({ source: `A: e11 ${args.join(' ')}`, audience: 'a', text });
+    }
+
+    // Every process's logs, the events, the executions and every Firestore document outside A's params.
+    outputs.push({ source: 'task logs (Cloud Run emulator)', audience: 'a', text: logs.tasks });
+    outputs.push({ source: 'functions logs', audience: 'a', text: stack.functions.output() });
+    outputs.push({ source: "backend's pino logger", audience: 'a', text: logs.backend });
+    outputs.push({ source: 'Pub/Sub messages', audience: 'a', text: messages.join('\n') });
+    const executions = createExecutionsClient({ projectId, emulatorHost: stack.cloudRun.endpoint });
+    try {
+      const [listed] = await executions.listExecutions({
+        parent: `projects/${projectId}/locations/${DEFAULTS.region}/jobs/pay`,
+      });
+      expect(listed.length).toBeGreaterThan(0);
+      outputs.push({
+        source: 'Cloud Run executions (Admin API)',
+        audience: 'a',
+        text: JSON.stringify(listed),
+      });
+    } finally {
+      await executions.close();
+    }
+    for (const { path, data } of await dumpFirestore(firestore)) {
+      if (/\/params\/[^/]+$/.test(path)) continue; // A's params: where the secrets are kept
+      for (const [field, value] of Object.entries(data as Record<string, unknown>)) {
+        if (field === 'params' && /\/jobs\/[^/]+$/.test(path)) continue; // a job's own copy of its params
+        outputs.push({ source: `Firestore ${path} .${field}`, audience: 'a', text: JSON.stringify(value) });
+      }
+    }
+
+    // Every source was really captured.
+    const all = (source: RegExp) =>
+      outputs
+        .filter((c) => source.test(c.source))
+        .map((c) => c.text)
+        .join('\n');
+    expect(all(/^task logs/)).toContain('charging card');
+    expect(all(/^functions logs/)).toContain('Published JobCompletedEvent');
+    expect(all(/^Pub\/Sub/)).toContain(a.orchestrationId);
+    expect(all(/^A: getJobResults/)).toContain(RECEIPT);
+    expect(all(/^A: dashboard SSE/)).toContain('event: job');
+    expect(all(/^Firestore /)).toContain(TAG_VALUE);
+
+    const leaks = scan(outputs);
+    report(outputs, leaks);
+    expect(leaks, `a secret declared on A's job class got out:\n${leaks.join('\n')}`).toEqual([]);
+  });
+});
