@@ -62,6 +62,27 @@ describe('the built e11 executable', () => {
     expect(JSON.parse(stdout)).toMatchObject({ id: orchestrationId, counts: { completed: 1 }, progress: 1 });
   });
 
+  it("--tenant scopes every command: another tenant's orchestration answers as an unknown id", async () => {
+    await ensureTopic(pubsub);
+    const service = monitoringService(firestore, pubsub, 't_');
+    const acme = service.forTenant('acme');
+    const { orchestrationId } = await acme.kickOffJob('process_batch', [{ customer: 'acme-secret-42' }]);
+    await service.close();
+    const asOther = await e11(['--prefix', 't_', '--tenant', 'globex', 'status', orchestrationId]);
+    const unknown = await e11(['--prefix', 't_', '--tenant', 'globex', 'status', 'no-such-orchestration']);
+    expect(asOther.code).toBe(3);
+    expect(asOther.stdout).toBe('');
+    expect(asOther.stderr.replace(orchestrationId, '<id>')).toBe(
+      unknown.stderr.replace('no-such-orchestration', '<id>'),
+    );
+    const history = await e11(['--prefix', 't_', '--tenant', 'globex', '--json', 'history']);
+    expect(history.code).toBe(0);
+    expect(history.stdout).not.toContain(orchestrationId);
+    const asOwner = await e11(['--prefix', 't_', '--tenant', 'acme', '--json', 'status', orchestrationId]);
+    expect(asOwner.code).toBe(0);
+    expect(JSON.parse(asOwner.stdout)).toMatchObject({ id: orchestrationId, total: 1 });
+  });
+
   it('exits 2 with one line for a usage error', async () => {
     const { code, stderr } = await e11(['watch']);
     expect(stderr).toBe("e11: missing required argument 'id'\n");

@@ -24,6 +24,10 @@ import { LazyCloudRunLauncher } from './lazy-launcher.js';
 export interface GlobalOptions {
   project?: string;
   prefix?: string;
+  /** Scope every command to this tenant (as `forTenant()`): other tenants' ids answer as unknown ones. */
+  tenant?: string;
+  /** The Firestore database E11 keeps its state in (default: E11_FIRESTORE_DATABASE or `(default)`). */
+  database?: string;
   json?: boolean;
 }
 
@@ -31,8 +35,9 @@ export interface GlobalOptions {
 export type ServiceFactory = (options: GlobalOptions) => OrchestrationService;
 
 /**
- * The default: a service for `--project` / `--prefix`, clients from the environment (emulator hosts
- * honoured); its Cloud Run client is only created when a command launches or cancels.
+ * The default: a service for `--project` / `--prefix` / `--database`, scoped to `--tenant` when given,
+ * clients from the environment (emulator hosts honoured); its Cloud Run client is only created when a
+ * command launches or cancels.
  */
 export const defaultServiceFactory: ServiceFactory = (options) => {
   const projectId = resolveProjectId(options.project);
@@ -40,6 +45,8 @@ export const defaultServiceFactory: ServiceFactory = (options) => {
     projectId,
     collectionPrefix: options.prefix,
     launcher: new LazyCloudRunLauncher(projectId),
+    ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+    ...(options.database === undefined ? {} : { databaseId: options.database }),
   });
 };
 
@@ -69,6 +76,8 @@ export async function runCli(
     .version(version(), '-V, --version')
     .option('--project <id>', 'Google Cloud project (default: GOOGLE_CLOUD_PROJECT)')
     .option('--prefix <prefix>', 'Firestore collection prefix (default: E11_COLLECTION_PREFIX or e11_)')
+    .option('--database <id>', 'Firestore database (default: E11_FIRESTORE_DATABASE or (default))')
+    .option('--tenant <tenant>', "only this tenant's orchestrations, as forTenant() (kick-offs are stamped with it)")
     .option('--json', 'machine-readable output: one JSON document per line')
     .showSuggestionAfterError()
     .exitOverride()
