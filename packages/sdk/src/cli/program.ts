@@ -77,7 +77,10 @@ export async function runCli(
     .option('--project <id>', 'Google Cloud project (default: GOOGLE_CLOUD_PROJECT)')
     .option('--prefix <prefix>', 'Firestore collection prefix (default: E11_COLLECTION_PREFIX or e11_)')
     .option('--database <id>', 'Firestore database (default: E11_FIRESTORE_DATABASE or (default))')
-    .option('--tenant <tenant>', "only this tenant's orchestrations, as forTenant() (kick-offs are stamped with it)")
+    .option(
+      '--tenant <tenant>',
+      "only this tenant's orchestrations, as forTenant() (kick-offs are stamped with it)",
+    )
     .option('--json', 'machine-readable output: one JSON document per line')
     .showSuggestionAfterError()
     .exitOverride()
