@@ -88,6 +88,8 @@ export function jobChanges(
     const seen = new Map<string, { key: string; status: JobStatus; virtual?: true }>();
     let terminal = 0;
     let first = true;
+    // The orchestration's stored sensitive keys, read with the first snapshot: every job is redacted.
+    let sensitiveKeys: readonly string[] = [];
     // Pending jobs with no document yet come from the params chunks, read once, with the first snapshot.
     const source = findOrchestration(store, orchestrationId);
     source.catch(() => undefined); // handled where awaited, with the first snapshot
@@ -95,6 +97,7 @@ export function jobChanges(
     const unwrittenChanges = async (snapshot: QuerySnapshot): Promise<TimedJobTransition[]> => {
       const orchestration = await source;
       if (!orchestration) return [];
+      sensitiveKeys = orchestration.sensitiveKeys;
       const stored = new Set(snapshot.docs.map((doc) => doc.id));
       const changes: TimedJobTransition[] = [];
       for (const job of await readVirtualJobs(store, orchestration, stored)) {
@@ -102,7 +105,7 @@ export function jobChanges(
         if (start === 'none') continue;
         if (typeof start === 'object' && compareTimestamps(job.updatedAt, start.after) <= 0) continue;
         changes.push({
-          transition: { type: 'added', job: toJobInfo(job), previousStatus: null },
+          transition: { type: 'added', job: toJobInfo(job, sensitiveKeys), previousStatus: null },
           updateTime: job.updatedAt,
         });
       }
@@ -134,7 +137,7 @@ export function jobChanges(
         // A job's first document is a change of a job already listed (Pending, from its params chunk).
         const type = before?.virtual && change.type === 'added' ? 'modified' : change.type;
         changes.push({
-          transition: { type, job: toJobInfo(job), previousStatus: before?.status ?? null },
+          transition: { type, job: toJobInfo(job, sensitiveKeys), previousStatus: before?.status ?? null },
           updateTime,
         });
       }
