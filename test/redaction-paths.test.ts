@@ -223,7 +223,15 @@ describe('sensitive keys declared on the job class', () => {
     const unaware = stackService(stack, { projectId, firestore, pubsub, defaultTopic: TOPIC });
     try {
       const { orchestrationId } = await unaware.kickOffJob('charge_card', [paramsOf(true)]);
+      const watched = lastValueFrom(
+        unaware.watchJobs(orchestrationId, { timeoutMs: 30_000 }).pipe(toArray()),
+      );
       const [, failures] = await unaware.getJobResults(orchestrationId, { timeoutMs: 30_000 });
+      // A watch opened before the first claim: once a job shows a claim, the stored keys apply
+      // (the job's Pending listing before it is the documented window of an unregistered class).
+      const claimed = (await watched).filter((transition) => transition.job.attempt >= 1);
+      expect(claimed.length).toBeGreaterThan(0);
+      expect(leaks(JSON.stringify(claimed))).toEqual([]);
       const doc = await store.collections.orchestrations().doc(orchestrationId).get();
       expect(doc.get('sensitiveKeys')).toEqual(expect.arrayContaining(['cardNumber', 'cvv']));
       expect(failures?.[0]?.params).toMatchObject({ cardNumber: REDACTED, cvv: REDACTED, holder: HOLDER });

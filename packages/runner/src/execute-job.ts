@@ -140,6 +140,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     if (job.jobName !== env.jobName) {
       return await refuseJobName({ store, job, jobName: env.jobName, redact, log: logger });
     }
+    // Before the claim: once any job of the orchestration shows a claim, its class's keys are stored.
+    await addDeclaredKeys(store, orchestration, definition?.options.sensitiveKeys ?? [], logger);
     const claimId = randomUUID();
     const claim = await persist(() =>
       claimJob(store, {
@@ -175,7 +177,6 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       return { ...found, exitCode: ExitCode.Failed, outcome: 'exhausted' };
     }
     log.setLabels({ attempt: String(claim.attempt) });
-    await addDeclaredKeys(store, orchestration, definition?.options.sensitiveKeys ?? [], logger);
 
     if (!definition) {
       const message =
@@ -238,8 +239,9 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
 /**
  * Stores the keys the job class declares sensitive on the orchestration when its kick-off did not
  * (a kick-off by a name the backend registered no class for): every reader redacts with the stored
- * list. Written once per task start at most, and only when a key is missing, so a large
- * orchestration's tasks do not all write its document. A failure is logged, not fatal: this task
+ * list. Written before the claim, so a reader that sees a claimed job and then reads the orchestration
+ * gets the keys; at most once per task start, and only when a key is missing (as read by this task),
+ * so a large orchestration's tasks do not all write its document. A failure is logged, not fatal: this task
  * redacts its own outputs anyway.
  */
 async function addDeclaredKeys(

@@ -1,4 +1,4 @@
-import type { DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
+import type { DocumentChange, DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
 import { Observable } from 'rxjs';
 
 import { type JobDoc } from '../model/documents.js';
@@ -89,7 +89,16 @@ export function jobChanges(
     let terminal = 0;
     let first = true;
     // The orchestration's stored sensitive keys, read with the first snapshot: every job is redacted.
+    // A task stores its class's keys before it claims a job (kick-off by an unregistered name), so
+    // they are read once more when the first claimed job is seen, unless they were read after one.
     let sensitiveKeys: readonly string[] = [];
+    let keysAfterClaim = false;
+    const refreshKeys = async (snapshot: QuerySnapshot) => {
+      const claimed = (change: DocumentChange) => Number(change.doc.get('attempt') ?? 0) >= 1;
+      if (keysAfterClaim || !snapshot.docChanges().some(claimed)) return;
+      keysAfterClaim = true;
+      sensitiveKeys = (await findOrchestration(store, orchestrationId))?.sensitiveKeys ?? sensitiveKeys;
+    };
     // Pending jobs with no document yet come from the params chunks, read once, with the first snapshot.
     const source = findOrchestration(store, orchestrationId);
     source.catch(() => undefined); // handled where awaited, with the first snapshot
@@ -162,6 +171,7 @@ export function jobChanges(
       queue = queue
         .then(async () => {
           const unwritten = initial ? await unwrittenChanges(snapshot) : [];
+          await refreshKeys(snapshot);
           if (!subscriber.closed) onSnapshot(snapshot, unwritten);
         })
         .catch((error: unknown) => subscriber.error(error));
