@@ -44,7 +44,7 @@ export interface JobContext<P = JobParams, C = unknown> {
   /** What a previous attempt saved with `saveCheckpoint`, or undefined when nothing was saved. */
   readonly checkpoint: C | undefined;
   /**
-   * Reports progress (`ratio` 0..1, optional message). Cheap to call often: writes are throttled to about
+   * Reports progress (`ratio` 0..1, optional message; sensitive values are redacted from it). Cheap to call often: writes are throttled to about
    * one per second per job. The latest value is written when the attempt fails; on success the
    * completion sets progress to 1. Write errors are logged, never thrown.
    */
@@ -80,6 +80,8 @@ export interface JobContextInput<P> {
   progressIntervalMs: number;
   /** Told of every write that carried a heartbeat (progress, checkpoint, `ctx.heartbeat()`) or was refused. */
   monitor: JobMonitor;
+  /** Redacts the job's sensitive values from a progress message before it is stored (and streamed). */
+  redact: (text: string) => string;
 }
 
 /**
@@ -89,10 +91,12 @@ export interface JobContextInput<P> {
 export function createJobContext<P, C>(
   input: JobContextInput<P>,
 ): { ctx: JobContext<P, C>; flush(): Promise<void>; stop(): void } {
-  const { store, owned, log, monitor } = input;
+  const { store, owned, log, monitor, redact } = input;
   const progress = new ProgressReporter(
-    async (ratio, message) =>
-      monitor.settle(await monitor.exclusive(() => recordProgress(store, owned, ratio, message))),
+    async (ratio, message) => {
+      const text = message === null ? null : redact(message);
+      monitor.settle(await monitor.exclusive(() => recordProgress(store, owned, ratio, text)));
+    },
     input.progressIntervalMs,
     (error) => log.warn({ err: (error as Error).message }, 'progress write failed'),
   );

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import {
+  addSensitiveKeys,
   claimJob,
   type ClientOptions,
   type Clock,
@@ -18,6 +19,7 @@ import {
   loadJob,
   loadJobByIndex,
   type Logger,
+  type OrchestrationDoc,
   type Store,
 } from '@e11/sdk/core';
 import type { Firestore } from '@google-cloud/firestore';
@@ -132,6 +134,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     }
     log.setLabels({ jobId: job.id });
     const definition = registry.get(env.jobName);
+    // The stored union (kick-off and class keys), plus the class's own for a kick-off by an unknown name.
     const sensitiveKeys = [...orchestration.sensitiveKeys, ...(definition?.options.sensitiveKeys ?? [])];
     const redact = createRedactor(job.params, sensitiveKeys);
     log.setRedactor(redact);
@@ -144,6 +147,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     if (job.jobName !== env.jobName) {
       return await refuseJobName({ store, job, jobName: env.jobName, redact, log: logger });
     }
+    // Before the claim: once any job of the orchestration shows a claim, its class's keys are stored.
+    await addDeclaredKeys(store, orchestration, definition?.options.sensitiveKeys ?? [], logger);
     const claimId = randomUUID();
     const claim = await persist(() =>
       claimJob(store, {
@@ -236,6 +241,32 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     return { exitCode: config ? ExitCode.Config : ExitCode.Failed, outcome: 'invalid' };
   } finally {
     if (ownsFirestore) await firestore?.terminate().catch(() => undefined);
+  }
+}
+
+/**
+ * Stores the keys the job class declares sensitive on the orchestration when its kick-off did not
+ * (a kick-off by a name the backend registered no class for): every reader redacts with the stored
+ * list. Written before the claim, so a reader that sees a claimed job and then reads the orchestration
+ * gets the keys; at most once per task start, and only when a key is missing (as read by this task),
+ * so a large orchestration's tasks do not all write its document. A failure is logged, not fatal: this task
+ * redacts its own outputs anyway.
+ */
+async function addDeclaredKeys(
+  store: Store,
+  orchestration: OrchestrationDoc,
+  declared: readonly string[],
+  logger: Logger,
+): Promise<void> {
+  try {
+    const added = await persist(() => addSensitiveKeys(store, orchestration, declared));
+    if (added.length > 0)
+      logger.info({ keys: added }, "Stored the job class's sensitive keys on the orchestration.");
+  } catch (error) {
+    logger.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      "Could not store the job class's sensitive keys on the orchestration; readers may show them unredacted.",
+    );
   }
 }
 

@@ -21,3 +21,17 @@ describe('createRedactor', () => {
     expect(createRedactor({ apiKey: 'sk-123456' }, [])('sk-123456')).toBe('sk-123456');
   });
 });
+
+describe('createRedactor with short values', () => {
+  it('redacts a value under 4 characters (a CVV, a PIN) as a whole token only', () => {
+    const redact = createRedactor({ card: { cvv: '123', pin: 7 }, note: 'x' }, ['cvv', 'pin']);
+    expect(redact('cvv 123, pin 7.')).toBe('cvv [REDACTED], pin [REDACTED].');
+    expect(redact('{"cvv":"123"}')).toBe('{"cvv":"[REDACTED]"}');
+    // Inside a longer token it is another value: left alone.
+    expect(redact('order 1234 x123 123abc 17 _123')).toBe('order 1234 x123 123abc 17 _123');
+  });
+
+  it('keeps longer values as substring matches', () => {
+    expect(createRedactor({ cardNumber: '4111' }, ['cardNumber'])('x4111y')).toBe('x[REDACTED]y');
+  });
+});

@@ -246,6 +246,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
         checkpoint,
         progressIntervalMs: DEFAULTS.progressIntervalMs,
         monitor,
+        redact,
       });
       logger.info({ maxAttempts: policy.maxAttempts }, `Attempt ${attempt} started.`);
       const started = performance.now();

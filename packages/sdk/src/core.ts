@@ -66,6 +66,7 @@ export {
 } from './model/documents.js';
 export type { JobParams, JsonValue } from './model/json.js';
 export { parseDocument, parseJobDocument } from './model/parse.js';
+export { createRedactor, REDACTED, redactJob, redactParams } from './monitoring/redact.js';
 export {
   countField,
   emptyCounts,
@@ -122,6 +123,7 @@ export {
   shardCountFor,
 } from './store/register-orchestration.js';
 export { recoverStaleJob, type RecoveryOutcome } from './store/recover-job.js';
+export { addSensitiveKeys } from './store/sensitive-keys.js';
 export { discardJob, openEpoch, reopenJob, type ReopenOutcome } from './store/reopen-job.js';
 export { createStore, now, type Store, type StoreOptions } from './store/store.js';
 export {

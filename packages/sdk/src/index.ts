@@ -30,6 +30,12 @@ export {
   type KickOffOptions,
   type OrchestrationServiceOptions,
 } from './orchestration/options.js';
+export {
+  type DeclaredJob,
+  type JobClassReference,
+  type JobReference,
+  readJobDeclaration,
+} from './orchestration/job-definitions.js';
 export { type KickOffResult, OrchestrationService } from './orchestration/orchestration-service.js';
 export {
   type JobFailure,
@@ -69,7 +75,7 @@ export {
 } from './monitoring/metrics.js';
 export { type FeedItem, type FeedOptions, orchestrationFeed } from './monitoring/orchestration-feed.js';
 export { type DurationStats, durationStats } from './monitoring/percentiles.js';
-export { REDACTED, redactParams } from './monitoring/redact.js';
+export { createRedactor, REDACTED, redactJob, redactParams } from './monitoring/redact.js';
 export {
   deleteOrchestrationsOlderThan,
   type RetentionOptions,

@@ -3,11 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { E11Error, ErrorCode, isE11Error } from '../errors.js';
 import { serviceStore } from '../internal/service-store.js';
 import { JobStatus, type OrchestrationStatus } from '../model/status.js';
-import { redactParams } from '../monitoring/redact.js';
 import type { AuthorizeOrchestration, SseHandler } from '../monitoring/sse-handler.js';
 import type { OrchestrationService } from '../orchestration/orchestration-service.js';
 import type { OrchestrationInfo } from '../orchestration/views.js';
-import { loadOrchestration } from '../store/orchestration-docs.js';
 
 /** A failed job as the dashboard shows it: params with the orchestration's sensitive keys redacted. */
 export interface DashboardFailure {
@@ -78,14 +76,13 @@ async function authorized(context: ApiContext, req: IncomingMessage, id: string)
 }
 
 async function failures(context: ApiContext, id: string): Promise<DashboardFailure[]> {
-  const { sensitiveKeys } = await loadOrchestration(serviceStore(context.service), id);
   const jobs = await context.service.listJobs(id, { status: JobStatus.Errored });
   return jobs.slice(0, MAX_FAILURES).map((job) => ({
     jobId: job.id,
     index: job.index,
     status: job.status,
-    // Sensitive values never leave the server.
-    params: redactParams(job.params, sensitiveKeys),
+    // Sensitive values never leave the server: listJobs redacts with the orchestration's stored keys.
+    params: job.params,
     error: job.error ? { code: job.error.code, message: job.error.message } : null,
     attempts: job.attempt,
     deadLettered: job.deadLettered,

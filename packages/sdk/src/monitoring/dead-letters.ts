@@ -10,7 +10,7 @@ import type { Store } from '../store/store.js';
 
 import { queryOrchestrations } from './list-orchestrations.js';
 import { assertOrchestrationId } from './monitoring-errors.js';
-import { redactParams } from './redact.js';
+import { redactJob } from './redact.js';
 
 /** Options of {@link listDeadLetters}. Every field is optional. */
 export interface DeadLetterOptions {
@@ -30,7 +30,7 @@ export interface DeadLetter {
   jobId: string;
   jobName: string;
   index: number;
-  /** Its params, with the orchestration's `sensitiveKeys` shown as `[REDACTED]`. */
+  /** Its params, with the orchestration's `sensitiveKeys` shown as `[REDACTED]` (their values redacted from `error` too). */
   params: JobParams;
   error: JobErrorInfo | null;
   attempts: number;
@@ -81,7 +81,7 @@ export async function listDeadLetters(store: Store, options: DeadLetterOptions =
           .get();
         // `discarded` is written only when a job is discarded, so it is filtered here, not in the query.
         return snapshot.docs
-          .map((doc) => parseJobDocument(doc))
+          .map((doc) => redactJob(parseJobDocument(doc), orchestration.sensitiveKeys))
           .filter((job) => !job.discarded)
           .sort((a, b) => a.index - b.index)
           .slice(0, limit)
@@ -90,7 +90,7 @@ export async function listDeadLetters(store: Store, options: DeadLetterOptions =
             jobId: job.id,
             jobName: job.jobName,
             index: job.index,
-            params: redactParams(job.params as JobParams, orchestration.sensitiveKeys),
+            params: job.params as JobParams,
             error: job.error,
             attempts: job.attempt,
             finishedAt: job.finishedAt?.toDate() ?? null,

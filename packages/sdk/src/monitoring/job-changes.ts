@@ -1,4 +1,4 @@
-import type { DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
+import type { DocumentChange, DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
 import { Observable, switchMap } from 'rxjs';
 
 import type { JobDoc, OrchestrationDoc } from '../model/documents.js';
@@ -7,6 +7,7 @@ import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, type JobStatus } from '../model/status.js';
 import { type JobInfo, toJobInfo } from '../orchestration/views.js';
 import type { Store } from '../store/store.js';
+import { findOrchestration } from '../store/orchestration-docs.js';
 import { readVirtualJobs } from '../store/virtual-jobs.js';
 
 import { trackListener } from './listener-registry.js';
@@ -104,6 +105,17 @@ export function listenJobChanges(
     const seen = new Map<string, { key: string; status: JobStatus; virtual?: true }>();
     let terminal = 0;
     let first = true;
+    // The orchestration's stored sensitive keys (from the checked read): every job is redacted.
+    // A task stores its class's keys before it claims a job (kick-off by an unregistered name), so
+    // they are read once more when the first claimed job is seen.
+    let sensitiveKeys: readonly string[] = orchestration.sensitiveKeys;
+    let keysAfterClaim = false;
+    const refreshKeys = async (snapshot: QuerySnapshot) => {
+      const claimed = (change: DocumentChange) => Number(change.doc.get('attempt') ?? 0) >= 1;
+      if (keysAfterClaim || !snapshot.docChanges().some(claimed)) return;
+      keysAfterClaim = true;
+      sensitiveKeys = (await findOrchestration(store, orchestrationId))?.sensitiveKeys ?? sensitiveKeys;
+    };
     // Pending jobs with no document yet come from the params chunks, read once, with the first snapshot.
     const unwrittenChanges = async (snapshot: QuerySnapshot): Promise<TimedJobTransition[]> => {
       const stored = new Set(snapshot.docs.map((doc) => doc.id));
@@ -113,7 +125,7 @@ export function listenJobChanges(
         if (start === 'none') continue;
         if (typeof start === 'object' && compareTimestamps(job.updatedAt, start.after) <= 0) continue;
         changes.push({
-          transition: { type: 'added', job: toJobInfo(job), previousStatus: null },
+          transition: { type: 'added', job: toJobInfo(job, sensitiveKeys), previousStatus: null },
           updateTime: job.updatedAt,
         });
       }
@@ -145,7 +157,7 @@ export function listenJobChanges(
         // A job's first document is a change of a job already listed (Pending, from its params chunk).
         const type = before?.virtual && change.type === 'added' ? 'modified' : change.type;
         changes.push({
-          transition: { type, job: toJobInfo(job), previousStatus: before?.status ?? null },
+          transition: { type, job: toJobInfo(job, sensitiveKeys), previousStatus: before?.status ?? null },
           updateTime,
         });
       }
@@ -170,6 +182,7 @@ export function listenJobChanges(
       queue = queue
         .then(async () => {
           const unwritten = initial ? await unwrittenChanges(snapshot) : [];
+          await refreshKeys(snapshot);
           if (!subscriber.closed) onSnapshot(snapshot, unwritten);
         })
         .catch((error: unknown) => subscriber.error(error));

@@ -12,6 +12,8 @@ import type { JobPolicy } from '../model/documents.js';
 import type { ServiceNameMapping } from '../validate/job-name.js';
 import { validateTags } from '../validate/tags.js';
 
+import type { JobClassReference } from './job-definitions.js';
+
 /** How an {@link OrchestrationService} is built. Every field is optional. */
 export interface OrchestrationServiceOptions {
   /** Google Cloud project. @default GOOGLE_CLOUD_PROJECT, or detected by the clients */
@@ -75,6 +77,12 @@ export interface OrchestrationServiceOptions {
    * @default null (unscoped)
    */
   tenant?: string | null;
+  /**
+   * The job classes this backend kicks off (imported from the job's package): a kick-off by name then
+   * stores the class's declared `sensitiveKeys` with the orchestration, as `kickOffJob(JobClass, …)`
+   * does. Throws E11_INVALID_OPTIONS for a class without `@JobName`. @default []
+   */
+  jobs?: readonly JobClassReference[];
 }
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

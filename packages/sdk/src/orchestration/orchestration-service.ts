@@ -51,6 +51,7 @@ import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js
 import { validateParamsList } from '../validate/params.js';
 
 import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
+import { JobDefinitions, type JobReference } from './job-definitions.js';
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import {
   type CompiledLaunchOptions,
@@ -118,6 +119,8 @@ export class OrchestrationService {
   readonly #topicCheck: TopicCheck;
 
   readonly #options: OrchestrationServiceOptions;
+  /** The registered job classes (`jobs` option): their declared sensitive keys join every kick-off's. */
+  readonly #jobDefinitions: JobDefinitions;
 
   /**
    * @param shared For `forTenant()` only: the parent's launch rate limiter, so a view adds no share of
@@ -125,6 +128,7 @@ export class OrchestrationService {
    */
   constructor(options: OrchestrationServiceOptions = {}, shared?: { rateLimiter: LaunchRateLimiter }) {
     this.#options = options;
+    this.#jobDefinitions = new JobDefinitions(options.jobs);
     const projectId = resolveProjectId(options.projectId);
     this.#projectId = projectId;
     this.#pubsub = options.pubsub;
@@ -215,13 +219,16 @@ export class OrchestrationService {
    * affected jobs `Errored`; a quota (429) or 503 window only delays them (they stay `Pending`, and the
    * sweeper launches what the retry budget or an aborted `signal` left). `cancel()` stops the launching.
    * With an `idempotencyKey`, a repeated or concurrent call returns the same orchestration and launches
-   * nothing.
+   * nothing. `job` is the job's name or its `@JobName` class (params then type-checked against its
+   * `run`); the class's declared `sensitiveKeys` (or a registered class's, see the `jobs` option) are
+   * stored with the orchestration together with `options.sensitiveKeys`.
    */
   async kickOffJob<P extends JobParams>(
-    jobName: string,
+    job: JobReference<P>,
     params: readonly P[],
-    options?: KickOffOptions,
+    kickOffOptions?: KickOffOptions,
   ): Promise<KickOffResult> {
+    const { jobName, options } = this.#jobDefinitions.resolve(job, kickOffOptions);
     const service = serviceNameFor(jobName, this.#serviceName);
     const compiled = compileKickOffOptions(options, {
       topic: this.#defaultTopic,
@@ -342,7 +349,7 @@ export class OrchestrationService {
     return toOrchestrationInfo(doc, counts);
   }
 
-  /** One job; `E11_UNKNOWN_JOB` if none. */
+  /** One job, redacted with its orchestration's `sensitiveKeys` (see `toJobInfo`); `E11_UNKNOWN_JOB` if none. */
   async getJob<P extends JobParams = JobParams, R = unknown>(
     orchestrationId: string,
     jobId: string,
@@ -353,24 +360,26 @@ export class OrchestrationService {
     // every time, never E11_UNKNOWN_JOB by winning a race, and its job is then never read.
     const orchestration = await loadOrchestration(this.#store, orchestrationId);
     const job = await loadJob(this.#store, orchestrationId, jobId, { orchestration });
-    return toJobInfo<P, R>(job);
+    return toJobInfo<P, R>(job, orchestration.sensitiveKeys);
   }
 
-  /** The jobs of an orchestration in index order, optionally only those with `status`. */
+  /** The jobs of an orchestration in index order (redacted as `getJob`), optionally only those with `status`. */
   async listJobs<P extends JobParams = JobParams, R = unknown>(
     orchestrationId: string,
     options: { status?: JobStatus } = {},
   ): Promise<JobInfo<P, R>[]> {
     assertOrchestrationId(orchestrationId);
-    await loadOrchestration(this.#store, orchestrationId);
+    const { sensitiveKeys } = await loadOrchestration(this.#store, orchestrationId);
     const jobs = await readAllJobs(this.#store, orchestrationId, options.status);
-    return jobs.map((job) => toJobInfo<P, R>(job));
+    return jobs.map((job) => toJobInfo<P, R>(job, sensitiveKeys));
   }
 
   /**
    * Waits until every job has ended (real-time listener, no polling) and returns
-   * `[successes, failures | null]`: each failure carries its original params, the error message and
-   * code, the job name, the orchestration id and the job id; `null` when nothing failed.
+   * `[successes, failures | null]`: each failure carries its params, the error message and code, the
+   * job name, the orchestration id and the job id; `null` when nothing failed. The orchestration's
+   * `sensitiveKeys` read `[REDACTED]` in params and results, and their values are redacted from error
+   * texts: the caller that needs a secret (to retry by hand) passed it at kick-off.
    * Rejects with `E11_TIMEOUT` after `timeoutMs` (default: no limit).
    */
   async getJobResults<R = unknown, P extends JobParams = JobParams>(
@@ -380,7 +389,12 @@ export class OrchestrationService {
     assertOrchestrationId(orchestrationId);
     const orchestration = await loadOrchestration(this.#store, orchestrationId);
     await waitForAllTerminal(this.#store, orchestrationId, orchestration.total, options);
-    return partitionResults<R, P>(await readAllJobs(this.#store, orchestrationId));
+    // Read again at the end: a task may have added its class's sensitive keys meanwhile.
+    const [jobs, ended] = await Promise.all([
+      readAllJobs(this.#store, orchestrationId),
+      loadOrchestration(this.#store, orchestrationId),
+    ]);
+    return partitionResults<R, P>(jobs, ended.sensitiveKeys);
   }
 
   /**

@@ -3,6 +3,7 @@ import type { JobDoc, JobErrorInfo } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus, type StatusCounts, terminalCount } from '../model/status.js';
+import { redactJob } from '../monitoring/redact.js';
 import { sumShards } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
@@ -115,11 +116,19 @@ async function readJobDocuments(store: Store, orchestrationId: string, status?: 
   }
 }
 
-/** Splits terminal jobs into successes and failures (failures keep their original params and error context). */
-export function partitionResults<R, P extends JobParams>(jobs: readonly JobDoc[]): JobResults<R, P> {
+/**
+ * Splits terminal jobs into successes and failures (failures keep their params and error context),
+ * redacted with the orchestration's `sensitiveKeys`: those keys of params and results read
+ * `[REDACTED]` and their values are redacted from error texts (the caller that needs a secret to
+ * retry a failure passed it at kick-off and has it already).
+ */
+export function partitionResults<R, P extends JobParams>(
+  stored: readonly JobDoc[],
+  sensitiveKeys: readonly string[],
+): JobResults<R, P> {
   const successes: JobSuccess<R, P>[] = [];
   const failures: JobFailure<P>[] = [];
-  for (const job of jobs) {
+  for (const job of stored.map((doc) => redactJob(doc, sensitiveKeys))) {
     if (job.status === JobStatus.Completed) {
       successes.push({ jobId: job.id, index: job.index, params: job.params as P, result: job.result as R });
     } else if (job.status === JobStatus.Errored || job.status === JobStatus.Cancelled) {

@@ -4,6 +4,7 @@ import type { AttemptRecord, JobDoc, JobErrorInfo, OrchestrationDoc } from '../m
 import type { JobParams } from '../model/json.js';
 import type { JobStatus, OrchestrationStatus, StatusCounts } from '../model/status.js';
 import { terminalCount } from '../model/status.js';
+import { redactJob } from '../monitoring/redact.js';
 
 const toDate = (value: Timestamp | null | undefined): Date | null => (value ? value.toDate() : null);
 
@@ -88,8 +89,16 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
   };
 }
 
-/** The public view of a job document. */
-export function toJobInfo<P extends JobParams = JobParams, R = unknown>(doc: JobDoc): JobInfo<P, R> {
+/**
+ * The public view of a job document, redacted with its orchestration's `sensitiveKeys` (the stored
+ * union of the kick-off's keys and the job class's): those keys of params, result and checkpoint
+ * read `[REDACTED]`, and their values are redacted from the error, attempt and progress texts.
+ */
+export function toJobInfo<P extends JobParams = JobParams, R = unknown>(
+  stored: JobDoc,
+  sensitiveKeys: readonly string[],
+): JobInfo<P, R> {
+  const doc = redactJob(stored, sensitiveKeys);
   return {
     id: doc.id,
     orchestrationId: doc.orchestrationId,

@@ -1,7 +1,4 @@
-import { serviceStore } from '../../internal/service-store.js';
-import { redactParams } from '../../monitoring/redact.js';
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
-import { loadOrchestration } from '../../store/orchestration-docs.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
 /** Arguments of `e11 results`. */
@@ -13,7 +10,7 @@ export interface ResultsArgs {
 
 /**
  * `e11 results <id> [--timeout 10m]`: waits for the end and prints successes and failures (each
- * failure with its params — sensitive keys redacted — and error). Exits 0 when nothing failed, 1
+ * failure with its params and error, redacted by `getJobResults` with the orchestration's sensitive keys). Exits 0 when nothing failed, 1
  * otherwise, 3 for an unknown id, 4 on timeout, 130 on Ctrl-C.
  */
 export async function resultsCommand(
@@ -21,7 +18,6 @@ export async function resultsCommand(
   args: ResultsArgs,
   io: CliIo,
 ): Promise<number> {
-  const { sensitiveKeys } = await loadOrchestration(serviceStore(service), args.orchestrationId);
   let results;
   try {
     results = await service.getJobResults(args.orchestrationId, {
@@ -33,19 +29,13 @@ export async function resultsCommand(
     throw error;
   }
   const [successes, failures] = results;
-  const failed = (failures ?? []).map((failure) => ({
-    ...failure,
-    params: redactParams(failure.params, sensitiveKeys),
-  }));
+  const failed = failures ?? [];
   if (args.json) {
     writeJson(io, {
       orchestrationId: args.orchestrationId,
       succeeded: successes.length,
       failed: failed.length,
-      successes: successes.map((success) => ({
-        ...success,
-        params: redactParams(success.params, sensitiveKeys),
-      })),
+      successes,
       failures: failures === null ? null : failed,
     });
   } else {
