@@ -1,7 +1,7 @@
 import { E11Error, ErrorCode, type KickOffResult, runScheduleTick, type ScheduleService } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { type ScheduleHarness, scheduleTestbed } from './helpers/schedule-harness.js';
+import { type KickOffByName, type ScheduleHarness, scheduleTestbed } from './helpers/schedule-harness.js';
 
 const testbed = scheduleTestbed('schedules-overlap');
 afterAll(() => testbed.close());
@@ -10,7 +10,7 @@ const MINUTE = 60_000;
 const unavailable = () => new E11Error(ErrorCode.Unavailable, 'Firestore unavailable', { retryable: true });
 
 /** The harness's service with its kick-off replaced, the way a tick in another process would see Firestore fail. */
-function withKickOff(h: ScheduleHarness, kickOffJob: ScheduleService['kickOffJob']): ScheduleService {
+function withKickOff(h: ScheduleHarness, kickOffJob: KickOffByName): ScheduleService {
   return h.withKickOff(kickOffJob);
 }
 

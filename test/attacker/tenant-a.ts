@@ -1,5 +1,7 @@
 import type { KickOffOptions, KickOffResult, OrchestrationService } from '@e11/sdk';
 
+import { PayJob, type PayParams } from '../fixtures/src/attacker-jobs.js';
+
 /**
  * Tenant A of the isolation attacker test: its data, its secrets, and its one way of kicking off the
  * payment job (test/fixtures/src/attacker-jobs.ts). Every value here is distinctive, so a byte of it in
@@ -34,9 +36,8 @@ export const B_PARAMS = [
 ];
 
 /**
- * Kicks off the payment job. The only place the test names how a job's class reaches a kick-off:
- * today by name, without `sensitiveKeys` (the class declares them). Adapt here if `kickOffJob` comes
- * to take the class, or the service a `jobs: [...]` option.
+ * Kicks off the payment job: by its class (whose declared `sensitiveKeys` the orchestration then
+ * stores; the kick-off options name none), or by another job name for B's idempotency attempts.
  */
 export function kickOffPay(
   service: OrchestrationService,
@@ -44,5 +45,6 @@ export function kickOffPay(
   options: KickOffOptions = {},
   jobName = 'pay',
 ): Promise<KickOffResult> {
+  if (jobName === 'pay') return service.kickOffJob(PayJob, params as unknown as PayParams[], options);
   return service.kickOffJob(jobName, params as never[], options);
 }

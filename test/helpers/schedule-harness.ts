@@ -2,6 +2,9 @@ import {
   checkCompletion,
   claimJob,
   type Clock,
+  type JobParams,
+  type KickOffOptions,
+  type KickOffResult,
   completeJob,
   createLogger,
   createPubSubPublisher,
@@ -15,6 +18,13 @@ import {
 
 import { emulatorClients, storeFor, testProjectId } from './project.js';
 import { RecordingLauncher } from './recording-launcher.js';
+
+/** `kickOffJob` by job name, the form schedules fire with. */
+export type KickOffByName = (
+  jobName: string,
+  params: readonly JobParams[],
+  options?: KickOffOptions,
+) => Promise<KickOffResult>;
 
 /** A clock the test moves by hand: ticks see exactly the time the test set, no sleeping. */
 export interface ManualClock extends Clock {
@@ -47,7 +57,7 @@ export interface ScheduleHarness {
    * Another service on the same prefix, clock and launcher whose kick-off is `kickOffJob` — a tick in
    * another process that sees Firestore fail; closed with the testbed.
    */
-  withKickOff(kickOffJob: OrchestrationService['kickOffJob']): OrchestrationService;
+  withKickOff(kickOffJob: KickOffByName): OrchestrationService;
   /** Ends an orchestration the way real tasks would: every job claimed and completed, then completion detection. */
   finish(orchestrationId: string): Promise<void>;
 }
@@ -90,7 +100,7 @@ export function scheduleTestbed(name: string) {
       collectionPrefix: serviceOptions.collectionPrefix,
       clock: serviceOptions.clock,
     });
-    const withKickOff = (kickOffJob: OrchestrationService['kickOffJob']) => {
+    const withKickOff = (kickOffJob: KickOffByName) => {
       const other = new OrchestrationService(serviceOptions);
       services.push(other);
       other.kickOffJob = kickOffJob;

@@ -34,6 +34,7 @@ export {
   type DeclaredJob,
   type JobClassReference,
   type JobReference,
+  type ParamsOf,
   readJobDeclaration,
 } from './orchestration/job-definitions.js';
 export { type KickOffResult, OrchestrationService } from './orchestration/orchestration-service.js';

@@ -6,8 +6,8 @@ import type { JobParams } from '../model/json.js';
 import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, type JobStatus } from '../model/status.js';
 import { type JobInfo, toJobInfo } from '../orchestration/views.js';
-import type { Store } from '../store/store.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
+import type { Store } from '../store/store.js';
 import { readVirtualJobs } from '../store/virtual-jobs.js';
 
 import { trackListener } from './listener-registry.js';

@@ -1,5 +1,4 @@
 import { E11Error, ErrorCode } from '../errors.js';
-import type { JobParams } from '../model/json.js';
 
 import type { KickOffOptions } from './options.js';
 
@@ -11,14 +10,22 @@ const JOB_METADATA = Symbol.for('e11:job-name');
 
 /**
  * A job class decorated with `@JobName` (from the job's package): `P` is the params type its `run`
- * takes, so `kickOffJob(ProcessBatchJob, params)` type-checks the params against the job.
+ * takes, so `kickOffJob(ProcessBatchJob, params)` type-checks the params against the job. `P` may be
+ * an interface (optional fields included): the params are checked to be JSON when kicked off.
  */
-export type JobClassReference<P extends JobParams = JobParams> = abstract new (...args: never[]) => {
+export type JobClassReference<P = never> = abstract new (...args: never[]) => {
   run(params: P, ...rest: never[]): unknown;
 };
 
+/** The params type of a job class's `run`. */
+export type ParamsOf<C> = C extends abstract new (...args: never[]) => {
+  run(params: infer P, ...rest: never[]): unknown;
+}
+  ? P
+  : never;
+
 /** The job `kickOffJob` runs: its `@JobName` name, or its class. */
-export type JobReference<P extends JobParams = JobParams> = string | JobClassReference<P>;
+export type JobReference = string | JobClassReference;
 
 /** What the SDK takes from a job class's `@JobName`. */
 export interface DeclaredJob {

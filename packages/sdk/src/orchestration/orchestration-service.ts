@@ -51,7 +51,12 @@ import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js
 import { validateParamsList } from '../validate/params.js';
 
 import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
-import { JobDefinitions, type JobReference } from './job-definitions.js';
+import {
+  type JobClassReference,
+  JobDefinitions,
+  type JobReference,
+  type ParamsOf,
+} from './job-definitions.js';
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import {
   type CompiledLaunchOptions,
@@ -223,9 +228,19 @@ export class OrchestrationService {
    * `run`); the class's declared `sensitiveKeys` (or a registered class's, see the `jobs` option) are
    * stored with the orchestration together with `options.sensitiveKeys`.
    */
-  async kickOffJob<P extends JobParams>(
-    job: JobReference<P>,
+  kickOffJob<C extends JobClassReference<never>>(
+    job: C,
+    params: readonly ParamsOf<C>[],
+    options?: KickOffOptions,
+  ): Promise<KickOffResult>;
+  kickOffJob<P extends JobParams>(
+    job: string,
     params: readonly P[],
+    options?: KickOffOptions,
+  ): Promise<KickOffResult>;
+  async kickOffJob(
+    job: JobReference,
+    params: readonly JobParams[],
     kickOffOptions?: KickOffOptions,
   ): Promise<KickOffResult> {
     const { jobName, options } = this.#jobDefinitions.resolve(job, kickOffOptions);
