@@ -192,7 +192,9 @@ export class Schedules {
 
   private async setEnabled(name: string, enabled: boolean): Promise<ScheduleInfo> {
     const current = await this.load(name);
-    const cloudSchedulerJob = this.sync ? await this.sync.setEnabled({ ...current, enabled }) : null;
+    // The job of the schedule as this service addresses it (its document's place), as upsert and remove do.
+    const spec = { ...current, enabled, tenant: this.#store.tenant };
+    const cloudSchedulerJob = this.sync ? await this.sync.setEnabled(spec) : null;
     let doc = await setScheduleEnabled(this.#store, name, enabled);
     if (cloudSchedulerJob !== null && doc.cloudSchedulerJob !== cloudSchedulerJob) {
       // The schedule predates the Cloud Scheduler wiring: record the job that now mirrors it.
