@@ -215,16 +215,17 @@ describe('tenants', () => {
     const globex = new Schedules(h.service.forTenant('globex'));
     await acme.upsert(hourly);
 
-    await expect(globex.upsert(hourly)).rejects.toMatchObject({
-      code: 'E11_INVALID_SCHEDULE',
-      context: { path: 'name' },
-    });
+    // Names are per tenant: globex sees no schedule of acme's, and answers as for one that does not exist.
     expect(await globex.list()).toEqual([]);
     await expect(globex.get('hourly')).rejects.toMatchObject({ code: 'E11_UNKNOWN_SCHEDULE' });
 
     h.clock.set('2026-01-15T11:00:05Z');
     const [result] = await h.schedules.tick(); // the unscoped tick, as the function runs it
     expect(result).toMatchObject({ schedule: 'hourly', outcome: 'launched' });
+    expect(await acme.get('hourly')).toMatchObject({
+      tenant: 'acme',
+      lastOrchestrationId: result?.orchestrationId,
+    });
     const orchestration = await h.service.getOrchestration(result?.orchestrationId ?? '');
     expect(orchestration.tags).toEqual({ schedule: 'hourly', tenant: 'acme' });
     await expect(h.service.forTenant('globex').getOrchestration(orchestration.id)).rejects.toMatchObject({

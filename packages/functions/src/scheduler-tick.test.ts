@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { createLogger } from '@e11/sdk';
+import { createLogger, Schedules } from '@e11/sdk';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,9 @@ describe('schedulerTick over HTTP', () => {
       { 'X-CloudScheduler-ScheduleTime': '2026-04-01T10:00:00Z' },
     ],
     ['an unknown schedule', 404, { scheduleName: 'no-such-schedule' }, {}],
+    ['a tenant without a schedule name', 400, { tenant: 'acme' }, {}],
+    ['a tenant that is not a string', 400, { scheduleName: 'hourly', tenant: 5 }, {}],
+    ['a malformed tenant', 400, { scheduleName: 'hourly', tenant: 'acme/../x' }, {}],
   ])('answers %s with a one-line %i', async (_what, status, body, headers) => {
     const response = await tick(body, headers);
     expect(response.status).toBe(status);
@@ -145,5 +148,38 @@ describe('schedulerTick over HTTP', () => {
     const response = await tick({ scheduleName: 'broken' });
     expect(response.status).toBe(500);
     expect(await response.text()).toMatch(/^E11_CORRUPT_DOCUMENT: .*\n$/);
+  });
+
+  it('ticks the schedule of the tenant the body names, into that tenant; another tenant’s name answers as unknown', async () => {
+    const acme = new Schedules(h.service.forTenant('acme'));
+    const globex = new Schedules(h.service.forTenant('globex'));
+    const definition = { name: 'tenant-hourly', cron: '0 * * * *', jobName: 'sync', params: [{ c: 1 }] };
+    await acme.upsert(definition);
+    await globex.upsert(definition);
+    await acme.upsert({ ...definition, name: 'acme-only' });
+    h.clock.set('2026-04-01T11:00:03Z');
+    const headers = { 'X-CloudScheduler-ScheduleTime': '2026-04-01T11:00:00Z' };
+
+    const response = await tick({ scheduleName: 'tenant-hourly', tenant: 'globex' }, headers);
+    expect(response.status).toBe(200);
+    const { results } = (await response.json()) as {
+      results: { outcome: string; orchestrationId: string }[];
+    };
+    expect(results).toMatchObject([{ schedule: 'tenant-hourly', outcome: 'launched' }]);
+    const orchestration = await h.service
+      .forTenant('globex')
+      .getOrchestration(results[0]?.orchestrationId ?? '');
+    expect(orchestration.tags).toEqual({ schedule: 'tenant-hourly', tenant: 'globex' });
+    expect(await globex.runs('tenant-hourly')).toHaveLength(1);
+    expect(await acme.runs('tenant-hourly')).toEqual([]);
+
+    const foreign = await tick({ scheduleName: 'acme-only', tenant: 'globex' }, headers);
+    const missing = await tick({ scheduleName: 'acme-nope', tenant: 'globex' }, headers);
+    expect(foreign.status).toBe(404);
+    expect(missing.status).toBe(404);
+    expect((await foreign.text()).replace('acme-only', '{name}')).toBe(
+      (await missing.text()).replace('acme-nope', '{name}'),
+    );
+    expect(await acme.runs('acme-only')).toEqual([]);
   });
 });

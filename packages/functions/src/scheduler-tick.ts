@@ -26,13 +26,17 @@ export interface SchedulerTickHandler {
 /** The header Cloud Scheduler sets to the job's scheduled fire time (RFC 3339). */
 export const SCHEDULE_TIME_HEADER = 'x-cloudscheduler-scheduletime';
 
-type TickRequest = { scheduleName?: string; fireTime?: Date };
+type TickRequest = { scheduleName?: string; tenant?: string; fireTime?: Date };
 
 function badRequest(message: string): E11Error {
   return new E11Error(ErrorCode.InvalidOptions, message);
 }
 
-/** Reads `{ scheduleName? }` from a JSON body (parsed by the framework, or raw) and the schedule-time header. */
+/**
+ * Reads `{ scheduleName?, tenant? }` from a JSON body (parsed by the framework, or raw) and the
+ * schedule-time header. `tenant` names the tenant whose schedule `scheduleName` is (schedule names are
+ * per tenant); without it the untenanted schedule of that name is meant.
+ */
 export function readTickRequest(req: Pick<Request, 'body' | 'header'>): TickRequest {
   let body: unknown = req.body;
   if (Buffer.isBuffer(body)) body = body.toString('utf8');
@@ -50,14 +54,23 @@ export function readTickRequest(req: Pick<Request, 'body' | 'header'>): TickRequ
   if (typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('body: must be a JSON object such as {"scheduleName":"nightly-report"}.');
   }
-  const { scheduleName, ...rest } = body as Record<string, unknown>;
+  const { scheduleName, tenant, ...rest } = body as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
-  if (extra !== undefined) throw badRequest(`body.${extra}: unknown field; only scheduleName is read.`);
+  if (extra !== undefined) {
+    throw badRequest(`body.${extra}: unknown field; only scheduleName and tenant are read.`);
+  }
   if (scheduleName !== undefined && typeof scheduleName !== 'string') {
     throw badRequest('body.scheduleName: must be a string.');
   }
+  if (tenant !== undefined && (typeof tenant !== 'string' || scheduleName === undefined)) {
+    throw badRequest('body.tenant: must be a string, given with scheduleName.');
+  }
+  const named = {
+    ...(scheduleName === undefined ? {} : { scheduleName }),
+    ...(tenant === undefined ? {} : { tenant }),
+  };
   const header = req.header(SCHEDULE_TIME_HEADER);
-  if (header === undefined || header === '') return scheduleName === undefined ? {} : { scheduleName };
+  if (header === undefined || header === '') return named;
   const fireTime = new Date(header);
   if (Number.isNaN(fireTime.getTime())) {
     throw badRequest(`X-CloudScheduler-ScheduleTime: '${header}' is not an RFC 3339 time.`);
@@ -65,7 +78,7 @@ export function readTickRequest(req: Pick<Request, 'body' | 'header'>): TickRequ
   if (scheduleName === undefined) {
     throw badRequest('body.scheduleName: required with X-CloudScheduler-ScheduleTime.');
   }
-  return { scheduleName, fireTime };
+  return { ...named, fireTime };
 }
 
 /** HTTP status of a failed tick: bad input 400, unknown schedule 404, everything else 500 (Cloud Scheduler retries). */
@@ -86,8 +99,8 @@ function oneLine(error: unknown): string {
 
 /**
  * Builds the `schedulerTick` HTTP function, the target of every schedule's Cloud Scheduler job (and
- * what the local stack may call). Request: `POST` with body `{"scheduleName": name}` (omit it to tick
- * every enabled schedule) and, from Cloud Scheduler, `X-CloudScheduler-ScheduleTime` — used as the fire
+ * what the local stack may call). Request: `POST` with body `{"scheduleName": name}` — plus
+ * `"tenant": t` for a tenant's schedule — (omit it to tick every enabled schedule of every tenant) and, from Cloud Scheduler, `X-CloudScheduler-ScheduleTime` — used as the fire
  * time; without it the latest due fire time is derived from the cron. Runs `runScheduleTick`, whose
  * idempotency key `schedule:{name}:{fireTime}` makes a duplicated or retried tick launch nothing
  * twice. Answers 200 with `{ results }`, 400 for a malformed request, 404 for an unknown schedule,
@@ -121,14 +134,18 @@ export function createSchedulerTickHandler(deps: SchedulerTickDeps = {}): Schedu
       return;
     }
     try {
-      const [{ runScheduleTick }, service] = await Promise.all([sdk(), serviceFor()]);
+      const [{ runScheduleTick }, unscoped] = await Promise.all([sdk(), serviceFor()]);
+      // A tenant's schedule is found (and fired) by a service scoped to that tenant.
+      const { tenant, ...tick } = request;
+      const service = tenant === undefined ? unscoped : unscoped.forTenant(tenant);
       const results: TickResult[] = await runScheduleTick(
         { service, paramsFactories: deps.paramsFactories, logger },
-        request,
+        tick,
       );
       logger.info(
         {
           scheduleName: request.scheduleName ?? null,
+          tenant: request.tenant ?? null,
           fireTime: request.fireTime?.toISOString() ?? null,
           cloudSchedulerJob: req.header('x-cloudscheduler-jobname') ?? null,
           results,

@@ -126,8 +126,11 @@ export {
 export {
   type CloudSchedulerOptions,
   CloudSchedulerSync,
+  type ScheduleKey,
   type SchedulerJobSpec,
+  tickBody,
 } from './schedules/cloud-scheduler-sync.js';
+export { scheduleDocId } from './schedules/schedule-id.js';
 export { CronSchedule, validateTimeZone } from './schedules/cron.js';
 export {
   type FireRequest,

@@ -4,6 +4,8 @@ import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { GrpcStatus, fromGrpcError, grpcCodeOf } from '../internal/grpc-errors.js';
 
+import { scheduleDocId } from './schedule-id.js';
+
 type Job = protos.google.cloud.scheduler.v1.IJob;
 
 /** Production wiring: each schedule becomes a Cloud Scheduler job that POSTs to the tick function. */
@@ -18,17 +20,30 @@ export interface CloudSchedulerOptions {
   targetUrl: string;
   /** The service account Cloud Scheduler signs its OIDC token as (it needs `run.invoker` on the function). */
   serviceAccountEmail: string;
-  /** Job ids are `${jobIdPrefix}${scheduleName}`. @default DEFAULTS.scheduleJobIdPrefix ('e11-') */
+  /**
+   * Job ids are `${jobIdPrefix}${scheduleDocId(tenant, name)}`: the name for an untenanted schedule,
+   * `{encoded tenant}__{name}` for a tenant's. @default DEFAULTS.scheduleJobIdPrefix ('e11-')
+   */
   jobIdPrefix?: string;
 }
 
-/** The schedule fields a Cloud Scheduler job mirrors. */
-export interface SchedulerJobSpec {
+/** Which schedule a Cloud Scheduler job belongs to: its name and tenant (null: untenanted). */
+export interface ScheduleKey {
   name: string;
+  tenant: string | null;
+}
+
+/** The schedule fields a Cloud Scheduler job mirrors. */
+export interface SchedulerJobSpec extends ScheduleKey {
   cron: string;
   timeZone: string;
   jobName: string;
   enabled: boolean;
+}
+
+/** The body a schedule's job POSTs to the tick function: its name, and its tenant if it has one. */
+export function tickBody(key: ScheduleKey): { scheduleName: string; tenant?: string } {
+  return key.tenant === null ? { scheduleName: key.name } : { scheduleName: key.name, tenant: key.tenant };
 }
 
 const PAUSED = new Set<unknown>(['PAUSED', 2]);
@@ -42,8 +57,9 @@ const UPDATE_MASK = [
 ];
 
 /**
- * Keeps Cloud Scheduler jobs in step with schedules: `projects/{p}/locations/{l}/jobs/e11-{name}` with
- * the schedule's cron and time zone, an HTTP target `POST {targetUrl}` with body `{"scheduleName":name}`
+ * Keeps Cloud Scheduler jobs in step with schedules: `projects/{p}/locations/{l}/jobs/e11-{id}` (see
+ * `scheduleDocId`) with the schedule's cron and time zone, an HTTP target `POST {targetUrl}` with body
+ * `{"scheduleName":name}` (and `"tenant"` for a tenant's schedule)
  * and an OIDC token, retries (DEFAULTS.schedulerRetryCount) and an attempt deadline. Google errors
  * become `E11_INVALID_SCHEDULE` (INVALID_ARGUMENT: Cloud Scheduler refused the definition) or
  * `E11_UNAVAILABLE`, keeping their gRPC code.
@@ -70,10 +86,10 @@ export class CloudSchedulerSync {
   }
 
   /** The full resource name of a schedule's Cloud Scheduler job. */
-  jobName(scheduleName: string): string {
+  jobName(key: ScheduleKey): string {
     const { projectId, location } = this.options;
     const prefix = this.options.jobIdPrefix ?? DEFAULTS.scheduleJobIdPrefix;
-    return `projects/${projectId}/locations/${location}/jobs/${prefix}${scheduleName}`;
+    return `projects/${projectId}/locations/${location}/jobs/${prefix}${scheduleDocId(key.tenant, key.name)}`;
   }
 
   /**
@@ -84,8 +100,8 @@ export class CloudSchedulerSync {
     const client = await this.getClient();
     const job = this.jobFor(spec);
     const name = job.name as string;
-    const owner = await this.ownerOf(spec.name);
-    if (owner !== 'none') this.assertOurs(owner, spec.name);
+    const owner = await this.ownerOf(spec);
+    if (owner !== 'none') this.assertOurs(owner, spec);
     let saved: Job;
     try {
       if (owner === 'none') {
@@ -100,8 +116,8 @@ export class CloudSchedulerSync {
       throw this.mapError(error, `${owner === 'none' ? 'create' : 'update'} ${name}`);
     }
     const paused = PAUSED.has(saved.state);
-    if (spec.enabled && paused) await this.resume(spec.name);
-    if (!spec.enabled && !paused) await this.pause(spec.name);
+    if (spec.enabled && paused) await this.resume(spec);
+    if (!spec.enabled && !paused) await this.pause(spec);
     return name;
   }
 
@@ -110,28 +126,28 @@ export class CloudSchedulerSync {
    * exist (the schedule predates the wiring, or someone deleted it) is created from `spec` instead.
    */
   async setEnabled(spec: SchedulerJobSpec): Promise<string> {
-    const owner = await this.ownerOf(spec.name);
+    const owner = await this.ownerOf(spec);
     if (owner === 'none') return this.upsert(spec);
-    this.assertOurs(owner, spec.name);
-    if (spec.enabled) await this.resume(spec.name);
-    else await this.pause(spec.name);
-    return this.jobName(spec.name);
+    this.assertOurs(owner, spec);
+    if (spec.enabled) await this.resume(spec);
+    else await this.pause(spec);
+    return this.jobName(spec);
   }
 
-  private async pause(scheduleName: string): Promise<void> {
-    const name = this.jobName(scheduleName);
+  private async pause(key: ScheduleKey): Promise<void> {
+    const name = this.jobName(key);
     await this.call(`pause ${name}`, async (client) => client.pauseJob({ name }));
   }
 
-  private async resume(scheduleName: string): Promise<void> {
-    const name = this.jobName(scheduleName);
+  private async resume(key: ScheduleKey): Promise<void> {
+    const name = this.jobName(key);
     await this.call(`resume ${name}`, async (client) => client.resumeJob({ name }));
   }
 
   /** Deletes a schedule's job; a job that is already gone, or that is not this schedule's, is left as is. */
-  async remove(scheduleName: string): Promise<void> {
-    const name = this.jobName(scheduleName);
-    if ((await this.ownerOf(scheduleName)) !== 'schedule') return;
+  async remove(key: ScheduleKey): Promise<void> {
+    const name = this.jobName(key);
+    if ((await this.ownerOf(key)) !== 'schedule') return;
     try {
       await (await this.getClient()).deleteJob({ name });
     } catch (error) {
@@ -145,13 +161,13 @@ export class CloudSchedulerSync {
   }
 
   /**
-   * Who the Cloud Scheduler job of a schedule's name belongs to: nobody (it does not exist), the schedule
-   * (it POSTs `{"scheduleName": name}`, as {@link jobFor} writes it), or someone else — the sweeper's
+   * Who the Cloud Scheduler job of a schedule belongs to: nobody (it does not exist), the schedule (it
+   * POSTs the schedule's {@link tickBody}, as {@link jobFor} writes it), or someone else — the sweeper's
    * `e11-sweep` job from deploy/deploy.sh, or an app's own job that shares the name. E11 never changes,
    * pauses or deletes a job it did not create.
    */
-  private async ownerOf(scheduleName: string): Promise<'none' | 'schedule' | 'other'> {
-    const name = this.jobName(scheduleName);
+  private async ownerOf(key: ScheduleKey): Promise<'none' | 'schedule' | 'other'> {
+    const name = this.jobName(key);
     let job: Job;
     try {
       [job] = await (await this.getClient()).getJob({ name });
@@ -167,19 +183,18 @@ export class CloudSchedulerSync {
           ? Buffer.from(body, 'base64').toString('utf8')
           : Buffer.from(body).toString('utf8');
       const parsed = JSON.parse(text) as unknown;
-      return typeof parsed === 'object' &&
-        parsed !== null &&
-        (parsed as { scheduleName?: unknown }).scheduleName === scheduleName
-        ? 'schedule'
-        : 'other';
+      if (typeof parsed !== 'object' || parsed === null) return 'other';
+      const { scheduleName, tenant } = parsed as { scheduleName?: unknown; tenant?: unknown };
+      return scheduleName === key.name && (tenant ?? null) === key.tenant ? 'schedule' : 'other';
     } catch {
       return 'other';
     }
   }
 
-  private assertOurs(owner: 'schedule' | 'other', scheduleName: string): void {
+  private assertOurs(owner: 'schedule' | 'other', key: ScheduleKey): void {
     if (owner === 'schedule') return;
-    const name = this.jobName(scheduleName);
+    const scheduleName = key.name;
+    const name = this.jobName(key);
     throw new E11Error(
       ErrorCode.InvalidSchedule,
       `name: the Cloud Scheduler job ${name} already exists and is not schedule '${scheduleName}''s ` +
@@ -192,7 +207,7 @@ export class CloudSchedulerSync {
   private jobFor(spec: SchedulerJobSpec): Job {
     const deadlineSeconds = Math.floor(DEFAULTS.schedulerAttemptDeadlineMs / 1_000);
     return {
-      name: this.jobName(spec.name),
+      name: this.jobName(spec),
       description: `E11 schedule '${spec.name}': kicks off '${spec.jobName}'`,
       schedule: spec.cron,
       timeZone: spec.timeZone,
@@ -200,7 +215,7 @@ export class CloudSchedulerSync {
         uri: this.options.targetUrl,
         httpMethod: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: Buffer.from(JSON.stringify({ scheduleName: spec.name })),
+        body: Buffer.from(JSON.stringify(tickBody(spec))),
         oidcToken: {
           serviceAccountEmail: this.options.serviceAccountEmail,
           audience: this.options.targetUrl,

@@ -82,7 +82,14 @@ export async function fireSchedule(
   request: FireRequest,
 ): Promise<TickResult> {
   const { service } = deps;
-  const store = serviceStore(service);
+  // A tenant's schedule lives, and kicks off, in that tenant, whatever the scope of the service running
+  // the tick (the function's and the local scheduler's are unscoped): its run documents, overlap check
+  // and orchestrations all go through a service scoped to the schedule's tenant.
+  const scoped =
+    schedule.tenant !== null && serviceStore(service).tenant !== schedule.tenant
+      ? service.forTenant(schedule.tenant)
+      : service;
+  const store = serviceStore(scoped);
   const logger = deps.logger ?? service.logger;
   // skip and cancel-previous must not launch beside another run; a forced manual run and allow may.
   const exclusive = !request.force && schedule.overlap !== 'allow';
@@ -116,16 +123,11 @@ export async function fireSchedule(
     return summary;
   };
 
-  // A tenant's schedule kicks off in that tenant, whatever the scope of the service running the tick.
-  const scoped =
-    schedule.tenant !== null && store.tenant !== schedule.tenant
-      ? service.forTenant(schedule.tenant)
-      : service;
   try {
     if (exclusive) {
       // Every still-running orchestration of the schedule, found by its tag; this run's own (launched by
       // a tick that died before recording it) is not a previous run: the kick-off below finds it again.
-      const active = (await findActiveScheduleOrchestrations(serviceStore(scoped), schedule.name)).filter(
+      const active = (await findActiveScheduleOrchestrations(store, schedule.name)).filter(
         (orchestration) => orchestration.idempotencyKey !== request.idempotencyKey,
       );
       const [latest] = active;

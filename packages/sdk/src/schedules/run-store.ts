@@ -9,6 +9,7 @@ import {
   type ScheduleRunDoc,
   scheduleRunDocSchema,
 } from './schedule-documents.js';
+import { scheduleRef as scheduleDoc, scheduleRunsRef } from './schedule-id.js';
 import { readSchedule, scheduleUpdateFor } from './schedule-store.js';
 
 /** The run a tick wants to record. */
@@ -51,7 +52,7 @@ export function manualRunId(at: Date): string {
 }
 
 /**
- * Claims the run `{prefix}schedules/{name}/runs/{id}` in one transaction with its schedule: creates it
+ * Claims the run `{prefix}schedules/{scheduleDocId}/runs/{id}` (the store's tenant's schedule `name`) in one transaction with its schedule: creates it
  * `pending` if it does not exist, takes it over if it is still `pending` under a claim older than
  * `leaseMs` (its tick died or gave it back), and otherwise reports a duplicate — exactly one of any
  * number of concurrent ticks for one fire gets it. An exclusive claim also looks at the schedule's
@@ -64,8 +65,8 @@ export async function claimScheduleRun(
   request: RunClaimRequest,
   options: ClaimOptions,
 ): Promise<RunClaim> {
-  const runRef = store.collections.scheduleRuns(name).doc(request.id);
-  const scheduleRef = store.collections.schedule(name);
+  const runRef = scheduleRunsRef(store, name).doc(request.id);
+  const scheduleRef = scheduleDoc(store, name);
   return store.firestore.runTransaction(async (tx) => {
     const [runSnapshot, scheduleSnapshot] = await tx.getAll(runRef, scheduleRef);
     if (!runSnapshot || !scheduleSnapshot) throw new Error('getAll returned fewer snapshots than asked');
@@ -146,8 +147,8 @@ export async function finishScheduleRun(
   runId: string,
   result: RunResult,
 ): Promise<ScheduleRunDoc> {
-  const runRef = store.collections.scheduleRuns(name).doc(runId);
-  const scheduleRef = store.collections.schedule(name);
+  const runRef = scheduleRunsRef(store, name).doc(runId);
+  const scheduleRef = scheduleDoc(store, name);
   return store.firestore.runTransaction(async (tx) => {
     const [runSnapshot, scheduleSnapshot] = await tx.getAll(runRef, scheduleRef);
     if (!runSnapshot || !scheduleSnapshot) throw new Error('getAll returned fewer snapshots than asked');
@@ -176,8 +177,8 @@ export async function finishScheduleRun(
  * fire is not held up by it (whatever it did launch is found by the overlap check).
  */
 export async function releaseScheduleRun(store: Store, name: string, runId: string): Promise<void> {
-  const runRef = store.collections.scheduleRuns(name).doc(runId);
-  const scheduleRef = store.collections.schedule(name);
+  const runRef = scheduleRunsRef(store, name).doc(runId);
+  const scheduleRef = scheduleDoc(store, name);
   await store.firestore.runTransaction(async (tx) => {
     const [runSnapshot, scheduleSnapshot] = await tx.getAll(runRef, scheduleRef);
     if (!runSnapshot?.exists) return;
@@ -191,6 +192,6 @@ export async function releaseScheduleRun(store: Store, name: string, runId: stri
 
 /** The runs of a schedule, newest fire first. */
 export async function listScheduleRuns(store: Store, name: string, limit: number): Promise<ScheduleRunDoc[]> {
-  const snapshot = await store.collections.scheduleRuns(name).orderBy('firedAt', 'desc').limit(limit).get();
+  const snapshot = await scheduleRunsRef(store, name).orderBy('firedAt', 'desc').limit(limit).get();
   return snapshot.docs.map((doc) => parseDocument(scheduleRunDocSchema, doc));
 }

@@ -5,7 +5,8 @@ import { isVisible } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
 
 /**
- * The orchestrations a schedule launched, found by the tag every run carries (`schedule: name`), not
+ * The orchestrations a schedule launched, found by the tag every run carries (`schedule: name`) and the
+ * schedule's tenant, not
  * by the schedule's own bookkeeping: an orchestration whose run was never recorded (its tick died right
  * after the kick-off) or that a manual trigger launched is found all the same.
  */
@@ -19,9 +20,11 @@ const ACTIVE = [JobStatus.Pending, JobStatus.InProgress] as const;
 const ACTIVE_LIMIT = 20;
 
 /**
- * The schedule's orchestrations that are still Pending or InProgress, newest first. Two equality
- * queries (one per status) rather than one `in` query: Firestore serves equality filters on several
- * fields by merging its automatic single-field indexes, so no composite index has to be deployed.
+ * The schedule's orchestrations that are still Pending or InProgress, newest first — those of the
+ * store's tenant only (null: untenanted), as schedule names are per tenant: another tenant's schedule
+ * of the same name never counts as a previous run, and is never cancelled. Two equality queries (one
+ * per status) rather than one `in` query: Firestore serves equality filters on several fields by merging
+ * its automatic single-field indexes, so no composite index has to be deployed.
  */
 export async function findActiveScheduleOrchestrations(
   store: Store,
@@ -32,6 +35,7 @@ export async function findActiveScheduleOrchestrations(
       store.collections
         .orchestrations()
         .where(`tags.${SCHEDULE_TAG}`, '==', scheduleName)
+        .where('tenant', '==', store.tenant)
         .where('status', '==', status)
         .limit(ACTIVE_LIMIT)
         .get(),
@@ -39,7 +43,7 @@ export async function findActiveScheduleOrchestrations(
   );
   return snapshots
     .flatMap((snapshot) => snapshot.docs.map((doc) => parseDocument(orchestrationDocSchema, doc)))
-    .filter((doc) => isVisible(store, doc))
+    .filter((doc) => doc.tenant === store.tenant)
     .sort((a, b) => b.createdAt.toMillis() - a.createdAt.toMillis());
 }
 

@@ -7,8 +7,13 @@ import { now, type Store } from '../store/store.js';
 import { CronSchedule } from './cron.js';
 import type { CompiledSchedule } from './schedule-definition.js';
 import { type ScheduleDoc, scheduleDocSchema } from './schedule-documents.js';
+import { scheduleRef } from './schedule-id.js';
 
-/** One state change of a schedule document per function; the run documents are in `run-store.ts`. */
+/**
+ * One state change of a schedule document per function; the run documents are in `run-store.ts`.
+ * Every function acts on the store's tenant's schedule of a name (see `scheduleDocId`): another tenant's
+ * schedule of the same name is another document, never read or written here.
+ */
 
 /** Parses a schedule snapshot; undefined when it does not exist or belongs to another tenant. */
 export function readSchedule(store: Store, snapshot: DocumentSnapshot): ScheduleDoc | undefined {
@@ -23,21 +28,9 @@ function unknownSchedule(name: string): E11Error {
   });
 }
 
-function foreign(name: string): E11Error {
-  return new E11Error(ErrorCode.InvalidSchedule, `name: schedule '${name}' belongs to another tenant.`, {
-    context: { path: 'name' },
-  });
-}
-
-/** Throws `E11_INVALID_SCHEDULE` (path `name`) when another tenant owns a schedule of this name. */
-export async function assertScheduleNameAvailable(store: Store, name: string): Promise<void> {
-  const snapshot = await store.collections.schedule(name).get();
-  if (snapshot.exists && !readSchedule(store, snapshot)) throw foreign(name);
-}
-
 /** The schedule, or undefined. */
 export async function findSchedule(store: Store, name: string): Promise<ScheduleDoc | undefined> {
-  return readSchedule(store, await store.collections.schedule(name).get());
+  return readSchedule(store, await scheduleRef(store, name).get());
 }
 
 /** The schedule; `E11_UNKNOWN_SCHEDULE` when there is none. */
@@ -47,7 +40,10 @@ export async function loadSchedule(store: Store, name: string): Promise<Schedule
   return doc;
 }
 
-/** Every schedule the store may see, by name; only enabled ones with `enabledOnly`. */
+/**
+ * Every schedule the store may see, by name (an unscoped store sees every tenant's; two tenants' schedules
+ * of one name follow each other, untenanted first); only enabled ones with `enabledOnly`.
+ */
 export async function listScheduleDocs(
   store: Store,
   options: { enabledOnly?: boolean } = {},
@@ -59,7 +55,11 @@ export async function listScheduleDocs(
   const snapshot = await query.get();
   return snapshot.docs
     .flatMap((doc) => readSchedule(store, doc) ?? [])
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort((a, b) => compare(a.name, b.name) || compare(a.tenant ?? '', b.tenant ?? ''));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The next fire time after `afterMs`, as stored (null while paused). */
@@ -79,10 +79,12 @@ export async function saveSchedule(
   compiled: CompiledSchedule,
   extra: { cloudSchedulerJob: string | null },
 ): Promise<{ doc: ScheduleDoc; created: boolean }> {
-  const ref = store.collections.schedule(compiled.name);
+  const ref = scheduleRef(store, compiled.name);
   return store.firestore.runTransaction(async (tx) => {
     const snapshot = await tx.get(ref);
-    if (snapshot.exists && !readSchedule(store, snapshot)) throw foreign(compiled.name);
+    // Unreachable through the SDK (the id encodes the tenant); a crafted document is never overwritten.
+    if (snapshot.exists && !readSchedule(store, snapshot))
+      throw new Error('schedule document of another tenant');
     const existing = readSchedule(store, snapshot);
     const at = now(store);
     const restart =
@@ -119,7 +121,7 @@ export async function saveSchedule(
 
 /** Pauses or resumes a schedule; resuming moves `notBefore` to now (times missed while paused never run). */
 export async function setScheduleEnabled(store: Store, name: string, enabled: boolean): Promise<ScheduleDoc> {
-  const ref = store.collections.schedule(name);
+  const ref = scheduleRef(store, name);
   return store.firestore.runTransaction(async (tx) => {
     const existing = readSchedule(store, await tx.get(ref));
     if (!existing) throw unknownSchedule(name);
@@ -140,7 +142,7 @@ export async function setScheduleEnabled(store: Store, name: string, enabled: bo
 /** Deletes a schedule and its run history; `E11_UNKNOWN_SCHEDULE` when there is none. */
 export async function deleteSchedule(store: Store, name: string): Promise<void> {
   await loadSchedule(store, name);
-  await store.firestore.recursiveDelete(store.collections.schedule(name));
+  await store.firestore.recursiveDelete(scheduleRef(store, name));
 }
 
 /** Records the end of a run on its schedule: the latest run, the last launched orchestration, fire times. */

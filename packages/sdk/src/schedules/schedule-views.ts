@@ -37,6 +37,8 @@ export interface ScheduleRunInfo {
 /** A schedule, as `schedules.get()` and `list()` return it. */
 export interface ScheduleInfo {
   name: string;
+  /** The tenant owning it (null: untenanted); names are per tenant, so an unscoped `list()` may show one name twice. */
+  tenant: string | null;
   cron: string;
   timeZone: string;
   jobName: string;
@@ -66,6 +68,7 @@ export function toScheduleInfo(doc: ScheduleDoc): ScheduleInfo {
   const last = doc.lastRun;
   return {
     name: doc.name,
+    tenant: doc.tenant,
     cron: doc.cron,
     timeZone: doc.timeZone,
     jobName: doc.jobName,

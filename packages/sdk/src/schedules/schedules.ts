@@ -15,9 +15,9 @@ import {
   validateScheduleName,
 } from './schedule-definition.js';
 import type { ScheduleDoc } from './schedule-documents.js';
+import { scheduleRef } from './schedule-id.js';
 import { readOrchestrationStatuses } from './schedule-orchestrations.js';
 import {
-  assertScheduleNameAvailable,
   deleteSchedule,
   listScheduleDocs,
   loadSchedule,
@@ -57,8 +57,10 @@ export interface SchedulesOptions {
 }
 
 /**
- * Cron schedules of kick-offs, stored in Firestore (`{prefix}schedules/{name}`, runs in
- * `{prefix}schedules/{name}/runs`). Each fire kicks off `jobName` with an idempotency key derived
+ * Cron schedules of kick-offs, stored in Firestore (`{prefix}schedules/{id}`, runs in
+ * `{prefix}schedules/{id}/runs`, where the id is the name, or for a tenant's schedule the encoded
+ * tenant and the name: see `scheduleDocId`). Names are per tenant: a tenant-scoped service's schedules
+ * are its own, and another tenant's schedule of any name answers as one that does not exist. Each fire kicks off `jobName` with an idempotency key derived
  * from the schedule name and the fire time, so a duplicated or retried tick never runs twice; overlap
  * with a still-running previous run is skipped, allowed or cancelled per schedule. Get one from
  * `orchestrations.schedules`, or build it with options (Cloud Scheduler wiring, known job names).
@@ -93,9 +95,8 @@ export class Schedules {
       paramsFactories: this.options.paramsFactories,
       serviceName: this.options.serviceName,
     });
-    // Checked before Cloud Scheduler is touched: its job ids are not per tenant.
-    await assertScheduleNameAvailable(this.#store, compiled.name);
-    const cloudSchedulerJob = this.sync ? await this.sync.upsert(compiled) : null;
+    const tenant = this.#store.tenant;
+    const cloudSchedulerJob = this.sync ? await this.sync.upsert({ ...compiled, tenant }) : null;
     const { doc, created } = await saveSchedule(this.#store, compiled, { cloudSchedulerJob });
     this.logger.info(
       { schedule: doc.name, cron: doc.cron, timeZone: doc.timeZone },
@@ -109,7 +110,10 @@ export class Schedules {
     return toScheduleInfo(await this.load(name));
   }
 
-  /** Every schedule, by name. */
+  /**
+   * Every schedule, by name. A tenant-scoped service lists its tenant's only; an unscoped one lists every
+   * tenant's, each with its `tenant` (two tenants may each own a schedule of one name).
+   */
   async list(): Promise<ScheduleInfo[]> {
     return (await listScheduleDocs(this.#store)).map(toScheduleInfo);
   }
@@ -127,7 +131,7 @@ export class Schedules {
   /** Deletes a schedule, its run history and its Cloud Scheduler job. Orchestrations it launched stay. */
   async remove(name: string): Promise<void> {
     await this.load(name);
-    if (this.sync) await this.sync.remove(name);
+    if (this.sync) await this.sync.remove({ name, tenant: this.#store.tenant });
     await deleteSchedule(this.#store, name);
   }
 
@@ -188,11 +192,13 @@ export class Schedules {
 
   private async setEnabled(name: string, enabled: boolean): Promise<ScheduleInfo> {
     const current = await this.load(name);
-    const cloudSchedulerJob = this.sync ? await this.sync.setEnabled({ ...current, enabled }) : null;
+    // The job of the schedule as this service addresses it (its document's place), as upsert and remove do.
+    const spec = { ...current, enabled, tenant: this.#store.tenant };
+    const cloudSchedulerJob = this.sync ? await this.sync.setEnabled(spec) : null;
     let doc = await setScheduleEnabled(this.#store, name, enabled);
     if (cloudSchedulerJob !== null && doc.cloudSchedulerJob !== cloudSchedulerJob) {
       // The schedule predates the Cloud Scheduler wiring: record the job that now mirrors it.
-      await this.#store.collections.schedule(name).update({ cloudSchedulerJob });
+      await scheduleRef(this.#store, name).update({ cloudSchedulerJob });
       doc = { ...doc, cloudSchedulerJob };
     }
     this.logger.info({ schedule: name }, enabled ? 'Schedule resumed' : 'Schedule paused');
