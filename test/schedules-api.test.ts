@@ -7,6 +7,7 @@ import {
 } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { ChargeCardJob } from './fixtures/src/secret-jobs.js';
 import { scheduleTestbed } from './helpers/schedule-harness.js';
 
 const testbed = scheduleTestbed('schedules-api');
@@ -205,6 +206,36 @@ describe('history', () => {
     await expect(h.schedules.runs('hourly', { limit: 0 })).rejects.toMatchObject({
       code: 'E11_INVALID_OPTIONS',
     });
+  });
+});
+
+describe('sensitive params', () => {
+  it('shows a schedule with its kick-off keys and its job class keys redacted, and fires with the secrets', async () => {
+    const h = await testbed.harness('2026-01-15T10:20:00Z', { service: { jobs: [ChargeCardJob] } });
+    const params = [{ cardNumber: '4111222233334444', cvv: 'Q7x', token: 'tok-93', holder: 'Ada' }];
+    const shown = [{ cardNumber: '[REDACTED]', cvv: '[REDACTED]', token: '[REDACTED]', holder: 'Ada' }];
+    const upserted = await h.schedules.upsert({
+      name: 'charge',
+      cron: '0 * * * *',
+      jobName: 'charge_card',
+      params,
+      kickOff: { sensitiveKeys: ['token'] },
+    });
+    expect(upserted.params).toEqual(shown);
+    expect((await h.schedules.get('charge')).params).toEqual(shown);
+    expect((await h.schedules.list()).map((schedule) => schedule.params)).toEqual([shown]);
+    // Stored as given: the tick kicks the run off with the real params and every key to redact.
+    expect((await h.store.collections.schedule('charge').get()).get('params')).toEqual(params);
+    h.clock.set('2026-01-15T11:00:05Z');
+    const [result] = await h.schedules.tick();
+    const orchestration = await h.store.collections.orchestration(result?.orchestrationId ?? '').get();
+    expect([...(orchestration.get('sensitiveKeys') as string[])].sort()).toEqual([
+      'cardNumber',
+      'cvv',
+      'token',
+    ]);
+    const [job] = await h.service.listJobs(orchestration.id);
+    expect(job?.params).toEqual(shown[0]);
   });
 });
 

@@ -13,7 +13,7 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
  * - `{prefix}orchestrations/{orchestrationId}/params/{chunk}` (the params of jobs `chunk × size` onwards)
  * - `{prefix}orchestrations/{orchestrationId}/counters/{shard}` (sharded status counts)
  * - `{prefix}orchestrations/{orchestrationId}/completions/{epoch}` (completion marker)
- * - `{prefix}schedules/{name}` and `{prefix}schedules/{name}/runs/{runId}`
+ * - `{prefix}schedules/{id}` and `{prefix}schedules/{id}/runs/{runId}` (id: the name, or `{tenant}__{name}` encoded)
  * - `{prefix}maintenance/sweeper` (where the last sweep stopped)
  */
 export class Collections {

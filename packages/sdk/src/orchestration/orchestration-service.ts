@@ -157,7 +157,7 @@ export class OrchestrationService {
       clock,
       tenant: validateTenant(options.tenant),
     });
-    bindServiceStore(this, this.#store);
+    bindServiceStore(this, { store: this.#store, jobs: this.#jobDefinitions });
     this.logger = options.logger ?? createLogger('e11-sdk');
     this.#launcher =
       options.launcher ??

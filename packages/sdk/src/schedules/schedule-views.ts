@@ -1,5 +1,6 @@
 import type { JobParams } from '../model/json.js';
 import type { JobStatus } from '../model/status.js';
+import { redactParams } from '../monitoring/redact.js';
 
 import type { ScheduleKickOffOptions } from './schedule-definition.js';
 import type {
@@ -63,8 +64,11 @@ export interface ScheduleInfo {
   launching: { runId: string; since: Date } | null;
 }
 
-/** The public view of a schedule document. */
-export function toScheduleInfo(doc: ScheduleDoc): ScheduleInfo {
+/**
+ * The public view of a schedule document, its params with `sensitiveKeys` (the schedule's kick-off
+ * keys and its job class's declared ones) shown as `[REDACTED]`.
+ */
+export function toScheduleInfo(doc: ScheduleDoc, sensitiveKeys: readonly string[]): ScheduleInfo {
   const last = doc.lastRun;
   return {
     name: doc.name,
@@ -72,7 +76,7 @@ export function toScheduleInfo(doc: ScheduleDoc): ScheduleInfo {
     cron: doc.cron,
     timeZone: doc.timeZone,
     jobName: doc.jobName,
-    params: doc.params,
+    params: doc.params && redactParams(doc.params, sensitiveKeys),
     paramsFactory: doc.paramsFactory,
     overlap: doc.overlap,
     enabled: doc.enabled,

@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
-import { serviceStore } from '../internal/service-store.js';
+import { serviceJobDefinitions, serviceStore } from '../internal/service-store.js';
 import type { Logger } from '../logging.js';
 import type { ServiceNameMapping } from '../validate/job-name.js';
 
@@ -78,6 +78,12 @@ export class Schedules {
   }
 
   /** The service's store, read through the package-internal accessor (a service exposes none). */
+  /** A schedule as shown: params redacted with its kick-off's keys and its job class's declared ones. */
+  #info(doc: ScheduleDoc): ScheduleInfo {
+    const { options } = serviceJobDefinitions(this.service).resolve(doc.jobName, doc.kickOff);
+    return toScheduleInfo(doc, options?.sensitiveKeys ?? []);
+  }
+
   get #store() {
     return serviceStore(this.service);
   }
@@ -102,12 +108,12 @@ export class Schedules {
       { schedule: doc.name, cron: doc.cron, timeZone: doc.timeZone },
       created ? 'Schedule created' : 'Schedule updated',
     );
-    return toScheduleInfo(doc);
+    return this.#info(doc);
   }
 
   /** One schedule; `E11_UNKNOWN_SCHEDULE` if none. */
   async get(name: string): Promise<ScheduleInfo> {
-    return toScheduleInfo(await this.load(name));
+    return this.#info(await this.load(name));
   }
 
   /**
@@ -115,7 +121,7 @@ export class Schedules {
    * tenant's, each with its `tenant` (two tenants may each own a schedule of one name).
    */
   async list(): Promise<ScheduleInfo[]> {
-    return (await listScheduleDocs(this.#store)).map(toScheduleInfo);
+    return (await listScheduleDocs(this.#store)).map((doc) => this.#info(doc));
   }
 
   /** Stops a schedule from firing (and pauses its Cloud Scheduler job). Manual triggers still work. */
@@ -202,7 +208,7 @@ export class Schedules {
       doc = { ...doc, cloudSchedulerJob };
     }
     this.logger.info({ schedule: name }, enabled ? 'Schedule resumed' : 'Schedule paused');
-    return toScheduleInfo(doc);
+    return this.#info(doc);
   }
 
   private async load(name: string): Promise<ScheduleDoc> {
