@@ -15,6 +15,7 @@ import {
   createPubSub,
   createSseHandler,
   DEFAULTS,
+  type JobParams,
   type OrchestrationService,
 } from '@e11/sdk';
 import { runCli } from '@e11/sdk/cli';
@@ -30,6 +31,7 @@ import {
   idempotencyAttempts,
   resumeId,
   rulesAttempts,
+  scheduleAttempts,
   scopeAttempts,
   serviceAttempts,
   unknownTarget,
@@ -44,6 +46,7 @@ import {
 } from './attacker/scanner.js';
 import {
   A_PARAMS,
+  A_SCHEDULE,
   CARD_NUMBER,
   CUSTOMER_ID,
   CVV,
@@ -54,6 +57,7 @@ import {
   TENANT_A,
   TENANT_B,
 } from './attacker/tenant-a.js';
+import { PayJob } from './fixtures/src/attacker-jobs.js';
 import { captureIo } from './helpers/capture.js';
 import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 
@@ -136,7 +140,13 @@ beforeAll(async () => {
     cloudLoggingOptions({ level: 'debug' }),
     sink((text) => (logs.backend += text)),
   );
-  root = stackService(stack, { projectId, firestore, pubsub, defaultTopic: TOPIC }, { logger });
+  // The backend knows A's job class (as a typed job package gives it): its declared keys are redacted
+  // from the first read on, schedules included.
+  root = stackService(
+    stack,
+    { projectId, firestore, pubsub, defaultTopic: TOPIC },
+    { logger, jobs: [PayJob] },
+  );
   aService = root.forTenant(TENANT_A);
   bService = root.forTenant(TENANT_B);
 
@@ -156,6 +166,14 @@ beforeAll(async () => {
   });
   a.orchestrationId = kicked.orchestrationId;
   a.jobIds = kicked.jobIds;
+  // A's schedule (never due during the test), with the same params.
+  await aService.schedules.upsert({
+    name: A_SCHEDULE,
+    cron: '0 0 29 2 *',
+    jobName: 'pay',
+    params: A_PARAMS as unknown as JobParams[],
+    kickOff: { tags: { account: TAG_VALUE } },
+  });
   // A's own results wait for the end (and are one of A's legitimate reads).
   const results = await aService.getJobResults(a.orchestrationId, { timeoutMs: 30_000 });
   captures.push({ source: 'A: getJobResults', audience: 'a', text: JSON.stringify(results) });
@@ -257,6 +275,7 @@ describe('tenant B against tenant A', () => {
     };
     const table: Attempt[] = [
       ...serviceAttempts(context),
+      ...scheduleAttempts(context),
       ...idempotencyAttempts(context),
       ...scopeAttempts(context),
       ...rulesAttempts(context),
@@ -264,7 +283,11 @@ describe('tenant B against tenant A', () => {
     try {
       for (const attempt of table) {
         tally.attempts++;
-        const target = { orchestrationId: a.orchestrationId, jobId: a.jobIds[1] as string };
+        const target = {
+          orchestrationId: a.orchestrationId,
+          jobId: a.jobIds[1] as string,
+          schedule: A_SCHEDULE,
+        };
         const answer = await attempt.run(target);
         const names = attempt.namesIds ?? attempt.ids !== 'none';
         got.push({
@@ -276,17 +299,24 @@ describe('tenant B against tenant A', () => {
         if (attempt.ids !== 'none') {
           const unknown = unknownTarget();
           const reference = await attempt.run(unknown);
-          const mine = normalizeIds(answer.outcome, { id: target.orchestrationId, job: target.jobId });
-          const theirs = normalizeIds(reference.outcome, { id: unknown.orchestrationId, job: unknown.jobId });
+          const mine = normalizeIds(answer.outcome, {
+            id: target.orchestrationId,
+            job: target.jobId,
+            schedule: target.schedule,
+          });
+          const theirs = normalizeIds(reference.outcome, {
+            id: unknown.orchestrationId,
+            job: unknown.jobId,
+            schedule: unknown.schedule,
+          });
           if (mine !== theirs)
             leaks.push(
               `${attempt.name}: answers A's id differently from an unknown id:\n` +
                 `  A's id:  ${mine.slice(0, 400)}\n  unknown: ${theirs.slice(0, 400)}`,
             );
-          if (attempt.ids === 'unknown' && answer.code !== 'E11_UNKNOWN_ORCHESTRATION')
-            leaks.push(
-              `${attempt.name}: ended in ${answer.code ?? 'no error'}, not E11_UNKNOWN_ORCHESTRATION`,
-            );
+          const expected = attempt.unknownCode ?? 'E11_UNKNOWN_ORCHESTRATION';
+          if (attempt.ids === 'unknown' && answer.code !== expected)
+            leaks.push(`${attempt.name}: ended in ${answer.code ?? 'no error'}, not ${expected}`);
         }
         const problem = attempt.check?.(answer);
         if (problem) leaks.push(`${attempt.name}: ${problem}`);
@@ -311,6 +341,8 @@ describe('tenant B against tenant A', () => {
     for (const jobId of a.jobIds)
       await own(`getJob ${jobId}`, () => aService.getJob(a.orchestrationId, jobId));
     await own('listJobs', () => aService.listJobs(a.orchestrationId));
+    await own('schedules get', () => aService.schedules.get(A_SCHEDULE));
+    await own('schedules list', () => aService.schedules.list());
     await own('listDeadLetters', () => aService.listDeadLetters());
     await own('watchJobs', async () => (await observe(aService.watchJobs(a.orchestrationId))).bytes);
 
@@ -376,6 +408,8 @@ describe('tenant B against tenant A', () => {
         // A job's own copy of its params, and its checkpoint: the job's state, handed back to it as stored
         // on resume (every read path redacts it; the dump above is the admin's raw view).
         if ((field === 'params' || field === 'checkpoint') && /\/jobs\/[^/]+$/.test(path)) continue;
+        // A schedule's params, stored as given for its runs (every read redacts them).
+        if (field === 'params' && /schedules\/[^/]+$/.test(path)) continue;
         outputs.push({ source: `Firestore ${path} .${field}`, audience: 'a', text: JSON.stringify(value) });
       }
     }

@@ -46,11 +46,13 @@ export interface AttackContext {
 export interface Target {
   orchestrationId: string;
   jobId: string;
+  /** A schedule name (A's own, or one that never existed). */
+  schedule: string;
 }
 
 /** What a random id that never existed gets: the reference for every id-based attempt. */
 export function unknownTarget(): Target {
-  return { orchestrationId: randomUUID(), jobId: randomUUID() };
+  return { orchestrationId: randomUUID(), jobId: randomUUID(), schedule: `nope-${randomUUID().slice(0, 8)}` };
 }
 
 /** One named attempt of tenant B. */
@@ -62,6 +64,8 @@ export interface Attempt {
    * 'none': B names no id of A's.
    */
   ids: 'unknown' | 'same' | 'none';
+  /** The code an 'unknown' attempt must end in. @default 'E11_UNKNOWN_ORCHESTRATION' */
+  unknownCode?: string;
   /** B names A's ids itself (they may be echoed back). @default ids !== 'none' */
   namesIds?: boolean;
   run: (target: Target) => Promise<Answer>;
@@ -97,7 +101,7 @@ export function serviceAttempts(ctx: AttackContext): Attempt[] {
     ids: Attempt['ids'] = 'unknown',
   ): Attempt => ({ name, ids, run: (t) => httpAnswer(path(t), init) });
   const cli = (args: (t: Target) => string[], ids: Attempt['ids'] = 'unknown'): Attempt => ({
-    name: `cli e11 ${args({ orchestrationId: '<id>', jobId: '<job>' }).join(' ')}`,
+    name: `cli e11 ${args({ orchestrationId: '<id>', jobId: '<job>', schedule: '<schedule>' }).join(' ')}`,
     ids,
     run: (t) => cliAsB(ctx.root, args(t)),
   });
@@ -199,6 +203,57 @@ export function serviceAttempts(ctx: AttackContext): Attempt[] {
     cli(() => ['--json', 'history'], 'none'),
     cli(() => ['--json', 'metrics'], 'none'),
     cli(() => ['--json', 'dlq', 'list'], 'none'),
+  ];
+}
+
+/**
+ * B names A's schedule: every read and action answers as for a schedule that never existed, and B's own
+ * schedule of the same name (names are per tenant) leaves A's untouched.
+ */
+export function scheduleAttempts(ctx: AttackContext): Attempt[] {
+  const schedules = () => ctx.b.schedules;
+  const named = (name: string, run: (t: Target) => unknown): Attempt => ({
+    name: `schedules ${name}`,
+    ids: 'unknown',
+    unknownCode: 'E11_UNKNOWN_SCHEDULE',
+    run: (t) => answerOf(() => run(t)),
+  });
+  return [
+    named('get', (t) => schedules().get(t.schedule)),
+    named('runs', (t) => schedules().runs(t.schedule)),
+    named('pause', (t) => schedules().pause(t.schedule)),
+    named('resume', (t) => schedules().resume(t.schedule)),
+    named('trigger', (t) => schedules().trigger(t.schedule)),
+    named('trigger force', (t) => schedules().trigger(t.schedule, { force: true })),
+    named('tick scheduleName', (t) => schedules().tick({ scheduleName: t.schedule })),
+    named('remove', (t) => schedules().remove(t.schedule)),
+    { name: 'schedules list', ids: 'none', run: () => answerOf(() => schedules().list()) },
+    {
+      // Last: afterwards B has a schedule of this name of its own.
+      name: "schedules upsert under A's schedule name",
+      ids: 'none',
+      namesIds: true,
+      check: (answer) => {
+        if (answer.code !== null) return `B's upsert was refused: ${answer.outcome.slice(0, 300)}`;
+        const { aUntouched } = JSON.parse(answer.bytes) as { aUntouched: boolean };
+        return aUntouched ? undefined : "A's schedule changed";
+      },
+      run: (t) =>
+        answerOf(async () => {
+          const before = await ctx.root.forTenant(TENANT_A).schedules.get(t.schedule);
+          const mine = await schedules().upsert({
+            name: t.schedule,
+            cron: '0 0 1 1 *',
+            jobName: 'pay',
+            params: B_PARAMS,
+          });
+          const after = await ctx.root.forTenant(TENANT_A).schedules.get(t.schedule);
+          await schedules().remove(t.schedule);
+          const aUntouched =
+            after.cron === before.cron && after.updatedAt.getTime() === before.updatedAt.getTime();
+          return { mine: { name: mine.name, tenant: mine.tenant, cron: mine.cron }, aUntouched };
+        }),
+    },
   ];
 }
 

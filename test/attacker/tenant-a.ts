@@ -10,6 +10,9 @@ import { PayJob, type PayParams } from '../fixtures/src/attacker-jobs.js';
 export const TENANT_A = 'a';
 export const TENANT_B = 'b';
 
+/** The name of A's schedule, which B names too. */
+export const A_SCHEDULE = 'pay-nightly';
+
 /** The idempotency key A uses, and B tries again. */
 export const SHARED_KEY = 'nightly-2026-11-23';
 
