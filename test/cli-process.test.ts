@@ -1,40 +1,17 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 
-import { afterAll, describe, expect, inject, it } from 'vitest';
-
+import { runBuiltCli } from './helpers/cli.js';
 import { ensureTopic, monitoringService, runToCompletion } from './helpers/monitoring.js';
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 const projectId = testProjectId('cli-process');
 const { firestore, pubsub } = emulatorClients(projectId);
-const cli = fileURLToPath(new URL('../packages/sdk/dist/cli/main.js', import.meta.url));
+const e11 = (args: string[]) => runBuiltCli(projectId, args);
 
 afterAll(async () => {
   await firestore.terminate();
   await pubsub.close();
 });
-
-/** Runs the built `e11` executable with Node and the emulator environment; resolves on exit. */
-function e11(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], {
-    env: {
-      PATH: process.env.PATH,
-      FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
-      PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
-      GOOGLE_CLOUD_PROJECT: projectId,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the built e11 executable', () => {
   it('exits 3 with one readable line, no stack trace, for an unknown orchestration', async () => {

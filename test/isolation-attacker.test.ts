@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -59,6 +58,7 @@ import {
 } from './attacker/tenant-a.js';
 import { PayJob } from './fixtures/src/attacker-jobs.js';
 import { captureIo } from './helpers/capture.js';
+import { runBuiltCli } from './helpers/cli.js';
 import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 
 /**
@@ -72,7 +72,6 @@ import { stackService, suiteEmulators, testProjectId } from './helpers/project.j
  * every process's logs, Pub/Sub, Firestore outside A's params).
  */
 const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/attacker-entrypoint.js', import.meta.url));
-const CLI = fileURLToPath(new URL('../packages/sdk/dist/cli/main.js', import.meta.url));
 const RULES = readFileSync(fileURLToPath(new URL('../firestore.rules', import.meta.url)), 'utf8');
 const projectId = testProjectId('attacker');
 const TOPIC = 'attacker-completed';
@@ -188,27 +187,6 @@ afterAll(async () => {
   await pubsub.close();
   await firestore.terminate();
 });
-
-/** Runs the built `e11` executable (as an operator of the deployment) and captures its output. */
-function cliProcess(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: {
-      PATH: process.env.PATH,
-      FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
-      PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
-      GOOGLE_CLOUD_PROJECT: projectId,
-      E11_TOPIC: TOPIC,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve(`e11 ${args.join(' ')} → exit ${code}\n${output}`));
-  });
-}
 
 /** A's markers, once A's run is known. */
 function markers(): Marker[] {
@@ -364,12 +342,19 @@ describe('tenant B against tenant A', () => {
     });
     outputs.push({ source: 'A: dashboard SSE with Last-Event-ID', audience: 'a', text: replay.bytes });
 
-    // The CLI: the built executable once (an operator's; the CLI has no tenant option), then in-process
-    // with A's service.
+    // The CLI: the built executable once, as A (`--tenant a`), then in-process with A's service.
+    const built = await runBuiltCli(
+      projectId,
+      ['--tenant', TENANT_A, '--json', 'results', a.orchestrationId],
+      {
+        E11_TOPIC: TOPIC,
+      },
+    );
+    expect(built.code, built.stderr).toBe(1); // one of A's jobs failed
     outputs.push({
-      source: `operator: e11 --json results ${a.orchestrationId}`,
+      source: `A: e11 --tenant a --json results ${a.orchestrationId}`,
       audience: 'a',
-      text: await cliProcess(['--json', 'results', a.orchestrationId]),
+      text: built.stdout + built.stderr,
     });
     for (const args of [
       ['results', a.orchestrationId],

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
@@ -13,9 +12,10 @@ import {
 } from '@e11/sdk';
 import { pino } from 'pino';
 import { lastValueFrom, toArray } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type ChargeParams, ChargeCardJob } from './fixtures/dist/secret-jobs.js';
+import { runBuiltCli } from './helpers/cli.js';
 import { CompletedEvents } from './helpers/completed-events.js';
 import { emulatorClients, stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 import { SseClient } from './helpers/sse-client.js';
@@ -27,7 +27,6 @@ import { SseClient } from './helpers/sse-client.js';
  * The CVV is three characters long, as real ones are.
  */
 const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/secret-entrypoint.js', import.meta.url));
-const CLI = fileURLToPath(new URL('../packages/sdk/dist/cli/main.js', import.meta.url));
 const projectId = testProjectId('redaction-paths');
 const TOPIC = 'redaction-completed';
 const CARD = '4111222233334444';
@@ -49,26 +48,6 @@ function leaks(text: string): string[] {
   if (text.includes(CARD)) found.push('card number');
   if (/(?<![\p{L}\p{N}_])Q7x(?![\p{L}\p{N}_])/u.test(text)) found.push('cvv');
   return found;
-}
-
-/** Runs the built `e11` executable against the emulators; resolves with everything it printed. */
-function e11(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: {
-      PATH: process.env.PATH,
-      FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
-      PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
-      GOOGLE_CLOUD_PROJECT: projectId,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
 }
 
 beforeAll(async () => {
@@ -192,7 +171,12 @@ describe('sensitive keys declared on the job class', () => {
         ['dlq', 'list'],
         ['--json', 'watch', second],
       ];
-      const cli = await Promise.all(commands.map(async (args) => ({ args, ...(await e11(args)) })));
+      const cli = await Promise.all(
+        commands.map(async (args) => {
+          const run = await runBuiltCli(projectId, args);
+          return { args, code: run.code, output: run.stdout + run.stderr };
+        }),
+      );
       for (const { args, code, output } of cli) {
         // 1: some jobs failed (results, watch); never 3 (unknown) or another error.
         expect([0, 1], `e11 ${args.join(' ')}: ${output}`).toContain(code);
