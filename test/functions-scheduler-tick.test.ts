@@ -1,14 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { createSchedulerTickHandler, type SchedulerTickHandler } from '@e11/functions';
 import { createLogger, Schedules } from '@e11/sdk';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type ScheduleHarness, scheduleTestbed } from '../../../test/helpers/schedule-harness.js';
-
-import { createSchedulerTickHandler, type SchedulerTickHandler } from './scheduler-tick.js';
+import { type ScheduleHarness, scheduleTestbed } from './helpers/schedule-harness.js';
 
 const testbed = scheduleTestbed('functions-scheduler-tick');
 let h: ScheduleHarness;
