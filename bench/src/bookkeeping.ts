@@ -44,6 +44,7 @@ export async function measureBookkeeping(
     firestore,
     collectionPrefix,
     launcher,
+    publisher, // events are counted here: no Pub/Sub client, and no topic check, is needed
     launch: { ratePerMinute: 1_000_000, concurrency: 64 },
   });
   const params = Array.from({ length: n }, (_, index) => ({ index, rows: 1_000 }));
