@@ -76,3 +76,9 @@ export function parseChoice<T extends string>(
     invalid(option, `expected one of ${choices.join(', ')}, got '${value}'.`);
   return value as T;
 }
+
+/** Commander's argument parser for a repeatable option: each occurrence appends its value. */
+export const collect = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  value,
+];

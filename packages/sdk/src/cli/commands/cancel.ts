@@ -1,4 +1,7 @@
+import type { Command } from 'commander';
+
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import type { CommandAction } from '../command-action.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
 /** Arguments of `e11 cancel`. */
@@ -17,4 +20,16 @@ export async function cancelCommand(
   if (args.json) writeJson(io, result);
   else writeLines(io, `Cancelled ${result.cancelled} job(s) and ${result.executions} execution(s).`);
   return ExitCode.Ok;
+}
+
+/** Registers `e11 cancel <id>`. */
+export function registerCancelCommand(program: Command, action: CommandAction, io: CliIo): void {
+  program
+    .command('cancel <id>')
+    .description('cancel an orchestration')
+    .action(
+      action(
+        (json, orchestrationId: string) => (service) => cancelCommand(service, { orchestrationId, json }, io),
+      ),
+    );
 }

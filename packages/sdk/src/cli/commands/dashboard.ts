@@ -1,5 +1,8 @@
+import type { Command } from 'commander';
+
 import { createDashboardServer } from '../../dashboard/dashboard-server.js';
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import type { CommandAction } from '../command-action.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
 /** Arguments of `e11 dashboard`. */
@@ -30,4 +33,23 @@ export async function dashboardCommand(
   });
   await dashboard.close();
   return ExitCode.Ok;
+}
+
+/** Registers `e11 dashboard`. */
+export function registerDashboardCommand(program: Command, action: CommandAction, io: CliIo): void {
+  program
+    .command('dashboard')
+    .description('serve the web dashboard locally')
+    .option('--port <port>', 'port (default 8787)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .action(
+      action(
+        (json, opts: { port?: string; host?: string }) => (service) =>
+          dashboardCommand(
+            service,
+            { port: opts.port === undefined ? undefined : Number(opts.port), host: opts.host, json },
+            io,
+          ),
+      ),
+    );
 }

@@ -1,4 +1,8 @@
+import type { Command } from 'commander';
+
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { collect, parsePositive } from '../arguments.js';
+import type { CommandAction } from '../command-action.js';
 import { table } from '../format.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
@@ -86,4 +90,50 @@ export async function dlqDiscardCommand(
   if (args.json) writeJson(io, result);
   else writeLines(io, `Discarded ${result.discarded} job(s).`);
   return ExitCode.Ok;
+}
+
+/** Registers `e11 dlq` with its sub-commands `list`, `retry` and `discard`. */
+export function registerDlqCommand(program: Command, action: CommandAction, io: CliIo): void {
+  const dlq = program.command('dlq').description('the dead-letter list: jobs whose retries are exhausted');
+  dlq
+    .command('list')
+    .description('list dead-lettered jobs (params redacted)')
+    .option('--orchestration <id>', 'only this orchestration')
+    .option('--job-name <name>', 'only this job name')
+    .option('--limit <n>', 'at most this many entries')
+    .action(
+      action(
+        (json, opts: { orchestration?: string; jobName?: string; limit?: string }) => (service) =>
+          dlqListCommand(
+            service,
+            {
+              orchestrationId: opts.orchestration,
+              jobName: opts.jobName,
+              limit: parsePositive(opts.limit, '--limit'),
+              json,
+            },
+            io,
+          ),
+      ),
+    );
+  dlq
+    .command('retry <orchestrationId>')
+    .description('relaunch dead-lettered jobs')
+    .option('--job <jobId>', 'only this job (repeatable)', collect)
+    .action(
+      action(
+        (json, orchestrationId: string, opts: { job?: string[] }) => (service) =>
+          dlqRetryCommand(service, { orchestrationId, jobIds: opts.job, json }, io),
+      ),
+    );
+  dlq
+    .command('discard <orchestrationId>')
+    .description('mark dead-lettered jobs permanently failed')
+    .option('--job <jobId>', 'only this job (repeatable)', collect)
+    .action(
+      action(
+        (json, orchestrationId: string, opts: { job?: string[] }) => (service) =>
+          dlqDiscardCommand(service, { orchestrationId, jobIds: opts.job, json }, io),
+      ),
+    );
 }

@@ -1,5 +1,9 @@
-import type { OrchestrationStatus } from '../../model/status.js';
+import type { Command } from 'commander';
+
+import { JobStatus, type OrchestrationStatus } from '../../model/status.js';
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { parseChoice, parsePositive, parseSince, parseTagFilter } from '../arguments.js';
+import type { CommandAction } from '../command-action.js';
 import { table } from '../format.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
@@ -74,4 +78,63 @@ export async function pruneCommand(
   );
   if (report.more) writeLines(io, 'More remain: run it again.');
   return ExitCode.Ok;
+}
+
+const STATUSES = Object.values(JobStatus) as OrchestrationStatus[];
+
+/** Registers `e11 history` with its sub-command `prune`. */
+export function registerHistoryCommand(program: Command, action: CommandAction, io: CliIo): void {
+  const history = program
+    .command('history')
+    .description('past orchestrations, newest first')
+    .option('--job-name <name>', 'only this job name')
+    .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
+    .option('--tag <key=value>', 'only orchestrations with this tag')
+    .option('--since <when>', 'created after an ISO date or a duration ago, e.g. 7d')
+    .option('--limit <n>', 'page size')
+    .option('--cursor <cursor>', 'the next page, as printed by the previous one')
+    .action(
+      action(
+        (
+          json,
+          opts: {
+            jobName?: string;
+            status?: string;
+            tag?: string;
+            since?: string;
+            limit?: string;
+            cursor?: string;
+          },
+        ) =>
+          (service) =>
+            historyCommand(
+              service,
+              {
+                jobName: opts.jobName,
+                status: parseChoice(opts.status, STATUSES, '--status'),
+                tag: parseTagFilter(opts.tag),
+                createdAfter: parseSince(opts.since, Date.now()),
+                limit: parsePositive(opts.limit, '--limit'),
+                cursor: opts.cursor,
+                json,
+              },
+              io,
+            ),
+      ),
+    );
+  history
+    .command('prune')
+    .description('retention: delete ended orchestrations older than N days')
+    .requiredOption('--days <n>', 'age in days')
+    .option('--dry-run', 'only report what would be deleted')
+    .action(
+      action(
+        (json, opts: { days: string; dryRun?: boolean }) => (service) =>
+          pruneCommand(
+            service,
+            { days: parsePositive(opts.days, '--days', true) ?? 0, dryRun: opts.dryRun, json },
+            io,
+          ),
+      ),
+    );
 }

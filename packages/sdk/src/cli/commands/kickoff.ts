@@ -1,5 +1,8 @@
+import { type Command, Option } from 'commander';
+
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
-import { parseTags } from '../arguments.js';
+import { collect, parseTags } from '../arguments.js';
+import type { CommandAction } from '../command-action.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 import { readParamsFile } from '../params-file.js';
 
@@ -52,4 +55,42 @@ export async function kickoffCommand(
       );
   }
   return failed > 0 ? ExitCode.Failed : ExitCode.Ok;
+}
+
+/** Registers `e11 kickoff <job>`. */
+export function registerKickoffCommand(program: Command, action: CommandAction, io: CliIo): void {
+  program
+    .command('kickoff <job>')
+    .description('kick off one job per line of a JSON Lines params file')
+    .requiredOption('--params <file>', 'JSON Lines file: one params object per line')
+    .option('--tag <key=value>', 'customer tag (repeatable)', collect)
+    .addOption(
+      new Option('--mode <mode>', 'one execution per job, or one array execution').choices([
+        'per-job',
+        'array',
+      ]),
+    )
+    .option('--idempotency-key <key>', 'the same key never kicks off twice')
+    .action(
+      action(
+        (
+          json,
+          jobName: string,
+          opts: { params: string; tag?: string[]; mode?: 'per-job' | 'array'; idempotencyKey?: string },
+        ) =>
+          (service) =>
+            kickoffCommand(
+              service,
+              {
+                jobName,
+                paramsFile: opts.params,
+                tags: opts.tag,
+                mode: opts.mode,
+                idempotencyKey: opts.idempotencyKey,
+                json,
+              },
+              io,
+            ),
+      ),
+    );
 }

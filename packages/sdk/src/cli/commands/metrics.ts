@@ -1,4 +1,8 @@
+import type { Command } from 'commander';
+
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { parseSince } from '../arguments.js';
+import type { CommandAction } from '../command-action.js';
 import { table } from '../format.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
@@ -44,4 +48,23 @@ export async function metricsCommand(
     ),
   );
   return ExitCode.Ok;
+}
+
+/** Registers `e11 metrics`. */
+export function registerMetricsCommand(program: Command, action: CommandAction, io: CliIo): void {
+  program
+    .command('metrics')
+    .description('per job name: dispatched, completed, failed, retried, queue depth, durations')
+    .option('--job-name <name>', 'only this job name')
+    .option('--since <when>', 'window start: an ISO date or a duration ago (default 24h)')
+    .action(
+      action(
+        (json, opts: { jobName?: string; since?: string }) => (service) =>
+          metricsCommand(
+            service,
+            { jobName: opts.jobName, since: parseSince(opts.since, Date.now()), json },
+            io,
+          ),
+      ),
+    );
 }

@@ -1,4 +1,8 @@
+import type { Command } from 'commander';
+
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { parseDuration } from '../arguments.js';
+import type { CommandAction } from '../command-action.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
 /** Arguments of `e11 results`. */
@@ -49,4 +53,22 @@ export async function resultsCommand(
     }
   }
   return failed.length > 0 ? ExitCode.Failed : ExitCode.Ok;
+}
+
+/** Registers `e11 results <id>`. */
+export function registerResultsCommand(program: Command, action: CommandAction, io: CliIo): void {
+  program
+    .command('results <id>')
+    .description('wait for the end and print successes and failures')
+    .option('--timeout <duration>', 'give up after this long (exit 4), e.g. 10m')
+    .action(
+      action(
+        (json, orchestrationId: string, opts: { timeout?: string }) => (service) =>
+          resultsCommand(
+            service,
+            { orchestrationId, json, timeoutMs: parseDuration(opts.timeout, '--timeout') },
+            io,
+          ),
+      ),
+    );
 }

@@ -1,4 +1,8 @@
+import type { Command } from 'commander';
+
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import { collect } from '../arguments.js';
+import type { CommandAction } from '../command-action.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
 /** Arguments of `e11 retry`. */
@@ -29,4 +33,18 @@ export async function retryCommand(
     );
   }
   return result.launch.failed > 0 ? ExitCode.Failed : ExitCode.Ok;
+}
+
+/** Registers `e11 retry <id>`. */
+export function registerRetryCommand(program: Command, action: CommandAction, io: CliIo): void {
+  program
+    .command('retry <id>')
+    .description('relaunch failed jobs with their original params')
+    .option('--job <jobId>', 'only this job (repeatable)', collect)
+    .action(
+      action(
+        (json, orchestrationId: string, opts: { job?: string[] }) => (service) =>
+          retryCommand(service, { orchestrationId, jobIds: opts.job, json }, io),
+      ),
+    );
 }

@@ -1,4 +1,7 @@
+import type { Command } from 'commander';
+
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
+import type { CommandAction } from '../command-action.js';
 import { describeOrchestration } from '../format.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
@@ -18,4 +21,16 @@ export async function statusCommand(
   if (args.json) writeJson(io, info);
   else writeLines(io, ...describeOrchestration(info));
   return ExitCode.Ok;
+}
+
+/** Registers `e11 status <id>`. */
+export function registerStatusCommand(program: Command, action: CommandAction, io: CliIo): void {
+  program
+    .command('status <id>')
+    .description('show an orchestration with live counts')
+    .action(
+      action(
+        (json, orchestrationId: string) => (service) => statusCommand(service, { orchestrationId, json }, io),
+      ),
+    );
 }

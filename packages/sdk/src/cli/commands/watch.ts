@@ -1,9 +1,12 @@
 import { Presets, SingleBar } from 'cli-progress';
+import { type Command, Option } from 'commander';
 
 import { JobStatus } from '../../model/status.js';
 import type { CompleteOn } from '../../monitoring/watch-orchestration.js';
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
 import type { OrchestrationInfo } from '../../orchestration/views.js';
+import { parseDuration } from '../arguments.js';
+import type { CommandAction } from '../command-action.js';
 import { progressLine } from '../format.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
@@ -95,4 +98,34 @@ export async function watchCommand(
   if (!last) return ExitCode.Failed;
   if (!args.json) writeLines(io, `Finished: ${progressLine(last)}`);
   return succeeded(last) ? ExitCode.Ok : ExitCode.Failed;
+}
+
+/** Registers `e11 watch <id>`. */
+export function registerWatchCommand(program: Command, action: CommandAction, io: CliIo): void {
+  program
+    .command('watch <id>')
+    .description('follow an orchestration live until it ends (progress bar on a terminal)')
+    .option('--timeout <duration>', 'give up after this long (exit 4), e.g. 10m')
+    .addOption(
+      new Option(
+        '--complete-on <when>',
+        "end on the orchestration's status or when all jobs are terminal",
+      ).choices(['status', 'jobs']),
+    )
+    .action(
+      action(
+        (json, orchestrationId: string, opts: { timeout?: string; completeOn?: 'status' | 'jobs' }) =>
+          (service) =>
+            watchCommand(
+              service,
+              {
+                orchestrationId,
+                json,
+                timeoutMs: parseDuration(opts.timeout, '--timeout'),
+                completeOn: opts.completeOn,
+              },
+              io,
+            ),
+      ),
+    );
 }

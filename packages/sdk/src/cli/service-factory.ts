@@ -1,0 +1,34 @@
+import { resolveProjectId } from '../clients.js';
+import { OrchestrationService } from '../orchestration/orchestration-service.js';
+
+import { LazyCloudRunLauncher } from './lazy-launcher.js';
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  project?: string;
+  prefix?: string;
+  /** Scope every command to this tenant (as `forTenant()`): other tenants' ids answer as unknown ones. */
+  tenant?: string;
+  /** The Firestore database E11 keeps its state in (default: E11_FIRESTORE_DATABASE or `(default)`). */
+  database?: string;
+  json?: boolean;
+}
+
+/** How `runCli` gets its service; tests pass one on the emulators. */
+export type ServiceFactory = (options: GlobalOptions) => OrchestrationService;
+
+/**
+ * The default: a service for `--project` / `--prefix` / `--database`, scoped to `--tenant` when given,
+ * clients from the environment (emulator hosts honoured); its Cloud Run client is only created when a
+ * command launches or cancels.
+ */
+export const defaultServiceFactory: ServiceFactory = (options) => {
+  const projectId = resolveProjectId(options.project);
+  return new OrchestrationService({
+    projectId,
+    collectionPrefix: options.prefix,
+    launcher: new LazyCloudRunLauncher(projectId),
+    ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+    ...(options.database === undefined ? {} : { databaseId: options.database }),
+  });
+};
