@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 
 import {
@@ -70,6 +71,19 @@ describe('the dashboard server', () => {
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await script.text()).toContain('new EventSource(');
     expect((await fetch(new URL('/nope', dashboard.url))).status).toBe(404);
+  });
+
+  it('serves as its script the browser code the SDK build compiled next to the server, byte for byte', async () => {
+    const compiled = await readFile(
+      new URL('../packages/sdk/dist/dashboard/browser/dashboard.js', import.meta.url),
+      'utf8',
+    );
+    const script = await fetch(new URL('/assets/dashboard.js', dashboard.url));
+    expect(script.status).toBe(200);
+    expect(await script.text()).toBe(compiled);
+    // Compiled from TypeScript: no type annotation is left, and it is a module (the page loads it as one).
+    expect(compiled).not.toMatch(/: (string|number|Row|Info)\b/);
+    expect(compiled).toContain('export {};');
   });
 
   it('refuses requests whose Host is not loopback (DNS rebinding)', async () => {

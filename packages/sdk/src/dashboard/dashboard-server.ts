@@ -9,7 +9,7 @@ import type { OrchestrationService } from '../orchestration/orchestration-servic
 import { handleApi, sendError, sendJson } from './api-routes.js';
 import { DASHBOARD_CSS } from './page-css.js';
 import { DASHBOARD_HTML } from './page-html.js';
-import { DASHBOARD_SCRIPT } from './page-script.js';
+import { loadDashboardScript } from './page-script.js';
 
 /** Options of {@link createDashboardServer}. Every field is optional. */
 export interface DashboardOptions {
@@ -31,11 +31,14 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-const STATIC: Record<string, { type: string; body: string }> = {
-  '/': { type: 'text/html; charset=utf-8', body: DASHBOARD_HTML },
-  '/assets/dashboard.js': { type: 'text/javascript; charset=utf-8', body: DASHBOARD_SCRIPT },
-  '/assets/dashboard.css': { type: 'text/css; charset=utf-8', body: DASHBOARD_CSS },
-};
+/** The page and its assets by path; the script is the compiled browser code, read once per server. */
+function staticAssets(script: string): Record<string, { type: string; body: string }> {
+  return {
+    '/': { type: 'text/html; charset=utf-8', body: DASHBOARD_HTML },
+    '/assets/dashboard.js': { type: 'text/javascript; charset=utf-8', body: script },
+    '/assets/dashboard.css': { type: 'text/css; charset=utf-8', body: DASHBOARD_CSS },
+  };
+}
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -61,6 +64,7 @@ export async function createDashboardServer(
       },
     );
   }
+  const assets = staticAssets(await loadDashboardScript());
   const authorize = options.authorize ?? (() => true);
   // The default route of the SSE handler matches `/api/orchestrations/{id}/events`.
   const sse = createSseHandler(service, { authorize, keepAliveMs: options.keepAliveMs });
@@ -76,7 +80,7 @@ export async function createDashboardServer(
       });
       return;
     }
-    const asset = req.method === 'GET' ? STATIC[url.pathname] : undefined;
+    const asset = req.method === 'GET' ? assets[url.pathname] : undefined;
     if (asset) {
       res.writeHead(200, {
         'content-type': asset.type,

@@ -1,4 +1,4 @@
-/** The dashboard's one HTML page; data is filled in by page-script.ts (no framework, no build step). */
+/** The dashboard's one HTML page; data is filled in by browser/dashboard.ts (no framework, no bundler). */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
   <head>

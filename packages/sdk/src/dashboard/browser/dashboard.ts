@@ -1,0 +1,378 @@
+/**
+ * The dashboard's browser code (no framework, no bundler): the orchestration list from
+ * `/api/orchestrations`, a live progress bar per unfinished orchestration over its SSE stream
+ * (EventSource), failed jobs with their (redacted) params and errors, and a Retry button. Data is
+ * only ever inserted with `textContent`, never as HTML.
+ *
+ * Compiled on its own (./tsconfig.json: DOM lib, no Node types) to `dist/dashboard/browser/dashboard.js`,
+ * which the dashboard server serves as `/assets/dashboard.js` (a module script, so its names stay local).
+ */
+
+/** Status counts of an orchestration, as the JSON API sends them. */
+interface Counts {
+  pending: number;
+  inProgress: number;
+  completed: number;
+  errored: number;
+  cancelled: number;
+}
+
+/** The fields of an orchestration (`OrchestrationInfo` over JSON) this page reads. */
+interface Info {
+  id: string;
+  jobName: string;
+  status: string;
+  total: number;
+  counts: Counts;
+  progress: number;
+  epoch: number;
+  /** ISO date string; ISO strings sort as the dates do. */
+  createdAt: string;
+}
+
+/** A failed job (`DashboardFailure` over JSON). */
+interface Failure {
+  jobId: string;
+  index: number;
+  params: unknown;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  deadLettered: boolean;
+}
+
+/** One job name's line of `/api/metrics`. */
+interface JobMetrics {
+  jobName: string;
+  dispatched: number;
+  completed: number;
+  failed: number;
+  retried: number;
+  queueDepth: number;
+  running: number;
+  durationMs: { p50: number; p90: number; p99: number } | null;
+}
+
+/** An orchestration's table row, its parts, its latest data and its open stream. */
+interface Row {
+  tr: HTMLTableRowElement;
+  status: HTMLTableCellElement;
+  bar: HTMLDivElement;
+  fill: HTMLDivElement;
+  count: HTMLSpanElement;
+  failed: HTMLTableCellElement;
+  info: Info;
+  source: EventSource | null;
+}
+
+const ACTIVE = ['Pending', 'InProgress'];
+const rows = new Map<string, Row>();
+let selected: string | null = null;
+let nextCursor: string | null = null;
+let filters: { jobName?: string; status?: string } = {};
+
+function $<T extends HTMLElement = HTMLElement>(selector: string): T {
+  const node = document.querySelector<T>(selector);
+  if (!node) throw new Error(`The page has no ${selector}.`);
+  return node;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props?: Partial<HTMLElementTagNameMap[K]>,
+  children?: (Node | string)[],
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  Object.assign(node, props || {});
+  for (const child of children || []) node.append(child);
+  return node;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function notice(message?: string): void {
+  $('#notice').textContent = message || '';
+}
+
+async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(path, init);
+  const body = (await response.json()) as { error?: { code: string; message: string } };
+  if (!response.ok) {
+    throw new Error(body.error ? body.error.message + ' (' + body.error.code + ')' : response.statusText);
+  }
+  return body as T;
+}
+
+function terminal(counts: Counts): number {
+  return counts.completed + counts.errored + counts.cancelled;
+}
+
+function renderRow(row: Row): void {
+  const info = row.info;
+  const percent = Math.floor(info.progress * 100);
+  row.tr.dataset.status = info.status;
+  row.status.textContent = info.status;
+  row.status.className = 'status status-' + info.status;
+  row.bar.setAttribute('aria-valuenow', String(percent));
+  row.fill.style.width = String(percent) + '%';
+  row.fill.classList.toggle('failed', info.counts.errored > 0);
+  row.count.textContent =
+    ' ' + String(terminal(info.counts)) + '/' + String(info.total) + ' (' + String(percent) + '%)';
+  row.failed.textContent = String(info.counts.errored);
+  if (selected === info.id) renderSummary(info);
+}
+
+function upsert(info: Info): void {
+  let row = rows.get(info.id);
+  if (!row) {
+    const status = el('td', { className: 'status' });
+    const fill = el('div', { className: 'fill' });
+    const bar = el('div', { className: 'bar' }, [fill]);
+    bar.setAttribute('role', 'progressbar');
+    bar.setAttribute('aria-valuemin', '0');
+    bar.setAttribute('aria-valuemax', '100');
+    bar.setAttribute('aria-label', 'progress of ' + info.id);
+    const count = el('span', { className: 'count' });
+    const failed = el('td', { className: 'failed' });
+    const tr = el('tr', {}, [
+      el('td', {}, [el('code', { textContent: info.id })]),
+      el('td', { textContent: info.jobName }),
+      status,
+      el('td', {}, [bar, count]),
+      failed,
+      el('td', { textContent: new Date(info.createdAt).toLocaleString() }),
+    ]);
+    tr.dataset.id = info.id;
+    tr.addEventListener('click', () => {
+      select(info.id).catch((error: unknown) => notice(messageOf(error)));
+    });
+    row = { tr, status, bar, fill, count, failed, info, source: null };
+    rows.set(info.id, row);
+    const body = $<HTMLTableSectionElement>('#orchestrations tbody');
+    const after = [...body.rows].find(
+      (other) => (rows.get(other.dataset.id ?? '')?.info.createdAt ?? '') < info.createdAt,
+    );
+    body.insertBefore(tr, after || null);
+  }
+  // While a stream follows the row it is the fresher source; list data only fills the others.
+  if (!row.source) row.info = info;
+  renderRow(row);
+  if (ACTIVE.includes(row.info.status)) follow(row);
+}
+
+function follow(row: Row): void {
+  if (row.source) return;
+  const source = new EventSource('/api/orchestrations/' + encodeURIComponent(row.info.id) + '/events');
+  row.source = source;
+  const apply = (event: MessageEvent<string>): void => {
+    const data = JSON.parse(event.data) as Partial<Info>;
+    row.info = Object.assign({}, row.info, data);
+    renderRow(row);
+  };
+  source.addEventListener('status', apply);
+  source.addEventListener('progress', apply);
+  source.addEventListener('job', (event: MessageEvent<string>) => {
+    const job = JSON.parse(event.data) as { status: string; previousStatus?: string | null };
+    if (selected === row.info.id && (job.status === 'Errored' || job.previousStatus === 'Errored')) {
+      scheduleFailures();
+    }
+  });
+  source.addEventListener('completed', (event: MessageEvent<string>) => {
+    apply(event);
+    stop(row);
+    if (selected === row.info.id)
+      loadFailures(row.info.id).catch((error: unknown) => notice(messageOf(error)));
+    loadMetrics().catch(() => undefined);
+  });
+  source.addEventListener('stream-error', (event: MessageEvent<string>) => {
+    notice((JSON.parse(event.data) as { message: string }).message);
+    stop(row);
+  });
+}
+
+function stop(row: Row): void {
+  if (row.source) row.source.close();
+  row.source = null;
+}
+
+async function loadPage(cursor: string | null): Promise<void> {
+  const params = new URLSearchParams({ limit: '25' });
+  if (cursor) params.set('cursor', cursor);
+  if (filters.jobName) params.set('jobName', filters.jobName);
+  if (filters.status) params.set('status', filters.status);
+  const page = await api<{ items: Info[]; nextCursor: string | null }>(
+    '/api/orchestrations?' + params.toString(),
+  );
+  for (const info of page.items) upsert(info);
+  // The periodic refresh reloads the first page; it must not forget a later page's cursor.
+  if (cursor || rows.size <= page.items.length) nextCursor = page.nextCursor;
+  $('#more').hidden = !nextCursor;
+}
+
+async function loadMetrics(): Promise<void> {
+  const report = await api<{ jobs: Record<string, JobMetrics> }>('/api/metrics');
+  const body = $('#metrics tbody');
+  body.replaceChildren(
+    ...Object.values(report.jobs).map((m) => {
+      const d = m.durationMs;
+      const ms = (value: number | undefined): string => (d ? String(value) + ' ms' : '-');
+      return el(
+        'tr',
+        {},
+        [
+          m.jobName,
+          m.dispatched,
+          m.completed,
+          m.failed,
+          m.retried,
+          m.queueDepth,
+          m.running,
+          ms(d?.p50),
+          ms(d?.p90),
+          ms(d?.p99),
+        ].map((value) => el('td', { textContent: String(value) })),
+      );
+    }),
+  );
+}
+
+function renderSummary(info: Info): void {
+  const c = info.counts;
+  $('#details-summary').textContent =
+    info.jobName +
+    ' · ' +
+    info.status +
+    ' · run ' +
+    String(info.epoch) +
+    ' · ' +
+    String(c.completed) +
+    ' completed, ' +
+    String(c.errored) +
+    ' errored, ' +
+    String(c.cancelled) +
+    ' cancelled, ' +
+    String(c.inProgress) +
+    ' running, ' +
+    String(c.pending) +
+    ' pending';
+  $<HTMLButtonElement>('#retry').disabled = c.errored === 0;
+}
+
+let failuresTimer: ReturnType<typeof setTimeout> | undefined;
+function scheduleFailures(): void {
+  clearTimeout(failuresTimer);
+  failuresTimer = setTimeout(() => {
+    if (selected !== null) loadFailures(selected).catch((error: unknown) => notice(messageOf(error)));
+  }, 300);
+}
+
+async function loadFailures(id: string): Promise<void> {
+  const failures = await api<Failure[]>('/api/orchestrations/' + encodeURIComponent(id) + '/failures');
+  if (selected !== id) return;
+  $('#no-failures').hidden = failures.length > 0;
+  $('#failures tbody').replaceChildren(
+    ...failures.map((job) => {
+      const tr = el('tr', {}, [
+        el('td', { textContent: String(job.index) }),
+        el('td', {}, [el('code', { textContent: job.jobId })]),
+        el('td', {
+          className: 'error',
+          textContent: job.error ? job.error.code + ': ' + job.error.message : '',
+        }),
+        el('td', { className: 'params', textContent: JSON.stringify(job.params, null, 1) }),
+        el('td', { textContent: String(job.attempts) + (job.deadLettered ? ' (dead-lettered)' : '') }),
+      ]);
+      tr.dataset.jobId = job.jobId;
+      return tr;
+    }),
+  );
+}
+
+async function select(id: string): Promise<void> {
+  selected = id;
+  for (const [other, row] of rows) row.tr.classList.toggle('selected', other === id);
+  $('#details').hidden = false;
+  $('#details-id').textContent = id;
+  $('#retry-result').textContent = '';
+  const row = rows.get(id);
+  if (row) renderSummary(row.info);
+  if (location.hash !== '#' + id) history.replaceState(null, '', '#' + id);
+  await loadFailures(id);
+}
+
+async function retry(): Promise<void> {
+  const id = selected;
+  if (!id) return;
+  const button = $<HTMLButtonElement>('#retry');
+  button.disabled = true;
+  try {
+    const result = await api<{ jobIds: string[]; epoch: number }>(
+      '/api/orchestrations/' + encodeURIComponent(id) + '/retry',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-e11-dashboard': '1' },
+        body: '{}',
+      },
+    );
+    $('#retry-result').textContent =
+      'Retrying ' + String(result.jobIds.length) + ' job(s) in run ' + String(result.epoch) + '.';
+    const info = await api<Info>('/api/orchestrations/' + encodeURIComponent(id));
+    upsert(info);
+    await loadFailures(id);
+  } catch (error) {
+    $('#retry-result').textContent = messageOf(error);
+    button.disabled = false;
+  }
+}
+
+/** Reloads the first page; answers its own errors in the notice line, so it never rejects. */
+async function refresh(): Promise<void> {
+  try {
+    await loadPage(null);
+    notice('');
+  } catch (error) {
+    notice(messageOf(error));
+  }
+}
+
+$('#retry').addEventListener('click', () => {
+  retry().catch((error: unknown) => notice(messageOf(error)));
+});
+$('#more').addEventListener('click', () => {
+  loadPage(nextCursor).catch((error: unknown) => notice(messageOf(error)));
+});
+$<HTMLFormElement>('#filters').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target as HTMLFormElement);
+  filters = { jobName: (form.get('jobName') as string).trim(), status: form.get('status') as string };
+  for (const row of rows.values()) stop(row);
+  rows.clear();
+  $('#orchestrations tbody').replaceChildren();
+  loadPage(null).catch((error: unknown) => notice(messageOf(error)));
+});
+
+async function start(): Promise<void> {
+  await refresh();
+  loadMetrics().catch(() => undefined);
+  const wanted = location.hash.slice(1);
+  if (wanted) {
+    if (!rows.has(wanted)) {
+      try {
+        upsert(await api<Info>('/api/orchestrations/' + encodeURIComponent(wanted)));
+      } catch (error) {
+        notice(messageOf(error));
+      }
+    }
+    if (rows.has(wanted)) await select(wanted);
+  }
+  document.body.dataset.ready = 'true';
+  setInterval(() => {
+    refresh().catch((error: unknown) => notice(messageOf(error)));
+  }, 5000);
+  setInterval(() => {
+    loadMetrics().catch(() => undefined);
+  }, 15000);
+}
+
+start().catch((error: unknown) => notice(messageOf(error)));
