@@ -1,8 +1,6 @@
 import {
   checkCompletion,
   type Clock,
-  type E11Error,
-  isE11Error,
   OrchestrationService,
   type OrchestrationInfo,
   type Store,
@@ -18,6 +16,7 @@ import {
 } from './helpers/monitoring.js';
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
+import { rejection } from './helpers/rejection.js';
 
 const projectId = testProjectId('monitoring-history');
 const { firestore, pubsub } = emulatorClients(projectId);
@@ -47,16 +46,6 @@ function storeOf(service: OrchestrationService): Store {
   const store = stores.get(service);
   if (!store) throw new Error('not a freshService');
   return store;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<E11Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isE11Error(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(() => ensureTopic(pubsub));

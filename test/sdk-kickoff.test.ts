@@ -1,9 +1,7 @@
 import {
   claimJob,
   completeJob,
-  type E11Error,
   failJob,
-  isE11Error,
   JobStatus,
   type Logger,
   OrchestrationService,
@@ -15,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Capture } from './helpers/capture.js';
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
+import { rejection } from './helpers/rejection.js';
 
 const projectId = testProjectId('sdk-kickoff');
 const { firestore } = emulatorClients(projectId);
@@ -33,16 +32,6 @@ function service(launcher = new RecordingLauncher(), options: { maxJobs?: number
     logger: options.logger,
   });
   return { orchestrations, launcher, collectionPrefix };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<E11Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isE11Error(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('kickOffJob', () => {
@@ -158,7 +147,7 @@ describe('kickOffJob', () => {
     });
     expect(again).toMatchObject({ deduplicated: true, orchestrationId: results[0]?.orchestrationId });
     expect(launcher.requests).toHaveLength(3);
-    const misuse = await rejectionOf(
+    const misuse = await rejection(
       orchestrations.kickOffJob('other_job', params, { idempotencyKey: 'nightly-2026-11-23' }),
     );
     expect(misuse.code).toBe('E11_INVALID_OPTIONS');
@@ -178,7 +167,7 @@ describe('kickOffJob with an idempotency key whose first kick-off is still regis
 
   it('fails at once with E11_INVALID_OPTIONS when the key was used for another job', async () => {
     const { orchestrations, params, launcher } = await midRegistration('k-other');
-    const misuse = await rejectionOf(
+    const misuse = await rejection(
       orchestrations.kickOffJob('other_job', params, { idempotencyKey: 'k-other' }),
     );
     expect(misuse).toMatchObject({ code: 'E11_INVALID_OPTIONS', context: { path: 'idempotencyKey' } });
@@ -222,7 +211,7 @@ describe('bad input to kickOffJob', () => {
 
   it.each(cases)('rejects %s with %s and writes nothing', async (_, code, params, options) => {
     const { orchestrations, launcher, collectionPrefix } = service(new RecordingLauncher(), { maxJobs: 5 });
-    const error = await rejectionOf(orchestrations.kickOffJob('process_batch', params as never[], options));
+    const error = await rejection(orchestrations.kickOffJob('process_batch', params as never[], options));
     expect(error.code).toBe(code);
     expect(error.message.length).toBeGreaterThan(10);
     expect((await firestore.collection(`${collectionPrefix}orchestrations`).get()).size).toBe(0);
@@ -232,7 +221,7 @@ describe('bad input to kickOffJob', () => {
   it('rejects an invalid job name with E11_INVALID_JOB_NAME and writes nothing', async () => {
     const { orchestrations, collectionPrefix } = service();
     for (const name of ['', 'has space', '9lives', 'trailing_']) {
-      expect((await rejectionOf(orchestrations.kickOffJob(name, [{}]))).code).toBe('E11_INVALID_JOB_NAME');
+      expect((await rejection(orchestrations.kickOffJob(name, [{}]))).code).toBe('E11_INVALID_JOB_NAME');
     }
     expect((await firestore.collection(`${collectionPrefix}orchestrations`).get()).size).toBe(0);
   });
@@ -315,13 +304,11 @@ describe('reading orchestrations and results', () => {
   it('times out with E11_TIMEOUT and reports unknown ids with typed errors', async () => {
     const { orchestrations } = service();
     const { orchestrationId } = await orchestrations.kickOffJob('sum_chunk', [{ chunk: 0 }]);
-    expect((await rejectionOf(orchestrations.getJobResults(orchestrationId, { timeoutMs: 200 }))).code).toBe(
+    expect((await rejection(orchestrations.getJobResults(orchestrationId, { timeoutMs: 200 }))).code).toBe(
       'E11_TIMEOUT',
     );
-    expect((await rejectionOf(orchestrations.getJobResults('nope'))).code).toBe('E11_UNKNOWN_ORCHESTRATION');
-    expect((await rejectionOf(orchestrations.getOrchestration('nope'))).code).toBe(
-      'E11_UNKNOWN_ORCHESTRATION',
-    );
-    expect((await rejectionOf(orchestrations.getJob(orchestrationId, 'nope'))).code).toBe('E11_UNKNOWN_JOB');
+    expect((await rejection(orchestrations.getJobResults('nope'))).code).toBe('E11_UNKNOWN_ORCHESTRATION');
+    expect((await rejection(orchestrations.getOrchestration('nope'))).code).toBe('E11_UNKNOWN_ORCHESTRATION');
+    expect((await rejection(orchestrations.getJob(orchestrationId, 'nope'))).code).toBe('E11_UNKNOWN_JOB');
   });
 });

@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { createSseHandler, type E11Error, isE11Error, OrchestrationService } from '@e11/sdk';
+import { createSseHandler, OrchestrationService } from '@e11/sdk';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureTopic } from './helpers/monitoring.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
+import { rejection } from './helpers/rejection.js';
 
 const projectId = testProjectId('tenants');
 const { firestore, pubsub } = emulatorClients(projectId);
@@ -22,16 +23,6 @@ const globex = operator.forTenant('globex');
 let acmeId: string;
 let acmeJobId: string;
 let server: Server;
-
-async function rejection(promise: Promise<unknown>): Promise<E11Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isE11Error(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(async () => {
   await ensureTopic(pubsub); // kickOffJob checks that its event's topic exists

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCompletion, ensureTopic, runToCompletion, runToFailure } from './helpers/monitoring.js';
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
+import { rejection } from './helpers/rejection.js';
 
 const projectId = testProjectId('tenant-scope');
 const { firestore, pubsub } = emulatorClients(projectId);
@@ -20,16 +21,6 @@ const operator = new OrchestrationService({
 });
 const acme = operator.forTenant('acme');
 const globex = operator.forTenant('globex');
-
-async function rejection(promise: Promise<unknown>): Promise<E11Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isE11Error(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** The orchestration ids the launcher was asked to start tasks for. */
 function launchedOrchestrations(): string[] {

@@ -1,7 +1,8 @@
-import { Observable, switchMap } from 'rxjs';
+import { Observable, of, switchMap } from 'rxjs';
 
 import type { OrchestrationDoc } from '../model/documents.js';
 import type { OrchestrationInfo } from '../orchestration/views.js';
+import { isVisible } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
 
 import { type JobChangeBatch, type JobChangesStart, listenJobChanges } from './job-changes.js';
@@ -24,6 +25,11 @@ export interface FeedOptions extends WatchOptions {
   jobsStart?: JobChangesStart;
   /** Report heartbeat-only job writes too. @default false */
   includeHeartbeats?: boolean;
+  /**
+   * The orchestration as the caller already read it through the store's tenant check
+   * (`loadOrchestration`), so the feed does not read it again. @default read by the feed
+   */
+  checked?: OrchestrationDoc;
 }
 
 /**
@@ -40,10 +46,13 @@ export function orchestrationFeed(
   orchestrationId: string,
   options: FeedOptions = {},
 ): Observable<FeedItem> {
-  const { jobsStart, includeHeartbeats, ...watchOptions } = options;
+  const { jobsStart, includeHeartbeats, checked, ...watchOptions } = options;
   const { timeoutMs, completeOn } = compileWatchOptions(watchOptions);
+  // A given document is used only when it is this orchestration's and visible to the store's tenant.
+  const reuse = checked?.id === orchestrationId && isVisible(store, checked);
+  const orchestration = reuse ? of(checked) : visibleOrchestration(store, orchestrationId);
   return endingWithin(
-    visibleOrchestration(store, orchestrationId).pipe(
+    orchestration.pipe(
       switchMap((checked) =>
         checkedFeed(store, checked, completeOn, { start: jobsStart, includeHeartbeats }),
       ),

@@ -7,6 +7,7 @@ import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode, isE11Error } from '../errors.js';
 import { serviceStore } from '../internal/service-store.js';
 import type { Logger } from '../logging.js';
+import type { OrchestrationDoc } from '../model/documents.js';
 import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
 import { readCounts } from '../store/counts.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
@@ -143,7 +144,8 @@ export function createSseHandler(service: MonitoredService, options: SseHandlerO
   const resumeWindowMs = options.resumeWindowMs ?? DEFAULTS.sseResumeWindowMs;
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULTS.sseMaxBufferedBytes;
 
-  const stream = (req: IncomingMessage, res: ServerResponse, orchestrationId: string) => {
+  const stream = (req: IncomingMessage, res: ServerResponse, checked: OrchestrationDoc) => {
+    const orchestrationId = checked.id;
     const resume = parseEventId(lastEventIdOf(req));
     const fresh = resume === undefined || store.clock.now() - resume.toMillis() > resumeWindowMs;
     let resumePoint: Timestamp | undefined = fresh ? undefined : resume;
@@ -201,6 +203,7 @@ export function createSseHandler(service: MonitoredService, options: SseHandlerO
 
     subscription.add(
       orchestrationFeed(store, orchestrationId, {
+        checked,
         completeOn: options.completeOn,
         jobsStart: resume === undefined || fresh ? 'none' : { after: resume },
       }).subscribe({
@@ -264,7 +267,7 @@ export function createSseHandler(service: MonitoredService, options: SseHandlerO
       }
       // The client may have left while we were loading and authorizing.
       if (res.destroyed || !res.socket || res.socket.destroyed) return;
-      stream(req, res, orchestrationId);
+      stream(req, res, doc);
     } catch (error) {
       if (isE11Error(error, ErrorCode.UnknownOrchestration)) {
         refuse(res, 404, error.code, error.message);
