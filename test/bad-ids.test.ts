@@ -1,14 +1,11 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { createLogger, isE11Error, loadJob, loadOrchestration } from '@e11/core';
 import {
   createDashboardServer,
-  createLogger,
   createSseHandler,
   type DashboardServer,
-  isE11Error,
-  loadJob,
-  loadOrchestration,
   OrchestrationService,
 } from '@e11/sdk';
 import type { DocumentReference, Firestore } from '@google-cloud/firestore';

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { createFirestore, type JobCompletedEvent, loadJob } from '@e11/core';
 import {
   type RegisteredTrigger,
   registerJobTrigger,
@@ -15,10 +16,7 @@ import {
 import type { OrchestrationService } from '@e11/sdk';
 import {
   CloudRunTaskService,
-  createFirestore,
   createPubSub,
-  type JobCompletedEvent,
-  loadJob,
   subscribeToJobCompleted,
   type SweepOptions,
   type SweepReport,

@@ -1,4 +1,4 @@
-import { readCounts } from '@e11/sdk';
+import { readCounts } from '@e11/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {

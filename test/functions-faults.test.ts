@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { completionDocSchema, loadOrchestration, parseDocument } from '@e11/sdk';
+import { completionDocSchema, loadOrchestration, parseDocument } from '@e11/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {

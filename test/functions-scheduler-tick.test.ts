@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { createLogger } from '@e11/core';
 import { createSchedulerTickHandler, type SchedulerTickHandler } from '@e11/functions';
-import { createLogger, Schedules } from '@e11/sdk';
+import { Schedules } from '@e11/sdk';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

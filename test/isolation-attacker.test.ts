@@ -5,16 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
+import { cloudLoggingOptions, createFirestore, DEFAULTS, type JobParams } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
 import {
-  cloudLoggingOptions,
   createDashboardServer,
   createExecutionsClient,
-  createFirestore,
   createPubSub,
   createSseHandler,
-  DEFAULTS,
-  type JobParams,
   type OrchestrationService,
 } from '@e11/sdk';
 import { runCli } from '@e11/sdk/cli';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { createLogger, isE11Error, OrchestrationService } from '@e11/sdk';
+import { createLogger, isE11Error } from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { emulatorClients, testProjectId } from './helpers/project.js';

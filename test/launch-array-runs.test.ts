@@ -1,6 +1,6 @@
+import { createFirestore } from '@e11/core';
 import {
   acquireLaunchRateLimiter,
-  createFirestore,
   type LaunchContext,
   launchJobs,
   launchRateLimiterKey,

@@ -1,5 +1,6 @@
+import { createFirestore } from '@e11/core';
 import { type CloudRunEmulator, startCloudRunEmulator } from '@e11/emulators';
-import { CloudRunTaskService, createFirestore, createPubSub, OrchestrationService } from '@e11/sdk';
+import { CloudRunTaskService, createPubSub, OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { testProjectId } from './helpers/project.js';

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
+import { createFirestore } from '@e11/core';
 import { type CloudRunEmulator, startCloudRunEmulator } from '@e11/emulators';
-import { createFirestore } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { testProjectId } from './helpers/project.js';

@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 
+import { createFirestore } from '@e11/core';
 import { type CloudRunEmulator, startCloudRunEmulator } from '@e11/emulators';
 import {
   CloudRunTaskService,
-  createFirestore,
   createPubSub,
   type LaunchRequest,
   type LaunchResult,

@@ -1,10 +1,5 @@
-import {
-  checkCompletion,
-  type Clock,
-  OrchestrationService,
-  type OrchestrationInfo,
-  type Store,
-} from '@e11/sdk';
+import { checkCompletion, type Clock, type Store } from '@e11/core';
+import { OrchestrationService, type OrchestrationInfo } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { claimJob, completeJob, failJob, isE11Error, OrchestrationService } from '@e11/sdk';
+import { claimJob, completeJob, failJob, isE11Error } from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { claim, detectCompletion, ensureTopic, runToFailure } from './helpers/monitoring.js';

@@ -1,16 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { completeJob, recordProgress } from '@e11/core';
 import {
   activeListenerCount,
   authorizeByTag,
-  completeJob,
   createSseHandler,
   formatEventId,
   type JobEvent,
   type OrchestrationInfo,
   type ProgressEvent,
-  recordProgress,
 } from '@e11/sdk';
 import { Timestamp } from '@google-cloud/firestore';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';

@@ -1,12 +1,5 @@
-import {
-  activeListenerCount,
-  completeJob,
-  type E11Error,
-  type JobTransition,
-  type OrchestrationInfo,
-  recordHeartbeat,
-  recordProgress,
-} from '@e11/sdk';
+import { completeJob, type E11Error, recordHeartbeat, recordProgress } from '@e11/core';
+import { activeListenerCount, type JobTransition, type OrchestrationInfo } from '@e11/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {

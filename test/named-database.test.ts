@@ -1,15 +1,9 @@
 import { fileURLToPath } from 'node:url';
 
+import { createFirestore, createStore, ErrorCode, readCounts } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
 import { createRunnerLogger, executeJob, ExitCode } from '@e11/runner';
-import {
-  createFirestore,
-  createPubSub,
-  createStore,
-  ErrorCode,
-  OrchestrationService,
-  readCounts,
-} from '@e11/sdk';
+import { createPubSub, OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { CompletedEvents } from './helpers/completed-events.js';

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import {
   checkCompletion,
   completionDocSchema,
-  createPubSub,
   createPubSubPublisher,
   DEFAULTS,
   createStore,
@@ -11,7 +10,8 @@ import {
   parseDocument,
   retryPublish,
   type Store,
-} from '@e11/sdk';
+} from '@e11/core';
+import { createPubSub } from '@e11/sdk';
 import type { Subscription } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 

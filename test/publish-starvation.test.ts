@@ -5,9 +5,9 @@ import {
   createLogger,
   emptyCounts,
   markOrchestrationDone,
-  OrchestrationService,
   parseDocument,
-} from '@e11/sdk';
+} from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { registerJobs } from './helpers/completion.js';

@@ -1,15 +1,9 @@
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
+import { cloudLoggingOptions, createStore, REDACTED } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
-import {
-  cloudLoggingOptions,
-  createDashboardServer,
-  createStore,
-  type JobTransition,
-  type OrchestrationService,
-  REDACTED,
-} from '@e11/sdk';
+import { createDashboardServer, type JobTransition, type OrchestrationService } from '@e11/sdk';
 import { pino } from 'pino';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

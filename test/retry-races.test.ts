@@ -2,16 +2,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
+import { createFirestore, type JobCompletedEvent, reopenJob } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
 import {
   CloudRunTaskService,
-  createFirestore,
   createPubSub,
-  type JobCompletedEvent,
   type LaunchRequest,
   type LaunchResult,
   type OrchestrationService,
-  reopenJob,
   type TaskLauncher,
 } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { createFirestore } from '@e11/sdk';
+import { createFirestore } from '@e11/core';
 import {
   assertFails,
   assertSucceeds,

@@ -1,5 +1,5 @@
+import { type JobDoc, loadJob, loadJobByIndex, readCounts } from '@e11/core';
 import { createRunnerLogger, executeJob } from '@e11/runner';
-import { type JobDoc, loadJob, loadJobByIndex, readCounts } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { AddNumbersJob } from './fixtures/dist/runner-jobs.js';

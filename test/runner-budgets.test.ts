@@ -1,5 +1,5 @@
+import { DEFAULTS, loadJob } from '@e11/core';
 import { createRunnerLogger, executeJob } from '@e11/runner';
-import { DEFAULTS, loadJob } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { FENCING_JOBS } from './fixtures/dist/fencing-jobs.js';

@@ -8,7 +8,7 @@ import {
   recordHeartbeat,
   recordProgress,
   saveCheckpoint,
-} from '@e11/sdk';
+} from '@e11/core';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runnerHarness, waitForJob } from './helpers/runner.js';

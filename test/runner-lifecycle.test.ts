@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { loadJob, readCounts } from '@e11/sdk';
+import { loadJob, readCounts } from '@e11/core';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runnerHarness, waitForJob } from './helpers/runner.js';

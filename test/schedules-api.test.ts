@@ -1,10 +1,5 @@
-import {
-  type JobParams,
-  type ScheduleDefinition,
-  Schedules,
-  startLocalScheduler,
-  type TickResult,
-} from '@e11/sdk';
+import { type JobParams } from '@e11/core';
+import { type ScheduleDefinition, Schedules, startLocalScheduler, type TickResult } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { ChargeCardJob } from './fixtures/src/secret-jobs.js';

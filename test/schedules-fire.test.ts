@@ -1,4 +1,5 @@
-import { E11Error, ErrorCode, type ScheduleService, runScheduleTick } from '@e11/sdk';
+import { E11Error, ErrorCode } from '@e11/core';
+import { type ScheduleService, runScheduleTick } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { type ScheduleHarness, scheduleTestbed } from './helpers/schedule-harness.js';

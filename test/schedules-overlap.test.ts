@@ -1,4 +1,5 @@
-import { E11Error, ErrorCode, type KickOffResult, runScheduleTick, type ScheduleService } from '@e11/sdk';
+import { E11Error, ErrorCode } from '@e11/core';
+import { type KickOffResult, runScheduleTick, type ScheduleService } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { type KickOffByName, type ScheduleHarness, scheduleTestbed } from './helpers/schedule-harness.js';

@@ -1,5 +1,6 @@
+import { JobStatus, readCounts } from '@e11/core';
 import { type CloudRunEmulator, startCloudRunEmulator } from '@e11/emulators';
-import { CloudRunTaskService, JobStatus, OrchestrationService, readCounts } from '@e11/sdk';
+import { CloudRunTaskService, OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureTopic } from './helpers/monitoring.js';

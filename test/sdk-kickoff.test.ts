@@ -1,12 +1,5 @@
-import {
-  claimJob,
-  completeJob,
-  failJob,
-  JobStatus,
-  type Logger,
-  OrchestrationService,
-  readCounts,
-} from '@e11/sdk';
+import { claimJob, completeJob, failJob, JobStatus, type Logger, readCounts } from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 

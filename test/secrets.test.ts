@@ -1,16 +1,9 @@
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
+import { cloudLoggingOptions, createFirestore, type JobCompletedEvent } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
-import {
-  cloudLoggingOptions,
-  createDashboardServer,
-  createFirestore,
-  createPubSub,
-  type JobCompletedEvent,
-  OrchestrationService,
-  subscribeToJobCompleted,
-} from '@e11/sdk';
+import { createDashboardServer, createPubSub, OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
 import { runCli } from '@e11/sdk/cli';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import {
-  isE11Error,
-  type JobCompletedEvent,
-  type JobCompletedMessage,
-  subscribeToJobCompleted,
-} from '@e11/sdk';
+import { isE11Error, type JobCompletedEvent } from '@e11/core';
+import { type JobCompletedMessage, subscribeToJobCompleted } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {

@@ -1,4 +1,5 @@
-import { claimJob, createStore, OrchestrationService } from '@e11/sdk';
+import { claimJob, createStore } from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { registerJobs } from './helpers/completion.js';

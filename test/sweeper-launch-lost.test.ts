@@ -1,5 +1,6 @@
+import { createFirestore } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
-import { createFirestore, createPubSub, type OrchestrationService } from '@e11/sdk';
+import { createPubSub, type OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { CompletedEvents } from './helpers/completed-events.js';

@@ -1,4 +1,5 @@
-import { E11Error, Schedules, type ScheduleInfo, startLocalScheduler, type TickResult } from '@e11/sdk';
+import { E11Error } from '@e11/core';
+import { Schedules, type ScheduleInfo, startLocalScheduler, type TickResult } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type CloudSchedulerServer, startCloudSchedulerServer } from './helpers/cloud-scheduler-server.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { deterministicUuid, type E11Error, isE11Error, OrchestrationService } from '@e11/sdk';
+import { deterministicUuid, type E11Error, isE11Error } from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -2,16 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { createStore, isE11Error, recordProgress, saveCheckpoint } from '@e11/core';
 import {
   activeListenerCount,
   createDashboardServer,
   createSseHandler,
-  createStore,
   type DashboardServer,
   formatEventId,
-  isE11Error,
-  recordProgress,
-  saveCheckpoint,
 } from '@e11/sdk';
 import { Timestamp } from '@google-cloud/firestore';
 import type { Observable } from 'rxjs';

@@ -1,4 +1,5 @@
-import { createStore, type EventPublisher, OrchestrationService } from '@e11/sdk';
+import { createStore, type EventPublisher } from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 
 import { InProcessLauncher } from './in-process-launcher.js';

@@ -7,7 +7,7 @@ import {
   defaultJobPolicy,
   jobIdFor,
   registerOrchestration,
-} from '@e11/sdk';
+} from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 

@@ -1,14 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
+import { checkCompletion, type EventPublisher, type Store } from '@e11/core';
 import { executeJob, createRunnerLogger } from '@e11/runner';
-import {
-  checkCompletion,
-  type EventPublisher,
-  type LaunchRequest,
-  type LaunchResult,
-  type Store,
-  type TaskLauncher,
-} from '@e11/sdk';
+import { type LaunchRequest, type LaunchResult, type TaskLauncher } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 

@@ -8,7 +8,7 @@ import {
   type NewJobDoc,
   registerOrchestration,
   shardCountFor,
-} from '@e11/sdk';
+} from '@e11/core';
 import { type Firestore, Timestamp } from '@google-cloud/firestore';
 
 import { median, round, since } from './stats.js';

@@ -5,8 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { createFirestore, DEFAULTS } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
-import { createFirestore, createPubSub, DEFAULTS } from '@e11/sdk';
+import { createPubSub } from '@e11/sdk';
 
 import { type BookkeepingResult, measureBookkeeping } from './bookkeeping.js';
 import { measureCompletionLatency } from './completion-latency.js';

@@ -9,7 +9,7 @@ import {
   encodeParams,
   jobIdFor,
   registerOrchestration,
-} from '@e11/sdk';
+} from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 
 import { median, round } from './stats.js';

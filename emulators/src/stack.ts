@@ -1,9 +1,6 @@
+import { createFirestore, DEFAULTS, grpcCodeOf, GrpcStatus } from '@e11/core';
 import {
-  createFirestore,
   createPubSub,
-  DEFAULTS,
-  grpcCodeOf,
-  GrpcStatus,
   OrchestrationService,
   startLocalScheduler,
   type SweepOptions,

@@ -5,16 +5,9 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { createFirestore, DEFAULTS, type JobCompletedEvent, terminalCount } from '@e11/core';
 import { startStack, type Stack } from '@e11/emulators';
-import {
-  createFirestore,
-  createPubSub,
-  DEFAULTS,
-  type JobCompletedEvent,
-  OrchestrationService,
-  subscribeToJobCompleted,
-  terminalCount,
-} from '@e11/sdk';
+import { createPubSub, OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
 import cliProgress from 'cli-progress';
 import { lastValueFrom, tap } from 'rxjs';
 

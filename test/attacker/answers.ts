@@ -1,4 +1,4 @@
-import { isE11Error } from '@e11/sdk';
+import { isE11Error } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 import type { Observable } from 'rxjs';
 

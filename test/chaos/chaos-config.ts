@@ -1,4 +1,4 @@
-import type { Duration } from '@e11/sdk';
+import type { Duration } from '@e11/core';
 
 /** How one chaos run is shaped. Every random choice comes from `seed`. */
 export interface ChaosConfig {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
+import { createFirestore } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
-import { createFirestore, createPubSub, OrchestrationService } from '@e11/sdk';
+import { createPubSub, OrchestrationService } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 

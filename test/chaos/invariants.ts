@@ -5,7 +5,7 @@ import {
   orchestrationDocSchema,
   parseDocument,
   type OrchestrationDoc,
-} from '@e11/sdk';
+} from '@e11/core';
 
 import type { ChaosParams, ChaosResult } from '../fixtures/src/chaos-jobs.js';
 

@@ -1,4 +1,4 @@
-import { createStore, isTerminal, orchestrationDocSchema, parseDocument } from '@e11/sdk';
+import { createStore, isTerminal, orchestrationDocSchema, parseDocument } from '@e11/core';
 
 import type { ChaosConfig } from './chaos-config.js';
 import { type ChaosEmulators, type ChaosStack, startChaosStack } from './chaos-stack.js';

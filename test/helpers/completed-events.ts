@@ -1,4 +1,5 @@
-import { type JobCompletedEvent, subscribeToJobCompleted } from '@e11/sdk';
+import { type JobCompletedEvent } from '@e11/core';
+import { subscribeToJobCompleted } from '@e11/sdk';
 import type { PubSub } from '@google-cloud/pubsub';
 
 /**

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
 import {
-  type FunctionsServer,
-  type RegisteredTrigger,
-  registerJobTrigger,
-  type RouteFaults,
-  startFunctionsServer,
-} from '@e11/emulators';
-import {
   claimJob,
   completeJob,
   createStore,
@@ -24,7 +17,14 @@ import {
   parseJobCompletedEvent,
   registerOrchestration,
   type Store,
-} from '@e11/sdk';
+} from '@e11/core';
+import {
+  type FunctionsServer,
+  type RegisteredTrigger,
+  registerJobTrigger,
+  type RouteFaults,
+  startFunctionsServer,
+} from '@e11/emulators';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import { inject } from 'vitest';
 

@@ -7,9 +7,9 @@ import {
   createPubSubPublisher,
   DEFAULTS,
   failJob,
-  OrchestrationService,
   type Store,
-} from '@e11/sdk';
+} from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Observable, Subscription } from 'rxjs';

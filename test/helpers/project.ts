@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
+import { createFirestore, createStore, type Store, type StoreOptions } from '@e11/core';
 import type { Stack } from '@e11/emulators';
-import {
-  createFirestore,
-  createPubSub,
-  createStore,
-  OrchestrationService,
-  type OrchestrationServiceOptions,
-  type Store,
-  type StoreOptions,
-} from '@e11/sdk';
+import { createPubSub, OrchestrationService, type OrchestrationServiceOptions } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import { inject } from 'vitest';
 

@@ -1,11 +1,5 @@
-import {
-  E11Error,
-  ErrorCode,
-  type ExecutionState,
-  type LaunchRequest,
-  type LaunchResult,
-  type TaskLauncher,
-} from '@e11/sdk';
+import { E11Error, ErrorCode } from '@e11/core';
+import { type ExecutionState, type LaunchRequest, type LaunchResult, type TaskLauncher } from '@e11/sdk';
 
 /**
  * A launcher that records every launch request and starts nothing — the "launcher that records

@@ -1,4 +1,4 @@
-import { type E11Error, isE11Error } from '@e11/sdk';
+import { type E11Error, isE11Error } from '@e11/core';
 
 /** The E11Error `promise` rejects with; any other outcome (a fulfilment, another error) fails the test. */
 export async function rejection(promise: Promise<unknown>): Promise<E11Error> {

@@ -1,13 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import {
-  type JobDoc,
-  type LaunchRequest,
-  OrchestrationService,
-  parseJobDocument,
-  type Store,
-} from '@e11/sdk';
+import { type JobDoc, parseJobDocument, type Store } from '@e11/core';
+import { type LaunchRequest, OrchestrationService } from '@e11/sdk';
 import { inject } from 'vitest';
 
 import { ensureTopic } from './monitoring.js';

@@ -3,17 +3,19 @@ import {
   claimJob,
   type Clock,
   type JobParams,
-  type KickOffOptions,
-  type KickOffResult,
   completeJob,
   createLogger,
   createPubSubPublisher,
   DEFAULTS,
+  type Store,
+} from '@e11/core';
+import {
+  type KickOffOptions,
+  type KickOffResult,
   OrchestrationService,
   type OrchestrationServiceOptions,
   Schedules,
   type SchedulesOptions,
-  type Store,
 } from '@e11/sdk';
 
 import { emulatorClients, storeFor, testProjectId } from './project.js';

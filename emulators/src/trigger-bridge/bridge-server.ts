@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { createLogger, type Logger } from '@e11/sdk';
+import { createLogger, type Logger } from '@e11/core';
 
 import { StackError } from '../errors.js';
 

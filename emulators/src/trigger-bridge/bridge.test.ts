@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { createLogger } from '@e11/sdk';
+import { createLogger } from '@e11/core';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { startTriggerBridge, type TriggerBridge } from './bridge-server.js';

@@ -1,4 +1,4 @@
-import { Collections, DEFAULTS } from '@e11/sdk';
+import { Collections, DEFAULTS } from '@e11/core';
 
 import { StackError } from '../errors.js';
 

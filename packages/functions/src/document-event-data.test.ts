@@ -1,4 +1,4 @@
-import { isE11Error } from '@e11/sdk/core';
+import { isE11Error } from '@e11/core';
 import { describe, expect, it } from 'vitest';
 
 import { decodeDocumentEventData, documentEventDataType } from './document-event-data.js';

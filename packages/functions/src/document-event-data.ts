@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { E11Error, ErrorCode } from '@e11/sdk/core';
+import { E11Error, ErrorCode } from '@e11/core';
 import protobuf from 'protobufjs';
 
 import { decodeTimestamp, type FirestoreValue } from './firestore-value.js';

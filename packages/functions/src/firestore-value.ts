@@ -1,4 +1,4 @@
-import { E11Error, ErrorCode } from '@e11/sdk/core';
+import { E11Error, ErrorCode } from '@e11/core';
 
 /**
  * Firestore `Value` messages (google.firestore.v1.Value) → plain JavaScript: strings, numbers,

@@ -1,4 +1,4 @@
-import { DEFAULTS, isE11Error, type JobDocumentPath, JobStatus, parseJobDocumentPath } from '@e11/sdk/core';
+import { DEFAULTS, isE11Error, type JobDocumentPath, JobStatus, parseJobDocumentPath } from '@e11/core';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 
 import {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 
-import { createPubSub } from '@e11/sdk';
 import {
   claimJob,
   cloudLoggingOptions,
@@ -15,7 +14,8 @@ import {
   failJob,
   jobIdFor,
   registerOrchestration,
-} from '@e11/sdk/core';
+} from '@e11/core';
+import { createPubSub } from '@e11/sdk';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Message } from '@google-cloud/pubsub';

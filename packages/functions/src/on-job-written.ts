@@ -10,7 +10,7 @@ import {
   type Logger,
   resolveDatabaseId,
   type Store,
-} from '@e11/sdk/core';
+} from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 

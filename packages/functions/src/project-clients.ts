@@ -1,4 +1,4 @@
-import { createFirestore, createPubSubPublisher, type EventPublisher } from '@e11/sdk/core';
+import { createFirestore, createPubSubPublisher, type EventPublisher } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 

@@ -1,5 +1,6 @@
-import type { Logger, ParamsFactories, ScheduleService, TickResult } from '@e11/sdk';
-import { createLogger, E11Error, ErrorCode, isE11Error } from '@e11/sdk/core';
+import type { Logger } from '@e11/core';
+import { createLogger, E11Error, ErrorCode, isE11Error } from '@e11/core';
+import type { ParamsFactories, ScheduleService, TickResult } from '@e11/sdk';
 import type { Request, Response } from '@google-cloud/functions-framework';
 
 /** What the `schedulerTick` handler talks to. Every field is optional; the defaults are production's. */

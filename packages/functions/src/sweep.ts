@@ -1,5 +1,5 @@
+import { createLogger, type Logger } from '@e11/core';
 import type { OrchestrationService, SweepReport } from '@e11/sdk';
-import { createLogger, type Logger } from '@e11/sdk/core';
 import type { Request, Response } from '@google-cloud/functions-framework';
 
 /** What the `sweep` handler talks to. */

@@ -21,7 +21,7 @@ import {
   type Logger,
   type OrchestrationDoc,
   type Store,
-} from '@e11/sdk/core';
+} from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 
 import { toJobErrorInfo } from './error-info.js';

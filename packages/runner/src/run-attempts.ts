@@ -14,7 +14,7 @@ import {
   JobStatus,
   releaseJob,
   type Store,
-} from '@e11/sdk/core';
+} from '@e11/core';
 
 import { createJobContext } from './context.js';
 import { toJobErrorInfo } from './error-info.js';

@@ -1,4 +1,4 @@
-import { DEFAULTS, E11Error, ErrorCode } from '@e11/sdk/core';
+import { DEFAULTS, E11Error, ErrorCode } from '@e11/core';
 import { z } from 'zod';
 
 const id = z

@@ -1,5 +1,22 @@
-// @e11/sdk — public exports: the core model (./core.js) plus the backend-facing services.
-export * from './core.js';
+// @e11/sdk — the backend's face: the services plus the parts of the shared model (@e11/core) a backend
+// handles directly (errors, statuses, the event, durations).
+export {
+  type Duration,
+  E11Error,
+  type E11ErrorContext,
+  ErrorCode,
+  type ErrorCodeValue,
+  isE11Error,
+  type JobCompletedEvent,
+  jobCompletedEventSchema,
+  type JobParams,
+  JobStatus,
+  type JsonValue,
+  type Logger,
+  type OrchestrationStatus,
+  parseJobCompletedEvent,
+  type StatusCounts,
+} from '@e11/core';
 export { createExecutionsClient, createJobsClient } from './clients/cloud-run.js';
 export { createPubSub } from './clients/pubsub.js';
 export { CloudRunTaskService, type CloudRunTaskServiceOptions } from './launch/cloud-run-task-service.js';
@@ -76,7 +93,7 @@ export {
 } from './monitoring/metrics.js';
 export { type FeedItem, type FeedOptions, orchestrationFeed } from './monitoring/orchestration-feed.js';
 export { type DurationStats, durationStats } from './monitoring/percentiles.js';
-export { createRedactor, REDACTED, redactJob, redactParams } from './monitoring/redact.js';
+export { createRedactor, REDACTED, redactJob, redactParams } from '@e11/core';
 export {
   deleteOrchestrationsOlderThan,
   type RetentionOptions,

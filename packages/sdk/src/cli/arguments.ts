@@ -1,5 +1,4 @@
-import { type Duration, toMs } from '../duration.js';
-import { E11Error, ErrorCode } from '../errors.js';
+import { type Duration, toMs, E11Error, ErrorCode } from '@e11/core';
 
 /** Parsers for command-line values; each throws `E11_INVALID_OPTIONS` (exit code 2) naming the option. */
 

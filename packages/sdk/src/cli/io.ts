@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 
-import { ErrorCode, isE11Error } from '../errors.js';
+import { ErrorCode, isE11Error } from '@e11/core';
 
 /** Where a command writes. `isTTY` decides between a progress bar and plain lines. */
 export interface CliIo {

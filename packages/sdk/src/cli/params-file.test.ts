@@ -1,6 +1,5 @@
+import { isE11Error } from '@e11/core';
 import { describe, expect, it } from 'vitest';
-
-import { isE11Error } from '../errors.js';
 
 import { parseParamsLines } from './params-file.js';
 

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 
-import { E11Error, ErrorCode } from '../errors.js';
-import type { JobParams } from '../model/json.js';
+import { E11Error, ErrorCode, type JobParams } from '@e11/core';
 
 /**
  * Reads a JSON Lines file of parameter sets: one JSON object per line, blank lines ignored. A line

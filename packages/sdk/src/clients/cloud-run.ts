@@ -1,7 +1,6 @@
+import { type ClientOptions, resolveProjectId, splitHost } from '@e11/core';
 import { v2 } from '@google-cloud/run';
 import { credentials } from '@grpc/grpc-js';
-
-import { type ClientOptions, resolveProjectId, splitHost } from './firestore.js';
 
 function runClientConfig(options: ClientOptions) {
   const endpoint = options.emulatorHost ?? process.env.E11_CLOUD_RUN_EMULATOR_HOST;

@@ -1,6 +1,5 @@
+import { type ClientOptions, resolveProjectId } from '@e11/core';
 import { PubSub } from '@google-cloud/pubsub';
-
-import { type ClientOptions, resolveProjectId } from './firestore.js';
 
 /** A Pub/Sub client (emulator-aware through PUBSUB_EMULATOR_HOST). */
 export function createPubSub(options: ClientOptions = {}): PubSub {

@@ -1,9 +1,5 @@
+import { DEFAULTS, E11Error, ErrorCode, GrpcStatus, grpcCodeOf, type Logger } from '@e11/core';
 import type { PubSub } from '@google-cloud/pubsub';
-
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
-import type { Logger } from '../logging.js';
 
 /** Checks that a topic exists before a kick-off promises an event on it. */
 export interface TopicCheck {

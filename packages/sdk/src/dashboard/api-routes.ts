@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { E11Error, ErrorCode, isE11Error } from '../errors.js';
-import { JobStatus, type OrchestrationStatus } from '../model/status.js';
+import { E11Error, ErrorCode, isE11Error, JobStatus, type OrchestrationStatus } from '@e11/core';
 import type { AuthorizeOrchestration, SseHandler } from '../monitoring/sse-handler.js';
 import type { OrchestrationService } from '../orchestration/orchestration-service.js';
 import type { OrchestrationInfo } from '../orchestration/views.js';

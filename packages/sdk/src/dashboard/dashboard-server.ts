@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
+import { DEFAULTS, E11Error, ErrorCode } from '@e11/core';
 import { type AuthorizeOrchestration, createSseHandler } from '../monitoring/sse-handler.js';
 import type { OrchestrationService } from '../orchestration/orchestration-service.js';
 

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 
+import {
+  E11Error,
+  ErrorCode,
+  createLogger,
+  type Logger,
+  type JobCompletedEvent,
+  parseJobCompletedEvent,
+} from '@e11/core';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
-
-import { E11Error, ErrorCode } from '../errors.js';
-import { createLogger, type Logger } from '../logging.js';
-
-import { type JobCompletedEvent, parseJobCompletedEvent } from './job-completed-event.js';
 
 /** What a handler learns about the Pub/Sub message besides the event itself. */
 export interface JobCompletedMessage {

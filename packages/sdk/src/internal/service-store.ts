@@ -1,6 +1,5 @@
-import { E11Error, ErrorCode } from '../errors.js';
+import { E11Error, ErrorCode, type Store } from '@e11/core';
 import type { JobDefinitions } from '../orchestration/job-definitions.js';
-import type { Store } from '../store/store.js';
 
 /**
  * The store of each OrchestrationService, kept outside the object: a service (above all a

@@ -1,10 +1,15 @@
+import {
+  resolveProjectId,
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  fromGrpcError,
+  GrpcStatus,
+  grpcCodeOf,
+} from '@e11/core';
 import type { v2 } from '@google-cloud/run';
 
 import { createExecutionsClient, createJobsClient } from '../clients/cloud-run.js';
-import { resolveProjectId } from '../clients/firestore.js';
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 
 import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
 

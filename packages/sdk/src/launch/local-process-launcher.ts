@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
-import { DEFAULTS } from '../defaults.js';
+import { DEFAULTS } from '@e11/core';
 
 import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
 

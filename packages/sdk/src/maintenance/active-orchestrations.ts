@@ -1,9 +1,6 @@
+import { DEFAULTS, type Logger, JobStatus, type Store } from '@e11/core';
 import { FieldPath, type QueryDocumentSnapshot } from '@google-cloud/firestore';
 
-import { DEFAULTS } from '../defaults.js';
-import type { Logger } from '../logging.js';
-import { JobStatus } from '../model/status.js';
-import type { Store } from '../store/store.js';
 import { readSweepCursor, saveSweepCursor } from '../store/sweep-cursor.js';
 
 const ACTIVE = [JobStatus.Pending, JobStatus.InProgress];

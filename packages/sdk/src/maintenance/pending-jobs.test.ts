@@ -1,9 +1,8 @@
+import { defaultJobPolicy, type JobDoc, type OrchestrationDoc, JobStatus } from '@e11/core';
 import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
 
 import type { ExecutionState } from '../launch/task-launcher.js';
-import { defaultJobPolicy, type JobDoc, type OrchestrationDoc } from '../model/documents.js';
-import { JobStatus } from '../model/status.js';
 
 import { decidePending, type LaunchState, launchesOf } from './pending-jobs.js';
 

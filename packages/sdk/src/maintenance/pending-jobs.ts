@@ -1,7 +1,12 @@
-import { DEFAULTS } from '../defaults.js';
+import {
+  DEFAULTS,
+  type JobDoc,
+  type JobErrorInfo,
+  type OrchestrationDoc,
+  attemptsInEpoch,
+  crashedError,
+} from '@e11/core';
 import type { ExecutionState, TaskLauncher } from '../launch/task-launcher.js';
-import type { JobDoc, JobErrorInfo, OrchestrationDoc } from '../model/documents.js';
-import { attemptsInEpoch, crashedError } from '../store/claim-job.js';
 
 /**
  * What the sweeper does with a `Pending` job: the rules of a lost launch. A launch counts like an

@@ -1,22 +1,30 @@
+import {
+  checkCompletion,
+  type EventPublisher,
+  republishPendingEvents,
+  DEFAULTS,
+  GrpcStatus,
+  grpcCodeOf,
+  type JobDoc,
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+  parseDocument,
+  parseJobDocument,
+  JobStatus,
+  readCounts,
+  failPendingJob,
+  recoverStaleJob,
+  type Store,
+  firstWriteOf,
+  isVirtualJob,
+  readUnwrittenJobs,
+} from '@e11/core';
 import { type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
-import { checkCompletion } from '../completion/check-completion.js';
-import type { EventPublisher } from '../completion/event-publisher.js';
-import { republishPendingEvents } from '../completion/republish-pending.js';
-import { DEFAULTS } from '../defaults.js';
-import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
-import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
-import { parseDocument, parseJobDocument } from '../model/parse.js';
-import { JobStatus } from '../model/status.js';
 import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
 import { cancelOrchestration } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
-import { readCounts } from '../store/counts.js';
-import { failPendingJob } from '../store/fail-pending-job.js';
-import { recoverStaleJob } from '../store/recover-job.js';
-import type { Store } from '../store/store.js';
-import { firstWriteOf, isVirtualJob, readUnwrittenJobs } from '../store/virtual-jobs.js';
 
 import { visitActiveOrchestrations } from './active-orchestrations.js';
 import { decidePending, executionStates, launchedAsArray, type LaunchState } from './pending-jobs.js';

@@ -1,16 +1,19 @@
+import {
+  E11Error,
+  ErrorCode,
+  type JobErrorInfo,
+  type OrchestrationDoc,
+  type JobParams,
+  parseJobDocument,
+  JobStatus,
+  loadOrchestration,
+  type Store,
+  redactJob,
+} from '@e11/core';
 import PQueue from 'p-queue';
-
-import { E11Error, ErrorCode } from '../errors.js';
-import { type JobErrorInfo, type OrchestrationDoc } from '../model/documents.js';
-import type { JobParams } from '../model/json.js';
-import { parseJobDocument } from '../model/parse.js';
-import { JobStatus } from '../model/status.js';
-import { loadOrchestration } from '../store/orchestration-docs.js';
-import type { Store } from '../store/store.js';
 
 import { queryOrchestrations } from './list-orchestrations.js';
 import { assertOrchestrationId } from './monitoring-errors.js';
-import { redactJob } from './redact.js';
 
 /** Options of {@link listDeadLetters}. Every field is optional. */
 export interface DeadLetterOptions {

@@ -1,7 +1,6 @@
+import { isE11Error } from '@e11/core';
 import { Timestamp } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
-
-import { isE11Error } from '../errors.js';
 
 import { decodeCursor, encodeCursor, queryFingerprint } from './history-cursor.js';
 

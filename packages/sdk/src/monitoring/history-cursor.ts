@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 
+import { E11Error, ErrorCode } from '@e11/core';
 import { Timestamp } from '@google-cloud/firestore';
 import { z } from 'zod';
-
-import { E11Error, ErrorCode } from '../errors.js';
 
 /**
  * Opaque pagination cursors of `listOrchestrations`: base64url JSON of the last item's `createdAt`

@@ -1,14 +1,18 @@
+import {
+  type JobDoc,
+  type OrchestrationDoc,
+  type JobParams,
+  parseJobDocument,
+  isTerminal,
+  type JobStatus,
+  findOrchestration,
+  type Store,
+  readVirtualJobs,
+} from '@e11/core';
 import type { DocumentChange, DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
 import { Observable, switchMap } from 'rxjs';
 
-import type { JobDoc, OrchestrationDoc } from '../model/documents.js';
-import type { JobParams } from '../model/json.js';
-import { parseJobDocument } from '../model/parse.js';
-import { isTerminal, type JobStatus } from '../model/status.js';
 import { type JobInfo, toJobInfo } from '../orchestration/views.js';
-import { findOrchestration } from '../store/orchestration-docs.js';
-import type { Store } from '../store/store.js';
-import { readVirtualJobs } from '../store/virtual-jobs.js';
 
 import { trackListener } from './listener-registry.js';
 import { listenerFailure } from './monitoring-errors.js';

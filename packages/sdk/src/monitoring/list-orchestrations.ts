@@ -1,14 +1,19 @@
+import {
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+  parseDocument,
+  JobStatus,
+  type OrchestrationStatus,
+  readCounts,
+  type Store,
+} from '@e11/core';
 import { FieldPath, type Query, Timestamp } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
-import { JobStatus, type OrchestrationStatus } from '../model/status.js';
 import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
-import { readCounts } from '../store/counts.js';
-import type { Store } from '../store/store.js';
 
 import { decodeCursor, encodeCursor, queryFingerprint } from './history-cursor.js';
 import { hasEnded } from './watch-orchestration.js';

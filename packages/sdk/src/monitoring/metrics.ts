@@ -1,11 +1,14 @@
+import {
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+  parseDocument,
+  JobStatus,
+  type Store,
+} from '@e11/core';
 import PQueue from 'p-queue';
-
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
-import { JobStatus } from '../model/status.js';
-import type { Store } from '../store/store.js';
 
 import { withCounts } from './list-orchestrations.js';
 import { type DurationStats, durationStats } from './percentiles.js';

@@ -1,5 +1,4 @@
-import { E11Error, ErrorCode } from '../errors.js';
-import { fromGrpcError } from '../internal/grpc-errors.js';
+import { E11Error, ErrorCode, fromGrpcError } from '@e11/core';
 
 /** `E11_UNKNOWN_ORCHESTRATION` for an id that has no document (or had one that was deleted). */
 export function unknownOrchestration(orchestrationId: string, deleted = false): E11Error {
@@ -15,4 +14,4 @@ export function listenerFailure(error: unknown, orchestrationId: string): E11Err
 }
 
 /** Checks that `id` can be a Firestore document id (see validate/document-id.ts). */
-export { assertOrchestrationId } from '../validate/document-id.js';
+export { assertOrchestrationId } from '@e11/core';

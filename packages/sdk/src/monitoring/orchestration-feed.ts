@@ -1,9 +1,7 @@
+import { type OrchestrationDoc, isVisible, type Store } from '@e11/core';
 import { Observable, of, switchMap } from 'rxjs';
 
-import type { OrchestrationDoc } from '../model/documents.js';
 import type { OrchestrationInfo } from '../orchestration/views.js';
-import { isVisible } from '../store/orchestration-docs.js';
-import type { Store } from '../store/store.js';
 
 import { type JobChangeBatch, type JobChangesStart, listenJobChanges } from './job-changes.js';
 import { visibleOrchestration } from './visible-orchestration.js';

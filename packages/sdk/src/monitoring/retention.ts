@@ -1,10 +1,5 @@
+import { DEFAULTS, E11Error, ErrorCode, orchestrationDocSchema, parseDocument, type Store } from '@e11/core';
 import PQueue from 'p-queue';
-
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import { orchestrationDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
-import type { Store } from '../store/store.js';
 
 import { hasEnded } from './watch-orchestration.js';
 

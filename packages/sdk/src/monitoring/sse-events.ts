@@ -1,5 +1,4 @@
-import type { JobErrorInfo } from '../model/documents.js';
-import type { JobStatus, OrchestrationStatus, StatusCounts } from '../model/status.js';
+import { type JobErrorInfo, type JobStatus, type OrchestrationStatus, type StatusCounts } from '@e11/core';
 import type { OrchestrationInfo } from '../orchestration/views.js';
 
 import type { JobTransition } from './job-changes.js';

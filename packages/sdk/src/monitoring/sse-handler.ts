@@ -1,17 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import {
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  isE11Error,
+  type Logger,
+  type OrchestrationDoc,
+  readCounts,
+  loadOrchestration,
+  type Store,
+} from '@e11/core';
 import type { Timestamp } from '@google-cloud/firestore';
 import { Subscription } from 'rxjs';
 
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode, isE11Error } from '../errors.js';
 import { serviceStore } from '../internal/service-store.js';
-import type { Logger } from '../logging.js';
-import type { OrchestrationDoc } from '../model/documents.js';
 import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
-import { readCounts } from '../store/counts.js';
-import { loadOrchestration } from '../store/orchestration-docs.js';
-import type { Store } from '../store/store.js';
 
 import type { JobChangeBatch } from './job-changes.js';
 import { assertOrchestrationId } from './monitoring-errors.js';

@@ -1,8 +1,5 @@
+import { type OrchestrationDoc, loadOrchestration, type Store } from '@e11/core';
 import { defer, type Observable } from 'rxjs';
-
-import type { OrchestrationDoc } from '../model/documents.js';
-import { loadOrchestration } from '../store/orchestration-docs.js';
-import type { Store } from '../store/store.js';
 
 /**
  * The orchestration document, read once per subscription, if the store's tenant may see it; else

@@ -1,7 +1,5 @@
+import { type JobParams, type Store } from '@e11/core';
 import { mergeMap, type Observable } from 'rxjs';
-
-import type { JobParams } from '../model/json.js';
-import type { Store } from '../store/store.js';
 
 import type { JobTransition } from './job-changes.js';
 import { orchestrationFeed } from './orchestration-feed.js';

@@ -1,13 +1,19 @@
+import {
+  E11Error,
+  ErrorCode,
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+  parseDocument,
+  isTerminal,
+  type StatusCounts,
+  terminalCount,
+  sumShards,
+  isVisible,
+  type Store,
+} from '@e11/core';
 import { Observable, switchMap } from 'rxjs';
 
-import { E11Error, ErrorCode } from '../errors.js';
-import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
-import { isTerminal, type StatusCounts, terminalCount } from '../model/status.js';
 import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
-import { sumShards } from '../store/counts.js';
-import { isVisible } from '../store/orchestration-docs.js';
-import type { Store } from '../store/store.js';
 
 import { trackListener } from './listener-registry.js';
 import { listenerFailure, unknownOrchestration } from './monitoring-errors.js';

@@ -1,6 +1,4 @@
-import { E11Error, ErrorCode } from '../errors.js';
-import type { Logger } from '../logging.js';
-import type { Store } from '../store/store.js';
+import { E11Error, ErrorCode, type Logger, type Store } from '@e11/core';
 
 /** A real-time view of one orchestration's `cancelRequested` flag, held for the length of a launch run. */
 export interface CancelWatch {

@@ -1,15 +1,22 @@
+import {
+  checkCompletion,
+  type EventPublisher,
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  type JobDoc,
+  isTerminal,
+  JobStatus,
+  cancelJob,
+  loadOrchestration,
+  discardJob,
+  openEpoch,
+  reopenJob,
+  stillReopenable,
+  now,
+  updateIdempotent,
+} from '@e11/core';
 import PQueue from 'p-queue';
-
-import { checkCompletion } from '../completion/check-completion.js';
-import type { EventPublisher } from '../completion/event-publisher.js';
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import type { JobDoc } from '../model/documents.js';
-import { isTerminal, JobStatus } from '../model/status.js';
-import { cancelJob } from '../store/cancel-job.js';
-import { loadOrchestration } from '../store/orchestration-docs.js';
-import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
-import { now, updateIdempotent } from '../store/store.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import { readAllJobs } from './results.js';

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 
+import { ErrorCode } from '@e11/core';
 import { describe, expect, it } from 'vitest';
-
-import { ErrorCode } from '../errors.js';
 
 import { JobDefinitions, readJobDeclaration } from './job-definitions.js';
 

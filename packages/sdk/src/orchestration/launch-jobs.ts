@@ -1,19 +1,25 @@
+import {
+  DEFAULTS,
+  ErrorCode,
+  isE11Error,
+  retryWithBackoff,
+  GrpcStatus,
+  type Logger,
+  type JobErrorInfo,
+  type OrchestrationDoc,
+  failPendingJob,
+  findOrchestration,
+  now,
+  type Store,
+  type VirtualJob,
+  virtualJobsByIndex,
+} from '@e11/core';
 import { FieldValue } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
-import { DEFAULTS } from '../defaults.js';
-import { ErrorCode, isE11Error } from '../errors.js';
-import { retryWithBackoff } from '../internal/backoff.js';
-import { GrpcStatus } from '../internal/grpc-errors.js';
 import type { LaunchRateLimiter } from '../launch/rate-limiter.js';
 import type { LaunchRequest, TaskLauncher } from '../launch/task-launcher.js';
-import type { Logger } from '../logging.js';
-import type { JobErrorInfo, OrchestrationDoc } from '../model/documents.js';
-import { failPendingJob } from '../store/fail-pending-job.js';
-import { findOrchestration } from '../store/orchestration-docs.js';
 import { recordJobExecution } from '../store/record-execution.js';
-import { now, type Store } from '../store/store.js';
-import { type VirtualJob, virtualJobsByIndex } from '../store/virtual-jobs.js';
 
 import { watchCancelRequest } from './cancel-watch.js';
 import { contiguousRuns } from './contiguous-runs.js';

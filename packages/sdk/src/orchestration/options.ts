@@ -1,16 +1,20 @@
+import {
+  type Clock,
+  type EventPublisher,
+  DEFAULTS,
+  type Duration,
+  toMs,
+  E11Error,
+  ErrorCode,
+  type Logger,
+  type JobPolicy,
+  type ServiceNameMapping,
+  validateTags,
+} from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 
-import type { Clock } from '../clock.js';
-import type { EventPublisher } from '../completion/event-publisher.js';
-import { DEFAULTS } from '../defaults.js';
-import { type Duration, toMs } from '../duration.js';
-import { E11Error, ErrorCode } from '../errors.js';
 import type { TaskLauncher } from '../launch/task-launcher.js';
-import type { Logger } from '../logging.js';
-import type { JobPolicy } from '../model/documents.js';
-import type { ServiceNameMapping } from '../validate/job-name.js';
-import { validateTags } from '../validate/tags.js';
 
 import type { JobClassReference } from './job-definitions.js';
 

@@ -1,16 +1,44 @@
 import { randomUUID } from 'node:crypto';
 
+import {
+  type Clock,
+  systemClock,
+  createPubSubPublisher,
+  type EventPublisher,
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  idempotentOrchestrationId,
+  jobIdFor,
+  createLogger,
+  type Logger,
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+  type JobParams,
+  parseDocument,
+  type JobStatus,
+  JobStatus as Status,
+  readCounts,
+  loadJob,
+  loadOrchestration,
+  registerOrchestration,
+  createStore,
+  now,
+  type Store,
+  updateIdempotent,
+  assertJobId,
+  assertJobIds,
+  assertOrchestrationId,
+  type ServiceNameMapping,
+  serviceNameFor,
+  validateParamsList,
+} from '@e11/core';
 import { type Firestore, Timestamp } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { type Observable, throwError } from 'rxjs';
 
 import { createFirestore, createPubSub, resolveDatabaseId, resolveProjectId } from '../clients.js';
-import { type Clock, systemClock } from '../clock.js';
-import { createPubSubPublisher, type EventPublisher } from '../completion/event-publisher.js';
 import { createTopicCheck, type TopicCheck } from '../completion/topic-check.js';
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
 import { bindServiceStore } from '../internal/service-store.js';
 import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
 import {
@@ -20,12 +48,7 @@ import {
   launchRateLimiterKey,
 } from '../launch/rate-limiter.js';
 import type { TaskLauncher } from '../launch/task-launcher.js';
-import { createLogger, type Logger } from '../logging.js';
 import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
-import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
-import type { JobParams } from '../model/json.js';
-import { parseDocument } from '../model/parse.js';
-import { type JobStatus, JobStatus as Status } from '../model/status.js';
 import { type DeadLetter, type DeadLetterOptions, listDeadLetters } from '../monitoring/dead-letters.js';
 import type { JobTransition } from '../monitoring/job-changes.js';
 import {
@@ -42,13 +65,6 @@ import {
 import { watchJobs, type WatchJobsOptions } from '../monitoring/watch-jobs.js';
 import { watchOrchestration, type WatchOptions } from '../monitoring/watch-orchestration.js';
 import { Schedules } from '../schedules/schedules.js';
-import { readCounts } from '../store/counts.js';
-import { loadJob, loadOrchestration } from '../store/orchestration-docs.js';
-import { registerOrchestration } from '../store/register-orchestration.js';
-import { createStore, now, type Store, updateIdempotent } from '../store/store.js';
-import { assertJobId, assertJobIds, assertOrchestrationId } from '../validate/document-id.js';
-import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
-import { validateParamsList } from '../validate/params.js';
 
 import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
 import {

@@ -1,13 +1,20 @@
-import { E11Error, ErrorCode } from '../errors.js';
-import type { JobDoc, JobErrorInfo } from '../model/documents.js';
-import type { JobParams } from '../model/json.js';
-import { parseJobDocument } from '../model/parse.js';
-import { JobStatus, type StatusCounts, terminalCount } from '../model/status.js';
-import { redactJob } from '../monitoring/redact.js';
-import { sumShards } from '../store/counts.js';
-import { findOrchestration } from '../store/orchestration-docs.js';
-import type { Store } from '../store/store.js';
-import { readUnwrittenJobs, readVirtualJobs } from '../store/virtual-jobs.js';
+import {
+  E11Error,
+  ErrorCode,
+  type JobDoc,
+  type JobErrorInfo,
+  type JobParams,
+  parseJobDocument,
+  JobStatus,
+  type StatusCounts,
+  terminalCount,
+  redactJob,
+  sumShards,
+  findOrchestration,
+  type Store,
+  readUnwrittenJobs,
+  readVirtualJobs,
+} from '@e11/core';
 
 /** One successful job in `getJobResults`. */
 export interface JobSuccess<R = unknown, P extends JobParams = JobParams> {

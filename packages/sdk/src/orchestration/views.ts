@@ -1,10 +1,16 @@
+import {
+  type AttemptRecord,
+  type JobDoc,
+  type JobErrorInfo,
+  type OrchestrationDoc,
+  type JobParams,
+  type JobStatus,
+  type OrchestrationStatus,
+  type StatusCounts,
+  terminalCount,
+  redactJob,
+} from '@e11/core';
 import type { Timestamp } from '@google-cloud/firestore';
-
-import type { AttemptRecord, JobDoc, JobErrorInfo, OrchestrationDoc } from '../model/documents.js';
-import type { JobParams } from '../model/json.js';
-import type { JobStatus, OrchestrationStatus, StatusCounts } from '../model/status.js';
-import { terminalCount } from '../model/status.js';
-import { redactJob } from '../monitoring/redact.js';
 
 const toDate = (value: Timestamp | null | undefined): Date | null => (value ? value.toDate() : null);
 

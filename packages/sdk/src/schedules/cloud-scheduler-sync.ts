@@ -1,8 +1,5 @@
+import { DEFAULTS, E11Error, ErrorCode, GrpcStatus, fromGrpcError, grpcCodeOf } from '@e11/core';
 import type { CloudSchedulerClient, protos } from '@google-cloud/scheduler';
-
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import { GrpcStatus, fromGrpcError, grpcCodeOf } from '../internal/grpc-errors.js';
 
 import { scheduleDocId } from './schedule-id.js';
 

@@ -1,6 +1,5 @@
+import { E11Error, ErrorCode } from '@e11/core';
 import { Cron } from 'croner';
-
-import { E11Error, ErrorCode } from '../errors.js';
 
 /**
  * Cron arithmetic is croner's: parsing, validation, time zones and daylight-saving changes. Nothing

@@ -1,8 +1,5 @@
-import { DEFAULTS } from '../defaults.js';
-import { isE11Error } from '../errors.js';
+import { DEFAULTS, isE11Error, type Logger, type JobParams } from '@e11/core';
 import { serviceStore } from '../internal/service-store.js';
-import type { Logger } from '../logging.js';
-import type { JobParams } from '../model/json.js';
 import type { OrchestrationService } from '../orchestration/orchestration-service.js';
 
 import {

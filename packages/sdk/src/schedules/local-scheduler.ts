@@ -1,5 +1,4 @@
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
+import { DEFAULTS, E11Error, ErrorCode } from '@e11/core';
 
 import type { ScheduleTickDeps, TickResult } from './fire-schedule.js';
 import { runScheduleTick } from './run-tick.js';

@@ -1,7 +1,5 @@
+import { parseDocument, now, type Store } from '@e11/core';
 import { Timestamp } from '@google-cloud/firestore';
-
-import { parseDocument } from '../model/parse.js';
-import { now, type Store } from '../store/store.js';
 
 import {
   type Launching,

@@ -1,4 +1,4 @@
-import { E11Error, ErrorCode } from '../errors.js';
+import { E11Error, ErrorCode } from '@e11/core';
 import { serviceStore } from '../internal/service-store.js';
 
 import { CronSchedule } from './cron.js';

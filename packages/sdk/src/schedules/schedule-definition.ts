@@ -1,9 +1,14 @@
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
-import type { JobParams } from '../model/json.js';
+import {
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  type JobParams,
+  type ServiceNameMapping,
+  serviceNameFor,
+  firestoreValueSize,
+  validateParamsList,
+} from '@e11/core';
 import { compileKickOffOptions, type KickOffOptions } from '../orchestration/options.js';
-import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
-import { firestoreValueSize, validateParamsList } from '../validate/params.js';
 
 import { CronSchedule } from './cron.js';
 import { type OverlapPolicy, overlapSchema, scheduleKickOffSchema } from './schedule-documents.js';

@@ -1,8 +1,6 @@
+import { type Duration, type JobParams } from '@e11/core';
 import type { Timestamp } from '@google-cloud/firestore';
 import { z } from 'zod';
-
-import type { Duration } from '../duration.js';
-import type { JobParams } from '../model/json.js';
 
 /**
  * The two documents of a schedule, as zod schemas with inferred types:

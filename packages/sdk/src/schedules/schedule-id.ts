@@ -1,6 +1,5 @@
+import { type Store } from '@e11/core';
 import type { DocumentReference, CollectionReference } from '@google-cloud/firestore';
-
-import type { Store } from '../store/store.js';
 
 /**
  * Where a schedule lives. Schedule names are per tenant: tenant B may own a `nightly` while tenant A

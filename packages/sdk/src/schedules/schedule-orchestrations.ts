@@ -1,8 +1,11 @@
-import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
-import { JobStatus } from '../model/status.js';
-import { isVisible } from '../store/orchestration-docs.js';
-import type { Store } from '../store/store.js';
+import {
+  type OrchestrationDoc,
+  orchestrationDocSchema,
+  parseDocument,
+  JobStatus,
+  isVisible,
+  type Store,
+} from '@e11/core';
 
 /**
  * The orchestrations a schedule launched, found by the tag every run carries (`schedule: name`) and the

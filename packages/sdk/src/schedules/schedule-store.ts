@@ -1,8 +1,5 @@
+import { E11Error, ErrorCode, parseDocument, now, type Store } from '@e11/core';
 import { type DocumentSnapshot, type Query, Timestamp } from '@google-cloud/firestore';
-
-import { E11Error, ErrorCode } from '../errors.js';
-import { parseDocument } from '../model/parse.js';
-import { now, type Store } from '../store/store.js';
 
 import { CronSchedule } from './cron.js';
 import type { CompiledSchedule } from './schedule-definition.js';

@@ -1,6 +1,4 @@
-import type { JobParams } from '../model/json.js';
-import type { JobStatus } from '../model/status.js';
-import { redactParams } from '../monitoring/redact.js';
+import { type JobParams, type JobStatus, redactParams } from '@e11/core';
 
 import type { ScheduleKickOffOptions } from './schedule-definition.js';
 import type {

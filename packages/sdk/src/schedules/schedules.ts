@@ -1,8 +1,5 @@
-import { DEFAULTS } from '../defaults.js';
-import { E11Error, ErrorCode } from '../errors.js';
+import { DEFAULTS, E11Error, ErrorCode, type Logger, type ServiceNameMapping } from '@e11/core';
 import { serviceJobDefinitions, serviceStore } from '../internal/service-store.js';
-import type { Logger } from '../logging.js';
-import type { ServiceNameMapping } from '../validate/job-name.js';
 
 import { CloudSchedulerSync, type CloudSchedulerOptions } from './cloud-scheduler-sync.js';
 import { fireSchedule, type ScheduleService, type TickResult } from './fire-schedule.js';

@@ -1,9 +1,5 @@
+import { GrpcStatus, grpcCodeOf, type Store, firstWriteOf, type VirtualJob } from '@e11/core';
 import { FieldValue } from '@google-cloud/firestore';
-
-import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
-
-import type { Store } from './store.js';
-import { firstWriteOf, type VirtualJob } from './virtual-jobs.js';
 
 /**
  * Records the Cloud Run execution launched for one job (per-job mode), for cancel(), the dashboard and

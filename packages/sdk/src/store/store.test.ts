@@ -1,30 +1,32 @@
 import { randomUUID } from 'node:crypto';
 
+import {
+  cancelJob,
+  checkCompletion,
+  claimJob,
+  completeJob,
+  createFirestore,
+  createOrchestrationDoc,
+  createStore,
+  defaultJobPolicy,
+  type EventPublisher,
+  failJob,
+  failPendingJob,
+  isVirtualJob,
+  jobIdFor,
+  JobStatus,
+  loadJob,
+  loadOrchestration,
+  type NewOrchestration,
+  readCounts,
+  registerOrchestration,
+  type VirtualJob,
+} from '@e11/core';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-
-import { createFirestore } from '../clients.js';
-import { checkCompletion } from '../completion/check-completion.js';
-import type { EventPublisher } from '../completion/event-publisher.js';
-import { jobIdFor } from '../internal/ids.js';
-import { defaultJobPolicy } from '../model/documents.js';
-import { JobStatus } from '../model/status.js';
 
 import { readAllJobs } from '../orchestration/results.js';
 
-import { cancelJob } from './cancel-job.js';
-import { claimJob } from './claim-job.js';
-import { readCounts } from './counts.js';
-import { failPendingJob } from './fail-pending-job.js';
-import { completeJob, failJob } from './finish-job.js';
-import { loadJob, loadOrchestration } from './orchestration-docs.js';
 import { recordJobExecution } from './record-execution.js';
-import {
-  createOrchestrationDoc,
-  type NewOrchestration,
-  registerOrchestration,
-} from './register-orchestration.js';
-import { createStore } from './store.js';
-import { isVirtualJob, type VirtualJob } from './virtual-jobs.js';
 
 const firestore = createFirestore({
   projectId: `store-${randomUUID().slice(0, 8)}`,

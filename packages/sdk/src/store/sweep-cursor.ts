@@ -1,7 +1,4 @@
-import { sweeperStateDocSchema } from '../model/documents.js';
-import { parseDocument } from '../model/parse.js';
-
-import { now, type Store } from './store.js';
+import { sweeperStateDocSchema, parseDocument, now, type Store } from '@e11/core';
 
 /** The id of the active orchestration the last sweep stopped after; null when it visited them all (or never ran). */
 export async function readSweepCursor(store: Store): Promise<string | null> {

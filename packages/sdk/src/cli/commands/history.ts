@@ -1,6 +1,6 @@
+import { JobStatus, type OrchestrationStatus } from '@e11/core';
 import type { Command } from 'commander';
 
-import { JobStatus, type OrchestrationStatus } from '../../model/status.js';
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
 import { parseChoice, parsePositive, parseSince, parseTagFilter } from '../arguments.js';
 import type { CommandAction } from '../command-action.js';

@@ -1,7 +1,7 @@
+import { JobStatus } from '@e11/core';
 import { Presets, SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 
-import { JobStatus } from '../../model/status.js';
 import type { CompleteOn } from '../../monitoring/watch-orchestration.js';
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
 import type { OrchestrationInfo } from '../../orchestration/views.js';

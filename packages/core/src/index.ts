@@ -1,6 +1,6 @@
-// @e11/sdk/core — the shared model without the heavy clients: errors, defaults, document schemas,
-// paths, the store's state changes, completion detection and the event schema. The runner and the
-// functions import this entry so a task or a cold function start loads Firestore (and pino, zod) only.
+// @e11/core — the shared model every E11 process uses: errors, defaults, durations, document schemas,
+// paths, the store (each state change one named function), completion detection, the event schema
+// and the task contract. It loads Firestore, pino and zod only, so a job image stays small.
 export {
   type ClientOptions,
   createFirestore,
@@ -118,6 +118,7 @@ export { boundJobError, truncateUtf8 } from './store/bounded-text.js';
 export { findOrchestration, loadJob, loadJobByIndex, loadOrchestration } from './store/orchestration-docs.js';
 export {
   type NewOrchestration,
+  createOrchestrationDoc,
   registerOrchestration,
   type RegistrationInput,
   shardCountFor,
@@ -134,3 +135,19 @@ export {
 } from './validate/job-name.js';
 export { firestoreValueSize, type ParamsLimits, validateParamsList } from './validate/params.js';
 export { validateTags } from './validate/tags.js';
+export { splitHost } from './clients/firestore.js';
+export { updateIdempotent } from './store/store.js';
+export { sweeperStateDocSchema } from './model/documents.js';
+export { crashedError } from './store/claim-job.js';
+export {
+  firstWriteOf,
+  isVirtualJob,
+  readUnwrittenJobs,
+  readVirtualJobs,
+  type VirtualJob,
+  virtualJobsByIndex,
+} from './store/virtual-jobs.js';
+export { isVisible } from './store/orchestration-docs.js';
+export { assertOrchestrationId, assertJobId, assertJobIds } from './validate/document-id.js';
+export { stillReopenable } from './store/reopen-job.js';
+export { idempotentOrchestrationId } from './internal/ids.js';
