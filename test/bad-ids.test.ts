@@ -1,13 +1,9 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { createDashboardServer, type DashboardServer } from '@e11/cli';
 import { createLogger, isE11Error, loadJob, loadOrchestration } from '@e11/core';
-import {
-  createDashboardServer,
-  createSseHandler,
-  type DashboardServer,
-  OrchestrationService,
-} from '@e11/sdk';
+import { createSseHandler, OrchestrationService } from '@e11/sdk';
 import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +13,7 @@ import { ensureTopic } from './helpers/monitoring.js';
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
-const { runCli } = await import('@e11/sdk/cli');
+const { runCli } = await import('@e11/cli');
 
 // Every public method that takes an orchestration or job id, called with ids that cannot be Firestore
 // document ids: each answers with a typed E11 error (never a raw Firestore error) and writes nothing.

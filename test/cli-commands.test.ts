@@ -17,7 +17,7 @@ import {
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 // The CLI's entry point, run in-process with captured output (the built file is spawned in cli-process.test.ts).
-const { runCli } = await import('@e11/sdk/cli');
+const { runCli } = await import('@e11/cli');
 
 const projectId = testProjectId('cli-commands');
 const { firestore, pubsub } = emulatorClients(projectId);

@@ -1,13 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 
-import {
-  activeListenerCount,
-  authorizeByTag,
-  createDashboardServer,
-  type DashboardServer,
-  type ProgressEvent,
-} from '@e11/sdk';
+import { createDashboardServer, type DashboardServer } from '@e11/cli';
+import { activeListenerCount, authorizeByTag, type ProgressEvent } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import {
@@ -73,9 +68,9 @@ describe('the dashboard server', () => {
     expect((await fetch(new URL('/nope', dashboard.url))).status).toBe(404);
   });
 
-  it('serves as its script the browser code the SDK build compiled next to the server, byte for byte', async () => {
+  it('serves as its script the browser code the CLI build compiled next to the server, byte for byte', async () => {
     const compiled = await readFile(
-      new URL('../packages/sdk/dist/dashboard/browser/dashboard.js', import.meta.url),
+      new URL('../packages/cli/dist/dashboard/browser/dashboard.js', import.meta.url),
       'utf8',
     );
     const script = await fetch(new URL('/assets/dashboard.js', dashboard.url));

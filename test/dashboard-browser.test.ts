@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-import { activeListenerCount, createDashboardServer, type DashboardServer } from '@e11/sdk';
+import { createDashboardServer, type DashboardServer } from '@e11/cli';
+import { activeListenerCount } from '@e11/sdk';
 import npmChromium from '@sparticuz/chromium';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

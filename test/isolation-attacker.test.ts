@@ -5,16 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
+import { createDashboardServer, runCli } from '@e11/cli';
 import { cloudLoggingOptions, createFirestore, DEFAULTS, type JobParams } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
-import {
-  createDashboardServer,
-  createExecutionsClient,
-  createPubSub,
-  createSseHandler,
-  type OrchestrationService,
-} from '@e11/sdk';
-import { runCli } from '@e11/sdk/cli';
+import { createExecutionsClient, createPubSub, createSseHandler, type OrchestrationService } from '@e11/sdk';
 import { initializeTestEnvironment } from '@firebase/rules-unit-testing';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { setLogLevel } from 'firebase/firestore';

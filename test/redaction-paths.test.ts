@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
+import { createDashboardServer } from '@e11/cli';
 import { cloudLoggingOptions, createStore, REDACTED } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
-import { createDashboardServer, type JobTransition, type OrchestrationService } from '@e11/sdk';
+import { type JobTransition, type OrchestrationService } from '@e11/sdk';
 import { pino } from 'pino';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

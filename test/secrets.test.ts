@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
+import { createDashboardServer, runCli } from '@e11/cli';
 import { cloudLoggingOptions, createFirestore, type JobCompletedEvent } from '@e11/core';
 import { type Stack, startStack } from '@e11/emulators';
-import { createDashboardServer, createPubSub, OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
-import { runCli } from '@e11/sdk/cli';
+import { createPubSub, OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 

@@ -2,14 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { createDashboardServer, type DashboardServer } from '@e11/cli';
 import { createStore, isE11Error, recordProgress, saveCheckpoint } from '@e11/core';
-import {
-  activeListenerCount,
-  createDashboardServer,
-  createSseHandler,
-  type DashboardServer,
-  formatEventId,
-} from '@e11/sdk';
+import { activeListenerCount, createSseHandler, formatEventId } from '@e11/sdk';
 import { Timestamp } from '@google-cloud/firestore';
 import type { Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import { runCli } from '@e11/cli';
 import { formatEventId, type OrchestrationService } from '@e11/sdk';
-import { runCli } from '@e11/sdk/cli';
 import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import { Timestamp } from '@google-cloud/firestore';
 import {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 
 /** The built `e11` executable. */
-const CLI = fileURLToPath(new URL('../../packages/sdk/dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 
 /** What a run of the `e11` executable printed, and how it exited. */
 export interface CliRun {

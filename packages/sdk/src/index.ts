@@ -124,12 +124,6 @@ export {
   watchOrchestration,
   type WatchOptions,
 } from './monitoring/watch-orchestration.js';
-export { type DashboardFailure } from './dashboard/api-routes.js';
-export {
-  createDashboardServer,
-  type DashboardOptions,
-  type DashboardServer,
-} from './dashboard/dashboard-server.js';
 export {
   type JobCompletedFilter,
   jobCompletedFilterExpression,

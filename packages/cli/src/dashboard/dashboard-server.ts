@@ -2,8 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 import { DEFAULTS, E11Error, ErrorCode } from '@e11/core';
-import { type AuthorizeOrchestration, createSseHandler } from '../monitoring/sse-handler.js';
-import type { OrchestrationService } from '../orchestration/orchestration-service.js';
+import { type AuthorizeOrchestration, createSseHandler, type OrchestrationService } from '@e11/sdk';
 
 import { handleApi, sendError, sendJson } from './api-routes.js';
 import { DASHBOARD_CSS } from './page-css.js';

@@ -1,6 +1,6 @@
+import type { OrchestrationService } from '@e11/sdk';
 import type { Command } from 'commander';
 
-import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
 import { collect } from '../arguments.js';
 import type { CommandAction } from '../command-action.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';

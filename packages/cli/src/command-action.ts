@@ -1,6 +1,6 @@
+import type { OrchestrationService } from '@e11/sdk';
 import type { Command } from 'commander';
 
-import type { OrchestrationService } from '../orchestration/orchestration-service.js';
 
 import type { CliIo } from './io.js';
 import type { GlobalOptions, ServiceFactory } from './service-factory.js';

@@ -1,5 +1,5 @@
-import { resolveProjectId } from '../clients.js';
-import { OrchestrationService } from '../orchestration/orchestration-service.js';
+import { resolveProjectId } from '@e11/core';
+import { OrchestrationService } from '@e11/sdk';
 
 import { LazyCloudRunLauncher } from './lazy-launcher.js';
 

@@ -1,8 +1,8 @@
+import type { OrchestrationService } from '@e11/sdk';
 import type { Command } from 'commander';
 
-import { createDashboardServer } from '../../dashboard/dashboard-server.js';
-import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
 import type { CommandAction } from '../command-action.js';
+import { createDashboardServer } from '../dashboard/dashboard-server.js';
 import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 
 /** Arguments of `e11 dashboard`. */

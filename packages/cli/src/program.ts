@@ -33,7 +33,7 @@ const COMMANDS: readonly RegisterCommand[] = [
 ];
 
 function version(): string {
-  const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
+  const pkg = createRequire(import.meta.url)('../package.json') as { version?: string };
   return pkg.version ?? '0.0.0';
 }
 

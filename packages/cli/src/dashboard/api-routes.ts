@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { E11Error, ErrorCode, isE11Error, JobStatus, type OrchestrationStatus } from '@e11/core';
-import type { AuthorizeOrchestration, SseHandler } from '../monitoring/sse-handler.js';
-import type { OrchestrationService } from '../orchestration/orchestration-service.js';
-import type { OrchestrationInfo } from '../orchestration/views.js';
+import type { AuthorizeOrchestration, OrchestrationInfo, OrchestrationService, SseHandler } from '@e11/sdk';
 
 /** A failed job as the dashboard shows it: params with the orchestration's sensitive keys redacted. */
 export interface DashboardFailure {

@@ -1,7 +1,7 @@
 import { JobStatus, type OrchestrationStatus } from '@e11/core';
+import type { OrchestrationService } from '@e11/sdk';
 import type { Command } from 'commander';
 
-import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
 import { parseChoice, parsePositive, parseSince, parseTagFilter } from '../arguments.js';
 import type { CommandAction } from '../command-action.js';
 import { table } from '../format.js';

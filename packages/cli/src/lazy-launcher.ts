@@ -1,5 +1,10 @@
-import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
-import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from '../launch/task-launcher.js';
+import {
+  CloudRunTaskService,
+  type ExecutionState,
+  type LaunchRequest,
+  type LaunchResult,
+  type TaskLauncher,
+} from '@e11/sdk';
 
 /**
  * A {@link CloudRunTaskService} created on first use, so read-only commands (status, history, …)
