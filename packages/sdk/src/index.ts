@@ -108,14 +108,16 @@ export {
   toProgressEvent,
 } from './monitoring/sse-events.js';
 export {
-  type AuthorizeOrchestration,
-  authorizeByTag,
   createSseHandler,
   type MonitoredService,
-  orchestrationIdFromPath,
   type SseHandler,
   type SseHandlerOptions,
 } from './monitoring/sse-handler.js';
+export {
+  type AuthorizeOrchestration,
+  authorizeByTag,
+  orchestrationIdFromPath,
+} from './monitoring/sse-request.js';
 export { watchJobs, type WatchJobsOptions } from './monitoring/watch-jobs.js';
 export {
   compileWatchOptions,
