@@ -4,8 +4,9 @@ import type { JobDefinitions } from '../orchestration/job-definitions.js';
 /**
  * The store of each OrchestrationService, kept outside the object: a service (above all a
  * tenant-scoped one) exposes no store, Firestore client or launcher to its callers, while the package's
- * own modules that need the store (schedules, CLI, dashboard) read it here. Not exported by any of the
- * package's entry points.
+ * own modules that need the store (schedules, the SSE handler) read it here. Not exported by any of the
+ * package's entry points; @e11/cli reaches the store only through the service's public methods and
+ * createSseHandler.
  */
 const internals = new WeakMap<object, ServiceInternals>();
 
