@@ -1,7 +1,6 @@
 import type { OrchestrationService } from '@e11/sdk';
 import type { Command } from 'commander';
 
-
 import type { CliIo } from './io.js';
 import type { GlobalOptions, ServiceFactory } from './service-factory.js';
 

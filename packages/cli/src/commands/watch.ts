@@ -3,7 +3,6 @@ import type { CompleteOn, OrchestrationInfo, OrchestrationService } from '@e11/s
 import { Presets, SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 
-
 import { parseDuration } from '../arguments.js';
 import type { CommandAction } from '../command-action.js';
 import { progressLine } from '../format.js';
