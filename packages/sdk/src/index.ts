@@ -17,56 +17,36 @@ export {
   parseJobCompletedEvent,
   type StatusCounts,
 } from '@e11/core';
-export { createExecutionsClient, createJobsClient } from './clients/cloud-run.js';
-export { createPubSub } from './clients/pubsub.js';
-export { CloudRunTaskService, type CloudRunTaskServiceOptions } from './launch/cloud-run-task-service.js';
-export { LocalProcessLauncher, type LocalProcessLauncherOptions } from './launch/local-process-launcher.js';
-export type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './launch/task-launcher.js';
-export { sweep, type SweepContext, type SweepOptions, type SweepReport } from './maintenance/sweeper.js';
-export {
-  cancelOrchestration,
-  discardJobs,
-  type OpsContext,
-  retryFailedJobs,
-} from './orchestration/failure-ops.js';
+export { createExecutionsClient, createJobsClient } from '@e11/core/engine';
+export { createPubSub } from '@e11/core/engine';
+export { CloudRunTaskService, type CloudRunTaskServiceOptions } from '@e11/core/engine';
+export { LocalProcessLauncher, type LocalProcessLauncherOptions } from '@e11/core/engine';
+export type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from '@e11/core/engine';
+export { sweep, type SweepContext, type SweepOptions, type SweepReport } from '@e11/core/engine';
+export { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from '@e11/core/engine';
 export {
   acquireLaunchRateLimiter,
   LaunchRateLimiter,
   type LaunchRateLimiterLease,
   launchRateLimiterKey,
-} from './launch/rate-limiter.js';
-export {
-  type LaunchContext,
-  type LaunchPlan,
-  type LaunchReport,
-  launchJobs,
-} from './orchestration/launch-jobs.js';
+} from '@e11/core/engine';
+export { type LaunchContext, type LaunchPlan, type LaunchReport, launchJobs } from '@e11/core/engine';
 export {
   compileKickOffOptions,
   type CompiledKickOffOptions,
   type KickOffOptions,
   type OrchestrationServiceOptions,
-} from './orchestration/options.js';
+} from '@e11/core/engine';
 export {
   type DeclaredJob,
   type JobClassReference,
   type JobReference,
   type ParamsOf,
   readJobDeclaration,
-} from './orchestration/job-definitions.js';
+} from '@e11/core/engine';
 export { type KickOffResult, OrchestrationService } from './orchestration/orchestration-service.js';
-export {
-  type JobFailure,
-  type JobResults,
-  type JobSuccess,
-  partitionResults,
-} from './orchestration/results.js';
-export {
-  type JobInfo,
-  type OrchestrationInfo,
-  toJobInfo,
-  toOrchestrationInfo,
-} from './orchestration/views.js';
+export { type JobFailure, type JobResults, type JobSuccess, partitionResults } from '@e11/core/engine';
+export { type JobInfo, type OrchestrationInfo, toJobInfo, toOrchestrationInfo } from '@e11/core/engine';
 export { type DeadLetter, type DeadLetterOptions, listDeadLetters } from './monitoring/dead-letters.js';
 export { decodeCursor, encodeCursor } from './monitoring/history-cursor.js';
 export {
@@ -94,11 +74,7 @@ export {
 export { type FeedItem, type FeedOptions, orchestrationFeed } from './monitoring/orchestration-feed.js';
 export { type DurationStats, durationStats } from './monitoring/percentiles.js';
 export { createRedactor, REDACTED, redactJob, redactParams } from '@e11/core';
-export {
-  deleteOrchestrationsOlderThan,
-  type RetentionOptions,
-  type RetentionReport,
-} from './monitoring/retention.js';
+export { deleteOrchestrationsOlderThan, type RetentionOptions, type RetentionReport } from '@e11/core/engine';
 export { formatEventId, parseEventId } from './monitoring/sse-event-id.js';
 export {
   type JobEvent,
@@ -120,10 +96,10 @@ export { watchJobs, type WatchJobsOptions } from './monitoring/watch-jobs.js';
 export {
   compileWatchOptions,
   type CompleteOn,
-  hasEnded,
   watchOrchestration,
   type WatchOptions,
 } from './monitoring/watch-orchestration.js';
+export { hasEnded } from '@e11/core';
 export { type DashboardFailure } from './dashboard/api-routes.js';
 export {
   createDashboardServer,
@@ -147,26 +123,21 @@ export {
   type SchedulerJobSpec,
   tickBody,
 } from './schedules/cloud-scheduler-sync.js';
-export { scheduleDocId } from './schedules/schedule-id.js';
-export { CronSchedule, validateTimeZone } from './schedules/cron.js';
+export { scheduleDocId } from '@e11/core/engine';
+export { CronSchedule, validateTimeZone } from '@e11/core/engine';
 export {
   type FireRequest,
   fireSchedule,
   type ScheduleService,
   type ScheduleTickDeps,
   type TickResult,
-} from './schedules/fire-schedule.js';
+} from '@e11/core/engine';
 export {
   type LocalScheduler,
   type LocalSchedulerOptions,
   startLocalScheduler,
 } from './schedules/local-scheduler.js';
-export {
-  dueFireTime,
-  runScheduleTick,
-  scheduleIdempotencyKey,
-  type TickOptions,
-} from './schedules/run-tick.js';
+export { dueFireTime, runScheduleTick, scheduleIdempotencyKey, type TickOptions } from '@e11/core/engine';
 export {
   compileScheduleDefinition,
   type CompiledSchedule,
@@ -175,7 +146,7 @@ export {
   type ScheduleDefinition,
   type ScheduleKickOffOptions,
   validateScheduleName,
-} from './schedules/schedule-definition.js';
+} from '@e11/core/engine';
 export {
   type OverlapPolicy,
   type RunOutcome,
@@ -184,12 +155,8 @@ export {
   scheduleDocSchema,
   type ScheduleRunDoc,
   scheduleRunDocSchema,
-} from './schedules/schedule-documents.js';
+} from '@e11/core/engine';
 export { type ScheduleInfo, type ScheduleRunInfo } from './schedules/schedule-views.js';
 export { Schedules, type SchedulesOptions } from './schedules/schedules.js';
-export {
-  findActiveScheduleOrchestrations,
-  readOrchestrationStatuses,
-  SCHEDULE_TAG,
-} from './schedules/schedule-orchestrations.js';
-export { type Launching, launchingSchema } from './schedules/schedule-documents.js';
+export { findActiveScheduleOrchestrations, readOrchestrationStatuses, SCHEDULE_TAG } from '@e11/core/engine';
+export { type Launching, launchingSchema } from '@e11/core/engine';

@@ -1,4 +1,4 @@
-import type { OrchestrationInfo } from '../orchestration/views.js';
+import type { OrchestrationInfo } from '@e11/core/engine';
 
 /** Plain-text rendering for the CLI (the `--json` output is the raw objects instead). */
 

@@ -1,5 +1,5 @@
-import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
-import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from '../launch/task-launcher.js';
+import { CloudRunTaskService } from '@e11/core/engine';
+import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from '@e11/core/engine';
 
 /**
  * A {@link CloudRunTaskService} created on first use, so read-only commands (status, history, …)

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { E11Error, ErrorCode, isE11Error, JobStatus, type OrchestrationStatus } from '@e11/core';
+import type { OrchestrationInfo } from '@e11/core/engine';
 import type { AuthorizeOrchestration, SseHandler } from '../monitoring/sse-handler.js';
 import type { OrchestrationService } from '../orchestration/orchestration-service.js';
-import type { OrchestrationInfo } from '../orchestration/views.js';
 
 /** A failed job as the dashboard shows it: params with the orchestration's sensitive keys redacted. */
 export interface DashboardFailure {

@@ -11,11 +11,10 @@ import {
   loadOrchestration,
   type Store,
 } from '@e11/core';
+import { serviceStore } from '@e11/core/engine';
+import { type OrchestrationInfo, toOrchestrationInfo } from '@e11/core/engine';
 import type { Timestamp } from '@google-cloud/firestore';
 import { Subscription } from 'rxjs';
-
-import { serviceStore } from '../internal/service-store.js';
-import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
 
 import type { JobChangeBatch } from './job-changes.js';
 import { assertOrchestrationId } from './monitoring-errors.js';

@@ -33,47 +33,21 @@ import {
   serviceNameFor,
   validateParamsList,
 } from '@e11/core';
-import { type Firestore, Timestamp } from '@google-cloud/firestore';
-import type { PubSub } from '@google-cloud/pubsub';
-import { type Observable, throwError } from 'rxjs';
-
-import { createFirestore, createPubSub, resolveDatabaseId, resolveProjectId } from '../clients.js';
-import { createTopicCheck, type TopicCheck } from '../completion/topic-check.js';
-import { bindServiceStore } from '../internal/service-store.js';
-import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
+import type { TaskLauncher } from '@e11/core/engine';
+import { createTopicCheck, type TopicCheck } from '@e11/core/engine';
+import { bindServiceStore } from '@e11/core/engine';
+import { CloudRunTaskService } from '@e11/core/engine';
 import {
   acquireLaunchRateLimiter,
   type LaunchRateLimiter,
   type LaunchRateLimiterLease,
   launchRateLimiterKey,
-} from '../launch/rate-limiter.js';
-import type { TaskLauncher } from '../launch/task-launcher.js';
-import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
-import { type DeadLetter, type DeadLetterOptions, listDeadLetters } from '../monitoring/dead-letters.js';
-import type { JobTransition } from '../monitoring/job-changes.js';
-import {
-  listOrchestrations,
-  type ListOrchestrationsOptions,
-  type OrchestrationPage,
-} from '../monitoring/list-orchestrations.js';
-import { getMetrics, type MetricsOptions, type MetricsReport } from '../monitoring/metrics.js';
-import {
-  deleteOrchestrationsOlderThan,
-  type RetentionOptions,
-  type RetentionReport,
-} from '../monitoring/retention.js';
-import { watchJobs, type WatchJobsOptions } from '../monitoring/watch-jobs.js';
-import { watchOrchestration, type WatchOptions } from '../monitoring/watch-orchestration.js';
-import { Schedules } from '../schedules/schedules.js';
-
-import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
-import {
-  type JobClassReference,
-  JobDefinitions,
-  type JobReference,
-  type ParamsOf,
-} from './job-definitions.js';
-import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
+} from '@e11/core/engine';
+import { sweep, type SweepOptions, type SweepReport } from '@e11/core/engine';
+import { deleteOrchestrationsOlderThan, type RetentionOptions, type RetentionReport } from '@e11/core/engine';
+import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from '@e11/core/engine';
+import { type JobClassReference, JobDefinitions, type JobReference, type ParamsOf } from '@e11/core/engine';
+import { type LaunchContext, type LaunchReport, launchJobs } from '@e11/core/engine';
 import {
   type CompiledLaunchOptions,
   compileKickOffOptions,
@@ -82,9 +56,25 @@ import {
   type OrchestrationServiceOptions,
   validateTenant,
   validateTopic,
-} from './options.js';
-import { type JobResults, partitionResults, readAllJobs, waitForAllTerminal } from './results.js';
-import { type JobInfo, type OrchestrationInfo, toJobInfo, toOrchestrationInfo } from './views.js';
+} from '@e11/core/engine';
+import { type JobResults, partitionResults, readAllJobs, waitForAllTerminal } from '@e11/core/engine';
+import { type JobInfo, type OrchestrationInfo, toJobInfo, toOrchestrationInfo } from '@e11/core/engine';
+import { type Firestore, Timestamp } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { type Observable, throwError } from 'rxjs';
+
+import { createFirestore, createPubSub, resolveDatabaseId, resolveProjectId } from '../clients.js';
+import { type DeadLetter, type DeadLetterOptions, listDeadLetters } from '../monitoring/dead-letters.js';
+import type { JobTransition } from '../monitoring/job-changes.js';
+import {
+  listOrchestrations,
+  type ListOrchestrationsOptions,
+  type OrchestrationPage,
+} from '../monitoring/list-orchestrations.js';
+import { getMetrics, type MetricsOptions, type MetricsReport } from '../monitoring/metrics.js';
+import { watchJobs, type WatchJobsOptions } from '../monitoring/watch-jobs.js';
+import { watchOrchestration, type WatchOptions } from '../monitoring/watch-orchestration.js';
+import { Schedules } from '../schedules/schedules.js';
 
 /** What `kickOffJob` returns. */
 export interface KickOffResult {

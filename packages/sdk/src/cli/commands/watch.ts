@@ -1,10 +1,10 @@
 import { JobStatus } from '@e11/core';
+import type { OrchestrationInfo } from '@e11/core/engine';
 import { Presets, SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 
 import type { CompleteOn } from '../../monitoring/watch-orchestration.js';
 import type { OrchestrationService } from '../../orchestration/orchestration-service.js';
-import type { OrchestrationInfo } from '../../orchestration/views.js';
 import { parseDuration } from '../arguments.js';
 import type { CommandAction } from '../command-action.js';
 import { progressLine } from '../format.js';

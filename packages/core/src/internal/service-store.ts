@@ -1,0 +1,43 @@
+import { E11Error, ErrorCode } from '../errors.js';
+import type { JobDefinitions } from '../orchestration/job-definitions.js';
+import { type Store } from '../store/store.js';
+
+/**
+ * The store of each OrchestrationService, kept outside the object: a service (above all a
+ * tenant-scoped one) exposes no store, Firestore client or launcher to its callers, while the package's
+ * own modules that need the store (schedules, CLI, dashboard) read it here. Not exported by any of the
+ * package's entry points.
+ */
+const internals = new WeakMap<object, ServiceInternals>();
+
+/** What the package's own modules read of a service. */
+export interface ServiceInternals {
+  store: Store;
+  /** The job classes it knows (`jobs` option), for their declared sensitive keys. */
+  jobs: JobDefinitions;
+}
+
+/** Records the internals of `service`; called once by its constructor. */
+export function bindServiceStore(service: object, bound: ServiceInternals): void {
+  internals.set(service, bound);
+}
+
+function internalsOf(service: object): ServiceInternals {
+  const bound = internals.get(service);
+  if (!bound) {
+    throw new E11Error(ErrorCode.InvalidOptions, 'service: must be an OrchestrationService.', {
+      context: { path: 'service' },
+    });
+  }
+  return bound;
+}
+
+/** The store of an OrchestrationService; `E11_INVALID_OPTIONS` for any other object. */
+export function serviceStore(service: object): Store {
+  return internalsOf(service).store;
+}
+
+/** The job classes an OrchestrationService knows; `E11_INVALID_OPTIONS` for any other object. */
+export function serviceJobDefinitions(service: object): JobDefinitions {
+  return internalsOf(service).jobs;
+}
