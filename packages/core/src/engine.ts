@@ -41,6 +41,22 @@ export {
   readJobDeclaration,
 } from './orchestration/job-definitions.js';
 export {
+  type CompiledServiceOptions,
+  compileServiceOptions,
+  type ServiceEnv,
+} from './orchestration/compile-service-options.js';
+export { createEngine, Engine, type EngineOptions } from './orchestration/engine.js';
+export {
+  kickOff,
+  type KickOffContext,
+  type KickOffResult,
+  launchKickOff,
+  type RegisteredKickOff,
+  registerKickOff,
+  type ValidKickOff,
+  validateKickOff,
+} from './orchestration/kick-off.js';
+export {
   type LaunchContext,
   launchJobs,
   type LaunchPlan,

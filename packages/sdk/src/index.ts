@@ -44,7 +44,8 @@ export {
   type ParamsOf,
   readJobDeclaration,
 } from '@e11/core/engine';
-export { type KickOffResult, OrchestrationService } from './orchestration/orchestration-service.js';
+export { type KickOffResult } from '@e11/core/engine';
+export { OrchestrationService } from './orchestration/orchestration-service.js';
 export { type JobFailure, type JobResults, type JobSuccess, partitionResults } from '@e11/core/engine';
 export { type JobInfo, type OrchestrationInfo, toJobInfo, toOrchestrationInfo } from '@e11/core/engine';
 export { type DeadLetter, type DeadLetterOptions, listDeadLetters } from './monitoring/dead-letters.js';

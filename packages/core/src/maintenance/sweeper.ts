@@ -4,7 +4,6 @@ import { checkCompletion } from '../completion/check-completion.js';
 import { type EventPublisher } from '../completion/event-publisher.js';
 import { republishPendingEvents } from '../completion/republish-pending.js';
 import { DEFAULTS } from '../defaults.js';
-import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument, parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
@@ -13,9 +12,10 @@ import { cancelOrchestration } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
 import { readCounts } from '../store/counts.js';
 import { failPendingJob } from '../store/fail-pending-job.js';
+import { touchRelaunchedJob } from '../store/launch-marks.js';
 import { recoverStaleJob } from '../store/recover-job.js';
 import { type Store } from '../store/store.js';
-import { firstWriteOf, isVirtualJob, readUnwrittenJobs } from '../store/virtual-jobs.js';
+import { readUnwrittenJobs } from '../store/virtual-jobs.js';
 
 import { visitActiveOrchestrations } from './active-orchestrations.js';
 import { decidePending, executionStates, launchedAsArray, type LaunchState } from './pending-jobs.js';
@@ -296,18 +296,7 @@ async function sweepOne(
   // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once. A job
   // that had no document usually has one now (the launch recorded its execution); if not, it gets one.
   const updatedAt = Timestamp.fromMillis(store.clock.now());
-  await Promise.all(
-    relaunch.map(async (job) => {
-      const ref = store.collections.job(orchestration.id, job.id);
-      try {
-        await ref.update({ updatedAt });
-      } catch (error) {
-        if (isVirtualJob(job) && grpcCodeOf(error) === GrpcStatus.NOT_FOUND) {
-          await ref.create({ ...firstWriteOf(job), updatedAt }).catch(() => undefined);
-        }
-      }
-    }),
-  );
+  await Promise.all(relaunch.map((job) => touchRelaunchedJob(store, orchestration.id, job, updatedAt)));
 }
 
 /**

@@ -6,9 +6,9 @@ import { E11Error, ErrorCode } from '../errors.js';
 import { type JobDoc } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 import { cancelJob } from '../store/cancel-job.js';
+import { markCancelRequested, markLaunchCompleted, recordLaunchHeartbeat } from '../store/launch-marks.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
 import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
-import { now, updateIdempotent } from '../store/store.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import { readAllJobs } from './results.js';
@@ -36,11 +36,7 @@ export async function cancelOrchestration(
   const reason = options.reason ?? 'cancelled';
   const orchestration = await loadOrchestration(store, orchestrationId);
   if (isTerminal(orchestration.status)) return { cancelled: 0, executions: 0 };
-  await updateIdempotent(store.collections.orchestration(orchestrationId), {
-    cancelRequested: true,
-    cancelReason: reason,
-    updatedAt: now(store),
-  });
+  await markCancelRequested(store, orchestrationId, reason);
   const open = [
     ...(await readAllJobs(store, orchestrationId, JobStatus.InProgress)),
     ...(await readAllJobs(store, orchestrationId, JobStatus.Pending)),
@@ -125,10 +121,9 @@ export async function retryFailedJobs(
     const launch = { executions: [], launched: 0, failed: 0, deferred: 0, skipped: 0, requests: 0 };
     return { epoch: orchestration.epoch, jobIds: [], launch };
   }
-  const ref = store.collections.orchestration(orchestrationId);
   // Like a kick-off's launch: alive while it launches, complete at the end (see openEpoch).
   const heartbeat = setInterval(() => {
-    ref.update({ launchHeartbeatAt: now(store) }).catch((error: unknown) => {
+    recordLaunchHeartbeat(store, orchestrationId).catch((error: unknown) => {
       context.logger.warn({ err: (error as Error).message, orchestrationId }, 'launch heartbeat failed');
     });
   }, DEFAULTS.launchHeartbeatMs);
@@ -145,7 +140,7 @@ export async function retryFailedJobs(
     clearInterval(heartbeat);
   }
   // Jobs left Pending by a quota window that outlasted the budget stay with the sweeper ("launcher gone").
-  if (launch.deferred === 0) await updateIdempotent(ref, { launchCompletedAt: now(store) });
+  if (launch.deferred === 0) await markLaunchCompleted(store, orchestrationId);
   return { epoch, jobIds: reopened.map((job) => job.id), launch };
 }
 

@@ -1,4 +1,3 @@
-import { FieldValue } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCode, isE11Error } from '../errors.js';
@@ -9,9 +8,10 @@ import type { LaunchRequest, TaskLauncher } from '../launch/task-launcher.js';
 import { type Logger } from '../logging.js';
 import { type JobErrorInfo, type OrchestrationDoc } from '../model/documents.js';
 import { failPendingJob } from '../store/fail-pending-job.js';
+import { recordArrayExecution } from '../store/launch-marks.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import { recordJobExecution } from '../store/record-execution.js';
-import { now, type Store } from '../store/store.js';
+import { type Store } from '../store/store.js';
 import { type VirtualJob, virtualJobsByIndex } from '../store/virtual-jobs.js';
 
 import { watchCancelRequest } from './cancel-watch.js';
@@ -39,6 +39,11 @@ export interface LaunchPlan {
    */
   jobs: readonly { id: string; index: number }[];
   concurrency: number;
+  /**
+   * The plan's jobs as their registration wrote them (a kick-off's launch hands them over in memory);
+   * without it a job with no document is read from its params chunk when needed.
+   */
+  pending?: (index: number) => VirtualJob | undefined;
   /** Force one execution per job. */
   perJob?: boolean;
   /** Stops launching when it aborts: jobs not launched yet stay Pending (counted as `deferred`). */
@@ -187,6 +192,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
   // Jobs with no document yet are built from the orchestration and their params chunks, each read once.
   let unwrittenJobs: Promise<((index: number) => Promise<VirtualJob | undefined>) | undefined> | undefined;
   const unwritten = async (index: number) => {
+    if (plan.pending) return plan.pending(index);
     unwrittenJobs ??= findOrchestration(store, orchestration.id).then(
       (doc) => (doc ? virtualJobsByIndex(store, doc) : undefined),
       () => undefined,
@@ -267,11 +273,10 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
         units.push(
           queue.add(() =>
             launchUnit(run, request, (executionName) =>
-              store.collections.orchestration(orchestration.id).update({
-                executions: FieldValue.arrayUnion(executionName),
-                // Which jobs the execution runs: each counts one launch without a write per job.
-                arrayLaunches: FieldValue.arrayUnion({ executionName, first: offset, count: run.length }),
-                updatedAt: now(store),
+              recordArrayExecution(store, orchestration.id, {
+                executionName,
+                first: offset,
+                count: run.length,
               }),
             ),
           ),
