@@ -1,6 +1,8 @@
+import { toMs } from '../duration.js';
 import { E11Error, ErrorCode } from '../errors.js';
 
 import type { KickOffOptions } from './options.js';
+import type { DeclaredPolicy } from './resolve-policy.js';
 
 /**
  * Where `@JobName` (@e11/runner) stores a class's definition with reflect-metadata. The SDK reads it
@@ -32,6 +34,34 @@ export interface DeclaredJob {
   name: string;
   /** Params keys the class declares sensitive (`@JobName(name, { sensitiveKeys })`). */
   sensitiveKeys: readonly string[];
+  /** The retry and timeout settings the class declares (`maxAttempts`, `backoff`, `timeout`). */
+  policy: DeclaredPolicy;
+}
+
+type StoredOptions = {
+  sensitiveKeys?: unknown;
+  maxAttempts?: unknown;
+  backoff?: { initialMs?: unknown; maxMs?: unknown };
+  timeout?: unknown;
+};
+
+function finite(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** The policy fields of a class's `@JobName` options (validated by `@JobName` itself). */
+function declaredPolicy(options: StoredOptions | undefined): DeclaredPolicy {
+  const policy: DeclaredPolicy = {};
+  const maxAttempts = finite(options?.maxAttempts);
+  const initialMs = finite(options?.backoff?.initialMs);
+  const maxMs = finite(options?.backoff?.maxMs);
+  const timeout = options?.timeout;
+  if (maxAttempts !== undefined) policy.maxAttempts = maxAttempts;
+  if (initialMs !== undefined) policy.initialBackoffMs = initialMs;
+  if (maxMs !== undefined) policy.maxBackoffMs = maxMs;
+  if (typeof timeout === 'number' || typeof timeout === 'string')
+    policy.jobTimeoutMs = toMs(timeout, 'timeout');
+  return policy;
 }
 
 /** The `@JobName` declaration of a class, or undefined when it has none (or reflect-metadata is not loaded). */
@@ -39,12 +69,13 @@ export function readJobDeclaration(target: unknown): DeclaredJob | undefined {
   const reflect = Reflect as unknown as { getOwnMetadata?: (key: symbol, target: unknown) => unknown };
   if (typeof target !== 'function' || typeof reflect.getOwnMetadata !== 'function') return undefined;
   const stored = reflect.getOwnMetadata(JOB_METADATA, target) as
-    { name?: unknown; options?: { sensitiveKeys?: unknown } } | undefined;
+    { name?: unknown; options?: StoredOptions } | undefined;
   if (typeof stored?.name !== 'string') return undefined;
   const keys = stored.options?.sensitiveKeys;
   return {
     name: stored.name,
     sensitiveKeys: Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [],
+    policy: declaredPolicy(stored.options),
   };
 }
 
@@ -83,14 +114,15 @@ export class JobDefinitions {
   }
 
   /**
-   * The job name of a kick-off and its options with the class's declared sensitive keys added (when
-   * the class is given, or registered under that name). A name the service does not know keeps the
-   * options' keys; the runner adds the class's when it claims a job (see `addSensitiveKeys`).
+   * The job name of a kick-off, its options with the class's declared sensitive keys added, and the
+   * class's declaration (when the class is given, or registered under that name: its policy is then
+   * resolved at kick-off, see `resolveJobPolicy`). A name the service does not know keeps the options'
+   * keys; the runner adds the class's when it claims a job (see `addSensitiveKeys`).
    */
   resolve(
     job: unknown,
     options: KickOffOptions | undefined,
-  ): { jobName: string; options: KickOffOptions | undefined } {
+  ): { jobName: string; options: KickOffOptions | undefined; declared: DeclaredJob | undefined } {
     let declared: DeclaredJob | undefined;
     let jobName: string;
     if (typeof job === 'function') {
@@ -105,9 +137,9 @@ export class JobDefinitions {
     const given = options?.sensitiveKeys;
     // Malformed keys are left for the options' own validation (E11_INVALID_OPTIONS).
     if (!declared || declared.sensitiveKeys.length === 0 || (given !== undefined && !Array.isArray(given)))
-      return { jobName, options };
+      return { jobName, options, declared };
     const union = [...new Set([...(given ?? []), ...declared.sensitiveKeys])];
-    return { jobName, options: { ...options, sensitiveKeys: union } };
+    return { jobName, options: { ...options, sensitiveKeys: union }, declared };
   }
 }
 

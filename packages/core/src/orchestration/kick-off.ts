@@ -17,6 +17,7 @@ import { awaitRegistration } from './await-registration.js';
 import type { JobDefinitions, JobReference } from './job-definitions.js';
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import { type CompiledKickOffOptions, compileKickOffOptions, type KickOffOptions } from './options.js';
+import { resolveJobPolicy } from './resolve-policy.js';
 
 /**
  * `kickOffJob` as one straight pipeline: {@link validateKickOff} (nothing is written for bad input) →
@@ -71,8 +72,8 @@ export interface RegisteredKickOff {
 const DUPLICATE_REGISTRATION_ROUNDS = 3;
 
 /**
- * Step 1: resolves the job (name or `@JobName` class), compiles the options, checks the params and
- * that the event's topic exists. Throws a typed `E11Error`; writes nothing.
+ * Step 1: resolves the job (name or `@JobName` class), compiles the options, resolves the job's policy
+ * (see `resolveJobPolicy`), checks the params and that the event's topic exists. Throws a typed `E11Error`; writes nothing.
  */
 export async function validateKickOff(
   context: KickOffContext,
@@ -80,12 +81,14 @@ export async function validateKickOff(
   params: readonly JobParams[],
   kickOffOptions: KickOffOptions | undefined,
 ): Promise<ValidKickOff> {
-  const { jobName, options } = context.jobs.resolve(job, kickOffOptions);
+  const { jobName, options, declared } = context.jobs.resolve(job, kickOffOptions);
   const service = serviceNameFor(jobName, context.serviceName);
   const compiled = compileKickOffOptions(options, {
     topic: context.defaultTopic,
     launchConcurrency: context.launch.concurrency,
   });
+  // Resolved once, here, when the class is known; stored with the orchestration for every reader.
+  compiled.policy = resolveJobPolicy(compiled.policy, declared?.policy);
   validateParamsList(params, { maxJobs: context.maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
   // The event is promised on this topic: a missing one fails here, before anything is written.
   await context.topicCheck.check(compiled.topic);
