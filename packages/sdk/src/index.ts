@@ -17,37 +17,57 @@ export {
   parseJobCompletedEvent,
   type StatusCounts,
 } from '@e11/core';
-export { createExecutionsClient, createJobsClient } from '@e11/core/engine';
-export { createPubSub } from '@e11/core/engine';
-export { CloudRunTaskService, type CloudRunTaskServiceOptions } from '@e11/core/engine';
-export { LocalProcessLauncher, type LocalProcessLauncherOptions } from '@e11/core/engine';
-export type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from '@e11/core/engine';
-export { sweep, type SweepContext, type SweepOptions, type SweepReport } from '@e11/core/engine';
-export { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from '@e11/core/engine';
+// What a backend handles of the engine (@e11/core/engine): launchers and clients, the kick-off's
+// options and results, the read views, the sweep's report and the schedule tick.
 export {
-  acquireLaunchRateLimiter,
-  LaunchRateLimiter,
-  type LaunchRateLimiterLease,
-  launchRateLimiterKey,
-} from '@e11/core/engine';
-export { type LaunchContext, type LaunchPlan, type LaunchReport, launchJobs } from '@e11/core/engine';
-export {
-  compileKickOffOptions,
-  type CompiledKickOffOptions,
-  type KickOffOptions,
-  type OrchestrationServiceOptions,
-} from '@e11/core/engine';
-export {
-  type DeclaredJob,
+  CloudRunTaskService,
+  type CloudRunTaskServiceOptions,
+  createExecutionsClient,
+  createJobsClient,
+  createPubSub,
+  CronSchedule,
+  type ExecutionState,
   type JobClassReference,
+  type JobFailure,
+  type JobInfo,
   type JobReference,
+  type JobResults,
+  type JobSuccess,
+  type KickOffOptions,
+  type KickOffResult,
+  type LaunchReport,
+  type LaunchRequest,
+  type LaunchResult,
+  LocalProcessLauncher,
+  type LocalProcessLauncherOptions,
+  type OrchestrationInfo,
+  type OrchestrationServiceOptions,
+  type OverlapPolicy,
+  type ParamsFactories,
+  type ParamsFactory,
   type ParamsOf,
-  readJobDeclaration,
+  type RetentionOptions,
+  type RetentionReport,
+  type RunOutcome,
+  type RunTrigger,
+  runScheduleTick,
+  SCHEDULE_TAG,
+  type ScheduleDefinition,
+  type ScheduleDoc,
+  scheduleIdempotencyKey,
+  type ScheduleKickOffOptions,
+  type ScheduleRunDoc,
+  type ScheduleService,
+  type ScheduleTickDeps,
+  type SweepOptions,
+  type SweepReport,
+  type TaskLauncher,
+  type TickOptions,
+  type TickResult,
+  validateScheduleName,
+  validateTimeZone,
 } from '@e11/core/engine';
-export { type KickOffResult } from '@e11/core/engine';
 export { OrchestrationService } from './orchestration/orchestration-service.js';
-export { type JobFailure, type JobResults, type JobSuccess, partitionResults } from '@e11/core/engine';
-export { type JobInfo, type OrchestrationInfo, toJobInfo, toOrchestrationInfo } from '@e11/core/engine';
 export { type DeadLetter, type DeadLetterOptions, listDeadLetters } from './monitoring/dead-letters.js';
 export { decodeCursor, encodeCursor } from './monitoring/history-cursor.js';
 export {
@@ -75,7 +95,6 @@ export {
 export { type FeedItem, type FeedOptions, orchestrationFeed } from './monitoring/orchestration-feed.js';
 export { type DurationStats, durationStats } from './monitoring/percentiles.js';
 export { createRedactor, REDACTED, redactJob, redactParams } from '@e11/core';
-export { deleteOrchestrationsOlderThan, type RetentionOptions, type RetentionReport } from '@e11/core/engine';
 export { formatEventId, parseEventId } from './monitoring/sse-event-id.js';
 export {
   type JobEvent,
@@ -124,40 +143,10 @@ export {
   type SchedulerJobSpec,
   tickBody,
 } from './schedules/cloud-scheduler-sync.js';
-export { scheduleDocId } from '@e11/core/engine';
-export { CronSchedule, validateTimeZone } from '@e11/core/engine';
-export {
-  type FireRequest,
-  fireSchedule,
-  type ScheduleService,
-  type ScheduleTickDeps,
-  type TickResult,
-} from '@e11/core/engine';
 export {
   type LocalScheduler,
   type LocalSchedulerOptions,
   startLocalScheduler,
 } from './schedules/local-scheduler.js';
-export { dueFireTime, runScheduleTick, scheduleIdempotencyKey, type TickOptions } from '@e11/core/engine';
-export {
-  compileScheduleDefinition,
-  type CompiledSchedule,
-  type ParamsFactories,
-  type ParamsFactory,
-  type ScheduleDefinition,
-  type ScheduleKickOffOptions,
-  validateScheduleName,
-} from '@e11/core/engine';
-export {
-  type OverlapPolicy,
-  type RunOutcome,
-  type RunTrigger,
-  type ScheduleDoc,
-  scheduleDocSchema,
-  type ScheduleRunDoc,
-  scheduleRunDocSchema,
-} from '@e11/core/engine';
 export { type ScheduleInfo, type ScheduleRunInfo } from './schedules/schedule-views.js';
 export { Schedules, type SchedulesOptions } from './schedules/schedules.js';
-export { findActiveScheduleOrchestrations, readOrchestrationStatuses, SCHEDULE_TAG } from '@e11/core/engine';
-export { type Launching, launchingSchema } from '@e11/core/engine';
