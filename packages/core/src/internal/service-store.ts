@@ -3,10 +3,10 @@ import type { JobDefinitions } from '../orchestration/job-definitions.js';
 import { type Store } from '../store/store.js';
 
 /**
- * The store of each OrchestrationService, kept outside the object: a service (above all a
- * tenant-scoped one) exposes no store, Firestore client or launcher to its callers, while the package's
- * own modules that need the store (schedules, CLI, dashboard) read it here. Not exported by any of the
- * package's entry points.
+ * The store of each OrchestrationService (sdk) and Engine, kept outside the object: a service (above
+ * all a tenant-scoped one) exposes no store, Firestore client or launcher to its callers, while E11's
+ * own modules that need the store (schedule tick, schedules, CLI, dashboard) read it here. Exported by
+ * `@e11/core/engine` only, for those modules.
  */
 const internals = new WeakMap<object, ServiceInternals>();
 
@@ -17,7 +17,7 @@ export interface ServiceInternals {
   jobs: JobDefinitions;
 }
 
-/** Records the internals of `service`; called once by its constructor. */
+/** Records the internals of `service` (an OrchestrationService or an Engine); called once by its constructor. */
 export function bindServiceStore(service: object, bound: ServiceInternals): void {
   internals.set(service, bound);
 }

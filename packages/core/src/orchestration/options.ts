@@ -13,7 +13,7 @@ import { validateTags } from '../validate/tags.js';
 
 import type { JobClassReference } from './job-definitions.js';
 
-/** How an {@link OrchestrationService} is built. Every field is optional. */
+/** How an `OrchestrationService` (sdk) or an `Engine` is built. Every field is optional. */
 export interface OrchestrationServiceOptions {
   /** Google Cloud project. @default GOOGLE_CLOUD_PROJECT, or detected by the clients */
   projectId?: string;
