@@ -14,6 +14,7 @@ import { readCounts } from '../store/counts.js';
 import { failPendingJob } from '../store/fail-pending-job.js';
 import { touchRelaunchedJob } from '../store/launch-marks.js';
 import { recoverStaleJob } from '../store/recover-job.js';
+import { removeOrchestration } from '../store/remove-orchestration.js';
 import { type Store } from '../store/store.js';
 import { readUnwrittenJobs } from '../store/virtual-jobs.js';
 
@@ -174,7 +175,7 @@ async function removeAbandonedRegistrations(context: SweepContext, beforeMs: num
   let removed = 0;
   for (const snapshot of abandoned.docs) {
     try {
-      await store.firestore.recursiveDelete(snapshot.ref);
+      await removeOrchestration(store, snapshot.id);
       removed++;
       logger.warn(
         { orchestrationId: snapshot.id },

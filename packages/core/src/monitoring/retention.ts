@@ -4,6 +4,7 @@ import { E11Error, ErrorCode } from '../errors.js';
 import { orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument } from '../model/parse.js';
 import { hasEnded } from '../model/status.js';
+import { removeOrchestration } from '../store/remove-orchestration.js';
 import { type Store } from '../store/store.js';
 
 /** Options of {@link deleteOrchestrationsOlderThan}. */
@@ -73,7 +74,7 @@ export async function deleteOrchestrationsOlderThan(
         break;
       }
       report.deleted.push(doc.id);
-      if (!dryRun) deletions.push(queue.add(() => store.firestore.recursiveDelete(snapshot.ref)));
+      if (!dryRun) deletions.push(queue.add(() => removeOrchestration(store, doc.id)));
     }
     const last = page.docs.at(-1);
     if (report.more || page.size < 200 || !last) break;
