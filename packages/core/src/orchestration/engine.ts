@@ -92,7 +92,7 @@ export class Engine {
       tenant: settings.tenant,
     });
     bindServiceStore(this, { store: this.#store, jobs: this.#jobDefinitions });
-    this.logger = options.logger ?? createLogger('e11-sdk');
+    this.logger = options.logger ?? createLogger('e11-engine');
     this.#launcher =
       options.launcher ??
       new CloudRunTaskService({
