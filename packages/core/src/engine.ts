@@ -2,76 +2,34 @@
 // rate limited), cancel/retry/discard, the sweep, retention and the schedule tick. The sdk's
 // OrchestrationService and the Cloud Functions build on it. It loads the Cloud Run and Pub/Sub clients,
 // so it is a separate entry: the root `@e11/core` (the runner's) stays lean.
+export { createEngine, Engine, type EngineOptions } from './orchestration/engine.js';
+export {
+  type CompiledServiceOptions,
+  compileServiceOptions,
+  type ServiceEnv,
+} from './orchestration/compile-service-options.js';
+export { type KickOffResult } from './orchestration/kick-off.js';
 export { createExecutionsClient, createJobsClient } from './clients/cloud-run.js';
 export { createPubSub } from './clients/pubsub.js';
-export { createTopicCheck, type TopicCheck } from './completion/topic-check.js';
 export { bindServiceStore, serviceJobDefinitions, serviceStore } from './internal/service-store.js';
 export { CloudRunTaskService, type CloudRunTaskServiceOptions } from './launch/cloud-run-task-service.js';
 export { LocalProcessLauncher, type LocalProcessLauncherOptions } from './launch/local-process-launcher.js';
-export {
-  acquireLaunchRateLimiter,
-  LaunchRateLimiter,
-  launchRateLimiterKey,
-  type LaunchRateLimiterLease,
-} from './launch/rate-limiter.js';
+export { acquireLaunchRateLimiter, launchRateLimiterKey } from './launch/rate-limiter.js';
 export {
   type ExecutionState,
   type LaunchRequest,
   type LaunchResult,
   type TaskLauncher,
 } from './launch/task-launcher.js';
-export { sweep, type SweepContext, type SweepOptions, type SweepReport } from './maintenance/sweeper.js';
+export { type SweepOptions, type SweepReport } from './maintenance/sweeper.js';
 export {
   deleteOrchestrationsOlderThan,
   type RetentionOptions,
   type RetentionReport,
 } from './monitoring/retention.js';
-export {
-  cancelOrchestration,
-  discardJobs,
-  type OpsContext,
-  retryFailedJobs,
-} from './orchestration/failure-ops.js';
-export {
-  type DeclaredJob,
-  type JobClassReference,
-  JobDefinitions,
-  type JobReference,
-  type ParamsOf,
-  readJobDeclaration,
-} from './orchestration/job-definitions.js';
-export {
-  type CompiledServiceOptions,
-  compileServiceOptions,
-  type ServiceEnv,
-} from './orchestration/compile-service-options.js';
-export { createEngine, Engine, type EngineOptions } from './orchestration/engine.js';
-export {
-  kickOff,
-  type KickOffContext,
-  type KickOffResult,
-  launchKickOff,
-  type RegisteredKickOff,
-  registerKickOff,
-  type ValidKickOff,
-  validateKickOff,
-} from './orchestration/kick-off.js';
-export {
-  type LaunchContext,
-  launchJobs,
-  type LaunchPlan,
-  type LaunchReport,
-} from './orchestration/launch-jobs.js';
-export {
-  type CompiledKickOffOptions,
-  type CompiledLaunchOptions,
-  compileKickOffOptions,
-  compileLaunchOptions,
-  type KickOffOptions,
-  type OrchestrationServiceOptions,
-  validateTenant,
-  validateTopic,
-} from './orchestration/options.js';
+export { type JobClassReference, type JobReference, type ParamsOf } from './orchestration/job-definitions.js';
+export { type LaunchContext, launchJobs, type LaunchReport } from './orchestration/launch-jobs.js';
+export { type KickOffOptions, type OrchestrationServiceOptions } from './orchestration/options.js';
 export {
   type JobFailure,
   type JobResults,
@@ -88,21 +46,14 @@ export {
 } from './orchestration/views.js';
 export { CronSchedule, validateTimeZone } from './schedules/cron.js';
 export {
-  type FireRequest,
   fireSchedule,
   type ScheduleService,
   type ScheduleTickDeps,
   type TickResult,
 } from './schedules/fire-schedule.js';
 export { listScheduleRuns, manualRunId } from './schedules/run-store.js';
+export { runScheduleTick, scheduleIdempotencyKey, type TickOptions } from './schedules/run-tick.js';
 export {
-  dueFireTime,
-  runScheduleTick,
-  scheduleIdempotencyKey,
-  type TickOptions,
-} from './schedules/run-tick.js';
-export {
-  type CompiledSchedule,
   compileScheduleDefinition,
   type ParamsFactories,
   type ParamsFactory,
@@ -111,22 +62,14 @@ export {
   validateScheduleName,
 } from './schedules/schedule-definition.js';
 export {
-  type Launching,
-  launchingSchema,
   type OverlapPolicy,
   type RunOutcome,
   type RunTrigger,
   type ScheduleDoc,
-  scheduleDocSchema,
   type ScheduleRunDoc,
-  scheduleRunDocSchema,
 } from './schedules/schedule-documents.js';
 export { scheduleDocId, scheduleRef } from './schedules/schedule-id.js';
-export {
-  findActiveScheduleOrchestrations,
-  readOrchestrationStatuses,
-  SCHEDULE_TAG,
-} from './schedules/schedule-orchestrations.js';
+export { readOrchestrationStatuses, SCHEDULE_TAG } from './schedules/schedule-orchestrations.js';
 export {
   deleteSchedule,
   listScheduleDocs,
