@@ -4,8 +4,8 @@ import {
   type LaunchContext,
   launchJobs,
   launchRateLimiterKey,
-  OrchestrationService,
-} from '@e11/sdk';
+} from '@e11/core/engine';
+import { OrchestrationService } from '@e11/sdk';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { storeFor, testProjectId } from './helpers/project.js';

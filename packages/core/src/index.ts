@@ -71,6 +71,7 @@ export {
   countField,
   emptyCounts,
   endStatus,
+  hasEnded,
   isTerminal,
   JobStatus,
   type OrchestrationStatus,

@@ -15,7 +15,7 @@ import {
   jobIdFor,
   registerOrchestration,
 } from '@e11/core';
-import { createPubSub } from '@e11/sdk';
+import { createPubSub } from '@e11/core/engine';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Message } from '@google-cloud/pubsub';

@@ -25,7 +25,7 @@ export function createProjectClients(): ProjectClients {
   const pubsubFor = (projectId: string): Promise<PubSub> => {
     let pubsub = pubsubs.get(projectId);
     if (!pubsub) {
-      pubsub = import('@e11/sdk').then(({ createPubSub }) => createPubSub({ projectId }));
+      pubsub = import('@e11/core/engine').then(({ createPubSub }) => createPubSub({ projectId }));
       pubsubs.set(projectId, pubsub);
     }
     return pubsub;

@@ -1,13 +1,14 @@
 import type { Logger } from '@e11/core';
 import { createLogger, E11Error, ErrorCode, isE11Error } from '@e11/core';
-import type { ParamsFactories, ScheduleService, TickResult } from '@e11/sdk';
+import type { ParamsFactories, ScheduleService, TickResult } from '@e11/core/engine';
 import type { Request, Response } from '@google-cloud/functions-framework';
 
 /** What the `schedulerTick` handler talks to. Every field is optional; the defaults are production's. */
 export interface SchedulerTickDeps {
   /**
-   * Kicks off, cancels and reads orchestrations; its store holds the schedules.
-   * @default an `OrchestrationService` with production defaults (project from GOOGLE_CLOUD_PROJECT,
+   * Kicks off, cancels and reads orchestrations; its store holds the schedules: an engine, or the sdk's
+   * `OrchestrationService`.
+   * @default an `Engine` with production defaults (project from GOOGLE_CLOUD_PROJECT,
    * FIRESTORE_EMULATOR_HOST and E11_CLOUD_RUN_EMULATOR_HOST honoured), created on the first request
    */
   service?: ScheduleService;
@@ -110,11 +111,11 @@ function oneLine(error: unknown): string {
 export function createSchedulerTickHandler(deps: SchedulerTickDeps = {}): SchedulerTickHandler {
   const logger = deps.logger ?? createLogger('e11-functions', { level: process.env.E11_LOG_LEVEL ?? 'info' });
   let owned: Promise<{ close(): Promise<void> } & ScheduleService> | undefined;
-  // The full SDK (Cloud Run client) loads on the first tick only, so other functions' cold starts stay light.
-  const sdk = () => import('@e11/sdk');
+  // The engine (Cloud Run client) loads on the first tick only, so other functions' cold starts stay light.
+  const engine = () => import('@e11/core/engine');
   const serviceFor = async (): Promise<ScheduleService> => {
     if (deps.service) return deps.service;
-    owned ??= sdk().then(({ OrchestrationService }) => new OrchestrationService({ logger }));
+    owned ??= engine().then(({ createEngine }) => createEngine({ logger }));
     return owned;
   };
 
@@ -135,7 +136,7 @@ export function createSchedulerTickHandler(deps: SchedulerTickDeps = {}): Schedu
       return;
     }
     try {
-      const [{ runScheduleTick }, unscoped] = await Promise.all([sdk(), serviceFor()]);
+      const [{ runScheduleTick }, unscoped] = await Promise.all([engine(), serviceFor()]);
       // A tenant's schedule is found (and fired) by a service scoped to that tenant.
       const { tenant, ...tick } = request;
       const service = tenant === undefined ? unscoped : unscoped.forTenant(tenant);

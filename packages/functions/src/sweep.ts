@@ -1,11 +1,14 @@
 import { createLogger, type Logger } from '@e11/core';
-import type { OrchestrationService, SweepReport } from '@e11/sdk';
+import type { Engine, SweepReport } from '@e11/core/engine';
 import type { Request, Response } from '@google-cloud/functions-framework';
 
 /** What the `sweep` handler talks to. */
 export interface SweepDeps {
-  /** @default an `OrchestrationService` from the environment (GOOGLE_CLOUD_PROJECT, E11_REGION, E11_COLLECTION_PREFIX, E11_FIRESTORE_DATABASE), created on the first request */
-  service?: Pick<OrchestrationService, 'sweep' | 'close'>;
+  /**
+   * Runs the pass (an engine, or the sdk's `OrchestrationService`, which has the same methods).
+   * @default an `Engine` from the environment (GOOGLE_CLOUD_PROJECT, E11_REGION, E11_COLLECTION_PREFIX, E11_FIRESTORE_DATABASE), created on the first request
+   */
+  service?: Pick<Engine, 'sweep' | 'close'>;
   /** Delete ended orchestrations older than this many days on each sweep. @default E11_RETENTION_DAYS, or off */
   retentionDays?: number;
   logger?: Logger;
@@ -29,11 +32,11 @@ export function createSweepHandler(deps: SweepDeps = {}): SweepHandler {
   const retention =
     deps.retentionDays ??
     (process.env.E11_RETENTION_DAYS ? Number(process.env.E11_RETENTION_DAYS) : undefined);
-  let owned: Promise<Pick<OrchestrationService, 'sweep' | 'close'>> | undefined;
+  let owned: Promise<Pick<Engine, 'sweep' | 'close'>> | undefined;
   const serviceFor = () => {
     if (deps.service) return Promise.resolve(deps.service);
-    // The full SDK (Cloud Run client) loads on the first call only.
-    owned ??= import('@e11/sdk').then(({ OrchestrationService }) => new OrchestrationService({ logger }));
+    // The engine (Cloud Run client) loads on the first call only.
+    owned ??= import('@e11/core/engine').then(({ createEngine }) => createEngine({ logger }));
     return owned;
   };
   const handler = async (req: Request, res: Response): Promise<void> => {

@@ -22,8 +22,12 @@ export function defaultRetryOn(error: unknown): boolean {
 }
 
 /**
- * Merges the kick-off's overrides (the orchestration's `policy`; null = not set), the job class's
- * `@JobName` options and the defaults, in that order of precedence.
+ * Merges the orchestration's stored `policy`, the job class's `@JobName` options and the defaults, in
+ * that order of precedence. When the backend knew the class at kick-off, the stored policy is already
+ * resolved (every field set; see `resolveJobPolicy` in @e11/core/engine) and is used as stored; a
+ * kick-off by a name the backend did not know stores only the kick-off's own settings (null = not set),
+ * and the class and the defaults fill the rest here, by the same rule. `multiplier`, `jitter` and
+ * `retryOn` are the class's alone (they are not stored).
  */
 export function resolvePolicy(kickOff: JobPolicy, options: JobOptions): ResolvedPolicy {
   const backoff = options.backoff ?? {};

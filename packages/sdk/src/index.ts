@@ -17,56 +17,57 @@ export {
   parseJobCompletedEvent,
   type StatusCounts,
 } from '@e11/core';
-export { createExecutionsClient, createJobsClient } from './clients/cloud-run.js';
-export { createPubSub } from './clients/pubsub.js';
-export { CloudRunTaskService, type CloudRunTaskServiceOptions } from './launch/cloud-run-task-service.js';
-export { LocalProcessLauncher, type LocalProcessLauncherOptions } from './launch/local-process-launcher.js';
-export type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './launch/task-launcher.js';
-export { sweep, type SweepContext, type SweepOptions, type SweepReport } from './maintenance/sweeper.js';
+// What a backend handles of the engine (@e11/core/engine): launchers and clients, the kick-off's
+// options and results, the read views, the sweep's report and the schedule tick.
 export {
-  cancelOrchestration,
-  discardJobs,
-  type OpsContext,
-  retryFailedJobs,
-} from './orchestration/failure-ops.js';
-export {
-  acquireLaunchRateLimiter,
-  LaunchRateLimiter,
-  type LaunchRateLimiterLease,
-  launchRateLimiterKey,
-} from './launch/rate-limiter.js';
-export {
-  type LaunchContext,
-  type LaunchPlan,
-  type LaunchReport,
-  launchJobs,
-} from './orchestration/launch-jobs.js';
-export {
-  compileKickOffOptions,
-  type CompiledKickOffOptions,
-  type KickOffOptions,
-  type OrchestrationServiceOptions,
-} from './orchestration/options.js';
-export {
-  type DeclaredJob,
+  CloudRunTaskService,
+  type CloudRunTaskServiceOptions,
+  createExecutionsClient,
+  createJobsClient,
+  createPubSub,
+  CronSchedule,
+  type ExecutionState,
   type JobClassReference,
-  type JobReference,
-  type ParamsOf,
-  readJobDeclaration,
-} from './orchestration/job-definitions.js';
-export { type KickOffResult, OrchestrationService } from './orchestration/orchestration-service.js';
-export {
   type JobFailure,
+  type JobInfo,
+  type JobReference,
   type JobResults,
   type JobSuccess,
-  partitionResults,
-} from './orchestration/results.js';
-export {
-  type JobInfo,
+  type KickOffOptions,
+  type KickOffResult,
+  type LaunchReport,
+  type LaunchRequest,
+  type LaunchResult,
+  LocalProcessLauncher,
+  type LocalProcessLauncherOptions,
   type OrchestrationInfo,
-  toJobInfo,
-  toOrchestrationInfo,
-} from './orchestration/views.js';
+  type OrchestrationServiceOptions,
+  type OverlapPolicy,
+  type ParamsFactories,
+  type ParamsFactory,
+  type ParamsOf,
+  type RetentionOptions,
+  type RetentionReport,
+  type RunOutcome,
+  type RunTrigger,
+  runScheduleTick,
+  SCHEDULE_TAG,
+  type ScheduleDefinition,
+  type ScheduleDoc,
+  scheduleIdempotencyKey,
+  type ScheduleKickOffOptions,
+  type ScheduleRunDoc,
+  type ScheduleService,
+  type ScheduleTickDeps,
+  type SweepOptions,
+  type SweepReport,
+  type TaskLauncher,
+  type TickOptions,
+  type TickResult,
+  validateScheduleName,
+  validateTimeZone,
+} from '@e11/core/engine';
+export { OrchestrationService } from './orchestration/orchestration-service.js';
 export { type DeadLetter, type DeadLetterOptions, listDeadLetters } from './monitoring/dead-letters.js';
 export { decodeCursor, encodeCursor } from './monitoring/history-cursor.js';
 export {
@@ -94,11 +95,6 @@ export {
 export { type FeedItem, type FeedOptions, orchestrationFeed } from './monitoring/orchestration-feed.js';
 export { type DurationStats, durationStats } from './monitoring/percentiles.js';
 export { createRedactor, REDACTED, redactJob, redactParams } from '@e11/core';
-export {
-  deleteOrchestrationsOlderThan,
-  type RetentionOptions,
-  type RetentionReport,
-} from './monitoring/retention.js';
 export { formatEventId, parseEventId } from './monitoring/sse-event-id.js';
 export {
   type JobEvent,
@@ -122,7 +118,6 @@ export { watchJobs, type WatchJobsOptions } from './monitoring/watch-jobs.js';
 export {
   compileWatchOptions,
   type CompleteOn,
-  hasEnded,
   watchOrchestration,
   type WatchOptions,
 } from './monitoring/watch-orchestration.js';
@@ -143,49 +138,10 @@ export {
   type SchedulerJobSpec,
   tickBody,
 } from './schedules/cloud-scheduler-sync.js';
-export { scheduleDocId } from './schedules/schedule-id.js';
-export { CronSchedule, validateTimeZone } from './schedules/cron.js';
-export {
-  type FireRequest,
-  fireSchedule,
-  type ScheduleService,
-  type ScheduleTickDeps,
-  type TickResult,
-} from './schedules/fire-schedule.js';
 export {
   type LocalScheduler,
   type LocalSchedulerOptions,
   startLocalScheduler,
 } from './schedules/local-scheduler.js';
-export {
-  dueFireTime,
-  runScheduleTick,
-  scheduleIdempotencyKey,
-  type TickOptions,
-} from './schedules/run-tick.js';
-export {
-  compileScheduleDefinition,
-  type CompiledSchedule,
-  type ParamsFactories,
-  type ParamsFactory,
-  type ScheduleDefinition,
-  type ScheduleKickOffOptions,
-  validateScheduleName,
-} from './schedules/schedule-definition.js';
-export {
-  type OverlapPolicy,
-  type RunOutcome,
-  type RunTrigger,
-  type ScheduleDoc,
-  scheduleDocSchema,
-  type ScheduleRunDoc,
-  scheduleRunDocSchema,
-} from './schedules/schedule-documents.js';
 export { type ScheduleInfo, type ScheduleRunInfo } from './schedules/schedule-views.js';
 export { Schedules, type SchedulesOptions } from './schedules/schedules.js';
-export {
-  findActiveScheduleOrchestrations,
-  readOrchestrationStatuses,
-  SCHEDULE_TAG,
-} from './schedules/schedule-orchestrations.js';
-export { type Launching, launchingSchema } from './schedules/schedule-documents.js';

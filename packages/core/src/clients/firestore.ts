@@ -19,22 +19,27 @@ export function splitHost(hostPort: string): { host: string; port: number } {
   return { host: host.replace(/^\[|\]$/g, ''), port };
 }
 
-/** The project id from the options or the usual environment variables. */
-export function resolveProjectId(projectId?: string): string | undefined {
-  return (
-    projectId ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCLOUD_PROJECT ?? process.env.GCP_PROJECT
-  );
+/** The project id from the options or the usual environment variables (of `env`, by default the process's). */
+export function resolveProjectId(
+  projectId?: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  return projectId ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT ?? env.GCP_PROJECT;
 }
 
 /** Firestore's rule for database ids (4-63 of a-z, 0-9 and '-', a letter first, not '-' last), or `(default)`. */
 const DATABASE_ID = /^([a-z][a-z0-9-]{2,61}[a-z0-9]|\(default\))$/;
 
 /**
- * The Firestore database id from the options, E11_FIRESTORE_DATABASE, or `(default)`. Throws
+ * The Firestore database id from the options, E11_FIRESTORE_DATABASE (of `env`, by default the
+ * process's), or `(default)`. Throws
  * E11_INVALID_OPTIONS for an id Firestore would refuse.
  */
-export function resolveDatabaseId(databaseId?: string): string {
-  const fromEnv = process.env.E11_FIRESTORE_DATABASE;
+export function resolveDatabaseId(
+  databaseId?: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  const fromEnv = env.E11_FIRESTORE_DATABASE;
   const id = databaseId ?? (fromEnv === '' ? undefined : fromEnv) ?? DEFAULTS.firestoreDatabase;
   if (!DATABASE_ID.test(id)) {
     const source = databaseId === undefined ? 'E11_FIRESTORE_DATABASE' : 'databaseId';

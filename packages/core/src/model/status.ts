@@ -82,3 +82,8 @@ export function endStatus(counts: StatusCounts, cancelRequested: boolean): Orche
   if (counts.cancelled > 0) return JobStatus.Cancelled;
   return JobStatus.Completed;
 }
+
+/** True once the completion marker ended the current epoch (terminal status and `completedAt` set). */
+export function hasEnded(doc: { status: OrchestrationStatus; completedAt: unknown }): boolean {
+  return isTerminal(doc.status) && doc.completedAt !== null;
+}

@@ -34,6 +34,15 @@ export interface RegistrationInput {
   params: readonly JobParams[];
 }
 
+/** What a registration that created its orchestration wrote, kept in memory for the launch. */
+export interface RegisteredOrchestration {
+  created: true;
+  /** The orchestration document as created (before `registered: true`). */
+  doc: OrchestrationDoc;
+  /** Each job's params as stored in its chunk. */
+  encodedParams: readonly string[];
+}
+
 /** How many counter shards an orchestration of `total` jobs gets (each shard sustains ~1 write/s). */
 export function shardCountFor(total: number): number {
   return Math.min(DEFAULTS.maxShards, Math.max(1, Math.ceil(total / DEFAULTS.jobsPerShard)));
@@ -132,7 +141,7 @@ export async function createOrchestrationDoc(
 export async function registerOrchestration(
   store: Store,
   input: RegistrationInput,
-): Promise<{ created: boolean }> {
+): Promise<RegisteredOrchestration | { created: false }> {
   const { collections } = store;
   const { orchestration, params } = input;
   const total = params.length;
@@ -214,5 +223,5 @@ export async function registerOrchestration(
       orchestrationId: orchestration.id,
     });
   }
-  return { created: true };
+  return { created: true, doc, encodedParams: encoded };
 }

@@ -80,7 +80,8 @@ export function firstWriteOf(job: VirtualJob): NewJobDoc {
   };
 }
 
-function virtualJob(
+/** A `Pending` job without a document, built from its orchestration and its params as stored (`params`). */
+export function virtualJob(
   source: JobSource,
   index: number,
   params: string,

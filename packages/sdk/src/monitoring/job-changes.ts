@@ -9,10 +9,9 @@ import {
   type Store,
   readVirtualJobs,
 } from '@e11/core';
+import { type JobInfo, toJobInfo } from '@e11/core/engine';
 import type { DocumentChange, DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
 import { Observable, switchMap } from 'rxjs';
-
-import { type JobInfo, toJobInfo } from '../orchestration/views.js';
 
 import { trackListener } from './listener-registry.js';
 import { listenerFailure } from './monitoring-errors.js';

@@ -10,13 +10,12 @@ import {
   readCounts,
   type Store,
 } from '@e11/core';
+import { hasEnded } from '@e11/core';
+import { type OrchestrationInfo, toOrchestrationInfo } from '@e11/core/engine';
 import { FieldPath, type Query, Timestamp } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
-import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
-
 import { decodeCursor, encodeCursor, queryFingerprint } from './history-cursor.js';
-import { hasEnded } from './watch-orchestration.js';
 
 /** Filters and paging of {@link listOrchestrations}. Every field is optional. */
 export interface ListOrchestrationsOptions {

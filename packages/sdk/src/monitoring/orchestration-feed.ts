@@ -1,7 +1,6 @@
 import { type OrchestrationDoc, isVisible, type Store } from '@e11/core';
+import type { OrchestrationInfo } from '@e11/core/engine';
 import { Observable, of, switchMap } from 'rxjs';
-
-import type { OrchestrationInfo } from '../orchestration/views.js';
 
 import { type JobChangeBatch, type JobChangesStart, listenJobChanges } from './job-changes.js';
 import { visibleOrchestration } from './visible-orchestration.js';

@@ -1,5 +1,5 @@
 import { type JobErrorInfo, type JobStatus, type OrchestrationStatus, type StatusCounts } from '@e11/core';
-import type { OrchestrationInfo } from '../orchestration/views.js';
+import type { OrchestrationInfo } from '@e11/core/engine';
 
 import type { JobTransition } from './job-changes.js';
 

@@ -1,7 +1,6 @@
 import { ErrorCode, isE11Error, type Logger, type OrchestrationDoc, type Store } from '@e11/core';
+import type { OrchestrationInfo } from '@e11/core/engine';
 import type { Timestamp } from '@google-cloud/firestore';
-
-import type { OrchestrationInfo } from '../orchestration/views.js';
 
 import type { JobChangeBatch } from './job-changes.js';
 import { orchestrationFeed } from './orchestration-feed.js';

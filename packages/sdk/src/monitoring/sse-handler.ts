@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { DEFAULTS, E11Error, ErrorCode, isE11Error, type Logger, type Store } from '@e11/core';
 
-import { serviceStore } from '../internal/service-store.js';
+import { serviceStore } from '@e11/core/engine';
 
 import { streamFeed } from './sse-feed.js';
 import {

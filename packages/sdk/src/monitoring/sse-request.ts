@@ -8,9 +8,8 @@ import {
   loadOrchestration,
   type Store,
 } from '@e11/core';
+import { type OrchestrationInfo, toOrchestrationInfo } from '@e11/core/engine';
 import type { Timestamp } from '@google-cloud/firestore';
-
-import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
 
 import { assertOrchestrationId } from './monitoring-errors.js';
 import { parseEventId } from './sse-event-id.js';

@@ -4,16 +4,15 @@ import {
   type OrchestrationDoc,
   orchestrationDocSchema,
   parseDocument,
-  isTerminal,
+  hasEnded,
   type StatusCounts,
   terminalCount,
   sumShards,
   isVisible,
   type Store,
 } from '@e11/core';
+import { type OrchestrationInfo, toOrchestrationInfo } from '@e11/core/engine';
 import { Observable, switchMap } from 'rxjs';
-
-import { type OrchestrationInfo, toOrchestrationInfo } from '../orchestration/views.js';
 
 import { trackListener } from './listener-registry.js';
 import { listenerFailure, unknownOrchestration } from './monitoring-errors.js';
@@ -36,11 +35,6 @@ export interface WatchOptions {
    * function (useful where no trigger runs). @default 'status'
    */
   completeOn?: CompleteOn;
-}
-
-/** True once the completion marker ended the current epoch. */
-export function hasEnded(doc: Pick<OrchestrationDoc, 'status' | 'completedAt'>): boolean {
-  return isTerminal(doc.status) && doc.completedAt !== null;
 }
 
 /** What makes two snapshots different for a watcher (not `updatedAt`, which every write touches). */

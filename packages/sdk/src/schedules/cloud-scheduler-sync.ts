@@ -1,7 +1,6 @@
 import { DEFAULTS, E11Error, ErrorCode, GrpcStatus, fromGrpcError, grpcCodeOf } from '@e11/core';
+import { scheduleDocId } from '@e11/core/engine';
 import type { CloudSchedulerClient, protos } from '@google-cloud/scheduler';
-
-import { scheduleDocId } from './schedule-id.js';
 
 type Job = protos.google.cloud.scheduler.v1.IJob;
 

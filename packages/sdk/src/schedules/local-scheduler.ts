@@ -1,7 +1,7 @@
 import { DEFAULTS, E11Error, ErrorCode } from '@e11/core';
 
-import type { ScheduleTickDeps, TickResult } from './fire-schedule.js';
-import { runScheduleTick } from './run-tick.js';
+import type { ScheduleTickDeps, TickResult } from '@e11/core/engine';
+import { runScheduleTick } from '@e11/core/engine';
 
 /** How {@link startLocalScheduler} runs. */
 export interface LocalSchedulerOptions extends ScheduleTickDeps {

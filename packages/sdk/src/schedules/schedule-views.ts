@@ -1,13 +1,7 @@
 import { type JobParams, type JobStatus, redactParams } from '@e11/core';
 
-import type { ScheduleKickOffOptions } from './schedule-definition.js';
-import type {
-  OverlapPolicy,
-  RunOutcome,
-  RunTrigger,
-  ScheduleDoc,
-  ScheduleRunDoc,
-} from './schedule-documents.js';
+import type { ScheduleKickOffOptions } from '@e11/core/engine';
+import type { OverlapPolicy, RunOutcome, RunTrigger, ScheduleDoc, ScheduleRunDoc } from '@e11/core/engine';
 
 /** One run of a schedule, as `schedules.runs()` lists it. */
 export interface ScheduleRunInfo {

@@ -1,26 +1,26 @@
 import { DEFAULTS, E11Error, ErrorCode, type Logger, type ServiceNameMapping } from '@e11/core';
-import { serviceJobDefinitions, serviceStore } from '../internal/service-store.js';
 
-import { CloudSchedulerSync, type CloudSchedulerOptions } from './cloud-scheduler-sync.js';
-import { fireSchedule, type ScheduleService, type TickResult } from './fire-schedule.js';
-import { listScheduleRuns, manualRunId } from './run-store.js';
-import { runScheduleTick, type TickOptions } from './run-tick.js';
+import type { ScheduleDoc } from '@e11/core/engine';
 import {
   compileScheduleDefinition,
   type ParamsFactories,
   type ScheduleDefinition,
   validateScheduleName,
-} from './schedule-definition.js';
-import type { ScheduleDoc } from './schedule-documents.js';
-import { scheduleRef } from './schedule-id.js';
-import { readOrchestrationStatuses } from './schedule-orchestrations.js';
+} from '@e11/core/engine';
+import { runScheduleTick, type TickOptions } from '@e11/core/engine';
+import { listScheduleRuns, manualRunId } from '@e11/core/engine';
+import { fireSchedule, type ScheduleService, type TickResult } from '@e11/core/engine';
+import { serviceJobDefinitions, serviceStore } from '@e11/core/engine';
+import { scheduleRef } from '@e11/core/engine';
+import { readOrchestrationStatuses } from '@e11/core/engine';
 import {
   deleteSchedule,
   listScheduleDocs,
   loadSchedule,
   saveSchedule,
   setScheduleEnabled,
-} from './schedule-store.js';
+} from '@e11/core/engine';
+import { CloudSchedulerSync, type CloudSchedulerOptions } from './cloud-scheduler-sync.js';
 import {
   type ScheduleInfo,
   type ScheduleRunInfo,

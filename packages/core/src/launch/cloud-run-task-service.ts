@@ -1,0 +1,150 @@
+import type { v2 } from '@google-cloud/run';
+import { createExecutionsClient, createJobsClient } from '../clients/cloud-run.js';
+import { resolveProjectId } from '../clients/firestore.js';
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode } from '../errors.js';
+import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
+
+import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
+
+/** Options for {@link CloudRunTaskService}. */
+export interface CloudRunTaskServiceOptions {
+  /** Google Cloud project; defaults to GOOGLE_CLOUD_PROJECT or the client's detected project. */
+  projectId?: string;
+  /** Cloud Run region. @default DEFAULTS.region, or E11_REGION */
+  region?: string;
+  /** A ready JobsClient (e.g. pointed at the local emulator). */
+  jobsClient?: v2.JobsClient;
+  /** A ready ExecutionsClient for cancel and describe. */
+  executionsClient?: v2.ExecutionsClient;
+  /** `host:port` of a Cloud Run Admin API server (the local emulator); defaults to E11_CLOUD_RUN_EMULATOR_HOST. */
+  endpoint?: string;
+}
+
+/**
+ * Launches Cloud Run job executions with `JobsClient.runJob` and container overrides. It returns as
+ * soon as the execution exists — the long-running operation ends only when the execution ends, so it
+ * is never awaited; the execution name comes from the operation's metadata. Works the same against
+ * Cloud Run and the local emulator.
+ */
+export class CloudRunTaskService implements TaskLauncher {
+  private readonly jobs: v2.JobsClient;
+  private executions: v2.ExecutionsClient | undefined;
+  private readonly region: string;
+  private projectId: string | undefined;
+  /** Clients passed in belong to the caller and are not closed here. */
+  private readonly owned: { close(): Promise<void> }[] = [];
+
+  constructor(private readonly options: CloudRunTaskServiceOptions = {}) {
+    this.projectId = resolveProjectId(options.projectId);
+    this.region = options.region ?? process.env.E11_REGION ?? DEFAULTS.region;
+    this.jobs =
+      options.jobsClient ??
+      this.own(createJobsClient({ projectId: this.projectId, emulatorHost: options.endpoint }));
+    this.executions = options.executionsClient;
+  }
+
+  /** The full Cloud Run job resource name for a job id. */
+  async jobResourceName(service: string): Promise<string> {
+    this.projectId ??= await this.jobs.getProjectId();
+    return `projects/${this.projectId}/locations/${this.region}/jobs/${service}`;
+  }
+
+  async launch(request: LaunchRequest): Promise<LaunchResult> {
+    const name = await this.jobResourceName(request.service);
+    const timeout =
+      request.timeoutMs == null
+        ? undefined
+        : { seconds: Math.floor(request.timeoutMs / 1000), nanos: (request.timeoutMs % 1000) * 1_000_000 };
+    let metadata: { name?: string | null } | null | undefined;
+    try {
+      const [operation] = await this.jobs.runJob({
+        name,
+        overrides: {
+          containerOverrides: [
+            {
+              env: Object.entries(request.env).map(([envName, value]) => ({ name: envName, value })),
+              ...(request.args ? { args: [...request.args] } : {}),
+            },
+          ],
+          taskCount: request.taskCount,
+          ...(timeout ? { timeout } : {}),
+        },
+      });
+      metadata = operation.metadata as typeof metadata;
+    } catch (error) {
+      throw fromGrpcError(error, ErrorCode.LaunchFailed, `Cloud Run could not run job ${name}`, {
+        executionName: name,
+      });
+    }
+    const executionName = metadata?.name ?? undefined;
+    if (!executionName) {
+      throw new E11Error(
+        ErrorCode.LaunchFailed,
+        `Cloud Run accepted ${name} but returned no execution name.`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    return { executionName };
+  }
+
+  /**
+   * Reads the execution (`ExecutionsClient.getExecution`): it is done once Cloud Run set its
+   * `completionTime`; the message is its `Completed` condition's. Undefined when Cloud Run no longer
+   * has it (it keeps the last 1,000 executions of a job) or the name is not one of its executions.
+   */
+  async describe(executionName: string): Promise<ExecutionState | undefined> {
+    const execution = await this.executionsClient()
+      .getExecution({ name: executionName })
+      .then(
+        ([found]) => found,
+        (error: unknown) => {
+          // Gone from Cloud Run's history, or not a Cloud Run execution name at all: unknown here.
+          const code = grpcCodeOf(error);
+          if (code === GrpcStatus.NOT_FOUND || code === GrpcStatus.INVALID_ARGUMENT) return undefined;
+          throw fromGrpcError(error, ErrorCode.Unavailable, `Could not read ${executionName}`, {
+            executionName,
+          });
+        },
+      );
+    if (!execution) return undefined;
+    const completed = execution.conditions?.find((condition) => condition.type === 'Completed');
+    return {
+      done: execution.completionTime != null,
+      succeeded: execution.succeededCount ?? 0,
+      failed: execution.failedCount ?? 0,
+      cancelled: execution.cancelledCount ?? 0,
+      ...(completed?.message ? { message: completed.message } : {}),
+    };
+  }
+
+  async cancel(executionName: string): Promise<void> {
+    try {
+      await this.executionsClient().cancelExecution({ name: executionName });
+    } catch (error) {
+      const code = grpcCodeOf(error);
+      // Already finished or gone: nothing to stop.
+      if (code === GrpcStatus.NOT_FOUND || code === GrpcStatus.FAILED_PRECONDITION) return;
+      throw fromGrpcError(error, ErrorCode.Unavailable, `Could not cancel ${executionName}`, {
+        executionName,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.owned.splice(0).map((client) => client.close()));
+  }
+
+  private executionsClient(): v2.ExecutionsClient {
+    return (this.executions ??= this.own(
+      createExecutionsClient({ projectId: this.projectId, emulatorHost: this.options.endpoint }),
+    ));
+  }
+
+  private own<T extends { close(): Promise<void> }>(client: T): T {
+    this.owned.push(client);
+    return client;
+  }
+}

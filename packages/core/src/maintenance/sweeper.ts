@@ -1,0 +1,319 @@
+import { type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
+import PQueue from 'p-queue';
+import { checkCompletion } from '../completion/check-completion.js';
+import { type EventPublisher } from '../completion/event-publisher.js';
+import { republishPendingEvents } from '../completion/republish-pending.js';
+import { DEFAULTS } from '../defaults.js';
+import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
+import { parseDocument, parseJobDocument } from '../model/parse.js';
+import { JobStatus } from '../model/status.js';
+import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
+import { cancelOrchestration } from '../orchestration/failure-ops.js';
+import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
+import { readCounts } from '../store/counts.js';
+import { failPendingJob } from '../store/fail-pending-job.js';
+import { touchRelaunchedJob } from '../store/launch-marks.js';
+import { recoverStaleJob } from '../store/recover-job.js';
+import { removeOrchestration } from '../store/remove-orchestration.js';
+import { type Store } from '../store/store.js';
+import { readUnwrittenJobs } from '../store/virtual-jobs.js';
+
+import { visitActiveOrchestrations } from './active-orchestrations.js';
+import { decidePending, executionStates, launchedAsArray, type LaunchState } from './pending-jobs.js';
+
+/** Options for {@link sweep}. Durations in milliseconds. */
+export interface SweepOptions {
+  /**
+   * A launcher (kick-off or retryFailed) silent this long has died: the sweeper launches its jobs. A job
+   * its finished launcher never launched is launched after this long; with a launcher that cannot
+   * describe executions, so is a launched job still unclaimed. @default DEFAULTS.pendingTimeoutMs
+   */
+  pendingTimeoutMs?: number;
+  /**
+   * A `Pending` job written within this grace is left alone this pass. A job released by an
+   * interrupted task, or requeued after a crash, is relaunched once every execution that may run it
+   * ended (Cloud Run's own task retry goes first). @default DEFAULTS.requeueGraceMs
+   */
+  requeueGraceMs?: number;
+  /**
+   * The sweeper ends an orchestration whose jobs are all terminal only once none of its jobs was
+   * written for this long: a normal end is the trigger's (it runs within seconds of the last job
+   * write), the sweeper only picks up the ends whose trigger was lost. Exactly once either way.
+   * @default DEFAULTS.completionGraceMs
+   */
+  completionGraceMs?: number;
+  /**
+   * Active orchestrations examined per sweep, read in pages of `pageSize`. With more active ones, the
+   * next sweep continues where this one stopped (a cursor stored in Firestore), wrapping around.
+   * @default DEFAULTS.sweepMaxActive
+   */
+  limit?: number;
+  /** Active orchestrations read per query. @default DEFAULTS.sweepPageSize */
+  pageSize?: number;
+  /** Also delete ended orchestrations created more than this many days ago (retention). @default off */
+  retentionDays?: number;
+}
+
+/** What one sweep found and did. */
+export interface SweepReport {
+  orchestrations: number;
+  /** Jobs whose heartbeat went stale. */
+  crashed: number;
+  /** Crashed jobs put back to Pending for a relaunch. */
+  requeued: number;
+  /** Crashed jobs with no attempts left. */
+  deadLettered: number;
+  /** Jobs launched again. */
+  relaunched: number;
+  /** Orchestrations cancelled because their deadline passed. */
+  timedOut: number;
+  /** Orchestrations whose end was detected here (a trigger was lost). */
+  completed: number;
+  /** Events published here after an earlier publish failed. */
+  republished: number;
+  /** Orchestrations deleted by the retention setting. */
+  deleted: number;
+  /**
+   * Half-registered orchestrations removed: their kick-off died before registering every job (it never
+   * returned their id, so no event is owed), and a retry with the same idempotency key can start afresh.
+   */
+  abandoned: number;
+}
+
+/** What the sweeper needs. */
+export interface SweepContext extends LaunchContext {
+  publisher: EventPublisher;
+}
+
+/** The grace periods of one sweep, and its cache of execution states. */
+interface SweepLimits {
+  pendingTimeoutMs: number;
+  requeueGraceMs: number;
+  describe: LaunchState['describe'];
+}
+
+/**
+ * One maintenance pass; run it every minute or so (the functions package exports it as an HTTP
+ * function for Cloud Scheduler; the local stack runs it on a timer). For each active orchestration it:
+ * cancels it when its deadline passed; treats `InProgress` jobs with a stale heartbeat as crashed
+ * (requeue and relaunch while attempts remain, else dead-letter); relaunches jobs left `Pending`
+ * (released by an interrupted task, or a lost launch); and runs completion detection, so an
+ * orchestration whose trigger was lost still ends with exactly one event. Finally it publishes events
+ * whose first publish failed. Every step is idempotent and safe to run concurrently with everything else.
+ */
+export async function sweep(context: SweepContext, options: SweepOptions = {}): Promise<SweepReport> {
+  const { store, logger } = context;
+  const report: SweepReport = {
+    orchestrations: 0,
+    crashed: 0,
+    requeued: 0,
+    deadLettered: 0,
+    relaunched: 0,
+    timedOut: 0,
+    completed: 0,
+    republished: 0,
+    deleted: 0,
+    abandoned: 0,
+  };
+  const nowMs = store.clock.now();
+  const pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULTS.pendingTimeoutMs;
+  const requeueGraceMs = options.requeueGraceMs ?? DEFAULTS.requeueGraceMs;
+  const completionGraceMs = options.completionGraceMs ?? DEFAULTS.completionGraceMs;
+  const completion = { store, publisher: context.publisher };
+  const limits = { pendingTimeoutMs, requeueGraceMs, describe: executionStates(context.launcher) };
+
+  const queue = new PQueue({ concurrency: 4 });
+  const sweepSnapshot = async (snapshot: QueryDocumentSnapshot): Promise<void> => {
+    try {
+      // Inside the try: one unreadable document (corrupt, or a newer schema) must not end the pass.
+      const orchestration = parseDocument(orchestrationDocSchema, snapshot);
+      if (!orchestration.registered) return;
+      report.orchestrations++;
+      await sweepOne(context, orchestration, nowMs, limits, report);
+      const check = await checkCompletion(completion, orchestration.id, {
+        settledForMs: completionGraceMs,
+      });
+      if (check.outcome === 'published') report.completed++;
+    } catch (error) {
+      logger.warn(
+        { err: (error as Error).message, orchestrationId: snapshot.id },
+        'sweep of orchestration failed',
+      );
+    }
+  };
+  await visitActiveOrchestrations(context, { limit: options.limit, pageSize: options.pageSize }, (snapshot) =>
+    queue.add(() => sweepSnapshot(snapshot)),
+  );
+
+  report.republished = await republishPendingEvents(completion, { pageSize: options.pageSize, logger });
+  try {
+    report.abandoned = await removeAbandonedRegistrations(context, nowMs - pendingTimeoutMs);
+  } catch (error) {
+    // E.g. its composite index still building after a deploy: the other steps go on.
+    logger.warn({ err: (error as Error).message }, 'could not look for abandoned registrations');
+  }
+  if (options.retentionDays !== undefined) {
+    report.deleted = (await deleteOrchestrationsOlderThan(store, options.retentionDays)).deleted.length;
+  }
+  return report;
+}
+
+/**
+ * Deletes orchestrations still unregistered (`registered: false`) that were created before `beforeMs`:
+ * their kick-off died while writing the params chunks. The query asks for the old ones only (composite
+ * index registered + createdAt), so registrations still being written never crowd them out.
+ */
+async function removeAbandonedRegistrations(context: SweepContext, beforeMs: number): Promise<number> {
+  const { store, logger } = context;
+  const abandoned = await store.collections
+    .orchestrations()
+    .where('registered', '==', false)
+    .where('createdAt', '<', Timestamp.fromMillis(beforeMs))
+    .orderBy('createdAt')
+    .limit(100)
+    .get();
+  let removed = 0;
+  for (const snapshot of abandoned.docs) {
+    try {
+      await removeOrchestration(store, snapshot.id);
+      removed++;
+      logger.warn(
+        { orchestrationId: snapshot.id },
+        'Removed an orchestration whose kick-off died before registering all its jobs',
+      );
+    } catch (error) {
+      logger.warn(
+        { err: (error as Error).message, orchestrationId: snapshot.id },
+        'could not remove an abandoned registration',
+      );
+    }
+  }
+  return removed;
+}
+
+/** The jobs of `orchestration` that have no document yet, if the counters say there are any. */
+async function unwrittenJobs(store: Store, orchestration: OrchestrationDoc): Promise<JobDoc[]> {
+  const jobs = store.collections.jobs(orchestration.id);
+  const [counts, storedPending] = await Promise.all([
+    readCounts(store, orchestration.id),
+    jobs.where('status', '==', JobStatus.Pending).count().get(),
+  ]);
+  if (counts.pending <= storedPending.data().count) return [];
+  return readUnwrittenJobs(store, orchestration);
+}
+
+async function sweepOne(
+  context: SweepContext,
+  orchestration: OrchestrationDoc,
+  nowMs: number,
+  limits: SweepLimits,
+  report: SweepReport,
+): Promise<void> {
+  const { store } = context;
+  if (orchestration.deadlineAt && orchestration.deadlineAt.toMillis() < nowMs) {
+    await cancelOrchestration(context, orchestration.id, { reason: 'timeout' });
+    report.timedOut++;
+    return;
+  }
+  const jobs = store.collections.jobs(orchestration.id);
+  const heartbeatTimeoutMs = orchestration.policy.heartbeatTimeoutMs;
+  const stale = await jobs
+    .where('status', '==', JobStatus.InProgress)
+    .where('heartbeatAt', '<', Timestamp.fromMillis(nowMs - heartbeatTimeoutMs))
+    .get();
+  for (const snapshot of stale.docs) {
+    report.crashed++;
+    const outcome = await recoverStaleJob(store, {
+      orchestrationId: orchestration.id,
+      jobId: snapshot.id,
+      heartbeatTimeoutMs,
+      defaultMaxAttempts: orchestration.policy.maxAttempts ?? DEFAULTS.maxAttempts,
+    });
+    if (outcome === 'requeued') report.requeued++;
+    if (outcome === 'dead-lettered') report.deadLettered++;
+  }
+  const waiting = await jobs
+    .where('status', '==', JobStatus.Pending)
+    .where('updatedAt', '<', Timestamp.fromMillis(nowMs - limits.requeueGraceMs))
+    .get();
+  // The kick-off (or retryFailed) that launches the jobs died: no launch completed, no sign of life for
+  // pendingTimeoutMs.
+  const launcherLastSeenMs = Math.max(
+    orchestration.launchHeartbeatAt?.toMillis() ?? 0,
+    orchestration.launchedAt?.toMillis() ?? 0,
+    orchestration.createdAt.toMillis(),
+  );
+  const timeoutBeforeMs = nowMs - limits.pendingTimeoutMs;
+  const state: LaunchState = {
+    orchestration,
+    launcherGone: orchestration.launchCompletedAt === null && launcherLastSeenMs < timeoutBeforeMs,
+    timeoutBeforeMs,
+    describe: limits.describe,
+    canDescribe: context.launcher.describe !== undefined,
+  };
+  const pending: JobDoc[] = waiting.docs.map((snapshot) => parseJobDocument(snapshot));
+  // Jobs with no document yet are listed only when one may be lost (their launcher died, or a launch
+  // that should have run them ended) and the counters hold more Pending jobs than there are documents.
+  if (orchestration.paramsChunkSize !== null && (await mayHaveLostUnwritten(state))) {
+    pending.push(...(await unwrittenJobs(store, orchestration)));
+  }
+  const relaunch: JobDoc[] = [];
+  // Each decision may read an execution from Cloud Run: a few at once, not one after another.
+  await new PQueue({ concurrency: DEFAULTS.launchConcurrency }).addAll(
+    pending.map((job) => async () => {
+      const decision = await decidePending(state, job);
+      if (decision.action === 'relaunch') relaunch.push(job);
+      if (decision.action === 'dead-letter') {
+        const ended = await failPendingJob(store, {
+          orchestrationId: orchestration.id,
+          jobId: job.id,
+          known: job,
+          error: decision.error,
+          deadLettered: true,
+        });
+        if (ended) report.deadLettered++;
+      }
+    }),
+  );
+  if (relaunch.length === 0) return;
+  relaunch.sort((a, b) => a.index - b.index);
+  // Jobs of an array-mode kick-off go out again as array executions of consecutive indices; the others
+  // (per-job mode, or reopened by retryFailed) one execution each.
+  const asArray = relaunch.filter((job) => launchedAsArray(orchestration, job));
+  const perJob = relaunch.filter((job) => !launchedAsArray(orchestration, job));
+  for (const [group, single] of [
+    [asArray, false],
+    [perJob, true],
+  ] as const) {
+    if (group.length === 0) continue;
+    const launch = await launchJobs(context, {
+      orchestration,
+      jobs: group.map((job) => ({ id: job.id, index: job.index })),
+      concurrency: DEFAULTS.launchConcurrency,
+      perJob: single,
+    });
+    report.relaunched += launch.launched;
+  }
+  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once. A job
+  // that had no document usually has one now (the launch recorded its execution); if not, it gets one.
+  const updatedAt = Timestamp.fromMillis(store.clock.now());
+  await Promise.all(relaunch.map((job) => touchRelaunchedJob(store, orchestration.id, job, updatedAt)));
+}
+
+/**
+ * Whether jobs without a document may be lost: their launcher died; or its launch completed and (array
+ * mode) an execution of it ended, or (per-job mode, or executions that cannot be described) it
+ * completed longer than `pendingTimeoutMs` ago.
+ */
+async function mayHaveLostUnwritten(state: LaunchState): Promise<boolean> {
+  const { orchestration } = state;
+  if (state.launcherGone) return true;
+  if (orchestration.launchCompletedAt === null) return false;
+  if (orchestration.mode === 'array' && state.canDescribe && orchestration.executions.length > 0) {
+    const states = await Promise.all(orchestration.executions.map((name) => state.describe(name)));
+    if (states.some((s) => s !== 'error' && s?.done === true)) return true;
+    // Executions the launcher does not know (pruned, or another process's local launcher): the timeout.
+    if (!states.every((s) => s === undefined)) return false;
+  }
+  return orchestration.launchCompletedAt.toMillis() < state.timeoutBeforeMs;
+}

@@ -1,0 +1,281 @@
+import type { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+
+import { createFirestore } from '../clients/firestore.js';
+import { createPubSub } from '../clients/pubsub.js';
+import { type Clock, systemClock } from '../clock.js';
+import { createPubSubPublisher, type EventPublisher } from '../completion/event-publisher.js';
+import { createTopicCheck, type TopicCheck } from '../completion/topic-check.js';
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode } from '../errors.js';
+import { bindServiceStore } from '../internal/service-store.js';
+import { CloudRunTaskService } from '../launch/cloud-run-task-service.js';
+import {
+  acquireLaunchRateLimiter,
+  type LaunchRateLimiter,
+  type LaunchRateLimiterLease,
+  launchRateLimiterKey,
+} from '../launch/rate-limiter.js';
+import type { TaskLauncher } from '../launch/task-launcher.js';
+import { createLogger, type Logger } from '../logging.js';
+import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
+import type { JobParams } from '../model/json.js';
+import { createStore, type Store } from '../store/store.js';
+import { assertJobIds, assertOrchestrationId } from '../validate/document-id.js';
+
+import { type CompiledServiceOptions, compileServiceOptions } from './compile-service-options.js';
+import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
+import { JobDefinitions, type JobReference } from './job-definitions.js';
+import { kickOff, type KickOffContext, type KickOffResult } from './kick-off.js';
+import type { LaunchContext, LaunchReport } from './launch-jobs.js';
+import { type KickOffOptions, type OrchestrationServiceOptions, validateTenant } from './options.js';
+
+/** How an {@link Engine} is built: the same options as the sdk's `OrchestrationService`. */
+export type EngineOptions = OrchestrationServiceOptions;
+
+/**
+ * The backend engine: what an `OrchestrationService` owns except reads and watches — the store, the
+ * launcher, its share of the process-wide launch rate limiter, the logger, the topic check, the event
+ * publisher, the known job classes and the compiled options — and what changes state through them:
+ * kick-off, cancel, retry, discard, the sweep. The sdk's service wraps one; the Cloud Functions (sweep,
+ * scheduler tick) use one directly. Create one per process and `close()` it on shutdown.
+ */
+export class Engine {
+  readonly logger: Logger;
+  /** The settings it was built from, validated and with every default filled. */
+  readonly settings: CompiledServiceOptions;
+  readonly #store: Store;
+  readonly #launcher: TaskLauncher;
+  readonly #ownsLauncher: boolean;
+  readonly #ownsFirestore: boolean;
+  readonly #rateLimiter: LaunchRateLimiter;
+  /** This engine's share of the process-wide limiter; null for a `forTenant()` view, which uses its parent's. */
+  readonly #rateLimiterLease: LaunchRateLimiterLease | null;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+  #pubsub: PubSub | undefined;
+  #publisher: EventPublisher | undefined;
+  readonly #ownsPubSub: boolean;
+  readonly #topicCheck: TopicCheck;
+  readonly #options: EngineOptions;
+  /** The registered job classes (`jobs` option): their declared sensitive keys join every kick-off's. */
+  readonly #jobDefinitions: JobDefinitions;
+
+  /**
+   * @param shared For `forTenant()` only: the parent's launch rate limiter, so a view adds no share of
+   *   its own (views are cheap and often not closed).
+   */
+  constructor(options: EngineOptions = {}, shared?: { rateLimiter: LaunchRateLimiter }) {
+    this.#options = options;
+    const settings = compileServiceOptions(options, process.env);
+    this.settings = settings;
+    this.#jobDefinitions = new JobDefinitions(options.jobs);
+    this.#pubsub = options.pubsub;
+    this.#publisher = options.publisher;
+    this.#ownsPubSub = options.pubsub === undefined;
+    const firestore: Firestore =
+      options.firestore ??
+      createFirestore({ projectId: settings.projectId, databaseId: settings.databaseId });
+    if (options.databaseId !== undefined && firestore.databaseId !== settings.databaseId) {
+      throw new E11Error(
+        ErrorCode.InvalidOptions,
+        `databaseId: '${options.databaseId}' differs from the database of the given firestore client ('${firestore.databaseId}').`,
+        { context: { path: 'databaseId' } },
+      );
+    }
+    const clock: Clock = options.clock ?? systemClock;
+    this.#ownsFirestore = options.firestore === undefined;
+    this.#store = createStore({
+      firestore,
+      collectionPrefix: settings.collectionPrefix,
+      clock,
+      tenant: settings.tenant,
+    });
+    bindServiceStore(this, { store: this.#store, jobs: this.#jobDefinitions });
+    this.logger = options.logger ?? createLogger('e11-engine');
+    this.#launcher =
+      options.launcher ??
+      new CloudRunTaskService({
+        projectId: settings.projectId,
+        region: settings.region,
+        endpoint: settings.cloudRunEndpoint,
+      });
+    this.#ownsLauncher = options.launcher === undefined;
+    // One limiter per project and region in this process (the run-job quota is the region's), shared
+    // with every other service, tenant view, schedule fire and sweep launching there.
+    this.#rateLimiterLease = shared
+      ? null
+      : acquireLaunchRateLimiter(
+          launchRateLimiterKey(settings.projectId ?? this.#firestoreProjectId(), settings.region),
+          settings.launch.ratePerMinute,
+        );
+    this.#rateLimiter = shared?.rateLimiter ?? (this.#rateLimiterLease as LaunchRateLimiterLease).limiter;
+    this.#topicCheck = createTopicCheck(() => this.#topicPubSub(), this.logger);
+  }
+
+  /**
+   * The same engine scoped to one tenant: it shares this engine's clients and launcher, stamps its
+   * kick-offs with the tenant, and cannot act on other tenants' orchestrations. A scoped engine cannot
+   * leave its scope: `forTenant()` of its own tenant returns the engine itself, of any other tenant
+   * throws `E11_TENANT_SCOPE`.
+   */
+  forTenant(tenant: string): Engine {
+    const scope = this.#store.tenant;
+    if (scope !== null) {
+      if (validateTenant(tenant) === scope) return this;
+      throw new E11Error(
+        ErrorCode.TenantScope,
+        `This service is scoped to tenant '${scope}': it cannot act for another tenant.`,
+        { context: { tenant: scope } },
+      );
+    }
+    return new Engine(
+      {
+        ...this.#options,
+        firestore: this.#store.firestore,
+        launcher: this.#launcher,
+        pubsub: this.#pubsub,
+        publisher: this.#publisher,
+        logger: this.logger,
+        clock: this.#store.clock,
+        tenant,
+      },
+      { rateLimiter: this.#rateLimiter },
+    );
+  }
+
+  /** Runs `job` once per parameter set: validate → register → launch (see `kickOff` in kick-off.ts). */
+  kickOffJob(
+    job: JobReference,
+    params: readonly JobParams[],
+    options?: KickOffOptions,
+  ): Promise<KickOffResult> {
+    return kickOff(this.#kickOffContext(), job, params, options);
+  }
+
+  /** Cancels an orchestration (see `cancelOrchestration`). */
+  async cancel(orchestrationId: string): Promise<{ cancelled: number; executions: number }> {
+    assertOrchestrationId(orchestrationId);
+    return cancelOrchestration(this.#opsContext(), orchestrationId);
+  }
+
+  /** Relaunches failed jobs and reopens an ended orchestration in a new epoch (see `retryFailedJobs`). */
+  async retryFailed(
+    orchestrationId: string,
+    options: { jobIds?: readonly string[] } = {},
+  ): Promise<{ epoch: number; jobIds: string[]; launch: LaunchReport }> {
+    assertOrchestrationId(orchestrationId);
+    if (options.jobIds !== undefined) assertJobIds(orchestrationId, options.jobIds);
+    return retryFailedJobs(this.#opsContext(), orchestrationId, {
+      jobIds: options.jobIds,
+      concurrency: this.settings.launch.concurrency,
+    });
+  }
+
+  /** Marks dead-lettered jobs (or the given ids) as permanently failed (see `discardJobs`). */
+  async discard(
+    orchestrationId: string,
+    options: { jobIds?: readonly string[] } = {},
+  ): Promise<{ discarded: number }> {
+    assertOrchestrationId(orchestrationId);
+    if (options.jobIds !== undefined) assertJobIds(orchestrationId, options.jobIds);
+    return discardJobs({ store: this.#store }, orchestrationId, options);
+  }
+
+  /**
+   * One maintenance pass over every tenant's orchestrations. A tenant-scoped engine refuses it with
+   * `E11_TENANT_SCOPE` (its relaunches, dead-letters and events would touch other tenants' work).
+   */
+  async sweep(options?: SweepOptions): Promise<SweepReport> {
+    const scope = this.#store.tenant;
+    if (scope !== null) {
+      throw new E11Error(
+        ErrorCode.TenantScope,
+        `This service is scoped to tenant '${scope}': sweep() acts on every tenant; run it unscoped.`,
+        { context: { tenant: scope } },
+      );
+    }
+    const context = this.#launchContext();
+    const retryBudgetMs = Math.min(context.launch.retryBudgetMs, DEFAULTS.sweepLaunchRetryBudgetMs);
+    return sweep(
+      { ...context, launch: { ...context.launch, retryBudgetMs }, publisher: this.#eventPublisher() },
+      options,
+    );
+  }
+
+  /** Waits for in-flight background launches, then releases the clients this engine created. Single-flight. */
+  close(): Promise<void> {
+    return (this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inFlight]);
+      this.#rateLimiterLease?.release();
+      if (this.#ownsLauncher) await this.#launcher.close();
+      if (this.#ownsPubSub && this.#pubsub) await this.#pubsub.close();
+      if (this.#ownsFirestore) await this.#store.firestore.terminate();
+    })());
+  }
+
+  #launchContext(): LaunchContext {
+    return {
+      store: this.#store,
+      launcher: this.#launcher,
+      logger: this.logger,
+      launch: this.settings.launch,
+      rateLimiter: this.#rateLimiter,
+    };
+  }
+
+  #kickOffContext(): KickOffContext {
+    return {
+      ...this.#launchContext(),
+      jobs: this.#jobDefinitions,
+      serviceName: this.settings.serviceName,
+      defaultTopic: this.settings.defaultTopic,
+      maxJobs: this.settings.maxJobsPerOrchestration,
+      topicCheck: this.#topicCheck,
+      track: (promise) => this.#track(promise),
+    };
+  }
+
+  #opsContext(): OpsContext {
+    return { ...this.#launchContext(), publisher: this.#eventPublisher() };
+  }
+
+  #eventPublisher(): EventPublisher {
+    if (!this.#publisher) {
+      this.#pubsub ??= createPubSub({ projectId: this.settings.projectId ?? this.#firestoreProjectId() });
+      this.#publisher = createPubSubPublisher(this.#pubsub);
+    }
+    return this.#publisher;
+  }
+
+  /** The Pub/Sub client events go through; undefined when a custom publisher was injected without one. */
+  #topicPubSub(): PubSub | undefined {
+    if (this.#pubsub) return this.#pubsub;
+    if (this.#options.publisher) return undefined;
+    return (this.#pubsub = createPubSub({
+      projectId: this.settings.projectId ?? this.#firestoreProjectId(),
+    }));
+  }
+
+  /** The project the Firestore client was built for, when it is known without a lookup. */
+  #firestoreProjectId(): string | undefined {
+    try {
+      // Set when the client was built with a project id (always so for emulator clients); not in the typings.
+      return (this.#store.firestore as unknown as { projectId: string }).projectId;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inFlight.add(promise);
+    const forget = () => this.#inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+}
+
+/** Builds an {@link Engine} (see `EngineOptions`). */
+export function createEngine(options: EngineOptions = {}): Engine {
+  return new Engine(options);
+}

@@ -1,0 +1,203 @@
+import PQueue from 'p-queue';
+import { checkCompletion } from '../completion/check-completion.js';
+import { type EventPublisher } from '../completion/event-publisher.js';
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode } from '../errors.js';
+import { type JobDoc } from '../model/documents.js';
+import { isTerminal, JobStatus } from '../model/status.js';
+import { cancelJob } from '../store/cancel-job.js';
+import { markCancelRequested, markLaunchCompleted, recordLaunchHeartbeat } from '../store/launch-marks.js';
+import { loadOrchestration } from '../store/orchestration-docs.js';
+import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
+
+import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
+import { readAllJobs } from './results.js';
+
+/** What the failure operations need: the launch context, and a publisher to end orchestrations at once. */
+export interface OpsContext extends LaunchContext {
+  publisher?: EventPublisher;
+}
+
+const parallel = <T>(items: readonly T[], fn: (item: T) => Promise<unknown>) =>
+  new PQueue({ concurrency: 16 }).addAll(items.map((item) => () => fn(item)));
+
+/**
+ * Cancels an orchestration: records the request, moves every unfinished job to `Cancelled`, asks
+ * Cloud Run to cancel the executions that may still run, and (with a publisher) ends the orchestration
+ * at once with one JobCompletedEvent whose status is `Cancelled`. An orchestration that already ended
+ * is left alone. `reason: 'timeout'` is used by the sweeper for orchestration deadlines.
+ */
+export async function cancelOrchestration(
+  context: OpsContext,
+  orchestrationId: string,
+  options: { reason?: 'cancelled' | 'timeout' } = {},
+): Promise<{ cancelled: number; executions: number }> {
+  const { store, launcher, logger } = context;
+  const reason = options.reason ?? 'cancelled';
+  const orchestration = await loadOrchestration(store, orchestrationId);
+  if (isTerminal(orchestration.status)) return { cancelled: 0, executions: 0 };
+  await markCancelRequested(store, orchestrationId, reason);
+  const open = [
+    ...(await readAllJobs(store, orchestrationId, JobStatus.InProgress)),
+    ...(await readAllJobs(store, orchestrationId, JobStatus.Pending)),
+  ];
+  const executions = new Set<string>(orchestration.executions);
+  let cancelled = 0;
+  const message =
+    reason === 'timeout'
+      ? `The orchestration passed its deadline (${orchestration.deadlineAt?.toDate().toISOString() ?? 'unknown'}) before this job finished.`
+      : 'The orchestration was cancelled before this job finished.';
+  await parallel(open, async (job) => {
+    const before = await cancelJob(store, {
+      orchestrationId,
+      jobId: job.id,
+      known: job,
+      error: {
+        message,
+        code: reason === 'timeout' ? ErrorCode.Timeout : ErrorCode.Cancelled,
+        name: null,
+        stack: null,
+        jobName: job.jobName,
+        orchestrationId,
+        retryable: false,
+      },
+    });
+    if (!before) return;
+    cancelled++;
+    if (before.executionName?.includes('/executions/')) executions.add(before.executionName);
+  });
+  await parallel([...executions], (name) =>
+    launcher
+      .cancel(name)
+      .catch((error: unknown) =>
+        logger.warn({ err: (error as Error).message, name }, 'could not cancel execution'),
+      ),
+  );
+  if (context.publisher) {
+    // The cancellation is done; if the event cannot be published now, the sweeper publishes it later.
+    await checkCompletion({ store, publisher: context.publisher }, orchestrationId).catch((error: unknown) =>
+      logger.warn(
+        { err: (error as Error).message, orchestrationId },
+        'cancelled; event publish will be retried',
+      ),
+    );
+  }
+  return { cancelled, executions: executions.size };
+}
+
+/**
+ * Relaunches failed jobs with their original params (all `Errored`, not discarded, jobs by default, or
+ * the given ids, which may also be `Cancelled`). They reopen in a new epoch, so the orchestration's next
+ * end produces a new JobCompletedEvent. Safe against concurrent calls and the sweeper: each job is
+ * reopened by one call only, never into an epoch that ended, and launched once; while this call
+ * launches, it heartbeats on the orchestration like a kick-off, so if it dies the sweeper launches
+ * what it left.
+ */
+export async function retryFailedJobs(
+  context: OpsContext,
+  orchestrationId: string,
+  options: { jobIds?: readonly string[]; concurrency: number },
+): Promise<{ epoch: number; jobIds: string[]; launch: LaunchReport }> {
+  const { store } = context;
+  const orchestration = await loadOrchestration(store, orchestrationId);
+  const candidates = options.jobIds
+    ? (await readAllJobs(store, orchestrationId)).filter((job) => options.jobIds?.includes(job.id))
+    : await readAllJobs(store, orchestrationId, JobStatus.Errored);
+  if (options.jobIds) {
+    const known = new Set(candidates.map((job) => job.id));
+    const unknown = options.jobIds.find((id) => !known.has(id));
+    if (unknown !== undefined) {
+      throw new E11Error(
+        ErrorCode.UnknownJob,
+        `Job ${unknown} is not part of orchestration ${orchestrationId}.`,
+        {
+          context: { orchestrationId, jobId: unknown },
+        },
+      );
+    }
+  }
+  const { reopened, epoch } = await reopenInNewEpoch(context, orchestrationId, candidates);
+  if (reopened.length === 0) {
+    const launch = { executions: [], launched: 0, failed: 0, deferred: 0, skipped: 0, requests: 0 };
+    return { epoch: orchestration.epoch, jobIds: [], launch };
+  }
+  // Like a kick-off's launch: alive while it launches, complete at the end (see openEpoch).
+  const heartbeat = setInterval(() => {
+    recordLaunchHeartbeat(store, orchestrationId).catch((error: unknown) => {
+      context.logger.warn({ err: (error as Error).message, orchestrationId }, 'launch heartbeat failed');
+    });
+  }, DEFAULTS.launchHeartbeatMs);
+  heartbeat.unref();
+  let launch: LaunchReport;
+  try {
+    launch = await launchJobs(context, {
+      orchestration,
+      jobs: reopened.sort((a, b) => a.index - b.index),
+      concurrency: options.concurrency,
+      perJob: true,
+    });
+  } finally {
+    clearInterval(heartbeat);
+  }
+  // Jobs left Pending by a quota window that outlasted the budget stay with the sweeper ("launcher gone").
+  if (launch.deferred === 0) await markLaunchCompleted(store, orchestrationId);
+  return { epoch, jobIds: reopened.map((job) => job.id), launch };
+}
+
+/**
+ * Reopens `candidates` in a new epoch: {@link openEpoch} with the first reopenable one, then the others
+ * while that epoch is still open. Jobs that find it superseded (a concurrent retryFailed opened the
+ * next one) open a newer epoch in the next round. Returns the jobs reopened and the last epoch opened.
+ */
+async function reopenInNewEpoch(
+  context: OpsContext,
+  orchestrationId: string,
+  candidates: readonly JobDoc[],
+): Promise<{ reopened: { id: string; index: number }[]; epoch: number }> {
+  const { store } = context;
+  const reopened: { id: string; index: number }[] = [];
+  let epoch = 0;
+  let remaining = [...candidates];
+  while (remaining.length > 0) {
+    const first = remaining.shift() as JobDoc;
+    const opened = await openEpoch(store, { orchestrationId, jobId: first.id });
+    if (opened.outcome === 'unchanged') {
+      // Taken (by a concurrent call) or discarded meanwhile: keep only the jobs still to reopen.
+      const open = await stillReopenable(
+        store,
+        orchestrationId,
+        remaining.map((job) => job.id),
+      );
+      remaining = remaining.filter((job) => open.has(job.id));
+      continue;
+    }
+    epoch = opened.epoch;
+    reopened.push({ id: first.id, index: first.index });
+    const stale: JobDoc[] = [];
+    await parallel(remaining, async (job) => {
+      const outcome = await reopenJob(store, { orchestrationId, jobId: job.id, epoch });
+      if (outcome === 'reopened') reopened.push({ id: job.id, index: job.index });
+      if (outcome === 'stale') stale.push(job);
+    });
+    remaining = stale.sort((a, b) => a.index - b.index);
+  }
+  return { reopened, epoch };
+}
+
+/** Marks failed jobs (all dead-lettered ones by default, or the given ids) as permanently failed. */
+export async function discardJobs(
+  context: Pick<OpsContext, 'store'>,
+  orchestrationId: string,
+  options: { jobIds?: readonly string[] } = {},
+): Promise<{ discarded: number }> {
+  const { store } = context;
+  await loadOrchestration(store, orchestrationId);
+  const failed = (await readAllJobs(store, orchestrationId, JobStatus.Errored)).filter((job) =>
+    options.jobIds ? options.jobIds.includes(job.id) : job.deadLettered,
+  );
+  let discarded = 0;
+  await parallel(failed, async (job) => {
+    if (await discardJob(store, { orchestrationId, jobId: job.id })) discarded++;
+  });
+  return { discarded };
+}

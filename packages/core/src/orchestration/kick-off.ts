@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+
+import { Timestamp } from '@google-cloud/firestore';
+
+import type { TopicCheck } from '../completion/topic-check.js';
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode } from '../errors.js';
+import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
+import type { JobParams } from '../model/json.js';
+import { markLaunchCompleted, markLaunchStarted, recordLaunchHeartbeat } from '../store/launch-marks.js';
+import { type RegisteredOrchestration, registerOrchestration } from '../store/register-orchestration.js';
+import { virtualJob, type VirtualJob } from '../store/virtual-jobs.js';
+import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
+import { validateParamsList } from '../validate/params.js';
+
+import { awaitRegistration } from './await-registration.js';
+import type { JobDefinitions, JobReference } from './job-definitions.js';
+import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
+import { type CompiledKickOffOptions, compileKickOffOptions, type KickOffOptions } from './options.js';
+import { resolveJobPolicy } from './resolve-policy.js';
+
+/**
+ * `kickOffJob` as one straight pipeline: {@link validateKickOff} (nothing is written for bad input) →
+ * {@link registerKickOff} (the orchestration, its params chunks and counter shards; or the earlier
+ * kick-off with the same idempotency key) → {@link launchKickOff} (the tasks, with the jobs registration
+ * wrote handed over in memory: launch never reads them back).
+ */
+
+/** What `kickOffJob` returns. */
+export interface KickOffResult {
+  orchestrationId: string;
+  /** One UUID per parameter set, in the same order. */
+  jobIds: string[];
+  /** True when an idempotency key matched an earlier kick-off: nothing new was launched. */
+  deduplicated: boolean;
+  /** The launch outcome; with `background: true` it settles later (see `launched`). */
+  launch: LaunchReport | null;
+  /** Settles when every launch of this call is done (immediately for a deduplicated call). */
+  launched: Promise<LaunchReport | null>;
+}
+
+/** What a kick-off needs of the engine running it. */
+export interface KickOffContext extends LaunchContext {
+  /** The job classes the backend knows (`jobs` option). */
+  jobs: JobDefinitions;
+  serviceName: ServiceNameMapping | undefined;
+  defaultTopic: string;
+  maxJobs: number;
+  topicCheck: TopicCheck;
+  /** Keeps a launch running past the call (`close()` waits for it). */
+  track<T>(promise: Promise<T>): Promise<T>;
+}
+
+/** A kick-off that passed validation. */
+export interface ValidKickOff {
+  jobName: string;
+  /** The Cloud Run job the tasks run in. */
+  service: string;
+  options: CompiledKickOffOptions;
+  params: readonly JobParams[];
+}
+
+/** A registered kick-off: the orchestration's id and jobs, and (when this call created it) what it wrote. */
+export interface RegisteredKickOff {
+  orchestrationId: string;
+  jobIds: string[];
+  /** Null when an idempotency key matched an earlier kick-off: nothing is launched. */
+  created: RegisteredOrchestration | null;
+}
+
+/** Times a kick-off registers afresh after its duplicate's orchestration was removed mid-registration. */
+const DUPLICATE_REGISTRATION_ROUNDS = 3;
+
+/**
+ * Step 1: resolves the job (name or `@JobName` class), compiles the options, resolves the job's policy
+ * (see `resolveJobPolicy`), checks the params and that the event's topic exists. Throws a typed `E11Error`; writes nothing.
+ */
+export async function validateKickOff(
+  context: KickOffContext,
+  job: JobReference,
+  params: readonly JobParams[],
+  kickOffOptions: KickOffOptions | undefined,
+): Promise<ValidKickOff> {
+  const { jobName, options, declared } = context.jobs.resolve(job, kickOffOptions);
+  const service = serviceNameFor(jobName, context.serviceName);
+  const compiled = compileKickOffOptions(options, {
+    topic: context.defaultTopic,
+    launchConcurrency: context.launch.concurrency,
+  });
+  // Resolved once, here, when the class is known; stored with the orchestration for every reader.
+  compiled.policy = resolveJobPolicy(compiled.policy, declared?.policy);
+  validateParamsList(params, { maxJobs: context.maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
+  // The event is promised on this topic: a missing one fails here, before anything is written.
+  await context.topicCheck.check(compiled.topic);
+  return { jobName, service, options: compiled, params };
+}
+
+/**
+ * Step 2: registers the orchestration. An existing one is this kick-off's duplicate (same idempotency
+ * key): the call waits until that one registered its jobs and returns it (`created: null`). If it
+ * disappears while awaited (its registration failed and removed itself, or the sweeper removed an
+ * abandoned one), this call registers afresh.
+ */
+export async function registerKickOff(
+  context: KickOffContext,
+  valid: ValidKickOff,
+): Promise<RegisteredKickOff> {
+  const { store, logger } = context;
+  const { jobName, service, options, params } = valid;
+  const orchestrationId =
+    options.idempotencyKey === null
+      ? randomUUID()
+      : idempotentOrchestrationId(store.collections.prefix, store.tenant, options.idempotencyKey);
+  const jobIds = params.map((_, index) => jobIdFor(orchestrationId, index));
+  const createdAtMs = store.clock.now();
+  const registration = {
+    orchestration: {
+      id: orchestrationId,
+      jobName,
+      service,
+      tags: store.tenant === null ? options.tags : { ...options.tags, tenant: store.tenant },
+      tenant: store.tenant,
+      topic: options.topic,
+      mode: options.mode,
+      policy: options.policy,
+      idempotencyKey: options.idempotencyKey,
+      sensitiveKeys: options.sensitiveKeys,
+      deadlineAt:
+        options.policy.orchestrationTimeoutMs === null
+          ? null
+          : Timestamp.fromMillis(createdAtMs + options.policy.orchestrationTimeoutMs),
+    },
+    params,
+  };
+  for (let round = 1; ; round++) {
+    const registered = await registerOrchestration(store, registration);
+    if (registered.created) return { orchestrationId, jobIds, created: registered };
+    const logContext = { orchestrationId, idempotencyKey: options.idempotencyKey };
+    logger.debug(logContext, 'idempotency key already used: waiting for that kick-off to register its jobs');
+    if (await awaitRegistration(store, orchestrationId, jobName, params.length)) {
+      return { orchestrationId, jobIds, created: null };
+    }
+    logger.warn(
+      logContext,
+      'the orchestration was removed while its registration was awaited: registering afresh',
+    );
+    if (round === DUPLICATE_REGISTRATION_ROUNDS) {
+      throw new E11Error(
+        ErrorCode.Timeout,
+        `Orchestration ${orchestrationId} was removed ${round} times while its registration was awaited.`,
+        { retryable: true, context: { orchestrationId } },
+      );
+    }
+  }
+}
+
+/**
+ * Step 3: marks the orchestration `InProgress` and launches its jobs (bounded concurrency, the shared
+ * rate limit, retries), with a launch heartbeat while it runs; when every job was launched or ended,
+ * marks the launch complete (jobs left `Pending` stay the sweeper's to launch once this kick-off is
+ * silent). The jobs come from registration in memory. Resolves once the launch has started, with the
+ * promise that settles when it is done.
+ */
+export async function launchKickOff(
+  context: KickOffContext,
+  valid: ValidKickOff,
+  registered: RegisteredKickOff & { created: RegisteredOrchestration },
+): Promise<{ launched: Promise<LaunchReport> }> {
+  const { store, logger } = context;
+  const { orchestrationId, jobIds, created } = registered;
+  await markLaunchStarted(store, orchestrationId);
+  // A long launch (thousands of jobs under the Admin API's rate limit) keeps saying it is alive, so
+  // the sweeper can tell it from a backend that died mid-launch.
+  const heartbeat = setInterval(() => {
+    recordLaunchHeartbeat(store, orchestrationId).catch(() => undefined);
+  }, DEFAULTS.launchHeartbeatMs);
+  heartbeat.unref();
+  const pending = (index: number): VirtualJob | undefined => {
+    const params = created.encodedParams[index];
+    return params === undefined
+      ? undefined
+      : virtualJob(created.doc, index, params, `kick-off of ${orchestrationId}`);
+  };
+  const launched = context.track(
+    launchJobs(context, {
+      orchestration: {
+        id: orchestrationId,
+        jobName: valid.jobName,
+        service: valid.service,
+        mode: valid.options.mode,
+        policy: valid.options.policy,
+      },
+      jobs: jobIds.map((id, index) => ({ id, index })),
+      pending,
+      concurrency: valid.options.launchConcurrency,
+      ...(valid.options.signal ? { signal: valid.options.signal } : {}),
+    })
+      .then(async (report) => {
+        // Failing to say so has the same effect as jobs left Pending: the sweeper checks them.
+        if (report.deferred === 0) {
+          await markLaunchCompleted(store, orchestrationId).catch((error: unknown) =>
+            logger.warn(
+              { err: (error as Error).message, orchestrationId },
+              'could not mark the launch complete; the sweeper will check the jobs still Pending',
+            ),
+          );
+        }
+        return report;
+      })
+      .finally(() => clearInterval(heartbeat)),
+  );
+  return { launched };
+}
+
+/** The whole kick-off: validate → register → launch (awaited unless `background`). */
+export async function kickOff(
+  context: KickOffContext,
+  job: JobReference,
+  params: readonly JobParams[],
+  options: KickOffOptions | undefined,
+): Promise<KickOffResult> {
+  const valid = await validateKickOff(context, job, params, options);
+  const registered = await registerKickOff(context, valid);
+  const { orchestrationId, jobIds, created } = registered;
+  if (created === null) {
+    return { orchestrationId, jobIds, deduplicated: true, launch: null, launched: Promise.resolve(null) };
+  }
+  const { launched } = await launchKickOff(context, valid, { ...registered, created });
+  if (valid.options.background) {
+    launched.catch((error: unknown) =>
+      context.logger.error({ err: error, orchestrationId }, 'background launch failed'),
+    );
+    return { orchestrationId, jobIds, deduplicated: false, launch: null, launched };
+  }
+  const launch = await launched;
+  return { orchestrationId, jobIds, deduplicated: false, launch, launched };
+}

@@ -1,0 +1,275 @@
+import type { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { type Clock } from '../clock.js';
+import { type EventPublisher } from '../completion/event-publisher.js';
+import { DEFAULTS } from '../defaults.js';
+import { type Duration, toMs } from '../duration.js';
+import { E11Error, ErrorCode } from '../errors.js';
+import type { TaskLauncher } from '../launch/task-launcher.js';
+import { type Logger } from '../logging.js';
+import { type JobPolicy } from '../model/documents.js';
+import { type ServiceNameMapping } from '../validate/job-name.js';
+import { validateTags } from '../validate/tags.js';
+
+import type { JobClassReference } from './job-definitions.js';
+
+/** How an `OrchestrationService` (sdk) or an `Engine` is built. Every field is optional. */
+export interface OrchestrationServiceOptions {
+  /** Google Cloud project. @default GOOGLE_CLOUD_PROJECT, or detected by the clients */
+  projectId?: string;
+  /** @default DEFAULTS.collectionPrefix ('e11_'), or E11_COLLECTION_PREFIX */
+  collectionPrefix?: string;
+  /**
+   * E11's Firestore database: the default client's, and, with `firestore`, the database that client
+   * must use (anything else is E11_INVALID_OPTIONS). Launched tasks get it as E11_FIRESTORE_DATABASE.
+   * @default E11_FIRESTORE_DATABASE, or DEFAULTS.firestoreDatabase ('(default)')
+   */
+  databaseId?: string;
+  /** A Firestore client; by default one is created (emulator-aware through FIRESTORE_EMULATOR_HOST). */
+  firestore?: Firestore;
+  /** A Pub/Sub client for cancel() and sweep(), which end orchestrations themselves; created lazily by default. */
+  pubsub?: PubSub;
+  /** Publishes JobCompletedEvents for cancel() and sweep(); by default one over `pubsub`. */
+  publisher?: EventPublisher;
+  /** Starts task executions; by default a {@link CloudRunTaskService} for `region` / `cloudRunEndpoint`. */
+  launcher?: TaskLauncher;
+  /** Cloud Run region for the default launcher. @default DEFAULTS.region, or E11_REGION */
+  region?: string;
+  /** `host:port` of the local Cloud Run emulator for the default launcher. @default E11_CLOUD_RUN_EMULATOR_HOST */
+  cloudRunEndpoint?: string;
+  /** Job name → Cloud Run job id. @default lower-case, `_` → `-` */
+  serviceName?: ServiceNameMapping;
+  /** Topic of JobCompletedEvents unless a kick-off names one. @default DEFAULTS.topic, or E11_TOPIC */
+  defaultTopic?: string;
+  /** Launch pacing and retries (Cloud Run's run-job quota is per minute). */
+  launch?: {
+    /** @default DEFAULTS.launchConcurrency */
+    concurrency?: number;
+    /** @default DEFAULTS.launchRatePerMinute */
+    ratePerMinute?: number;
+    /**
+     * Attempts per launch on transient errors other than quota and unavailability (INTERNAL, UNKNOWN,
+     * DEADLINE_EXCEEDED). @default DEFAULTS.launchMaxAttempts
+     */
+    maxAttempts?: number;
+    /**
+     * How long a launch keeps retrying 429 (quota) and 503 (unavailable) answers before it leaves the job
+     * Pending for the sweeper; such answers never end a job Errored. @default DEFAULTS.launchRetryBudgetMs
+     */
+    retryBudget?: Duration;
+    /** @default DEFAULTS.launchInitialBackoffMs */
+    initialBackoff?: Duration;
+    /** @default DEFAULTS.launchMaxBackoffMs */
+    maxBackoff?: Duration;
+  };
+  /** Ceiling on parameter sets per kick-off. @default DEFAULTS.maxJobsPerOrchestration */
+  maxJobsPerOrchestration?: number;
+  /** @default a Cloud Logging-shaped pino logger at E11_LOG_LEVEL or 'warn' */
+  logger?: Logger;
+  /** @default the system clock */
+  clock?: Clock;
+  /**
+   * Scopes the service to one tenant (customer): its kick-offs are stamped with it (also as the
+   * `tenant` tag of their events), and every read — status, jobs, results, watch, SSE, history, metrics,
+   * dead letters, cancel, retry — sees only that tenant's orchestrations; others answer
+   * `E11_UNKNOWN_ORCHESTRATION`, as if they did not exist. See also `forTenant()`.
+   * @default null (unscoped)
+   */
+  tenant?: string | null;
+  /**
+   * The job classes this backend kicks off (imported from the job's package): a kick-off by name then
+   * stores the class's declared `sensitiveKeys` with the orchestration, as `kickOffJob(JobClass, …)`
+   * does. Throws E11_INVALID_OPTIONS for a class without `@JobName`. @default []
+   */
+  jobs?: readonly JobClassReference[];
+}
+
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Validates a tenant id: 1-128 letters, digits, `_`, `.`, `-`, starting with a letter or digit. */
+export function validateTenant(tenant: unknown): string | null {
+  if (tenant === undefined || tenant === null) return null;
+  if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
+    invalid('tenant', `must be 1-128 letters, digits, '_', '.' or '-', got ${JSON.stringify(tenant)}.`);
+  }
+  return tenant;
+}
+
+/** Options of one kick-off. Every field is optional. */
+export interface KickOffOptions {
+  /** Customer identifiers carried to the JobCompletedEvent (body and Pub/Sub attributes). */
+  tags?: Record<string, string>;
+  /** Topic for this orchestration's JobCompletedEvent. @default the service's defaultTopic */
+  topic?: string;
+  /** The same key always maps to the same orchestration: a repeated or concurrent call launches nothing twice. */
+  idempotencyKey?: string;
+  /** `per-job`: one execution per parameter set (the seed's model). `array`: one execution with taskCount = N. @default 'per-job' */
+  mode?: 'per-job' | 'array';
+  /** Launch requests in flight at once for this kick-off. @default the service's launch.concurrency */
+  launchConcurrency?: number;
+  /** Per-job time limit enforced by the runner (its AbortSignal fires). @default the job class's, or none */
+  timeout?: Duration;
+  /** Cloud Run task timeout override (the container is stopped after it). @default the Cloud Run job's own */
+  taskTimeout?: Duration;
+  /** Whole-orchestration deadline: unfinished jobs are cancelled after it. @default none */
+  orchestrationTimeout?: Duration;
+  /** Retries of a failed job in its task (transient errors) and relaunches of crashed tasks. */
+  retry?: {
+    /** Attempts per job, first run included. @default the job class's, or DEFAULTS.maxAttempts */
+    maxAttempts?: number;
+    initialBackoff?: Duration;
+    maxBackoff?: Duration;
+  };
+  /** Shorthand for `retry.maxAttempts = taskRetries + 1`. */
+  taskRetries?: number;
+  /** A running task whose heartbeat is older than this is treated as crashed. @default DEFAULTS.heartbeatTimeoutMs */
+  heartbeatTimeout?: Duration;
+  /** Params keys whose values are never logged or shown. */
+  sensitiveKeys?: string[];
+  /** Resolve as soon as the jobs are registered; launches continue in the background. @default false */
+  background?: boolean;
+  /**
+   * Stops launching when it aborts (the caller gave up or is shutting down): jobs not launched yet stay
+   * Pending, and the sweeper launches them once this kick-off has been silent for its pendingTimeoutMs.
+   */
+  signal?: AbortSignal;
+}
+
+/** Kick-off options after validation and defaults. */
+export interface CompiledKickOffOptions {
+  tags: Record<string, string>;
+  topic: string;
+  idempotencyKey: string | null;
+  mode: 'per-job' | 'array';
+  launchConcurrency: number;
+  policy: JobPolicy;
+  sensitiveKeys: string[];
+  background: boolean;
+  signal: AbortSignal | null;
+}
+
+const TOPIC = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
+
+function invalid(path: string, message: string): never {
+  throw new E11Error(ErrorCode.InvalidOptions, `${path}: ${message}`, { context: { path } });
+}
+
+function positiveInt(value: unknown, path: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    invalid(path, `must be an integer from 1 to ${max}, got ${String(value)}.`);
+  }
+  return value;
+}
+
+/** Validates a Pub/Sub topic id. */
+export function validateTopic(topic: unknown, path = 'topic'): string {
+  if (typeof topic !== 'string' || !TOPIC.test(topic) || topic.toLowerCase().startsWith('goog')) {
+    invalid(
+      path,
+      `must be a Pub/Sub topic id (3-255 letters, digits, - _ . ~ + %, starting with a letter), got ${JSON.stringify(topic)}.`,
+    );
+  }
+  return topic;
+}
+
+/** Validates kick-off options and fills defaults. Pure; throws `E11_INVALID_OPTIONS` naming the field. */
+export function compileKickOffOptions(
+  options: KickOffOptions | undefined,
+  defaults: { topic: string; launchConcurrency: number },
+): CompiledKickOffOptions {
+  const o = options ?? {};
+  if (typeof o !== 'object') invalid('options', 'must be an object.');
+  const mode = o.mode ?? 'per-job';
+  if (mode !== 'per-job' && mode !== 'array')
+    invalid('mode', `must be 'per-job' or 'array', got ${JSON.stringify(mode)}.`);
+  if (
+    o.idempotencyKey !== undefined &&
+    (typeof o.idempotencyKey !== 'string' || o.idempotencyKey.length === 0 || o.idempotencyKey.length > 500)
+  ) {
+    invalid('idempotencyKey', 'must be a non-empty string of at most 500 characters.');
+  }
+  if (o.taskRetries !== undefined && o.retry?.maxAttempts !== undefined) {
+    invalid('taskRetries', 'give either taskRetries or retry.maxAttempts, not both.');
+  }
+  const maxAttempts =
+    o.retry?.maxAttempts !== undefined
+      ? positiveInt(o.retry.maxAttempts, 'retry.maxAttempts', 100)
+      : o.taskRetries !== undefined
+        ? positiveInt(o.taskRetries + 1, 'taskRetries', 100)
+        : null;
+  const sensitiveKeys = o.sensitiveKeys ?? [];
+  if (!Array.isArray(sensitiveKeys) || sensitiveKeys.some((key) => typeof key !== 'string' || key === '')) {
+    invalid('sensitiveKeys', 'must be an array of non-empty strings.');
+  }
+  const optionalMs = (value: Duration | undefined, path: string) => {
+    if (value === undefined) return null;
+    const ms = toMs(value, path);
+    if (ms <= 0) invalid(path, 'must be greater than zero.');
+    return ms;
+  };
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    invalid('signal', 'must be an AbortSignal.');
+  const taskTimeoutMs = optionalMs(o.taskTimeout, 'taskTimeout');
+  if (taskTimeoutMs !== null && taskTimeoutMs > 7 * 86_400_000)
+    invalid('taskTimeout', 'Cloud Run allows at most 7 days.');
+  return {
+    tags: validateTags(o.tags),
+    topic: validateTopic(o.topic ?? defaults.topic),
+    idempotencyKey: o.idempotencyKey ?? null,
+    mode,
+    launchConcurrency:
+      o.launchConcurrency === undefined
+        ? defaults.launchConcurrency
+        : positiveInt(o.launchConcurrency, 'launchConcurrency', 1_000),
+    policy: {
+      maxAttempts,
+      initialBackoffMs:
+        o.retry?.initialBackoff === undefined ? null : toMs(o.retry.initialBackoff, 'retry.initialBackoff'),
+      maxBackoffMs: o.retry?.maxBackoff === undefined ? null : toMs(o.retry.maxBackoff, 'retry.maxBackoff'),
+      jobTimeoutMs: optionalMs(o.timeout, 'timeout'),
+      taskTimeoutMs,
+      orchestrationTimeoutMs: optionalMs(o.orchestrationTimeout, 'orchestrationTimeout'),
+      heartbeatTimeoutMs: optionalMs(o.heartbeatTimeout, 'heartbeatTimeout') ?? DEFAULTS.heartbeatTimeoutMs,
+    },
+    sensitiveKeys: [...sensitiveKeys],
+    background: o.background ?? false,
+    signal: o.signal ?? null,
+  };
+}
+
+/** Launch settings after defaults. */
+export interface CompiledLaunchOptions {
+  concurrency: number;
+  ratePerMinute: number;
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  retryBudgetMs: number;
+}
+
+/** Validates the service's launch options and fills defaults. */
+export function compileLaunchOptions(launch: OrchestrationServiceOptions['launch']): CompiledLaunchOptions {
+  const l = launch ?? {};
+  return {
+    concurrency:
+      l.concurrency === undefined
+        ? DEFAULTS.launchConcurrency
+        : positiveInt(l.concurrency, 'launch.concurrency', 1_000),
+    ratePerMinute:
+      l.ratePerMinute === undefined
+        ? DEFAULTS.launchRatePerMinute
+        : positiveInt(l.ratePerMinute, 'launch.ratePerMinute', 1_000_000),
+    maxAttempts:
+      l.maxAttempts === undefined
+        ? DEFAULTS.launchMaxAttempts
+        : positiveInt(l.maxAttempts, 'launch.maxAttempts', 100),
+    initialBackoffMs:
+      l.initialBackoff === undefined
+        ? DEFAULTS.launchInitialBackoffMs
+        : toMs(l.initialBackoff, 'launch.initialBackoff'),
+    maxBackoffMs:
+      l.maxBackoff === undefined ? DEFAULTS.launchMaxBackoffMs : toMs(l.maxBackoff, 'launch.maxBackoff'),
+    retryBudgetMs:
+      l.retryBudget === undefined ? DEFAULTS.launchRetryBudgetMs : toMs(l.retryBudget, 'launch.retryBudget'),
+  };
+}

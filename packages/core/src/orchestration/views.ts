@@ -1,0 +1,136 @@
+import type { Timestamp } from '@google-cloud/firestore';
+import {
+  type AttemptRecord,
+  type JobDoc,
+  type JobErrorInfo,
+  type OrchestrationDoc,
+} from '../model/documents.js';
+import { type JobParams } from '../model/json.js';
+import {
+  type JobStatus,
+  type OrchestrationStatus,
+  type StatusCounts,
+  terminalCount,
+} from '../model/status.js';
+import { redactJob } from '../monitoring/redact.js';
+
+const toDate = (value: Timestamp | null | undefined): Date | null => (value ? value.toDate() : null);
+
+/** An orchestration as the SDK returns it. */
+export interface OrchestrationInfo {
+  id: string;
+  jobName: string;
+  /** The Cloud Run job id its tasks run on. */
+  service: string;
+  status: OrchestrationStatus;
+  total: number;
+  /** Jobs per status, live. */
+  counts: StatusCounts;
+  /** Share of jobs that reached a terminal status, 0..1. */
+  progress: number;
+  tags: Record<string, string>;
+  tenant: string | null;
+  topic: string;
+  mode: 'per-job' | 'array';
+  /** Run number: 1, +1 for each retryFailed. */
+  epoch: number;
+  idempotencyKey: string | null;
+  cancelRequested: boolean;
+  scheduleName: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  launchedAt: Date | null;
+  completedAt: Date | null;
+  deadlineAt: Date | null;
+}
+
+/** One job as the SDK returns it. */
+export interface JobInfo<P extends JobParams = JobParams, R = unknown> {
+  id: string;
+  orchestrationId: string;
+  jobName: string;
+  index: number;
+  status: JobStatus;
+  params: P;
+  attempt: number;
+  attempts: (Omit<AttemptRecord, 'startedAt' | 'finishedAt'> & {
+    startedAt: Date;
+    finishedAt: Date | null;
+  })[];
+  result: R | null;
+  error: JobErrorInfo | null;
+  progress: { ratio: number; message: string | null; at: Date } | null;
+  checkpoint: unknown;
+  deadLettered: boolean;
+  discarded: boolean;
+  executionName: string | null;
+  heartbeatAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The public view of an orchestration document with its live counts. */
+export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts): OrchestrationInfo {
+  return {
+    id: doc.id,
+    jobName: doc.jobName,
+    service: doc.service,
+    status: doc.status,
+    total: doc.total,
+    counts,
+    progress: doc.total === 0 ? 1 : terminalCount(counts) / doc.total,
+    tags: doc.tags,
+    tenant: doc.tenant,
+    topic: doc.topic,
+    mode: doc.mode,
+    epoch: doc.epoch,
+    idempotencyKey: doc.idempotencyKey,
+    cancelRequested: doc.cancelRequested,
+    scheduleName: doc.scheduleName ?? null,
+    createdAt: doc.createdAt.toDate(),
+    updatedAt: doc.updatedAt.toDate(),
+    launchedAt: toDate(doc.launchedAt),
+    completedAt: toDate(doc.completedAt),
+    deadlineAt: toDate(doc.deadlineAt),
+  };
+}
+
+/**
+ * The public view of a job document, redacted with its orchestration's `sensitiveKeys` (the stored
+ * union of the kick-off's keys and the job class's): those keys of params, result and checkpoint
+ * read `[REDACTED]`, and their values are redacted from the error, attempt and progress texts.
+ */
+export function toJobInfo<P extends JobParams = JobParams, R = unknown>(
+  stored: JobDoc,
+  sensitiveKeys: readonly string[],
+): JobInfo<P, R> {
+  const doc = redactJob(stored, sensitiveKeys);
+  return {
+    id: doc.id,
+    orchestrationId: doc.orchestrationId,
+    jobName: doc.jobName,
+    index: doc.index,
+    status: doc.status,
+    params: doc.params as P,
+    attempt: doc.attempt,
+    attempts: doc.attempts.map((record) => ({
+      ...record,
+      startedAt: record.startedAt.toDate(),
+      finishedAt: toDate(record.finishedAt),
+    })),
+    result: (doc.result ?? null) as R | null,
+    error: doc.error,
+    progress: doc.progress ? { ...doc.progress, at: doc.progress.at.toDate() } : null,
+    checkpoint: doc.checkpoint,
+    deadLettered: doc.deadLettered,
+    discarded: doc.discarded,
+    executionName: doc.executionName,
+    heartbeatAt: toDate(doc.heartbeatAt),
+    startedAt: toDate(doc.startedAt),
+    finishedAt: toDate(doc.finishedAt),
+    createdAt: doc.createdAt.toDate(),
+    updatedAt: doc.updatedAt.toDate(),
+  };
+}
