@@ -20,6 +20,7 @@ import {
   loadJobByIndex,
   type Logger,
   type OrchestrationDoc,
+  parseTaskEnv,
   type Store,
 } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
@@ -33,7 +34,6 @@ import { createRedactor } from './redact.js';
 import { buildRegistry } from './registry.js';
 import { resolvePolicy } from './retry-policy.js';
 import { runAttempts } from './run-attempts.js';
-import { parseTaskEnv } from './task-env.js';
 
 /** Options of {@link executeJob}. */
 export interface ExecuteJobOptions {

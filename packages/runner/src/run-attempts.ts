@@ -14,6 +14,7 @@ import {
   JobStatus,
   releaseJob,
   type Store,
+  type TaskEnv,
 } from '@e11/core';
 
 import { createJobContext } from './context.js';
@@ -28,7 +29,6 @@ import { isRetryableFailure, type ResolvedPolicy, retryDelayMs, shouldRetry } fr
 import { settle } from './settle.js';
 import { formatIssuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { toStoredJson } from './stored-json.js';
-import type { TaskEnv } from './task-env.js';
 
 /** A job this task has claimed, with everything needed to run its attempts. */
 export interface ClaimedJob {

@@ -2,6 +2,7 @@ import { Firestore } from '@google-cloud/firestore';
 
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
+import { TaskEnvName } from '../task/task-contract.js';
 
 /**
  * Factories for the Google clients, the same in production and locally. With an emulator host (an
@@ -34,10 +35,10 @@ const DATABASE_ID = /^([a-z][a-z0-9-]{2,61}[a-z0-9]|\(default\))$/;
  * E11_INVALID_OPTIONS for an id Firestore would refuse.
  */
 export function resolveDatabaseId(databaseId?: string): string {
-  const fromEnv = process.env.E11_FIRESTORE_DATABASE;
+  const fromEnv = process.env[TaskEnvName.firestoreDatabase];
   const id = databaseId ?? (fromEnv === '' ? undefined : fromEnv) ?? DEFAULTS.firestoreDatabase;
   if (!DATABASE_ID.test(id)) {
-    const source = databaseId === undefined ? 'E11_FIRESTORE_DATABASE' : 'databaseId';
+    const source = databaseId === undefined ? TaskEnvName.firestoreDatabase : 'databaseId';
     throw new E11Error(
       ErrorCode.InvalidOptions,
       `${source}: '${id}' is not a Firestore database id (4-63 lower-case letters, digits or '-', starting with a letter), nor '(default)'.`,
