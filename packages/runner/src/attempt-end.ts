@@ -8,7 +8,7 @@ import {
   type OwnedJob,
   releaseJob,
   type Store,
-} from '@e11/core';
+} from '@e11/core/task';
 
 import { ExitCode, type ExecuteOutcome, type ExitCodeValue } from './outcome.js';
 

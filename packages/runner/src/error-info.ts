@@ -1,4 +1,4 @@
-import { boundJobError, ErrorCode, type JobErrorInfo } from '@e11/core';
+import { boundJobError, ErrorCode, type JobErrorInfo } from '@e11/core/task';
 
 /** The error fields stored on a job document, redacted and bounded. */
 export function toJobErrorInfo(

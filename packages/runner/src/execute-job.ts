@@ -10,7 +10,7 @@ import {
   type Logger,
   parseTaskEnv,
   TaskEnvName,
-} from '@e11/core';
+} from '@e11/core/task';
 import type { Firestore } from '@google-cloud/firestore';
 
 import { claimForTask } from './claim-for-task.js';

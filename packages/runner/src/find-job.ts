@@ -11,7 +11,7 @@ import {
   type Store,
   type TaskEnv,
   TaskEnvName,
-} from '@e11/core';
+} from '@e11/core/task';
 
 import { persist } from './persist.js';
 

@@ -8,7 +8,7 @@ import {
   recordHeartbeat,
   type RunningJob,
   type Store,
-} from '@e11/core';
+} from '@e11/core/task';
 
 import type { HeartbeatClock } from './heartbeat-clock.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
