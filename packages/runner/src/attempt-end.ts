@@ -8,7 +8,7 @@ import {
   type OwnedJob,
   releaseJob,
   type Store,
-} from '@e11/core/task';
+} from '@e11/core';
 
 import { ExitCode, type ExecuteOutcome, type ExitCodeValue } from './outcome.js';
 

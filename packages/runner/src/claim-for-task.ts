@@ -8,7 +8,7 @@ import {
   type OrchestrationDoc,
   type Store,
   type TaskEnv,
-} from '@e11/core/task';
+} from '@e11/core';
 
 import { ExitCode, type ExecuteJobResult } from './outcome.js';
 import { persist } from './persist.js';

@@ -5,7 +5,7 @@ import {
   type RunningJob,
   saveCheckpoint,
   type Store,
-} from '@e11/core/task';
+} from '@e11/core';
 
 import type { JobMonitor } from './job-monitor.js';
 import { ProgressReporter } from './progress-reporter.js';

@@ -1,4 +1,4 @@
-import { addSensitiveKeys, type Logger, type OrchestrationDoc, type Store } from '@e11/core/task';
+import { addSensitiveKeys, type Logger, type OrchestrationDoc, type Store } from '@e11/core';
 
 import { persist } from './persist.js';
 

@@ -1,4 +1,4 @@
-import { boundJobError, ErrorCode, type JobErrorInfo } from '@e11/core/task';
+import { boundJobError, ErrorCode, type JobErrorInfo } from '@e11/core';
 
 /** The error fields stored on a job document, redacted and bounded. */
 export function toJobErrorInfo(

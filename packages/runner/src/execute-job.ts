@@ -10,7 +10,7 @@ import {
   type Logger,
   parseTaskEnv,
   TaskEnvName,
-} from '@e11/core/task';
+} from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 
 import { claimForTask } from './claim-for-task.js';

@@ -11,7 +11,7 @@ import {
   type Store,
   type TaskEnv,
   TaskEnvName,
-} from '@e11/core/task';
+} from '@e11/core';
 
 import { persist } from './persist.js';
 

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 
 // Types only: the module itself is imported when the job thread first blocks.
-import type { Store } from '@e11/core/task';
+import type { Store } from '@e11/core';
 
 import { Slot, sinceBase } from './heartbeat-clock.js';
 import type { WatchdogData, WatchdogMessage } from './heartbeat-watchdog.js';
@@ -21,7 +21,7 @@ function post(message: WatchdogMessage): void {
 
 /** The Firestore client and store of this thread, created at the first block (loading takes a second or more). */
 function storeOnce(): Promise<Store> {
-  store ??= import('@e11/core/task').then(
+  store ??= import('@e11/core').then(
     (core) =>
       core.createStore({
         firestore: core.createFirestore(data.client),
@@ -39,7 +39,7 @@ function storeOnce(): Promise<Store> {
 async function watch(): Promise<void> {
   const ready = await storeOnce();
   if (sinceBase(data.base) - Atomics.load(slots, Slot.beat) < data.intervalMs) return;
-  const { recordHeartbeat } = await import('@e11/core/task');
+  const { recordHeartbeat } = await import('@e11/core');
   const outcome = await recordHeartbeat(ready, data.job);
   if (outcome === 'recorded') {
     Atomics.store(slots, Slot.beat, sinceBase(data.base));

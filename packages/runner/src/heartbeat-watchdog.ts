@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 
-import type { ActivityOutcome, ClientOptions, Logger, RunningJob } from '@e11/core/task';
+import type { ActivityOutcome, ClientOptions, Logger, RunningJob } from '@e11/core';
 
 import type { HeartbeatClock } from './heartbeat-clock.js';
 

@@ -8,7 +8,7 @@ import {
   recordHeartbeat,
   type RunningJob,
   type Store,
-} from '@e11/core/task';
+} from '@e11/core';
 
 import type { HeartbeatClock } from './heartbeat-clock.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';

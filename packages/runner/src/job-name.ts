@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { type Duration, E11Error, ErrorCode, type JobParams, toMs, validateJobName } from '@e11/core/task';
+import { type Duration, E11Error, ErrorCode, type JobParams, toMs, validateJobName } from '@e11/core';
 
 import type { JobContext } from './context.js';
 import type { StandardSchemaV1 } from './standard-schema.js';

@@ -1,4 +1,4 @@
-import { cloudLoggingOptions, type Logger } from '@e11/core/task';
+import { cloudLoggingOptions, type Logger } from '@e11/core';
 import { pino } from 'pino';
 
 /** Labels every runner log line carries under `logging.googleapis.com/labels`. */

@@ -1,4 +1,4 @@
-import type { JobStatus } from '@e11/core/task';
+import type { JobStatus } from '@e11/core';
 
 /** Exit codes of a task process; Cloud Run marks a task failed on any non-zero code. */
 export const ExitCode = {

@@ -1,4 +1,4 @@
-import { backoffDelay, delay, isRetryableGrpcError } from '@e11/core/task';
+import { backoffDelay, delay, isRetryableGrpcError } from '@e11/core';
 
 /**
  * How long a task keeps retrying a status write while Firestore is unreachable. `normal`: about two

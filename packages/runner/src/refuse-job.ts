@@ -8,7 +8,7 @@ import {
   type Logger,
   type Store,
   TaskEnvName,
-} from '@e11/core/task';
+} from '@e11/core';
 
 import { toJobErrorInfo } from './error-info.js';
 import { ExitCode, type ExecuteJobResult } from './outcome.js';

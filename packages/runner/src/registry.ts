@@ -1,4 +1,4 @@
-import { E11Error, ErrorCode } from '@e11/core/task';
+import { E11Error, ErrorCode } from '@e11/core';
 
 import { getJobDefinition, type JobClass, type JobDefinition } from './job-name.js';
 

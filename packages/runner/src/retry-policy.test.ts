@@ -1,4 +1,4 @@
-import { E11Error } from '@e11/core/task';
+import { E11Error } from '@e11/core';
 import { describe, expect, it } from 'vitest';
 
 import { PermanentError, TransientError } from './errors.js';

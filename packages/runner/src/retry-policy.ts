@@ -1,4 +1,4 @@
-import { backoffDelay, DEFAULTS, ErrorCode, isE11Error, type JobPolicy, toMs } from '@e11/core/task';
+import { backoffDelay, DEFAULTS, ErrorCode, isE11Error, type JobPolicy, toMs } from '@e11/core';
 
 import { PermanentError, TransientError } from './errors.js';
 import type { JobOptions } from './job-name.js';

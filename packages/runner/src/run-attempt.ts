@@ -6,7 +6,7 @@ import {
   type RunningJob,
   type Store,
   type TaskEnv,
-} from '@e11/core/task';
+} from '@e11/core';
 
 import { createJobContext } from './context.js';
 import type { JobMonitor } from './job-monitor.js';

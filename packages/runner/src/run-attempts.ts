@@ -13,7 +13,7 @@ import {
   type OwnedJob,
   type Store,
   type TaskEnv,
-} from '@e11/core/task';
+} from '@e11/core';
 
 import { type AttemptEnd, rowOf } from './attempt-end.js';
 import { toJobErrorInfo } from './error-info.js';

@@ -1,4 +1,4 @@
-import { createFirestore, E11Error, ErrorCode } from '@e11/core/task';
+import { createFirestore, E11Error, ErrorCode } from '@e11/core';
 
 import { executeJob, type ExecuteJobOptions } from './execute-job.js';
 import type { JobClass } from './job-name.js';

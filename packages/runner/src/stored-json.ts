@@ -1,4 +1,4 @@
-import { DEFAULTS, E11Error, ErrorCode, firestoreValueSize } from '@e11/core/task';
+import { DEFAULTS, E11Error, ErrorCode, firestoreValueSize } from '@e11/core';
 
 /**
  * The JSON value a job's result or checkpoint is stored as (`undefined` → null). Throws E11_JOB_FAILED

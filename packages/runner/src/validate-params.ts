@@ -1,4 +1,4 @@
-import { E11Error, ErrorCode } from '@e11/core/task';
+import { E11Error, ErrorCode } from '@e11/core';
 
 import { formatIssuePath, type StandardSchemaV1 } from './standard-schema.js';
 
