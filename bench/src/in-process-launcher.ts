@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { checkCompletion, type EventPublisher, type Store } from '@e11/core';
+import { checkCompletion, cloudRunTaskEnv, type EventPublisher, type Store, TaskEnvName } from '@e11/core';
 import { executeJob, createRunnerLogger } from '@e11/runner';
 import { type LaunchRequest, type LaunchResult, type TaskLauncher } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
@@ -39,11 +39,14 @@ export class InProcessLauncher implements TaskLauncher {
           logger: this.logger,
           env: {
             ...request.env,
-            CLOUD_RUN_EXECUTION: execution,
-            CLOUD_RUN_TASK_INDEX: String(index),
-            CLOUD_RUN_TASK_ATTEMPT: '0',
-            CLOUD_RUN_TASK_COUNT: String(request.taskCount),
-            E11_HEARTBEAT_INTERVAL_MS: '60000',
+            ...cloudRunTaskEnv({
+              job: request.service,
+              execution,
+              taskIndex: index,
+              taskAttempt: 0,
+              taskCount: request.taskCount,
+            }),
+            [TaskEnvName.heartbeatIntervalMs]: '60000',
           },
         });
         if (result.orchestrationId)

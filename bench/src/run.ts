@@ -12,10 +12,12 @@ import { createPubSub } from '@e11/sdk';
 import { type BookkeepingResult, measureBookkeeping } from './bookkeeping.js';
 import { measureCompletionLatency } from './completion-latency.js';
 import { measureFloor } from './floor.js';
+import { measureImageSize } from './image-size.js';
 import { machineInfo } from './machine.js';
 import { installOpCounter } from './op-counter.js';
 import { measureRegistration } from './registration.js';
 import { measureRunnerOverhead } from './runner-overhead.js';
+import { renderRunnerSections, runnerTargets } from './runner-report.js';
 import { round } from './stats.js';
 
 const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,6 +74,10 @@ try {
   });
   log(`  ${JSON.stringify(overhead)}`);
 
+  log('6/6 job image: installed size of the runner and its production dependencies…');
+  const image = await measureImageSize();
+  log(`  ${JSON.stringify(image)}`);
+
   const largest = sizes.at(-1) ?? 0;
   const opsOf = (mode: string, n: number) =>
     bookkeeping.find((b) => b.mode === mode && b.jobs === n)?.opsPerJob ?? NaN;
@@ -104,16 +110,7 @@ try {
         Math.round((arrayLargest.cloudRunCallsPer1000Jobs * largest) / 1000) === Math.ceil(largest / 10_000),
     },
     { target: 'event latency ≤ 3× the raw floor', value: `${latencyRatio}×`, met: latencyRatio <= 3 },
-    {
-      target: 'runner overhead ≤ 1.5× bare Node (start → exit)',
-      value: `${overhead.totalMs.ratio}×`,
-      met: overhead.totalMs.ratio <= 1.5,
-    },
-    {
-      target: 'runner peak RSS < 120 MB',
-      value: `${overhead.peakRssMb.runner} MB`,
-      met: overhead.peakRssMb.runner < 120,
-    },
+    ...runnerTargets(overhead, image),
     {
       target: 'one event per orchestration end',
       value: `${bookkeeping.map((b) => b.events).join(',')}`,
@@ -127,6 +124,7 @@ try {
     bookkeeping,
     latency: { floor, e11: latency, ratio: latencyRatio },
     runnerOverhead: overhead,
+    image,
     targets,
   };
   writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -156,6 +154,7 @@ function renderMarkdown(r: {
     ratio: number;
   };
   runnerOverhead: Awaited<ReturnType<typeof measureRunnerOverhead>>;
+  image: Awaited<ReturnType<typeof measureImageSize>>;
   targets: { target: string; value: string; met: boolean }[];
 }): string {
   const m = r.machine;
@@ -187,15 +186,7 @@ function renderMarkdown(r: {
     '|---:|---:|---:|---:|---:|',
     `| ${r.latency.floor.firestoreWriteToListenerMs} ms | ${r.latency.floor.publishToReceiveMs} ms | ${r.latency.floor.floorMs} ms | ${r.latency.e11.medianMs} ms (${r.latency.e11.p90Ms} ms) | ${r.latency.ratio}× |`,
     '',
-    `**4. Runner overhead** (median of ${r.runnerOverhead.runs} processes each)`,
-    '',
-    '| | runE11Job | bare Node (same read + write) | ratio |',
-    '|---|---:|---:|---:|',
-    `| process start → run() | ${r.runnerOverhead.startToRunMs.runner} ms | ${r.runnerOverhead.startToRunMs.bare} ms | ${r.runnerOverhead.startToRunMs.ratio}× |`,
-    `| run() returned → exit | ${r.runnerOverhead.returnToExitMs.runner} ms | ${r.runnerOverhead.returnToExitMs.bare} ms | ${r.runnerOverhead.returnToExitMs.ratio}× |`,
-    `| whole process | ${r.runnerOverhead.totalMs.runner} ms | ${r.runnerOverhead.totalMs.bare} ms | ${r.runnerOverhead.totalMs.ratio}× |`,
-    `| peak RSS | ${r.runnerOverhead.peakRssMb.runner} MB | ${r.runnerOverhead.peakRssMb.bare} MB | |`,
-    '',
+    ...renderRunnerSections(r.runnerOverhead, r.image),
     '**Targets**',
     '',
     '| target | measured | met |',

@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import {
+  buildTaskEnv,
   createStore,
   DEFAULTS,
   defaultJobPolicy,
   encodeParams,
   jobIdFor,
   registerOrchestration,
+  TaskEnvName,
 } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 
@@ -24,7 +26,7 @@ export interface RunnerOverheadResult {
   /** Whole process, start → exit (median ms). */
   totalMs: { runner: number; bare: number; ratio: number };
   /** Peak resident set size (max over runs, MB). */
-  peakRssMb: { runner: number; bare: number };
+  peakRssMb: { runner: number; bare: number; ratio: number };
 }
 
 interface Timing {
@@ -107,16 +109,17 @@ export async function measureRunnerOverhead(
     runner.push(
       await timeProcess(runnerScript, {
         ...common,
-        JOB_NAME: 'bench_sum',
-        ORCHESTRATION_ID: orchestrationId,
-        JOB_ID: jobId,
-        E11_JOB_INDEX: String(index), // as the launcher sets it
-        E11_COLLECTION_PREFIX: collectionPrefix,
+        ...buildTaskEnv({
+          jobName: 'bench_sum',
+          orchestrationId,
+          job: { id: jobId, index },
+          collectionPrefix,
+        }),
         E11_BENCH_TIMESTAMPS: '1',
         E11_LOG_LEVEL: 'warn',
       }),
     );
-    bare.push(await timeProcess(bareScript, { ...common, JOB_ID: jobId }));
+    bare.push(await timeProcess(bareScript, { ...common, [TaskEnvName.jobId]: jobId }));
   }
   const m = (list: Timing[], key: keyof Timing) => round(median(list.map((t) => t[key])), 0);
   return {
@@ -139,6 +142,7 @@ export async function measureRunnerOverhead(
     peakRssMb: {
       runner: round(Math.max(...runner.map((t) => t.rssKb)) / 1024, 1),
       bare: round(Math.max(...bare.map((t) => t.rssKb)) / 1024, 1),
+      ratio: ratio(Math.max(...runner.map((t) => t.rssKb)), Math.max(...bare.map((t) => t.rssKb))),
     },
   };
 }

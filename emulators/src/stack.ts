@@ -1,4 +1,4 @@
-import { createFirestore, DEFAULTS, grpcCodeOf, GrpcStatus } from '@e11/core';
+import { createFirestore, DEFAULTS, grpcCodeOf, GrpcStatus, TaskEnvName } from '@e11/core';
 import {
   createPubSub,
   OrchestrationService,
@@ -134,8 +134,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       FIRESTORE_EMULATOR_HOST: firestoreHost,
       PUBSUB_EMULATOR_HOST: pubsubHost,
       GOOGLE_CLOUD_PROJECT: projectId,
-      ...(collectionPrefix === DEFAULTS.collectionPrefix ? {} : { E11_COLLECTION_PREFIX: collectionPrefix }),
-      ...(databaseId === DEFAULTS.firestoreDatabase ? {} : { E11_FIRESTORE_DATABASE: databaseId }),
+      ...(collectionPrefix === DEFAULTS.collectionPrefix
+        ? {}
+        : { [TaskEnvName.collectionPrefix]: collectionPrefix }),
+      ...(databaseId === DEFAULTS.firestoreDatabase ? {} : { [TaskEnvName.firestoreDatabase]: databaseId }),
     };
 
     status('starting the functions (Functions Framework) and the trigger…');

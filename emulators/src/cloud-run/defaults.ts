@@ -3,6 +3,8 @@
  * real Cloud Run Admin API v2 so that a request the emulator accepts is one production accepts too.
  */
 
+import { CloudRunEnvName } from '@e11/core';
+
 /** Loopback only: the emulator runs local commands on request and has no authentication. */
 export const DEFAULT_HOST = '127.0.0.1';
 
@@ -55,13 +57,7 @@ export const MAX_PAGE_SIZE = 1_000;
 export const DEFAULT_WAIT_OPERATION_MS = 50_000;
 
 /** Names Cloud Run sets in every task; a job or an override may not set them. */
-export const RESERVED_ENV_NAMES: readonly string[] = [
-  'CLOUD_RUN_JOB',
-  'CLOUD_RUN_EXECUTION',
-  'CLOUD_RUN_TASK_INDEX',
-  'CLOUD_RUN_TASK_ATTEMPT',
-  'CLOUD_RUN_TASK_COUNT',
-];
+export const RESERVED_ENV_NAMES: readonly string[] = Object.values(CloudRunEnvName);
 
 /** Environment variable names Cloud Run accepts (a Kubernetes-style identifier). */
 export const ENV_NAME_PATTERN = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;

@@ -1,3 +1,5 @@
+import { cloudRunTaskEnv } from '@e11/core';
+
 import type { ExecutionSpec } from './execution-record.js';
 
 /**
@@ -17,11 +19,16 @@ export function buildTaskEnv(
   Object.assign(env, extraEnv);
   env['GOOGLE_CLOUD_PROJECT'] = spec.name.project;
   Object.assign(env, spec.env);
-  env['CLOUD_RUN_JOB'] = spec.name.jobId;
-  env['CLOUD_RUN_EXECUTION'] = spec.name.executionId;
-  env['CLOUD_RUN_TASK_INDEX'] = String(taskIndex);
-  env['CLOUD_RUN_TASK_ATTEMPT'] = String(attempt);
-  env['CLOUD_RUN_TASK_COUNT'] = String(spec.taskCount);
+  Object.assign(
+    env,
+    cloudRunTaskEnv({
+      job: spec.name.jobId,
+      execution: spec.name.executionId,
+      taskIndex,
+      taskAttempt: attempt,
+      taskCount: spec.taskCount,
+    }),
+  );
   return env;
 }
 

@@ -134,6 +134,17 @@ export {
   serviceNameFor,
   validateJobName,
 } from './validate/job-name.js';
+export {
+  buildTaskEnv,
+  CloudRunEnvName,
+  type CloudRunTask,
+  cloudRunTaskEnv,
+  parseTaskEnv,
+  type TaskEnv,
+  TaskEnvName,
+  type TaskEnvInput,
+  taskEnvSchema,
+} from './task/task-contract.js';
 export { firestoreValueSize, type ParamsLimits, validateParamsList } from './validate/params.js';
 export { validateTags } from './validate/tags.js';
 export { splitHost } from './clients/firestore.js';

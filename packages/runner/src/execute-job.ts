@@ -1,39 +1,29 @@
-import { randomUUID } from 'node:crypto';
-
 import {
-  addSensitiveKeys,
-  claimJob,
   type ClientOptions,
   type Clock,
   createFirestore,
   createStore,
-  E11Error,
   ErrorCode,
-  failJob,
-  failPendingJob,
-  findOrchestration,
   isE11Error,
   isRetryableGrpcError,
   type JobDoc,
-  JobStatus,
-  loadJob,
-  loadJobByIndex,
   type Logger,
-  type OrchestrationDoc,
-  type Store,
+  parseTaskEnv,
+  TaskEnvName,
 } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 
-import { toJobErrorInfo } from './error-info.js';
+import { claimForTask } from './claim-for-task.js';
+import { addDeclaredKeys } from './declared-keys.js';
+import { findJob } from './find-job.js';
 import type { E11Job, JobClass } from './job-name.js';
 import { createRunnerLogger, type RunnerLogger } from './logger.js';
 import { ExitCode, type ExecuteJobResult } from './outcome.js';
-import { persist } from './persist.js';
 import { createRedactor } from './redact.js';
+import { refuseJobName, refuseUnknownClass } from './refuse-job.js';
 import { buildRegistry } from './registry.js';
 import { resolvePolicy } from './retry-policy.js';
 import { runAttempts } from './run-attempts.js';
-import { parseTaskEnv } from './task-env.js';
 
 /** Options of {@link executeJob}. */
 export interface ExecuteJobOptions {
@@ -75,14 +65,14 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
   const ownsFirestore = firestore === undefined;
   try {
     const registry = buildRegistry(options.classes);
-    const env = parseTaskEnv(options.env ?? process.env);
+    const rawEnv = options.env ?? process.env;
+    const env = parseTaskEnv(rawEnv);
     const ids = (job?: JobDoc) => ({ orchestrationId: env.orchestrationId, jobId: job?.id ?? env.jobId });
     log.setLabels({
       orchestrationId: env.orchestrationId,
       jobName: env.jobName,
       ...(env.jobId ? { jobId: env.jobId } : {}),
     });
-    const rawEnv = options.env ?? process.env;
     firestore ??= createFirestore({
       projectId: rawEnv.GOOGLE_CLOUD_PROJECT,
       emulatorHost: rawEnv.FIRESTORE_EMULATOR_HOST,
@@ -90,48 +80,14 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     });
     if (env.databaseId !== undefined && firestore.databaseId !== env.databaseId) {
       logger.error(
-        `E11_FIRESTORE_DATABASE is ${env.databaseId} but the runner's Firestore client uses ${firestore.databaseId}.`,
+        `${TaskEnvName.firestoreDatabase} is ${env.databaseId} but the runner's Firestore client uses ${firestore.databaseId}.`,
       );
       return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
     }
     const store = createStore({ firestore, collectionPrefix: env.collectionPrefix, clock: options.clock });
-    // The orchestration and the job document are read in parallel (one round trip, not two); a job not
-    // written yet (Pending) then takes one more read, of its params chunk.
-    const orchestrationRead = persist(() => findOrchestration(store, env.orchestrationId));
-    const jobRead = (
-      env.jobId !== undefined
-        ? persist(() =>
-            loadJob(store, env.orchestrationId, env.jobId as string, {
-              orchestration: orchestrationRead,
-              indexHint: env.jobIndexHint,
-            }),
-          )
-        : persist(() =>
-            loadJobByIndex(store, env.orchestrationId, env.jobIndex ?? 0, {
-              orchestration: orchestrationRead,
-            }),
-          )
-    ).then(
-      (doc) => ({ doc }),
-      (error: unknown) => ({ error }),
-    );
-    const orchestration = await orchestrationRead;
-    if (!orchestration) {
-      logger.error(
-        `Orchestration ${env.orchestrationId} does not exist in ${store.collections.orchestrationsId} of database ${firestore.databaseId}: check ORCHESTRATION_ID, E11_COLLECTION_PREFIX, E11_FIRESTORE_DATABASE and the project.`,
-      );
-      return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
-    }
-    let job: JobDoc;
-    try {
-      const read = await jobRead;
-      if ('error' in read) throw read.error;
-      job = read.doc;
-    } catch (error) {
-      if (!isE11Error(error, ErrorCode.UnknownJob)) throw error;
-      logger.error(`${error.message} Check JOB_ID (or CLOUD_RUN_TASK_INDEX in array mode).`);
-      return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
-    }
+    const found = await findJob(store, env, logger);
+    if (!found.found) return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
+    const { orchestration, job } = found;
     log.setLabels({ jobId: job.id });
     const definition = registry.get(env.jobName);
     // The stored union (kick-off and class keys), plus the class's own for a kick-off by an unknown name.
@@ -149,59 +105,27 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
     }
     // Before the claim: once any job of the orchestration shows a claim, its class's keys are stored.
     await addDeclaredKeys(store, orchestration, definition?.options.sensitiveKeys ?? [], logger);
-    const claimId = randomUUID();
-    const claim = await persist(() =>
-      claimJob(store, {
-        orchestrationId: job.orchestrationId,
-        jobId: job.id,
-        claim: {
-          id: claimId,
-          executionName: env.executionName,
-          taskIndex: env.taskIndex,
-          taskAttempt: env.taskAttempt,
-        },
-        maxAttempts: policy.maxAttempts,
-        heartbeatTimeoutMs: orchestration.policy.heartbeatTimeoutMs,
-        job,
-        orchestration,
-      }),
-    );
-    const found = { ...ids(job), status: claim.job.status, attempt: claim.job.attempt };
-    if (claim.outcome === 'terminal') {
-      logger.info(`Job already ended ${claim.job.status}: this delivery does nothing.`);
-      // Completed or Cancelled: nothing is wrong, and a non-zero exit would make Cloud Run retry the task.
-      const nothingToDo =
-        claim.job.status === JobStatus.Completed || claim.job.status === JobStatus.Cancelled;
-      const exitCode = nothingToDo ? ExitCode.Ok : ExitCode.Failed;
-      return { ...found, exitCode, outcome: 'duplicate' };
-    }
-    if (claim.outcome === 'running-elsewhere') {
-      logger.info('Another live task is running this job (fresh heartbeat): this delivery does nothing.');
-      return { ...found, exitCode: ExitCode.Ok, outcome: 'running-elsewhere' };
-    }
-    if (claim.outcome === 'exhausted') {
-      logger.error('The previous attempt died and no attempts are left: the job is dead-lettered.');
-      return { ...found, exitCode: ExitCode.Failed, outcome: 'exhausted' };
-    }
+    const claim = await claimForTask({
+      store,
+      env,
+      job,
+      orchestration,
+      maxAttempts: policy.maxAttempts,
+      logger,
+    });
+    if (!claim.claimed) return claim.result;
     log.setLabels({ attempt: String(claim.attempt) });
-
     if (!definition) {
-      const message =
-        `No job class is named '${env.jobName}' in this image (known: ${[...registry.keys()].join(', ') || 'none'}): ` +
-        `check the @JobName of your classes and the job name passed to kickOffJob.`;
-      const error = new E11Error(ErrorCode.UnknownJobName, message, { context: { jobName: env.jobName } });
-      const owned = { orchestrationId: job.orchestrationId, jobId: job.id, claimId };
-      const info = toJobErrorInfo(
-        error,
-        { ...owned, jobName: job.jobName, attempt: claim.attempt },
-        { redact, retryable: false },
-      );
-      const written = await persist(() =>
-        failJob(store, { ...owned, error: info, outcome: 'Errored', final: true, deadLettered: false }),
-      );
-      logger.error(message);
-      const status = written === 'recorded' ? JobStatus.Errored : undefined;
-      return { ...ids(job), exitCode: ExitCode.Config, outcome: 'invalid', attempt: claim.attempt, status };
+      return await refuseUnknownClass({
+        store,
+        job,
+        claimId: claim.claimId,
+        attempt: claim.attempt,
+        jobName: env.jobName,
+        known: [...registry.keys()],
+        redact,
+        log: logger,
+      });
     }
     return await runAttempts({
       store,
@@ -209,7 +133,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       job: claim.job,
       definition,
       policy,
-      claimId,
+      claimId: claim.claimId,
       attempt: claim.attempt,
       heartbeatTimeoutMs: orchestration.policy.heartbeatTimeoutMs,
       client: options.watchdogClient ?? {
@@ -223,87 +147,32 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       create: options.create,
     });
   } catch (error) {
-    const config =
-      isE11Error(error, ErrorCode.InvalidTaskEnv) ||
-      isE11Error(error, ErrorCode.DuplicateJobName) ||
-      isE11Error(error, ErrorCode.UnknownJobName) ||
-      isE11Error(error, ErrorCode.InvalidJobName);
-    const code = (error as { code?: unknown } | null)?.code;
-    const message = error instanceof Error ? error.message : String(error);
-    if (isRetryableGrpcError(error)) {
-      logger.error(
-        { code },
-        `Firestore stayed unreachable (${message}); nothing more was recorded. A job this task claimed is found by its stale heartbeat and relaunched by the sweeper.`,
-      );
-      return { exitCode: ExitCode.Failed, outcome: 'failed' };
-    }
-    logger.error({ code }, message);
-    return { exitCode: config ? ExitCode.Config : ExitCode.Failed, outcome: 'invalid' };
+    return resultOfError(error, logger);
   } finally {
     if (ownsFirestore) await firestore?.terminate().catch(() => undefined);
   }
 }
 
 /**
- * Stores the keys the job class declares sensitive on the orchestration when its kick-off did not
- * (a kick-off by a name the backend registered no class for): every reader redacts with the stored
- * list. Written before the claim, so a reader that sees a claimed job and then reads the orchestration
- * gets the keys; at most once per task start, and only when a key is missing (as read by this task),
- * so a large orchestration's tasks do not all write its document. A failure is logged, not fatal: this task
- * redacts its own outputs anyway.
+ * What a task reports for an error no step handled: Firestore unreachable past the retry budget
+ * (exit 1; the sweeper finds a claimed job by its stale heartbeat), a configuration error (bad env,
+ * duplicate or malformed @JobName: exit 2), anything else (exit 1).
  */
-async function addDeclaredKeys(
-  store: Store,
-  orchestration: OrchestrationDoc,
-  declared: readonly string[],
-  logger: Logger,
-): Promise<void> {
-  try {
-    const added = await persist(() => addSensitiveKeys(store, orchestration, declared));
-    if (added.length > 0)
-      logger.info({ keys: added }, "Stored the job class's sensitive keys on the orchestration.");
-  } catch (error) {
-    logger.warn(
-      { err: error instanceof Error ? error.message : String(error) },
-      "Could not store the job class's sensitive keys on the orchestration; readers may show them unredacted.",
+function resultOfError(error: unknown, logger: Logger): ExecuteJobResult {
+  const config =
+    isE11Error(error, ErrorCode.InvalidTaskEnv) ||
+    isE11Error(error, ErrorCode.DuplicateJobName) ||
+    isE11Error(error, ErrorCode.UnknownJobName) ||
+    isE11Error(error, ErrorCode.InvalidJobName);
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (isRetryableGrpcError(error)) {
+    logger.error(
+      { code },
+      `Firestore stayed unreachable (${message}); nothing more was recorded. A job this task claimed is found by its stale heartbeat and relaunched by the sweeper.`,
     );
+    return { exitCode: ExitCode.Failed, outcome: 'failed' };
   }
-}
-
-/**
- * A task whose JOB_NAME is not its job's (a wrong image, a mis-mapped job, a hand-made env): it must
- * not run the job nor pass silently, whatever the job's state, so it refuses before claiming with
- * E11_JOB_NAME_MISMATCH (exit 2). A job still `Pending` is ended `Errored` with that error (not
- * retryable) so the mistake shows; a job that has ended, or that a task is running, is left as it is:
- * this task has no claim on it, and a correct task may be running it.
- */
-async function refuseJobName(input: {
-  store: Store;
-  job: JobDoc;
-  jobName: string;
-  redact: (text: string) => string;
-  log: Logger;
-}): Promise<ExecuteJobResult> {
-  const { store, job } = input;
-  const message = `JOB_NAME is '${input.jobName}' but job ${job.id} belongs to '${job.jobName}': the task was started with the wrong env or image.`;
-  const ids = { orchestrationId: job.orchestrationId, jobId: job.id };
-  const error = new E11Error(ErrorCode.JobNameMismatch, message, {
-    context: { ...ids, jobName: input.jobName },
-  });
-  let ended = false;
-  if (job.status === JobStatus.Pending) {
-    const info = toJobErrorInfo(
-      error,
-      { ...ids, jobName: job.jobName, attempt: job.attempt },
-      { redact: input.redact, retryable: false },
-    );
-    ended = await persist(() => failPendingJob(store, { ...ids, error: info, known: job }));
-  }
-  input.log.error({ code: error.code }, message);
-  return {
-    ...ids,
-    exitCode: ExitCode.Config,
-    outcome: 'invalid',
-    status: ended ? JobStatus.Errored : job.status,
-  };
+  logger.error({ code }, message);
+  return { exitCode: config ? ExitCode.Config : ExitCode.Failed, outcome: 'invalid' };
 }

@@ -24,4 +24,3 @@ export {
 } from './retry-policy.js';
 export { runE11Job, type RunE11JobOptions } from './run-e11-job.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
-export { parseTaskEnv, type TaskEnv } from './task-env.js';

@@ -2,6 +2,7 @@ import { Firestore } from '@google-cloud/firestore';
 
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
+import { TaskEnvName } from '../task/task-contract.js';
 
 /**
  * Factories for the Google clients, the same in production and locally. With an emulator host (an
@@ -39,10 +40,10 @@ export function resolveDatabaseId(
   databaseId?: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string {
-  const fromEnv = env.E11_FIRESTORE_DATABASE;
+  const fromEnv = env[TaskEnvName.firestoreDatabase];
   const id = databaseId ?? (fromEnv === '' ? undefined : fromEnv) ?? DEFAULTS.firestoreDatabase;
   if (!DATABASE_ID.test(id)) {
-    const source = databaseId === undefined ? 'E11_FIRESTORE_DATABASE' : 'databaseId';
+    const source = databaseId === undefined ? TaskEnvName.firestoreDatabase : 'databaseId';
     throw new E11Error(
       ErrorCode.InvalidOptions,
       `${source}: '${id}' is not a Firestore database id (4-63 lower-case letters, digits or '-', starting with a letter), nor '(default)'.`,

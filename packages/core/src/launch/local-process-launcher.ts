@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 import { DEFAULTS } from '../defaults.js';
+import { cloudRunTaskEnv } from '../task/task-contract.js';
 
 import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
 
@@ -62,11 +63,13 @@ export class LocalProcessLauncher implements TaskLauncher {
           ...process.env,
           ...this.options.env,
           ...request.env,
-          CLOUD_RUN_JOB: request.service,
-          CLOUD_RUN_EXECUTION: shortName,
-          CLOUD_RUN_TASK_INDEX: String(taskIndex),
-          CLOUD_RUN_TASK_ATTEMPT: '0',
-          CLOUD_RUN_TASK_COUNT: String(request.taskCount),
+          ...cloudRunTaskEnv({
+            job: request.service,
+            execution: shortName,
+            taskIndex,
+            taskAttempt: 0,
+            taskCount: request.taskCount,
+          }),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

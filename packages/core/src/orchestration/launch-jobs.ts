@@ -13,6 +13,7 @@ import { findOrchestration } from '../store/orchestration-docs.js';
 import { recordJobExecution } from '../store/record-execution.js';
 import { type Store } from '../store/store.js';
 import { type VirtualJob, virtualJobsByIndex } from '../store/virtual-jobs.js';
+import { buildTaskEnv } from '../task/task-contract.js';
 
 import { watchCancelRequest } from './cancel-watch.js';
 import { contiguousRuns } from './contiguous-runs.js';
@@ -138,12 +139,11 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
   };
   if (plan.jobs.length === 0) return report;
   let serviceError: Error | undefined;
-  const baseEnv: Record<string, string> = {
-    JOB_NAME: orchestration.jobName,
-    ORCHESTRATION_ID: orchestration.id,
-    ...(prefix === DEFAULTS.collectionPrefix ? {} : { E11_COLLECTION_PREFIX: prefix }),
-    // The task's runner opens the database this store uses (the job's deployed env may name it too).
-    ...(database === DEFAULTS.firestoreDatabase ? {} : { E11_FIRESTORE_DATABASE: database }),
+  const baseEnv = {
+    jobName: orchestration.jobName,
+    orchestrationId: orchestration.id,
+    collectionPrefix: prefix,
+    databaseId: database,
   };
   const cancelWatch = watchCancelRequest(store, orchestration.id, logger);
   const signal = plan.signal ? AbortSignal.any([plan.signal, cancelWatch.signal]) : cancelWatch.signal;
@@ -266,7 +266,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
         const offset = run[0]?.index ?? 0;
         const request: LaunchRequest = {
           service: orchestration.service,
-          env: { ...baseEnv, ...(offset > 0 ? { E11_TASK_INDEX_OFFSET: String(offset) } : {}) },
+          env: buildTaskEnv({ ...baseEnv, taskIndexOffset: offset }),
           taskCount: run.length,
           timeoutMs,
         };
@@ -286,7 +286,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
       for (const job of plan.jobs) {
         const request: LaunchRequest = {
           service: orchestration.service,
-          env: { ...baseEnv, JOB_ID: job.id, E11_JOB_INDEX: String(job.index) },
+          env: buildTaskEnv({ ...baseEnv, job }),
           taskCount: 1,
           timeoutMs,
         };
