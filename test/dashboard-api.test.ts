@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 
 import { createDashboardServer, type DashboardServer } from '@e11/cli';
-import { activeListenerCount, authorizeByTag, type ProgressEvent } from '@e11/sdk';
+import { authorizeByTag, type ProgressEvent } from '@e11/sdk';
+import { activeListenerCount } from '@e11/sdk/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import {

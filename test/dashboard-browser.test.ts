@@ -3,7 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import { createDashboardServer, type DashboardServer } from '@e11/cli';
-import { activeListenerCount } from '@e11/sdk';
+import { activeListenerCount } from '@e11/sdk/testing';
 import npmChromium from '@sparticuz/chromium';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';

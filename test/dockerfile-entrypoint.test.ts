@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore, type JobCompletedEvent } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
 import type { OrchestrationService } from '@e11/sdk';
-import { createPubSub, subscribeToJobCompleted } from '@e11/sdk';
+import { subscribeToJobCompleted } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { stackService, storeFor, suiteEmulators, testProjectId } from './helpers/project.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore, type JobCompletedEvent, loadJob } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import {
   type RegisteredTrigger,
   registerJobTrigger,
@@ -14,13 +15,7 @@ import {
   startStack,
 } from '@e11/emulators';
 import type { OrchestrationService } from '@e11/sdk';
-import {
-  CloudRunTaskService,
-  createPubSub,
-  subscribeToJobCompleted,
-  type SweepOptions,
-  type SweepReport,
-} from '@e11/sdk';
+import { CloudRunTaskService, subscribeToJobCompleted, type SweepOptions, type SweepReport } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { stackService, storeFor, suiteEmulators, testProjectId } from './helpers/project.js';

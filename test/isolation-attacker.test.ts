@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 import { createDashboardServer, runCli } from '@e11/cli';
 import { cloudLoggingOptions, createFirestore, DEFAULTS, type JobParams } from '@e11/core';
+import { createExecutionsClient, createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
-import { createExecutionsClient, createPubSub, createSseHandler, type OrchestrationService } from '@e11/sdk';
+import { createSseHandler, type OrchestrationService } from '@e11/sdk';
 import { initializeTestEnvironment } from '@firebase/rules-unit-testing';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { setLogLevel } from 'firebase/firestore';

@@ -1,7 +1,8 @@
 import { createFirestore, DEFAULTS, defaultJobPolicy, type JobPolicy } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
 import { JobName } from '@e11/runner';
-import { createPubSub, OrchestrationService } from '@e11/sdk';
+import { OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { CompletedEvents } from './helpers/completed-events.js';

@@ -1,6 +1,7 @@
 import { createFirestore } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type CloudRunEmulator, startCloudRunEmulator } from '@e11/emulators';
-import { CloudRunTaskService, createPubSub, OrchestrationService } from '@e11/sdk';
+import { CloudRunTaskService, OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { testProjectId } from './helpers/project.js';

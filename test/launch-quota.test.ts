@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type CloudRunEmulator, startCloudRunEmulator } from '@e11/emulators';
 import {
   CloudRunTaskService,
-  createPubSub,
   type LaunchRequest,
   type LaunchResult,
   OrchestrationService,

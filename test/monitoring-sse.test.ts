@@ -3,14 +3,13 @@ import type { AddressInfo } from 'node:net';
 
 import { completeJob, recordProgress } from '@e11/core';
 import {
-  activeListenerCount,
   authorizeByTag,
   createSseHandler,
-  formatEventId,
   type JobEvent,
   type OrchestrationInfo,
   type ProgressEvent,
 } from '@e11/sdk';
+import { activeListenerCount, formatEventId } from '@e11/sdk/testing';
 import { Timestamp } from '@google-cloud/firestore';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 

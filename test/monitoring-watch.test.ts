@@ -1,5 +1,6 @@
 import { completeJob, type E11Error, recordHeartbeat, recordProgress } from '@e11/core';
-import { activeListenerCount, type JobTransition, type OrchestrationInfo } from '@e11/sdk';
+import { type JobTransition, type OrchestrationInfo } from '@e11/sdk';
+import { activeListenerCount } from '@e11/sdk/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {

@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore, createStore, ErrorCode, readCounts } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
 import { createRunnerLogger, executeJob, ExitCode } from '@e11/runner';
-import { createPubSub, OrchestrationService } from '@e11/sdk';
+import { OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { CompletedEvents } from './helpers/completed-events.js';

@@ -11,7 +11,7 @@ import {
   retryPublish,
   type Store,
 } from '@e11/core';
-import { createPubSub } from '@e11/sdk';
+import { createPubSub } from '@e11/core/engine';
 import type { Subscription } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore, type JobCompletedEvent, reopenJob } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
 import {
   CloudRunTaskService,
-  createPubSub,
   type LaunchRequest,
   type LaunchResult,
   type OrchestrationService,

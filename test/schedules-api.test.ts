@@ -1,5 +1,6 @@
 import { type JobParams } from '@e11/core';
-import { type ScheduleDefinition, Schedules, startLocalScheduler, type TickResult } from '@e11/sdk';
+import { type TickResult } from '@e11/core/engine';
+import { type ScheduleDefinition, Schedules, startLocalScheduler } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { ChargeCardJob } from './fixtures/src/secret-jobs.js';

@@ -1,5 +1,5 @@
 import { E11Error, ErrorCode } from '@e11/core';
-import { type ScheduleService, runScheduleTick } from '@e11/sdk';
+import { type ScheduleService, runScheduleTick } from '@e11/core/engine';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { type ScheduleHarness, scheduleTestbed } from './helpers/schedule-harness.js';

@@ -1,5 +1,6 @@
 import { E11Error, ErrorCode } from '@e11/core';
-import { type KickOffResult, runScheduleTick, type ScheduleService } from '@e11/sdk';
+import { runScheduleTick, type ScheduleService } from '@e11/core/engine';
+import { type KickOffResult } from '@e11/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { type KickOffByName, type ScheduleHarness, scheduleTestbed } from './helpers/schedule-harness.js';

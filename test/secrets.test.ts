@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 
 import { createDashboardServer, runCli } from '@e11/cli';
 import { cloudLoggingOptions, createFirestore, type JobCompletedEvent } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
-import { createPubSub, OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
+import { OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 

@@ -1,6 +1,7 @@
 import { createFirestore } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
-import { createPubSub, type OrchestrationService } from '@e11/sdk';
+import { type OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { CompletedEvents } from './helpers/completed-events.js';

@@ -1,5 +1,6 @@
 import { E11Error } from '@e11/core';
-import { Schedules, type ScheduleInfo, startLocalScheduler, type TickResult } from '@e11/sdk';
+import { type TickResult } from '@e11/core/engine';
+import { Schedules, type ScheduleInfo, startLocalScheduler } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type CloudSchedulerServer, startCloudSchedulerServer } from './helpers/cloud-scheduler-server.js';

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 import { createDashboardServer, type DashboardServer } from '@e11/cli';
 import { createStore, isE11Error, recordProgress, saveCheckpoint } from '@e11/core';
-import { activeListenerCount, createSseHandler, formatEventId } from '@e11/sdk';
+import { createSseHandler } from '@e11/sdk';
+import { activeListenerCount, formatEventId } from '@e11/sdk/testing';
 import { Timestamp } from '@google-cloud/firestore';
 import type { Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

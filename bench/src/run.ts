@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore, DEFAULTS } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
-import { createPubSub } from '@e11/sdk';
 
 import { type BookkeepingResult, measureBookkeeping } from './bookkeeping.js';
 import { measureCompletionLatency } from './completion-latency.js';

@@ -1,11 +1,6 @@
 import { createFirestore, DEFAULTS, grpcCodeOf, GrpcStatus, TaskEnvName } from '@e11/core';
-import {
-  createPubSub,
-  OrchestrationService,
-  startLocalScheduler,
-  type SweepOptions,
-  type SweepReport,
-} from '@e11/sdk';
+import { createPubSub } from '@e11/core/engine';
+import { OrchestrationService, startLocalScheduler, type SweepOptions, type SweepReport } from '@e11/sdk';
 
 import {
   type CloudRunEmulator,

@@ -6,8 +6,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore, DEFAULTS, type JobCompletedEvent, terminalCount } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { startStack, type Stack } from '@e11/emulators';
-import { createPubSub, OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
+import { OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
 import cliProgress from 'cli-progress';
 import { lastValueFrom, tap } from 'rxjs';
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { runCli } from '@e11/cli';
-import { formatEventId, type OrchestrationService } from '@e11/sdk';
+import { type OrchestrationService } from '@e11/sdk';
+import { formatEventId } from '@e11/sdk/testing';
 import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import { Timestamp } from '@google-cloud/firestore';
 import {

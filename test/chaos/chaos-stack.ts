@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
-import { createPubSub, OrchestrationService } from '@e11/sdk';
+import { OrchestrationService } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 

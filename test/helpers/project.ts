@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
 import { createFirestore, createStore, type Store, type StoreOptions } from '@e11/core';
+import { createPubSub } from '@e11/core/engine';
 import type { Stack } from '@e11/emulators';
-import { createPubSub, OrchestrationService, type OrchestrationServiceOptions } from '@e11/sdk';
+import { OrchestrationService, type OrchestrationServiceOptions } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import { inject } from 'vitest';
 
