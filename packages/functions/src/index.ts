@@ -2,29 +2,8 @@
 // with the Functions Framework (the package's `main`); importers get the handlers from here.
 import { createJobWrittenHandler, type JobWrittenHandler } from './on-job-written.js';
 
-export {
-  type DocumentEventData,
-  decodeDocumentEventData,
-  documentEventDataType,
-  type EventDocument,
-} from './document-event-data.js';
-export {
-  decodeFields,
-  decodeTimestamp,
-  decodeValue,
-  type FirestoreValue,
-  type GeoPoint,
-  type PlainValue,
-} from './firestore-value.js';
-export {
-  type IgnoredEvent,
-  type IgnoreReason,
-  type JobWrite,
-  parseFirestoreSource,
-  readJobWrite,
-} from './job-written-event.js';
+export { documentEventDataType } from './document-event-data.js';
 export { createJobWrittenHandler, type JobWrittenDeps, type JobWrittenHandler } from './on-job-written.js';
-export { createProjectClients, type ProjectClients } from './project-clients.js';
 
 let defaultHandler: JobWrittenHandler | undefined;
 
@@ -39,7 +18,6 @@ export function onJobWritten(...args: Parameters<JobWrittenHandler>): Promise<vo
 }
 export {
   createSchedulerTickHandler,
-  readTickRequest,
   SCHEDULE_TIME_HEADER,
   type SchedulerTickDeps,
   type SchedulerTickHandler,
