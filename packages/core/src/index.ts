@@ -140,14 +140,22 @@ export { updateIdempotent } from './store/store.js';
 export { sweeperStateDocSchema } from './model/documents.js';
 export { crashedError } from './store/claim-job.js';
 export {
-  firstWriteOf,
-  isVirtualJob,
+  unwrittenJobDoc,
+  isUnwrittenJob,
   readUnwrittenJobs,
-  readVirtualJobs,
-  type VirtualJob,
-  virtualJobsByIndex,
-} from './store/virtual-jobs.js';
+  type UnwrittenJob,
+  unwrittenJobsByIndex,
+} from './store/unwritten-jobs.js';
 export { isVisible } from './store/orchestration-docs.js';
 export { assertOrchestrationId, assertJobId, assertJobIds } from './validate/document-id.js';
 export { stillReopenable } from './store/reopen-job.js';
 export { idempotentOrchestrationId } from './internal/ids.js';
+export {
+  markLaunchCompleted,
+  markLaunchStarted,
+  markRelaunched,
+  recordArrayExecution,
+  recordJobExecution,
+  recordLaunchHeartbeat,
+} from './store/launch-records.js';
+export { requestCancel } from './store/request-cancel.js';

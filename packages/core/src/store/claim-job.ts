@@ -8,7 +8,7 @@ import { isTerminal, JobStatus } from '../model/status.js';
 import { truncateUtf8 } from './bounded-text.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
-import { type JobSource, runJobTransaction } from './virtual-jobs.js';
+import { type JobSource, runJobTransaction } from './unwritten-jobs.js';
 
 /** Who is claiming a job, and the limits that decide a takeover. */
 export interface ClaimRequest {

@@ -10,7 +10,7 @@ import type { JobParams } from '../model/json.js';
 import { emptyCounts, JobStatus, type StatusCounts } from '../model/status.js';
 
 import { now, type Store, updateIdempotent } from './store.js';
-import { paramsChunkSizeFor } from './virtual-jobs.js';
+import { paramsChunkSizeFor } from './unwritten-jobs.js';
 
 /** Fields of a new orchestration that the caller decides. */
 export type NewOrchestration = Pick<
@@ -124,7 +124,7 @@ export async function createOrchestrationDoc(
 
 /**
  * Writes a new orchestration: first its document with `create()` (so an idempotency key that maps to
- * an existing id is detected atomically), then its params chunks (see virtual-jobs.ts: no job document
+ * an existing id is detected atomically), then its params chunks (see unwritten-jobs.ts: no job document
  * is written here) and counter shards in parallel batches, then `registered: true`. Returns
  * `{ created: false }` when the orchestration already existed. On a write failure the partial registration is deleted and
  * `E11_REGISTRATION_FAILED` is thrown; nothing has been launched at that point.

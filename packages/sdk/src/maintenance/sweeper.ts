@@ -3,8 +3,6 @@ import {
   type EventPublisher,
   republishPendingEvents,
   DEFAULTS,
-  GrpcStatus,
-  grpcCodeOf,
   type JobDoc,
   type OrchestrationDoc,
   orchestrationDocSchema,
@@ -15,8 +13,7 @@ import {
   failPendingJob,
   recoverStaleJob,
   type Store,
-  firstWriteOf,
-  isVirtualJob,
+  markRelaunched,
   readUnwrittenJobs,
 } from '@e11/core';
 import { type QueryDocumentSnapshot, Timestamp } from '@google-cloud/firestore';
@@ -262,7 +259,7 @@ async function sweepOne(
   const pending: JobDoc[] = waiting.docs.map((snapshot) => parseJobDocument(snapshot));
   // Jobs with no document yet are listed only when one may be lost (their launcher died, or a launch
   // that should have run them ended) and the counters hold more Pending jobs than there are documents.
-  if (orchestration.paramsChunkSize !== null && (await mayHaveLostUnwritten(state))) {
+  if (await mayHaveLostUnwritten(state)) {
     pending.push(...(await unwrittenJobs(store, orchestration)));
   }
   const relaunch: JobDoc[] = [];
@@ -302,21 +299,8 @@ async function sweepOne(
     });
     report.relaunched += launch.launched;
   }
-  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once. A job
-  // that had no document usually has one now (the launch recorded its execution); if not, it gets one.
-  const updatedAt = Timestamp.fromMillis(store.clock.now());
-  await Promise.all(
-    relaunch.map(async (job) => {
-      const ref = store.collections.job(orchestration.id, job.id);
-      try {
-        await ref.update({ updatedAt });
-      } catch (error) {
-        if (isVirtualJob(job) && grpcCodeOf(error) === GrpcStatus.NOT_FOUND) {
-          await ref.create({ ...firstWriteOf(job), updatedAt }).catch(() => undefined);
-        }
-      }
-    }),
-  );
+  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once.
+  await Promise.all(relaunch.map((job) => markRelaunched(store, job)));
 }
 
 /**

@@ -13,8 +13,9 @@ import {
   openEpoch,
   reopenJob,
   stillReopenable,
-  now,
-  updateIdempotent,
+  markLaunchCompleted,
+  recordLaunchHeartbeat,
+  requestCancel,
 } from '@e11/core';
 import PQueue from 'p-queue';
 
@@ -44,11 +45,7 @@ export async function cancelOrchestration(
   const reason = options.reason ?? 'cancelled';
   const orchestration = await loadOrchestration(store, orchestrationId);
   if (isTerminal(orchestration.status)) return { cancelled: 0, executions: 0 };
-  await updateIdempotent(store.collections.orchestration(orchestrationId), {
-    cancelRequested: true,
-    cancelReason: reason,
-    updatedAt: now(store),
-  });
+  await requestCancel(store, orchestrationId, reason);
   const open = [
     ...(await readAllJobs(store, orchestrationId, JobStatus.InProgress)),
     ...(await readAllJobs(store, orchestrationId, JobStatus.Pending)),
@@ -133,10 +130,9 @@ export async function retryFailedJobs(
     const launch = { executions: [], launched: 0, failed: 0, deferred: 0, skipped: 0, requests: 0 };
     return { epoch: orchestration.epoch, jobIds: [], launch };
   }
-  const ref = store.collections.orchestration(orchestrationId);
   // Like a kick-off's launch: alive while it launches, complete at the end (see openEpoch).
   const heartbeat = setInterval(() => {
-    ref.update({ launchHeartbeatAt: now(store) }).catch((error: unknown) => {
+    recordLaunchHeartbeat(store, orchestrationId).catch((error: unknown) => {
       context.logger.warn({ err: (error as Error).message, orchestrationId }, 'launch heartbeat failed');
     });
   }, DEFAULTS.launchHeartbeatMs);
@@ -153,7 +149,7 @@ export async function retryFailedJobs(
     clearInterval(heartbeat);
   }
   // Jobs left Pending by a quota window that outlasted the budget stay with the sweeper ("launcher gone").
-  if (launch.deferred === 0) await updateIdempotent(ref, { launchCompletedAt: now(store) });
+  if (launch.deferred === 0) await markLaunchCompleted(store, orchestrationId);
   return { epoch, jobIds: reopened.map((job) => job.id), launch };
 }
 

@@ -8,18 +8,17 @@ import {
   type JobErrorInfo,
   type OrchestrationDoc,
   failPendingJob,
+  recordArrayExecution,
+  recordJobExecution,
   findOrchestration,
-  now,
   type Store,
-  type VirtualJob,
-  virtualJobsByIndex,
+  type UnwrittenJob,
+  unwrittenJobsByIndex,
 } from '@e11/core';
-import { FieldValue } from '@google-cloud/firestore';
 import PQueue from 'p-queue';
 
 import type { LaunchRateLimiter } from '../launch/rate-limiter.js';
 import type { LaunchRequest, TaskLauncher } from '../launch/task-launcher.js';
-import { recordJobExecution } from '../store/record-execution.js';
 
 import { watchCancelRequest } from './cancel-watch.js';
 import { contiguousRuns } from './contiguous-runs.js';
@@ -192,10 +191,10 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
     counts.set(message, (counts.get(message) ?? 0) + jobs);
   };
   // Jobs with no document yet are built from the orchestration and their params chunks, each read once.
-  let unwrittenJobs: Promise<((index: number) => Promise<VirtualJob | undefined>) | undefined> | undefined;
+  let unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
   const unwritten = async (index: number) => {
     unwrittenJobs ??= findOrchestration(store, orchestration.id).then(
-      (doc) => (doc ? virtualJobsByIndex(store, doc) : undefined),
+      (doc) => (doc ? unwrittenJobsByIndex(store, doc) : undefined),
       () => undefined,
     );
     return (await unwrittenJobs)?.(index).catch(() => undefined);
@@ -274,11 +273,10 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
         units.push(
           queue.add(() =>
             launchUnit(run, request, (executionName) =>
-              store.collections.orchestration(orchestration.id).update({
-                executions: FieldValue.arrayUnion(executionName),
-                // Which jobs the execution runs: each counts one launch without a write per job.
-                arrayLaunches: FieldValue.arrayUnion({ executionName, first: offset, count: run.length }),
-                updatedAt: now(store),
+              recordArrayExecution(store, orchestration.id, {
+                executionName,
+                first: offset,
+                count: run.length,
               }),
             ),
           ),

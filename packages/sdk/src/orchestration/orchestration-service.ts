@@ -17,15 +17,15 @@ import {
   type JobParams,
   parseDocument,
   type JobStatus,
-  JobStatus as Status,
   readCounts,
   loadJob,
   loadOrchestration,
   registerOrchestration,
   createStore,
-  now,
+  markLaunchCompleted,
+  markLaunchStarted,
+  recordLaunchHeartbeat,
   type Store,
-  updateIdempotent,
   assertJobId,
   assertJobIds,
   assertOrchestrationId,
@@ -321,15 +321,13 @@ export class OrchestrationService {
       }
     }
 
-    const orchestrationRef = this.#store.collections.orchestration(orchestrationId);
     // A transient failure of these marks (e.g. while duplicate kick-offs hit the same document) is
     // retried instead of failing a kick-off whose jobs exist.
-    const mark = (data: Record<string, unknown>) => updateIdempotent(orchestrationRef, data);
-    await mark({ status: Status.InProgress, launchedAt: now(this.#store), updatedAt: now(this.#store) });
+    await markLaunchStarted(this.#store, orchestrationId);
     // A long launch (thousands of jobs under the Admin API's rate limit) keeps saying it is alive, so
     // the sweeper can tell it from a backend that died mid-launch.
     const launchHeartbeat = setInterval(() => {
-      orchestrationRef.update({ launchHeartbeatAt: now(this.#store) }).catch(() => undefined);
+      recordLaunchHeartbeat(this.#store, orchestrationId).catch(() => undefined);
     }, DEFAULTS.launchHeartbeatMs);
     launchHeartbeat.unref();
     const launched = this.#track(
@@ -349,7 +347,7 @@ export class OrchestrationService {
           // Only when every job was launched or ended: jobs left Pending stay the sweeper's to launch once
           // this kick-off is silent (its "launcher gone" rule). Failing to say so has the same effect.
           if (report.deferred === 0) {
-            await mark({ launchCompletedAt: now(this.#store) }).catch((error: unknown) =>
+            await markLaunchCompleted(this.#store, orchestrationId).catch((error: unknown) =>
               this.logger.warn(
                 { err: (error as Error).message, orchestrationId },
                 'could not mark the launch complete; the sweeper will check the jobs still Pending',

@@ -12,21 +12,20 @@ import {
   type EventPublisher,
   failJob,
   failPendingJob,
-  isVirtualJob,
+  isUnwrittenJob,
   jobIdFor,
   JobStatus,
   loadJob,
   loadOrchestration,
   type NewOrchestration,
   readCounts,
+  recordJobExecution,
   registerOrchestration,
-  type VirtualJob,
+  type UnwrittenJob,
 } from '@e11/core';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { readAllJobs } from '../orchestration/results.js';
-
-import { recordJobExecution } from './record-execution.js';
 
 const firestore = createFirestore({
   projectId: `store-${randomUUID().slice(0, 8)}`,
@@ -414,7 +413,7 @@ describe('the Firestore store', () => {
     const [fresh, claimedFirst, relaunched] = jobIds as [string, string, string];
     const unwritten = (jobId: string) => async () => {
       const job = await loadJob(store, id, jobId);
-      return isVirtualJob(job) ? job : undefined;
+      return isUnwrittenJob(job) ? job : undefined;
     };
     const ownerOf = async (jobId: string) => (await store.collections.job(id, jobId).get()).data();
 
@@ -430,7 +429,7 @@ describe('the Firestore store', () => {
     });
 
     // Its task claimed the job before the launch answered: the create fails, the update records it.
-    const before = (await loadJob(store, id, claimedFirst)) as VirtualJob;
+    const before = (await loadJob(store, id, claimedFirst)) as UnwrittenJob;
     await claimJob(store, {
       orchestrationId: id,
       jobId: claimedFirst,
