@@ -159,3 +159,4 @@ export {
   recordLaunchHeartbeat,
 } from './store/launch-records.js';
 export { requestCancel } from './store/request-cancel.js';
+export { type JobVersion, type KnownVersion } from './store/job-version.js';

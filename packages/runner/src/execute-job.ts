@@ -18,6 +18,9 @@ import {
   JobStatus,
   loadJob,
   loadJobByIndex,
+  jobIdFor,
+  assertJobId,
+  assertOrchestrationId,
   type Logger,
   type OrchestrationDoc,
   type Store,
@@ -95,77 +98,89 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
     }
     const store = createStore({ firestore, collectionPrefix: env.collectionPrefix, clock: options.clock });
-    // The orchestration and the job document are read in parallel (one round trip, not two); a job not
-    // written yet (Pending) then takes one more read, of its params chunk.
-    const orchestrationRead = persist(() => findOrchestration(store, env.orchestrationId));
-    const jobRead = (
-      env.jobId !== undefined
-        ? persist(() =>
-            loadJob(store, env.orchestrationId, env.jobId as string, {
-              orchestration: orchestrationRead,
-              indexHint: env.jobIndexHint,
-            }),
-          )
-        : persist(() =>
-            loadJobByIndex(store, env.orchestrationId, env.jobIndex ?? 0, {
-              orchestration: orchestrationRead,
-            }),
-          )
-    ).then(
-      (doc) => ({ doc }),
-      (error: unknown) => ({ error }),
-    );
-    const orchestration = await orchestrationRead;
+    // The orchestration is read first (policy, sensitive keys, the job name); the job itself is read
+    // by the claim, which decides from it: no read of the job before (firestore-ops.md).
+    const orchestration = await persist(() => findOrchestration(store, env.orchestrationId));
     if (!orchestration) {
       logger.error(
         `Orchestration ${env.orchestrationId} does not exist in ${store.collections.orchestrationsId} of database ${firestore.databaseId}: check ORCHESTRATION_ID, E11_COLLECTION_PREFIX, E11_FIRESTORE_DATABASE and the project.`,
       );
       return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
     }
-    let job: JobDoc;
-    try {
-      const read = await jobRead;
-      if ('error' in read) throw read.error;
-      job = read.doc;
-    } catch (error) {
-      if (!isE11Error(error, ErrorCode.UnknownJob)) throw error;
-      logger.error(`${error.message} Check JOB_ID (or CLOUD_RUN_TASK_INDEX in array mode).`);
+    const jobIndex = env.jobId === undefined ? (env.jobIndex ?? 0) : undefined;
+    const unknownJob = (error: E11Error): ExecuteJobResult => {
+      const message =
+        jobIndex === undefined
+          ? error.message
+          : `Orchestration ${env.orchestrationId} has no job with index ${jobIndex}.`;
+      logger.error(`${message} Check JOB_ID (or CLOUD_RUN_TASK_INDEX in array mode).`);
       return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
-    }
-    log.setLabels({ jobId: job.id });
+    };
+    /** The job as it stands, for the paths that end before a claim (a read they alone pay). */
+    const readJob = () =>
+      jobIndex === undefined
+        ? loadJob(store, env.orchestrationId, env.jobId as string, {
+            orchestration,
+            indexHint: env.jobIndexHint,
+          })
+        : loadJobByIndex(store, env.orchestrationId, jobIndex, { orchestration });
     const definition = registry.get(env.jobName);
     // The stored union (kick-off and class keys), plus the class's own for a kick-off by an unknown name.
     const sensitiveKeys = [...orchestration.sensitiveKeys, ...(definition?.options.sensitiveKeys ?? [])];
-    const redact = createRedactor(job.params, sensitiveKeys);
-    log.setRedactor(redact);
     const policy = resolvePolicy(orchestration.policy, definition?.options ?? {});
-    if (options.signal?.aborted) {
-      // Stopped before the job was claimed: nothing to record, the job stays as it was.
-      logger.warn('The task was stopped before it claimed the job; nothing was run.');
-      return { ...ids(job), exitCode: ExitCode.Interrupted, outcome: 'interrupted', status: job.status };
-    }
-    if (job.jobName !== env.jobName) {
+    if (options.signal?.aborted || orchestration.jobName !== env.jobName) {
+      let job: JobDoc;
+      try {
+        job = await persist(readJob);
+      } catch (error) {
+        if (!isE11Error(error, ErrorCode.UnknownJob)) throw error;
+        return unknownJob(error);
+      }
+      log.setLabels({ jobId: job.id });
+      const redact = createRedactor(job.params, sensitiveKeys);
+      log.setRedactor(redact);
+      if (options.signal?.aborted) {
+        // Stopped before the job was claimed: nothing to record, the job stays as it was.
+        logger.warn('The task was stopped before it claimed the job; nothing was run.');
+        return { ...ids(job), exitCode: ExitCode.Interrupted, outcome: 'interrupted', status: job.status };
+      }
+      // A job's name is its orchestration's: the job is refused as its document would say.
       return await refuseJobName({ store, job, jobName: env.jobName, redact, log: logger });
     }
     // Before the claim: once any job of the orchestration shows a claim, its class's keys are stored.
     await addDeclaredKeys(store, orchestration, definition?.options.sensitiveKeys ?? [], logger);
     const claimId = randomUUID();
-    const claim = await persist(() =>
-      claimJob(store, {
-        orchestrationId: job.orchestrationId,
-        jobId: job.id,
-        claim: {
-          id: claimId,
-          executionName: env.executionName,
-          taskIndex: env.taskIndex,
-          taskAttempt: env.taskAttempt,
-        },
-        maxAttempts: policy.maxAttempts,
-        heartbeatTimeoutMs: orchestration.policy.heartbeatTimeoutMs,
-        job,
-        orchestration,
-      }),
-    );
+    let claim: Awaited<ReturnType<typeof claimJob>>;
+    try {
+      assertOrchestrationId(env.orchestrationId);
+      if (jobIndex === undefined) assertJobId(env.orchestrationId, env.jobId);
+      const jobId = env.jobId ?? jobIdFor(env.orchestrationId, jobIndex ?? 0);
+      claim = await persist(() =>
+        claimJob(store, {
+          orchestrationId: env.orchestrationId,
+          jobId,
+          claim: {
+            id: claimId,
+            executionName: env.executionName,
+            taskIndex: env.taskIndex,
+            taskAttempt: env.taskAttempt,
+          },
+          maxAttempts: policy.maxAttempts,
+          heartbeatTimeoutMs: orchestration.policy.heartbeatTimeoutMs,
+          orchestration,
+          indexHint: jobIndex ?? env.jobIndexHint,
+          // An array task's first delivery: its job most likely has no document yet.
+          createFirst: jobIndex !== undefined && (env.taskAttempt ?? 0) === 0,
+        }),
+      );
+    } catch (error) {
+      if (!isE11Error(error, ErrorCode.UnknownJob)) throw error;
+      return unknownJob(error);
+    }
+    const job = claim.job;
+    log.setLabels({ jobId: job.id });
+    const redact = createRedactor(job.params, sensitiveKeys);
+    log.setRedactor(redact);
     const found = { ...ids(job), status: claim.job.status, attempt: claim.job.attempt };
     if (claim.outcome === 'terminal') {
       logger.info(`Job already ended ${claim.job.status}: this delivery does nothing.`);
@@ -207,6 +222,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       store,
       env,
       job: claim.job,
+      version: { current: claim.version },
       definition,
       policy,
       claimId,

@@ -11,6 +11,7 @@ import {
   type FinishOutcome,
   isRetryableGrpcError,
   type JobDoc,
+  type JobVersion,
   JobStatus,
   releaseJob,
   type Store,
@@ -36,6 +37,8 @@ export interface ClaimedJob {
   env: TaskEnv;
   /** The job document as claimed (InProgress, attempt record open). */
   job: JobDoc;
+  /** What the task knows of the job's document after its claim: its fenced writes skip their read. */
+  version?: JobVersion;
   definition: JobDefinition;
   policy: ResolvedPolicy;
   claimId: string;
@@ -95,7 +98,7 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
   const { store, env, job, definition, policy, claimId, log, redact } = claimed;
   const { logger } = log;
   const ids = { orchestrationId: job.orchestrationId, jobId: job.id };
-  const owned = { ...ids, claimId };
+  const owned = { ...ids, claimId, version: claimed.version };
   const outside = claimed.signal ? [claimed.signal] : [];
   let attempt = claimed.attempt;
   let attemptsUsed = attemptsInEpoch(job);
@@ -274,6 +277,9 @@ export async function runAttempts(claimed: ClaimedJob): Promise<ExecuteJobResult
         }
         let written: FinishOutcome;
         try {
+          // The completion is fenced on the claim: the listener has nothing left to tell (and would
+          // pay a read for this write's own echo).
+          monitor.stopListening();
           written = await finish(() => completeJob(store, { ...owned, result: value }));
         } catch (error) {
           if (isRetryableGrpcError(error)) throw error;

@@ -1,4 +1,4 @@
-import { FieldValue, type Transaction, type WriteBatch } from '@google-cloud/firestore';
+import { FieldValue, type Precondition, type Transaction, type WriteBatch } from '@google-cloud/firestore';
 
 import { countField, type JobStatus } from '../model/status.js';
 
@@ -17,7 +17,8 @@ export interface TransitionTarget {
  * Moves one job from its current status to `to` and moves its count between the two status fields of
  * its counter shard — in the same transaction or batch, so counts are exact by construction and every
  * job write stays O(1) (design.md: no hot spot, no N² reads). An unwritten job (no document yet) gets its
- * document created, so a racing first write of the same job fails instead of being overwritten.
+ * document created, so a racing first write of the same job fails instead of being overwritten. A
+ * `precondition` (a known update time, see job-version.ts) fences the update of a stored job.
  */
 export function transition(
   store: Store,
@@ -25,6 +26,7 @@ export function transition(
   job: TransitionTarget | UnwrittenJob,
   to: JobStatus,
   patch: Record<string, unknown> = {},
+  precondition?: Precondition,
 ): void {
   const { collections } = store;
   const jobRef = collections.job(job.orchestrationId, job.id);
@@ -32,6 +34,7 @@ export function transition(
   const write = writer as WriteBatch;
   if (isUnwrittenJob(job))
     write.create(jobRef, { ...unwrittenJobDoc(job), ...patch, status: to, updatedAt: now(store) });
+  else if (precondition) write.update(jobRef, { ...patch, status: to, updatedAt: now(store) }, precondition);
   else write.update(jobRef, { ...patch, status: to, updatedAt: now(store) });
   if (job.status !== to) {
     write.set(
