@@ -121,6 +121,7 @@ export {
   createOrchestrationDoc,
   registerOrchestration,
   type RegistrationInput,
+  type RegistrationResult,
   shardCountFor,
 } from './store/register-orchestration.js';
 export { recoverStaleJob, type RecoveryOutcome } from './store/recover-job.js';

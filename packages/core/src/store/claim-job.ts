@@ -239,7 +239,11 @@ export async function claimJob(
   request: ClaimRequest & { createFirst?: boolean },
 ): Promise<ClaimResult & { version?: KnownVersion }> {
   const ref = store.collections.job(request.orchestrationId, request.jobId);
-  const unwritten = lazyUnwrittenJob(store, { ...request, known: request.job, source: request.orchestration });
+  const unwritten = lazyUnwrittenJob(store, {
+    ...request,
+    known: request.job,
+    source: request.orchestration,
+  });
   let readFirst = request.createFirst !== true;
   for (let tries = 1; ; tries++) {
     const snapshot = readFirst ? await ref.get() : undefined;

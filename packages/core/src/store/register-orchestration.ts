@@ -10,7 +10,7 @@ import type { JobParams } from '../model/json.js';
 import { emptyCounts, JobStatus, type StatusCounts } from '../model/status.js';
 
 import { now, type Store, updateIdempotent } from './store.js';
-import { paramsChunkSizeFor } from './unwritten-jobs.js';
+import { paramsChunkSizeFor, type UnwrittenJob, unwrittenJobsInMemory } from './unwritten-jobs.js';
 
 /** Fields of a new orchestration that the caller decides. */
 export type NewOrchestration = Pick<
@@ -27,6 +27,13 @@ export type NewOrchestration = Pick<
   | 'sensitiveKeys'
   | 'deadlineAt'
 > & { scheduleName?: string | null };
+
+/**
+ * What {@link registerOrchestration} did: `created: false` when the orchestration already existed;
+ * else `unwritten` gives its jobs as registered, from memory (for the launch that follows).
+ */
+export type RegistrationResult =
+  { created: false } | { created: true; unwritten: (index: number) => UnwrittenJob | undefined };
 
 /** What {@link registerOrchestration} writes. The job for `params[i]` has id `jobIdFor(orchestration.id, i)`. */
 export interface RegistrationInput {
@@ -132,7 +139,7 @@ export async function createOrchestrationDoc(
 export async function registerOrchestration(
   store: Store,
   input: RegistrationInput,
-): Promise<{ created: boolean }> {
+): Promise<RegistrationResult> {
   const { collections } = store;
   const { orchestration, params } = input;
   const total = params.length;
@@ -214,5 +221,5 @@ export async function registerOrchestration(
       orchestrationId: orchestration.id,
     });
   }
-  return { created: true };
+  return { created: true, unwritten: unwrittenJobsInMemory(doc, encoded) };
 }

@@ -109,6 +109,22 @@ function unwrittenJob(
   return Object.defineProperty(parsed.data, 'unwritten', { value: true, enumerable: false }) as UnwrittenJob;
 }
 
+/**
+ * The jobs of an orchestration its caller has just registered, as their params chunks give them, from
+ * the params it holds in memory (`encoded[i]` is job i's JSON text): a kick-off's launch reads nothing.
+ */
+export function unwrittenJobsInMemory(
+  source: JobSource,
+  encoded: readonly string[],
+): (index: number) => UnwrittenJob | undefined {
+  return (index) => {
+    const params = encoded[index];
+    if (params === undefined) return undefined;
+    const chunk = Math.floor(index / source.paramsChunkSize);
+    return unwrittenJob(source, index, params, `${source.id}/params/${chunk}`);
+  };
+}
+
 /** The index of job `jobId`, trying `hint` first (ids derive from the orchestration id and the index). */
 function indexOfJob(source: JobSource, jobId: string, hint: number | undefined): number | undefined {
   if (hint !== undefined && hint >= 0 && hint < source.total && jobIdFor(source.id, hint) === jobId)

@@ -47,6 +47,11 @@ export interface LaunchPlan {
   concurrency: number;
   /** Force one execution per job. */
   perJob?: boolean;
+  /**
+   * The jobs as the caller registered them, from memory (a kick-off): a per-job launch records each
+   * execution on a job that has no document yet without reading its params back. @default read them
+   */
+  unwritten?: (index: number) => UnwrittenJob | undefined;
   /** Stops launching when it aborts: jobs not launched yet stay Pending (counted as `deferred`). */
   signal?: AbortSignal;
   /** How long one request retries quota and 503 answers. @default the context's `launch.retryBudgetMs` */
@@ -193,6 +198,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
   // Jobs with no document yet are built from the orchestration and their params chunks, each read once.
   let unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
   const unwritten = async (index: number) => {
+    if (plan.unwritten) return plan.unwritten(index);
     unwrittenJobs ??= findOrchestration(store, orchestration.id).then(
       (doc) => (doc ? unwrittenJobsByIndex(store, doc) : undefined),
       () => undefined,

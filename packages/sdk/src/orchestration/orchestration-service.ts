@@ -298,7 +298,12 @@ export class OrchestrationService {
     // An existing orchestration is this kick-off's duplicate; if it disappears while its registration is
     // awaited (that registration failed and removed itself, or the sweeper removed an abandoned one),
     // this call registers afresh.
-    for (let round = 1; !(await registerOrchestration(this.#store, registration)).created; round++) {
+    let registered: Awaited<ReturnType<typeof registerOrchestration>>;
+    for (
+      let round = 1;
+      !(registered = await registerOrchestration(this.#store, registration)).created;
+      round++
+    ) {
       const context = { orchestrationId, idempotencyKey: compiled.idempotencyKey };
       this.logger.debug(
         context,
@@ -340,6 +345,8 @@ export class OrchestrationService {
           policy: compiled.policy,
         },
         jobs: jobIds.map((id, index) => ({ id, index })),
+        // The params just registered, from memory: the launch reads none back.
+        unwritten: registered.created ? registered.unwritten : undefined,
         concurrency: compiled.launchConcurrency,
         ...(compiled.signal ? { signal: compiled.signal } : {}),
       })
