@@ -3,7 +3,7 @@ import { OrchestrationService } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 
 import { InProcessLauncher } from './in-process-launcher.js';
-import { countOps } from './op-counter.js';
+import { countOps, opBreakdown } from './op-counter.js';
 import { round } from './stats.js';
 
 /** The whole life of N jobs — kick-off, claim, progress, finish, completion — with its costs. */
@@ -20,6 +20,8 @@ export interface BookkeepingResult {
   /** JobCompletedEvents published (must be 1). */
   events: number;
   completed: number;
+  /** Operations per job by `kind:collection` (where the reads and writes go). */
+  breakdownPerJob: Record<string, number>;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function measureBookkeeping(
     launch: { ratePerMinute: 1_000_000, concurrency: 64 },
   });
   const params = Array.from({ length: n }, (_, index) => ({ index, rows: 1_000 }));
+  const before = opBreakdown();
   const start = performance.now();
   const { result, ops } = await countOps(async () => {
     const kickOff = await orchestrations.kickOffJob('bench_sum', params, { mode, launchConcurrency: 64 });
@@ -56,6 +59,11 @@ export async function measureBookkeeping(
     return orchestrations.getOrchestration(kickOff.orchestrationId);
   });
   const wallMs = performance.now() - start;
+  const breakdownPerJob = Object.fromEntries(
+    Object.entries(opBreakdown())
+      .map(([key, count]) => [key, round((count - (before[key] ?? 0)) / n, 2)] as const)
+      .filter(([, perJob]) => perJob > 0),
+  );
   await orchestrations.close();
   return {
     mode,
@@ -68,5 +76,6 @@ export async function measureBookkeeping(
     cloudRunCallsPer1000Jobs: round((launcher.apiCalls / n) * 1000, 1),
     events,
     completed: result.counts.completed,
+    breakdownPerJob,
   };
 }

@@ -12,7 +12,22 @@ export interface OpCounts {
 }
 
 const counts: OpCounts = { reads: 0, writes: 0 };
+/** Reads and writes per `kind:collection` (the last collection id of the path, prefix stripped). */
+const byTarget = new Map<string, number>();
 let installed = false;
+
+/** `orchestrations/o1/jobs/j1` → `jobs`; the collection prefix (up to the last `_`) is dropped. */
+function collectionOf(path: string): string {
+  const segments = path.split('/');
+  const collection =
+    segments.length % 2 === 0 ? segments[segments.length - 2] : segments[segments.length - 1];
+  return (collection ?? '?').replace(/^.*_/, '');
+}
+
+function note(kind: string, path: string, n: number) {
+  const key = `${kind}:${collectionOf(path)}`;
+  byTarget.set(key, (byTarget.get(key) ?? 0) + n);
+}
 
 type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -49,18 +64,24 @@ export function installOpCounter(): void {
     DocumentReference: { prototype: Record<string, unknown> };
   };
   const writeCommit = WriteBatch.prototype._commit as AnyFn;
-  WriteBatch.prototype._commit = function (this: { _ops: unknown[] }, ...args: unknown[]) {
+  WriteBatch.prototype._commit = function (this: { _ops: { docPath: string }[] }, ...args: unknown[]) {
     counts.writes += this._ops.length;
+    for (const op of this._ops) note('write', op.docPath, 1);
     return writeCommit.apply(this, args);
   };
   wrap(DocumentReader.prototype, '_get', (self) => {
-    counts.reads += (self as { allDocuments: unknown[] }).allDocuments.length;
+    const documents = (self as { allDocuments: ({ path?: string } | string)[] }).allDocuments;
+    counts.reads += documents.length;
+    for (const doc of documents) note('get', typeof doc === 'string' ? doc : (doc.path ?? '?'), 1);
   });
-  wrap(Query.prototype, '_get', (_self, _args, response) => {
-    counts.reads += Math.max(1, (response as { result: { size: number } }).result.size);
+  wrap(Query.prototype, '_get', (self, _args, response) => {
+    const n = Math.max(1, (response as { result: { size: number } }).result.size);
+    counts.reads += n;
+    note('query', queryPath(self), n);
   });
-  wrap(AggregateQuery.prototype, '_get', () => {
+  wrap(AggregateQuery.prototype, '_get', (self) => {
     counts.reads += 1;
+    note('aggregate', queryPath((self as { _query?: unknown })._query), 1);
   });
   for (const proto of [Query.prototype, DocumentReference.prototype]) {
     const original = proto.onSnapshot as AnyFn;
@@ -68,13 +89,25 @@ export function installOpCounter(): void {
       return original.call(
         this,
         (snapshot: { docChanges?: () => unknown[] }) => {
-          counts.reads += snapshot.docChanges ? Math.max(1, snapshot.docChanges().length) : 1;
+          const n = snapshot.docChanges ? Math.max(1, snapshot.docChanges().length) : 1;
+          counts.reads += n;
+          note('listen', queryPath(this), n);
           onNext(snapshot);
         },
         ...rest,
       );
     };
   }
+}
+
+function queryPath(query: unknown): string {
+  const q = query as { path?: string; _queryOptions?: { collectionId?: string } } | undefined;
+  return q?.path ?? q?._queryOptions?.collectionId ?? '?';
+}
+
+/** Operations per `kind:collection` so far (kind: write, get, query, aggregate, listen). */
+export function opBreakdown(): Record<string, number> {
+  return Object.fromEntries([...byTarget].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** The counts so far. */

@@ -122,6 +122,7 @@ export {
   createOrchestrationDoc,
   registerOrchestration,
   type RegistrationInput,
+  type RegistrationResult,
   shardCountFor,
 } from './store/register-orchestration.js';
 export { recoverStaleJob, type RecoveryOutcome } from './store/recover-job.js';
@@ -152,14 +153,23 @@ export { updateIdempotent } from './store/store.js';
 export { sweeperStateDocSchema } from './model/documents.js';
 export { crashedError } from './store/claim-job.js';
 export {
-  firstWriteOf,
-  isVirtualJob,
+  unwrittenJobDoc,
+  isUnwrittenJob,
   readUnwrittenJobs,
-  readVirtualJobs,
-  type VirtualJob,
-  virtualJobsByIndex,
-} from './store/virtual-jobs.js';
+  type UnwrittenJob,
+  unwrittenJobsByIndex,
+} from './store/unwritten-jobs.js';
 export { isVisible } from './store/orchestration-docs.js';
 export { assertOrchestrationId, assertJobId, assertJobIds } from './validate/document-id.js';
 export { stillReopenable } from './store/reopen-job.js';
 export { idempotentOrchestrationId } from './internal/ids.js';
+export {
+  markLaunchCompleted,
+  markLaunchStarted,
+  markRelaunched,
+  recordArrayExecution,
+  recordJobExecution,
+  recordLaunchHeartbeat,
+} from './store/launch-records.js';
+export { requestCancel } from './store/request-cancel.js';
+export { type JobVersion, type KnownVersion } from './store/job-version.js';

@@ -15,7 +15,7 @@ import type { Firestore } from '@google-cloud/firestore';
 
 import { claimForTask } from './claim-for-task.js';
 import { addDeclaredKeys } from './declared-keys.js';
-import { findJob } from './find-job.js';
+import { findTaskOrchestration, readJobForTask } from './find-job.js';
 import type { E11Job, JobClass } from './job-name.js';
 import { createRunnerLogger, type RunnerLogger } from './logger.js';
 import { ExitCode, type ExecuteJobResult } from './outcome.js';
@@ -85,36 +85,34 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
     }
     const store = createStore({ firestore, collectionPrefix: env.collectionPrefix, clock: options.clock });
-    const found = await findJob(store, env, logger);
-    if (!found.found) return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
-    const { orchestration, job } = found;
-    log.setLabels({ jobId: job.id });
+    const orchestration = await findTaskOrchestration(store, env, logger);
+    if (!orchestration) return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
     const definition = registry.get(env.jobName);
     // The stored union (kick-off and class keys), plus the class's own for a kick-off by an unknown name.
     const sensitiveKeys = [...orchestration.sensitiveKeys, ...(definition?.options.sensitiveKeys ?? [])];
-    const redact = createRedactor(job.params, sensitiveKeys);
-    log.setRedactor(redact);
     const policy = resolvePolicy(orchestration.policy, definition?.options ?? {});
-    if (options.signal?.aborted) {
-      // Stopped before the job was claimed: nothing to record, the job stays as it was.
-      logger.warn('The task was stopped before it claimed the job; nothing was run.');
-      return { ...ids(job), exitCode: ExitCode.Interrupted, outcome: 'interrupted', status: job.status };
-    }
-    if (job.jobName !== env.jobName) {
+    if (options.signal?.aborted || orchestration.jobName !== env.jobName) {
+      const job = await readJobForTask(store, env, orchestration, logger);
+      if (!job) return { ...ids(), exitCode: ExitCode.Config, outcome: 'invalid' };
+      log.setLabels({ jobId: job.id });
+      const redact = createRedactor(job.params, sensitiveKeys);
+      log.setRedactor(redact);
+      if (options.signal?.aborted) {
+        // Stopped before the job was claimed: nothing to record, the job stays as it was.
+        logger.warn('The task was stopped before it claimed the job; nothing was run.');
+        return { ...ids(job), exitCode: ExitCode.Interrupted, outcome: 'interrupted', status: job.status };
+      }
+      // A job's name is its orchestration's: the job is refused as its document would say.
       return await refuseJobName({ store, job, jobName: env.jobName, redact, log: logger });
     }
     // Before the claim: once any job of the orchestration shows a claim, its class's keys are stored.
     await addDeclaredKeys(store, orchestration, definition?.options.sensitiveKeys ?? [], logger);
-    const claim = await claimForTask({
-      store,
-      env,
-      job,
-      orchestration,
-      maxAttempts: policy.maxAttempts,
-      logger,
-    });
+    const claim = await claimForTask({ store, env, orchestration, maxAttempts: policy.maxAttempts, logger });
     if (!claim.claimed) return claim.result;
-    log.setLabels({ attempt: String(claim.attempt) });
+    const { job } = claim;
+    log.setLabels({ jobId: job.id, attempt: String(claim.attempt) });
+    const redact = createRedactor(job.params, sensitiveKeys);
+    log.setRedactor(redact);
     if (!definition) {
       return await refuseUnknownClass({
         store,
@@ -131,6 +129,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       store,
       env,
       job: claim.job,
+      version: { current: claim.version },
       definition,
       policy,
       claimId: claim.claimId,

@@ -15,53 +15,66 @@ import {
 
 import { persist } from './persist.js';
 
-/** The orchestration and the job a task's env points to, or the reason the task cannot run (logged). */
-export type FoundJob =
-  | { found: true; orchestration: OrchestrationDoc; job: JobDoc }
-  | { found: false; missing: 'orchestration' | 'job' };
-
 /**
- * Reads the orchestration and the job document in parallel (one round trip, not two); a job not
- * written yet (Pending) then takes one more read, of its params chunk. Per-job mode finds the job by
- * JOB_ID (with the launcher's index hint), array mode by its index. A missing orchestration or job is
- * logged with what to check; any other read error rejects.
+ * Reads the orchestration a task's env points to (its policy, sensitive keys and job name); undefined
+ * when there is none (logged with what to check). The job itself is read by the claim, which decides
+ * from it: a task pays no read of its job before the claim (see `readJobForTask` for the paths that end
+ * before one).
  */
-export async function findJob(store: Store, env: TaskEnv, logger: Logger): Promise<FoundJob> {
-  const orchestrationRead = persist(() => findOrchestration(store, env.orchestrationId));
-  const jobId = env.jobId;
-  const jobRead = (
-    jobId !== undefined
-      ? persist(() =>
-          loadJob(store, env.orchestrationId, jobId, {
-            orchestration: orchestrationRead,
-            indexHint: env.jobIndexHint,
-          }),
-        )
-      : persist(() =>
-          loadJobByIndex(store, env.orchestrationId, env.jobIndex ?? 0, {
-            orchestration: orchestrationRead,
-          }),
-        )
-  ).then(
-    (doc) => ({ doc }),
-    (error: unknown) => ({ error }),
-  );
-  const orchestration = await orchestrationRead;
+export async function findTaskOrchestration(
+  store: Store,
+  env: TaskEnv,
+  logger: Logger,
+): Promise<OrchestrationDoc | undefined> {
+  const orchestration = await persist(() => findOrchestration(store, env.orchestrationId));
   if (!orchestration) {
     logger.error(
       `Orchestration ${env.orchestrationId} does not exist in ${store.collections.orchestrationsId} of database ${store.firestore.databaseId}: check ${TaskEnvName.orchestrationId}, ${TaskEnvName.collectionPrefix}, ${TaskEnvName.firestoreDatabase} and the project.`,
     );
-    return { found: false, missing: 'orchestration' };
   }
+  return orchestration;
+}
+
+/** The index of an array-mode task's job (no JOB_ID), undefined in per-job mode. */
+export function taskJobIndex(env: TaskEnv): number | undefined {
+  return env.jobId === undefined ? (env.jobIndex ?? 0) : undefined;
+}
+
+/** Logs that the env names no job of the orchestration, with what to check. */
+export function logUnknownJob(env: TaskEnv, message: string, logger: Logger): void {
+  const jobIndex = taskJobIndex(env);
+  const text =
+    jobIndex === undefined
+      ? message
+      : `Orchestration ${env.orchestrationId} has no job with index ${jobIndex}.`;
+  logger.error(`${text} Check ${TaskEnvName.jobId} (or ${CloudRunEnvName.taskIndex} in array mode).`);
+}
+
+/**
+ * The job as it stands, for the paths that end before a claim (stopped before it, or a JOB_NAME that
+ * is not the orchestration's): a read they alone pay. Per-job mode finds the job by JOB_ID (with the
+ * launcher's index hint), array mode by its index; a job not written yet is read from its params
+ * chunk. Undefined when there is no such job (logged); any other read error rejects.
+ */
+export async function readJobForTask(
+  store: Store,
+  env: TaskEnv,
+  orchestration: OrchestrationDoc,
+  logger: Logger,
+): Promise<JobDoc | undefined> {
+  const jobIndex = taskJobIndex(env);
   try {
-    const read = await jobRead;
-    if ('error' in read) throw read.error;
-    return { found: true, orchestration, job: read.doc };
+    return await persist(() =>
+      jobIndex === undefined
+        ? loadJob(store, env.orchestrationId, env.jobId as string, {
+            orchestration,
+            indexHint: env.jobIndexHint,
+          })
+        : loadJobByIndex(store, env.orchestrationId, jobIndex, { orchestration }),
+    );
   } catch (error) {
     if (!isE11Error(error, ErrorCode.UnknownJob)) throw error;
-    logger.error(
-      `${error.message} Check ${TaskEnvName.jobId} (or ${CloudRunEnvName.taskIndex} in array mode).`,
-    );
-    return { found: false, missing: 'job' };
+    logUnknownJob(env, error.message, logger);
+    return undefined;
   }
 }

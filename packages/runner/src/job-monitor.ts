@@ -136,12 +136,17 @@ export class JobMonitor {
     });
   }
 
+  /** Stops listening to the job's document (the heartbeat and the watchdog go on). */
+  stopListening(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
   /** Stops the heartbeat, the watchdog thread and the listener. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    this.stopListening();
     const watchdog = this.watchdog;
     this.watchdog = undefined;
     await watchdog?.stop();

@@ -9,6 +9,7 @@ import {
   isRetryableGrpcError,
   type JobDoc,
   type JobErrorInfo,
+  type JobVersion,
   type Logger,
   type OwnedJob,
   type Store,
@@ -34,6 +35,8 @@ export interface ClaimedJob {
   env: TaskEnv;
   /** The job document as claimed (InProgress, attempt record open). */
   job: JobDoc;
+  /** What the task knows of the job's document after its claim: its fenced writes skip their read. */
+  version?: JobVersion;
   definition: JobDefinition;
   policy: ResolvedPolicy;
   claimId: string;
@@ -83,7 +86,7 @@ class AttemptLoop {
     const { job, env } = claimed;
     this.logger = claimed.log.logger;
     this.ids = { orchestrationId: job.orchestrationId, jobId: job.id };
-    this.owned = { ...this.ids, claimId: claimed.claimId };
+    this.owned = { ...this.ids, claimId: claimed.claimId, version: claimed.version };
     this.outside = claimed.signal ? [claimed.signal] : [];
     this.attempt = claimed.attempt;
     this.attemptsUsed = attemptsInEpoch(job);
@@ -187,6 +190,9 @@ class AttemptLoop {
     const row = rowOf(end);
     const write = row.write;
     if (write === null) return undefined;
+    // A completion is fenced on the claim: the listener has nothing left to tell (and would pay a read
+    // for this write's own echo).
+    if (end.kind === 'complete') this.monitor.stopListening();
     if (row.timing === 'queued')
       return persist(() => this.monitor.exclusive(() => write(store, this.owned, end)));
     try {

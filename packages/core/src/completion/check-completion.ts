@@ -17,6 +17,7 @@ import {
 import { readCounts } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
+import { isDocumentId } from '../validate/document-id.js';
 
 import type { EventPublisher } from './event-publisher.js';
 
@@ -63,9 +64,10 @@ async function publishMarker(
 
 /**
  * Completion detection for one orchestration, safe to call any number of times, concurrently, in any
- * order: reads the orchestration and its live counts (O(1): one document and one aggregation over the
- * counter shards). When every job is terminal, ends the epoch exactly once (completion marker created
- * in a transaction), then publishes the JobCompletedEvent under a lease fenced by holder. If publishing
+ * order: reads the live counts (one aggregation over the counter shards) and, once no job is left
+ * pending or in progress, the orchestration and the counts again: O(1), and one read for every job end
+ * but the last. When every job is terminal, ends the epoch exactly once (completion marker created in a
+ * transaction), then publishes the JobCompletedEvent under a lease fenced by holder. If publishing
  * fails the marker stays unpublished, the error is rethrown (so a trigger retry can run) and any later
  * call — a redelivered trigger or the sweeper — publishes it: the event is never lost, and two callers
  * publish it twice only when the first one outlived its lease (it died or was cut off between publish
@@ -83,6 +85,16 @@ export async function checkCompletion(
   } = {},
 ): Promise<CompletionCheck> {
   const leaseMs = deps.leaseMs ?? DEFAULTS.publishRetryAfterMs;
+  // Counts first: while a job is not terminal (every job end but the last) the check costs this one
+  // aggregation and no orchestration read. A tenant-scoped store skips it, so a foreign orchestration
+  // stays `unknown` (its counts are not the caller's to see). Past it, the counts are read again after
+  // the orchestration, as before: counts read before the epoch could belong to an epoch a retryFailed
+  // has since reopened.
+  const early =
+    deps.store.tenant === null && isDocumentId(orchestrationId)
+      ? await readCounts(deps.store, orchestrationId)
+      : undefined;
+  if (early && early.pending + early.inProgress > 0) return { outcome: 'open', counts: early };
   const orchestration = await findOrchestration(deps.store, orchestrationId);
   if (!orchestration) return { outcome: 'unknown' };
   const epoch = orchestration.epoch;

@@ -12,11 +12,11 @@ import { cancelOrchestration } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
 import { readCounts } from '../store/counts.js';
 import { failPendingJob } from '../store/fail-pending-job.js';
-import { touchRelaunchedJob } from '../store/launch-marks.js';
+import { markRelaunched } from '../store/launch-records.js';
 import { recoverStaleJob } from '../store/recover-job.js';
 import { removeOrchestration } from '../store/remove-orchestration.js';
 import { type Store } from '../store/store.js';
-import { readUnwrittenJobs } from '../store/virtual-jobs.js';
+import { readUnwrittenJobs } from '../store/unwritten-jobs.js';
 
 import { visitActiveOrchestrations } from './active-orchestrations.js';
 import { decidePending, executionStates, launchedAsArray, type LaunchState } from './pending-jobs.js';
@@ -254,7 +254,7 @@ async function sweepOne(
   const pending: JobDoc[] = waiting.docs.map((snapshot) => parseJobDocument(snapshot));
   // Jobs with no document yet are listed only when one may be lost (their launcher died, or a launch
   // that should have run them ended) and the counters hold more Pending jobs than there are documents.
-  if (orchestration.paramsChunkSize !== null && (await mayHaveLostUnwritten(state))) {
+  if (await mayHaveLostUnwritten(state)) {
     pending.push(...(await unwrittenJobs(store, orchestration)));
   }
   const relaunch: JobDoc[] = [];
@@ -294,10 +294,8 @@ async function sweepOne(
     });
     report.relaunched += launch.launched;
   }
-  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once. A job
-  // that had no document usually has one now (the launch recorded its execution); if not, it gets one.
-  const updatedAt = Timestamp.fromMillis(store.clock.now());
-  await Promise.all(relaunch.map((job) => touchRelaunchedJob(store, orchestration.id, job, updatedAt)));
+  // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once.
+  await Promise.all(relaunch.map((job) => markRelaunched(store, job)));
 }
 
 /**

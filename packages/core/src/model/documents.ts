@@ -103,10 +103,9 @@ export const orchestrationDocSchema = z.object({
   registered: z.boolean(),
   /**
    * Parameter sets per params chunk: job `i` is entry `i % size` of chunk `floor(i / size)`, and has no
-   * job document until its task claims it (or it ends unstarted). `null`: registered by an earlier
-   * release, which wrote every job document at kick-off.
+   * job document until its first change (store/unwritten-jobs.ts).
    */
-  paramsChunkSize: z.number().int().positive().nullable().default(null),
+  paramsChunkSize: z.number().int().positive(),
   /**
    * Random, set by the kick-off that created this document: when a create's outcome is unknown (a
    * retried or failed commit), it tells that kick-off whether the document it finds is its own.
@@ -184,7 +183,7 @@ export type Claim = z.infer<typeof claimSchema>;
 
 /**
  * A job document, written at the job's first change (claim, recorded launch, or an end without a
- * start); until then the job is read from its params chunk (store/virtual-jobs.ts). A new job
+ * start); until then the job is read from its params chunk (store/unwritten-jobs.ts). A new job
  * document holds only what it needs: each stored field is an index entry to write. `id` and
  * `orchestrationId` come from the document's path (`…orchestrations/{orchestrationId}/jobs/{id}`,
  * see {@link parseJobDocument}); `v`, `epoch` and `attempt` are stored once they differ from their

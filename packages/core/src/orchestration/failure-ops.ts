@@ -6,9 +6,10 @@ import { E11Error, ErrorCode } from '../errors.js';
 import { type JobDoc } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 import { cancelJob } from '../store/cancel-job.js';
-import { markCancelRequested, markLaunchCompleted, recordLaunchHeartbeat } from '../store/launch-marks.js';
+import { markLaunchCompleted, recordLaunchHeartbeat } from '../store/launch-records.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
 import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
+import { requestCancel } from '../store/request-cancel.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import { readAllJobs } from './results.js';
@@ -36,7 +37,7 @@ export async function cancelOrchestration(
   const reason = options.reason ?? 'cancelled';
   const orchestration = await loadOrchestration(store, orchestrationId);
   if (isTerminal(orchestration.status)) return { cancelled: 0, executions: 0 };
-  await markCancelRequested(store, orchestrationId, reason);
+  await requestCancel(store, orchestrationId, reason);
   const open = [
     ...(await readAllJobs(store, orchestrationId, JobStatus.InProgress)),
     ...(await readAllJobs(store, orchestrationId, JobStatus.Pending)),

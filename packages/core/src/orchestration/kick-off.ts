@@ -7,9 +7,8 @@ import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
 import type { JobParams } from '../model/json.js';
-import { markLaunchCompleted, markLaunchStarted, recordLaunchHeartbeat } from '../store/launch-marks.js';
-import { type RegisteredOrchestration, registerOrchestration } from '../store/register-orchestration.js';
-import { virtualJob, type VirtualJob } from '../store/virtual-jobs.js';
+import { markLaunchCompleted, markLaunchStarted, recordLaunchHeartbeat } from '../store/launch-records.js';
+import { registerOrchestration, type RegistrationResult } from '../store/register-orchestration.js';
 import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
 import { validateParamsList } from '../validate/params.js';
 
@@ -65,7 +64,7 @@ export interface RegisteredKickOff {
   orchestrationId: string;
   jobIds: string[];
   /** Null when an idempotency key matched an earlier kick-off: nothing is launched. */
-  created: RegisteredOrchestration | null;
+  created: Extract<RegistrationResult, { created: true }> | null;
 }
 
 /** Times a kick-off registers afresh after its duplicate's orchestration was removed mid-registration. */
@@ -164,7 +163,7 @@ export async function registerKickOff(
 export async function launchKickOff(
   context: KickOffContext,
   valid: ValidKickOff,
-  registered: RegisteredKickOff & { created: RegisteredOrchestration },
+  registered: RegisteredKickOff & { created: Extract<RegistrationResult, { created: true }> },
 ): Promise<{ launched: Promise<LaunchReport> }> {
   const { store, logger } = context;
   const { orchestrationId, jobIds, created } = registered;
@@ -175,12 +174,6 @@ export async function launchKickOff(
     recordLaunchHeartbeat(store, orchestrationId).catch(() => undefined);
   }, DEFAULTS.launchHeartbeatMs);
   heartbeat.unref();
-  const pending = (index: number): VirtualJob | undefined => {
-    const params = created.encodedParams[index];
-    return params === undefined
-      ? undefined
-      : virtualJob(created.doc, index, params, `kick-off of ${orchestrationId}`);
-  };
   const launched = context.track(
     launchJobs(context, {
       orchestration: {
@@ -191,7 +184,7 @@ export async function launchKickOff(
         policy: valid.options.policy,
       },
       jobs: jobIds.map((id, index) => ({ id, index })),
-      pending,
+      unwritten: created.unwritten,
       concurrency: valid.options.launchConcurrency,
       ...(valid.options.signal ? { signal: valid.options.signal } : {}),
     })

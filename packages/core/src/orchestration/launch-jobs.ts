@@ -8,11 +8,10 @@ import type { LaunchRequest, TaskLauncher } from '../launch/task-launcher.js';
 import { type Logger } from '../logging.js';
 import { type JobErrorInfo, type OrchestrationDoc } from '../model/documents.js';
 import { failPendingJob } from '../store/fail-pending-job.js';
-import { recordArrayExecution } from '../store/launch-marks.js';
+import { recordArrayExecution, recordJobExecution } from '../store/launch-records.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
-import { recordJobExecution } from '../store/record-execution.js';
 import { type Store } from '../store/store.js';
-import { type VirtualJob, virtualJobsByIndex } from '../store/virtual-jobs.js';
+import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 import { buildTaskEnv } from '../task/task-contract.js';
 
 import { watchCancelRequest } from './cancel-watch.js';
@@ -40,13 +39,13 @@ export interface LaunchPlan {
    */
   jobs: readonly { id: string; index: number }[];
   concurrency: number;
-  /**
-   * The plan's jobs as their registration wrote them (a kick-off's launch hands them over in memory);
-   * without it a job with no document is read from its params chunk when needed.
-   */
-  pending?: (index: number) => VirtualJob | undefined;
   /** Force one execution per job. */
   perJob?: boolean;
+  /**
+   * The jobs as the caller registered them, from memory (a kick-off): a per-job launch records each
+   * execution on a job that has no document yet without reading its params back. @default read them
+   */
+  unwritten?: (index: number) => UnwrittenJob | undefined;
   /** Stops launching when it aborts: jobs not launched yet stay Pending (counted as `deferred`). */
   signal?: AbortSignal;
   /** How long one request retries quota and 503 answers. @default the context's `launch.retryBudgetMs` */
@@ -190,11 +189,11 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
     counts.set(message, (counts.get(message) ?? 0) + jobs);
   };
   // Jobs with no document yet are built from the orchestration and their params chunks, each read once.
-  let unwrittenJobs: Promise<((index: number) => Promise<VirtualJob | undefined>) | undefined> | undefined;
+  let unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
   const unwritten = async (index: number) => {
-    if (plan.pending) return plan.pending(index);
+    if (plan.unwritten) return plan.unwritten(index);
     unwrittenJobs ??= findOrchestration(store, orchestration.id).then(
-      (doc) => (doc ? virtualJobsByIndex(store, doc) : undefined),
+      (doc) => (doc ? unwrittenJobsByIndex(store, doc) : undefined),
       () => undefined,
     );
     return (await unwrittenJobs)?.(index).catch(() => undefined);

@@ -7,7 +7,7 @@ import { redactJob } from '../monitoring/redact.js';
 import { sumShards } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import { type Store } from '../store/store.js';
-import { readUnwrittenJobs, readVirtualJobs } from '../store/virtual-jobs.js';
+import { readUnwrittenJobs } from '../store/unwritten-jobs.js';
 
 /** One successful job in `getJobResults`. */
 export interface JobSuccess<R = unknown, P extends JobParams = JobParams> {
@@ -92,12 +92,13 @@ export async function readAllJobs(store: Store, orchestrationId: string, status?
   const jobs = await readJobDocuments(store, orchestrationId, status);
   if (status !== undefined && status !== JobStatus.Pending) return jobs;
   const source = await findOrchestration(store, orchestrationId);
-  if (!source || source.paramsChunkSize === null) return jobs;
+  if (!source) return jobs;
   // Every job document was just read, or (Pending only) only their ids are listed.
-  const unwritten =
-    status === undefined
-      ? await readVirtualJobs(store, source, new Set(jobs.map((job) => job.id)))
-      : await readUnwrittenJobs(store, source);
+  const unwritten = await readUnwrittenJobs(
+    store,
+    source,
+    status === undefined ? new Set(jobs.map((job) => job.id)) : undefined,
+  );
   return unwritten.length === 0 ? jobs : [...jobs, ...unwritten].sort((a, b) => a.index - b.index);
 }
 

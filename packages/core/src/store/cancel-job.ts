@@ -4,7 +4,7 @@ import { isTerminal, JobStatus } from '../model/status.js';
 import { closeAttempt } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
-import { runJobTransaction } from './virtual-jobs.js';
+import { runJobTransaction } from './unwritten-jobs.js';
 
 /**
  * Cancels one unfinished job: `Pending`/`InProgress` → `Cancelled` with `error` (why), closing an open

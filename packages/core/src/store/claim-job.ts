@@ -1,14 +1,17 @@
-import type { Timestamp } from '@google-cloud/firestore';
+import type { Precondition, Timestamp, WriteBatch } from '@google-cloud/firestore';
 
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
+import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 import { type AttemptRecord, type Claim, type JobDoc, type JobErrorInfo } from '../model/documents.js';
+import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 
 import { truncateUtf8 } from './bounded-text.js';
+import type { KnownVersion } from './job-version.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
-import { type JobSource, runJobTransaction } from './virtual-jobs.js';
+import { type JobSource, lazyUnwrittenJob } from './unwritten-jobs.js';
 
 /** Who is claiming a job, and the limits that decide a takeover. */
 export interface ClaimRequest {
@@ -23,6 +26,8 @@ export interface ClaimRequest {
   job?: JobDoc;
   /** The orchestration, if the caller read it. */
   orchestration?: JobSource;
+  /** The job's index, if the caller knows it (a job with no document is then found at once). */
+  indexHint?: number;
 }
 
 /** The outcome of {@link claimJob}. */
@@ -146,63 +151,123 @@ export function attemptsInEpoch(job: Pick<JobDoc, 'attempts' | 'attemptsDropped'
   return job.attempts.filter((record) => record.epoch === job.epoch).length + dropped;
 }
 
-/**
- * Claims a job for one task, in a transaction, so that a re-delivered task never runs a job twice: a
- * terminal job is left alone; an `InProgress` job under a live heartbeat stays with its owner; a
- * `Pending` job, or one whose owner is dead (Cloud Run retried the task, or the heartbeat is stale), is
- * claimed: `InProgress`, attempt + 1, startedAt, heartbeat, and a new attempt record.
- */
-export async function claimJob(store: Store, request: ClaimRequest): Promise<ClaimResult> {
-  const lookup = { ...request, known: request.job, source: request.orchestration };
-  return runJobTransaction(store, lookup, (tx, job): ClaimResult => {
-    if (!job) {
-      throw new E11Error(
-        ErrorCode.UnknownJob,
-        `Job ${request.jobId} of orchestration ${request.orchestrationId} does not exist.`,
-        { context: { orchestrationId: request.orchestrationId, jobId: request.jobId } },
-      );
-    }
-    // A retried claim whose first commit went through (the answer was lost): the job is already ours.
-    if (job.status === JobStatus.InProgress && job.claim?.id === request.claim.id) {
-      return { outcome: 'claimed', job, attempt: job.attempt, takeover: false };
-    }
-    if (isTerminal(job.status)) return { outcome: 'terminal', job };
-    const at = now(store);
-    const takeover = job.status === JobStatus.InProgress;
-    if (takeover && !claimIsDead(job, request, at.toMillis())) return { outcome: 'running-elsewhere', job };
+/** How often a claim reads again after another writer changed the job between its read and its write. */
+const MAX_CLAIM_TRIES = 5;
 
-    const crashed = crashedError(
-      job,
-      'The task stopped without reporting (container crashed, was killed, or its heartbeat went stale).',
+/** What a claim decided: the outcome, and whether it wrote (a written claim gets a known version). */
+type ClaimDecision = { result: ClaimResult; writes: boolean };
+
+function decideClaim(
+  store: Store,
+  request: ClaimRequest,
+  batch: WriteBatch,
+  job: JobDoc | undefined,
+  precondition: Precondition | undefined,
+): ClaimDecision {
+  if (!job) {
+    throw new E11Error(
+      ErrorCode.UnknownJob,
+      `Job ${request.jobId} of orchestration ${request.orchestrationId} does not exist.`,
+      { context: { orchestrationId: request.orchestrationId, jobId: request.jobId } },
     );
-    const history = takeover
-      ? closeAttempt(job.attempts, 'Crashed', at, { message: crashed.message, code: crashed.code })
-      : job.attempts;
-    if (attemptsInEpoch(job) >= request.maxAttempts) {
-      transition(store, tx, job, JobStatus.Errored, {
-        attempts: history,
-        error: crashed,
-        deadLettered: true,
-        finishedAt: at,
-        claim: null,
-      });
-      return {
+  }
+  // A retried claim whose first commit went through (the answer was lost): the job is already ours.
+  if (job.status === JobStatus.InProgress && job.claim?.id === request.claim.id) {
+    return { result: { outcome: 'claimed', job, attempt: job.attempt, takeover: false }, writes: false };
+  }
+  if (isTerminal(job.status)) return { result: { outcome: 'terminal', job }, writes: false };
+  const at = now(store);
+  const takeover = job.status === JobStatus.InProgress;
+  if (takeover && !claimIsDead(job, request, at.toMillis()))
+    return { result: { outcome: 'running-elsewhere', job }, writes: false };
+
+  const crashed = crashedError(
+    job,
+    'The task stopped without reporting (container crashed, was killed, or its heartbeat went stale).',
+  );
+  const history = takeover
+    ? closeAttempt(job.attempts, 'Crashed', at, { message: crashed.message, code: crashed.code })
+    : job.attempts;
+  if (attemptsInEpoch(job) >= request.maxAttempts) {
+    const patch = { attempts: history, error: crashed, deadLettered: true, finishedAt: at, claim: null };
+    transition(store, batch, job, JobStatus.Errored, patch, precondition);
+    return {
+      result: {
         outcome: 'exhausted',
         job: { ...job, status: JobStatus.Errored, attempts: history, error: crashed, deadLettered: true },
-      };
-    }
-    const attempt = job.attempt + 1;
-    const patch = {
-      attempt,
-      ...appendAttempt(job, history, openAttempt(job, attempt, at, request.claim.executionName)),
-      claim: request.claim,
-      heartbeatAt: at,
-      startedAt: job.startedAt ?? at,
-      maxAttempts: request.maxAttempts,
-      // The launcher records the full execution name; a task only knows its short CLOUD_RUN_EXECUTION.
-      executionName: job.executionName ?? request.claim.executionName,
+      },
+      writes: true,
     };
-    transition(store, tx, job, JobStatus.InProgress, patch);
-    return { outcome: 'claimed', job: { ...job, ...patch, status: JobStatus.InProgress }, attempt, takeover };
+  }
+  const attempt = job.attempt + 1;
+  const patch = {
+    attempt,
+    ...appendAttempt(job, history, openAttempt(job, attempt, at, request.claim.executionName)),
+    claim: request.claim,
+    heartbeatAt: at,
+    startedAt: job.startedAt ?? at,
+    maxAttempts: request.maxAttempts,
+    // The launcher records the full execution name; a task only knows its short CLOUD_RUN_EXECUTION.
+    executionName: job.executionName ?? request.claim.executionName,
+  };
+  transition(store, batch, job, JobStatus.InProgress, patch, precondition);
+  return {
+    result: {
+      outcome: 'claimed',
+      job: { ...job, ...patch, status: JobStatus.InProgress, updatedAt: at },
+      attempt,
+      takeover,
+    },
+    writes: true,
+  };
+}
+
+/**
+ * Claims a job for one task, so that a re-delivered task never runs a job twice: a terminal job is
+ * left alone; an `InProgress` job under a live heartbeat stays with its owner; a `Pending` job, or one
+ * whose owner is dead (Cloud Run retried the task, or the heartbeat is stale), is claimed: `InProgress`,
+ * attempt + 1, startedAt, heartbeat, and a new attempt record. The decision is written as one batch
+ * fenced on what it was made from — the job document's update time, or (a job with no document) its
+ * creation — so a writer in between makes it read and decide again; as a transaction would, without
+ * its lock, and with the write's time known: a `claimed` result carries the job's version
+ * (job-version.ts) for the task's later writes. `createFirst` (the first delivery of an array-mode
+ * task, whose job most likely has no document) skips reading the document: the params chunk is read
+ * and the create tells whether the document exists.
+ */
+export async function claimJob(
+  store: Store,
+  request: ClaimRequest & { createFirst?: boolean },
+): Promise<ClaimResult & { version?: KnownVersion }> {
+  const ref = store.collections.job(request.orchestrationId, request.jobId);
+  const unwritten = lazyUnwrittenJob(store, {
+    ...request,
+    known: request.job,
+    source: request.orchestration,
   });
+  let readFirst = request.createFirst !== true;
+  for (let tries = 1; ; tries++) {
+    const snapshot = readFirst ? await ref.get() : undefined;
+    const job = snapshot?.exists ? parseJobDocument(snapshot) : await unwritten();
+    if (!job && !readFirst) {
+      readFirst = true;
+      continue;
+    }
+    const batch = store.firestore.batch();
+    const precondition = snapshot?.exists ? { lastUpdateTime: snapshot.updateTime } : undefined;
+    const { result, writes } = decideClaim(store, request, batch, job, precondition);
+    if (!writes) {
+      const version = snapshot?.updateTime && job ? { job, updateTime: snapshot.updateTime } : undefined;
+      return result.outcome === 'claimed' && version ? { ...result, version } : result;
+    }
+    try {
+      const [jobWrite] = await batch.commit();
+      if (result.outcome !== 'claimed' || !jobWrite) return result;
+      return { ...result, version: { job: result.job, updateTime: jobWrite.writeTime } };
+    } catch (error) {
+      const code = grpcCodeOf(error);
+      const raced = code === GrpcStatus.FAILED_PRECONDITION || code === GrpcStatus.ALREADY_EXISTS;
+      if (!raced || tries >= MAX_CLAIM_TRIES) throw error;
+      readFirst = true;
+    }
+  }
 }

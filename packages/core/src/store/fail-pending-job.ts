@@ -3,7 +3,7 @@ import { JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
-import { runJobTransaction } from './virtual-jobs.js';
+import { runJobTransaction } from './unwritten-jobs.js';
 
 /**
  * Ends a job that never started (its launch failed permanently, or the orchestration timed out before

@@ -1,4 +1,6 @@
-import type { Transaction } from '@google-cloud/firestore';
+import type { Precondition, Transaction, WriteBatch } from '@google-cloud/firestore';
+
+import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 
 import { type JobDoc, type JobErrorInfo, type AttemptRecord } from '../model/documents.js';
 import { parseJobDocument } from '../model/parse.js';
@@ -6,6 +8,7 @@ import { JobStatus } from '../model/status.js';
 
 import { boundJobError } from './bounded-text.js';
 import { appendAttempt, closeAttempt, openAttempt } from './claim-job.js';
+import { type JobVersion, keepVersion, takeVersion } from './job-version.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
 
@@ -14,17 +17,38 @@ export interface OwnedJob {
   orchestrationId: string;
   jobId: string;
   claimId: string;
+  /** What the task knows of its job's document (job-version.ts): a write that matches it reads nothing. */
+  version?: JobVersion;
 }
 
 /** `recorded`: the write happened. `lost`: the task no longer owns the job (cancelled, taken over, ended). */
 export type FinishOutcome = 'recorded' | 'lost';
 
+/**
+ * A job write of a task that must own the job (InProgress under its claim). With a known version
+ * (job-version.ts) it is one batch whose job update has that version's update time as precondition: no
+ * read. Otherwise, or when the precondition fails, a transaction reads the job and decides. `write`
+ * may return the job as it wrote it, to keep as the next known version (only the batch path knows the
+ * new update time).
+ */
 async function whileOwned(
   store: Store,
   owned: OwnedJob,
-  write: (tx: Transaction, job: JobDoc) => void,
+  write: (writer: Transaction | WriteBatch, job: JobDoc, precondition?: Precondition) => JobDoc | void,
 ): Promise<FinishOutcome> {
   const ref = store.collections.job(owned.orchestrationId, owned.jobId);
+  const known = takeVersion(owned);
+  if (known && known.job.status === JobStatus.InProgress && known.job.claim?.id === owned.claimId) {
+    const batch = store.firestore.batch();
+    const after = write(batch, known.job, { lastUpdateTime: known.updateTime });
+    try {
+      const [jobWrite] = await batch.commit();
+      if (after && jobWrite) keepVersion(owned, after, jobWrite.writeTime);
+      return 'recorded';
+    } catch (error) {
+      if (grpcCodeOf(error) !== GrpcStatus.FAILED_PRECONDITION) throw error;
+    }
+  }
   return store.firestore.runTransaction(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return 'lost';
@@ -44,15 +68,16 @@ async function whileOwned(
 
 /** Stores the JSON result and moves the job to `Completed`, if the caller still owns it. */
 export function completeJob(store: Store, owned: OwnedJob & { result: unknown }): Promise<FinishOutcome> {
-  return whileOwned(store, owned, (tx, job) => {
+  return whileOwned(store, owned, (writer, job, precondition) => {
     const at = now(store);
-    transition(store, tx, job, JobStatus.Completed, {
+    const patch = {
       result: owned.result === undefined ? null : owned.result,
       error: null,
       finishedAt: at,
       progress: { ratio: 1, message: job.progress?.message ?? null, at },
       attempts: closeAttempt(job.attempts, 'Completed', at, null),
-    });
+    };
+    transition(store, writer, job, JobStatus.Completed, patch, precondition);
   });
 }
 
@@ -77,7 +102,7 @@ export function failJob(
     executionName?: string | null;
   },
 ): Promise<FinishOutcome> {
-  return whileOwned(store, owned, (tx, job) => {
+  return whileOwned(store, owned, (writer, job, precondition) => {
     const at = now(store);
     const history = closeAttempt(job.attempts, owned.outcome, at, {
       message: owned.error.message,
@@ -85,23 +110,19 @@ export function failJob(
     });
     const error = boundJobError(owned.error);
     if (owned.final) {
-      transition(store, tx, job, JobStatus.Errored, {
-        error,
-        deadLettered: owned.deadLettered,
-        finishedAt: at,
-        attempts: history,
-      });
+      const patch = { error, deadLettered: owned.deadLettered, finishedAt: at, attempts: history };
+      transition(store, writer, job, JobStatus.Errored, patch, precondition);
       return;
     }
     const attempt = job.attempt + 1;
     const next = openAttempt(job, attempt, at, owned.executionName ?? job.claim?.executionName ?? null);
-    tx.update(store.collections.job(job.orchestrationId, job.id), {
-      attempt,
-      ...appendAttempt(job, history, next),
-      error,
-      heartbeatAt: at,
-      updatedAt: at,
-    });
+    const patch = { attempt, ...appendAttempt(job, history, next), error, heartbeatAt: at, updatedAt: at };
+    const ref = store.collections.job(job.orchestrationId, job.id);
+    // Transaction and WriteBatch share update(); TypeScript cannot call a union's overloads.
+    const update = writer as WriteBatch;
+    if (precondition) update.update(ref, patch, precondition);
+    else update.update(ref, patch);
+    return { ...job, ...patch };
   });
 }
 
@@ -114,9 +135,9 @@ export function releaseJob(
   store: Store,
   owned: OwnedJob & { error: JobErrorInfo; outcome: FailureOutcome },
 ): Promise<FinishOutcome> {
-  return whileOwned(store, owned, (tx, job) => {
+  return whileOwned(store, owned, (writer, job, precondition) => {
     const at = now(store);
-    transition(store, tx, job, JobStatus.Pending, {
+    const patch = {
       error: boundJobError(owned.error),
       claim: null,
       heartbeatAt: null,
@@ -124,6 +145,7 @@ export function releaseJob(
         message: owned.error.message,
         code: owned.error.code,
       }),
-    });
+    };
+    transition(store, writer, job, JobStatus.Pending, patch, precondition);
   });
 }

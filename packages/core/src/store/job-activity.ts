@@ -4,6 +4,7 @@ import { JobStatus } from '../model/status.js';
 
 import { truncateUtf8 } from './bounded-text.js';
 import type { OwnedJob } from './finish-job.js';
+import { keepVersion, takeVersion } from './job-version.js';
 import { now, type Store } from './store.js';
 
 /** A running job and the claim its task holds. */
@@ -25,6 +26,8 @@ const MAX_FENCE_TRIES = 5;
  * being overwritten; it then reads again. Cost per call: one document read and one write (two round
  * trips), where a blind update was one write. A transaction would cost the same but hold a lock that
  * the task's other writes and a replacement's claim would queue behind; a precondition holds none.
+ * With a known version (job-version.ts: the task's claim or its last write) the read is skipped: the
+ * update's precondition is that version's update time, and only a failed precondition reads.
  */
 async function whileClaimed(
   store: Store,
@@ -32,6 +35,17 @@ async function whileClaimed(
   patch: () => Record<string, unknown>,
 ): Promise<ActivityOutcome> {
   const ref = store.collections.job(job.orchestrationId, job.jobId);
+  const known = takeVersion(job);
+  if (known) {
+    const data = patch();
+    try {
+      const written = await ref.update(data, { lastUpdateTime: known.updateTime });
+      keepVersion(job, { ...known.job, ...data }, written.writeTime);
+      return 'recorded';
+    } catch (error) {
+      if (grpcCodeOf(error) !== GrpcStatus.FAILED_PRECONDITION) throw error;
+    }
+  }
   for (let tries = 1; ; tries++) {
     const [snapshot] = await store.firestore.getAll(ref, { fieldMask: ['status', 'claim.id'] });
     if (!snapshot?.exists || !snapshot.updateTime) return 'lost';

@@ -5,7 +5,7 @@ import { parseDocument, parseJobDocument } from '../model/parse.js';
 import { assertJobId, assertOrchestrationId, isDocumentId } from '../validate/document-id.js';
 
 import type { Store } from './store.js';
-import { findVirtualJob, type JobSource, type JobTarget, type VirtualJob } from './virtual-jobs.js';
+import { findUnwrittenJob, type JobSource, type JobTarget, type UnwrittenJob } from './unwritten-jobs.js';
 
 /** Whether a tenant-scoped store may see this orchestration (an unscoped store sees all). */
 export function isVisible(store: Pick<Store, 'tenant'>, doc: Pick<OrchestrationDoc, 'tenant'>): boolean {
@@ -78,9 +78,9 @@ async function unwritten(
   orchestrationId: string,
   target: JobTarget,
   options: JobReadOptions,
-): Promise<VirtualJob | undefined> {
+): Promise<UnwrittenJob | undefined> {
   const source = (await options.orchestration) ?? (await findOrchestration(store, orchestrationId));
-  return source ? findVirtualJob(store, source, target) : undefined;
+  return source ? findUnwrittenJob(store, source, target) : undefined;
 }
 
 /**

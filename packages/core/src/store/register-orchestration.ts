@@ -10,7 +10,7 @@ import type { JobParams } from '../model/json.js';
 import { emptyCounts, JobStatus, type StatusCounts } from '../model/status.js';
 
 import { now, type Store, updateIdempotent } from './store.js';
-import { paramsChunkSizeFor } from './virtual-jobs.js';
+import { paramsChunkSizeFor, type UnwrittenJob, unwrittenJobsInMemory } from './unwritten-jobs.js';
 
 /** Fields of a new orchestration that the caller decides. */
 export type NewOrchestration = Pick<
@@ -28,19 +28,17 @@ export type NewOrchestration = Pick<
   | 'deadlineAt'
 > & { scheduleName?: string | null };
 
+/**
+ * What {@link registerOrchestration} did: `created: false` when the orchestration already existed;
+ * else `unwritten` gives its jobs as registered, from memory (for the launch that follows).
+ */
+export type RegistrationResult =
+  { created: false } | { created: true; unwritten: (index: number) => UnwrittenJob | undefined };
+
 /** What {@link registerOrchestration} writes. The job for `params[i]` has id `jobIdFor(orchestration.id, i)`. */
 export interface RegistrationInput {
   orchestration: NewOrchestration;
   params: readonly JobParams[];
-}
-
-/** What a registration that created its orchestration wrote, kept in memory for the launch. */
-export interface RegisteredOrchestration {
-  created: true;
-  /** The orchestration document as created (before `registered: true`). */
-  doc: OrchestrationDoc;
-  /** Each job's params as stored in its chunk. */
-  encodedParams: readonly string[];
 }
 
 /** How many counter shards an orchestration of `total` jobs gets (each shard sustains ~1 write/s). */
@@ -133,7 +131,7 @@ export async function createOrchestrationDoc(
 
 /**
  * Writes a new orchestration: first its document with `create()` (so an idempotency key that maps to
- * an existing id is detected atomically), then its params chunks (see virtual-jobs.ts: no job document
+ * an existing id is detected atomically), then its params chunks (see unwritten-jobs.ts: no job document
  * is written here) and counter shards in parallel batches, then `registered: true`. Returns
  * `{ created: false }` when the orchestration already existed. On a write failure the partial registration is deleted and
  * `E11_REGISTRATION_FAILED` is thrown; nothing has been launched at that point.
@@ -141,7 +139,7 @@ export async function createOrchestrationDoc(
 export async function registerOrchestration(
   store: Store,
   input: RegistrationInput,
-): Promise<RegisteredOrchestration | { created: false }> {
+): Promise<RegistrationResult> {
   const { collections } = store;
   const { orchestration, params } = input;
   const total = params.length;
@@ -223,5 +221,5 @@ export async function registerOrchestration(
       orchestrationId: orchestration.id,
     });
   }
-  return { created: true, doc, encodedParams: encoded };
+  return { created: true, unwritten: unwrittenJobsInMemory(doc, encoded) };
 }

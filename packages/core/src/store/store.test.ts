@@ -13,15 +13,15 @@ import { claimJob } from './claim-job.js';
 import { readCounts } from './counts.js';
 import { failPendingJob } from './fail-pending-job.js';
 import { completeJob, failJob } from './finish-job.js';
+import { recordJobExecution } from './launch-records.js';
 import { loadJob, loadOrchestration } from './orchestration-docs.js';
-import { recordJobExecution } from './record-execution.js';
 import {
   createOrchestrationDoc,
   type NewOrchestration,
   registerOrchestration,
 } from './register-orchestration.js';
 import { createStore } from './store.js';
-import { isVirtualJob, type VirtualJob } from './virtual-jobs.js';
+import { isUnwrittenJob, type UnwrittenJob } from './unwritten-jobs.js';
 
 const firestore = createFirestore({
   projectId: `store-${randomUUID().slice(0, 8)}`,
@@ -409,7 +409,7 @@ describe('the Firestore store', () => {
     const [fresh, claimedFirst, relaunched] = jobIds as [string, string, string];
     const unwritten = (jobId: string) => async () => {
       const job = await loadJob(store, id, jobId);
-      return isVirtualJob(job) ? job : undefined;
+      return isUnwrittenJob(job) ? job : undefined;
     };
     const ownerOf = async (jobId: string) => (await store.collections.job(id, jobId).get()).data();
 
@@ -425,7 +425,7 @@ describe('the Firestore store', () => {
     });
 
     // Its task claimed the job before the launch answered: the create fails, the update records it.
-    const before = (await loadJob(store, id, claimedFirst)) as VirtualJob;
+    const before = (await loadJob(store, id, claimedFirst)) as UnwrittenJob;
     await claimJob(store, {
       orchestrationId: id,
       jobId: claimedFirst,

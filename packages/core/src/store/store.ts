@@ -12,7 +12,12 @@ import { retryWithBackoff } from '../internal/backoff.js';
 import { isRetryableGrpcError } from '../internal/grpc-errors.js';
 import { Collections } from '../model/collections.js';
 
-/** What every store function needs: the Firestore client, the collection paths and a clock. */
+/**
+ * What every store function needs: the Firestore client, the collection paths and a clock. Every state
+ * change of an orchestration or a job is one named function of this folder taking it first; nothing
+ * else writes them. A job has no document until its first change, which that change's function
+ * creates (unwritten-jobs.ts says who and how).
+ */
 export interface Store {
   readonly firestore: Firestore;
   readonly collections: Collections;

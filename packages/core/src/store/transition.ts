@@ -1,9 +1,9 @@
-import { FieldValue, type Transaction, type WriteBatch } from '@google-cloud/firestore';
+import { FieldValue, type Precondition, type Transaction, type WriteBatch } from '@google-cloud/firestore';
 
 import { countField, type JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
-import { firstWriteOf, isVirtualJob, type VirtualJob } from './virtual-jobs.js';
+import { unwrittenJobDoc, isUnwrittenJob, type UnwrittenJob } from './unwritten-jobs.js';
 
 /** A job's identity plus the two fields a transition needs. */
 export interface TransitionTarget {
@@ -16,22 +16,25 @@ export interface TransitionTarget {
 /**
  * Moves one job from its current status to `to` and moves its count between the two status fields of
  * its counter shard — in the same transaction or batch, so counts are exact by construction and every
- * job write stays O(1) (design.md: no hot spot, no N² reads). A virtual job (no document yet) gets its
- * document created, so a racing first write of the same job fails instead of being overwritten.
+ * job write stays O(1) (design.md: no hot spot, no N² reads). An unwritten job (no document yet) gets its
+ * document created, so a racing first write of the same job fails instead of being overwritten. A
+ * `precondition` (a known update time, see job-version.ts) fences the update of a stored job.
  */
 export function transition(
   store: Store,
   writer: Transaction | WriteBatch,
-  job: TransitionTarget | VirtualJob,
+  job: TransitionTarget | UnwrittenJob,
   to: JobStatus,
   patch: Record<string, unknown> = {},
+  precondition?: Precondition,
 ): void {
   const { collections } = store;
   const jobRef = collections.job(job.orchestrationId, job.id);
   // Transaction and WriteBatch share these two methods; TypeScript cannot call a union's overloads.
   const write = writer as WriteBatch;
-  if (isVirtualJob(job))
-    write.create(jobRef, { ...firstWriteOf(job), ...patch, status: to, updatedAt: now(store) });
+  if (isUnwrittenJob(job))
+    write.create(jobRef, { ...unwrittenJobDoc(job), ...patch, status: to, updatedAt: now(store) });
+  else if (precondition) write.update(jobRef, { ...patch, status: to, updatedAt: now(store) }, precondition);
   else write.update(jobRef, { ...patch, status: to, updatedAt: now(store) });
   if (job.status !== to) {
     write.set(

@@ -7,7 +7,7 @@ import {
   type JobStatus,
   findOrchestration,
   type Store,
-  readVirtualJobs,
+  readUnwrittenJobs,
 } from '@e11/core';
 import { type JobInfo, toJobInfo } from '@e11/core/engine';
 import type { DocumentChange, DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
@@ -105,7 +105,7 @@ export function listenJobChanges(
   const orchestrationId = orchestration.id;
   const start = options.start ?? 'all';
   return new Observable<JobChangeBatch>((subscriber) => {
-    const seen = new Map<string, { key: string; status: JobStatus; virtual?: true }>();
+    const seen = new Map<string, { key: string; status: JobStatus; unwritten?: true }>();
     let terminal = 0;
     let first = true;
     // The orchestration's stored sensitive keys (from the checked read): every job is redacted.
@@ -123,8 +123,8 @@ export function listenJobChanges(
     const unwrittenChanges = async (snapshot: QuerySnapshot): Promise<TimedJobTransition[]> => {
       const stored = new Set(snapshot.docs.map((doc) => doc.id));
       const changes: TimedJobTransition[] = [];
-      for (const job of await readVirtualJobs(store, orchestration, stored)) {
-        seen.set(job.id, { key: changeKey(job), status: job.status, virtual: true });
+      for (const job of await readUnwrittenJobs(store, orchestration, stored)) {
+        seen.set(job.id, { key: changeKey(job), status: job.status, unwritten: true });
         if (start === 'none') continue;
         if (typeof start === 'object' && compareTimestamps(job.updatedAt, start.after) <= 0) continue;
         changes.push({
@@ -158,7 +158,7 @@ export function listenJobChanges(
         if (first && start === 'none') continue;
         if (first && typeof start === 'object' && compareTimestamps(updateTime, start.after) <= 0) continue;
         // A job's first document is a change of a job already listed (Pending, from its params chunk).
-        const type = before?.virtual && change.type === 'added' ? 'modified' : change.type;
+        const type = before?.unwritten && change.type === 'added' ? 'modified' : change.type;
         changes.push({
           transition: { type, job: toJobInfo(job, sensitiveKeys), previousStatus: before?.status ?? null },
           updateTime,

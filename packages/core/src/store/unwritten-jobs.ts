@@ -21,23 +21,30 @@ import { JobStatus } from '../model/status.js';
 import type { Store } from './store.js';
 
 /**
- * Kick-off writes the params of its jobs in chunks (`…/params/{chunk}`, up to
- * `DEFAULTS.paramsChunkMaxJobs` sets each), not one document per job: a job's own document is written
- * when its task claims it, or when it ends without starting (launch failed, cancelled). Until then the
- * job is `Pending` and is read from its chunk: a *virtual* job, which every reader sees like a stored
- * one. Orchestrations registered by earlier releases (`paramsChunkSize: null`) have every job stored.
+ * One job layout. Kick-off writes the params of its jobs in chunks (`…/params/{chunk}`, up to
+ * `DEFAULTS.paramsChunkMaxJobs` sets each, `paramsChunkSize` per chunk), never one document per job.
+ * Until a job's first change it has no document: it is `Pending` and is read from its chunk, an
+ * *unwritten job*, which every reader sees like a stored one.
+ *
+ * Who writes a job's document first: the store function that makes the job's first change, whichever
+ * it is — the per-job launch recording its execution (`recordJobExecution`), the task's claim
+ * (`claimJob`), or an end without a start (`failPendingJob`, `cancelJob`, the sweeper's requeue) — and
+ * always with `create()` from {@link unwrittenJobDoc}, so of two first writers exactly one wins; the
+ * other gets ALREADY_EXISTS and runs again against the stored document. No other code writes a job.
  */
 
-/** The fields of an orchestration a virtual job is built from (none of them changes after kick-off). */
-export type JobSource = Pick<OrchestrationDoc, 'id' | 'jobName' | 'shardCount' | 'total' | 'createdAt'> & {
-  paramsChunkSize: number | null;
-};
+/** The fields of an orchestration an unwritten job is built from (none of them changes after kick-off). */
+export type JobSource = Pick<
+  OrchestrationDoc,
+  'id' | 'jobName' | 'shardCount' | 'total' | 'createdAt' | 'paramsChunkSize'
+>;
 
-/** A `Pending` job without a document yet. `virtual` is not enumerable: a spread copy is a plain job. */
-export type VirtualJob = JobDoc & { readonly virtual: true };
+/** A `Pending` job without a document yet. `unwritten` is not enumerable: a spread copy is a plain job. */
+export type UnwrittenJob = JobDoc & { readonly unwritten: true };
 
-export function isVirtualJob(job: object): job is VirtualJob {
-  return (job as { virtual?: unknown }).virtual === true;
+/** Whether `job` was read from its params chunk (it has no document yet). */
+export function isUnwrittenJob(job: object): job is UnwrittenJob {
+  return (job as { unwritten?: unknown }).unwritten === true;
 }
 
 /** Sets per chunk for these params: at most `paramsChunkMaxJobs`, fewer when they are large (at least 1). */
@@ -67,8 +74,8 @@ export function newJobDoc(
   };
 }
 
-/** The stored fields a virtual job's first write starts from (its status and patch are added). */
-export function firstWriteOf(job: VirtualJob): NewJobDoc {
+/** The document an unwritten job's first write creates (its status and patch are added). */
+export function unwrittenJobDoc(job: UnwrittenJob): NewJobDoc {
   return {
     jobName: job.jobName,
     index: job.index,
@@ -80,14 +87,13 @@ export function firstWriteOf(job: VirtualJob): NewJobDoc {
   };
 }
 
-/** A `Pending` job without a document, built from its orchestration and its params as stored (`params`). */
-export function virtualJob(
+function unwrittenJob(
   source: JobSource,
   index: number,
   params: string,
   chunkPath: string,
   id = jobIdFor(source.id, index),
-): VirtualJob {
+): UnwrittenJob {
   const parsed = jobDocSchema.safeParse({
     ...newJobDoc(source, index, params),
     id,
@@ -100,7 +106,23 @@ export function virtualJob(
       { context: { path: 'params', document: chunkPath } },
     );
   }
-  return Object.defineProperty(parsed.data, 'virtual', { value: true, enumerable: false }) as VirtualJob;
+  return Object.defineProperty(parsed.data, 'unwritten', { value: true, enumerable: false }) as UnwrittenJob;
+}
+
+/**
+ * The jobs of an orchestration its caller has just registered, as their params chunks give them, from
+ * the params it holds in memory (`encoded[i]` is job i's JSON text): a kick-off's launch reads nothing.
+ */
+export function unwrittenJobsInMemory(
+  source: JobSource,
+  encoded: readonly string[],
+): (index: number) => UnwrittenJob | undefined {
+  return (index) => {
+    const params = encoded[index];
+    if (params === undefined) return undefined;
+    const chunk = Math.floor(index / source.paramsChunkSize);
+    return unwrittenJob(source, index, params, `${source.id}/params/${chunk}`);
+  };
 }
 
 /** The index of job `jobId`, trying `hint` first (ids derive from the orchestration id and the index). */
@@ -128,29 +150,29 @@ export type JobTarget = { index: number } | { jobId: string; indexHint?: number 
 
 /**
  * The job as its params chunk gives it, for a job that has no document; undefined when the orchestration
- * stores every job (an earlier release) or has no such job. One chunk read.
+ * has no such job. One chunk read.
  */
-export async function findVirtualJob(
+export async function findUnwrittenJob(
   store: Store,
   source: JobSource,
   target: JobTarget,
-): Promise<VirtualJob | undefined> {
+): Promise<UnwrittenJob | undefined> {
   const index = 'index' in target ? target.index : indexOfJob(source, target.jobId, target.indexHint);
-  return index === undefined ? undefined : virtualJobsByIndex(store, source)(index);
+  return index === undefined ? undefined : unwrittenJobsByIndex(store, source)(index);
 }
 
 /**
  * A reader of the orchestration's jobs by index, as their params chunks give them (for jobs that have no
  * document), that reads each chunk once: for a loop over many jobs, such as a launch.
  */
-export function virtualJobsByIndex(
+export function unwrittenJobsByIndex(
   store: Store,
   source: JobSource,
-): (index: number) => Promise<VirtualJob | undefined> {
+): (index: number) => Promise<UnwrittenJob | undefined> {
   const chunks = new Map<number, Promise<{ doc: ParamsChunkDoc; path: string } | undefined>>();
   return async (index) => {
     const size = source.paramsChunkSize;
-    if (size === null || !Number.isInteger(index) || index < 0 || index >= source.total) return undefined;
+    if (!Number.isInteger(index) || index < 0 || index >= source.total) return undefined;
     const number = Math.floor(index / size);
     let read = chunks.get(number);
     if (!read) {
@@ -160,34 +182,36 @@ export function virtualJobsByIndex(
     }
     const chunk = await read;
     const params = chunk?.doc.params[index - chunk.doc.first];
-    return chunk && params !== undefined ? virtualJob(source, index, params, chunk.path) : undefined;
+    return chunk && params !== undefined ? unwrittenJob(source, index, params, chunk.path) : undefined;
   };
 }
 
 /**
- * Every job of the orchestration that has no document (their ids are not in `stored`), in index order:
- * one query over its params chunks (a chunk holds up to `DEFAULTS.paramsChunkMaxJobs` jobs).
+ * Every job of the orchestration that has no document, in index order: one query over its params chunks
+ * (a chunk holds up to `DEFAULTS.paramsChunkMaxJobs` jobs). `stored`: the ids of the jobs that have a
+ * document, if the caller has them; else they are listed first (one query, ids only).
  */
-export async function readVirtualJobs(
+export async function readUnwrittenJobs(
   store: Store,
   source: JobSource,
-  stored: ReadonlySet<string>,
-): Promise<VirtualJob[]> {
-  if (source.paramsChunkSize === null) return [];
+  stored?: ReadonlySet<string>,
+): Promise<UnwrittenJob[]> {
+  const written =
+    stored ?? new Set((await store.collections.jobs(source.id).select().get()).docs.map((doc) => doc.id));
   const snapshot = await store.collections.paramsChunks(source.id).get();
-  const jobs: VirtualJob[] = [];
+  const jobs: UnwrittenJob[] = [];
   for (const doc of snapshot.docs) {
     const chunk = parseDocument(paramsChunkDocSchema, doc);
     chunk.params.forEach((params, offset) => {
       const index = chunk.first + offset;
       const id = jobIdFor(source.id, index);
-      if (!stored.has(id)) jobs.push(virtualJob(source, index, params, doc.ref.path, id));
+      if (!written.has(id)) jobs.push(unwrittenJob(source, index, params, doc.ref.path, id));
     });
   }
   return jobs.sort((a, b) => a.index - b.index);
 }
 
-/** Reads the fields of an orchestration that virtual jobs are built from; undefined if it is gone. */
+/** Reads the fields of an orchestration that unwritten jobs are built from; undefined if it is gone. */
 async function readJobSource(store: Store, orchestrationId: string): Promise<JobSource | undefined> {
   const snapshot = await store.collections.orchestration(orchestrationId).get();
   if (!snapshot.exists) return undefined;
@@ -200,24 +224,24 @@ export interface JobLookup {
   jobId: string;
   /** The job's index, if the caller knows it (saves searching for it). */
   indexHint?: number;
-  /** The job as the caller already read it: a virtual one is used as is (no chunk read). */
+  /** The job as the caller already read it: an unwritten one is used as is (no chunk read). */
   known?: JobDoc;
   /** The orchestration, if the caller already read it. */
   source?: JobSource;
 }
 
 /**
- * The virtual job of `lookup`, read at most once however often it is called (a transaction may run its
- * function several times); a failed read is tried again on the next call.
+ * The unwritten job of `lookup`, read at most once however often it is called (a transaction may run
+ * its function several times); a failed read is tried again on the next call.
  */
-function lazyVirtualJob(store: Store, lookup: JobLookup): () => Promise<VirtualJob | undefined> {
-  let found: Promise<VirtualJob | undefined> | undefined;
+export function lazyUnwrittenJob(store: Store, lookup: JobLookup): () => Promise<UnwrittenJob | undefined> {
+  let found: Promise<UnwrittenJob | undefined> | undefined;
   const resolve = async () => {
     const { known } = lookup;
-    if (known && isVirtualJob(known) && known.id === lookup.jobId) return known;
+    if (known && isUnwrittenJob(known) && known.id === lookup.jobId) return known;
     const source = lookup.source ?? (await readJobSource(store, lookup.orchestrationId));
     if (!source) return undefined;
-    return findVirtualJob(store, source, {
+    return findUnwrittenJob(store, source, {
       jobId: lookup.jobId,
       indexHint: lookup.indexHint ?? known?.index,
     });
@@ -230,8 +254,8 @@ function lazyVirtualJob(store: Store, lookup: JobLookup): () => Promise<VirtualJ
 }
 
 /**
- * Runs `change` in a transaction on one job: its document, or the virtual job when it has none yet
- * (undefined when neither exists). A `transition` of a virtual job creates its document; if another
+ * Runs `change` in a transaction on one job: its document, or the unwritten job when it has none yet
+ * (undefined when neither exists). A `transition` of an unwritten job creates its document; if another
  * writer created it first (ALREADY_EXISTS), the transaction runs once more, against that document.
  */
 export async function runJobTransaction<T>(
@@ -240,11 +264,11 @@ export async function runJobTransaction<T>(
   change: (tx: Transaction, job: JobDoc | undefined) => T | Promise<T>,
 ): Promise<T> {
   const ref = store.collections.job(lookup.orchestrationId, lookup.jobId);
-  const virtual = lazyVirtualJob(store, lookup);
+  const unwritten = lazyUnwrittenJob(store, lookup);
   const run = () =>
     store.firestore.runTransaction(async (tx) => {
       const snapshot = await tx.get(ref);
-      return change(tx, snapshot.exists ? parseJobDocument(snapshot) : await virtual());
+      return change(tx, snapshot.exists ? parseJobDocument(snapshot) : await unwritten());
     });
   try {
     return await run();
@@ -252,11 +276,4 @@ export async function runJobTransaction<T>(
     if (grpcCodeOf(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
     return run();
   }
-}
-
-/** The jobs of the orchestration that have no document yet: the job ids listed, then the chunks read. */
-export async function readUnwrittenJobs(store: Store, source: JobSource): Promise<VirtualJob[]> {
-  if (source.paramsChunkSize === null) return [];
-  const stored = await store.collections.jobs(source.id).select().get();
-  return readVirtualJobs(store, source, new Set(stored.docs.map((doc) => doc.id)));
 }
