@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
+/** The logger every E11 process uses: pino's, with Cloud Logging's field names (see `createLogger`). */
 export type { Logger } from 'pino';
 
 const SEVERITY: Record<string, string> = {

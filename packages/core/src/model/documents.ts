@@ -62,6 +62,7 @@ export const jobPolicySchema = z.object({
   orchestrationTimeoutMs: z.number().positive().nullable(),
   heartbeatTimeoutMs: z.number().positive(),
 });
+/** A job's policy as stored on its orchestration (attempts, backoff, timeouts). */
 export type JobPolicy = z.infer<typeof jobPolicySchema>;
 
 /** A policy with nothing set at kick-off (the job class and the defaults decide), plus `overrides`. */
@@ -78,6 +79,7 @@ export function defaultJobPolicy(overrides: Partial<JobPolicy> = {}): JobPolicy 
   };
 }
 
+/** The orchestration document (`{prefix}orchestrations/{id}`), as parsed on every read. */
 export const orchestrationDocSchema = z.object({
   v: z.literal(1),
   id: z.string(),
@@ -144,6 +146,7 @@ export const orchestrationDocSchema = z.object({
   /** Schedule that fired this orchestration, if any. */
   scheduleName: z.string().nullable().optional(),
 });
+/** An orchestration document, as `orchestrationDocSchema` parses it. */
 export type OrchestrationDoc = z.infer<typeof orchestrationDocSchema>;
 
 export const jobErrorSchema = z.object({
@@ -157,6 +160,7 @@ export const jobErrorSchema = z.object({
   attempt: z.number().int().nonnegative(),
   retryable: z.boolean(),
 });
+/** A job's error as stored: message, code, retryable, stack and context, bounded in size. */
 export type JobErrorInfo = z.infer<typeof jobErrorSchema>;
 
 export const attemptRecordSchema = z.object({
@@ -171,6 +175,7 @@ export const attemptRecordSchema = z.object({
   error: z.object({ message: z.string(), code: z.string() }).nullable(),
   executionName: z.string().nullable(),
 });
+/** One attempt of a job in its history: when it ran, its claim and how it ended. */
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
 export const claimSchema = z.object({
@@ -179,6 +184,7 @@ export const claimSchema = z.object({
   taskIndex: z.number().int().nullable(),
   taskAttempt: z.number().int().nullable(),
 });
+/** The claim a task holds on its job (id, execution, task index and attempt); every write of the attempt is fenced on it. */
 export type Claim = z.infer<typeof claimSchema>;
 
 /**
@@ -240,6 +246,7 @@ export const jobDocSchema = z.object({
   createdAt: timestamp,
   updatedAt: timestamp,
 });
+/** A job document (`…/jobs/{jobId}`), or a Pending job built from its params chunk, as readers see it. */
 export type JobDoc = z.infer<typeof jobDocSchema>;
 /**
  * A job document as its first write starts it: what its path and the defaults give is left out, and
@@ -267,6 +274,7 @@ export const paramsChunkDocSchema = z.object({
 });
 export type ParamsChunkDoc = z.infer<typeof paramsChunkDocSchema>;
 
+/** The completion marker of one orchestration end (`…/completion/{epoch}`): the one event's id and publish state. */
 export const completionDocSchema = z.object({
   v: z.literal(1),
   epoch: z.number().int().positive(),
@@ -288,6 +296,7 @@ export const completionDocSchema = z.object({
   createdAt: timestamp,
   publishedAt: timestamp.nullable(),
 });
+/** A completion marker, as `completionDocSchema` parses it. */
 export type CompletionDoc = z.infer<typeof completionDocSchema>;
 
 /** The sweeper's state: the active orchestration its last pass stopped after (null: it visited them all). */

@@ -53,10 +53,12 @@ export type OverlapPolicy = z.infer<typeof overlapSchema>;
 
 /** How a run was started. */
 export const runTriggerSchema = z.enum(['cron', 'manual']);
+/** What started a schedule run: its cron tick or a manual run. */
 export type RunTrigger = z.infer<typeof runTriggerSchema>;
 
 /** `pending` while a tick holds the run; then `launched`, `skipped` (overlap) or `failed` (no orchestration). */
 export const runOutcomeSchema = z.enum(['pending', 'launched', 'skipped', 'failed']);
+/** `pending` while a tick holds the run, then `launched`, `skipped` (overlap) or `failed`. */
 export type RunOutcome = z.infer<typeof runOutcomeSchema>;
 
 /** The summary of the latest run kept on the schedule document. */
@@ -113,6 +115,7 @@ export const scheduleDocSchema = z.object({
    */
   launching: launchingSchema.nullable().default(null),
 });
+/** A schedule document (`{prefix}schedules/{id}`) with its params decoded. */
 export type ScheduleDoc = Omit<z.infer<typeof scheduleDocSchema>, 'params'> & { params: JobParams[] | null };
 
 export const scheduleRunDocSchema = z.object({
@@ -133,4 +136,5 @@ export const scheduleRunDocSchema = z.object({
   claims: z.number().int().positive(),
   finishedAt: timestamp.nullable(),
 });
+/** One run of a schedule (`…/runs/{runId}`). */
 export type ScheduleRunDoc = z.infer<typeof scheduleRunDocSchema>;
