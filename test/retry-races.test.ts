@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-import { createFirestore, type JobCompletedEvent, reopenJob } from '@e11/core';
+import { createFirestore, type JobCompletedEvent, openEpoch, reopenJob } from '@e11/core';
 import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
 import {
@@ -205,6 +205,23 @@ describe('concurrent retryFailed calls', () => {
     expect(await reopenJob(storeFor(firestore), { orchestrationId, jobId, epoch: 1 })).toBe('stale');
     expect((await orchestrations.getJob(orchestrationId, jobId)).status).toBe('Errored');
     expect((await orchestrations.getOrchestration(orchestrationId)).status).toBe('Errored');
+  });
+
+  it('never reopen a job that a concurrent call reopened and that failed again since it was read', async () => {
+    const { orchestrationId, jobIds } = await failedOrchestration(1);
+    const jobId = jobIds[0] as string;
+    // Call A reopens the job (epoch 2); it runs and fails again before call B, which read it as failed
+    // in epoch 1, gets to it: the job's second run was A's, B must not give it a third.
+    const retried = await orchestrations.retryFailed(orchestrationId);
+    expect(retried.epoch).toBe(2);
+    expect(await completed.eventFor(orchestrationId, 2)).toMatchObject({ status: 'Errored', failed: 1 });
+    const store = storeFor(firestore);
+    expect(await openEpoch(store, { orchestrationId, jobId, failedInEpoch: 1 })).toEqual({
+      outcome: 'unchanged',
+    });
+    expect(await reopenJob(store, { orchestrationId, jobId, epoch: 2, failedInEpoch: 1 })).toBe('unchanged');
+    expect((await orchestrations.getOrchestration(orchestrationId)).status).toBe('Errored');
+    expect(executionsPerJob(orchestrationId).get(jobId)).toBe(2);
   });
 
   it('five calls at once: every failed job runs once more and the orchestration ends with one new event', async () => {

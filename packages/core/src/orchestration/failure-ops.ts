@@ -161,7 +161,7 @@ async function reopenInNewEpoch(
   let remaining = [...candidates];
   while (remaining.length > 0) {
     const first = remaining.shift() as JobDoc;
-    const opened = await openEpoch(store, { orchestrationId, jobId: first.id });
+    const opened = await openEpoch(store, { orchestrationId, jobId: first.id, failedInEpoch: first.epoch });
     if (opened.outcome === 'unchanged') {
       // Taken (by a concurrent call) or discarded meanwhile: keep only the jobs still to reopen.
       const open = await stillReopenable(
@@ -176,7 +176,12 @@ async function reopenInNewEpoch(
     reopened.push({ id: first.id, index: first.index });
     const stale: JobDoc[] = [];
     await parallel(remaining, async (job) => {
-      const outcome = await reopenJob(store, { orchestrationId, jobId: job.id, epoch });
+      const outcome = await reopenJob(store, {
+        orchestrationId,
+        jobId: job.id,
+        epoch,
+        failedInEpoch: job.epoch,
+      });
       if (outcome === 'reopened') reopened.push({ id: job.id, index: job.index });
       if (outcome === 'stale') stale.push(job);
     });

@@ -59,6 +59,15 @@ export async function stillReopenable(
 }
 
 /**
+ * True when the job still ended in the epoch its caller read it in (`failedInEpoch`, when given): a job
+ * a concurrent retryFailed reopened, which then failed again, is that call's run, not a second one for
+ * this caller.
+ */
+function failedAsRead(job: JobDoc, input: { failedInEpoch?: number }): boolean {
+  return input.failedInEpoch === undefined || job.epoch === input.failedInEpoch;
+}
+
+/**
  * Opens a new epoch for retryFailed, in one transaction: the orchestration's epoch + 1, `InProgress`,
  * its launch marked as running again (`launchCompletedAt: null`, a fresh `launchHeartbeatAt`, so the
  * sweeper waits for this caller's launches and takes over if it goes silent), and `jobId` reopened in
@@ -68,7 +77,7 @@ export async function stillReopenable(
  */
 export async function openEpoch(
   store: Store,
-  input: { orchestrationId: string; jobId: string },
+  input: { orchestrationId: string; jobId: string; failedInEpoch?: number },
 ): Promise<{ outcome: 'reopened'; epoch: number } | { outcome: 'unchanged' }> {
   const orchestrationRef = store.collections.orchestration(input.orchestrationId);
   const jobRef = store.collections.job(input.orchestrationId, input.jobId);
@@ -77,7 +86,7 @@ export async function openEpoch(
     if (!orchestrationSnap?.exists || !jobSnap?.exists) return { outcome: 'unchanged' } as const;
     const orchestration = parseDocument(orchestrationDocSchema, orchestrationSnap);
     const job = parseJobDocument(jobSnap);
-    if (!isReopenable(job)) return { outcome: 'unchanged' } as const;
+    if (!isReopenable(job) || !failedAsRead(job, input)) return { outcome: 'unchanged' } as const;
     const epoch = orchestration.epoch + 1;
     const at = now(store);
     tx.update(orchestrationRef, {
@@ -104,7 +113,7 @@ export async function openEpoch(
  */
 export async function reopenJob(
   store: Store,
-  input: { orchestrationId: string; jobId: string; epoch: number },
+  input: { orchestrationId: string; jobId: string; epoch: number; failedInEpoch?: number },
 ): Promise<ReopenOutcome> {
   const orchestrationRef = store.collections.orchestration(input.orchestrationId);
   const jobRef = store.collections.job(input.orchestrationId, input.jobId);
@@ -113,7 +122,7 @@ export async function reopenJob(
     if (!orchestrationSnap?.exists || !jobSnap?.exists) return 'unchanged';
     const orchestration = parseDocument(orchestrationDocSchema, orchestrationSnap);
     const job = parseJobDocument(jobSnap);
-    if (!isReopenable(job)) return 'unchanged';
+    if (!isReopenable(job) || !failedAsRead(job, input)) return 'unchanged';
     if (orchestration.epoch !== input.epoch || isTerminal(orchestration.status)) return 'stale';
     transition(store, tx, job, JobStatus.Pending, reopenPatch(input.epoch));
     return 'reopened';
