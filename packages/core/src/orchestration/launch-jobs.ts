@@ -113,6 +113,13 @@ function launchErrorInfo(
 
 type PlannedJob = LaunchPlan['jobs'][number];
 
+/** One execution to start: the jobs it runs, its request, and what records it once it exists. */
+interface LaunchUnit {
+  jobs: readonly PlannedJob[];
+  request: LaunchRequest;
+  record: (executionName: string) => Promise<unknown>;
+}
+
 /**
  * Launches an orchestration's jobs with bounded concurrency and the shared rate limit. A 429 (quota)
  * or 503 answer means "later": the request is retried with exponential backoff and jitter for the
@@ -124,11 +131,70 @@ type PlannedJob = LaunchPlan['jobs'][number];
  * what could not be done is counted and logged.
  */
 export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Promise<LaunchReport> {
-  const { store, launcher, logger, launch, rateLimiter } = context;
+  const run = new LaunchRun(context, plan);
+  if (plan.jobs.length === 0) return run.report;
+  const cancelWatch = watchCancelRequest(context.store, plan.orchestration.id, context.logger);
+  try {
+    await run.launchAll(
+      launchUnits(context.store, plan, (index) => run.unwritten(index)),
+      cancelWatch.signal,
+    );
+  } finally {
+    cancelWatch.stop();
+  }
+  run.logSummary();
+  return run.report;
+}
+
+/**
+ * The executions a plan starts: in array mode one per run of consecutive indices (at most 10,000
+ * tasks, recorded on the orchestration), else one per job (recorded on the job: kept for cancel() and
+ * the dashboard, never touching its status; losing it only costs cancel() the chance to stop that
+ * execution early, its task still sees Cancelled).
+ */
+function launchUnits(
+  store: Store,
+  plan: LaunchPlan,
+  unwritten: (index: number) => Promise<UnwrittenJob | undefined>,
+): LaunchUnit[] {
   const { orchestration } = plan;
-  const prefix = store.collections.prefix;
-  const database = store.firestore.databaseId;
-  const report: LaunchReport = {
+  const baseEnv = {
+    jobName: orchestration.jobName,
+    orchestrationId: orchestration.id,
+    collectionPrefix: store.collections.prefix,
+    databaseId: store.firestore.databaseId,
+  };
+  const request = (env: Record<string, string>, taskCount: number): LaunchRequest => ({
+    service: orchestration.service,
+    env,
+    taskCount,
+    timeoutMs: orchestration.policy.taskTimeoutMs,
+  });
+  if (orchestration.mode === 'array' && !plan.perJob) {
+    return contiguousRuns(plan.jobs, DEFAULTS.maxTasksPerExecution).map((jobs) => {
+      const first = jobs[0]?.index ?? 0;
+      return {
+        jobs,
+        request: request(buildTaskEnv({ ...baseEnv, taskIndexOffset: first }), jobs.length),
+        record: (executionName) =>
+          recordArrayExecution(store, orchestration.id, { executionName, first, count: jobs.length }),
+      };
+    });
+  }
+  return plan.jobs.map((job) => ({
+    jobs: [job],
+    request: request(buildTaskEnv({ ...baseEnv, job }), 1),
+    record: (executionName) =>
+      recordJobExecution(store, { orchestrationId: orchestration.id, jobId: job.id }, executionName, {
+        unwritten: () => unwritten(job.index),
+        createFirst: !plan.perJob,
+      }),
+  }));
+}
+
+/** The state of one launch run: its report, the errors it saw, and each way a unit can end. */
+class LaunchRun {
+  readonly report: LaunchReport = {
     executions: [],
     launched: 0,
     failed: 0,
@@ -136,30 +202,88 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
     skipped: 0,
     requests: 0,
   };
-  if (plan.jobs.length === 0) return report;
-  let serviceError: Error | undefined;
-  const baseEnv = {
-    jobName: orchestration.jobName,
-    orchestrationId: orchestration.id,
-    collectionPrefix: prefix,
-    databaseId: database,
-  };
-  const cancelWatch = watchCancelRequest(store, orchestration.id, logger);
-  const signal = plan.signal ? AbortSignal.any([plan.signal, cancelWatch.signal]) : cancelWatch.signal;
-  const retryBudgetMs = plan.retryBudgetMs ?? launch.retryBudgetMs;
+  /** A service-wide error (the Cloud Run job is missing or not ours): every later request fails alike. */
+  #serviceError: Error | undefined;
+  readonly #launchErrors = new Map<string, number>();
+  readonly #deferredErrors = new Map<string, number>();
+  #cancelled: AbortSignal | undefined;
+  #signal: AbortSignal | undefined;
+  #unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
 
-  const send = async (request: LaunchRequest) => {
-    if (serviceError !== undefined) throw serviceError;
+  constructor(
+    private readonly context: LaunchContext,
+    private readonly plan: LaunchPlan,
+  ) {}
+
+  /** Launches every unit with the plan's concurrency; stops sending once `cancelled` or the plan's signal aborts. */
+  async launchAll(units: readonly LaunchUnit[], cancelled: AbortSignal): Promise<void> {
+    this.#cancelled = cancelled;
+    this.#signal = this.plan.signal ? AbortSignal.any([this.plan.signal, cancelled]) : cancelled;
+    const queue = new PQueue({ concurrency: this.plan.concurrency });
+    const outcomes = await Promise.allSettled(units.map((unit) => queue.add(() => this.launchUnit(unit))));
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        this.context.logger.error(
+          { orchestrationId: this.plan.orchestration.id, err: (outcome.reason as Error).message },
+          'a launch step failed unexpectedly; its jobs stay Pending for the sweeper',
+        );
+      }
+    }
+  }
+
+  /**
+   * A job with no document yet, built from the orchestration and its params chunk (each chunk read
+   * once), or from the plan's registration in memory.
+   */
+  async unwritten(index: number): Promise<UnwrittenJob | undefined> {
+    if (this.plan.unwritten) return this.plan.unwritten(index);
+    const { store } = this.context;
+    this.#unwrittenJobs ??= findOrchestration(store, this.plan.orchestration.id).then(
+      (doc) => (doc ? unwrittenJobsByIndex(store, doc) : undefined),
+      () => undefined,
+    );
+    return (await this.#unwrittenJobs)?.(index).catch(() => undefined);
+  }
+
+  /** Launches one execution for the unit's jobs; settles (never rejects) once each job is accounted for. */
+  private async launchUnit(unit: LaunchUnit): Promise<void> {
+    const signal = this.#signal as AbortSignal;
+    if (signal.aborted) return this.leave(unit.jobs, signal.reason);
+    let executionName: string;
+    try {
+      ({ executionName } = await this.send(unit.request));
+    } catch (error) {
+      if (signal.aborted || isTransient(error)) this.leave(unit.jobs, error);
+      else await this.failJobs(unit.jobs, error);
+      return;
+    }
+    this.report.executions.push(executionName);
+    this.report.launched += unit.jobs.length;
+    await unit
+      .record(executionName)
+      .catch((error: unknown) =>
+        this.context.logger.warn(
+          { err: (error as Error).message, orchestrationId: this.plan.orchestration.id, executionName },
+          'could not record execution',
+        ),
+      );
+  }
+
+  /** One launch request through the rate limiter, retried while the answer means "later". */
+  private async send(request: LaunchRequest) {
+    const { launcher, logger, launch, rateLimiter } = this.context;
+    const signal = this.#signal as AbortSignal;
+    if (this.#serviceError !== undefined) throw this.#serviceError;
     try {
       return await retryWithBackoff(
         async () => {
           await rateLimiter.acquire(signal);
-          report.requests++;
+          this.report.requests++;
           return launcher.launch(request);
         },
         {
           maxAttempts: Infinity,
-          budgetMs: retryBudgetMs,
+          budgetMs: this.plan.retryBudgetMs ?? launch.retryBudgetMs,
           initialMs: launch.initialBackoffMs,
           maxMs: launch.maxBackoffMs,
           signal,
@@ -170,37 +294,23 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
           },
           onRetry: (error, retry, delayMs) =>
             logger.info(
-              { orchestrationId: orchestration.id, retry, delayMs, err: (error as Error).message },
+              { orchestrationId: this.plan.orchestration.id, retry, delayMs, err: (error as Error).message },
               'launch failed, retrying',
             ),
         },
       );
     } catch (error) {
       const grpcCode = grpcCodeOfLaunchError(error);
-      if (grpcCode !== undefined && SERVICE_WIDE.has(grpcCode)) serviceError ??= error as Error;
+      if (grpcCode !== undefined && SERVICE_WIDE.has(grpcCode)) this.#serviceError ??= error as Error;
       throw error;
     }
-  };
+  }
 
-  const launchErrors = new Map<string, number>();
-  const deferredErrors = new Map<string, number>();
-  const note = (counts: Map<string, number>, error: unknown, jobs: number) => {
-    const message = error instanceof Error ? error.message : String(error);
-    counts.set(message, (counts.get(message) ?? 0) + jobs);
-  };
-  // Jobs with no document yet are built from the orchestration and their params chunks, each read once.
-  let unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
-  const unwritten = async (index: number) => {
-    if (plan.unwritten) return plan.unwritten(index);
-    unwrittenJobs ??= findOrchestration(store, orchestration.id).then(
-      (doc) => (doc ? unwrittenJobsByIndex(store, doc) : undefined),
-      () => undefined,
-    );
-    return (await unwrittenJobs)?.(index).catch(() => undefined);
-  };
   /** Ends jobs Errored; a job whose failure cannot be written stays Pending for the sweeper. */
-  const failJobs = async (jobs: readonly PlannedJob[], error: unknown) => {
-    note(launchErrors, error, jobs.length);
+  private async failJobs(jobs: readonly PlannedJob[], error: unknown): Promise<void> {
+    const { store, logger } = this.context;
+    const { orchestration } = this.plan;
+    note(this.#launchErrors, error, jobs.length);
     const queue = new PQueue({ concurrency: 16 });
     await queue.addAll(
       jobs.map((job) => async () => {
@@ -208,12 +318,12 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
           const failed = await failPendingJob(store, {
             orchestrationId: orchestration.id,
             jobId: job.id,
-            known: await unwritten(job.index),
+            known: await this.unwritten(job.index),
             error: launchErrorInfo(error, orchestration, job.id),
           });
-          if (failed) report.failed++;
+          if (failed) this.report.failed++;
         } catch (recordError) {
-          report.deferred++;
+          this.report.deferred++;
           logger.error(
             { orchestrationId: orchestration.id, jobId: job.id, err: (recordError as Error).message },
             'could not record a failed launch: the job stays Pending for the sweeper',
@@ -221,116 +331,45 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
         }
       }),
     );
-  };
-  /** Jobs this run does not launch: skipped for a cancelled orchestration, else deferred. */
-  const leave = (jobs: readonly PlannedJob[], error: unknown) => {
-    if (cancelWatch.signal.aborted) {
-      report.skipped += jobs.length;
-      return;
-    }
-    report.deferred += jobs.length;
-    note(deferredErrors, error, jobs.length);
-  };
-  /** Launches one execution for `jobs`; settles (never rejects) once each job is accounted for. */
-  const launchUnit = async (
-    jobs: readonly PlannedJob[],
-    request: LaunchRequest,
-    recorded: (executionName: string) => Promise<unknown>,
-  ) => {
-    if (signal.aborted) return leave(jobs, signal.reason);
-    let executionName: string;
-    try {
-      ({ executionName } = await send(request));
-    } catch (error) {
-      if (signal.aborted || isTransient(error)) leave(jobs, error);
-      else await failJobs(jobs, error);
-      return;
-    }
-    report.executions.push(executionName);
-    report.launched += jobs.length;
-    await recorded(executionName).catch((error: unknown) =>
-      logger.warn(
-        { err: (error as Error).message, orchestrationId: orchestration.id, executionName },
-        'could not record execution',
-      ),
-    );
-  };
+  }
 
-  const timeoutMs = orchestration.policy.taskTimeoutMs;
-  const queue = new PQueue({ concurrency: plan.concurrency });
-  const units: Promise<void>[] = [];
-  try {
-    if (orchestration.mode === 'array' && !plan.perJob) {
-      for (const run of contiguousRuns(plan.jobs, DEFAULTS.maxTasksPerExecution)) {
-        const offset = run[0]?.index ?? 0;
-        const request: LaunchRequest = {
-          service: orchestration.service,
-          env: buildTaskEnv({ ...baseEnv, taskIndexOffset: offset }),
-          taskCount: run.length,
-          timeoutMs,
-        };
-        units.push(
-          queue.add(() =>
-            launchUnit(run, request, (executionName) =>
-              recordArrayExecution(store, orchestration.id, {
-                executionName,
-                first: offset,
-                count: run.length,
-              }),
-            ),
-          ),
-        );
-      }
-    } else {
-      for (const job of plan.jobs) {
-        const request: LaunchRequest = {
-          service: orchestration.service,
-          env: buildTaskEnv({ ...baseEnv, job }),
-          taskCount: 1,
-          timeoutMs,
-        };
-        // The execution is kept for cancel() and the dashboard; never touches the status. Losing it only
-        // costs cancel() the chance to stop this execution early (its task still sees Cancelled).
-        units.push(
-          queue.add(() =>
-            launchUnit([job], request, (executionName) =>
-              recordJobExecution(store, { orchestrationId: orchestration.id, jobId: job.id }, executionName, {
-                unwritten: () => unwritten(job.index),
-                createFirst: !plan.perJob,
-              }),
-            ),
-          ),
-        );
-      }
+  /** Jobs this run does not launch: skipped for a cancelled orchestration, else deferred. */
+  private leave(jobs: readonly PlannedJob[], error: unknown): void {
+    if (this.#cancelled?.aborted) {
+      this.report.skipped += jobs.length;
+      return;
     }
-    for (const outcome of await Promise.allSettled(units)) {
-      if (outcome.status === 'rejected') {
-        logger.error(
-          { orchestrationId: orchestration.id, err: (outcome.reason as Error).message },
-          'a launch step failed unexpectedly; its jobs stay Pending for the sweeper',
-        );
-      }
+    this.report.deferred += jobs.length;
+    note(this.#deferredErrors, error, jobs.length);
+  }
+
+  /** One line per distinct launch error, deferral reason, and the cancel that stopped the run. */
+  logSummary(): void {
+    const { logger } = this.context;
+    const orchestrationId = this.plan.orchestration.id;
+    for (const [message, jobs] of this.#launchErrors) {
+      logger.warn(
+        { orchestrationId, jobs, err: message },
+        `${jobs} job(s) could not be launched and are Errored`,
+      );
     }
-  } finally {
-    cancelWatch.stop();
+    for (const [message, jobs] of this.#deferredErrors) {
+      logger.warn(
+        { orchestrationId, jobs, err: message },
+        `${jobs} job(s) not launched yet: they stay Pending and the sweeper launches them later`,
+      );
+    }
+    if (this.report.skipped > 0) {
+      logger.info(
+        { orchestrationId, jobs: this.report.skipped },
+        'orchestration cancelled: launching stopped',
+      );
+    }
   }
-  for (const [message, jobs] of launchErrors) {
-    logger.warn(
-      { orchestrationId: orchestration.id, jobs, err: message },
-      `${jobs} job(s) could not be launched and are Errored`,
-    );
-  }
-  for (const [message, jobs] of deferredErrors) {
-    logger.warn(
-      { orchestrationId: orchestration.id, jobs, err: message },
-      `${jobs} job(s) not launched yet: they stay Pending and the sweeper launches them later`,
-    );
-  }
-  if (report.skipped > 0) {
-    logger.info(
-      { orchestrationId: orchestration.id, jobs: report.skipped },
-      'orchestration cancelled: launching stopped',
-    );
-  }
-  return report;
+}
+
+/** Counts `jobs` under the error's message (one log line per distinct error). */
+function note(counts: Map<string, number>, error: unknown, jobs: number): void {
+  const message = error instanceof Error ? error.message : String(error);
+  counts.set(message, (counts.get(message) ?? 0) + jobs);
 }

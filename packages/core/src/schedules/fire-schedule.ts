@@ -4,6 +4,7 @@ import { serviceStore } from '../internal/service-store.js';
 import { type Logger } from '../logging.js';
 import { type JobParams } from '../model/json.js';
 import type { KickOffOptions } from '../orchestration/options.js';
+import type { Store } from '../store/store.js';
 
 import {
   claimScheduleRun,
@@ -134,50 +135,15 @@ export async function fireSchedule(
   };
 
   try {
-    if (exclusive) {
-      // Every still-running orchestration of the schedule, found by its tag; this run's own (launched by
-      // a tick that died before recording it) is not a previous run: the kick-off below finds it again.
-      const active = (await findActiveScheduleOrchestrations(store, schedule.name)).filter(
-        (orchestration) => orchestration.idempotencyKey !== request.idempotencyKey,
-      );
-      const [latest] = active;
-      if (latest && schedule.overlap === 'skip') {
-        return await finish({
-          outcome: 'skipped',
-          orchestrationId: null,
-          reason: `previous run's orchestration ${latest.id} is still ${latest.status}`,
-        });
-      }
-      for (const orchestration of active) await scoped.cancel(orchestration.id);
-    }
-
-    let params: readonly JobParams[];
-    if (schedule.params !== null) {
-      params = schedule.params;
-    } else {
-      const factory =
-        schedule.paramsFactory === null ? undefined : deps.paramsFactories?.[schedule.paramsFactory];
-      if (!factory) {
-        return await finish({
-          outcome: 'failed',
-          orchestrationId: null,
-          reason: `params factory '${schedule.paramsFactory ?? ''}' is not registered with the tick`,
-        });
-      }
-      try {
-        params = await factory(request.firedAt);
-      } catch (error) {
-        return await finish({
-          outcome: 'failed',
-          orchestrationId: null,
-          reason: `params factory '${schedule.paramsFactory ?? ''}' threw: ${describe(error)}`,
-        });
-      }
-    }
+    const skipped = exclusive ? await applyOverlap(store, scoped, schedule, request) : null;
+    if (skipped !== null) return await finish({ outcome: 'skipped', orchestrationId: null, reason: skipped });
+    const built = await runParams(deps, schedule, request.firedAt);
+    if ('reason' in built)
+      return await finish({ outcome: 'failed', orchestrationId: null, reason: built.reason });
 
     let result;
     try {
-      result = await scoped.kickOffJob(schedule.jobName, params, {
+      result = await scoped.kickOffJob(schedule.jobName, built.params, {
         ...schedule.kickOff,
         idempotencyKey: request.idempotencyKey,
         tags: { ...schedule.kickOff.tags, [SCHEDULE_TAG]: schedule.name },
@@ -200,5 +166,49 @@ export async function fireSchedule(
       logger.warn({ err: releaseError, schedule: schedule.name }, 'Could not release the schedule run claim'),
     );
     throw error;
+  }
+}
+
+/**
+ * Applies a `skip` or `cancel-previous` policy to the schedule's still-running orchestrations, found
+ * by their tag (this run's own, launched by a tick that died before recording it, is not a previous
+ * run: the kick-off finds it again). Returns why this run is skipped, or null to go on (after
+ * cancelling the previous runs under `cancel-previous`).
+ */
+async function applyOverlap(
+  store: Store,
+  scoped: ScheduleService,
+  schedule: ScheduleDoc,
+  request: FireRequest,
+): Promise<string | null> {
+  const active = (await findActiveScheduleOrchestrations(store, schedule.name)).filter(
+    (orchestration) => orchestration.idempotencyKey !== request.idempotencyKey,
+  );
+  const [latest] = active;
+  if (latest && schedule.overlap === 'skip') {
+    return `previous run's orchestration ${latest.id} is still ${latest.status}`;
+  }
+  for (const orchestration of active) await scoped.cancel(orchestration.id);
+  return null;
+}
+
+/**
+ * The run's params: the schedule's own, or what its registered factory builds for the fire time; the
+ * reason (a failed run) when the factory is not registered or throws.
+ */
+async function runParams(
+  deps: ScheduleTickDeps,
+  schedule: ScheduleDoc,
+  firedAt: Date,
+): Promise<{ params: readonly JobParams[] } | { reason: string }> {
+  if (schedule.params !== null) return { params: schedule.params };
+  const name = schedule.paramsFactory ?? '';
+  const factory =
+    schedule.paramsFactory === null ? undefined : deps.paramsFactories?.[schedule.paramsFactory];
+  if (!factory) return { reason: `params factory '${name}' is not registered with the tick` };
+  try {
+    return { params: await factory(firedAt) };
+  } catch (error) {
+    return { reason: `params factory '${name}' threw: ${describe(error)}` };
   }
 }
