@@ -122,6 +122,13 @@ export const DEFAULTS = {
    * pendingTimeoutMs (the backend died mid-launch), the sweeper launches the jobs still waiting.
    */
   launchHeartbeatMs: 60_000,
+  /**
+   * How long `getJobResults` waits on its counter listener without a snapshot before it reads the
+   * counts itself: the listener is the signal, the read catches a change it did not deliver (seen on
+   * the Firestore emulator under load: the last shard change of an orchestration never arrived). One
+   * aggregation read per quiet spell.
+   */
+  resultsRecheckMs: 5_000,
   /** How long a kick-off with a used idempotency key waits for the first call's registration to finish. */
   duplicateRegistrationWaitMs: 60_000,
   /** The sweeper relaunches a job released by an interrupted task, or requeued after a crash, after this grace. */

@@ -1,10 +1,11 @@
+import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
 import { type JobParams } from '../model/json.js';
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus, type StatusCounts, terminalCount } from '../model/status.js';
 import { redactJob } from '../monitoring/redact.js';
-import { sumShards } from '../store/counts.js';
+import { readCounts, sumShards } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import { type Store } from '../store/store.js';
 import { readUnwrittenJobs } from '../store/unwritten-jobs.js';
@@ -38,7 +39,9 @@ export type JobResults<R = unknown, P extends JobParams = JobParams> = [
 
 /**
  * Resolves with the live counts once every job of the orchestration is terminal, from a real-time
- * listener on its counter shards (no polling). Rejects with `E11_TIMEOUT` after `timeoutMs`.
+ * listener on its counter shards; after `DEFAULTS.resultsRecheckMs` without a snapshot it reads the
+ * counts itself once (and again after each further quiet spell), so a change the listener did not
+ * deliver cannot leave it waiting. Rejects with `E11_TIMEOUT` after `timeoutMs`.
  */
 export function waitForAllTerminal(
   store: Store,
@@ -48,17 +51,37 @@ export function waitForAllTerminal(
 ): Promise<StatusCounts> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
+    let quiet: NodeJS.Timeout | undefined;
+    let settled = false;
     const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
       unsubscribe();
       if (timer) clearTimeout(timer);
+      if (quiet) clearTimeout(quiet);
       options.signal?.removeEventListener('abort', onAbort);
       fn();
     };
     const onAbort = () => finish(() => reject(options.signal?.reason as Error));
+    const settleIfEnded = (counts: StatusCounts) => {
+      if (terminalCount(counts) >= total) finish(() => resolve(counts));
+    };
+    const recheckWhenQuiet = () => {
+      if (quiet) clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        readCounts(store, orchestrationId)
+          .then(settleIfEnded, () => undefined)
+          .finally(() => {
+            if (!settled) recheckWhenQuiet();
+          });
+      }, DEFAULTS.resultsRecheckMs);
+      quiet.unref();
+    };
     const unsubscribe = store.collections.counters(orchestrationId).onSnapshot(
       (snapshot) => {
-        const counts = sumShards(snapshot.docs.map((doc) => doc.data() as Partial<StatusCounts>));
-        if (snapshot.size > 0 && terminalCount(counts) >= total) finish(() => resolve(counts));
+        if (snapshot.size > 0)
+          settleIfEnded(sumShards(snapshot.docs.map((doc) => doc.data() as Partial<StatusCounts>)));
+        if (!settled) recheckWhenQuiet();
       },
       (error) => finish(() => reject(error)),
     );
