@@ -64,27 +64,16 @@ export async function markOrchestrationDone(
       publishedAt: null,
     };
     tx.create(markerRef, marker);
-    tx.update(orchestrationRef, {
+    const ended = {
       status,
       counts: input.counts,
       completedAt: at,
       updatedAt: at,
       eventPending: true,
       eventRetryAt: leaseUntil,
-    });
-    return {
-      outcome: 'created',
-      marker,
-      orchestration: {
-        ...orchestration,
-        status,
-        counts: input.counts,
-        completedAt: at,
-        updatedAt: at,
-        eventPending: true,
-        eventRetryAt: leaseUntil,
-      },
     };
+    tx.update(orchestrationRef, ended);
+    return { outcome: 'created', marker, orchestration: { ...orchestration, ...ended } };
   });
 }
 
