@@ -89,6 +89,26 @@ describe('every package documents exactly what it exports', () => {
     });
   }
 
+  it('the runner and the functions depend on @e11/core and never on the sdk (package.json and imports)', () => {
+    for (const name of ['runner', 'functions']) {
+      const dir = join(packagesDir, name);
+      const deps = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: object })
+        .dependencies;
+      expect(Object.keys(deps), name).toContain('@e11/core');
+      expect(
+        Object.keys(deps).filter((dep) => dep.startsWith('@e11/') && dep !== '@e11/core'),
+        name,
+      ).toEqual([]);
+      const sources = readdirSync(join(dir, 'src'), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => readFileSync(join(dir, 'src', file), 'utf8'));
+      expect(
+        sources.filter((source) => /from '@e11\/(sdk|cli)/.test(source) || /import\('@e11\/sdk/.test(source)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
   it('the sdk is a small face: at most 70 names', () => {
     const names = declaredExports(join(packagesDir, 'sdk', 'dist/index.d.ts'));
     expect(names).toContain('OrchestrationService');
