@@ -80,7 +80,6 @@ let aService: OrchestrationService;
 let bService: OrchestrationService;
 let subscription: Subscription;
 const messages: string[] = [];
-let aEnded: Promise<void>;
 const servers: { close(): Promise<void> }[] = [];
 
 /** A's orchestration and jobs, once kicked off. */
@@ -125,7 +124,9 @@ beforeAll(async () => {
     },
     functionsEnv: { E11_LOG_LEVEL: 'debug' },
     topics: [TOPIC],
-    sweepIntervalMs: 0,
+    // As in production, a sweeper backs the trigger: this suite is about isolation, and under a full
+    // suite's load one trigger delivery can fail all its retries (e2e-flow checks the trigger alone).
+    sweepIntervalMs: 2_000,
   });
   const logger = pino(
     cloudLoggingOptions({ level: 'debug' }),
@@ -143,11 +144,14 @@ beforeAll(async () => {
 
   // Every JobCompletedEvent message, raw bytes and attributes.
   [subscription] = await pubsub.topic(TOPIC).createSubscription(`all-${randomUUID().slice(0, 8)}`);
-  let announceA: () => void = () => undefined;
-  aEnded = new Promise<void>((resolve) => (announceA = resolve));
+  // The orchestration ids of the events received so far: A's event may arrive before kickOffJob
+  // returns A's id, so the wait below also looks at what already came.
+  const eventsOf = new Set<string>();
+  let announce: () => void = () => undefined;
   subscription.on('message', (message: Message) => {
     messages.push(`${message.data.toString('utf8')} ${JSON.stringify(message.attributes)}`);
-    if (a.orchestrationId !== '' && message.attributes.orchestrationId === a.orchestrationId) announceA();
+    eventsOf.add(message.attributes.orchestrationId ?? '');
+    announce();
     message.ack();
   });
 
@@ -157,6 +161,12 @@ beforeAll(async () => {
   });
   a.orchestrationId = kicked.orchestrationId;
   a.jobIds = kicked.jobIds;
+  const aEnded = new Promise<void>((resolve) => {
+    announce = () => {
+      if (eventsOf.has(a.orchestrationId)) resolve();
+    };
+    announce();
+  });
   // A's schedule (never due during the test), with the same params.
   await aService.schedules.upsert({
     name: A_SCHEDULE,
@@ -168,8 +178,23 @@ beforeAll(async () => {
   // A's own results wait for the end (and are one of A's legitimate reads).
   const results = await aService.getJobResults(a.orchestrationId, { timeoutMs: 30_000 });
   captures.push({ source: 'A: getJobResults', audience: 'a', text: JSON.stringify(results) });
-  await aEnded;
+  await eventOrExplain(aEnded);
 });
+
+/** Waits for A's event; past 60 s, fails with what the trigger path and the store say instead of hanging. */
+async function eventOrExplain(ended: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 60_000)));
+  const outcome = await Promise.race([ended, late]);
+  clearTimeout(timer);
+  if (outcome !== 'late') return;
+  const info = await root.getOrchestration(a.orchestrationId);
+  throw new Error(
+    `No JobCompletedEvent for A within 60 s. Trigger: ${JSON.stringify(await stack.trigger.stats())}; ` +
+      `orchestration: ${JSON.stringify({ status: info.status, counts: info.counts, total: info.total })}; ` +
+      `events received for: ${JSON.stringify([...messages.map((m) => m.slice(-120))])}`,
+  );
+}
 
 afterAll(async () => {
   for (const server of servers) await server.close();
