@@ -21,7 +21,10 @@ export interface StackOptions {
   /** Job definitions of the Cloud Run emulator: a config file path or an object. */
   cloudRun: string | CloudRunEmulatorConfig;
   /** Tuning of the Cloud Run emulator (task concurrency, kill grace, output callback). */
-  cloudRunOptions?: Pick<CloudRunEmulatorOptions, 'maxConcurrentTasks' | 'killGraceMs' | 'onTaskOutput'>;
+  cloudRunOptions?: Pick<
+    CloudRunEmulatorOptions,
+    'maxConcurrentTasks' | 'killGraceMs' | 'onTaskOutput' | 'limits'
+  >;
   /** @default DEFAULTS.collectionPrefix */
   collectionPrefix?: string;
   /**

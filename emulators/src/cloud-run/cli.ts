@@ -12,13 +12,20 @@ import { CloudRunEmulatorError } from './errors.js';
 import type { CloudRunEmulatorLogger, TaskOutputInfo } from './interfaces.js';
 
 const USAGE = `Usage: cloud-run-emulator [--config FILE] [--host HOST] [--port PORT] [--kill-grace-ms MS]
-                          [--max-concurrent-tasks N] [--quiet]
+                          [--max-concurrent-tasks N] [--run-requests-per-minute N]
+                          [--max-running-executions N] [--quota-window-ms MS] [--quiet]
 
   --config FILE             job definitions (JSON), see emulators/src/cloud-run/README.md
   --host HOST               interface to listen on (default 127.0.0.1)
   --port PORT               port to listen on (default $E11_CLOUD_RUN_PORT or 8091; 0 = any free port)
   --kill-grace-ms MS        SIGTERM → SIGKILL grace on timeout and cancel (default 10000)
-  --max-concurrent-tasks N  task processes running at once (default 32)
+  --max-concurrent-tasks N  task processes running at once (default 4 per CPU core)
+  --run-requests-per-minute N
+                            Cloud Run's RunJob quota per project and region; beyond it RunJob
+                            answers RESOURCE_EXHAUSTED (default 0 = no limit)
+  --max-running-executions N
+                            executions not yet ended per project and region (default 0 = no limit)
+  --quota-window-ms MS      the quota's minute (default 60000)
   --quiet                   do not print task output
 `;
 
@@ -59,6 +66,9 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'kill-grace-ms': { type: 'string' },
       'max-concurrent-tasks': { type: 'string' },
+      'run-requests-per-minute': { type: 'string' },
+      'max-running-executions': { type: 'string' },
+      'quota-window-ms': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -74,6 +84,11 @@ async function main(): Promise<void> {
     port: integerFlag('port', values.port ?? process.env['E11_CLOUD_RUN_PORT'] ?? '8091'),
     killGraceMs: integerFlag('kill-grace-ms', values['kill-grace-ms']),
     maxConcurrentTasks: integerFlag('max-concurrent-tasks', values['max-concurrent-tasks']),
+    limits: {
+      runRequestsPerMinute: integerFlag('run-requests-per-minute', values['run-requests-per-minute']),
+      maxRunningExecutions: integerFlag('max-running-executions', values['max-running-executions']),
+      windowMs: integerFlag('quota-window-ms', values['quota-window-ms']),
+    },
     onTaskOutput: values.quiet ? undefined : printTaskOutput,
     logger: stderrLogger,
   });

@@ -2,6 +2,7 @@ import type { CompiledJobDefinition } from './config.js';
 import type { ExecutionStore } from './execution-store.js';
 import type { FaultInjector } from './faults.js';
 import type { OperationStore } from './operations.js';
+import type { RunLimits } from './run-limits.js';
 import type { TaskScheduler } from './scheduler.js';
 
 /** The state the gRPC services work on; one per emulator. */
@@ -12,6 +13,8 @@ export interface EmulatorCore {
   operations: OperationStore;
   scheduler: TaskScheduler;
   faults: FaultInjector;
+  /** Cloud Run's quotas on RunJob. */
+  limits: RunLimits;
   taskOutputLimitBytes: number;
   /** Calls per RPC method name. */
   calls: Record<string, number>;

@@ -14,8 +14,14 @@ export const DEFAULT_PORT = 0;
 /** Cloud Run waits 10 s between SIGTERM and SIGKILL when it stops a container. */
 export const DEFAULT_KILL_GRACE_MS = 10_000;
 
-/** Enough for real fan-out on a laptop, few enough that a 2-core machine is not overrun. */
-export const DEFAULT_MAX_CONCURRENT_TASKS = 32;
+/**
+ * Task processes per CPU core (and at least this many in all): each is a whole Node process, so 32 at
+ * once on 2 cores drove the load average above 50 and finished about 3 tasks a second.
+ */
+export const TASKS_PER_CORE = 4;
+
+/** The length of Cloud Run's "job run requests per minute" quota window. */
+export const DEFAULT_QUOTA_WINDOW_MS = 60_000;
 
 /** Keep the tail of each task's stdout + stderr, enough for any test and a failed task's last words. */
 export const DEFAULT_TASK_OUTPUT_LIMIT_BYTES = 256 * 1024;

@@ -1,11 +1,15 @@
+import { availableParallelism } from 'node:os';
+
 import {
   DEFAULT_HOST,
   DEFAULT_KILL_GRACE_MS,
-  DEFAULT_MAX_CONCURRENT_TASKS,
   DEFAULT_PORT,
+  DEFAULT_QUOTA_WINDOW_MS,
   DEFAULT_TASK_OUTPUT_LIMIT_BYTES,
+  TASKS_PER_CORE,
 } from './defaults.js';
 import type { CloudRunEmulatorLogger, CloudRunEmulatorOptions, TaskOutputInfo } from './interfaces.js';
+import type { CompiledRunLimits } from './run-limits.js';
 
 /** {@link CloudRunEmulatorOptions} validated, with every default filled in. */
 export interface CompiledCloudRunEmulatorOptions {
@@ -14,6 +18,7 @@ export interface CompiledCloudRunEmulatorOptions {
   config: CloudRunEmulatorOptions['config'];
   killGraceMs: number;
   maxConcurrentTasks: number;
+  limits: CompiledRunLimits;
   env: Record<string, string>;
   taskOutputLimitBytes: number;
   onTaskOutput: ((info: TaskOutputInfo, chunk: string) => void) | undefined;
@@ -53,10 +58,27 @@ export function compileCloudRunEmulatorOptions(
     maxConcurrentTasks: integer(
       'maxConcurrentTasks',
       options.maxConcurrentTasks,
-      DEFAULT_MAX_CONCURRENT_TASKS,
+      TASKS_PER_CORE * Math.max(1, availableParallelism()),
       1,
       100_000,
     ),
+    limits: {
+      runRequestsPerMinute: integer(
+        'limits.runRequestsPerMinute',
+        options.limits?.runRequestsPerMinute,
+        0,
+        0,
+        1_000_000,
+      ),
+      maxRunningExecutions: integer(
+        'limits.maxRunningExecutions',
+        options.limits?.maxRunningExecutions,
+        0,
+        0,
+        1_000_000,
+      ),
+      windowMs: integer('limits.windowMs', options.limits?.windowMs, DEFAULT_QUOTA_WINDOW_MS, 1, 2 ** 31 - 1),
+    },
     env: { ...options.env },
     taskOutputLimitBytes: integer(
       'taskOutputLimitBytes',

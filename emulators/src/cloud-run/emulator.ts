@@ -20,6 +20,7 @@ import type {
 } from './interfaces.js';
 import { OperationStore } from './operations.js';
 import { loadCloudRunServices } from './protos.js';
+import { RunLimits } from './run-limits.js';
 import { TaskScheduler } from './scheduler.js';
 import { bindServer, createCloudRunServer, formatEndpoint, shutdownServer } from './server.js';
 
@@ -53,6 +54,8 @@ class LocalCloudRunEmulator implements CloudRunEmulator {
       calls: { ...this.core.calls },
       tasksStarted: this.core.scheduler.tasksStarted,
       tasksRunning: this.core.scheduler.tasksRunning,
+      rejectedRuns: this.core.limits.rejections(),
+      executionsRunning: this.core.store.all().filter((execution) => !execution.outcome).length,
     };
   }
 
@@ -161,6 +164,7 @@ export async function startCloudRunEmulator(
     operations: new OperationStore(loadCloudRunServices().encodeExecution),
     scheduler,
     faults,
+    limits: new RunLimits(compiled.limits),
     taskOutputLimitBytes: compiled.taskOutputLimitBytes,
     calls: {},
     stopping: false,

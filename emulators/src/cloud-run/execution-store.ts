@@ -47,6 +47,16 @@ export class ExecutionStore {
     return [...this.byName.values()];
   }
 
+  /** Executions of a project and region that have not ended yet (pending or running). */
+  unfinishedIn(region: { project: string; location: string }): number {
+    let count = 0;
+    for (const execution of this.byName.values()) {
+      const { project, location } = execution.spec.name;
+      if (!execution.outcome && project === region.project && location === region.location) count += 1;
+    }
+    return count;
+  }
+
   /** The executions of one job (full job name), newest first. */
   forJob(jobName: string): ExecutionRecord[] {
     return this.all()

@@ -66,8 +66,13 @@ export interface CloudRunEmulatorOptions {
   config?: string | CloudRunEmulatorConfig;
   /** Time between SIGTERM and SIGKILL when a task times out or is cancelled. @default 10000 (as Cloud Run) */
   killGraceMs?: number;
-  /** Task processes running at once across all executions. @default 32 */
+  /**
+   * Task processes running at once across all executions: the machine's cap, not Cloud Run's (a
+   * process per task is far heavier than a container slot). @default 4 per CPU core, at least 4
+   */
   maxConcurrentTasks?: number;
+  /** Cloud Run's limits on starting executions, modelled per project and region. @default none */
+  limits?: CloudRunLimits;
   /** Extra variables for every task, on top of the emulator's own `process.env`. @default {} */
   env?: Record<string, string>;
   /** Bytes of stdout + stderr kept per task (the tail). @default 262144 */
@@ -76,6 +81,25 @@ export interface CloudRunEmulatorOptions {
   onTaskOutput?: (info: TaskOutputInfo, chunk: string) => void;
   /** Where the emulator logs what it does. @default silent */
   logger?: CloudRunEmulatorLogger;
+}
+
+/** The limits {@link CloudRunLimits} models. */
+export type RunLimitName = 'runRequestsPerMinute' | 'maxRunningExecutions';
+
+/**
+ * Cloud Run's limits on starting executions, per project and region. A RunJob call over one of them
+ * answers RESOURCE_EXHAUSTED (gRPC 8, HTTP 429) with Cloud Run's quota message and starts nothing;
+ * `validateOnly` calls and calls refused for another reason count against neither. Production's
+ * figures: about 1,000 running executions, and a "job run requests per minute" quota that projects
+ * report between 60 and 180.
+ */
+export interface CloudRunLimits {
+  /** RunJob calls accepted per minute (a sliding window); 0 = no limit. @default 0 */
+  runRequestsPerMinute?: number;
+  /** Executions not yet ended (pending or running); 0 = no limit. @default 0 */
+  maxRunningExecutions?: number;
+  /** The quota's minute, shortened to keep a test or a bench run short. @default 60000 */
+  windowMs?: number;
 }
 
 /** The gRPC status codes that {@link CloudRunEmulatorFaults.rejectNextRuns} can inject. */
@@ -118,6 +142,10 @@ export interface CloudRunEmulatorStats {
   tasksStarted: number;
   /** Task processes running now. */
   tasksRunning: number;
+  /** RunJob calls refused by {@link CloudRunLimits}, by limit (injected rejections not included). */
+  rejectedRuns: Record<RunLimitName, number>;
+  /** Executions not yet ended, all projects and regions. */
+  executionsRunning: number;
 }
 
 /** Where an execution is in its life. */

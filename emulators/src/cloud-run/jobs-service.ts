@@ -8,6 +8,7 @@ import { paginate } from './paging.js';
 import type { JobName } from './resource-names.js';
 import { jobName, notFoundMessage, parseJobName, parseLocationName } from './resource-names.js';
 import { invalidArgument, notFound, RpcError } from './rpc-error.js';
+import { RUN_LIMIT_MESSAGES } from './run-limits.js';
 import type { OverridesMessage } from './run-overrides.js';
 import { applyOverrides } from './run-overrides.js';
 import type { UnaryHandlers } from './server-types.js';
@@ -29,10 +30,9 @@ interface RunJobRequest {
   overrides: OverridesMessage | null;
 }
 
+/** The answers of an injected rejection: a quota window looks like the real per-minute quota. */
 const REJECTION_MESSAGES = {
-  RESOURCE_EXHAUSTED:
-    "Quota exceeded for quota metric 'Job run requests' and limit 'Job run requests per minute per region' " +
-    "of service 'run.googleapis.com'.",
+  RESOURCE_EXHAUSTED: RUN_LIMIT_MESSAGES.runRequestsPerMinute,
   UNAVAILABLE: 'The service is currently unavailable.',
 } as const;
 
@@ -77,6 +77,10 @@ export function jobsHandlers(core: EmulatorCore): UnaryHandlers {
       if (core.stopping) throw new RpcError(status.UNAVAILABLE, 'The Cloud Run Jobs emulator is stopping.');
       const { job, parsed } = findJob(core, request.name);
       const run = applyOverrides(job, request.overrides);
+      if (!request.validateOnly) {
+        const limit = core.limits.admit(parsed, core.store.unfinishedIn(parsed));
+        if (limit) throw new RpcError(status.RESOURCE_EXHAUSTED, RUN_LIMIT_MESSAGES[limit]);
+      }
       const executionId = core.store.newExecutionId(jobName(parsed), parsed.jobId);
       const spec: ExecutionSpec = { job, name: { ...parsed, executionId }, ...run };
       const execution = createExecutionRecord(spec, core.store.nextSeq(), core.taskOutputLimitBytes);
