@@ -15,6 +15,7 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
  * - `{prefix}orchestrations/{orchestrationId}/completions/{epoch}` (completion marker)
  * - `{prefix}schedules/{id}` and `{prefix}schedules/{id}/runs/{runId}` (id: the name, or `{tenant}__{name}` encoded)
  * - `{prefix}maintenance/sweeper` (where the last sweep stopped)
+ * - `{prefix}maintenance/launch-budget:{project}:{region}` (the region's run-request budget, shared)
  */
 export class Collections {
   readonly prefix: string;
@@ -93,6 +94,11 @@ export class Collections {
   /** The sweeper's own state (its cursor over active orchestrations). */
   sweeperState(): DocumentReference {
     return this.firestore.collection(`${this.prefix}maintenance`).doc('sweeper');
+  }
+
+  /** The run-request budget of a Cloud Run project and region, shared by every launching process. */
+  launchBudget(project: string, region: string): DocumentReference {
+    return this.firestore.collection(`${this.prefix}maintenance`).doc(`launch-budget:${project}:${region}`);
   }
 
   /** The Eventarc path pattern of job documents, for the `onJobWritten` trigger. */

@@ -16,6 +16,7 @@ import {
   type LaunchRateLimiterLease,
   launchRateLimiterKey,
 } from '../launch/rate-limiter.js';
+import { type LaunchPacer, SharedLaunchBudget } from '../launch/shared-budget.js';
 import type { TaskLauncher } from '../launch/task-launcher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
@@ -51,6 +52,8 @@ export class Engine {
   readonly #rateLimiter: LaunchRateLimiter;
   /** This engine's share of the process-wide limiter; null for a `forTenant()` view, which uses its parent's. */
   readonly #rateLimiterLease: LaunchRateLimiterLease | null;
+  /** The region's run-request budget shared with every process (in Firestore), after #rateLimiter. */
+  readonly #pacer: LaunchPacer;
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
   #pubsub: PubSub | undefined;
@@ -65,7 +68,7 @@ export class Engine {
    * @param shared For `forTenant()` only: the parent's launch rate limiter, so a view adds no share of
    *   its own (views are cheap and often not closed).
    */
-  constructor(options: EngineOptions = {}, shared?: { rateLimiter: LaunchRateLimiter }) {
+  constructor(options: EngineOptions = {}, shared?: { rateLimiter: LaunchRateLimiter; pacer: LaunchPacer }) {
     this.#options = options;
     const settings = compileServiceOptions(options, process.env);
     this.settings = settings;
@@ -102,14 +105,24 @@ export class Engine {
       });
     this.#ownsLauncher = options.launcher === undefined;
     // One limiter per project and region in this process (the run-job quota is the region's), shared
-    // with every other service, tenant view, schedule fire and sweep launching there.
+    // with every other service, tenant view, schedule fire and sweep launching there; behind it, one
+    // budget per project and region in Firestore, shared with every other process.
+    const project = settings.projectId ?? this.#firestoreProjectId();
     this.#rateLimiterLease = shared
       ? null
       : acquireLaunchRateLimiter(
-          launchRateLimiterKey(settings.projectId ?? this.#firestoreProjectId(), settings.region),
+          launchRateLimiterKey(project, settings.region),
           settings.launch.ratePerMinute,
         );
     this.#rateLimiter = shared?.rateLimiter ?? (this.#rateLimiterLease as LaunchRateLimiterLease).limiter;
+    this.#pacer =
+      shared?.pacer ??
+      new SharedLaunchBudget(
+        // Without a known project (resolved later from credentials) the database's own project is meant.
+        this.#store.collections.launchBudget(project ?? '-', settings.region),
+        this.#rateLimiter,
+        this.logger,
+      );
     this.#topicCheck = createTopicCheck(() => this.#topicPubSub(), this.logger);
   }
 
@@ -140,7 +153,7 @@ export class Engine {
         clock: this.#store.clock,
         tenant,
       },
-      { rateLimiter: this.#rateLimiter },
+      { rateLimiter: this.#rateLimiter, pacer: this.#pacer },
     );
   }
 
@@ -220,7 +233,7 @@ export class Engine {
       launcher: this.#launcher,
       logger: this.logger,
       launch: this.settings.launch,
-      rateLimiter: this.#rateLimiter,
+      rateLimiter: this.#pacer,
     };
   }
 

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../defaults.js';
 import { ErrorCode, isE11Error } from '../errors.js';
 import { retryWithBackoff } from '../internal/backoff.js';
 import { GrpcStatus } from '../internal/grpc-errors.js';
-import type { LaunchRateLimiter } from '../launch/rate-limiter.js';
+import type { LaunchPacer } from '../launch/shared-budget.js';
 import type { LaunchRequest, TaskLauncher } from '../launch/task-launcher.js';
 import { type Logger } from '../logging.js';
 import { type JobErrorInfo, type OrchestrationDoc } from '../model/documents.js';
@@ -19,15 +19,16 @@ import { contiguousRuns } from './contiguous-runs.js';
 import type { CompiledLaunchOptions } from './options.js';
 
 /**
- * What a launch run needs. `rateLimiter` is shared by every launch of the process into the same project
- * and region (the run-job quota is the region's), see `acquireLaunchRateLimiter`.
+ * What a launch run needs. `rateLimiter` paces every request: the engine's is shared by every launch of
+ * the process into the same project and region (`acquireLaunchRateLimiter`) and, behind it, by every
+ * process (`SharedLaunchBudget`): the run-job quota is the region's.
  */
 export interface LaunchContext {
   store: Store;
   launcher: TaskLauncher;
   logger: Logger;
   launch: CompiledLaunchOptions;
-  rateLimiter: LaunchRateLimiter;
+  rateLimiter: LaunchPacer;
 }
 
 /** The orchestration being launched and which of its jobs to launch. */
