@@ -38,6 +38,7 @@ describe('array-mode launches of some of the jobs', () => {
       launch: {
         concurrency: 1,
         ratePerMinute: 100_000,
+        burst: null,
         maxAttempts: 1,
         initialBackoffMs: 1,
         maxBackoffMs: 1,

@@ -13,6 +13,7 @@ import { type BookkeepingResult, measureBookkeeping } from './bookkeeping.js';
 import { measureCompletionLatency } from './completion-latency.js';
 import { measureFloor } from './floor.js';
 import { measureImageSize } from './image-size.js';
+import { type LaunchQuotaResult, measureLaunchQuota } from './launch-quota.js';
 import { machineInfo } from './machine.js';
 import { installOpCounter } from './op-counter.js';
 import { measureRegistration } from './registration.js';
@@ -81,9 +82,18 @@ try {
   });
   log(`  ${JSON.stringify(overhead)}`);
 
-  log('6/6 job image: installed size of the runner and its production dependencies…');
+  log('6/7 job image: installed size of the runner and its production dependencies…');
   const image = await measureImageSize();
   log(`  ${JSON.stringify(image)}`);
+
+  const quotaJobs = quick ? 500 : 2_000;
+  log(`7/7 launch pacing: ${quotaJobs} per-job jobs against Cloud Run's run-request quota (a 3 s "minute")…`);
+  const launchQuota = await measureLaunchQuota(firestore, stack.projectId, {
+    jobs: quotaJobs,
+    quotaPerWindow: 100,
+    windowMs: 3_000,
+  });
+  log(`  ${JSON.stringify(launchQuota)}`);
 
   const largest = sizes.at(-1) ?? 0;
   const opsOf = (mode: string, n: number) =>
@@ -136,6 +146,16 @@ try {
     { target: 'event latency ≤ 3× the raw floor', value: `${latencyRatio}×`, met: latencyRatio <= 3 },
     ...runnerTargets(overhead, image),
     {
+      target: `launches over Cloud Run's quota ≥ 0.95 (${launchQuota.jobs} per-job jobs, E11 at the quota's rate)`,
+      value: `${launchQuota.ratioToQuota} (${launchQuota.refused} refused, retried)`,
+      met: launchQuota.ratioToQuota >= 0.95 && launchQuota.deferred === 0 && launchQuota.failed === 0,
+    },
+    {
+      target: 'Firestore ops per job added by the shared launch budget ≤ 2',
+      value: `${launchQuota.budgetOpsPerJob}`,
+      met: launchQuota.budgetOpsPerJob <= 2,
+    },
+    {
       target: 'one event per orchestration end',
       value: `${bookkeeping.map((b) => b.events).join(',')}`,
       met: bookkeeping.every((b) => b.events === 1),
@@ -149,6 +169,7 @@ try {
     latency: { floor, e11: latency, ratio: latencyRatio },
     runnerOverhead: overhead,
     image,
+    launchQuota,
     targets,
   };
   writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -179,8 +200,10 @@ function renderMarkdown(r: {
   };
   runnerOverhead: Awaited<ReturnType<typeof measureRunnerOverhead>>;
   image: Awaited<ReturnType<typeof measureImageSize>>;
+  launchQuota: LaunchQuotaResult;
   targets: { target: string; value: string; met: boolean }[];
 }): string {
+  const q = r.launchQuota;
   const m = r.machine;
   const lines = [
     `Measured ${m.date} on ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; Firestore and Pub/Sub emulators.`,
@@ -220,6 +243,12 @@ function renderMarkdown(r: {
     `| ${r.latency.floor.firestoreWriteToListenerMs} ms | ${r.latency.floor.publishToReceiveMs} ms | ${r.latency.floor.floorMs} ms | ${r.latency.e11.medianMs} ms (${r.latency.e11.p90Ms} ms) | ${r.latency.ratio}× |`,
     '',
     ...renderRunnerSections(r.runnerOverhead, r.image),
+    `**7. Launch pacing against Cloud Run's run-request quota** (the Cloud Run emulator refuses RunJob past ${q.quotaPerWindow} calls in any ${q.windowMs / 1000} s, a shortened minute; E11 set to that rate, ${q.ratePerMinute}/min; one per-job kick-off)`,
+    '',
+    '| jobs | quota per window | launched per window | ratio | refused by the quota (retried) | left Pending | Errored | budget ops/job |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${q.jobs} | ${q.quotaPerWindow} | ${q.launchedPerWindow} | ${q.ratioToQuota} | ${q.refused} | ${q.deferred} | ${q.failed} | ${q.budgetOpsPerJob} |`,
+    '',
     '**Targets**',
     '',
     '| target | measured | met |',

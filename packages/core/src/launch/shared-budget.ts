@@ -11,19 +11,22 @@ export interface LaunchPacer {
   acquire(signal?: AbortSignal): Promise<void>;
 }
 
-/** The stored state of a shared budget: a token bucket on Firestore's clock. */
+/**
+ * The stored state of a shared budget: the theoretical arrival time of the next request (GCRA, the
+ * "virtual scheduling" form of a token bucket), on Firestore's clock.
+ */
 interface BudgetDoc {
-  tokens: number;
-  /** Firestore's time (ms) of the last refill. */
-  refilledAtMs: number;
+  /** Firestore's time (ms) at which the next request is due, were every reserved slot used. */
+  nextAtMs: number;
   /** The rate its last writer applied (information for operators). */
   ratePerMinute: number;
 }
 
-/** What one transaction on the budget gave. */
-interface Take {
-  granted: number;
-  /** When fewer than asked were granted: how long until the next token. */
+/** What one transaction on the budget gave: the slots reserved, and when to ask again otherwise. */
+interface Reservation {
+  /** When each reserved request may go, in ms after the transaction's read (ascending). */
+  offsetsMs: number[];
+  /** When nothing could be reserved within the horizon: how long until the next slot. */
   waitMs: number;
 }
 
@@ -37,40 +40,53 @@ interface Waiter {
 /** gRPC UNAVAILABLE: what a budget that cannot be read means to the launch (retry later). */
 const UNAVAILABLE = 14;
 
-/** Tokens refilled per millisecond for a per-minute rate. */
-const perMs = (ratePerMinute: number) => ratePerMinute / 60_000;
+/** How far ahead one transaction reserves slots: fewer transactions, and little lost if its process dies. */
+export const RESERVE_HORIZON_MS = 1_000;
 
-/** The bucket's size: one second's worth of requests (at least 1), as the in-process limiter. */
+/** A new reservation is made this long before the last reserved slot (more than a transaction takes). */
+const LEAD_MS = 250;
+
+/** At least this long between two reservations of one process, so that arriving requests batch. */
+const MIN_CYCLE_MS = 20;
+
+/** The bucket's size by default: one second's worth of requests (at least 1), as the in-process limiter. */
 export const budgetBurst = (ratePerMinute: number): number => Math.max(1, Math.ceil(ratePerMinute / 60));
 
 /**
- * One transaction on the budget at `now` (Firestore's time): refills the bucket, takes up to `wanted`
- * whole tokens. Pure, so the arithmetic is tested on its own.
+ * One transaction on the budget at `nowMs` (Firestore's time): reserves up to `wanted` request slots due
+ * within {@link RESERVE_HORIZON_MS}, each `60000 / ratePerMinute` ms after the previous, up to `burst`
+ * of them at once after a quiet spell. Any window of T ms then holds at most `burst + T × rate` slots,
+ * however many processes reserve them. Pure, so the arithmetic is tested on its own.
  */
-export function takeTokens(
+export function reserveSlots(
   stored: BudgetDoc | undefined,
   nowMs: number,
   ratePerMinute: number,
   wanted: number,
-): { doc: BudgetDoc; take: Take } {
-  const burst = budgetBurst(ratePerMinute);
-  // Firestore's read times only move forward; the max() keeps a refill from being counted twice anyway.
-  const at = stored ? Math.max(stored.refilledAtMs, nowMs) : nowMs;
-  const elapsed = stored ? at - stored.refilledAtMs : 0;
-  const available = stored ? Math.min(burst, stored.tokens + elapsed * perMs(ratePerMinute)) : burst;
-  const granted = Math.max(0, Math.min(wanted, Math.floor(available)));
-  const tokens = available - granted;
-  const waitMs = granted >= wanted ? 0 : Math.max(1, Math.ceil((1 - (tokens % 1)) / perMs(ratePerMinute)));
-  return { doc: { tokens, refilledAtMs: at, ratePerMinute }, take: { granted, waitMs } };
+  burst = budgetBurst(ratePerMinute),
+): { doc: BudgetDoc; reservation: Reservation } {
+  const interval = 60_000 / ratePerMinute;
+  const tolerance = (burst - 1) * interval;
+  let next = stored?.nextAtMs ?? nowMs;
+  const offsetsMs: number[] = [];
+  while (offsetsMs.length < wanted) {
+    const at = Math.max(nowMs, next - tolerance);
+    if (at - nowMs > RESERVE_HORIZON_MS) break;
+    offsetsMs.push(Math.ceil(at - nowMs));
+    next = Math.max(next, at) + interval;
+  }
+  const waitMs =
+    offsetsMs.length > 0 ? 0 : Math.max(1, Math.ceil(next - tolerance - nowMs - RESERVE_HORIZON_MS));
+  return { doc: { nextAtMs: next, ratePerMinute }, reservation: { offsetsMs, waitMs } };
 }
 
 /**
  * Cloud Run's "job run requests per minute" quota is the project's and region's, shared by every
- * backend, function, sweep and schedule tick that launches there, in any process: this pacer draws each
- * request from one token bucket stored in Firestore (refilled on Firestore's clock, so no process's
- * clock matters), after the process's own limiter. Requests waiting in one process are granted together
- * (one transaction for up to a second's worth), so the budget costs a read and a write per batch, not per
- * request. A transaction that fails rejects the requests it served with a retryable `E11_UNAVAILABLE`:
+ * backend, function, sweep and schedule tick that launches there, in any process: this pacer gives each
+ * request a slot of one schedule stored in Firestore (GCRA on Firestore's clock, so no process's clock
+ * matters), at the rate of the process's limiter (the smallest any of its services configured). One transaction reserves the slots of every request
+ * waiting in the process, up to a second ahead, and each request goes at its slot: the budget costs a
+ * read and a write per batch, not per request, and paces evenly whatever the batch size. A transaction that fails rejects the requests it served with a retryable `E11_UNAVAILABLE`:
  * the launch retries them as it retries a 503, and leaves them Pending for the sweeper past its budget.
  */
 export class SharedLaunchBudget implements LaunchPacer {
@@ -81,12 +97,13 @@ export class SharedLaunchBudget implements LaunchPacer {
     private readonly ref: DocumentReference,
     private readonly local: LaunchRateLimiter,
     private readonly logger: Logger,
+    /** The bucket's size; null: one second's worth of the rate. */
+    private readonly burst: number | null = null,
   ) {}
 
-  async acquire(signal?: AbortSignal): Promise<void> {
-    await this.local.acquire(signal);
-    if (signal?.aborted) throw signal.reason;
-    await new Promise<void>((resolve, reject) => {
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject, signal });
       this.pump();
     });
@@ -108,11 +125,11 @@ export class SharedLaunchBudget implements LaunchPacer {
     for (;;) {
       this.dropAborted();
       const rate = this.local.ratePerMinute;
-      const batch = this.waiters.splice(0, budgetBurst(rate));
+      const batch = this.waiters.splice(0, this.waiters.length);
       if (batch.length === 0) return;
-      let take: Take;
+      let reservation: Reservation;
       try {
-        take = await this.take(batch.length, rate);
+        reservation = await this.reserve(batch.length, rate, this.burst ?? budgetBurst(rate));
       } catch (error) {
         // "Later", like a 503 from Cloud Run: the launch retries it, and never fails a job for it.
         const unavailable = new E11Error(
@@ -123,26 +140,36 @@ export class SharedLaunchBudget implements LaunchPacer {
         for (const waiter of batch) waiter.reject(unavailable);
         continue;
       }
-      for (const waiter of batch.slice(0, take.granted)) waiter.resolve();
-      const rest = batch.slice(take.granted);
-      if (rest.length === 0) continue;
-      this.waiters.unshift(...rest);
-      await this.wait(take.waitMs);
+      const { offsetsMs } = reservation;
+      // Each reserved slot lets its waiter go at its time (one that left meanwhile gives it up); the
+      // next reservation, for the others, is made meanwhile: slots stay reserved up to a horizon ahead.
+      batch.slice(0, offsetsMs.length).forEach((waiter, i) => {
+        setTimeout(() => {
+          if (waiter.signal?.aborted) waiter.reject(waiter.signal.reason);
+          else waiter.resolve();
+        }, offsetsMs[i] ?? 0);
+      });
+      this.waiters.unshift(...batch.slice(offsetsMs.length));
+      // Reserve again shortly before the last slot: requests that arrive meanwhile go in one batch, and
+      // the next slots follow the last ones without a gap.
+      const last = offsetsMs.at(-1);
+      await this.wait(last === undefined ? reservation.waitMs : Math.max(MIN_CYCLE_MS, last - LEAD_MS));
     }
   }
 
-  /** Takes up to `wanted` tokens in one transaction. */
-  private take(wanted: number, ratePerMinute: number): Promise<Take> {
+  /** Reserves up to `wanted` slots in one transaction. */
+  private reserve(wanted: number, ratePerMinute: number, burst: number): Promise<Reservation> {
     return this.ref.firestore.runTransaction(async (transaction) => {
       const snapshot = await transaction.get(this.ref);
       const stored = snapshot.exists ? (snapshot.data() as BudgetDoc) : undefined;
-      const { doc, take } = takeTokens(stored, snapshot.readTime.toMillis(), ratePerMinute, wanted);
-      if (take.granted > 0 || !stored) transaction.set(this.ref, doc);
-      return take;
+      const readAtMs = snapshot.readTime.toMillis();
+      const { doc, reservation } = reserveSlots(stored, readAtMs, ratePerMinute, wanted, burst);
+      if (reservation.offsetsMs.length > 0) transaction.set(this.ref, doc);
+      return reservation;
     });
   }
 
-  /** Waits for the next token (a waiter whose signal aborted meanwhile leaves at the next round). */
+  /** Waits until a slot falls within the horizon (a waiter whose signal aborted meanwhile leaves then). */
   private wait(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }

@@ -122,6 +122,7 @@ export class Engine {
         this.#store.collections.launchBudget(project ?? '-', settings.region),
         this.#rateLimiter,
         this.logger,
+        settings.launch.burst,
       );
     this.#topicCheck = createTopicCheck(() => this.#topicPubSub(), this.logger);
   }

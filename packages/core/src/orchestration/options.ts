@@ -48,6 +48,12 @@ export interface OrchestrationServiceOptions {
     /** @default DEFAULTS.launchRatePerMinute */
     ratePerMinute?: number;
     /**
+     * Requests the region's shared budget lets go at once after a quiet spell (its bucket size): at
+     * `ratePerMinute`, no minute sees more than `ratePerMinute + burst` requests. @default one second's
+     * worth, `ratePerMinute / 60` (at least 1)
+     */
+    burst?: number;
+    /**
      * Attempts per launch on transient errors other than quota and unavailability (INTERNAL, UNKNOWN,
      * DEADLINE_EXCEEDED). @default DEFAULTS.launchMaxAttempts
      */
@@ -241,6 +247,8 @@ export function compileKickOffOptions(
 export interface CompiledLaunchOptions {
   concurrency: number;
   ratePerMinute: number;
+  /** Null: one second's worth of `ratePerMinute`. */
+  burst: number | null;
   maxAttempts: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -259,6 +267,7 @@ export function compileLaunchOptions(launch: OrchestrationServiceOptions['launch
       l.ratePerMinute === undefined
         ? DEFAULTS.launchRatePerMinute
         : positiveInt(l.ratePerMinute, 'launch.ratePerMinute', 1_000_000),
+    burst: l.burst === undefined ? null : positiveInt(l.burst, 'launch.burst', 1_000_000),
     maxAttempts:
       l.maxAttempts === undefined
         ? DEFAULTS.launchMaxAttempts
