@@ -54,7 +54,7 @@ export async function measureLaunchQuota(
     collectionPrefix: 'bench_quota_',
     cloudRunEndpoint: emulator.endpoint,
     publisher: { publish: () => Promise.resolve('unused') }, // no event is published: no topic to check
-    launch: { ratePerMinute, burst, concurrency: 16, initialBackoff: 50, maxBackoff: 1_000 },
+    launch: { ratePerMinute, burst, concurrency: 64, initialBackoff: 50, maxBackoff: 1_000 },
   });
   const budgetOps = () =>
     Object.entries(opBreakdown())
