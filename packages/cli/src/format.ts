@@ -13,6 +13,7 @@ export function progressLine(info: OrchestrationInfo): string {
   ];
   if (info.counts.cancelled > 0) parts.push(`cancelled ${info.counts.cancelled}`);
   parts.push(`running ${info.counts.inProgress}`, `pending ${info.counts.pending}`);
+  if (info.paused) parts.push('paused (pending jobs wait for resume)');
   return parts.join('  ');
 }
 

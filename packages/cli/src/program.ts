@@ -9,6 +9,7 @@ import { registerDlqCommand } from './commands/dlq.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerKickoffCommand } from './commands/kickoff.js';
 import { registerMetricsCommand } from './commands/metrics.js';
+import { registerPauseCommands } from './commands/pause.js';
 import { registerResultsCommand } from './commands/results.js';
 import { registerRetryCommand } from './commands/retry.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -26,6 +27,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerResultsCommand,
   registerRetryCommand,
   registerCancelCommand,
+  registerPauseCommands,
   registerDlqCommand,
   registerHistoryCommand,
   registerMetricsCommand,

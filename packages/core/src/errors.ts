@@ -67,6 +67,8 @@ export const ErrorCode = {
   InvalidCursor: 'E11_INVALID_CURSOR',
   /** A Google API call failed in a way not covered above. */
   Unavailable: 'E11_UNAVAILABLE',
+  /** The orchestration was paused: a launch run stopped, its jobs wait (Pending) for `resume()`. */
+  Paused: 'E11_PAUSED',
 } as const;
 
 /** One of the stable error codes in {@link ErrorCode}. */

@@ -33,6 +33,8 @@ function orchestration(patch: Partial<OrchestrationDoc> = {}): OrchestrationDoc 
     paramsChunkSize: 100,
     registrationToken: null,
     cancelRequested: false,
+    paused: false,
+    pausedAt: null,
     cancelReason: null,
     eventPending: false,
     eventRetryAt: null,

@@ -209,15 +209,45 @@ async function sweepOne(
   limits: SweepLimits,
   report: SweepReport,
 ): Promise<void> {
-  const { store } = context;
   if (orchestration.deadlineAt && orchestration.deadlineAt.toMillis() < nowMs) {
     await cancelOrchestration(context, orchestration.id, { reason: 'timeout' });
     report.timedOut++;
     return;
   }
-  const jobs = store.collections.jobs(orchestration.id);
+  await recoverCrashedJobs(context, orchestration, nowMs, report);
+  // Paused: nothing new launches (a crashed job requeued above waits for resume() with the others).
+  if (orchestration.paused) return;
+  // The kick-off (or retryFailed) that launches the jobs died: no launch completed, no sign of life for
+  // pendingTimeoutMs.
+  const launcherLastSeenMs = Math.max(
+    orchestration.launchHeartbeatAt?.toMillis() ?? 0,
+    orchestration.launchedAt?.toMillis() ?? 0,
+    orchestration.createdAt.toMillis(),
+  );
+  const timeoutBeforeMs = nowMs - limits.pendingTimeoutMs;
+  const outcome = await launchWaitingJobs(context, {
+    orchestration,
+    launcherGone: orchestration.launchCompletedAt === null && launcherLastSeenMs < timeoutBeforeMs,
+    timeoutBeforeMs,
+    describe: limits.describe,
+    canDescribe: context.launcher.describe !== undefined,
+    writtenBeforeMs: nowMs - limits.requeueGraceMs,
+  });
+  report.relaunched += outcome.relaunched;
+  report.deadLettered += outcome.deadLettered;
+}
+
+/** `InProgress` jobs whose heartbeat went stale: requeued while attempts remain, else dead-lettered. */
+async function recoverCrashedJobs(
+  context: SweepContext,
+  orchestration: OrchestrationDoc,
+  nowMs: number,
+  report: SweepReport,
+): Promise<void> {
+  const { store } = context;
   const heartbeatTimeoutMs = orchestration.policy.heartbeatTimeoutMs;
-  const stale = await jobs
+  const stale = await store.collections
+    .jobs(orchestration.id)
     .where('status', '==', JobStatus.InProgress)
     .where('heartbeatAt', '<', Timestamp.fromMillis(nowMs - heartbeatTimeoutMs))
     .get();
@@ -232,25 +262,26 @@ async function sweepOne(
     if (outcome === 'requeued') report.requeued++;
     if (outcome === 'dead-lettered') report.deadLettered++;
   }
-  const waiting = await jobs
+}
+
+/**
+ * Launches what an orchestration's `Pending` jobs written before `writtenBeforeMs` still need (the
+ * rules of {@link decidePending}): jobs never launched once their launcher is gone, and launches that
+ * were lost; a job whose launches used up its attempts is dead-lettered. Used by every sweep, and by
+ * `resume()` (whose launcher, the run the pause stopped, is gone by definition).
+ */
+export async function launchWaitingJobs(
+  context: LaunchContext,
+  state: LaunchState & { writtenBeforeMs: number },
+): Promise<{ relaunched: number; deadLettered: number }> {
+  const { store } = context;
+  const { orchestration } = state;
+  const outcome = { relaunched: 0, deadLettered: 0 };
+  const waiting = await store.collections
+    .jobs(orchestration.id)
     .where('status', '==', JobStatus.Pending)
-    .where('updatedAt', '<', Timestamp.fromMillis(nowMs - limits.requeueGraceMs))
+    .where('updatedAt', '<', Timestamp.fromMillis(state.writtenBeforeMs))
     .get();
-  // The kick-off (or retryFailed) that launches the jobs died: no launch completed, no sign of life for
-  // pendingTimeoutMs.
-  const launcherLastSeenMs = Math.max(
-    orchestration.launchHeartbeatAt?.toMillis() ?? 0,
-    orchestration.launchedAt?.toMillis() ?? 0,
-    orchestration.createdAt.toMillis(),
-  );
-  const timeoutBeforeMs = nowMs - limits.pendingTimeoutMs;
-  const state: LaunchState = {
-    orchestration,
-    launcherGone: orchestration.launchCompletedAt === null && launcherLastSeenMs < timeoutBeforeMs,
-    timeoutBeforeMs,
-    describe: limits.describe,
-    canDescribe: context.launcher.describe !== undefined,
-  };
   const pending: JobDoc[] = waiting.docs.map((snapshot) => parseJobDocument(snapshot));
   // Jobs with no document yet are listed only when one may be lost (their launcher died, or a launch
   // that should have run them ended) and the counters hold more Pending jobs than there are documents.
@@ -271,11 +302,11 @@ async function sweepOne(
           error: decision.error,
           deadLettered: true,
         });
-        if (ended) report.deadLettered++;
+        if (ended) outcome.deadLettered++;
       }
     }),
   );
-  if (relaunch.length === 0) return;
+  if (relaunch.length === 0) return outcome;
   relaunch.sort((a, b) => a.index - b.index);
   // Jobs of an array-mode kick-off go out again as array executions of consecutive indices; the others
   // (per-job mode, or reopened by retryFailed) one execution each.
@@ -292,10 +323,11 @@ async function sweepOne(
       concurrency: DEFAULTS.launchConcurrency,
       perJob: single,
     });
-    report.relaunched += launch.launched;
+    outcome.relaunched += launch.launched;
   }
   // Give relaunched jobs a fresh updatedAt so the next sweep does not launch them again at once.
   await Promise.all(relaunch.map((job) => markRelaunched(store, job)));
+  return outcome;
 }
 
 /**

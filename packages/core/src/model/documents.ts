@@ -114,6 +114,9 @@ export const orchestrationDocSchema = z.object({
    */
   registrationToken: z.string().nullable().default(null),
   cancelRequested: z.boolean(),
+  /** Paused: nothing new is launched for it (running jobs finish) until it is resumed. */
+  paused: z.boolean().default(false),
+  pausedAt: timestamp.nullable().default(null),
   /** Why the orchestration was cancelled: by a caller, or because its deadline passed. */
   cancelReason: z.enum(['cancelled', 'timeout']).nullable().default(null),
   /** An end was recorded (completion marker) but its event is not published yet; the sweeper retries. */

@@ -1,19 +1,27 @@
-import { E11Error, ErrorCode } from '../errors.js';
+import { E11Error, ErrorCode, isE11Error } from '../errors.js';
 import { type Logger } from '../logging.js';
 import { type Store } from '../store/store.js';
 
-/** A real-time view of one orchestration's `cancelRequested` flag, held for the length of a launch run. */
+/** A real-time view of one orchestration's `cancelRequested` and `paused` flags, held for a launch run. */
 export interface CancelWatch {
-  /** Aborts (with an `E11_CANCELLED` error) once the orchestration's cancel is requested. */
+  /**
+   * Aborts once the orchestration's cancel is requested (reason `E11_CANCELLED`) or it is paused
+   * (reason `E11_PAUSED`).
+   */
   readonly signal: AbortSignal;
   /** Detaches the listener. Idempotent. */
   stop(): void;
 }
 
+/** Whether a launch run stopped for a cancel (its jobs are skipped) rather than a pause (they wait). */
+export function stoppedByCancel(signal: AbortSignal): boolean {
+  return signal.aborted && isE11Error(signal.reason, ErrorCode.Cancelled);
+}
+
 /**
- * Listens to the orchestration document so a launch run learns of `cancel()` at once, wherever it was
- * called, and stops sending requests. If the listener fails, launching goes on (each task still finds
- * its job Cancelled); the failure is logged.
+ * Listens to the orchestration document so a launch run learns of `cancel()` or `pause()` at once,
+ * wherever it was called, and stops sending requests. If the listener fails, launching goes on (each
+ * task still finds its job Cancelled; a pause then stops only later launches); the failure is logged.
  */
 export function watchCancelRequest(store: Store, orchestrationId: string, logger: Logger): CancelWatch {
   const controller = new AbortController();
@@ -24,11 +32,17 @@ export function watchCancelRequest(store: Store, orchestrationId: string, logger
   };
   unsubscribe = store.collections.orchestration(orchestrationId).onSnapshot(
     (snapshot) => {
-      if (snapshot.get('cancelRequested') !== true || controller.signal.aborted) return;
+      if (controller.signal.aborted) return;
+      const cancelled = snapshot.get('cancelRequested') === true;
+      if (!cancelled && snapshot.get('paused') !== true) return;
       controller.abort(
-        new E11Error(ErrorCode.Cancelled, `Orchestration ${orchestrationId} was cancelled.`, {
-          context: { orchestrationId },
-        }),
+        cancelled
+          ? new E11Error(ErrorCode.Cancelled, `Orchestration ${orchestrationId} was cancelled.`, {
+              context: { orchestrationId },
+            })
+          : new E11Error(ErrorCode.Paused, `Orchestration ${orchestrationId} was paused.`, {
+              context: { orchestrationId },
+            }),
       );
       stop();
     },

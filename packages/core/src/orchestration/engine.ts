@@ -30,6 +30,7 @@ import { JobDefinitions, type JobReference } from './job-definitions.js';
 import { kickOff, type KickOffContext, type KickOffResult } from './kick-off.js';
 import type { LaunchContext, LaunchReport } from './launch-jobs.js';
 import { type KickOffOptions, type OrchestrationServiceOptions, validateTenant } from './options.js';
+import { pauseOrchestration, type PauseResult, resumeOrchestration, type ResumeResult } from './pause-ops.js';
 
 /** How an {@link Engine} is built: the same options as the sdk's `OrchestrationService`. */
 export type EngineOptions = OrchestrationServiceOptions;
@@ -184,6 +185,18 @@ export class Engine {
       jobIds: options.jobIds,
       concurrency: this.settings.launch.concurrency,
     });
+  }
+
+  /** Stops launching an orchestration's jobs until `resume()` (see `pauseOrchestration`). */
+  async pause(orchestrationId: string): Promise<PauseResult> {
+    assertOrchestrationId(orchestrationId);
+    return pauseOrchestration(this.#launchContext(), orchestrationId);
+  }
+
+  /** Lifts a pause and launches what it held back (see `resumeOrchestration`). */
+  async resume(orchestrationId: string): Promise<ResumeResult> {
+    assertOrchestrationId(orchestrationId);
+    return resumeOrchestration(this.#launchContext(), orchestrationId);
   }
 
   /** Marks dead-lettered jobs (or the given ids) as permanently failed (see `discardJobs`). */

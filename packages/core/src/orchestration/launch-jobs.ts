@@ -14,7 +14,7 @@ import { type Store } from '../store/store.js';
 import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 import { buildTaskEnv } from '../task/task-contract.js';
 
-import { watchCancelRequest } from './cancel-watch.js';
+import { stoppedByCancel, watchCancelRequest } from './cancel-watch.js';
 import { contiguousRuns } from './contiguous-runs.js';
 import type { CompiledLaunchOptions } from './options.js';
 
@@ -33,7 +33,10 @@ export interface LaunchContext {
 
 /** The orchestration being launched and which of its jobs to launch. */
 export interface LaunchPlan {
-  orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'service' | 'mode' | 'policy'>;
+  /** With `paused: true` (as read by the caller) nothing is sent: every job stays Pending for `resume()`. */
+  orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'service' | 'mode' | 'policy'> & {
+    paused?: boolean;
+  };
   /**
    * Jobs to start. Array mode launches each run of consecutive indices as one execution (at most
    * 10,000 tasks, `E11_TASK_INDEX_OFFSET` = the run's first index); relaunches may be per job.
@@ -134,6 +137,14 @@ interface LaunchUnit {
 export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Promise<LaunchReport> {
   const run = new LaunchRun(context, plan);
   if (plan.jobs.length === 0) return run.report;
+  if (plan.orchestration.paused === true) {
+    run.report.deferred = plan.jobs.length;
+    context.logger.info(
+      { orchestrationId: plan.orchestration.id, jobs: plan.jobs.length },
+      'orchestration paused: its jobs wait for resume()',
+    );
+    return run.report;
+  }
   const cancelWatch = watchCancelRequest(context.store, plan.orchestration.id, context.logger);
   try {
     await run.launchAll(
@@ -336,7 +347,7 @@ class LaunchRun {
 
   /** Jobs this run does not launch: skipped for a cancelled orchestration, else deferred. */
   private leave(jobs: readonly PlannedJob[], error: unknown): void {
-    if (this.#cancelled?.aborted) {
+    if (this.#cancelled && stoppedByCancel(this.#cancelled)) {
       this.report.skipped += jobs.length;
       return;
     }

@@ -36,6 +36,8 @@ export interface OrchestrationInfo {
   epoch: number;
   idempotencyKey: string | null;
   cancelRequested: boolean;
+  /** Paused (`pause()`): nothing new launches until `resume()`; its running jobs go on. */
+  paused: boolean;
   scheduleName: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -88,6 +90,7 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
     epoch: doc.epoch,
     idempotencyKey: doc.idempotencyKey,
     cancelRequested: doc.cancelRequested,
+    paused: doc.paused,
     scheduleName: doc.scheduleName ?? null,
     createdAt: doc.createdAt.toDate(),
     updatedAt: doc.updatedAt.toDate(),

@@ -161,6 +161,8 @@ export async function registerOrchestration(
     paramsChunkSize: chunkSize,
     registrationToken: randomUUID(),
     cancelRequested: false,
+    paused: false,
+    pausedAt: null,
     cancelReason: null,
     eventPending: false,
     eventRetryAt: null,

@@ -190,6 +190,23 @@ export class OrchestrationService {
   }
 
   /**
+   * Pauses an orchestration: nothing new launches for it — its kick-off's launch, a retryFailed's or a
+   * sweep's stop at once, wherever they run — until {@link resume}; running jobs go on and finish, and
+   * the jobs held back stay `Pending`. `paused: false` when it had already ended. Idempotent.
+   */
+  pause(orchestrationId: string): Promise<{ paused: boolean }> {
+    return this.#engine.pause(orchestrationId);
+  }
+
+  /**
+   * Resumes a paused orchestration and launches at once the jobs the pause held back (and any launch
+   * lost meanwhile). `resumed: false` when it was not paused.
+   */
+  resume(orchestrationId: string): Promise<{ resumed: boolean; launched: number }> {
+    return this.#engine.resume(orchestrationId);
+  }
+
+  /**
    * Relaunches failed jobs with their original params — every `Errored` (not discarded) job, or the
    * given `jobIds` — and reopens an ended orchestration in a new epoch, which produces a new
    * JobCompletedEvent when it ends again.
