@@ -35,6 +35,7 @@ function orchestration(patch: Partial<OrchestrationDoc> = {}): OrchestrationDoc 
     cancelRequested: false,
     paused: false,
     pausedAt: null,
+    startAt: null,
     cancelReason: null,
     eventPending: false,
     eventRetryAt: null,

@@ -216,13 +216,16 @@ async function sweepOne(
   }
   await recoverCrashedJobs(context, orchestration, nowMs, report);
   // Paused: nothing new launches (a crashed job requeued above waits for resume() with the others).
-  if (orchestration.paused) return;
+  // Not started yet (startAt): nothing launches before it.
+  const startAtMs = orchestration.startAt?.toMillis() ?? 0;
+  if (orchestration.paused || startAtMs > nowMs) return;
   // The kick-off (or retryFailed) that launches the jobs died: no launch completed, no sign of life for
-  // pendingTimeoutMs.
+  // pendingTimeoutMs (a delayed one: since its start, when its backend was to launch it).
   const launcherLastSeenMs = Math.max(
     orchestration.launchHeartbeatAt?.toMillis() ?? 0,
     orchestration.launchedAt?.toMillis() ?? 0,
     orchestration.createdAt.toMillis(),
+    startAtMs,
   );
   const timeoutBeforeMs = nowMs - limits.pendingTimeoutMs;
   const outcome = await launchWaitingJobs(context, {

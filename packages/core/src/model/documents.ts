@@ -114,6 +114,8 @@ export const orchestrationDocSchema = z.object({
    */
   registrationToken: z.string().nullable().default(null),
   cancelRequested: z.boolean(),
+  /** A delayed start (`startAt` / `delay`): nothing launches before this time. */
+  startAt: timestamp.nullable().default(null),
   /** Paused: nothing new is launched for it (running jobs finish) until it is resumed. */
   paused: z.boolean().default(false),
   pausedAt: timestamp.nullable().default(null),

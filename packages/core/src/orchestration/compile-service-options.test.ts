@@ -19,6 +19,7 @@ describe('compileServiceOptions', () => {
       launch: {
         concurrency: DEFAULTS.launchConcurrency,
         ratePerMinute: DEFAULTS.launchRatePerMinute,
+        burst: null,
         maxAttempts: DEFAULTS.launchMaxAttempts,
         initialBackoffMs: DEFAULTS.launchInitialBackoffMs,
         maxBackoffMs: DEFAULTS.launchMaxBackoffMs,

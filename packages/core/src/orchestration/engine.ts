@@ -56,6 +56,8 @@ export class Engine {
   /** The region's run-request budget shared with every process (in Firestore), after #rateLimiter. */
   readonly #pacer: LaunchPacer;
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Aborted by close(): delayed launches still waiting are left to the sweeper. */
+  readonly #closingController = new AbortController();
   #closing: Promise<void> | undefined;
   #pubsub: PubSub | undefined;
   #publisher: EventPublisher | undefined;
@@ -233,6 +235,7 @@ export class Engine {
   /** Waits for in-flight background launches, then releases the clients this engine created. Single-flight. */
   close(): Promise<void> {
     return (this.#closing ??= (async () => {
+      this.#closingController.abort();
       await Promise.allSettled([...this.#inFlight]);
       this.#rateLimiterLease?.release();
       if (this.#ownsLauncher) await this.#launcher.close();
@@ -260,6 +263,7 @@ export class Engine {
       maxJobs: this.settings.maxJobsPerOrchestration,
       topicCheck: this.#topicCheck,
       track: (promise) => this.#track(promise),
+      closing: this.#closingController.signal,
     };
   }
 

@@ -15,7 +15,12 @@ import { validateParamsList } from '../validate/params.js';
 import { awaitRegistration } from './await-registration.js';
 import type { JobDefinitions, JobReference } from './job-definitions.js';
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
-import { type CompiledKickOffOptions, compileKickOffOptions, type KickOffOptions } from './options.js';
+import {
+  type CompiledKickOffOptions,
+  compileKickOffOptions,
+  type KickOffOptions,
+  MAX_START_DELAY_MS,
+} from './options.js';
 import { resolveJobPolicy } from './resolve-policy.js';
 
 /**
@@ -48,6 +53,8 @@ export interface KickOffContext extends LaunchContext {
   topicCheck: TopicCheck;
   /** Keeps a launch running past the call (`close()` waits for it). */
   track<T>(promise: Promise<T>): Promise<T>;
+  /** Aborts when the engine closes: a delayed launch still waiting is left to the sweeper. */
+  closing: AbortSignal;
 }
 
 /** A kick-off that passed validation. */
@@ -57,6 +64,8 @@ export interface ValidKickOff {
   service: string;
   options: CompiledKickOffOptions;
   params: readonly JobParams[];
+  /** Launch no job before this time (epoch ms); null: at once. */
+  startAtMs: number | null;
 }
 
 /** A registered kick-off: the orchestration's id and jobs, and (when this call created it) what it wrote. */
@@ -89,9 +98,10 @@ export async function validateKickOff(
   // Resolved once, here, when the class is known; stored with the orchestration for every reader.
   compiled.policy = resolveJobPolicy(compiled.policy, declared?.policy);
   validateParamsList(params, { maxJobs: context.maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
+  const startAtMs = startTime(compiled.start, context.store.clock.now());
   // The event is promised on this topic: a missing one fails here, before anything is written.
   await context.topicCheck.check(compiled.topic);
-  return { jobName, service, options: compiled, params };
+  return { jobName, service, options: compiled, params, startAtMs };
 }
 
 /**
@@ -124,10 +134,12 @@ export async function registerKickOff(
       policy: options.policy,
       idempotencyKey: options.idempotencyKey,
       sensitiveKeys: options.sensitiveKeys,
+      // A delayed orchestration's time runs from its start.
       deadlineAt:
         options.policy.orchestrationTimeoutMs === null
           ? null
-          : Timestamp.fromMillis(createdAtMs + options.policy.orchestrationTimeoutMs),
+          : Timestamp.fromMillis((valid.startAtMs ?? createdAtMs) + options.policy.orchestrationTimeoutMs),
+      startAt: valid.startAtMs === null ? null : Timestamp.fromMillis(valid.startAtMs),
     },
     params,
   };
@@ -218,6 +230,15 @@ export async function kickOff(
   if (created === null) {
     return { orchestrationId, jobIds, deduplicated: true, launch: null, launched: Promise.resolve(null) };
   }
+  if (valid.startAtMs !== null) {
+    const launched = context.track(
+      delayedLaunch(context, valid, { ...registered, created }, valid.startAtMs),
+    );
+    launched.catch((error: unknown) =>
+      context.logger.error({ err: error, orchestrationId }, 'delayed launch failed'),
+    );
+    return { orchestrationId, jobIds, deduplicated: false, launch: null, launched };
+  }
   const { launched } = await launchKickOff(context, valid, { ...registered, created });
   if (valid.options.background) {
     launched.catch((error: unknown) =>
@@ -227,4 +248,46 @@ export async function kickOff(
   }
   const launch = await launched;
   return { orchestrationId, jobIds, deduplicated: false, launch, launched };
+}
+
+/** When a kick-off's jobs may launch: null for at once (no start given, or a time already past). */
+function startTime(start: CompiledKickOffOptions['start'], nowMs: number): number | null {
+  if (start === null) return null;
+  const atMs = 'delayMs' in start ? nowMs + start.delayMs : start.atMs;
+  if (atMs - nowMs > MAX_START_DELAY_MS) {
+    throw new E11Error(ErrorCode.InvalidOptions, 'startAt: must be at most 30 days ahead.', {
+      context: { path: 'startAt' },
+    });
+  }
+  return atMs > nowMs ? atMs : null;
+}
+
+/**
+ * Launches a delayed kick-off when it is due, unless the engine closes first (then the sweeper launches
+ * it once due and this backend has been silent: resolves with null).
+ */
+async function delayedLaunch(
+  context: KickOffContext,
+  valid: ValidKickOff,
+  registered: RegisteredKickOff & { created: Extract<RegistrationResult, { created: true }> },
+  startAtMs: number,
+): Promise<LaunchReport | null> {
+  const due = await new Promise<boolean>((resolve) => {
+    if (context.closing.aborted) return resolve(false);
+    const timer = setTimeout(
+      () => {
+        context.closing.removeEventListener('abort', onClose);
+        resolve(true);
+      },
+      Math.max(0, startAtMs - context.store.clock.now()),
+    );
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    context.closing.addEventListener('abort', onClose, { once: true });
+  });
+  if (!due) return null;
+  const { launched } = await launchKickOff(context, valid, registered);
+  return launched;
 }

@@ -135,6 +135,15 @@ export interface KickOffOptions {
   /** Resolve as soon as the jobs are registered; launches continue in the background. @default false */
   background?: boolean;
   /**
+   * Launch no job before this time (a Date or an ISO 8601 string; at most 30 days ahead): the kick-off
+   * registers the jobs and returns (they stay `Pending`, `launch: null`); this backend launches them
+   * when due (`launched` settles then, or with null if the service closes first), else the sweeper
+   * does. The orchestration's timeout counts from it. A time in the past starts at once.
+   */
+  startAt?: Date | string;
+  /** Launch no job before this long from now (as `startAt`). */
+  delay?: Duration;
+  /**
    * Stops launching when it aborts (the caller gave up or is shutting down): jobs not launched yet stay
    * Pending, and the sweeper launches them once this kick-off has been silent for its pendingTimeoutMs.
    */
@@ -152,6 +161,8 @@ export interface CompiledKickOffOptions {
   sensitiveKeys: string[];
   background: boolean;
   signal: AbortSignal | null;
+  /** When to launch: an absolute time, a delay from the kick-off, or null for at once. */
+  start: { atMs: number } | { delayMs: number } | null;
 }
 
 const TOPIC = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
@@ -215,6 +226,7 @@ export function compileKickOffOptions(
   };
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     invalid('signal', 'must be an AbortSignal.');
+  const start = compileStart(o.startAt, o.delay);
   const taskTimeoutMs = optionalMs(o.taskTimeout, 'taskTimeout');
   if (taskTimeoutMs !== null && taskTimeoutMs > 7 * 86_400_000)
     invalid('taskTimeout', 'Cloud Run allows at most 7 days.');
@@ -240,7 +252,29 @@ export function compileKickOffOptions(
     sensitiveKeys: [...sensitiveKeys],
     background: o.background ?? false,
     signal: o.signal ?? null,
+    start,
   };
+}
+
+/** The longest delayed start: a kick-off is not a scheduler (schedules are). */
+export const MAX_START_DELAY_MS = 30 * 86_400_000;
+
+function compileStart(
+  startAt: Date | string | undefined,
+  delay: Duration | undefined,
+): CompiledKickOffOptions['start'] {
+  if (startAt !== undefined && delay !== undefined)
+    invalid('startAt', 'give either startAt or delay, not both.');
+  if (delay !== undefined) {
+    const delayMs = toMs(delay, 'delay');
+    if (delayMs < 0 || delayMs > MAX_START_DELAY_MS) invalid('delay', 'must be from 0 to 30 days.');
+    return { delayMs };
+  }
+  if (startAt === undefined) return null;
+  const atMs =
+    startAt instanceof Date ? startAt.getTime() : typeof startAt === 'string' ? Date.parse(startAt) : NaN;
+  if (!Number.isFinite(atMs)) invalid('startAt', 'must be a Date or an ISO 8601 date-time string.');
+  return { atMs };
 }
 
 /** Launch settings after defaults. */

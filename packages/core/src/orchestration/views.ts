@@ -38,6 +38,8 @@ export interface OrchestrationInfo {
   cancelRequested: boolean;
   /** Paused (`pause()`): nothing new launches until `resume()`; its running jobs go on. */
   paused: boolean;
+  /** A delayed start (`startAt` / `delay`): no job launches before it. */
+  startAt: Date | null;
   scheduleName: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -91,6 +93,7 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
     idempotencyKey: doc.idempotencyKey,
     cancelRequested: doc.cancelRequested,
     paused: doc.paused,
+    startAt: toDate(doc.startAt),
     scheduleName: doc.scheduleName ?? null,
     createdAt: doc.createdAt.toDate(),
     updatedAt: doc.updatedAt.toDate(),

@@ -26,7 +26,7 @@ export type NewOrchestration = Pick<
   | 'idempotencyKey'
   | 'sensitiveKeys'
   | 'deadlineAt'
-> & { scheduleName?: string | null };
+> & { scheduleName?: string | null; startAt?: OrchestrationDoc['startAt'] };
 
 /**
  * What {@link registerOrchestration} did: `created: false` when the orchestration already existed;
@@ -152,6 +152,7 @@ export async function registerOrchestration(
     v: 1,
     ...orchestration,
     scheduleName: orchestration.scheduleName ?? null,
+    startAt: orchestration.startAt ?? null,
     status: JobStatus.Pending,
     total,
     shardCount,
