@@ -76,6 +76,17 @@ describe('a delayed start', () => {
     expect(await completed.eventFor(kick.orchestrationId)).toMatchObject({ status: 'Completed' });
   });
 
+  it('launches nothing at its start while paused; resume() after the start launches it', async () => {
+    const kick = await orchestrations.kickOffJob('add_numbers', [{ a: 2, b: 2 }], { delay: '1s' });
+    expect(await orchestrations.pause(kick.orchestrationId)).toEqual({ paused: true });
+    // Due while paused: the backend launches nothing.
+    expect(await kick.launched).toBeNull();
+    expect(executionsOf(kick.orchestrationId)).toEqual([]);
+    expect(await orchestrations.resume(kick.orchestrationId)).toEqual({ resumed: true, launched: 1 });
+    const [successes] = await orchestrations.getJobResults(kick.orchestrationId, { timeoutMs: 60_000 });
+    expect(successes.map((s) => s.result)).toEqual([{ sum: 4 }]);
+  });
+
   it('is launched by the sweeper once due when its backend closed before the start', async () => {
     const backend = stackService(stack, base);
     const kick = await backend.kickOffJob('add_numbers', [{ a: 5, b: 6 }], {

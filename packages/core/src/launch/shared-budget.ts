@@ -84,10 +84,12 @@ export function reserveSlots(
  * Cloud Run's "job run requests per minute" quota is the project's and region's, shared by every
  * backend, function, sweep and schedule tick that launches there, in any process: this pacer gives each
  * request a slot of one schedule stored in Firestore (GCRA on Firestore's clock, so no process's clock
- * matters), at the rate of the process's limiter (the smallest any of its services configured). One transaction reserves the slots of every request
- * waiting in the process, up to a second ahead, and each request goes at its slot: the budget costs a
- * read and a write per batch, not per request, and paces evenly whatever the batch size. A transaction that fails rejects the requests it served with a retryable `E11_UNAVAILABLE`:
- * the launch retries them as it retries a 503, and leaves them Pending for the sweeper past its budget.
+ * matters), at the rate of the process's limiter (the smallest any of its services configured). One
+ * transaction reserves the slots of every request waiting in the process, up to a second ahead, and each
+ * request goes at its slot: the budget costs a read and a write per batch, not per request, and paces
+ * evenly whatever the batch size. A transaction that fails rejects the requests it served with a
+ * retryable `E11_UNAVAILABLE`: the launch retries them as it retries a 503, and leaves them Pending for
+ * the sweeper past its budget.
  */
 export class SharedLaunchBudget implements LaunchPacer {
   private readonly waiters: Waiter[] = [];
@@ -95,6 +97,7 @@ export class SharedLaunchBudget implements LaunchPacer {
 
   constructor(
     private readonly ref: DocumentReference,
+    /** The process's limiter: its rate is the smallest any service of the process configured. */
     private readonly local: LaunchRateLimiter,
     private readonly logger: Logger,
     /** The bucket's size; null: one second's worth of the rate. */

@@ -7,7 +7,9 @@ import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
 import type { JobParams } from '../model/json.js';
+import { isTerminal } from '../model/status.js';
 import { markLaunchCompleted, markLaunchStarted, recordLaunchHeartbeat } from '../store/launch-records.js';
+import { findOrchestration } from '../store/orchestration-docs.js';
 import { registerOrchestration, type RegistrationResult } from '../store/register-orchestration.js';
 import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
 import { validateParamsList } from '../validate/params.js';
@@ -263,8 +265,9 @@ function startTime(start: CompiledKickOffOptions['start'], nowMs: number): numbe
 }
 
 /**
- * Launches a delayed kick-off when it is due, unless the engine closes first (then the sweeper launches
- * it once due and this backend has been silent: resolves with null).
+ * Launches a delayed kick-off when it is due. Resolves with null, launching nothing, when the engine
+ * closes first (the sweeper launches it once due and this backend has been silent), or when by then it
+ * was cancelled or paused (`resume()` launches a paused one).
  */
 async function delayedLaunch(
   context: KickOffContext,
@@ -288,6 +291,8 @@ async function delayedLaunch(
     context.closing.addEventListener('abort', onClose, { once: true });
   });
   if (!due) return null;
+  const current = await findOrchestration(context.store, registered.orchestrationId);
+  if (!current || current.paused || current.cancelRequested || isTerminal(current.status)) return null;
   const { launched } = await launchKickOff(context, valid, registered);
   return launched;
 }

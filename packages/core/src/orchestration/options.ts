@@ -137,8 +137,9 @@ export interface KickOffOptions {
   /**
    * Launch no job before this time (a Date or an ISO 8601 string; at most 30 days ahead): the kick-off
    * registers the jobs and returns (they stay `Pending`, `launch: null`); this backend launches them
-   * when due (`launched` settles then, or with null if the service closes first), else the sweeper
-   * does. The orchestration's timeout counts from it. A time in the past starts at once.
+   * when due (`launched` settles then; with null if the service closed first, or the orchestration was
+   * cancelled or paused by then), else the sweeper does. The orchestration's timeout counts from it. A
+   * time in the past starts at once.
    */
   startAt?: Date | string;
   /** Launch no job before this long from now (as `startAt`). */

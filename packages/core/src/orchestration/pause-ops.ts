@@ -58,6 +58,8 @@ export async function resumeOrchestration(
     return { resumed: !orchestration.paused, launched: 0 };
   }
   const nowMs = store.clock.now();
+  // Not started yet: its start launches it (the backend's timer, else the sweeper), not this call.
+  if ((orchestration.startAt?.toMillis() ?? 0) > nowMs) return { resumed: true, launched: 0 };
   const outcome = await launchWaitingJobs(context, {
     orchestration,
     launcherGone: true,
