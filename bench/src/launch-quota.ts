@@ -12,8 +12,9 @@ export interface LaunchQuotaResult {
   quotaPerWindow: number;
   /** The quota's window, shortened from a minute so the run stays short. */
   windowMs: number;
-  /** What E11 was configured with: the quota, scaled to a minute. */
+  /** What E11 was configured with: the quota less the burst, scaled to a minute. */
   ratePerMinute: number;
+  burst: number;
   wallMs: number;
   /** Jobs launched per window, on average over the whole launch. */
   launchedPerWindow: number;
@@ -78,6 +79,7 @@ export async function measureLaunchQuota(
       quotaPerWindow,
       windowMs,
       ratePerMinute,
+      burst,
       wallMs: Math.round(wallMs),
       launchedPerWindow: round(launchedPerWindow, 1),
       ratioToQuota: round(launchedPerWindow / quotaPerWindow, 3),

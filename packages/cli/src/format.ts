@@ -27,6 +27,7 @@ export function describeOrchestration(info: OrchestrationInfo): string[] {
     `job           ${info.jobName} (${info.mode}, Cloud Run job ${info.service}, run ${info.epoch})`,
     `status        ${progressLine(info)}`,
     `created       ${info.createdAt.toISOString()}`,
+    ...(info.startAt ? [`starts        ${info.startAt.toISOString()} (nothing launches before)`] : []),
     ...(info.completedAt ? [`completed     ${info.completedAt.toISOString()}`] : []),
     ...(tags ? [`tags          ${tags}`] : []),
   ];
