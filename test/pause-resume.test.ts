@@ -1,16 +1,9 @@
-import { fileURLToPath } from 'node:url';
-
-import { createFirestore } from '@e11/core';
-import { createPubSub } from '@e11/core/engine';
-import { type Stack, startStack } from '@e11/emulators';
-import type { OrchestrationService } from '@e11/sdk';
 import { filter, firstValueFrom } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { runBuiltCli } from './helpers/cli.js';
-import { CompletedEvents } from './helpers/completed-events.js';
-import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
 import { rejection } from './helpers/rejection.js';
+import { useRunnerStack } from './helpers/runner-stack.js';
 
 /**
  * pause() and resume() on the whole local stack: a pause stops the kick-off's launch at once and the
@@ -18,45 +11,18 @@ import { rejection } from './helpers/rejection.js';
  * every held-back job), running jobs finish; `e11 resume` launches what was held back, and the
  * orchestration ends with one event.
  */
-const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/runner-entrypoint.js', import.meta.url));
-const projectId = testProjectId('pause-resume');
-const TOPIC = 'pause-resume-completed';
-const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
-const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
-const completed = new CompletedEvents();
-let stack: Stack;
-let orchestrations: OrchestrationService;
-
-beforeAll(async () => {
-  stack = await startStack({
-    projectId,
-    attach: suiteEmulators(),
-    cloudRun: { jobs: { 'add-numbers': { command: 'node', args: [ENTRYPOINT], maxRetries: 0 } } },
-    topics: [TOPIC],
-    // The test runs every sweep itself, with no grace: whatever a sweep may launch, it launches.
-    sweepIntervalMs: 0,
-    sweepOptions: { requeueGraceMs: 0, pendingTimeoutMs: 0, completionGraceMs: 0 },
-  });
+const suite = useRunnerStack('pause-resume', {
+  cloudRunJobs: ['add-numbers'],
+  // Whatever a sweep may launch, it launches.
+  sweepOptions: { requeueGraceMs: 0, pendingTimeoutMs: 0, completionGraceMs: 0 },
   // One launch a second: the pause lands while most jobs are still to launch.
-  orchestrations = stackService(
-    stack,
-    { projectId, firestore, pubsub, defaultTopic: TOPIC },
-    { launch: { ratePerMinute: 60, burst: 1, concurrency: 1 } },
-  );
-  await completed.subscribe(pubsub, TOPIC);
+  service: { launch: { ratePerMinute: 60, burst: 1, concurrency: 1 } },
 });
-
-afterAll(async () => {
-  await completed.close();
-  await orchestrations.close();
-  await stack.stop();
-  await pubsub.close();
-  await firestore.terminate();
-});
+const { completed, projectId } = suite;
 
 /** Executions started for the orchestration on the Cloud Run emulator. */
 const executionsOf = (orchestrationId: string) =>
-  stack.cloudRun.listExecutions().filter((e) => e.env.ORCHESTRATION_ID === orchestrationId);
+  suite.stack.cloudRun.listExecutions().filter((e) => e.env.ORCHESTRATION_ID === orchestrationId);
 /**
  * Jobs of the orchestration with at least one execution. RunJob is not idempotent: a request retried
  * after an ambiguous failure (a deadline on a loaded machine) may start a job twice, which its claim
@@ -68,8 +34,8 @@ const jobsLaunched = (orchestrationId: string) =>
 describe('pause and resume', () => {
   it('holds back launches (kick-off and sweeper) while paused, lets running jobs finish, and launches the rest on resume', async () => {
     const params = Array.from({ length: 8 }, (_, i) => ({ a: i, b: 1 }));
-    const kick = await orchestrations.kickOffJob('add_numbers', params, { background: true });
-    expect(await orchestrations.pause(kick.orchestrationId)).toEqual({ paused: true });
+    const kick = await suite.service.kickOffJob('add_numbers', params, { background: true });
+    expect(await suite.service.pause(kick.orchestrationId)).toEqual({ paused: true });
     const report = await kick.launched;
     expect(report?.deferred).toBeGreaterThan(0);
     expect((report?.launched ?? 0) + (report?.deferred ?? 0)).toBe(8);
@@ -79,7 +45,7 @@ describe('pause and resume', () => {
 
     // Running jobs finish while paused.
     const info = await firstValueFrom(
-      orchestrations
+      suite.service
         .watch(kick.orchestrationId)
         .pipe(filter((i) => i.counts.completed === launchedBefore && i.counts.inProgress === 0)),
     );
@@ -87,17 +53,17 @@ describe('pause and resume', () => {
     expect(info.counts.pending).toBe(8 - launchedBefore);
 
     // A sweep with no grace launches nothing for a paused orchestration.
-    await stack.sweep();
+    await suite.stack.sweep();
     expect(executionsOf(kick.orchestrationId)).toHaveLength(executionsBefore);
     expect(completed.of(kick.orchestrationId)).toEqual([]);
 
     // `e11 resume` (the CLI) launches what the pause held back.
     const cli = await runBuiltCli(projectId, ['--json', 'resume', kick.orchestrationId], {
-      E11_CLOUD_RUN_EMULATOR_HOST: stack.cloudRun.endpoint,
+      E11_CLOUD_RUN_EMULATOR_HOST: suite.stack.cloudRun.endpoint,
     });
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual({ resumed: true, launched: 8 - launchedBefore });
-    const [successes, failures] = await orchestrations.getJobResults(kick.orchestrationId, {
+    const [successes, failures] = await suite.service.getJobResults(kick.orchestrationId, {
       timeoutMs: 60_000,
     });
     expect(successes.map((s) => s.result)).toEqual(params.map((p) => ({ sum: p.a + p.b })));
@@ -107,15 +73,15 @@ describe('pause and resume', () => {
       succeeded: 8,
     });
     expect(jobsLaunched(kick.orchestrationId)).toBe(8);
-    expect((await orchestrations.getOrchestration(kick.orchestrationId)).paused).toBe(false);
+    expect((await suite.service.getOrchestration(kick.orchestrationId)).paused).toBe(false);
   }, 120_000);
 
   it('leaves an ended orchestration alone, resumes only a paused one, and hides other tenants’ ids', async () => {
-    const kick = await orchestrations.kickOffJob('add_numbers', [{ a: 1, b: 2 }]);
+    const kick = await suite.service.kickOffJob('add_numbers', [{ a: 1, b: 2 }]);
     await completed.eventFor(kick.orchestrationId);
-    expect(await orchestrations.pause(kick.orchestrationId)).toEqual({ paused: false });
-    expect(await orchestrations.resume(kick.orchestrationId)).toEqual({ resumed: false, launched: 0 });
-    const other = orchestrations.forTenant('someone-else');
+    expect(await suite.service.pause(kick.orchestrationId)).toEqual({ paused: false });
+    expect(await suite.service.resume(kick.orchestrationId)).toEqual({ resumed: false, launched: 0 });
+    const other = suite.service.forTenant('someone-else');
     expect(await rejection(other.pause(kick.orchestrationId))).toMatchObject({
       code: 'E11_UNKNOWN_ORCHESTRATION',
     });

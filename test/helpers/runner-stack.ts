@@ -1,0 +1,67 @@
+import { fileURLToPath } from 'node:url';
+
+import type { SweepOptions } from '@e11/core/engine';
+import { type Stack, startStack } from '@e11/emulators';
+import type { OrchestrationService, OrchestrationServiceOptions } from '@e11/sdk';
+import { afterAll, beforeAll } from 'vitest';
+
+import { CompletedEvents } from './completed-events.js';
+import { emulatorClients, stackService, suiteEmulators, testProjectId } from './project.js';
+
+const ENTRYPOINT = fileURLToPath(new URL('../fixtures/dist/runner-entrypoint.js', import.meta.url));
+
+/** A test file's local stack whose Cloud Run jobs run the real runner with the fixture job classes. */
+export interface RunnerStack {
+  readonly projectId: string;
+  readonly clients: ReturnType<typeof emulatorClients>;
+  /** The file's service options: its project, clients and topic (for more services than `service`). */
+  readonly base: Parameters<typeof stackService>[1];
+  readonly completed: CompletedEvents;
+  stack: Stack;
+  service: OrchestrationService;
+}
+
+/**
+ * Registers the hooks of a test file that runs `cloudRunJobs` (Cloud Run job ids) on the real runner:
+ * the stack (its own project, the suite's emulators, a topic subscribed by `completed`, no sweeper
+ * timer: the file runs its sweeps, with `sweepOptions`), one service with `service` options, and their
+ * clean-up. Fields are set once `beforeAll` ran.
+ */
+export function useRunnerStack(
+  name: string,
+  options: { cloudRunJobs: string[]; sweepOptions?: SweepOptions; service?: OrchestrationServiceOptions },
+): RunnerStack {
+  const projectId = testProjectId(name);
+  const clients = emulatorClients(projectId);
+  const topic = `${name}-completed`;
+  const suite = {
+    projectId,
+    clients,
+    base: { projectId, ...clients, defaultTopic: topic },
+    completed: new CompletedEvents(),
+  } as RunnerStack;
+  beforeAll(async () => {
+    suite.stack = await startStack({
+      projectId,
+      attach: suiteEmulators(),
+      cloudRun: {
+        jobs: Object.fromEntries(
+          options.cloudRunJobs.map((id) => [id, { command: 'node', args: [ENTRYPOINT], maxRetries: 0 }]),
+        ),
+      },
+      topics: [topic],
+      sweepIntervalMs: 0,
+      ...(options.sweepOptions ? { sweepOptions: options.sweepOptions } : {}),
+    });
+    suite.service = stackService(suite.stack, suite.base, options.service);
+    await suite.completed.subscribe(clients.pubsub, topic);
+  });
+  afterAll(async () => {
+    await suite.completed.close();
+    await suite.service?.close();
+    await suite.stack?.stop();
+    await clients.pubsub.close();
+    await clients.firestore.terminate();
+  });
+  return suite;
+}
