@@ -1,4 +1,5 @@
 import {
+  DEFAULTS,
   E11Error,
   ErrorCode,
   type OrchestrationDoc,
@@ -12,6 +13,7 @@ import {
   type Store,
 } from '@e11/core';
 import { type OrchestrationInfo, toOrchestrationInfo } from '@e11/core/engine';
+import type { DocumentSnapshot, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
 import { Observable, switchMap } from 'rxjs';
 
 import { trackListener } from './listener-registry.js';
@@ -170,42 +172,79 @@ export function orchestrationSnapshots(
       if (ended || jobsDone) subscriber.complete();
     };
 
+    // A re-read may answer after a newer listener snapshot: the older of the two is dropped.
+    let docRead: Timestamp | undefined;
+    let countersRead: Timestamp | undefined;
+    const older = (read: Timestamp, last: Timestamp | undefined) => last !== undefined && read < last;
+    const onDocument = (snapshot: DocumentSnapshot) => {
+      if (older(snapshot.readTime, docRead)) return;
+      docRead = snapshot.readTime;
+      if (!snapshot.exists) {
+        // It existed, visibly, when the stream was checked.
+        subscriber.error(unknownOrchestration(orchestrationId, true));
+        return;
+      }
+      let next: OrchestrationDoc;
+      try {
+        next = parseDocument(orchestrationDocSchema, snapshot);
+      } catch (error) {
+        subscriber.error(error);
+        return;
+      }
+      if (!isVisible(store, next)) {
+        subscriber.error(unknownOrchestration(orchestrationId));
+        return;
+      }
+      doc = next;
+      update();
+    };
+    const onCounters = (snapshot: QuerySnapshot) => {
+      if (older(snapshot.readTime, countersRead)) return;
+      countersRead = snapshot.readTime;
+      shards = sumShards(snapshot.docs.map((shard) => shard.data() as Partial<StatusCounts>));
+      update();
+    };
+    const failed = (error: Error) => subscriber.error(listenerFailure(error, orchestrationId));
+    // A quiet spell re-reads both, so a change a listener did not deliver (seen on the emulator under
+    // load) cannot leave the stream waiting: after DEFAULTS.resultsRecheckMs, then twice as long each
+    // time, up to a minute; any snapshot starts the spell again.
+    let quietMs: number = DEFAULTS.resultsRecheckMs;
+    let quiet: NodeJS.Timeout | undefined;
+    const recheckWhenQuiet = () => {
+      if (quiet) clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        Promise.all([
+          store.collections.orchestration(orchestrationId).get(),
+          store.collections.counters(orchestrationId).get(),
+        ])
+          .then(([document, counters]) => {
+            if (subscriber.closed) return;
+            onCounters(counters);
+            onDocument(document);
+          }, failed)
+          .finally(() => {
+            quietMs = Math.min(quietMs * 2, 60_000);
+            if (!subscriber.closed) recheckWhenQuiet();
+          });
+      }, quietMs);
+      quiet.unref();
+    };
+    const heard =
+      <T>(handle: (snapshot: T) => void) =>
+      (snapshot: T) => {
+        quietMs = DEFAULTS.resultsRecheckMs;
+        recheckWhenQuiet();
+        handle(snapshot);
+      };
     const detachDocument = trackListener(() =>
-      store.collections.orchestration(orchestrationId).onSnapshot(
-        (snapshot) => {
-          if (!snapshot.exists) {
-            // It existed, visibly, when the stream was checked.
-            subscriber.error(unknownOrchestration(orchestrationId, true));
-            return;
-          }
-          let next: OrchestrationDoc;
-          try {
-            next = parseDocument(orchestrationDocSchema, snapshot);
-          } catch (error) {
-            subscriber.error(error);
-            return;
-          }
-          if (!isVisible(store, next)) {
-            subscriber.error(unknownOrchestration(orchestrationId));
-            return;
-          }
-          doc = next;
-          update();
-        },
-        (error) => subscriber.error(listenerFailure(error, orchestrationId)),
-      ),
+      store.collections.orchestration(orchestrationId).onSnapshot(heard(onDocument), failed),
     );
     const detachCounters = trackListener(() =>
-      store.collections.counters(orchestrationId).onSnapshot(
-        (snapshot) => {
-          shards = sumShards(snapshot.docs.map((shard) => shard.data() as Partial<StatusCounts>));
-          update();
-        },
-        (error) => subscriber.error(listenerFailure(error, orchestrationId)),
-      ),
+      store.collections.counters(orchestrationId).onSnapshot(heard(onCounters), failed),
     );
 
     return () => {
+      if (quiet) clearTimeout(quiet);
       detachDocument();
       detachCounters();
     };
