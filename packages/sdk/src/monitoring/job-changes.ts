@@ -1,4 +1,5 @@
 import {
+  DEFAULTS,
   type JobDoc,
   type OrchestrationDoc,
   type JobParams,
@@ -10,7 +11,12 @@ import {
   readUnwrittenJobs,
 } from '@e11/core';
 import { type JobInfo, toJobInfo } from '@e11/core/engine';
-import type { DocumentChange, DocumentChangeType, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
+import {
+  type DocumentChange,
+  type DocumentChangeType,
+  type QuerySnapshot,
+  Timestamp,
+} from '@google-cloud/firestore';
 import { Observable, switchMap } from 'rxjs';
 
 import { trackListener } from './listener-registry.js';
@@ -105,7 +111,10 @@ export function listenJobChanges(
   const orchestrationId = orchestration.id;
   const start = options.start ?? 'all';
   return new Observable<JobChangeBatch>((subscriber) => {
-    const seen = new Map<string, { key: string; status: JobStatus; unwritten?: true }>();
+    const seen = new Map<
+      string,
+      { key: string; status: JobStatus; unwritten?: true; updateTime?: Timestamp }
+    >();
     let terminal = 0;
     let first = true;
     // The orchestration's stored sensitive keys (from the checked read): every job is redacted.
@@ -139,6 +148,14 @@ export function listenJobChanges(
       const changes: TimedJobTransition[] = [...unwritten];
       for (const change of snapshot.docChanges()) {
         const before = seen.get(change.doc.id);
+        // A re-read (see recheckWhenQuiet) lists documents the listener may have delivered already.
+        if (
+          change.type !== 'removed' &&
+          before?.updateTime &&
+          compareTimestamps(change.doc.updateTime, before.updateTime) <= 0
+        ) {
+          continue;
+        }
         if (before && isTerminal(before.status)) terminal--;
         if (change.type === 'removed') seen.delete(change.doc.id);
         let job: JobDoc;
@@ -151,14 +168,15 @@ export function listenJobChanges(
         if (change.type !== 'removed') {
           const key = changeKey(job);
           if (isTerminal(job.status)) terminal++;
-          seen.set(job.id, { key, status: job.status });
+          seen.set(job.id, { key, status: job.status, updateTime: change.doc.updateTime });
           if (before && before.key === key && !options.includeHeartbeats) continue;
         }
         const updateTime = change.type === 'removed' ? snapshot.readTime : change.doc.updateTime;
         if (first && start === 'none') continue;
         if (first && typeof start === 'object' && compareTimestamps(updateTime, start.after) <= 0) continue;
-        // A job's first document is a change of a job already listed (Pending, from its params chunk).
-        const type = before?.unwritten && change.type === 'added' ? 'modified' : change.type;
+        // A job's first document is a change of a job already listed (Pending, from its params chunk),
+        // and so is a job a re-read lists again.
+        const type = before && change.type === 'added' ? 'modified' : change.type;
         changes.push({
           transition: { type, job: toJobInfo(job, sensitiveKeys), previousStatus: before?.status ?? null },
           updateTime,
@@ -191,11 +209,48 @@ export function listenJobChanges(
         .catch((error: unknown) => subscriber.error(error));
     };
 
+    // A quiet spell re-reads the jobs written lately, so a change the listener did not deliver (seen on
+    // the emulator under load) cannot leave a stream waiting for a job's end: after
+    // DEFAULTS.resultsRecheckMs, then twice as long each time up to a minute, one query for the jobs
+    // written since the last snapshot (a minute's margin for writers' clocks); any snapshot restarts it.
+    let quietMs: number = DEFAULTS.resultsRecheckMs;
+    let quiet: NodeJS.Timeout | undefined;
+    let lastRead: Timestamp | undefined;
+    const recheckWhenQuiet = () => {
+      if (quiet) clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        const since = Timestamp.fromMillis((lastRead?.toMillis() ?? 0) - 60_000);
+        store.collections
+          .jobs(orchestrationId)
+          .where('updatedAt', '>', since)
+          .get()
+          .then(
+            (recent) => {
+              if (!subscriber.closed && recent.size > 0) enqueue(recent);
+            },
+            (error: Error) => subscriber.error(listenerFailure(error, orchestrationId)),
+          )
+          .finally(() => {
+            quietMs = Math.min(quietMs * 2, 60_000);
+            if (!subscriber.closed) recheckWhenQuiet();
+          });
+      }, quietMs);
+      quiet.unref();
+    };
     const detach = trackListener(() =>
-      store.collections
-        .jobs(orchestrationId)
-        .onSnapshot(enqueue, (error) => subscriber.error(listenerFailure(error, orchestrationId))),
+      store.collections.jobs(orchestrationId).onSnapshot(
+        (snapshot) => {
+          lastRead = snapshot.readTime;
+          quietMs = DEFAULTS.resultsRecheckMs;
+          recheckWhenQuiet();
+          enqueue(snapshot);
+        },
+        (error) => subscriber.error(listenerFailure(error, orchestrationId)),
+      ),
     );
-    return detach;
+    return () => {
+      if (quiet) clearTimeout(quiet);
+      detach();
+    };
   });
 }
