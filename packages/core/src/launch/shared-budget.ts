@@ -22,9 +22,9 @@ interface BudgetDoc {
   ratePerMinute: number;
 }
 
-/** What one transaction on the budget gave: the slots reserved, and when to ask again otherwise. */
+/** What one reservation on the budget gave: the slots reserved, and when to ask again otherwise. */
 interface Reservation {
-  /** When each reserved request may go, in ms after the transaction's read (ascending). */
+  /** When each reserved request may go, in ms after the reservation's read (ascending). */
   offsetsMs: number[];
   /** When nothing could be reserved within the horizon: how long until the next slot. */
   waitMs: number;
@@ -40,11 +40,14 @@ interface Waiter {
 /** gRPC UNAVAILABLE: what a budget that cannot be read means to the launch (retry later). */
 const UNAVAILABLE = 14;
 
-/** How far ahead one transaction reserves slots: fewer transactions, and little lost if its process dies. */
+/** How far ahead one reservation goes: fewer writes, and little lost if its process dies. */
 export const RESERVE_HORIZON_MS = 1_000;
 
-/** A new reservation is made this long before the last reserved slot (more than a transaction takes). */
+/** A new reservation is made this long before the last reserved slot (more than a read and a write take). */
 const LEAD_MS = 250;
+
+/** Compare-and-swap rounds of one reservation before it gives up (the launch then retries later). */
+const MAX_RESERVE_ATTEMPTS = 20;
 
 /** At least this long between two reservations of one process, so that arriving requests batch. */
 const MIN_CYCLE_MS = 20;
@@ -53,7 +56,7 @@ const MIN_CYCLE_MS = 20;
 export const budgetBurst = (ratePerMinute: number): number => Math.max(1, Math.ceil(ratePerMinute / 60));
 
 /**
- * One transaction on the budget at `nowMs` (Firestore's time): reserves up to `wanted` request slots due
+ * One reservation on the budget at `nowMs` (Firestore's time): reserves up to `wanted` request slots due
  * within {@link RESERVE_HORIZON_MS}, each `60000 / ratePerMinute` ms after the previous, up to `burst`
  * of them at once after a quiet spell. Any window of T ms then holds at most `burst + T × rate` slots,
  * however many processes reserve them. Pure, so the arithmetic is tested on its own.
@@ -85,9 +88,9 @@ export function reserveSlots(
  * backend, function, sweep and schedule tick that launches there, in any process: this pacer gives each
  * request a slot of one schedule stored in Firestore (GCRA on Firestore's clock, so no process's clock
  * matters), at the rate of the process's limiter (the smallest any of its services configured). One
- * transaction reserves the slots of every request waiting in the process, up to a second ahead, and each
- * request goes at its slot: the budget costs a read and a write per batch, not per request, and paces
- * evenly whatever the batch size. A transaction that fails rejects the requests it served with a
+ * conditioned write reserves the slots of every request waiting in the process, up to a second ahead,
+ * and each request goes at its slot: the budget costs a read and a write per batch, not per request, and
+ * paces evenly whatever the batch size. A reservation that fails rejects the requests it served with a
  * retryable `E11_UNAVAILABLE`: the launch retries them as it retries a 503, and leaves them Pending for
  * the sweeper past its budget.
  */
@@ -112,7 +115,7 @@ export class SharedLaunchBudget implements LaunchPacer {
     });
   }
 
-  /** Serves the waiters, one transaction at a time, until none is left. */
+  /** Serves the waiters, one reservation at a time, until none is left. */
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
@@ -160,16 +163,34 @@ export class SharedLaunchBudget implements LaunchPacer {
     }
   }
 
-  /** Reserves up to `wanted` slots in one transaction. */
-  private reserve(wanted: number, ratePerMinute: number, burst: number): Promise<Reservation> {
-    return this.ref.firestore.runTransaction(async (transaction) => {
-      const snapshot = await transaction.get(this.ref);
+  /**
+   * Reserves up to `wanted` slots: a read, then a write conditioned on the document's update time (a
+   * compare-and-swap, retried when another process wrote in between). Not a transaction: a process that
+   * dies between its read and its write holds no lock that would stall every other launcher.
+   */
+  private async reserve(wanted: number, ratePerMinute: number, burst: number): Promise<Reservation> {
+    for (let attempt = 1; ; attempt++) {
+      const snapshot = await this.ref.get();
       const stored = snapshot.exists ? (snapshot.data() as BudgetDoc) : undefined;
-      const readAtMs = snapshot.readTime.toMillis();
-      const { doc, reservation } = reserveSlots(stored, readAtMs, ratePerMinute, wanted, burst);
-      if (reservation.offsetsMs.length > 0) transaction.set(this.ref, doc);
-      return reservation;
-    });
+      const { doc, reservation } = reserveSlots(
+        stored,
+        snapshot.readTime.toMillis(),
+        ratePerMinute,
+        wanted,
+        burst,
+      );
+      if (reservation.offsetsMs.length === 0) return reservation;
+      try {
+        if (snapshot.updateTime) await this.ref.update({ ...doc }, { lastUpdateTime: snapshot.updateTime });
+        else await this.ref.create(doc);
+        return reservation;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        // FAILED_PRECONDITION / ALREADY_EXISTS: another process reserved in between; read again.
+        if ((code !== 9 && code !== 6) || attempt >= MAX_RESERVE_ATTEMPTS) throw error;
+        await this.wait(Math.floor(Math.random() * 20 * attempt));
+      }
+    }
   }
 
   /** Waits until a slot falls within the horizon (a waiter whose signal aborted meanwhile leaves then). */
