@@ -25,6 +25,7 @@ import {
   type RouteFaults,
   startFunctionsServer,
 } from '@e11/emulators';
+import type { DocumentSnapshot } from '@google-cloud/firestore';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import { inject } from 'vitest';
 
@@ -268,19 +269,33 @@ export function waitForOrchestration(
   timeoutMs = 20_000,
 ): Promise<OrchestrationDoc> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const ref = store.collections.orchestration(orchestrationId);
+    const stop = () => {
+      clearTimeout(timer);
+      clearInterval(recheck);
       unsubscribe();
+    };
+    const timer = setTimeout(() => {
+      stop();
       reject(
         new Error(`orchestration ${orchestrationId} did not reach the expected state in ${timeoutMs} ms`),
       );
     }, timeoutMs);
-    const unsubscribe = store.collections.orchestration(orchestrationId).onSnapshot((snapshot) => {
+    const check = (snapshot: DocumentSnapshot) => {
       if (!snapshot.exists) return;
       const doc = parseDocument(orchestrationDocSchema, snapshot);
       if (!predicate(doc)) return;
-      clearTimeout(timer);
-      unsubscribe();
+      stop();
       resolve(doc);
-    }, reject);
+    };
+    // The emulator's listener has been seen not to deliver a change under a full suite's load: the
+    // document is also read every 2 s, as watch() does after a quiet spell.
+    const recheck = setInterval(() => {
+      ref.get().then(check, () => undefined);
+    }, 2_000);
+    const unsubscribe = ref.onSnapshot(check, (error) => {
+      stop();
+      reject(error);
+    });
   });
 }
