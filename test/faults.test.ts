@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stackService, storeFor, suiteEmulators, testProjectId } from './helpers/project.js';
 import { waitForJob } from './helpers/runner.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
+import { waitForSnapshot } from './helpers/wait-for.js';
 
 /**
  * Failure handling on the whole local stack (Cloud Run emulator with fault injection, real runner
@@ -282,13 +283,11 @@ describe('failures on the local stack', () => {
       orchestrationId,
       1,
     );
-    const failed = await new Promise<Record<string, unknown>>((resolve) => {
-      const unsubscribe = markerRef.onSnapshot((snapshot) => {
-        if (Number(snapshot.get('publishAttempts') ?? 0) < 1) return;
-        unsubscribe();
-        resolve(snapshot.data() ?? {});
-      });
-    });
+    const failed = await waitForSnapshot(
+      markerRef,
+      (snapshot) => (Number(snapshot.get('publishAttempts') ?? 0) < 1 ? undefined : (snapshot.data() ?? {})),
+      { what: 'the first publish attempt', timeoutMs: 30_000 },
+    );
     expect(failed).toMatchObject({
       published: false,
       lastPublishError: expect.stringMatching(/NOT_FOUND|not found/i) as unknown,
@@ -308,13 +307,11 @@ describe('failures on the local stack', () => {
     expect(await publishTrigger.release()).toBe(1);
     expect(await eventFor(orchestrationId)).toMatchObject({ status: 'Completed', total: 1 });
     // The marker records the publish just after it happened: wait for that write, then read it.
-    const marker = await new Promise<Record<string, unknown>>((resolve) => {
-      const unsubscribe = markerRef.onSnapshot((snapshot) => {
-        if (snapshot.get('published') !== true) return;
-        unsubscribe();
-        resolve(snapshot.data() ?? {});
-      });
-    });
+    const marker = await waitForSnapshot(
+      markerRef,
+      (snapshot) => (snapshot.get('published') !== true ? undefined : (snapshot.data() ?? {})),
+      { what: 'the marker recording the publish', timeoutMs: 30_000 },
+    );
     expect(marker).toMatchObject({ published: true, publishAttempts: 2 });
     expect(await publishTrigger.waitForIdle({ timeoutMs: 30_000 })).toMatchObject({ held: 0, failed: 0 });
     expect(events.filter((e) => e.orchestrationId === orchestrationId)).toHaveLength(1);
@@ -397,14 +394,11 @@ describe('failures on the local stack', () => {
       cut.hostPort,
     );
     const orchestrationsRef = storeFor(firestore).collections.orchestrations();
-    const orchestrationId = await new Promise<string>((resolve) => {
-      const unsubscribe = orchestrationsRef.where('idempotencyKey', '==', key).onSnapshot((snapshot) => {
-        const doc = snapshot.docs[0];
-        if (!doc) return;
-        unsubscribe();
-        resolve(doc.id);
-      });
-    });
+    const orchestrationId = await waitForSnapshot(
+      orchestrationsRef.where('idempotencyKey', '==', key),
+      (snapshot) => snapshot.docs[0]?.id,
+      { what: 'the backend registering its orchestration', timeoutMs: 60_000 },
+    );
     await cut.pause();
     backend.kill('SIGKILL');
     await once(backend, 'exit');

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { CompletedEvents } from './helpers/completed-events.js';
 import { stackService, storeFor, suiteEmulators, testProjectId } from './helpers/project.js';
+import { waitForSnapshot } from './helpers/wait-for.js';
 
 /**
  * retryFailed against the sweeper and against itself, on the whole local stack: every reopened job is
@@ -168,16 +169,11 @@ describe('retryFailed and the sweeper', () => {
     );
     const exited = once(backend, 'exit');
     try {
-      await new Promise<void>((resolve) => {
-        const unsubscribe = storeFor(firestore)
-          .collections.jobs(orchestrationId)
-          .where('status', '==', 'Pending')
-          .onSnapshot((snapshot) => {
-            if (snapshot.size < 2) return;
-            unsubscribe();
-            resolve();
-          });
-      });
+      await waitForSnapshot(
+        storeFor(firestore).collections.jobs(orchestrationId).where('status', '==', 'Pending'),
+        (snapshot) => (snapshot.size < 2 ? undefined : true),
+        { what: 'both jobs back to Pending', timeoutMs: 60_000 },
+      );
     } finally {
       backend.kill('SIGKILL');
       await exited;

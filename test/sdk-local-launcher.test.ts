@@ -4,6 +4,7 @@ import { LocalProcessLauncher, OrchestrationService } from '@e11/sdk';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
+import { waitForSnapshot } from './helpers/wait-for.js';
 
 const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/runner-entrypoint.js', import.meta.url));
 const projectId = testProjectId('local-launcher');
@@ -40,16 +41,11 @@ describe('LocalProcessLauncher', () => {
   it('cancels a running local execution (SIGTERM reaches the task)', async () => {
     const { orchestrationId, jobIds, launch } = await orchestrations.kickOffJob('waits_for_abort', [{}]);
     const executionName = launch?.executions[0] as string;
-    await new Promise<void>((resolve) => {
-      const unsubscribe = storeFor(firestore)
-        .collections.job(orchestrationId, jobIds[0] as string)
-        .onSnapshot((s) => {
-          if (s.get('status') === 'InProgress') {
-            unsubscribe();
-            resolve();
-          }
-        });
-    });
+    await waitForSnapshot(
+      storeFor(firestore).collections.job(orchestrationId, jobIds[0] as string),
+      (snapshot) => (snapshot.get('status') === 'InProgress' ? true : undefined),
+      { what: 'the job running', timeoutMs: 30_000 },
+    );
     await launcher.cancel(executionName);
     const job = await orchestrations.getJob(orchestrationId, jobIds[0] as string);
     expect(job.status).toBe('Pending');

@@ -25,11 +25,11 @@ import {
   type RouteFaults,
   startFunctionsServer,
 } from '@e11/emulators';
-import type { DocumentSnapshot } from '@google-cloud/firestore';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import { inject } from 'vitest';
 
 import { emulatorClients, testProjectId } from './project.js';
+import { waitForSnapshot } from './wait-for.js';
 
 /** Messages of one subscription, in arrival order, with a way to wait for the next ones. */
 export class MessageLog {
@@ -258,9 +258,9 @@ export async function runJobs(
 export const EVENTS_PER_JOB = 2;
 
 /**
- * Resolves with the orchestration document once `predicate` holds (a listener, no polling): the event
- * is published before its marker and the orchestration record it, so a subscriber can see the event
- * a moment before `eventPending` turns false.
+ * Resolves with the orchestration document once `predicate` holds (a listener, with a re-read every
+ * 2 s): the event is published before its marker and the orchestration record it, so a subscriber can
+ * see the event a moment before `eventPending` turns false.
  */
 export function waitForOrchestration(
   store: Store,
@@ -268,34 +268,13 @@ export function waitForOrchestration(
   predicate: (doc: OrchestrationDoc) => boolean,
   timeoutMs = 20_000,
 ): Promise<OrchestrationDoc> {
-  return new Promise((resolve, reject) => {
-    const ref = store.collections.orchestration(orchestrationId);
-    const stop = () => {
-      clearTimeout(timer);
-      clearInterval(recheck);
-      unsubscribe();
-    };
-    const timer = setTimeout(() => {
-      stop();
-      reject(
-        new Error(`orchestration ${orchestrationId} did not reach the expected state in ${timeoutMs} ms`),
-      );
-    }, timeoutMs);
-    const check = (snapshot: DocumentSnapshot) => {
-      if (!snapshot.exists) return;
+  return waitForSnapshot(
+    store.collections.orchestration(orchestrationId),
+    (snapshot) => {
+      if (!snapshot.exists) return undefined;
       const doc = parseDocument(orchestrationDocSchema, snapshot);
-      if (!predicate(doc)) return;
-      stop();
-      resolve(doc);
-    };
-    // The emulator's listener has been seen not to deliver a change under a full suite's load: the
-    // document is also read every 2 s, as watch() does after a quiet spell.
-    const recheck = setInterval(() => {
-      ref.get().then(check, () => undefined);
-    }, 2_000);
-    const unsubscribe = ref.onSnapshot(check, (error) => {
-      stop();
-      reject(error);
-    });
-  });
+      return predicate(doc) ? doc : undefined;
+    },
+    { what: `orchestration ${orchestrationId} reaching the expected state`, timeoutMs },
+  );
 }

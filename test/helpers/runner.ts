@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { ensureTopic } from './monitoring.js';
 import { emulatorClients, storeFor, testProjectId } from './project.js';
 import { RecordingLauncher } from './recording-launcher.js';
+import { waitForSnapshot } from './wait-for.js';
 
 /** The fixture task entrypoint (test/fixtures/src/runner-entrypoint.ts, built by `tsc -b`). */
 export const RUNNER_ENTRYPOINT = fileURLToPath(
@@ -74,21 +75,15 @@ export function waitForJob(
   predicate: (job: JobDoc) => boolean,
   timeoutMs = 20_000,
 ): Promise<JobDoc> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`job ${jobId} did not reach the expected state within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const unsubscribe = store.collections.job(orchestrationId, jobId).onSnapshot((snapshot) => {
+  return waitForSnapshot(
+    store.collections.job(orchestrationId, jobId),
+    (snapshot) => {
       // Parsed, so fields a job has not written yet read as their defaults (null), not undefined.
       const job = snapshot.exists ? parseJobDocument(snapshot) : undefined;
-      if (job && predicate(job)) {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve(job);
-      }
-    }, reject);
-  });
+      return job && predicate(job) ? job : undefined;
+    },
+    { what: `job ${jobId} reaching the expected state`, timeoutMs },
+  );
 }
 
 /** Kick-off options of {@link RunnerHarness.kickOff}. */

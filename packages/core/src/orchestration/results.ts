@@ -39,9 +39,9 @@ export type JobResults<R = unknown, P extends JobParams = JobParams> = [
 
 /**
  * Resolves with the live counts once every job of the orchestration is terminal, from a real-time
- * listener on its counter shards; after `DEFAULTS.resultsRecheckMs` without a snapshot it reads the
- * counts itself once (and again after each further quiet spell), so a change the listener did not
- * deliver cannot leave it waiting. Rejects with `E11_TIMEOUT` after `timeoutMs`.
+ * listener on its counter shards; after `DEFAULTS.resultsRecheckMs` without a snapshot (the first one
+ * included) it reads the counts itself once (and again after each further quiet spell), so a change
+ * the listener did not deliver cannot leave it waiting. Rejects with `E11_TIMEOUT` after `timeoutMs`.
  */
 export function waitForAllTerminal(
   store: Store,
@@ -85,6 +85,8 @@ export function waitForAllTerminal(
       },
       (error) => finish(() => reject(error)),
     );
+    // Also when the listener's first snapshot never comes.
+    recheckWhenQuiet();
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(
         () =>

@@ -248,6 +248,8 @@ export function listenJobChanges(
         (error) => subscriber.error(listenerFailure(error, orchestrationId)),
       ),
     );
+    // Also when the listener's first snapshot never comes: the re-read (every job) is then the listing.
+    recheckWhenQuiet();
     return () => {
       if (quiet) clearTimeout(quiet);
       detach();

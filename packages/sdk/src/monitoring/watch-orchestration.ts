@@ -242,6 +242,8 @@ export function orchestrationSnapshots(
     const detachCounters = trackListener(() =>
       store.collections.counters(orchestrationId).onSnapshot(heard(onCounters), failed),
     );
+    // Also when a listener's first snapshot never comes.
+    recheckWhenQuiet();
 
     return () => {
       if (quiet) clearTimeout(quiet);
