@@ -138,10 +138,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...(databaseId === DEFAULTS.firestoreDatabase ? {} : { [TaskEnvName.firestoreDatabase]: databaseId }),
     };
 
+    status('starting the Cloud Run Jobs emulator…');
+    const cloudRun = await startCloudRunEmulator({
+      ...options.cloudRunOptions,
+      host,
+      port: cloudRunPort,
+      config: options.cloudRun,
+      // Node's on-disk compile cache makes every task process start faster (local only).
+      env: { NODE_COMPILE_CACHE: stateDir('node-compile-cache'), ...env },
+    });
+    stops.push(() => cloudRun.stop());
+
     status('starting the functions (Functions Framework) and the trigger…');
     const functions = await startFunctionsServer({
       port: functionsPort,
-      env: { ...env, ...options.functionsEnv },
+      // The completion function launches the jobs a `maxParallel` orchestration admits as others end.
+      env: { ...env, E11_CLOUD_RUN_EMULATOR_HOST: cloudRun.endpoint, ...options.functionsEnv },
     });
     stops.push(() => functions.stop());
     const trigger = await registerJobTrigger({
@@ -165,16 +177,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await pubsub.close();
     }
 
-    status('starting the Cloud Run Jobs emulator…');
-    const cloudRun = await startCloudRunEmulator({
-      ...options.cloudRunOptions,
-      host,
-      port: cloudRunPort,
-      config: options.cloudRun,
-      // Node's on-disk compile cache makes every task process start faster (local only).
-      env: { NODE_COMPILE_CACHE: stateDir('node-compile-cache'), ...env },
-    });
-    stops.push(() => cloudRun.stop());
 
     // The sweeper runs here with the same SDK code the scheduled `sweep` function runs in production.
     const maintenanceFirestore = createFirestore({ projectId, emulatorHost: firestoreHost, databaseId });

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
 import type { SweepOptions } from '@e11/core/engine';
-import { type Stack, startStack } from '@e11/emulators';
+import { type Stack, type StackOptions, startStack } from '@e11/emulators';
 import type { OrchestrationService, OrchestrationServiceOptions } from '@e11/sdk';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -29,7 +29,12 @@ export interface RunnerStack {
  */
 export function useRunnerStack(
   name: string,
-  options: { cloudRunJobs: string[]; sweepOptions?: SweepOptions; service?: OrchestrationServiceOptions },
+  options: {
+    cloudRunJobs: string[];
+    sweepOptions?: SweepOptions;
+    service?: OrchestrationServiceOptions;
+    cloudRunOptions?: StackOptions['cloudRunOptions'];
+  },
 ): RunnerStack {
   const projectId = testProjectId(name);
   const clients = emulatorClients(projectId);
@@ -51,6 +56,7 @@ export function useRunnerStack(
       },
       topics: [topic],
       sweepIntervalMs: 0,
+      ...(options.cloudRunOptions ? { cloudRunOptions: options.cloudRunOptions } : {}),
       ...(options.sweepOptions ? { sweepOptions: options.sweepOptions } : {}),
     });
     suite.service = stackService(suite.stack, suite.base, options.service);

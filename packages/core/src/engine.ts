@@ -8,6 +8,7 @@ export {
   compileServiceOptions,
   type ServiceEnv,
 } from './orchestration/compile-service-options.js';
+export { type AdmitReport } from './orchestration/admit.js';
 export { type KickOffResult } from './orchestration/kick-off.js';
 export { createExecutionsClient, createJobsClient } from './clients/cloud-run.js';
 export { createPubSub } from './clients/pubsub.js';

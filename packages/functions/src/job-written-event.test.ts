@@ -7,9 +7,12 @@ import { parseFirestoreSource, readJobWrite } from './job-written-event.js';
 const DOC = 'e11_orchestrations/o1/jobs/j1';
 const NAME = `projects/p1/databases/(default)/documents/${DOC}`;
 
-function payload(newStatus: string | null, oldStatus: string | null, name = NAME): Buffer {
+function payload(newStatus: string | null, oldStatus: string | null, name = NAME, limited = false): Buffer {
   const type = documentEventDataType();
-  const doc = (status: string) => ({ name, fields: { status: { stringValue: status } } });
+  const doc = (status: string) => ({
+    name,
+    fields: { status: { stringValue: status }, ...(limited ? { limited: { booleanValue: true } } : {}) },
+  });
   const object: Record<string, unknown> = {};
   if (newStatus) object.value = doc(newStatus);
   if (oldStatus) object.oldValue = doc(oldStatus);
@@ -43,7 +46,13 @@ describe('readJobWrite', () => {
       path: { prefix: 'e11_', orchestrationId: 'o1', jobId: 'j1' },
       oldStatus: 'InProgress',
       newStatus: 'Completed',
+      limited: false,
     });
+  });
+
+  it("tells a maxParallel orchestration's job by its 'limited' field", () => {
+    const limited = readJobWrite(event({ data: payload('Completed', 'InProgress', NAME, true) }));
+    expect(limited).toMatchObject({ kind: 'job', newStatus: 'Completed', limited: true });
   });
 
   it('takes the project and path from the source and the payload when the extensions are absent', () => {

@@ -28,6 +28,8 @@ export interface JobWrite {
   oldStatus: JobStatus | null;
   /** The job's status after the write; null when the document was deleted. */
   newStatus: JobStatus | null;
+  /** The job belongs to a `maxParallel` orchestration (its end frees a slot). */
+  limited: boolean;
 }
 
 /** Why an event is acknowledged without doing anything. */
@@ -155,6 +157,7 @@ export function readJobWrite(
       path,
       oldStatus: oldStatusOf(data.oldValue),
       newStatus: statusOf(data.value),
+      limited: data.value?.fields.limited !== undefined && decodeValue(data.value.fields.limited) === true,
     };
   } catch (error) {
     return ignore('malformed-event', error instanceof Error ? error.message : String(error));

@@ -11,9 +11,11 @@ import {
   resolveDatabaseId,
   type Store,
 } from '@e11/core';
+import type { Engine } from '@e11/core/engine';
 import type { Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 
+import { createAdmitters } from './admitters.js';
 import { createCoalescer } from './coalesce.js';
 import { readJobWrite } from './job-written-event.js';
 import { createProjectClients, type ProjectClients } from './project-clients.js';
@@ -33,6 +35,12 @@ export interface JobWrittenDeps {
   logger?: Logger;
   /** How long a publisher holds the completion marker's lease. @default DEFAULTS.publishRetryAfterMs */
   leaseMs?: number;
+  /**
+   * Admits and launches the next jobs of a `maxParallel` orchestration when one of its jobs ended.
+   * @default an `Engine` per project, database and collection prefix (Cloud Run client from the
+   * environment: E11_REGION, E11_CLOUD_RUN_EMULATOR_HOST), loaded on the first such job end
+   */
+  admitterFor?: (store: Store, projectId: string) => Promise<Pick<Engine, 'admitWaiting'>>;
 }
 
 /** A CloudEvent function for Firestore job writes, with a way to close the clients it created. */
@@ -66,6 +74,9 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
     ((projectId: string, databaseId: string) => defaults().firestoreFor(projectId, databaseId));
   const publisherFor = deps.publisherFor ?? ((projectId: string) => defaults().publisherFor(projectId));
   const stores = new Map<string, Store>();
+  const admitters = createAdmitters(logger);
+  const admitterFor =
+    deps.admitterFor ?? ((store: Store, projectId: string) => admitters.admitterFor(store, projectId));
   const publishers = new Map<string, EventPublisher>();
   // One completion check at a time per orchestration in this process (see createCoalescer).
   const coalesced = createCoalescer<CompletionCheck>();
@@ -139,6 +150,21 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
       );
       throw error;
     }
+    // A job of a maxParallel orchestration ended: its slot goes to the next job, launched from here.
+    if (write.limited && check.outcome === 'open') {
+      const store = storeFor(projectId, database, path.prefix);
+      try {
+        const admitter = await admitterFor(store, projectId);
+        const { admitted } = await admitter.admitWaiting(path.orchestrationId, check.counts);
+        if (admitted > 0) logger.info({ ...context, admitted }, 'Admitted and launched the next jobs');
+      } catch (error) {
+        logger.error(
+          { ...context, err: error },
+          'Admission failed; the event will be retried (redelivery or sweeper)',
+        );
+        throw error;
+      }
+    }
     if (check.outcome === 'unknown') {
       logger.warn(
         { ...context, reason: 'unknown-orchestration' },
@@ -148,6 +174,7 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
   };
   return Object.assign(handler, {
     close: async () => {
+      await admitters.close();
       stores.clear();
       publishers.clear();
       await owned?.close();

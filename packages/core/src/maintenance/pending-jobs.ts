@@ -74,7 +74,8 @@ export async function decidePending(state: LaunchState, job: JobDoc): Promise<Pe
   const attempts = attemptsInEpoch(job);
   const waitedLong = job.updatedAt.toMillis() < state.timeoutBeforeMs;
   if (launches === 0 && attempts === 0) {
-    const launchDone = orchestration.launchCompletedAt !== null;
+    // With maxParallel, admissions after the kick-off launch too: only their silence (launcherGone) counts.
+    const launchDone = orchestration.launchCompletedAt !== null && orchestration.maxParallel === null;
     return state.launcherGone || (launchDone && waitedLong) ? { action: 'relaunch' } : { action: 'wait' };
   }
   const executions = executionsOf(orchestration, job);

@@ -8,6 +8,7 @@ import { type JobDoc, type OrchestrationDoc, orchestrationDocSchema } from '../m
 import { parseDocument, parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
+import { admitAndLaunch } from '../orchestration/admit.js';
 import { cancelOrchestration } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
 import { readCounts } from '../store/counts.js';
@@ -198,7 +199,9 @@ async function unwrittenJobs(store: Store, orchestration: OrchestrationDoc): Pro
     readCounts(store, orchestration.id),
     jobs.where('status', '==', JobStatus.Pending).count().get(),
   ]);
-  if (counts.pending <= storedPending.data().count) return [];
+  // Jobs past a maxParallel cursor are Pending without a document, and rightly so.
+  const notAdmitted = orchestration.total - (orchestration.admitted ?? orchestration.total);
+  if (counts.pending - notAdmitted <= storedPending.data().count) return [];
   return readUnwrittenJobs(store, orchestration);
 }
 
@@ -221,16 +224,20 @@ async function sweepOne(
   if (orchestration.paused || startAtMs > nowMs) return;
   // The kick-off (or retryFailed) that launches the jobs died: no launch completed, no sign of life for
   // pendingTimeoutMs (a delayed one: since its start, when its backend was to launch it).
+  // With maxParallel, each admission (the cursor's last move) launches too, like the kick-off's.
   const launcherLastSeenMs = Math.max(
     orchestration.launchHeartbeatAt?.toMillis() ?? 0,
     orchestration.launchedAt?.toMillis() ?? 0,
     orchestration.createdAt.toMillis(),
+    orchestration.admittedAt?.toMillis() ?? 0,
     startAtMs,
   );
   const timeoutBeforeMs = nowMs - limits.pendingTimeoutMs;
+  const admitting = orchestration.maxParallel !== null && orchestration.admittedAt !== null;
   const outcome = await launchWaitingJobs(context, {
     orchestration,
-    launcherGone: orchestration.launchCompletedAt === null && launcherLastSeenMs < timeoutBeforeMs,
+    launcherGone:
+      (orchestration.launchCompletedAt === null || admitting) && launcherLastSeenMs < timeoutBeforeMs,
     timeoutBeforeMs,
     describe: limits.describe,
     canDescribe: context.launcher.describe !== undefined,
@@ -238,6 +245,9 @@ async function sweepOne(
   });
   report.relaunched += outcome.relaunched;
   report.deadLettered += outcome.deadLettered;
+  // Slots a lost completion trigger did not fill (or that relaunches above did not take).
+  const admission = await admitAndLaunch(context, orchestration.id);
+  report.relaunched += admission.launch?.launched ?? 0;
 }
 
 /** `InProgress` jobs whose heartbeat went stale: requeued while attempts remain, else dead-lettered. */
@@ -285,11 +295,15 @@ export async function launchWaitingJobs(
     .where('status', '==', JobStatus.Pending)
     .where('updatedAt', '<', Timestamp.fromMillis(state.writtenBeforeMs))
     .get();
-  const pending: JobDoc[] = waiting.docs.map((snapshot) => parseJobDocument(snapshot));
+  // With maxParallel, only admitted jobs (below the cursor) may launch; the others wait for a slot.
+  const admitted = orchestration.admitted ?? orchestration.total;
+  const pending: JobDoc[] = waiting.docs
+    .map((snapshot) => parseJobDocument(snapshot))
+    .filter((job) => job.index < admitted);
   // Jobs with no document yet are listed only when one may be lost (their launcher died, or a launch
   // that should have run them ended) and the counters hold more Pending jobs than there are documents.
   if (await mayHaveLostUnwritten(state)) {
-    pending.push(...(await unwrittenJobs(store, orchestration)));
+    pending.push(...(await unwrittenJobs(store, orchestration)).filter((job) => job.index < admitted));
   }
   const relaunch: JobDoc[] = [];
   // Each decision may read an execution from Cloud Run: a few at once, not one after another.

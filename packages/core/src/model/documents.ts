@@ -116,6 +116,21 @@ export const orchestrationDocSchema = z.object({
   cancelRequested: z.boolean(),
   /** A delayed start (`startAt` / `delay`): nothing launches before this time. */
   startAt: timestamp.nullable().default(null),
+  /**
+   * `maxParallel`: at most this many jobs launched and not ended. Null: no limit (every job is admitted
+   * at kick-off).
+   */
+  maxParallel: z.number().int().positive().nullable().default(null),
+  /**
+   * The admission cursor of a `maxParallel` orchestration: jobs with an index below it may launch; the
+   * others wait for a slot. It only moves forward, under a precondition on this document's update
+   * time, so each job is admitted (and launched) by exactly one caller. Null without `maxParallel`.
+   */
+  admitted: z.number().int().nonnegative().nullable().default(null),
+  /** When the cursor last moved (with `launchHeartbeatAt`, how the sweeper tells a lost admission). */
+  admittedAt: timestamp.nullable().default(null),
+  /** Random, set by the admission that last moved the cursor: it tells a lost answer's write its own. */
+  admissionToken: z.string().nullable().default(null),
   /** Paused: nothing new is launched for it (running jobs finish) until it is resumed. */
   paused: z.boolean().default(false),
   pausedAt: timestamp.nullable().default(null),
@@ -210,6 +225,11 @@ export const jobDocSchema = z.object({
   epoch: z.number().int().positive().default(1),
   params: storedParams,
   status: jobStatusSchema,
+  /**
+   * A job of a `maxParallel` orchestration: its end frees a slot, so the completion function admits
+   * and launches the next jobs (it reads nothing more for the jobs of other orchestrations).
+   */
+  limited: z.boolean().default(false),
   /** Attempts started so far (0 until the first claim). */
   attempt: z.number().int().nonnegative().default(0),
   /**
@@ -259,7 +279,7 @@ export type JobDoc = z.infer<typeof jobDocSchema>;
  */
 export type NewJobDoc = Pick<
   z.input<typeof jobDocSchema>,
-  'jobName' | 'index' | 'shard' | 'status' | 'createdAt' | 'updatedAt'
+  'jobName' | 'index' | 'shard' | 'status' | 'createdAt' | 'updatedAt' | 'limited'
 > & { params: string };
 
 /**

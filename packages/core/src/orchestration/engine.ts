@@ -21,9 +21,11 @@ import type { TaskLauncher } from '../launch/task-launcher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
 import type { JobParams } from '../model/json.js';
+import type { StatusCounts } from '../model/status.js';
 import { createStore, type Store } from '../store/store.js';
 import { assertJobIds, assertOrchestrationId } from '../validate/document-id.js';
 
+import { admitAndLaunch, type AdmitReport } from './admit.js';
 import { type CompiledServiceOptions, compileServiceOptions } from './compile-service-options.js';
 import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
 import { JobDefinitions, type JobReference } from './job-definitions.js';
@@ -199,6 +201,16 @@ export class Engine {
   async resume(orchestrationId: string): Promise<ResumeResult> {
     assertOrchestrationId(orchestrationId);
     return resumeOrchestration(this.#launchContext(), orchestrationId);
+  }
+
+  /**
+   * Fills the free slots of a `maxParallel` orchestration: admits and launches its next jobs (see
+   * `admitAndLaunch`). The completion function calls it on each job's end, with the counts its
+   * completion check just read; the sweeper and `resume()` do it themselves.
+   */
+  async admitWaiting(orchestrationId: string, counts?: StatusCounts): Promise<AdmitReport> {
+    assertOrchestrationId(orchestrationId);
+    return admitAndLaunch(this.#launchContext(), orchestrationId, counts);
   }
 
   /** Marks dead-lettered jobs (or the given ids) as permanently failed (see `discardJobs`). */

@@ -41,6 +41,11 @@ export interface KickOffResult {
   deduplicated: boolean;
   /** The launch outcome; with `background: true` it settles later (see `launched`). */
   launch: LaunchReport | null;
+  /**
+   * Jobs this call does not launch at once: beyond `maxParallel` (each starts when a slot frees, without
+   * this backend) or, with `startAt` / `delay`, every job until its start. 0 for a deduplicated call.
+   */
+  waiting: number;
   /** Settles when every launch of this call is done (immediately for a deduplicated call). */
   launched: Promise<LaunchReport | null>;
 }
@@ -142,6 +147,7 @@ export async function registerKickOff(
           ? null
           : Timestamp.fromMillis((valid.startAtMs ?? createdAtMs) + options.policy.orchestrationTimeoutMs),
       startAt: valid.startAtMs === null ? null : Timestamp.fromMillis(valid.startAtMs),
+      maxParallel: options.maxParallel,
     },
     params,
   };
@@ -197,7 +203,8 @@ export async function launchKickOff(
         mode: valid.options.mode,
         policy: valid.options.policy,
       },
-      jobs: jobIds.map((id, index) => ({ id, index })),
+      // With maxParallel, the first slots only (registration admitted them); the others start as jobs end.
+      jobs: jobIds.slice(0, admittedAtOnce(valid)).map((id, index) => ({ id, index })),
       unwritten: created.unwritten,
       concurrency: valid.options.launchConcurrency,
       ...(valid.options.signal ? { signal: valid.options.signal } : {}),
@@ -230,7 +237,14 @@ export async function kickOff(
   const registered = await registerKickOff(context, valid);
   const { orchestrationId, jobIds, created } = registered;
   if (created === null) {
-    return { orchestrationId, jobIds, deduplicated: true, launch: null, launched: Promise.resolve(null) };
+    return {
+      orchestrationId,
+      jobIds,
+      deduplicated: true,
+      launch: null,
+      waiting: 0,
+      launched: Promise.resolve(null),
+    };
   }
   if (valid.startAtMs !== null) {
     const launched = context.track(
@@ -239,17 +253,24 @@ export async function kickOff(
     launched.catch((error: unknown) =>
       context.logger.error({ err: error, orchestrationId }, 'delayed launch failed'),
     );
-    return { orchestrationId, jobIds, deduplicated: false, launch: null, launched };
+    return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting: jobIds.length, launched };
   }
+  const waiting = jobIds.length - admittedAtOnce(valid);
   const { launched } = await launchKickOff(context, valid, { ...registered, created });
   if (valid.options.background) {
     launched.catch((error: unknown) =>
       context.logger.error({ err: error, orchestrationId }, 'background launch failed'),
     );
-    return { orchestrationId, jobIds, deduplicated: false, launch: null, launched };
+    return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting, launched };
   }
   const launch = await launched;
-  return { orchestrationId, jobIds, deduplicated: false, launch, launched };
+  return { orchestrationId, jobIds, deduplicated: false, launch, waiting, launched };
+}
+
+/** How many jobs the kick-off launches itself: all of them, or the first `maxParallel`. */
+function admittedAtOnce(valid: ValidKickOff): number {
+  const { maxParallel } = valid.options;
+  return maxParallel === null ? valid.params.length : Math.min(maxParallel, valid.params.length);
 }
 
 /** When a kick-off's jobs may launch: null for at once (no start given, or a time already past). */

@@ -54,6 +54,12 @@ export interface LaunchPlan {
   signal?: AbortSignal;
   /** How long one request retries quota and 503 answers. @default the context's `launch.retryBudgetMs` */
   retryBudgetMs?: number;
+  /**
+   * Listen to the orchestration for a cancel or pause while launching (a listener per run). False for
+   * a run of a few jobs whose caller has just read that neither happened (an admission): a cancel
+   * during it is still seen by each task. @default true
+   */
+  watchCancel?: boolean;
 }
 
 /** What happened during a launch run. Every job of the plan is counted once: launched, failed, deferred or skipped. */
@@ -145,14 +151,17 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
     );
     return run.report;
   }
-  const cancelWatch = watchCancelRequest(context.store, plan.orchestration.id, context.logger);
+  const cancelWatch =
+    plan.watchCancel === false
+      ? undefined
+      : watchCancelRequest(context.store, plan.orchestration.id, context.logger);
   try {
     await run.launchAll(
       launchUnits(context.store, plan, (index) => run.unwritten(index)),
-      cancelWatch.signal,
+      cancelWatch?.signal ?? new AbortController().signal,
     );
   } finally {
-    cancelWatch.stop();
+    cancelWatch?.stop();
   }
   run.logSummary();
   return run.report;

@@ -145,6 +145,14 @@ export interface KickOffOptions {
   /** Launch no job before this long from now (as `startAt`). */
   delay?: Duration;
   /**
+   * At most this many jobs of the orchestration launched and not yet ended, in both modes: the first
+   * N launch at once, and each job's end admits the next one (the completion function admits and
+   * launches it, the sweeper if that is lost), without the backend that kicked off. Array mode
+   * launches each admitted range of consecutive indices as one execution, so its tasks never exceed
+   * N either. @default no limit
+   */
+  maxParallel?: number;
+  /**
    * Stops launching when it aborts (the caller gave up or is shutting down): jobs not launched yet stay
    * Pending, and the sweeper launches them once this kick-off has been silent for its pendingTimeoutMs.
    */
@@ -164,6 +172,8 @@ export interface CompiledKickOffOptions {
   signal: AbortSignal | null;
   /** When to launch: an absolute time, a delay from the kick-off, or null for at once. */
   start: { atMs: number } | { delayMs: number } | null;
+  /** Jobs launched and not ended at most; null: no limit. */
+  maxParallel: number | null;
 }
 
 const TOPIC = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
@@ -254,6 +264,7 @@ export function compileKickOffOptions(
     background: o.background ?? false,
     signal: o.signal ?? null,
     start,
+    maxParallel: o.maxParallel === undefined ? null : positiveInt(o.maxParallel, 'maxParallel', 100_000),
   };
 }
 

@@ -6,6 +6,7 @@ import { markLaunchCompleted } from '../store/launch-records.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
 import { setPaused } from '../store/pause.js';
 
+import { admitAndLaunch } from './admit.js';
 import type { LaunchContext } from './launch-jobs.js';
 
 /** What `pause()` did. */
@@ -69,6 +70,8 @@ export async function resumeOrchestration(
     // Every Pending job (server times may run a little ahead of this clock).
     writtenBeforeMs: nowMs + 60_000,
   });
+  // With maxParallel: the slots the pause left free.
+  const admission = await admitAndLaunch(context, orchestrationId);
   // Like a kick-off's end of launch; failing to say so only leaves the jobs to the sweeper's timeout.
   await markLaunchCompleted(store, orchestrationId).catch((error: unknown) =>
     context.logger.warn(
@@ -76,5 +79,5 @@ export async function resumeOrchestration(
       'could not mark the launch complete after resume()',
     ),
   );
-  return { resumed: true, launched: outcome.relaunched };
+  return { resumed: true, launched: outcome.relaunched + (admission.launch?.launched ?? 0) };
 }

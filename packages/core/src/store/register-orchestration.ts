@@ -26,7 +26,11 @@ export type NewOrchestration = Pick<
   | 'idempotencyKey'
   | 'sensitiveKeys'
   | 'deadlineAt'
-> & { scheduleName?: string | null; startAt?: OrchestrationDoc['startAt'] };
+> & {
+  scheduleName?: string | null;
+  startAt?: OrchestrationDoc['startAt'];
+  maxParallel?: number | null;
+};
 
 /**
  * What {@link registerOrchestration} did: `created: false` when the orchestration already existed;
@@ -153,6 +157,11 @@ export async function registerOrchestration(
     ...orchestration,
     scheduleName: orchestration.scheduleName ?? null,
     startAt: orchestration.startAt ?? null,
+    maxParallel: orchestration.maxParallel ?? null,
+    // The first slots are taken at once: the kick-off launches those jobs.
+    admitted: orchestration.maxParallel ? Math.min(orchestration.maxParallel, total) : null,
+    admittedAt: orchestration.maxParallel ? createdAt : null,
+    admissionToken: null,
     status: JobStatus.Pending,
     total,
     shardCount,

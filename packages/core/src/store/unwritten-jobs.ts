@@ -36,7 +36,7 @@ import type { Store } from './store.js';
 /** The fields of an orchestration an unwritten job is built from (none of them changes after kick-off). */
 export type JobSource = Pick<
   OrchestrationDoc,
-  'id' | 'jobName' | 'shardCount' | 'total' | 'createdAt' | 'paramsChunkSize'
+  'id' | 'jobName' | 'shardCount' | 'total' | 'createdAt' | 'paramsChunkSize' | 'maxParallel'
 >;
 
 /** A `Pending` job without a document yet. `unwritten` is not enumerable: a spread copy is a plain job. */
@@ -59,7 +59,7 @@ export function paramsChunkSizeFor(encoded: readonly string[]): number {
 
 /** The document a job gets when it is first written, as the bench's naive baseline also writes it. */
 export function newJobDoc(
-  source: Pick<JobSource, 'jobName' | 'shardCount' | 'createdAt'>,
+  source: Pick<JobSource, 'jobName' | 'shardCount' | 'createdAt' | 'maxParallel'>,
   index: number,
   params: string,
 ): NewJobDoc {
@@ -71,6 +71,7 @@ export function newJobDoc(
     status: JobStatus.Pending,
     createdAt: source.createdAt,
     updatedAt: source.createdAt,
+    ...(source.maxParallel === null || source.maxParallel === undefined ? {} : { limited: true }),
   };
 }
 
@@ -84,6 +85,7 @@ export function unwrittenJobDoc(job: UnwrittenJob): NewJobDoc {
     status: JobStatus.Pending,
     createdAt: job.createdAt,
     updatedAt: job.createdAt,
+    ...(job.limited ? { limited: true } : {}),
   };
 }
 

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+
+import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
+import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
+import { parseDocument } from '../model/parse.js';
+import { isTerminal, type StatusCounts, terminalCount } from '../model/status.js';
+import { isDocumentId } from '../validate/document-id.js';
+
+import { readCounts } from './counts.js';
+import { now, type Store } from './store.js';
+
+/** Jobs `first` to `first + count - 1` of `orchestration` were just admitted: the caller launches them. */
+export interface Admission {
+  orchestration: OrchestrationDoc;
+  first: number;
+  count: number;
+}
+
+/** How often an admission reads again after another writer changed the orchestration in between. */
+const MAX_ADMISSION_TRIES = 8;
+
+/**
+ * Whether the orchestration may admit jobs now: it has `maxParallel` and jobs past its cursor, is
+ * registered and unfinished, neither cancelled nor paused, and its start (if any) has come.
+ */
+export function admitsJobs(orchestration: OrchestrationDoc, nowMs: number): boolean {
+  return (
+    orchestration.maxParallel !== null &&
+    orchestration.admitted !== null &&
+    orchestration.admitted < orchestration.total &&
+    orchestration.registered &&
+    !isTerminal(orchestration.status) &&
+    !orchestration.cancelRequested &&
+    !orchestration.paused &&
+    (orchestration.startAt?.toMillis() ?? 0) <= nowMs
+  );
+}
+
+/**
+ * Takes the free slots of a `maxParallel` orchestration: slots taken are the jobs below the cursor
+ * (`admitted`) that have not ended, so `maxParallel - (admitted - terminal)` are free, and the cursor
+ * moves forward by that many (never past the last job). The move is written under a precondition on
+ * the orchestration's update time, so of any number of concurrent callers (duplicated triggers,
+ * sweepers) exactly one admits each job; a caller that lost the race reads again. `counts` may be
+ * counts the caller read just before (the completion check's): counts read earlier hold fewer ended
+ * jobs, so they can only leave a slot free for later, never admit one too many. Resolves null when
+ * nothing was admitted.
+ */
+export async function admitWaitingJobs(
+  store: Store,
+  orchestrationId: string,
+  counts?: StatusCounts,
+): Promise<Admission | null> {
+  if (!isDocumentId(orchestrationId)) return null;
+  const ref = store.collections.orchestration(orchestrationId);
+  let live = counts;
+  for (let tries = 1; ; tries++) {
+    const snapshot = await ref.get();
+    if (!snapshot.exists) return null;
+    const orchestration = parseDocument(orchestrationDocSchema, snapshot);
+    if (orchestration.tenant !== store.tenant && store.tenant !== null) return null;
+    if (!admitsJobs(orchestration, store.clock.now())) return null;
+    const { maxParallel, admitted, total } = orchestration as {
+      maxParallel: number;
+      admitted: number;
+      total: number;
+    };
+    live ??= await readCounts(store, orchestrationId);
+    const free = Math.min(maxParallel - (admitted - terminalCount(live)), total - admitted);
+    if (free <= 0) return null;
+    const at = now(store);
+    // The token tells this caller's write from another's when the answer is lost (the write may have
+    // landed: the emulator answers UNKNOWN to a commit it applied when a closed listener is in its way).
+    const token = randomUUID();
+    const admission = {
+      orchestration: { ...orchestration, admitted: admitted + free, admittedAt: at },
+      first: admitted,
+      count: free,
+    };
+    try {
+      await ref.update(
+        { admitted: admitted + free, admittedAt: at, admissionToken: token, updatedAt: at },
+        { lastUpdateTime: snapshot.updateTime },
+      );
+      return admission;
+    } catch (error) {
+      const code = grpcCodeOf(error);
+      if (code !== GrpcStatus.FAILED_PRECONDITION && (await ref.get()).get('admissionToken') === token) {
+        return admission;
+      }
+      if (code !== GrpcStatus.FAILED_PRECONDITION || tries >= MAX_ADMISSION_TRIES) throw error;
+    }
+  }
+}

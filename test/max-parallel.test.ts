@@ -1,0 +1,200 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { type JobCompletedEvent, readCounts } from '@e11/core';
+import { setBridgeRoute } from '@e11/emulators';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { spawnBackend } from './helpers/backend-process.js';
+import { storeFor } from './helpers/project.js';
+import { useRunnerStack } from './helpers/runner-stack.js';
+
+const suite = useRunnerStack('max-parallel', {
+  cloudRunJobs: ['ledgered'],
+  // Room for more tasks at once than maxParallel: the limit is E11's, not the emulator's.
+  cloudRunOptions: { maxConcurrentTasks: 14 },
+});
+const dir = mkdtempSync(join(tmpdir(), 'e11-max-parallel-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What the jobs wrote to their ledger file: per job index, its attempts' start and end times. */
+function readLedger(file: string) {
+  const entries = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [kind, index, attempt, at] = line.split(' ');
+      return {
+        kind: kind as 'start' | 'end',
+        index: Number(index),
+        attempt: Number(attempt),
+        at: Number(at),
+      };
+    });
+  // Most jobs at once: ends before starts at the same millisecond (a slot handed over, not shared).
+  const timeline = [...entries].sort((a, b) => a.at - b.at || (a.kind === 'end' ? -1 : 1));
+  let running = 0;
+  let most = 0;
+  for (const entry of timeline) {
+    running += entry.kind === 'start' ? 1 : -1;
+    most = Math.max(most, running);
+  }
+  const starts = new Map<number, number>();
+  for (const entry of entries)
+    if (entry.kind === 'start') starts.set(entry.index, (starts.get(entry.index) ?? 0) + 1);
+  return { most, starts };
+}
+
+/** The event of `orchestrationId`, or a failure after `ms` that says where the orchestration stood. */
+async function eventWithin(orchestrationId: string, ms: number): Promise<JobCompletedEvent> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const store = storeFor(suite.clients.firestore);
+      void Promise.all([
+        readCounts(store, orchestrationId),
+        store.collections.orchestration(orchestrationId).get(),
+      ]).then(
+        ([counts, doc]) =>
+          reject(
+            new Error(
+              `no event within ${ms} ms: counts ${JSON.stringify(counts)}, admitted ${String(doc.get('admitted'))}`,
+            ),
+          ),
+        (error: unknown) => reject(error as Error),
+      );
+    }, ms);
+  });
+  try {
+    return await Promise.race([suite.completed.eventFor(orchestrationId), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('maxParallel on the local stack', () => {
+  it('runs 300 jobs never more than 10 at once, launching the rest from job ends after the backend was SIGKILLed', async () => {
+    const ledger = join(dir, 'ledger-300.txt');
+    const backend = spawnBackend(
+      `import { OrchestrationService } from '@e11/sdk';
+         const service = new OrchestrationService({ defaultTopic: '${suite.base.defaultTopic}' });
+         const params = Array.from({ length: 300 }, (_, index) => ({ ledger: ${JSON.stringify(ledger)}, ms: 150, index }));
+         const result = await service.kickOffJob('ledgered', params, { maxParallel: 10 });
+         process.stdout.write('KICKED ' + JSON.stringify({ id: result.orchestrationId, launched: result.launch.launched, waiting: result.waiting }) + '\\n');
+         await new Promise(() => {});`,
+      { ...suite.stack.env, E11_LOG_LEVEL: 'warn' },
+    );
+    let kicked: { id: string; launched: number; waiting: number };
+    try {
+      kicked = JSON.parse(await backend.line('KICKED ')) as typeof kicked;
+    } finally {
+      // Right after kickOffJob returned: every later launch is the completion function's (or the sweeper's).
+      await backend.kill();
+    }
+    expect(kicked).toMatchObject({ launched: 10, waiting: 290 });
+
+    const event = await eventWithin(kicked.id, 240_000);
+    expect(event).toMatchObject({ status: 'Completed', total: 300, succeeded: 300, failed: 0 });
+    const { most, starts } = readLedger(ledger);
+    expect(most).toBeLessThanOrEqual(10);
+    // The limit was reached, not avoided by running jobs one by one.
+    expect(most).toBeGreaterThan(1);
+    // Every job ran once: each launched exactly once, none twice.
+    expect(starts.size).toBe(300);
+    expect([...starts.values()].every((count) => count === 1)).toBe(true);
+    const executions = suite.stack.cloudRun
+      .listExecutions()
+      .filter((execution) => execution.env.ORCHESTRATION_ID === kicked.id);
+    expect(executions).toHaveLength(300);
+    await suite.stack.trigger.waitForIdle({ timeoutMs: 30_000 });
+    expect(suite.completed.events.filter((e) => e.orchestrationId === kicked.id)).toHaveLength(1);
+  }, 300_000);
+
+  it('runs an array-mode orchestration in executions of at most maxParallel tasks, never more at once', async () => {
+    const ledger = join(dir, 'ledger-array.txt');
+    const params = Array.from({ length: 24 }, (_, index) => ({ ledger, ms: 100, index }));
+    const { orchestrationId, launch, waiting } = await suite.service.kickOffJob('ledgered', params, {
+      mode: 'array',
+      maxParallel: 4,
+    });
+    expect(launch).toMatchObject({ launched: 4 });
+    expect(waiting).toBe(20);
+    const event = await eventWithin(orchestrationId, 120_000);
+    expect(event).toMatchObject({ status: 'Completed', succeeded: 24 });
+    const { most, starts } = readLedger(ledger);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(starts.size).toBe(24);
+    const executions = suite.stack.cloudRun
+      .listExecutions()
+      .filter((execution) => execution.env.ORCHESTRATION_ID === orchestrationId);
+    expect(executions.length).toBeGreaterThan(1);
+    for (const execution of executions) expect(execution.taskCount).toBeLessThanOrEqual(4);
+    expect(executions.reduce((sum, execution) => sum + execution.taskCount, 0)).toBe(24);
+  }, 180_000);
+
+  it('launches each job once under duplicated, reordered trigger deliveries', async () => {
+    const route = {
+      projectId: suite.projectId,
+      triggerId: suite.stack.trigger.triggerId,
+      target: suite.stack.functions.url,
+    };
+    await setBridgeRoute(suite.stack.bridgeUrl, {
+      ...route,
+      faults: { duplicate: 3, shuffle: { maxDelayMs: 200 } },
+    });
+    try {
+      const ledger = join(dir, 'ledger-duplicates.txt');
+      const params = Array.from({ length: 30 }, (_, index) => ({ ledger, ms: 50, index }));
+      const { orchestrationId } = await suite.service.kickOffJob('ledgered', params, { maxParallel: 5 });
+      expect(await eventWithin(orchestrationId, 120_000)).toMatchObject({
+        status: 'Completed',
+        succeeded: 30,
+      });
+      const { most, starts } = readLedger(ledger);
+      expect(most).toBeLessThanOrEqual(5);
+      expect([...starts.values()]).toEqual(Array.from({ length: 30 }, () => 1));
+      const perJob = new Map<string, number>();
+      for (const execution of suite.stack.cloudRun.listExecutions()) {
+        if (execution.env.ORCHESTRATION_ID !== orchestrationId) continue;
+        const jobId = execution.env.JOB_ID ?? '';
+        perJob.set(jobId, (perJob.get(jobId) ?? 0) + 1);
+      }
+      expect(perJob.size).toBe(30);
+      expect([...perJob.values()].every((count) => count === 1)).toBe(true);
+      expect(await suite.stack.trigger.waitForIdle({ timeoutMs: 30_000 })).toMatchObject({ failed: 0 });
+      expect(suite.completed.events.filter((e) => e.orchestrationId === orchestrationId)).toHaveLength(1);
+    } finally {
+      await setBridgeRoute(suite.stack.bridgeUrl, route);
+    }
+  }, 180_000);
+
+  it('admits and launches the next jobs from the sweeper when every trigger delivery is lost', async () => {
+    const route = {
+      projectId: suite.projectId,
+      triggerId: suite.stack.trigger.triggerId,
+      target: suite.stack.functions.url,
+    };
+    // Like an Eventarc trigger that failed for good: no job end reaches the completion function.
+    await setBridgeRoute(suite.stack.bridgeUrl, { ...route, faults: { dropFirst: 1_000_000 } });
+    // The sweeper's schedule (Cloud Scheduler calls it every minute; here every second).
+    const sweeper = setInterval(() => void suite.stack.sweep().catch(() => undefined), 1_000);
+    try {
+      const ledger = join(dir, 'ledger-sweeper.txt');
+      const params = Array.from({ length: 9 }, (_, index) => ({ ledger, ms: 50, index }));
+      const { orchestrationId } = await suite.service.kickOffJob('ledgered', params, { maxParallel: 3 });
+      expect(await eventWithin(orchestrationId, 120_000)).toMatchObject({
+        status: 'Completed',
+        succeeded: 9,
+      });
+      const { most, starts } = readLedger(ledger);
+      expect(most).toBeLessThanOrEqual(3);
+      expect([...starts.values()]).toEqual(Array.from({ length: 9 }, () => 1));
+    } finally {
+      clearInterval(sweeper);
+      // The sweep in flight (single-flight: this call joins it) ends before the stack may stop.
+      await suite.stack.sweep().catch(() => undefined);
+      await setBridgeRoute(suite.stack.bridgeUrl, route);
+    }
+  }, 180_000);
+});
