@@ -177,7 +177,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await pubsub.close();
     }
 
-
     // The sweeper runs here with the same SDK code the scheduled `sweep` function runs in production.
     const maintenanceFirestore = createFirestore({ projectId, emulatorHost: firestoreHost, databaseId });
     const maintenancePubSub = createPubSub({ projectId, emulatorHost: pubsubHost });
