@@ -15,6 +15,7 @@ import { measureFloor } from './floor.js';
 import { measureImageSize } from './image-size.js';
 import { type LaunchQuotaResult, measureLaunchQuota } from './launch-quota.js';
 import { machineInfo } from './machine.js';
+import { type MaxParallelResult, measureMaxParallel } from './max-parallel.js';
 import { installOpCounter } from './op-counter.js';
 import { measureRegistration } from './registration.js';
 import { measureRunnerOverhead } from './runner-overhead.js';
@@ -27,6 +28,8 @@ const sizes = quick ? [100, 1_000] : [100, 1_000, 10_000];
 /** Opt-in (it takes minutes to hours): one array-mode orchestration of 100,000 jobs. */
 const huge = process.env.E11_BENCH_100K === '1' ? 100_000 : undefined;
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** The Cloud Run emulator's cap on task processes at once: above section 8's limit, so E11's binds. */
+const PARALLEL_CAP = 12;
 
 installOpCounter();
 log(`E11 bench${quick ? ' (quick: no 10,000-job runs)' : ''} — starting the local stack…`);
@@ -34,7 +37,18 @@ let stack: Stack;
 try {
   stack = await startStack({
     projectId: 'demo-e11-bench',
-    cloudRun: { jobs: { noop: { command: 'true' } } },
+    cloudRun: {
+      jobs: {
+        noop: { command: 'true' },
+        // The real runner with the bench job classes (section 8).
+        'bench-span': {
+          command: process.execPath,
+          args: [fileURLToPath(new URL('./runner-entrypoint.js', import.meta.url))],
+          maxRetries: 0,
+        },
+      },
+    },
+    cloudRunOptions: { maxConcurrentTasks: PARALLEL_CAP },
     sweepIntervalMs: 0,
     onStatus: (line) => log(`  ${line}`),
   });
@@ -49,14 +63,14 @@ const pubsub = createPubSub({ projectId: stack.projectId, emulatorHost: stack.pu
 let exitCode = 0;
 try {
   const machine = machineInfo();
-  log('1/5 registration throughput (batched) vs one awaited set() per job…');
+  log('1/8 registration throughput (batched) vs one awaited set() per job…');
   const registration = [];
   for (const n of sizes) {
     registration.push(await measureRegistration(firestore, n));
     log(`  ${n}: ${JSON.stringify(registration.at(-1))}`);
   }
 
-  log('2/5 + 5/5 bookkeeping per job, per-job mode vs array mode (runner logic in-process)…');
+  log('2/8 + 5/8 bookkeeping per job, per-job mode vs array mode (runner logic in-process)…');
   const bookkeeping: BookkeepingResult[] = [];
   for (const n of sizes) {
     for (const mode of ['per-job', 'array'] as const) {
@@ -65,35 +79,50 @@ try {
     }
   }
   if (huge !== undefined) {
-    log(`2/5 (E11_BENCH_100K) array mode, ${huge} jobs in one orchestration…`);
+    log(`2/8 (E11_BENCH_100K) array mode, ${huge} jobs in one orchestration…`);
     bookkeeping.push(await measureBookkeeping(firestore, huge, 'array'));
     log(`  array ${huge}: ${JSON.stringify(bookkeeping.at(-1))}`);
   }
 
-  log('3/5 completion-event latency vs the raw floor…');
+  log('3/8 completion-event latency vs the raw floor…');
   const floor = await measureFloor(firestore, pubsub);
   const latency = await measureCompletionLatency(firestore, pubsub, { topic: DEFAULTS.topic });
   log(`  floor ${JSON.stringify(floor)}\n  e11 ${JSON.stringify(latency)}`);
 
-  log('4/5 runner overhead vs a bare Node process…');
+  log('4/8 runner overhead vs a bare Node process…');
   const overhead = await measureRunnerOverhead(firestore, {
     projectId: stack.projectId,
     firestoreHost: stack.firestoreHost,
   });
   log(`  ${JSON.stringify(overhead)}`);
 
-  log('6/7 job image: installed size of the runner and its production dependencies…');
+  log('6/8 job image: installed size of the runner and its production dependencies…');
   const image = await measureImageSize();
   log(`  ${JSON.stringify(image)}`);
 
   const quotaJobs = quick ? 500 : 2_000;
-  log(`7/7 launch pacing: ${quotaJobs} per-job jobs against Cloud Run's run-request quota (a 3 s "minute")…`);
+  log(`7/8 launch pacing: ${quotaJobs} per-job jobs against Cloud Run's run-request quota (a 3 s "minute")…`);
   const launchQuota = await measureLaunchQuota(firestore, stack.projectId, {
     jobs: quotaJobs,
     quotaPerWindow: 100,
     windowMs: 3_000,
   });
   log(`  ${JSON.stringify(launchQuota)}`);
+
+  const parallelJobs = quick ? 30 : 60;
+  log(`8/8 maxParallel: ${parallelJobs} per-job jobs with maxParallel 6, beside the same without a limit…`);
+  const maxParallel = await measureMaxParallel(
+    stack,
+    { firestore, pubsub },
+    {
+      jobs: parallelJobs,
+      maxParallel: 6,
+      // Long beside a task's start: the jobs at once are then the limit's doing, not the starts'.
+      jobMs: 3_000,
+      emulatorCap: PARALLEL_CAP,
+    },
+  );
+  log(`  ${JSON.stringify(maxParallel)}`);
 
   const largest = sizes.at(-1) ?? 0;
   const opsOf = (mode: string, n: number) =>
@@ -156,6 +185,16 @@ try {
       met: launchQuota.budgetOpsPerJob <= 2,
     },
     {
+      target: 'most jobs running at once / maxParallel = 1.00 (never above)',
+      value: `${maxParallel.ratio} (${maxParallel.limited.mostRunning} of ${maxParallel.limited.maxParallel}; without a limit ${maxParallel.baseline.mostRunning})`,
+      met: maxParallel.ratio === 1,
+    },
+    {
+      target: 'maxParallel: each job launched once',
+      value: `${maxParallel.limited.launchesPerJob} launches per job`,
+      met: maxParallel.limited.launchesPerJob === 1,
+    },
+    {
       target: 'one event per orchestration end',
       value: `${bookkeeping.map((b) => b.events).join(',')}`,
       met: bookkeeping.every((b) => b.events === 1),
@@ -170,6 +209,7 @@ try {
     runnerOverhead: overhead,
     image,
     launchQuota,
+    maxParallel,
     targets,
   };
   writeFileSync(join(BENCH_DIR, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -201,9 +241,11 @@ function renderMarkdown(r: {
   runnerOverhead: Awaited<ReturnType<typeof measureRunnerOverhead>>;
   image: Awaited<ReturnType<typeof measureImageSize>>;
   launchQuota: LaunchQuotaResult;
+  maxParallel: MaxParallelResult;
   targets: { target: string; value: string; met: boolean }[];
 }): string {
   const q = r.launchQuota;
+  const p = r.maxParallel;
   const m = r.machine;
   const lines = [
     `Measured ${m.date} on ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; Firestore and Pub/Sub emulators.`,
@@ -248,6 +290,15 @@ function renderMarkdown(r: {
     '| jobs | quota per window | launched per window | ratio | refused by the quota (retried) | left Pending | Errored | budget ops/job |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
     `| ${q.jobs} | ${q.quotaPerWindow} | ${q.launchedPerWindow} | ${q.ratioToQuota} | ${q.refused} | ${q.deferred} | ${q.failed} | ${q.budgetOpsPerJob} |`,
+    '',
+    `**8. maxParallel** (${p.jobs} per-job jobs of ${p.jobMs / 1000} s each, the real runner on the Cloud Run emulator, whose own cap is ${p.emulatorCap} tasks at once; slots after the first are admitted by the completion function; most running at once counted from a ledger the jobs write)`,
+    '',
+    '| kick-off | most running at once | launches per job | wall time |',
+    '|---|---:|---:|---:|',
+    ...[p.limited, p.baseline].map(
+      (x) =>
+        `| ${x.maxParallel === null ? 'no limit' : `maxParallel ${x.maxParallel}`} | ${x.mostRunning} | ${x.launchesPerJob} | ${(x.wallMs / 1000).toFixed(1)} s |`,
+    ),
     '',
     '**Targets**',
     '',

@@ -7,6 +7,7 @@ import { registerCancelCommand } from './commands/cancel.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDlqCommand } from './commands/dlq.js';
 import { registerHistoryCommand } from './commands/history.js';
+import { registerJobsCommand } from './commands/jobs.js';
 import { registerKickoffCommand } from './commands/kickoff.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPauseCommands } from './commands/pause.js';
@@ -23,6 +24,7 @@ export { defaultServiceFactory, type GlobalOptions, type ServiceFactory } from '
 const COMMANDS: readonly RegisterCommand[] = [
   registerKickoffCommand,
   registerStatusCommand,
+  registerJobsCommand,
   registerWatchCommand,
   registerResultsCommand,
   registerRetryCommand,

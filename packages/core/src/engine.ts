@@ -44,6 +44,9 @@ export {
   type OrchestrationInfo,
   toJobInfo,
   toOrchestrationInfo,
+  type WaitingContext,
+  type WaitingReason,
+  waitingReason,
 } from './orchestration/views.js';
 export { CronSchedule, validateTimeZone } from './schedules/cron.js';
 export {

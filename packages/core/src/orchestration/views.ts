@@ -40,6 +40,10 @@ export interface OrchestrationInfo {
   paused: boolean;
   /** A delayed start (`startAt` / `delay`): no job launches before it. */
   startAt: Date | null;
+  /** `maxParallel`: at most this many jobs launched and not ended; null without a limit. */
+  maxParallel: number | null;
+  /** With `maxParallel`: jobs admitted so far (the others wait for a slot); null without a limit. */
+  admitted: number | null;
   scheduleName: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -73,6 +77,36 @@ export interface JobInfo<P extends JobParams = JobParams, R = unknown> {
   finishedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * Why a `Pending` job is not launched yet: its orchestration is `paused`, its `startAt` has not come,
+   * or it waits for a slot (`maxParallel`). Null for a job that is launched or launching, and for every
+   * job not `Pending`.
+   */
+  waiting: WaitingReason | null;
+}
+
+/** Why a `Pending` job waits (see `JobInfo.waiting`). */
+export type WaitingReason = 'paused' | 'startAt' | 'maxParallel';
+
+/** What of its orchestration tells why a job waits. */
+export type WaitingContext = Pick<OrchestrationDoc, 'paused' | 'startAt' | 'maxParallel' | 'admitted'>;
+
+/**
+ * Why `job` waits, from its orchestration as read (see `JobInfo.waiting`): a job past the admission
+ * cursor that was never launched waits for a slot.
+ */
+export function waitingReason(
+  job: JobDoc,
+  orchestration: WaitingContext,
+  nowMs: number,
+): WaitingReason | null {
+  if (job.status !== 'Pending') return null;
+  if (orchestration.paused) return 'paused';
+  if ((orchestration.startAt?.toMillis() ?? 0) > nowMs) return 'startAt';
+  const admitted = orchestration.maxParallel === null ? null : orchestration.admitted;
+  if (admitted !== null && job.index >= admitted && job.launches === 0 && job.attempt === 0)
+    return 'maxParallel';
+  return null;
 }
 
 /** The public view of an orchestration document with its live counts. */
@@ -94,6 +128,8 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
     cancelRequested: doc.cancelRequested,
     paused: doc.paused,
     startAt: toDate(doc.startAt),
+    maxParallel: doc.maxParallel,
+    admitted: doc.maxParallel === null ? null : doc.admitted,
     scheduleName: doc.scheduleName ?? null,
     createdAt: doc.createdAt.toDate(),
     updatedAt: doc.updatedAt.toDate(),
@@ -111,6 +147,7 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
 export function toJobInfo<P extends JobParams = JobParams, R = unknown>(
   stored: JobDoc,
   sensitiveKeys: readonly string[],
+  waiting: WaitingReason | null = null,
 ): JobInfo<P, R> {
   const doc = redactJob(stored, sensitiveKeys);
   return {
@@ -138,5 +175,6 @@ export function toJobInfo<P extends JobParams = JobParams, R = unknown>(
     finishedAt: toDate(doc.finishedAt),
     createdAt: doc.createdAt.toDate(),
     updatedAt: doc.updatedAt.toDate(),
+    waiting,
   };
 }

@@ -10,7 +10,7 @@ import {
   type Store,
   readUnwrittenJobs,
 } from '@e11/core';
-import { type JobInfo, toJobInfo } from '@e11/core/engine';
+import { type JobInfo, toJobInfo, waitingReason } from '@e11/core/engine';
 import {
   type DocumentChange,
   type DocumentChangeType,
@@ -137,7 +137,11 @@ export function listenJobChanges(
         if (start === 'none') continue;
         if (typeof start === 'object' && compareTimestamps(job.updatedAt, start.after) <= 0) continue;
         changes.push({
-          transition: { type: 'added', job: toJobInfo(job, sensitiveKeys), previousStatus: null },
+          transition: {
+            type: 'added',
+            job: toJobInfo(job, sensitiveKeys, waitingReason(job, orchestration, store.clock.now())),
+            previousStatus: null,
+          },
           updateTime: job.updatedAt,
         });
       }
@@ -178,7 +182,11 @@ export function listenJobChanges(
         // and so is a job a re-read lists again.
         const type = before && change.type === 'added' ? 'modified' : change.type;
         changes.push({
-          transition: { type, job: toJobInfo(job, sensitiveKeys), previousStatus: before?.status ?? null },
+          transition: {
+            type,
+            job: toJobInfo(job, sensitiveKeys, waitingReason(job, orchestration, store.clock.now())),
+            previousStatus: before?.status ?? null,
+          },
           updateTime,
         });
       }

@@ -33,6 +33,7 @@ import {
   type SweepOptions,
   type SweepReport,
   toJobInfo,
+  waitingReason,
   toOrchestrationInfo,
   waitForAllTerminal,
 } from '@e11/core/engine';
@@ -143,7 +144,8 @@ export class OrchestrationService {
     // every time, never E11_UNKNOWN_JOB by winning a race, and its job is then never read.
     const orchestration = await loadOrchestration(this.#store, orchestrationId);
     const job = await loadJob(this.#store, orchestrationId, jobId, { orchestration });
-    return toJobInfo<P, R>(job, orchestration.sensitiveKeys);
+    const waiting = waitingReason(job, orchestration, this.#store.clock.now());
+    return toJobInfo<P, R>(job, orchestration.sensitiveKeys, waiting);
   }
 
   /** The jobs of an orchestration in index order (redacted as `getJob`), optionally only those with `status`. */
@@ -152,9 +154,12 @@ export class OrchestrationService {
     options: { status?: JobStatus } = {},
   ): Promise<JobInfo<P, R>[]> {
     assertOrchestrationId(orchestrationId);
-    const { sensitiveKeys } = await loadOrchestration(this.#store, orchestrationId);
+    const orchestration = await loadOrchestration(this.#store, orchestrationId);
     const jobs = await readAllJobs(this.#store, orchestrationId, options.status);
-    return jobs.map((job) => toJobInfo<P, R>(job, sensitiveKeys));
+    const nowMs = this.#store.clock.now();
+    return jobs.map((job) =>
+      toJobInfo<P, R>(job, orchestration.sensitiveKeys, waitingReason(job, orchestration, nowMs)),
+    );
   }
 
   /**

@@ -28,6 +28,11 @@ interface Info {
   epoch: number;
   /** ISO date string; ISO strings sort as the dates do. */
   createdAt: string;
+  paused?: boolean;
+  /** ISO date string of a delayed start. */
+  startAt?: string | null;
+  maxParallel?: number | null;
+  admitted?: number | null;
 }
 
 /** A failed job (`DashboardFailure` over JSON). */
@@ -108,11 +113,26 @@ function terminal(counts: Counts): number {
   return counts.completed + counts.errored + counts.cancelled;
 }
 
+/** What holds jobs back, after the status: paused, a start to come, the maxParallel limit. */
+function statusNote(info: Info): string {
+  const notes: string[] = [];
+  if (info.paused) notes.push('paused');
+  if (info.startAt && new Date(info.startAt).getTime() > Date.now())
+    notes.push('starts ' + new Date(info.startAt).toLocaleString());
+  if (info.maxParallel) {
+    const waiting = info.total - (info.admitted ?? info.total);
+    notes.push(
+      '≤' + String(info.maxParallel) + ' at once' + (waiting > 0 ? ', ' + String(waiting) + ' waiting' : ''),
+    );
+  }
+  return notes.length === 0 ? '' : ' · ' + notes.join(' · ');
+}
+
 function renderRow(row: Row): void {
   const info = row.info;
   const percent = Math.floor(info.progress * 100);
   row.tr.dataset.status = info.status;
-  row.status.textContent = info.status;
+  row.status.textContent = info.status + statusNote(info);
   row.status.className = 'status status-' + info.status;
   row.bar.setAttribute('aria-valuenow', String(percent));
   row.fill.style.width = String(percent) + '%';

@@ -1,0 +1,130 @@
+import { OrchestrationService } from '@e11/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { captureIo } from './helpers/capture.js';
+import { ensureTopic, runToCompletion } from './helpers/monitoring.js';
+import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
+import { RecordingLauncher } from './helpers/recording-launcher.js';
+import { rejection } from './helpers/rejection.js';
+
+// The CLI's entry point, run in-process with captured output.
+const { runCli } = await import('@e11/cli');
+
+const projectId = testProjectId('max-parallel-admission');
+const { firestore, pubsub } = emulatorClients(projectId);
+let prefixes = 0;
+
+beforeAll(() => ensureTopic(pubsub));
+afterAll(async () => {
+  await pubsub.close();
+  await firestore.terminate();
+});
+
+/** Services on a collection prefix of their own, sharing one recording launcher (nothing runs). */
+function services(count = 1) {
+  const collectionPrefix = `mp${++prefixes}_`;
+  const launcher = new RecordingLauncher();
+  const make = () =>
+    new OrchestrationService({
+      firestore,
+      pubsub,
+      launcher,
+      collectionPrefix,
+      launch: { ratePerMinute: 100_000, initialBackoff: 1, maxBackoff: 5 },
+    });
+  const all = Array.from({ length: count }, make);
+  return {
+    all,
+    make,
+    service: all[0] as OrchestrationService,
+    launcher,
+    store: storeFor(firestore, { collectionPrefix }),
+  };
+}
+
+describe('maxParallel admission', () => {
+  it('launches the first N, admits one job per freed slot, each exactly once among concurrent sweepers', async () => {
+    const { all, service, launcher, store } = services(4);
+    const { orchestrationId, jobIds, launch, waiting } = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: 6 }, (_, i) => ({ i })),
+      { maxParallel: 2 },
+    );
+    expect(launch).toMatchObject({ launched: 2, requests: 2 });
+    expect(waiting).toBe(4);
+    const launchedJobs = () => launcher.requests.map((request) => request.env.JOB_ID);
+    expect(launchedJobs()).toEqual([jobIds[0], jobIds[1]]);
+    expect(await service.getOrchestration(orchestrationId)).toMatchObject({ maxParallel: 2, admitted: 2 });
+    expect((await service.getJob(orchestrationId, jobIds[5] as string)).waiting).toBe('maxParallel');
+    expect((await service.getJob(orchestrationId, jobIds[0] as string)).waiting).toBeNull();
+
+    // No slot is free: a sweep admits nothing.
+    await service.sweep({ requeueGraceMs: 0 });
+    expect(launchedJobs()).toHaveLength(2);
+
+    // Two jobs end: four sweepers at once admit exactly the next two, once each.
+    await runToCompletion(store, orchestrationId, jobIds[0] as string);
+    await runToCompletion(store, orchestrationId, jobIds[1] as string);
+    await Promise.all(all.map((sweeper) => sweeper.sweep({ requeueGraceMs: 0 })));
+    expect(launchedJobs()).toEqual(jobIds.slice(0, 4));
+    expect(await service.getOrchestration(orchestrationId)).toMatchObject({ admitted: 4 });
+    const listed = await service.listJobs(orchestrationId);
+    expect(listed.map((job) => job.waiting)).toEqual([null, null, null, null, 'maxParallel', 'maxParallel']);
+
+    // Paused: nothing is admitted, and the waiting jobs say why.
+    await service.pause(orchestrationId);
+    await runToCompletion(store, orchestrationId, jobIds[2] as string);
+    await service.sweep({ requeueGraceMs: 0 });
+    expect(launchedJobs()).toHaveLength(4);
+    expect((await service.getJob(orchestrationId, jobIds[5] as string)).waiting).toBe('paused');
+    // resume() fills the slot the pause kept free.
+    expect(await service.resume(orchestrationId)).toMatchObject({ resumed: true, launched: 1 });
+    expect(launchedJobs()).toEqual(jobIds.slice(0, 5));
+    await Promise.all(all.map((sweeper) => sweeper.close()));
+  });
+
+  it('shows the limit and why jobs wait in the CLI', async () => {
+    const { service, make } = services();
+    const { orchestrationId, jobIds } = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: 5 }, (_, i) => ({ i })),
+      { maxParallel: 3 },
+    );
+    await service.close();
+    const run = async (argv: string[]) => {
+      const io = captureIo({});
+      const code = await runCli(argv, io, make);
+      return { code, stdout: io.stdout.text };
+    };
+    const status = await run(['status', orchestrationId]);
+    expect(status).toMatchObject({ code: 0 });
+    expect(status.stdout).toContain('at most 3 at once (2 wait for a slot)');
+    const jobs = await run(['jobs', orchestrationId]);
+    expect(jobs.code).toBe(0);
+    const lines = jobs.stdout.trim().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines[1]).toMatch(new RegExp(`^0\\s+${jobIds[0] ?? ''}\\s+Pending\\s+0$`));
+    expect(lines[5]).toMatch(
+      new RegExp(`^4\\s+${jobIds[4] ?? ''}\\s+Pending\\s+0\\s+waiting for a slot \\(maxParallel\\)$`),
+    );
+    const json = await run(['jobs', orchestrationId, '--json']);
+    expect((JSON.parse(json.stdout) as { waiting: string | null }[]).map((job) => job.waiting)).toEqual([
+      null,
+      null,
+      null,
+      'maxParallel',
+      'maxParallel',
+    ]);
+  });
+
+  it('refuses a maxParallel that is not a positive integer, writing nothing', async () => {
+    const { service, store, launcher } = services();
+    for (const maxParallel of [0, -1, 1.5, Number.NaN]) {
+      const error = await rejection(service.kickOffJob('process_batch', [{ i: 0 }], { maxParallel }));
+      expect(error).toMatchObject({ code: 'E11_INVALID_OPTIONS', context: { path: 'maxParallel' } });
+    }
+    expect((await store.collections.orchestrations().limit(1).get()).empty).toBe(true);
+    expect(launcher.requests).toHaveLength(0);
+    await service.close();
+  });
+});
