@@ -145,4 +145,20 @@ describe('the dashboard in a headless browser', () => {
     await page.close();
     expect(pageErrors).toEqual([]);
   });
+
+  it('says what holds an orchestration back: a pause and its maxParallel', async () => {
+    const limited = await service.kickOffJob(
+      'make_report',
+      [{ month: 'Jun' }, { month: 'Jul' }, { month: 'Aug' }],
+      { maxParallel: 1 },
+    );
+    await service.pause(limited.orchestrationId);
+    const page = await openDashboard();
+    const status = page.locator(`tr[data-id="${limited.orchestrationId}"] td.status`);
+    await status.waitFor();
+    expect(await status.textContent()).toBe('InProgress · paused · ≤1 at once, 2 waiting');
+    await page.close();
+    await service.resume(limited.orchestrationId);
+    expect(pageErrors).toEqual([]);
+  });
 });
