@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { type JobCompletedEvent, readCounts } from '@e11/core';
-import { setBridgeRoute } from '@e11/emulators';
+import { type RouteFaults, setBridgeRoute } from '@e11/emulators';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { spawnBackend } from './helpers/backend-process.js';
@@ -73,6 +73,36 @@ async function eventWithin(orchestrationId: string, ms: number): Promise<JobComp
   }
 }
 
+/** Runs `fn` while the trigger's deliveries have `faults`; the route is restored after. */
+async function withRouteFaults(faults: RouteFaults, fn: () => Promise<void>): Promise<void> {
+  const route = {
+    projectId: suite.projectId,
+    triggerId: suite.stack.trigger.triggerId,
+    target: suite.stack.functions.url,
+  };
+  await setBridgeRoute(suite.stack.bridgeUrl, { ...route, faults });
+  try {
+    await fn();
+  } finally {
+    await setBridgeRoute(suite.stack.bridgeUrl, route);
+  }
+}
+
+/**
+ * Kicks off `jobs` short ledgered jobs with `maxParallel` through the file's service and checks, once
+ * their event came, that no more than `maxParallel` ran at once and each ran once. Returns the id.
+ */
+async function runLedgered(name: string, jobs: number, maxParallel: number): Promise<string> {
+  const ledger = join(dir, `ledger-${name}.txt`);
+  const params = Array.from({ length: jobs }, (_, index) => ({ ledger, ms: 50, index }));
+  const { orchestrationId } = await suite.service.kickOffJob('ledgered', params, { maxParallel });
+  expect(await eventWithin(orchestrationId, 120_000)).toMatchObject({ status: 'Completed', succeeded: jobs });
+  const { most, starts } = readLedger(ledger);
+  expect(most).toBeLessThanOrEqual(maxParallel);
+  expect([...starts.values()]).toEqual(Array.from({ length: jobs }, () => 1));
+  return orchestrationId;
+}
+
 describe('maxParallel on the local stack', () => {
   it('runs 300 jobs never more than 10 at once, launching the rest from job ends after the backend was SIGKILLed', async () => {
     const ledger = join(dir, 'ledger-300.txt');
@@ -134,26 +164,8 @@ describe('maxParallel on the local stack', () => {
   }, 180_000);
 
   it('launches each job once under duplicated, reordered trigger deliveries', async () => {
-    const route = {
-      projectId: suite.projectId,
-      triggerId: suite.stack.trigger.triggerId,
-      target: suite.stack.functions.url,
-    };
-    await setBridgeRoute(suite.stack.bridgeUrl, {
-      ...route,
-      faults: { duplicate: 3, shuffle: { maxDelayMs: 200 } },
-    });
-    try {
-      const ledger = join(dir, 'ledger-duplicates.txt');
-      const params = Array.from({ length: 30 }, (_, index) => ({ ledger, ms: 50, index }));
-      const { orchestrationId } = await suite.service.kickOffJob('ledgered', params, { maxParallel: 5 });
-      expect(await eventWithin(orchestrationId, 120_000)).toMatchObject({
-        status: 'Completed',
-        succeeded: 30,
-      });
-      const { most, starts } = readLedger(ledger);
-      expect(most).toBeLessThanOrEqual(5);
-      expect([...starts.values()]).toEqual(Array.from({ length: 30 }, () => 1));
+    await withRouteFaults({ duplicate: 3, shuffle: { maxDelayMs: 200 } }, async () => {
+      const orchestrationId = await runLedgered('duplicates', 30, 5);
       const perJob = new Map<string, number>();
       for (const execution of suite.stack.cloudRun.listExecutions()) {
         if (execution.env.ORCHESTRATION_ID !== orchestrationId) continue;
@@ -164,37 +176,21 @@ describe('maxParallel on the local stack', () => {
       expect([...perJob.values()].every((count) => count === 1)).toBe(true);
       expect(await suite.stack.trigger.waitForIdle({ timeoutMs: 30_000 })).toMatchObject({ failed: 0 });
       expect(suite.completed.events.filter((e) => e.orchestrationId === orchestrationId)).toHaveLength(1);
-    } finally {
-      await setBridgeRoute(suite.stack.bridgeUrl, route);
-    }
+    });
   }, 180_000);
 
   it('admits and launches the next jobs from the sweeper when every trigger delivery is lost', async () => {
-    const route = {
-      projectId: suite.projectId,
-      triggerId: suite.stack.trigger.triggerId,
-      target: suite.stack.functions.url,
-    };
     // Like an Eventarc trigger that failed for good: no job end reaches the completion function.
-    await setBridgeRoute(suite.stack.bridgeUrl, { ...route, faults: { dropFirst: 1_000_000 } });
-    // The sweeper's schedule (Cloud Scheduler calls it every minute; here every second).
-    const sweeper = setInterval(() => void suite.stack.sweep().catch(() => undefined), 1_000);
-    try {
-      const ledger = join(dir, 'ledger-sweeper.txt');
-      const params = Array.from({ length: 9 }, (_, index) => ({ ledger, ms: 50, index }));
-      const { orchestrationId } = await suite.service.kickOffJob('ledgered', params, { maxParallel: 3 });
-      expect(await eventWithin(orchestrationId, 120_000)).toMatchObject({
-        status: 'Completed',
-        succeeded: 9,
-      });
-      const { most, starts } = readLedger(ledger);
-      expect(most).toBeLessThanOrEqual(3);
-      expect([...starts.values()]).toEqual(Array.from({ length: 9 }, () => 1));
-    } finally {
-      clearInterval(sweeper);
-      // The sweep in flight (single-flight: this call joins it) ends before the stack may stop.
-      await suite.stack.sweep().catch(() => undefined);
-      await setBridgeRoute(suite.stack.bridgeUrl, route);
-    }
+    await withRouteFaults({ dropFirst: 1_000_000 }, async () => {
+      // The sweeper's schedule (Cloud Scheduler calls it every minute; here every second).
+      const sweeper = setInterval(() => void suite.stack.sweep().catch(() => undefined), 1_000);
+      try {
+        await runLedgered('sweeper', 9, 3);
+      } finally {
+        clearInterval(sweeper);
+        // The sweep in flight (single-flight: this call joins it) ends before the stack may stop.
+        await suite.stack.sweep().catch(() => undefined);
+      }
+    });
   }, 180_000);
 });
