@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { overlappingAttempts } from './invariants.js';
+import { mostFinishedAtOnce, overlappingAttempts } from './invariants.js';
 import { Random } from './random.js';
 
 const entry = (jobId: string, attempt: number, startedAt: number, endedAt: number | null) => ({
@@ -21,6 +21,17 @@ describe('the chaos invariants', () => {
     expect(
       overlappingAttempts([entry('a', 1, 0, 100), entry('a', 2, 100, 150), entry('a', 3, 120, null)]),
     ).toEqual([]);
+  });
+
+  it('counts the most finished attempts running at once, a handover at the same millisecond as one', () => {
+    const entries = [
+      entry('a', 1, 0, 100),
+      entry('b', 1, 50, 150),
+      entry('c', 1, 100, 200),
+      entry('d', 1, 60, null),
+    ];
+    expect(mostFinishedAtOnce(entries)).toBe(2);
+    expect(mostFinishedAtOnce([...entries, entry('e', 1, 120, 130)])).toBe(3);
   });
 
   it('replays the same schedule from the same seed', () => {

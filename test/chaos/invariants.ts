@@ -24,6 +24,13 @@ export interface InvariantReport {
   duplicates: number;
   /** Pairs of attempts of one job that both ran to the end of their work and overlapped in time. */
   overlaps: number;
+  /**
+   * `maxParallel` orchestrations that had more finished attempts running at once than their limit
+   * (attempts killed before the end of their work are not counted: a lower bound).
+   */
+  parallelExceeded: number;
+  /** Orchestrations with `maxParallel`. */
+  limited: number;
   /** Kick-offs whose backend died before registering every job (removed by the sweeper). */
   abandoned: number;
   /** One line per broken invariant. */
@@ -31,6 +38,7 @@ export interface InvariantReport {
 }
 
 interface LedgerEntry {
+  orchestrationId?: string;
   jobId: string;
   attempt: number;
   pid: number;
@@ -58,6 +66,25 @@ export function overlappingAttempts(entries: readonly LedgerEntry[]): [LedgerEnt
   return pairs;
 }
 
+/** Most finished attempts whose [start, end] intervals overlap at one time (killed ones left out). */
+export function mostFinishedAtOnce(entries: readonly LedgerEntry[]): number {
+  const edges = entries
+    .filter((entry) => entry.endedAt !== null)
+    .flatMap((entry) => [
+      { at: entry.startedAt, step: 1 },
+      { at: entry.endedAt ?? 0, step: -1 },
+    ])
+    // An end before a start at the same millisecond: a slot handed over, not shared.
+    .sort((a, b) => a.at - b.at || a.step - b.step);
+  let running = 0;
+  let most = 0;
+  for (const edge of edges) {
+    running += edge.step;
+    most = Math.max(most, running);
+  }
+  return most;
+}
+
 /** The params the harness asked for, for an orchestration (by id, or by its backend's tag). */
 function expectedParams(expected: Expected, orchestration: OrchestrationDoc): ChaosParams[] | undefined {
   const tag = orchestration.tags.chaosKickoff;
@@ -79,6 +106,8 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
     lost: 0,
     duplicates: 0,
     overlaps: 0,
+    parallelExceeded: 0,
+    limited: 0,
     abandoned: 0,
     violations: [],
   };
@@ -91,6 +120,7 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
   }
   const ends = new Set<string>();
   const seen = new Set<string>();
+  const limits = new Map<string, number>();
 
   const snapshots = await store.collections.orchestrations().get();
   for (const snapshot of snapshots.docs) {
@@ -102,6 +132,7 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
     }
     report.orchestrations++;
     report.jobs += orchestration.total;
+    if (orchestration.maxParallel !== null) limits.set(id, orchestration.maxParallel);
     const params = expectedParams(expected, orchestration);
     seen.add(orchestration.tags.chaosKickoff ?? id);
     if (!params) violation(`orchestration ${id}: not kicked off by this run`);
@@ -187,7 +218,15 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
   }
 
   const ledger = await chaos.firestore.collection(chaos.ledgerCollection).get();
-  const pairs = overlappingAttempts(ledger.docs.map((doc) => doc.data() as LedgerEntry));
+  const entries = ledger.docs.map((doc) => doc.data() as LedgerEntry);
+  report.limited = limits.size;
+  for (const [id, limit] of limits) {
+    const most = mostFinishedAtOnce(entries.filter((entry) => entry.orchestrationId === id));
+    if (most <= limit) continue;
+    report.parallelExceeded++;
+    violation(`orchestration ${id}: ${most} attempts ran at once, maxParallel ${limit}`);
+  }
+  const pairs = overlappingAttempts(entries);
   report.overlaps = pairs.length;
   for (const [a, b] of pairs) {
     violation(

@@ -2,12 +2,13 @@ import type { ChaosReport } from './run-chaos.js';
 
 const n = (value: number) => value.toLocaleString('en-US');
 
-/** The one-line summary, e.g. `chaos: seed 1234, faults 212, orchestrations 40, jobs 1,600, events 40, lost 0, duplicates 0, overlaps 0`. */
+/** The one-line summary, e.g. `chaos: seed 1234, faults 212, orchestrations 40, jobs 1,600, events 40, lost 0, duplicates 0, overlaps 0, above maxParallel 0 (of 12 limited)`. */
 export function reportLine(report: ChaosReport): string {
   return (
     `chaos: seed ${report.seed}, faults ${n(report.faults)}, orchestrations ${n(report.orchestrations)}, ` +
     `jobs ${n(report.jobs)}, events ${n(report.events)}, lost ${n(report.lost)}, ` +
-    `duplicates ${n(report.duplicates)}, overlaps ${n(report.overlaps)}`
+    `duplicates ${n(report.duplicates)}, overlaps ${n(report.overlaps)}, ` +
+    `above maxParallel ${n(report.parallelExceeded)} (of ${n(report.limited)} limited)`
   );
 }
 

@@ -20,7 +20,7 @@ it(
   async () => {
     report = await runChaos(testProjectId('soak'), suiteEmulators(), soakConfig(seed, minutes));
     expect(report.violations).toEqual([]);
-    expect(report).toMatchObject({ lost: 0, duplicates: 0, overlaps: 0 });
+    expect(report).toMatchObject({ lost: 0, duplicates: 0, overlaps: 0, parallelExceeded: 0 });
   },
   (minutes + 10) * 60_000,
 );

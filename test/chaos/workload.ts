@@ -37,6 +37,8 @@ export function chaosKickOffOptions(
     retry: { maxAttempts: 6, initialBackoff: '50ms', maxBackoff: '500ms' },
     background: true,
     tags,
+    // Some orchestrations run a few jobs at a time: their later jobs are launched by job ends.
+    ...(random.chance(0.3) ? { maxParallel: random.int(1, 3) } : {}),
   };
 }
 
