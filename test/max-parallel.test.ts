@@ -2,13 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { type JobCompletedEvent, readCounts } from '@e11/core';
+import { type JobCompletedEvent, parseJobDocument, readCounts } from '@e11/core';
 import { type RouteFaults, setBridgeRoute } from '@e11/emulators';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { spawnBackend } from './helpers/backend-process.js';
 import { storeFor } from './helpers/project.js';
 import { useRunnerStack } from './helpers/runner-stack.js';
+import { waitForSnapshot } from './helpers/wait-for.js';
 
 const suite = useRunnerStack('max-parallel', {
   cloudRunJobs: ['ledgered'],
@@ -193,4 +194,39 @@ describe('maxParallel on the local stack', () => {
       }
     });
   }, 180_000);
+
+  it('rides out a Cloud Run quota window: admissions answered 429 hand their jobs to the sweeper, none Errored', async () => {
+    // The sweeper's schedule (Cloud Scheduler calls it every minute; here every second).
+    const sweeper = setInterval(() => void suite.stack.sweep().catch(() => undefined), 1_000);
+    try {
+      const ledger = join(dir, 'ledger-quota.txt');
+      const params = Array.from({ length: 8 }, (_, index) => ({ ledger, ms: 50, index }));
+      const { orchestrationId, jobIds, launch } = await suite.service.kickOffJob('ledgered', params, {
+        maxParallel: 2,
+      });
+      expect(launch).toMatchObject({ launched: 2 });
+      // From now on Cloud Run answers 429, until the admission after the first job end gave up (past
+      // the function's 30 s retry budget) and handed the job it admitted to the sweeper.
+      suite.stack.cloudRun.faults.rejectRunsFor(600_000, 'RESOURCE_EXHAUSTED');
+      const store = storeFor(suite.clients.firestore);
+      await waitForSnapshot(
+        store.collections.job(orchestrationId, jobIds[2] as string),
+        (snapshot) =>
+          snapshot.exists && parseJobDocument(snapshot).launchDeferredAt !== null ? true : undefined,
+        { what: 'job 2 handed to the sweeper', timeoutMs: 120_000 },
+      );
+      suite.stack.cloudRun.faults.clear();
+      expect(await eventWithin(orchestrationId, 240_000)).toMatchObject({
+        status: 'Completed',
+        succeeded: 8,
+        failed: 0,
+      });
+      const { most, starts } = readLedger(ledger);
+      expect(most).toBeLessThanOrEqual(2);
+      expect([...starts.values()]).toEqual(Array.from({ length: 8 }, () => 1));
+    } finally {
+      clearInterval(sweeper);
+      await suite.stack.sweep().catch(() => undefined);
+    }
+  }, 300_000);
 });

@@ -1,4 +1,4 @@
-import type { Logger, Store } from '@e11/core';
+import { DEFAULTS, type Logger, type Store } from '@e11/core';
 import type { Engine } from '@e11/core/engine';
 
 /** Engines that admit the next jobs of `maxParallel` orchestrations, one per store, created on first use. */
@@ -26,6 +26,9 @@ export function createAdmitters(logger: Logger): Admitters {
             firestore: store.firestore,
             collectionPrefix: store.collections.prefix,
             logger,
+            // A function has a timeout: Cloud Run's "later" is retried as long as the sweeper's, then
+            // the jobs are handed to the sweeper (see admitAndLaunch).
+            launch: { retryBudget: DEFAULTS.sweepLaunchRetryBudgetMs },
           }),
         );
         engines.set(store, engine);

@@ -70,6 +70,7 @@ function job(patch: Partial<JobDoc> = {}): JobDoc {
     limited: false,
     attempt: 0,
     launches: 0,
+    launchDeferredAt: null,
     maxAttempts: null,
     attempts: [],
     attemptsDropped: { count: 0, epoch: 1, inEpoch: 0 },
@@ -123,6 +124,20 @@ describe('decidePending', () => {
     expect(await decidePending(state(launching, {}, { launcherGone: true }), reopened)).toEqual({
       action: 'relaunch',
     });
+  });
+
+  it('relaunches a never-launched job an admission handed over, beside a live admitter (maxParallel)', async () => {
+    const admitting = orchestration({
+      maxParallel: 2,
+      admitted: 3,
+      admittedAt: at(NOW - 1_000),
+      launchHeartbeatAt: at(NOW - 1_000),
+    });
+    const admitted = job({ index: 2 });
+    // Its admitter may still be launching it: the sweeper leaves it alone, even long after kick-off.
+    expect(await decidePending(state(admitting, {}), admitted)).toEqual({ action: 'wait' });
+    const handedOver = job({ index: 2, launchDeferredAt: at(NOW - 500) });
+    expect(await decidePending(state(admitting, {}), handedOver)).toEqual({ action: 'relaunch' });
   });
 
   it('waits while the execution that may run the job is queued or running, or cannot be read', async () => {

@@ -76,7 +76,11 @@ export async function decidePending(state: LaunchState, job: JobDoc): Promise<Pe
   if (launches === 0 && attempts === 0) {
     // With maxParallel, admissions after the kick-off launch too: only their silence (launcherGone) counts.
     const launchDone = orchestration.launchCompletedAt !== null && orchestration.maxParallel === null;
-    return state.launcherGone || (launchDone && waitedLong) ? { action: 'relaunch' } : { action: 'wait' };
+    // An admission that could not launch it handed it over (launchDeferredAt): launched at once.
+    const handedOver = job.launchDeferredAt !== null;
+    return state.launcherGone || handedOver || (launchDone && waitedLong)
+      ? { action: 'relaunch' }
+      : { action: 'wait' };
   }
   const executions = executionsOf(orchestration, job);
   let ended: ExecutionState | undefined;

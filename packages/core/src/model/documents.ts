@@ -238,6 +238,11 @@ export const jobDocSchema = z.object({
    * whose task dies before claiming the job counts like an attempt.
    */
   launches: z.number().int().nonnegative().default(0),
+  /**
+   * An admission (`maxParallel`) could not launch the job (Cloud Run answered "later" past its retry
+   * budget) and handed it to the sweeper, which launches it without waiting for that admitter's silence.
+   */
+  launchDeferredAt: timestamp.nullable().default(null),
   /** Attempts allowed per epoch, recorded by the runner at claim (job class, kick-off and defaults merged). */
   maxAttempts: z.number().int().positive().nullable().default(null),
   attempts: z.array(attemptRecordSchema).default([]),

@@ -1,10 +1,38 @@
+import PQueue from 'p-queue';
+
 import { DEFAULTS } from '../defaults.js';
 import { jobIdFor } from '../internal/ids.js';
+import type { OrchestrationDoc } from '../model/documents.js';
 import type { StatusCounts } from '../model/status.js';
 import { admitWaitingJobs } from '../store/admission.js';
-import { recordLaunchHeartbeat } from '../store/launch-records.js';
+import { markLaunchDeferred, recordLaunchHeartbeat } from '../store/launch-records.js';
+import { unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
+
+/**
+ * Marks admitted jobs that could not be launched for the sweeper (`markLaunchDeferred`); a job whose
+ * mark cannot be written waits for the sweeper's timeout on this admission instead.
+ */
+async function handOver(
+  context: LaunchContext,
+  orchestration: OrchestrationDoc,
+  jobs: readonly { id: string; index: number }[],
+): Promise<void> {
+  const unwritten = unwrittenJobsByIndex(context.store, orchestration);
+  await new PQueue({ concurrency: 16 }).addAll(
+    jobs.map((job) => async () => {
+      await markLaunchDeferred(context.store, { orchestrationId: orchestration.id, jobId: job.id }, () =>
+        unwritten(job.index),
+      ).catch((error: unknown) =>
+        context.logger.warn(
+          { orchestrationId: orchestration.id, jobId: job.id, err: (error as Error).message },
+          'could not hand a job the admission did not launch to the sweeper; it launches it later',
+        ),
+      );
+    }),
+  );
+}
 
 /** What {@link admitAndLaunch} did. */
 export interface AdmitReport {
@@ -44,6 +72,8 @@ export async function admitAndLaunch(
       concurrency: context.launch.concurrency,
       // Admitted just now, neither cancelled nor paused: no listener per admission.
       watchCancel: false,
+      // Not launched now (Cloud Run said "later" past the retry budget): the next sweep launches them.
+      onDeferred: (jobs) => handOver(context, orchestration, jobs),
     });
     return { admitted: count, launch };
   } finally {

@@ -60,6 +60,8 @@ export interface LaunchPlan {
    * during it is still seen by each task. @default true
    */
   watchCancel?: boolean;
+  /** Called once with the jobs this run leaves `Pending` (deferred, not skipped), when there are any. */
+  onDeferred?: (jobs: readonly { id: string; index: number }[]) => Promise<void>;
 }
 
 /** What happened during a launch run. Every job of the plan is counted once: launched, failed, deferred or skipped. */
@@ -164,6 +166,7 @@ export async function launchJobs(context: LaunchContext, plan: LaunchPlan): Prom
     cancelWatch?.stop();
   }
   run.logSummary();
+  if (plan.onDeferred && run.deferredJobs.length > 0) await plan.onDeferred(run.deferredJobs);
   return run.report;
 }
 
@@ -227,6 +230,8 @@ class LaunchRun {
   #serviceError: Error | undefined;
   readonly #launchErrors = new Map<string, number>();
   readonly #deferredErrors = new Map<string, number>();
+  /** The jobs this run left Pending (`deferred`), for the plan's `onDeferred`. */
+  readonly deferredJobs: PlannedJob[] = [];
   #cancelled: AbortSignal | undefined;
   #signal: AbortSignal | undefined;
   #unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
@@ -345,6 +350,7 @@ class LaunchRun {
           if (failed) this.report.failed++;
         } catch (recordError) {
           this.report.deferred++;
+          this.deferredJobs.push(job);
           logger.error(
             { orchestrationId: orchestration.id, jobId: job.id, err: (recordError as Error).message },
             'could not record a failed launch: the job stays Pending for the sweeper',
@@ -361,6 +367,7 @@ class LaunchRun {
       return;
     }
     this.report.deferred += jobs.length;
+    this.deferredJobs.push(...jobs);
     note(this.#deferredErrors, error, jobs.length);
   }
 

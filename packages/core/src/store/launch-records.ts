@@ -85,6 +85,33 @@ export async function markLaunchCompleted(store: Store, orchestrationId: string)
 }
 
 /**
+ * Hands a job an admission could not launch to the sweeper (`launchDeferredAt`): it stays `Pending`
+ * and the next sweep launches it. A job with no document gets one (a first write, see
+ * unwritten-jobs.ts).
+ */
+export async function markLaunchDeferred(
+  store: Store,
+  job: { orchestrationId: string; jobId: string },
+  unwritten: () => Promise<UnwrittenJob | undefined>,
+): Promise<void> {
+  const ref = store.collections.job(job.orchestrationId, job.jobId);
+  const at = now(store);
+  try {
+    await ref.update({ launchDeferredAt: at, updatedAt: at });
+  } catch (error) {
+    if (grpcCodeOf(error) !== GrpcStatus.NOT_FOUND) throw error;
+    const fresh = await unwritten();
+    if (!fresh) return;
+    await ref
+      .create({ ...unwrittenJobDoc(fresh), launchDeferredAt: at, updatedAt: at })
+      .catch((race: unknown) => {
+        // Written meanwhile (its task claimed it after all, or the sweeper): nothing is waiting for it.
+        if (grpcCodeOf(race) !== GrpcStatus.ALREADY_EXISTS) throw race;
+      });
+  }
+}
+
+/**
  * Gives a job the sweeper relaunched a fresh `updatedAt`, so the next sweep does not launch it again at
  * once. A job that had no document usually has one now (the launch recorded its execution); if not, it
  * gets one here (a first write, see unwritten-jobs.ts). Best effort: a failure only means an early
