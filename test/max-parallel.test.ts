@@ -215,6 +215,11 @@ describe('maxParallel on the local stack', () => {
           snapshot.exists && parseJobDocument(snapshot).launchDeferredAt !== null ? true : undefined,
         { what: 'job 2 handed to the sweeper', timeoutMs: 120_000 },
       );
+      // Until Cloud Run takes runs again, the job says why it waits.
+      expect(await suite.service.getJob(orchestrationId, jobIds[2] as string)).toMatchObject({
+        status: 'Pending',
+        waiting: 'quota',
+      });
       suite.stack.cloudRun.faults.clear();
       expect(await eventWithin(orchestrationId, 240_000)).toMatchObject({
         status: 'Completed',

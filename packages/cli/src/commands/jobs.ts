@@ -21,6 +21,7 @@ function jobNote(job: JobInfo): string {
   if (job.waiting === 'maxParallel') return 'waiting for a slot (maxParallel)';
   if (job.waiting === 'paused') return 'waiting for resume (paused)';
   if (job.waiting === 'startAt') return 'waiting for its start (startAt)';
+  if (job.waiting === 'quota') return "waiting for Cloud Run's quota (the sweeper launches it)";
   if (job.error) return `${job.error.code}${job.deadLettered ? ' (dead-lettered)' : ''}`;
   return '';
 }

@@ -79,14 +79,15 @@ export interface JobInfo<P extends JobParams = JobParams, R = unknown> {
   updatedAt: Date;
   /**
    * Why a `Pending` job is not launched yet: its orchestration is `paused`, its `startAt` has not come,
-   * or it waits for a slot (`maxParallel`). Null for a job that is launched or launching, and for every
-   * job not `Pending`.
+   * it waits for a slot (`maxParallel`), or Cloud Run's quota turned its launch away and the sweeper
+   * launches it later (`quota`). Null for a job that is launched or launching, and for every job not
+   * `Pending`.
    */
   waiting: WaitingReason | null;
 }
 
 /** Why a `Pending` job waits (see `JobInfo.waiting`). */
-export type WaitingReason = 'paused' | 'startAt' | 'maxParallel';
+export type WaitingReason = 'paused' | 'startAt' | 'maxParallel' | 'quota';
 
 /** What of its orchestration tells why a job waits. */
 export type WaitingContext = Pick<OrchestrationDoc, 'paused' | 'startAt' | 'maxParallel' | 'admitted'>;
@@ -104,8 +105,9 @@ export function waitingReason(
   if (orchestration.paused) return 'paused';
   if ((orchestration.startAt?.toMillis() ?? 0) > nowMs) return 'startAt';
   const admitted = orchestration.maxParallel === null ? null : orchestration.admitted;
-  if (admitted !== null && job.index >= admitted && job.launches === 0 && job.attempt === 0)
-    return 'maxParallel';
+  const neverLaunched = job.launches === 0 && job.attempt === 0;
+  if (admitted !== null && job.index >= admitted && neverLaunched) return 'maxParallel';
+  if (job.launchDeferredAt !== null && neverLaunched) return 'quota';
   return null;
 }
 
