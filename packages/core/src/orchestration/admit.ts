@@ -6,7 +6,7 @@ import type { OrchestrationDoc } from '../model/documents.js';
 import type { StatusCounts } from '../model/status.js';
 import { admitWaitingJobs } from '../store/admission.js';
 import { markLaunchDeferred, recordLaunchHeartbeat } from '../store/launch-records.js';
-import { unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
+import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 
@@ -18,8 +18,8 @@ async function handOver(
   context: LaunchContext,
   orchestration: OrchestrationDoc,
   jobs: readonly { id: string; index: number }[],
+  unwritten: (index: number) => Promise<UnwrittenJob | undefined>,
 ): Promise<void> {
-  const unwritten = unwrittenJobsByIndex(context.store, orchestration);
   await new PQueue({ concurrency: 16 }).addAll(
     jobs.map((job) => async () => {
       await markLaunchDeferred(context.store, { orchestrationId: orchestration.id, jobId: job.id }, () =>
@@ -58,6 +58,8 @@ export async function admitAndLaunch(
   const admission = await admitWaitingJobs(context.store, orchestrationId, counts);
   if (!admission) return { admitted: 0, launch: null };
   const { orchestration, first, count } = admission;
+  // The params chunks of the orchestration just read: launching reads no orchestration again.
+  const unwritten = unwrittenJobsByIndex(context.store, orchestration);
   const heartbeat = setInterval(() => {
     recordLaunchHeartbeat(context.store, orchestrationId).catch(() => undefined);
   }, DEFAULTS.launchHeartbeatMs);
@@ -70,10 +72,11 @@ export async function admitAndLaunch(
         index: first + offset,
       })),
       concurrency: context.launch.concurrency,
+      unwritten,
       // Admitted just now, neither cancelled nor paused: no listener per admission.
       watchCancel: false,
       // Not launched now (Cloud Run said "later" past the retry budget): the next sweep launches them.
-      onDeferred: (jobs) => handOver(context, orchestration, jobs),
+      onDeferred: (jobs) => handOver(context, orchestration, jobs, unwritten),
     });
     return { admitted: count, launch };
   } finally {

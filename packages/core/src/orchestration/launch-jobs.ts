@@ -46,10 +46,11 @@ export interface LaunchPlan {
   /** Force one execution per job. */
   perJob?: boolean;
   /**
-   * The jobs as the caller registered them, from memory (a kick-off): a per-job launch records each
-   * execution on a job that has no document yet without reading its params back. @default read them
+   * The jobs as the caller registered them, from memory (a kick-off), or from the orchestration the
+   * caller read (an admission): a per-job launch records each execution on a job that has no document
+   * yet without reading the orchestration again. @default read them
    */
-  unwritten?: (index: number) => UnwrittenJob | undefined;
+  unwritten?: (index: number) => UnwrittenJob | undefined | Promise<UnwrittenJob | undefined>;
   /** Stops launching when it aborts: jobs not launched yet stay Pending (counted as `deferred`). */
   signal?: AbortSignal;
   /** How long one request retries quota and 503 answers. @default the context's `launch.retryBudgetMs` */
