@@ -246,8 +246,10 @@ async function sweepOne(
   report.relaunched += outcome.relaunched;
   report.deadLettered += outcome.deadLettered;
   // Slots a lost completion trigger did not fill (or that relaunches above did not take).
-  const admission = await admitAndLaunch(context, orchestration.id);
-  report.relaunched += admission.launch?.launched ?? 0;
+  if (orchestration.maxParallel !== null) {
+    const admission = await admitAndLaunch(context, orchestration.id);
+    report.relaunched += admission.launch?.launched ?? 0;
+  }
 }
 
 /** `InProgress` jobs whose heartbeat went stale: requeued while attempts remain, else dead-lettered. */

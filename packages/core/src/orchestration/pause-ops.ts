@@ -71,7 +71,8 @@ export async function resumeOrchestration(
     writtenBeforeMs: nowMs + 60_000,
   });
   // With maxParallel: the slots the pause left free.
-  const admission = await admitAndLaunch(context, orchestrationId);
+  const admission =
+    orchestration.maxParallel === null ? undefined : await admitAndLaunch(context, orchestrationId);
   // Like a kick-off's end of launch; failing to say so only leaves the jobs to the sweeper's timeout.
   await markLaunchCompleted(store, orchestrationId).catch((error: unknown) =>
     context.logger.warn(
@@ -79,5 +80,5 @@ export async function resumeOrchestration(
       'could not mark the launch complete after resume()',
     ),
   );
-  return { resumed: true, launched: outcome.relaunched + (admission.launch?.launched ?? 0) };
+  return { resumed: true, launched: outcome.relaunched + (admission?.launch?.launched ?? 0) };
 }
