@@ -1,3 +1,7 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { runBuiltCli } from './helpers/cli.js';
@@ -37,6 +41,42 @@ describe('the built e11 executable', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ id: orchestrationId, counts: { completed: 1 }, progress: 1 });
+  });
+
+  it('keeps stdout for the output: logs go to stderr, so --json stays parseable', async () => {
+    await ensureTopic(pubsub);
+    const service = monitoringService(firestore, pubsub, 'l_');
+    const first = await service.kickOffJob('process_batch', [{ a: 1 }], { idempotencyKey: 'nightly-1' });
+    await service.close();
+    const dir = await mkdtemp(join(tmpdir(), 'e11-cli-log-'));
+    try {
+      const params = join(dir, 'params.jsonl');
+      await writeFile(params, '{"a":1}\n');
+      // The repeated key makes the kick-off log (debug) that it waits for the first one's registration.
+      const { code, stdout, stderr } = await runBuiltCli(
+        projectId,
+        [
+          '--prefix',
+          'l_',
+          '--json',
+          'kickoff',
+          'process_batch',
+          '--params',
+          params,
+          '--idempotency-key',
+          'nightly-1',
+        ],
+        { E11_LOG_LEVEL: 'debug' },
+      );
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({
+        orchestrationId: first.orchestrationId,
+        deduplicated: true,
+      });
+      expect(stderr).toContain('idempotency key already used');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("--tenant scopes every command: another tenant's orchestration answers as an unknown id", async () => {

@@ -1,4 +1,4 @@
-import { resolveProjectId } from '@e11/core';
+import { createLogger, resolveProjectId } from '@e11/core';
 import { OrchestrationService } from '@e11/sdk';
 
 import { LazyCloudRunLauncher } from './lazy-launcher.js';
@@ -28,6 +28,8 @@ export const defaultServiceFactory: ServiceFactory = (options) => {
     projectId,
     collectionPrefix: options.prefix,
     launcher: new LazyCloudRunLauncher(projectId),
+    // Logs go to stderr: stdout carries the command's output (`--json` is parsed by scripts).
+    logger: createLogger('e11-cli', {}, process.stderr),
     ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
     ...(options.database === undefined ? {} : { databaseId: options.database }),
   });

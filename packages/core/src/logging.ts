@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { type DestinationStream, pino, type Logger, type LoggerOptions } from 'pino';
 
 /** The logger every E11 process uses: pino's, with Cloud Logging's field names (see `createLogger`). */
 export type { Logger } from 'pino';
@@ -26,9 +26,15 @@ export function cloudLoggingOptions(options: LoggerOptions = {}): LoggerOptions 
 }
 
 /**
- * The SDK's logger: Cloud Logging-shaped JSON lines on stdout, quiet by default (`warn`, or
- * E11_LOG_LEVEL). Pass your own pino logger in the options of any E11 class to route logs elsewhere.
+ * The SDK's logger: Cloud Logging-shaped JSON lines on stdout (or `destination`), quiet by default
+ * (`warn`, or E11_LOG_LEVEL). Pass your own pino logger in the options of any E11 class to route logs
+ * elsewhere.
  */
-export function createLogger(name: string, options: LoggerOptions = {}): Logger {
-  return pino(cloudLoggingOptions({ name, level: process.env.E11_LOG_LEVEL ?? 'warn', ...options }));
+export function createLogger(
+  name: string,
+  options: LoggerOptions = {},
+  destination?: DestinationStream,
+): Logger {
+  const settings = cloudLoggingOptions({ name, level: process.env.E11_LOG_LEVEL ?? 'warn', ...options });
+  return destination === undefined ? pino(settings) : pino(settings, destination);
 }
