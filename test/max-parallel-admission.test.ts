@@ -128,3 +128,84 @@ describe('maxParallel admission', () => {
     await service.close();
   });
 });
+
+describe('concurrency keys', () => {
+  it('share a limit across orchestrations, hand slots round robin, and free a slot when its job ends', async () => {
+    const { all, service, launcher, store } = services(3);
+    const launchedJobs = () => launcher.requests.map((request) => request.env.JOB_ID as string);
+    const a = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: 6 }, (_, i) => ({ i })),
+      {
+        concurrency: { key: 'db', limit: 2 },
+      },
+    );
+    expect(a).toMatchObject({ launch: { launched: 2 }, waiting: 4 });
+    const b = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: 6 }, (_, i) => ({ i })),
+      {
+        concurrency: { key: 'db', limit: 2 },
+      },
+    );
+    // The key's two slots are taken: B waits for them, and says so.
+    expect(b).toMatchObject({ waiting: 6 });
+    expect((await service.getJob(b.orchestrationId, b.jobIds[0] as string)).waiting).toBe('concurrencyKey');
+    expect(await service.getOrchestration(b.orchestrationId)).toMatchObject({
+      concurrencyKey: 'db',
+      admitted: 0,
+    });
+    // Another key has its own slots.
+    const c = await service.kickOffJob('process_batch', [{ i: 0 }, { i: 1 }], {
+      concurrency: { key: 'api', limit: 1 },
+    });
+    expect(c).toMatchObject({ launch: { launched: 1 }, waiting: 1 });
+
+    // Each end frees one slot; the sweeps hand them out alternately while both wait.
+    const owner = new Map<string, string>();
+    for (const [id, jobs] of [
+      [a.orchestrationId, a.jobIds],
+      [b.orchestrationId, b.jobIds],
+    ] as const) {
+      for (const jobId of jobs) owner.set(jobId, id);
+    }
+    const ended = new Set<string>();
+    for (let round = 0; round < 6; round++) {
+      const running = launchedJobs().filter((jobId) => owner.has(jobId) && !ended.has(jobId));
+      expect(running.length).toBeLessThanOrEqual(2);
+      const next = running[0] as string;
+      await runToCompletion(store, owner.get(next) as string, next);
+      ended.add(next);
+      // Three sweepers at once: each freed slot is given once.
+      await Promise.all(all.map((sweeper) => sweeper.sweep({ requeueGraceMs: 0 })));
+    }
+    const keyed = launchedJobs().filter((jobId) => owner.has(jobId));
+    expect(keyed).toHaveLength(8);
+    // After A's first two, the six admitted since went three to each orchestration.
+    const after = keyed.slice(2).map((jobId) => owner.get(jobId));
+    expect(after.filter((id) => id === a.orchestrationId)).toHaveLength(3);
+    expect(after.filter((id) => id === b.orchestrationId)).toHaveLength(3);
+
+    // Cancelling B frees the slots its admitted jobs held: A takes them.
+    await service.cancel(b.orchestrationId);
+    await service.sweep({ requeueGraceMs: 0 });
+    const running = launchedJobs().filter(
+      (jobId) => owner.get(jobId) === a.orchestrationId && !ended.has(jobId),
+    );
+    expect(running).toHaveLength(2);
+    await Promise.all(all.map((sweeper) => sweeper.close()));
+  });
+
+  it('refuses a key that is not a short name, or a limit that is not a positive integer', async () => {
+    const { service } = services();
+    for (const concurrency of [
+      { key: '', limit: 1 },
+      { key: 'a/b', limit: 1 },
+      { key: 'db', limit: 0 },
+    ]) {
+      const error = await rejection(service.kickOffJob('process_batch', [{ i: 0 }], { concurrency }));
+      expect(error).toMatchObject({ code: 'E11_INVALID_OPTIONS' });
+    }
+    await service.close();
+  });
+});

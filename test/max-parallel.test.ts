@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -233,5 +233,39 @@ describe('maxParallel on the local stack', () => {
       clearInterval(sweeper);
       await suite.stack.sweep().catch(() => undefined);
     }
+  }, 300_000);
+
+  it('shares a concurrency key between two orchestrations: never above its limit together, slots shared fairly', async () => {
+    const ledgers = [join(dir, 'ledger-key-a.txt'), join(dir, 'ledger-key-b.txt')];
+    const kickOffs = await Promise.all(
+      ledgers.map((ledger) =>
+        suite.service.kickOffJob(
+          'ledgered',
+          Array.from({ length: 10 }, (_, index) => ({ ledger, ms: 300, index })),
+          { concurrency: { key: 'warehouse-db', limit: 4 } },
+        ),
+      ),
+    );
+    for (const { orchestrationId } of kickOffs) {
+      expect(await eventWithin(orchestrationId, 180_000)).toMatchObject({
+        status: 'Completed',
+        succeeded: 10,
+      });
+    }
+    // Both ledgers on one timeline: never more than the key's limit at once.
+    const together = join(dir, 'ledger-key-both.txt');
+    writeFileSync(together, ledgers.map((ledger) => readFileSync(ledger, 'utf8')).join(''));
+    expect(readLedger(together).most).toBeLessThanOrEqual(4);
+    // While both had jobs to start, each got at least 40% of the starts.
+    const starts = ledgers.map((ledger) =>
+      readFileSync(ledger, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('start '))
+        .map((line) => Number(line.split(' ')[3])),
+    );
+    const bothWaiting = Math.min(...starts.map((times) => Math.max(...times)));
+    const within = starts.map((times) => times.filter((at) => at <= bothWaiting).length);
+    const total = within.reduce((sum, n) => sum + n, 0);
+    for (const n of within) expect(n / total).toBeGreaterThanOrEqual(0.4);
   }, 300_000);
 });

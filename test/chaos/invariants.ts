@@ -10,7 +10,7 @@ import {
 import type { ChaosParams, ChaosResult } from '../fixtures/src/chaos-jobs.js';
 
 import type { ChaosStack } from './chaos-stack.js';
-import type { Expected } from './workload.js';
+import { CHAOS_KEY, CHAOS_KEY_LIMIT, type Expected } from './workload.js';
 
 /** What the invariants found; a run passes when `violations` is empty. */
 export interface InvariantReport {
@@ -25,11 +25,12 @@ export interface InvariantReport {
   /** Pairs of attempts of one job that both ran to the end of their work and overlapped in time. */
   overlaps: number;
   /**
-   * `maxParallel` orchestrations that had more finished attempts running at once than their limit
-   * (attempts killed before the end of their work are not counted: a lower bound).
+   * `maxParallel` orchestrations (and the chaos concurrency key) that had more finished attempts
+   * running at once than their limit (attempts killed before the end of their work are not counted: a
+   * lower bound).
    */
   parallelExceeded: number;
-  /** Orchestrations with `maxParallel`. */
+  /** Orchestrations with `maxParallel` or the chaos concurrency key. */
   limited: number;
   /** Kick-offs whose backend died before registering every job (removed by the sweeper). */
   abandoned: number;
@@ -121,6 +122,7 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
   const ends = new Set<string>();
   const seen = new Set<string>();
   const limits = new Map<string, number>();
+  const keyed = new Set<string>();
 
   const snapshots = await store.collections.orchestrations().get();
   for (const snapshot of snapshots.docs) {
@@ -133,6 +135,7 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
     report.orchestrations++;
     report.jobs += orchestration.total;
     if (orchestration.maxParallel !== null) limits.set(id, orchestration.maxParallel);
+    if (orchestration.concurrencyKey !== null) keyed.add(id);
     const params = expectedParams(expected, orchestration);
     seen.add(orchestration.tags.chaosKickoff ?? id);
     if (!params) violation(`orchestration ${id}: not kicked off by this run`);
@@ -219,7 +222,12 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
 
   const ledger = await chaos.firestore.collection(chaos.ledgerCollection).get();
   const entries = ledger.docs.map((doc) => doc.data() as LedgerEntry);
-  report.limited = limits.size;
+  report.limited = new Set([...limits.keys(), ...keyed]).size;
+  const onKey = mostFinishedAtOnce(entries.filter((entry) => keyed.has(entry.orchestrationId ?? '')));
+  if (onKey > CHAOS_KEY_LIMIT) {
+    report.parallelExceeded++;
+    violation(`concurrency key ${CHAOS_KEY}: ${onKey} attempts ran at once, limit ${CHAOS_KEY_LIMIT}`);
+  }
   for (const [id, limit] of limits) {
     const most = mostFinishedAtOnce(entries.filter((entry) => entry.orchestrationId === id));
     if (most <= limit) continue;

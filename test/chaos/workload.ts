@@ -14,6 +14,10 @@ export interface Expected {
   byTag: Map<string, ChaosParams[]>;
 }
 
+/** The concurrency key some chaos orchestrations share, and its limit. */
+export const CHAOS_KEY = 'chaos-db';
+export const CHAOS_KEY_LIMIT = 3;
+
 /** The params of one seeded orchestration (about one job in ten fails by design). */
 export function chaosParams(random: Random, config: ChaosConfig): ChaosParams[] {
   const [min, max] = config.jobsPerOrchestration;
@@ -37,8 +41,10 @@ export function chaosKickOffOptions(
     retry: { maxAttempts: 6, initialBackoff: '50ms', maxBackoff: '500ms' },
     background: true,
     tags,
-    // Some orchestrations run a few jobs at a time: their later jobs are launched by job ends.
+    // Some orchestrations run a few jobs at a time (their later jobs are launched by job ends), alone
+    // or sharing a concurrency key.
     ...(random.chance(0.3) ? { maxParallel: random.int(1, 3) } : {}),
+    ...(random.chance(0.3) ? { concurrency: { key: CHAOS_KEY, limit: CHAOS_KEY_LIMIT } } : {}),
   };
 }
 

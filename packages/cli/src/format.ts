@@ -14,10 +14,11 @@ export function progressLine(info: OrchestrationInfo): string {
   if (info.counts.cancelled > 0) parts.push(`cancelled ${info.counts.cancelled}`);
   parts.push(`running ${info.counts.inProgress}`, `pending ${info.counts.pending}`);
   if (info.paused) parts.push('paused (pending jobs wait for resume)');
-  if (info.maxParallel !== null) {
-    const waiting = info.total - (info.admitted ?? info.total);
-    parts.push(`at most ${info.maxParallel} at once${waiting > 0 ? ` (${waiting} wait for a slot)` : ''}`);
-  }
+  const waiting = info.total - (info.admitted ?? info.total);
+  const slot = waiting > 0 ? ` (${waiting} wait for a slot)` : '';
+  if (info.maxParallel !== null)
+    parts.push(`at most ${info.maxParallel} at once${info.concurrencyKey ? '' : slot}`);
+  if (info.concurrencyKey !== null) parts.push(`concurrency key ${info.concurrencyKey}${slot}`);
   return parts.join('  ');
 }
 

@@ -19,6 +19,7 @@ export interface JobsArgs {
 /** What the row of a job says besides its status: why it waits, its attempt, its error code. */
 function jobNote(job: JobInfo): string {
   if (job.waiting === 'maxParallel') return 'waiting for a slot (maxParallel)';
+  if (job.waiting === 'concurrencyKey') return 'waiting for a slot of its concurrency key';
   if (job.waiting === 'paused') return 'waiting for resume (paused)';
   if (job.waiting === 'startAt') return 'waiting for its start (startAt)';
   if (job.waiting === 'quota') return "waiting for Cloud Run's quota (the sweeper launches it)";

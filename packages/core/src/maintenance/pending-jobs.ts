@@ -75,7 +75,7 @@ export async function decidePending(state: LaunchState, job: JobDoc): Promise<Pe
   const waitedLong = job.updatedAt.toMillis() < state.timeoutBeforeMs;
   if (launches === 0 && attempts === 0) {
     // With maxParallel, admissions after the kick-off launch too: only their silence (launcherGone) counts.
-    const launchDone = orchestration.launchCompletedAt !== null && orchestration.maxParallel === null;
+    const launchDone = orchestration.launchCompletedAt !== null && orchestration.admitted === null;
     // An admission that could not launch it handed it over (launchDeferredAt): launched at once.
     const handedOver = job.launchDeferredAt !== null;
     return state.launcherGone || handedOver || (launchDone && waitedLong)

@@ -233,7 +233,7 @@ async function sweepOne(
     startAtMs,
   );
   const timeoutBeforeMs = nowMs - limits.pendingTimeoutMs;
-  const admitting = orchestration.maxParallel !== null && orchestration.admittedAt !== null;
+  const admitting = orchestration.admittedAt !== null;
   const outcome = await launchWaitingJobs(context, {
     orchestration,
     launcherGone:
@@ -246,7 +246,7 @@ async function sweepOne(
   report.relaunched += outcome.relaunched;
   report.deadLettered += outcome.deadLettered;
   // Slots a lost completion trigger did not fill (or that relaunches above did not take).
-  if (orchestration.maxParallel !== null) {
+  if (orchestration.maxParallel !== null || orchestration.concurrencyKey !== null) {
     const admission = await admitAndLaunch(context, orchestration.id);
     report.relaunched += admission.launch?.launched ?? 0;
   }

@@ -16,6 +16,8 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
  * - `{prefix}schedules/{id}` and `{prefix}schedules/{id}/runs/{runId}` (id: the name, or `{tenant}__{name}` encoded)
  * - `{prefix}maintenance/sweeper` (where the last sweep stopped)
  * - `{prefix}maintenance/launch-budget:{project}:{region}` (the region's run-request budget, shared)
+ * - `{prefix}maintenance/concurrency:{tenant}:{key}` and its `slots/{orchestrationId}:{index}` (a
+ *   concurrency key's limit, waiting orchestrations and the slots its admitted jobs hold)
  */
 export class Collections {
   readonly prefix: string;
@@ -101,6 +103,24 @@ export class Collections {
     return this.firestore.collection(`${this.prefix}maintenance`).doc(`launch-budget:${project}:${region}`);
   }
 
+  /**
+   * A concurrency key's document (`{prefix}maintenance/{keyId}`, `keyId` from {@link concurrencyKeyId}):
+   * its limit and the orchestrations waiting for its slots.
+   */
+  concurrencyKey(keyId: string): DocumentReference {
+    return this.firestore.collection(`${this.prefix}maintenance`).doc(keyId);
+  }
+
+  /** The slots a concurrency key has given: one document per admitted job, deleted when the job ends. */
+  concurrencySlots(keyId: string): CollectionReference {
+    return this.concurrencyKey(keyId).collection('slots');
+  }
+
+  /** The slot of job `index` of `orchestrationId` under a concurrency key. */
+  concurrencySlot(keyId: string, orchestrationId: string, index: number): DocumentReference {
+    return this.concurrencySlots(keyId).doc(`${orchestrationId}:${index}`);
+  }
+
   /** The Eventarc path pattern of job documents, for the `onJobWritten` trigger. */
   get jobDocumentPattern(): string {
     return `${this.orchestrationsId}/{orchestrationId}/jobs/{jobId}`;
@@ -126,4 +146,14 @@ export function parseJobDocumentPath(path: string): JobDocumentPath | undefined 
   const [, prefix, orchestrationId, jobId] = match;
   if (prefix === undefined || orchestrationId === undefined || jobId === undefined) return undefined;
   return { prefix, orchestrationId, jobId };
+}
+
+/** The document id of concurrency key `key` of `tenant` (keys of different tenants never share slots). */
+export function concurrencyKeyId(tenant: string | null, key: string): string {
+  return `concurrency:${tenant ?? ''}:${key}`;
+}
+
+/** The key name of a concurrency key document id (tenants hold no ':'). */
+export function concurrencyKeyName(keyId: string): string {
+  return keyId.split(':').slice(2).join(':');
 }

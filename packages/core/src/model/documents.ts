@@ -131,6 +131,12 @@ export const orchestrationDocSchema = z.object({
   admittedAt: timestamp.nullable().default(null),
   /** Random, set by the admission that last moved the cursor: it tells a lost answer's write its own. */
   admissionToken: z.string().nullable().default(null),
+  /**
+   * The concurrency key document (`concurrencyKeyId`) whose slots this orchestration's jobs take, with
+   * the orchestrations sharing it: jobs are admitted through the key (the cursor `admitted` still
+   * tells which). Null without `concurrency`.
+   */
+  concurrencyKey: z.string().nullable().default(null),
   /** Paused: nothing new is launched for it (running jobs finish) until it is resumed. */
   paused: z.boolean().default(false),
   pausedAt: timestamp.nullable().default(null),
@@ -230,6 +236,8 @@ export const jobDocSchema = z.object({
    * and launches the next jobs (it reads nothing more for the jobs of other orchestrations).
    */
   limited: z.boolean().default(false),
+  /** The concurrency key document whose slot the job holds once admitted (its end frees it). */
+  concurrencyKey: z.string().nullable().default(null),
   /** Attempts started so far (0 until the first claim). */
   attempt: z.number().int().nonnegative().default(0),
   /**
@@ -284,7 +292,7 @@ export type JobDoc = z.infer<typeof jobDocSchema>;
  */
 export type NewJobDoc = Pick<
   z.input<typeof jobDocSchema>,
-  'jobName' | 'index' | 'shard' | 'status' | 'createdAt' | 'updatedAt' | 'limited'
+  'jobName' | 'index' | 'shard' | 'status' | 'createdAt' | 'updatedAt' | 'limited' | 'concurrencyKey'
 > & { params: string };
 
 /**

@@ -4,7 +4,8 @@ import { DEFAULTS } from '../defaults.js';
 import { jobIdFor } from '../internal/ids.js';
 import type { OrchestrationDoc } from '../model/documents.js';
 import type { StatusCounts } from '../model/status.js';
-import { admitWaitingJobs } from '../store/admission.js';
+import { type Admission, admitWaitingJobs } from '../store/admission.js';
+import { admitThroughKey } from '../store/key-admission.js';
 import { markLaunchDeferred, recordLaunchHeartbeat } from '../store/launch-records.js';
 import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 
@@ -40,24 +41,61 @@ export interface AdmitReport {
   admitted: number;
   /** The launch of those jobs; null when none was admitted. */
   launch: LaunchReport | null;
+  /** Jobs admitted per orchestration (a concurrency key's round may serve several). */
+  admittedBy: Record<string, number>;
 }
 
 /**
- * Fills the free slots of a `maxParallel` orchestration: admits the next jobs (`admitWaitingJobs`,
- * exactly one caller per job) and launches them, a range of consecutive indices, which array mode
- * sends as one execution. Called on each job's end (the completion function), by the sweeper and by
- * `resume()`. While it launches it heartbeats on the orchestration like a kick-off's launch, so the
- * sweeper relaunches the jobs only once this caller is silent (it died between admitting and
- * launching); a job it cannot launch now stays `Pending` for the sweeper.
+ * Fills the free slots of a `maxParallel` orchestration, or of the concurrency key it shares: admits
+ * the next jobs (`admitWaitingJobs` / `admitThroughKey`, exactly one caller per job) and launches them,
+ * each admission a range of consecutive indices, which array mode sends as one execution. A key's
+ * admission may start jobs of the other orchestrations sharing it. Called on each job's end (the
+ * completion function), by the kick-off of a keyed orchestration, by the sweeper and by `resume()`.
+ * The report counts every job this call admitted and launched.
  */
 export async function admitAndLaunch(
   context: LaunchContext,
   orchestrationId: string,
   counts?: StatusCounts,
 ): Promise<AdmitReport> {
-  const admission = await admitWaitingJobs(context.store, orchestrationId, counts);
-  if (!admission) return { admitted: 0, launch: null };
+  const found = await admitWaitingJobs(context.store, orchestrationId, counts);
+  if (!found) return { admitted: 0, launch: null, admittedBy: {} };
+  const admissions =
+    'concurrencyKey' in found ? await admitThroughKey(context.store, found.concurrencyKey) : [found];
+  if (admissions.length === 0) return { admitted: 0, launch: null, admittedBy: {} };
+  const reports = await Promise.all(admissions.map((admission) => launchAdmitted(context, admission)));
+  return {
+    admitted: admissions.reduce((sum, admission) => sum + admission.count, 0),
+    launch: mergeReports(reports),
+    admittedBy: Object.fromEntries(
+      admissions.map((admission) => [admission.orchestration.id, admission.count]),
+    ),
+  };
+}
+
+/** Adds up the reports of several launch runs. */
+function mergeReports(reports: readonly LaunchReport[]): LaunchReport {
+  return reports.reduce<LaunchReport>(
+    (sum, report) => ({
+      executions: [...sum.executions, ...report.executions],
+      launched: sum.launched + report.launched,
+      failed: sum.failed + report.failed,
+      deferred: sum.deferred + report.deferred,
+      skipped: sum.skipped + report.skipped,
+      requests: sum.requests + report.requests,
+    }),
+    { executions: [], launched: 0, failed: 0, deferred: 0, skipped: 0, requests: 0 },
+  );
+}
+
+/**
+ * Launches one admission. While it launches it heartbeats on the orchestration like a kick-off's
+ * launch, so the sweeper relaunches the jobs only once this caller is silent (it died between
+ * admitting and launching); a job it cannot launch now is handed to the sweeper (`handOver`).
+ */
+async function launchAdmitted(context: LaunchContext, admission: Admission): Promise<LaunchReport> {
   const { orchestration, first, count } = admission;
+  const orchestrationId = orchestration.id;
   // The params chunks of the orchestration just read: launching reads no orchestration again.
   const unwritten = unwrittenJobsByIndex(context.store, orchestration);
   const heartbeat = setInterval(() => {
@@ -65,7 +103,7 @@ export async function admitAndLaunch(
   }, DEFAULTS.launchHeartbeatMs);
   heartbeat.unref();
   try {
-    const launch = await launchJobs(context, {
+    return await launchJobs(context, {
       orchestration,
       jobs: Array.from({ length: count }, (_, offset) => ({
         id: jobIdFor(orchestrationId, first + offset),
@@ -78,7 +116,6 @@ export async function admitAndLaunch(
       // Not launched now (Cloud Run said "later" past the retry budget): the next sweep launches them.
       onDeferred: (jobs) => handOver(context, orchestration, jobs, unwritten),
     });
-    return { admitted: count, launch };
   } finally {
     clearInterval(heartbeat);
   }

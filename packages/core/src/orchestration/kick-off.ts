@@ -6,14 +6,17 @@ import type { TopicCheck } from '../completion/topic-check.js';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
+import { concurrencyKeyId } from '../model/collections.js';
 import type { JobParams } from '../model/json.js';
 import { isTerminal } from '../model/status.js';
+import { joinConcurrencyKey } from '../store/key-admission.js';
 import { markLaunchCompleted, markLaunchStarted, recordLaunchHeartbeat } from '../store/launch-records.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import { registerOrchestration, type RegistrationResult } from '../store/register-orchestration.js';
 import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
 import { validateParamsList } from '../validate/params.js';
 
+import { admitAndLaunch } from './admit.js';
 import { awaitRegistration } from './await-registration.js';
 import type { JobDefinitions, JobReference } from './job-definitions.js';
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
@@ -148,6 +151,8 @@ export async function registerKickOff(
           : Timestamp.fromMillis((valid.startAtMs ?? createdAtMs) + options.policy.orchestrationTimeoutMs),
       startAt: valid.startAtMs === null ? null : Timestamp.fromMillis(valid.startAtMs),
       maxParallel: options.maxParallel,
+      concurrencyKey:
+        options.concurrency === null ? null : concurrencyKeyId(store.tenant, options.concurrency.key),
     },
     params,
   };
@@ -184,9 +189,11 @@ export async function launchKickOff(
   context: KickOffContext,
   valid: ValidKickOff,
   registered: RegisteredKickOff & { created: Extract<RegistrationResult, { created: true }> },
-): Promise<{ launched: Promise<LaunchReport> }> {
+): Promise<{ launched: Promise<LaunchReport>; launchedOwn: () => number }> {
   const { store, logger } = context;
   const { orchestrationId, jobIds, created } = registered;
+  // Jobs of this orchestration its concurrency key admitted during this launch.
+  let keyAdmitted = 0;
   await markLaunchStarted(store, orchestrationId);
   // A long launch (thousands of jobs under the Admin API's rate limit) keeps saying it is alive, so
   // the sweeper can tell it from a backend that died mid-launch.
@@ -209,6 +216,14 @@ export async function launchKickOff(
       concurrency: valid.options.launchConcurrency,
       ...(valid.options.signal ? { signal: valid.options.signal } : {}),
     })
+      // With a concurrency key, the key admits this orchestration's first jobs (round robin with the
+      // others waiting for it), launched here.
+      .then(async (report) => {
+        if (valid.options.concurrency === null) return report;
+        const round = await admitAndLaunch(context, orchestrationId);
+        keyAdmitted = round.admittedBy[orchestrationId] ?? 0;
+        return round.launch ?? report;
+      })
       .then(async (report) => {
         // Failing to say so has the same effect as jobs left Pending: the sweeper checks them.
         if (report.deferred === 0) {
@@ -223,7 +238,7 @@ export async function launchKickOff(
       })
       .finally(() => clearInterval(heartbeat)),
   );
-  return { launched };
+  return { launched, launchedOwn: () => admittedAtOnce(valid) + keyAdmitted };
 }
 
 /** The whole kick-off: validate → register → launch (awaited unless `background`). */
@@ -236,6 +251,16 @@ export async function kickOff(
   const valid = await validateKickOff(context, job, params, options);
   const registered = await registerKickOff(context, valid);
   const { orchestrationId, jobIds, created } = registered;
+  if (created !== null && valid.options.concurrency !== null) {
+    // Registered: the orchestration waits for the key's slots from now on (the sweeper admits it too).
+    const { key, limit } = valid.options.concurrency;
+    await joinConcurrencyKey(
+      context.store,
+      concurrencyKeyId(context.store.tenant, key),
+      orchestrationId,
+      limit,
+    );
+  }
   if (created === null) {
     return {
       orchestrationId,
@@ -255,21 +280,32 @@ export async function kickOff(
     );
     return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting: jobIds.length, launched };
   }
-  const waiting = jobIds.length - admittedAtOnce(valid);
-  const { launched } = await launchKickOff(context, valid, { ...registered, created });
+  const { launched, launchedOwn } = await launchKickOff(context, valid, { ...registered, created });
   if (valid.options.background) {
     launched.catch((error: unknown) =>
       context.logger.error({ err: error, orchestrationId }, 'background launch failed'),
     );
+    const waiting = jobIds.length - launchedOwn();
     return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting, launched };
   }
   const launch = await launched;
-  return { orchestrationId, jobIds, deduplicated: false, launch, waiting, launched };
+  return {
+    orchestrationId,
+    jobIds,
+    deduplicated: false,
+    launch,
+    waiting: jobIds.length - launchedOwn(),
+    launched,
+  };
 }
 
-/** How many jobs the kick-off launches itself: all of them, or the first `maxParallel`. */
+/**
+ * How many jobs the kick-off launches itself: all of them, or the first `maxParallel`; none with a
+ * concurrency key (the key admits them).
+ */
 function admittedAtOnce(valid: ValidKickOff): number {
-  const { maxParallel } = valid.options;
+  const { maxParallel, concurrency } = valid.options;
+  if (concurrency !== null) return 0;
   return maxParallel === null ? valid.params.length : Math.min(maxParallel, valid.params.length);
 }
 

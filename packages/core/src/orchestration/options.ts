@@ -153,6 +153,13 @@ export interface KickOffOptions {
    */
   maxParallel?: number;
   /**
+   * A limit shared by every orchestration (of this tenant) that names `key` — a database, an external
+   * API, a customer: at most `limit` of their jobs launched and not ended together, the slots handed
+   * round robin to the orchestrations waiting for them, so none starves. The latest kick-off's `limit`
+   * is the key's. Combines with `maxParallel`. @default none
+   */
+  concurrency?: { key: string; limit: number };
+  /**
    * Stops launching when it aborts (the caller gave up or is shutting down): jobs not launched yet stay
    * Pending, and the sweeper launches them once this kick-off has been silent for its pendingTimeoutMs.
    */
@@ -174,6 +181,8 @@ export interface CompiledKickOffOptions {
   start: { atMs: number } | { delayMs: number } | null;
   /** Jobs launched and not ended at most; null: no limit. */
   maxParallel: number | null;
+  /** The concurrency key and its limit; null: none. */
+  concurrency: { key: string; limit: number } | null;
 }
 
 const TOPIC = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
@@ -265,7 +274,19 @@ export function compileKickOffOptions(
     signal: o.signal ?? null,
     start,
     maxParallel: o.maxParallel === undefined ? null : positiveInt(o.maxParallel, 'maxParallel', 100_000),
+    concurrency: compileConcurrency(o.concurrency),
   };
+}
+
+const CONCURRENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+function compileConcurrency(value: KickOffOptions['concurrency']): CompiledKickOffOptions['concurrency'] {
+  if (value === undefined) return null;
+  if (typeof value !== 'object' || value === null) invalid('concurrency', 'must be { key, limit }.');
+  if (typeof value.key !== 'string' || !CONCURRENCY_KEY.test(value.key)) {
+    invalid('concurrency.key', "must be 1-100 letters, digits, '_', '.', ':' or '-'.");
+  }
+  return { key: value.key, limit: positiveInt(value.limit, 'concurrency.limit', 100_000) };
 }
 
 /** The longest delayed start: a kick-off is not a scheduler (schedules are). */

@@ -72,7 +72,9 @@ export async function resumeOrchestration(
   });
   // With maxParallel: the slots the pause left free.
   const admission =
-    orchestration.maxParallel === null ? undefined : await admitAndLaunch(context, orchestrationId);
+    orchestration.maxParallel === null && orchestration.concurrencyKey === null
+      ? undefined
+      : await admitAndLaunch(context, orchestrationId);
   // Like a kick-off's end of launch; failing to say so only leaves the jobs to the sweeper's timeout.
   await markLaunchCompleted(store, orchestrationId).catch((error: unknown) =>
     context.logger.warn(

@@ -1,4 +1,5 @@
 import type { Timestamp } from '@google-cloud/firestore';
+import { concurrencyKeyName } from '../model/collections.js';
 import {
   type AttemptRecord,
   type JobDoc,
@@ -42,8 +43,10 @@ export interface OrchestrationInfo {
   startAt: Date | null;
   /** `maxParallel`: at most this many jobs launched and not ended; null without a limit. */
   maxParallel: number | null;
-  /** With `maxParallel`: jobs admitted so far (the others wait for a slot); null without a limit. */
+  /** With `maxParallel` or `concurrency`: jobs admitted so far (the others wait for a slot); null without. */
   admitted: number | null;
+  /** The `concurrency` key whose slots its jobs share; null without. */
+  concurrencyKey: string | null;
   scheduleName: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -79,7 +82,7 @@ export interface JobInfo<P extends JobParams = JobParams, R = unknown> {
   updatedAt: Date;
   /**
    * Why a `Pending` job is not launched yet: its orchestration is `paused`, its `startAt` has not come,
-   * it waits for a slot (`maxParallel`), or Cloud Run's quota turned its launch away and the sweeper
+   * it waits for a slot (`maxParallel`, or its `concurrency` key's), or Cloud Run's quota turned its launch away and the sweeper
    * launches it later (`quota`). Null for a job that is launched or launching, and for every job not
    * `Pending`.
    */
@@ -87,10 +90,13 @@ export interface JobInfo<P extends JobParams = JobParams, R = unknown> {
 }
 
 /** Why a `Pending` job waits (see `JobInfo.waiting`). */
-export type WaitingReason = 'paused' | 'startAt' | 'maxParallel' | 'quota';
+export type WaitingReason = 'paused' | 'startAt' | 'maxParallel' | 'concurrencyKey' | 'quota';
 
 /** What of its orchestration tells why a job waits. */
-export type WaitingContext = Pick<OrchestrationDoc, 'paused' | 'startAt' | 'maxParallel' | 'admitted'>;
+export type WaitingContext = Pick<
+  OrchestrationDoc,
+  'paused' | 'startAt' | 'maxParallel' | 'admitted' | 'concurrencyKey'
+>;
 
 /**
  * Why `job` waits, from its orchestration as read (see `JobInfo.waiting`): a job past the admission
@@ -104,9 +110,11 @@ export function waitingReason(
   if (job.status !== 'Pending') return null;
   if (orchestration.paused) return 'paused';
   if ((orchestration.startAt?.toMillis() ?? 0) > nowMs) return 'startAt';
-  const admitted = orchestration.maxParallel === null ? null : orchestration.admitted;
+  const { admitted } = orchestration;
   const neverLaunched = job.launches === 0 && job.attempt === 0;
-  if (admitted !== null && job.index >= admitted && neverLaunched) return 'maxParallel';
+  if (admitted !== null && job.index >= admitted && neverLaunched) {
+    return orchestration.concurrencyKey === null ? 'maxParallel' : 'concurrencyKey';
+  }
   if (job.launchDeferredAt !== null && neverLaunched) return 'quota';
   return null;
 }
@@ -131,7 +139,8 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
     paused: doc.paused,
     startAt: toDate(doc.startAt),
     maxParallel: doc.maxParallel,
-    admitted: doc.maxParallel === null ? null : doc.admitted,
+    admitted: doc.admitted,
+    concurrencyKey: doc.concurrencyKey === null ? null : concurrencyKeyName(doc.concurrencyKey),
     scheduleName: doc.scheduleName ?? null,
     createdAt: doc.createdAt.toDate(),
     updatedAt: doc.updatedAt.toDate(),

@@ -25,7 +25,7 @@ const MAX_ADMISSION_TRIES = 8;
  */
 export function admitsJobs(orchestration: OrchestrationDoc, nowMs: number): boolean {
   return (
-    orchestration.maxParallel !== null &&
+    (orchestration.maxParallel !== null || orchestration.concurrencyKey !== null) &&
     orchestration.admitted !== null &&
     orchestration.admitted < orchestration.total &&
     orchestration.registered &&
@@ -50,7 +50,7 @@ export async function admitWaitingJobs(
   store: Store,
   orchestrationId: string,
   counts?: StatusCounts,
-): Promise<Admission | null> {
+): Promise<Admission | { concurrencyKey: string } | null> {
   if (!isDocumentId(orchestrationId)) return null;
   const ref = store.collections.orchestration(orchestrationId);
   let live = counts;
@@ -60,6 +60,8 @@ export async function admitWaitingJobs(
     const orchestration = parseDocument(orchestrationDocSchema, snapshot);
     if (orchestration.tenant !== store.tenant && store.tenant !== null) return null;
     if (!admitsJobs(orchestration, store.clock.now())) return null;
+    // Its jobs take the slots of a concurrency key: the key admits them, with the others sharing it.
+    if (orchestration.concurrencyKey !== null) return { concurrencyKey: orchestration.concurrencyKey };
     const { maxParallel, admitted, total } = orchestration as {
       maxParallel: number;
       admitted: number;

@@ -30,6 +30,7 @@ export type NewOrchestration = Pick<
   scheduleName?: string | null;
   startAt?: OrchestrationDoc['startAt'];
   maxParallel?: number | null;
+  concurrencyKey?: string | null;
 };
 
 /**
@@ -158,9 +159,15 @@ export async function registerOrchestration(
     scheduleName: orchestration.scheduleName ?? null,
     startAt: orchestration.startAt ?? null,
     maxParallel: orchestration.maxParallel ?? null,
-    // The first slots are taken at once: the kick-off launches those jobs.
-    admitted: orchestration.maxParallel ? Math.min(orchestration.maxParallel, total) : null,
-    admittedAt: orchestration.maxParallel ? createdAt : null,
+    concurrencyKey: orchestration.concurrencyKey ?? null,
+    // Without a concurrency key the first slots are taken at once (the kick-off launches those jobs);
+    // with one, the key admits them (its slots are shared).
+    admitted: orchestration.concurrencyKey
+      ? 0
+      : orchestration.maxParallel
+        ? Math.min(orchestration.maxParallel, total)
+        : null,
+    admittedAt: orchestration.maxParallel || orchestration.concurrencyKey ? createdAt : null,
     admissionToken: null,
     status: JobStatus.Pending,
     total,

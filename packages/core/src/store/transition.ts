@@ -1,6 +1,6 @@
 import { FieldValue, type Precondition, type Transaction, type WriteBatch } from '@google-cloud/firestore';
 
-import { countField, type JobStatus } from '../model/status.js';
+import { countField, isTerminal, type JobStatus } from '../model/status.js';
 
 import { now, type Store } from './store.js';
 import { unwrittenJobDoc, isUnwrittenJob, type UnwrittenJob } from './unwritten-jobs.js';
@@ -11,6 +11,9 @@ export interface TransitionTarget {
   id: string;
   shard: number;
   status: JobStatus;
+  /** With a concurrency key: the job's index, to free its slot when it ends. */
+  index?: number;
+  concurrencyKey?: string | null;
 }
 
 /**
@@ -36,6 +39,11 @@ export function transition(
     write.create(jobRef, { ...unwrittenJobDoc(job), ...patch, status: to, updatedAt: now(store) });
   else if (precondition) write.update(jobRef, { ...patch, status: to, updatedAt: now(store) }, precondition);
   else write.update(jobRef, { ...patch, status: to, updatedAt: now(store) });
+  // An admitted job of a concurrency key holds a slot until it ends (a delete of a slot it never took
+  // does nothing); same write, so the slot is freed exactly when the job is counted as ended.
+  if (job.concurrencyKey && job.index !== undefined && isTerminal(to) && !isTerminal(job.status)) {
+    write.delete(collections.concurrencySlot(job.concurrencyKey, job.orchestrationId, job.index));
+  }
   if (job.status !== to) {
     write.set(
       collections.counter(job.orchestrationId, job.shard),

@@ -36,7 +36,14 @@ import type { Store } from './store.js';
 /** The fields of an orchestration an unwritten job is built from (none of them changes after kick-off). */
 export type JobSource = Pick<
   OrchestrationDoc,
-  'id' | 'jobName' | 'shardCount' | 'total' | 'createdAt' | 'paramsChunkSize' | 'maxParallel'
+  | 'id'
+  | 'jobName'
+  | 'shardCount'
+  | 'total'
+  | 'createdAt'
+  | 'paramsChunkSize'
+  | 'maxParallel'
+  | 'concurrencyKey'
 >;
 
 /** A `Pending` job without a document yet. `unwritten` is not enumerable: a spread copy is a plain job. */
@@ -59,7 +66,7 @@ export function paramsChunkSizeFor(encoded: readonly string[]): number {
 
 /** The document a job gets when it is first written, as the bench's naive baseline also writes it. */
 export function newJobDoc(
-  source: Pick<JobSource, 'jobName' | 'shardCount' | 'createdAt' | 'maxParallel'>,
+  source: Pick<JobSource, 'jobName' | 'shardCount' | 'createdAt' | 'maxParallel' | 'concurrencyKey'>,
   index: number,
   params: string,
 ): NewJobDoc {
@@ -71,8 +78,14 @@ export function newJobDoc(
     status: JobStatus.Pending,
     createdAt: source.createdAt,
     updatedAt: source.createdAt,
-    ...(source.maxParallel === null || source.maxParallel === undefined ? {} : { limited: true }),
+    ...(isLimited(source) ? { limited: true } : {}),
+    ...(source.concurrencyKey ? { concurrencyKey: source.concurrencyKey } : {}),
   };
+}
+
+/** Whether the jobs of `source` are admitted one slot at a time (`maxParallel` or a concurrency key). */
+function isLimited(source: Pick<JobSource, 'maxParallel' | 'concurrencyKey'>): boolean {
+  return (source.maxParallel ?? null) !== null || (source.concurrencyKey ?? null) !== null;
 }
 
 /** The document an unwritten job's first write creates (its status and patch are added). */
@@ -86,6 +99,7 @@ export function unwrittenJobDoc(job: UnwrittenJob): NewJobDoc {
     createdAt: job.createdAt,
     updatedAt: job.createdAt,
     ...(job.limited ? { limited: true } : {}),
+    ...(job.concurrencyKey ? { concurrencyKey: job.concurrencyKey } : {}),
   };
 }
 

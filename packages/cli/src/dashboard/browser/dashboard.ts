@@ -33,6 +33,7 @@ interface Info {
   startAt?: string | null;
   maxParallel?: number | null;
   admitted?: number | null;
+  concurrencyKey?: string | null;
 }
 
 /** A failed job (`DashboardFailure` over JSON). */
@@ -119,12 +120,11 @@ function statusNote(info: Info): string {
   if (info.paused) notes.push('paused');
   if (info.startAt && new Date(info.startAt).getTime() > Date.now())
     notes.push('starts ' + new Date(info.startAt).toLocaleString());
-  if (info.maxParallel) {
-    const waiting = info.total - (info.admitted ?? info.total);
-    notes.push(
-      '≤' + String(info.maxParallel) + ' at once' + (waiting > 0 ? ', ' + String(waiting) + ' waiting' : ''),
-    );
-  }
+  const waiting = info.total - (info.admitted ?? info.total);
+  const slots = waiting > 0 ? ', ' + String(waiting) + ' waiting' : '';
+  if (info.maxParallel)
+    notes.push('≤' + String(info.maxParallel) + ' at once' + (info.concurrencyKey ? '' : slots));
+  if (info.concurrencyKey) notes.push('key ' + info.concurrencyKey + slots);
   return notes.length === 0 ? '' : ' · ' + notes.join(' · ');
 }
 
