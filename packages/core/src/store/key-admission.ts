@@ -26,6 +26,9 @@ const keyDocSchema = z.object({
 /** How often a key admission reads again after another writer changed what it read. */
 const MAX_KEY_TRIES = 8;
 
+/** Slots one round gives at most: its batch (a slot document per job) stays under Firestore's 500 writes. */
+const MAX_SLOTS_PER_ROUND = 400;
+
 /**
  * Makes `orchestrationId` wait for the slots of its concurrency key (and sets the key's limit): called
  * by its kick-off once its jobs are registered.
@@ -74,6 +77,17 @@ async function capacityOf(
  * its job runs. Returns the admissions, each a range of consecutive jobs of one orchestration.
  */
 export async function admitThroughKey(store: Store, keyId: string): Promise<Admission[]> {
+  const admitted: Admission[] = [];
+  // A round gives at most MAX_SLOTS_PER_ROUND slots: a key with more free runs another round.
+  for (;;) {
+    const round = await admitRound(store, keyId);
+    admitted.push(...round);
+    if (round.reduce((sum, admission) => sum + admission.count, 0) < MAX_SLOTS_PER_ROUND) return admitted;
+  }
+}
+
+/** One round of {@link admitThroughKey}. */
+async function admitRound(store: Store, keyId: string): Promise<Admission[]> {
   const keyRef = store.collections.concurrencyKey(keyId);
   for (let tries = 1; ; tries++) {
     const keySnapshot = await keyRef.get();
@@ -81,7 +95,7 @@ export async function admitThroughKey(store: Store, keyId: string): Promise<Admi
     const key = keyDocSchema.parse(keySnapshot.data());
     if (key.waiting.length === 0) return [];
     const taken = (await store.collections.concurrencySlots(keyId).count().get()).data().count;
-    const free = key.limit - taken;
+    const free = Math.min(key.limit - taken, MAX_SLOTS_PER_ROUND);
     if (free <= 0) return [];
     const snapshots = await store.firestore.getAll(
       ...key.waiting.map((id) => store.collections.orchestration(id)),
