@@ -137,6 +137,29 @@ function eventFor(orchestrationId: string, epoch = 1): Promise<JobCompletedEvent
   });
 }
 
+/**
+ * `promise`, or a failure after `ms` naming the step and, from `state()`, where things stood: a step
+ * that hangs fails with what it waited for instead of the test's bare timeout.
+ */
+async function within<T>(promise: Promise<T>, ms: number, what: string, state?: () => Promise<unknown>) {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const described = state ? state().catch((error: unknown) => String(error)) : Promise.resolve(undefined);
+      void described.then((where) =>
+        reject(
+          new Error(`${what}: not within ${ms} ms${where === undefined ? '' : `; ${JSON.stringify(where)}`}`),
+        ),
+      );
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** SIGKILLs the task running `jobId` once the job is InProgress (claimed, heartbeat fresh). */
 async function killTaskOf(orchestrationId: string, jobId: string): Promise<void> {
   await waitForJob(storeFor(firestore), orchestrationId, jobId, (job) => job.status === 'InProgress');
@@ -353,7 +376,9 @@ describe('failures on the local stack', () => {
          setInterval(() => undefined, 60_000);`,
       inject('firestoreHost'),
     );
-    const [line] = (await once(backend.stdout, 'data')) as [Buffer];
+    const [line] = (await within(once(backend.stdout, 'data'), 30_000, 'the backend kicking off')) as [
+      Buffer,
+    ];
     backend.kill('SIGKILL');
     await once(backend, 'exit');
     const ids = line.toString('utf8').trim().split(' ');
@@ -373,10 +398,14 @@ describe('failures on the local stack', () => {
     expect(now.relaunched).toBe(0);
     // Sixteen minutes later (pendingTimeoutMs is 15) it has said nothing since: the sweep launches the
     // jobs of all three, reading the active orchestrations one per page.
-    const report = await sweepAfterMinutes(16, { pageSize: 1 });
+    const report = await within(sweepAfterMinutes(16, { pageSize: 1 }), 20_000, 'the sweep 16 minutes later');
     expect(report.relaunched).toBe(6);
     for (const id of ids) {
-      expect(await eventFor(id)).toMatchObject({ status: 'Completed', total: 2, succeeded: 2 });
+      const event = await within(eventFor(id), 30_000, `the event of ${id}`, async () => ({
+        jobs: (await orchestrations.listJobs(id)).map((job) => [job.status, job.attempt, job.executionName]),
+        trigger: await stack.trigger.stats(),
+      }));
+      expect(event).toMatchObject({ status: 'Completed', total: 2, succeeded: 2 });
       await expectEvents(id, 1);
     }
   });
