@@ -23,6 +23,7 @@ export {
   type TaskLauncher,
 } from './launch/task-launcher.js';
 export { type SweepOptions, type SweepReport } from './maintenance/sweeper.js';
+export { type QuietRecheck, quietRecheck } from './monitoring/quiet-recheck.js';
 export {
   deleteOrchestrationsOlderThan,
   type RetentionOptions,

@@ -1,12 +1,11 @@
 import PQueue from 'p-queue';
 
-import { DEFAULTS } from '../defaults.js';
 import { jobIdFor } from '../internal/ids.js';
 import type { OrchestrationDoc } from '../model/documents.js';
 import type { StatusCounts } from '../model/status.js';
 import { type Admission, admitWaitingJobs } from '../store/admission.js';
 import { admitThroughKey } from '../store/key-admission.js';
-import { markLaunchDeferred, recordLaunchHeartbeat } from '../store/launch-records.js';
+import { markLaunchDeferred, startLaunchHeartbeat } from '../store/launch-records.js';
 import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 
 import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
@@ -98,10 +97,7 @@ async function launchAdmitted(context: LaunchContext, admission: Admission): Pro
   const orchestrationId = orchestration.id;
   // The params chunks of the orchestration just read: launching reads no orchestration again.
   const unwritten = unwrittenJobsByIndex(context.store, orchestration);
-  const heartbeat = setInterval(() => {
-    recordLaunchHeartbeat(context.store, orchestrationId).catch(() => undefined);
-  }, DEFAULTS.launchHeartbeatMs);
-  heartbeat.unref();
+  const stopHeartbeat = startLaunchHeartbeat(context.store, orchestrationId);
   try {
     return await launchJobs(context, {
       orchestration,
@@ -117,6 +113,6 @@ async function launchAdmitted(context: LaunchContext, admission: Admission): Pro
       onDeferred: (jobs) => handOver(context, orchestration, jobs, unwritten),
     });
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
   }
 }

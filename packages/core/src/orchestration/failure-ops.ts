@@ -1,12 +1,11 @@
 import PQueue from 'p-queue';
 import { checkCompletion } from '../completion/check-completion.js';
 import { type EventPublisher } from '../completion/event-publisher.js';
-import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { type JobDoc } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 import { cancelJob } from '../store/cancel-job.js';
-import { markLaunchCompleted, recordLaunchHeartbeat } from '../store/launch-records.js';
+import { markLaunchCompleted, startLaunchHeartbeat } from '../store/launch-records.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
 import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
 import { requestCancel } from '../store/request-cancel.js';
@@ -123,12 +122,9 @@ export async function retryFailedJobs(
     return { epoch: orchestration.epoch, jobIds: [], launch };
   }
   // Like a kick-off's launch: alive while it launches, complete at the end (see openEpoch).
-  const heartbeat = setInterval(() => {
-    recordLaunchHeartbeat(store, orchestrationId).catch((error: unknown) => {
-      context.logger.warn({ err: (error as Error).message, orchestrationId }, 'launch heartbeat failed');
-    });
-  }, DEFAULTS.launchHeartbeatMs);
-  heartbeat.unref();
+  const stopHeartbeat = startLaunchHeartbeat(store, orchestrationId, (error) =>
+    context.logger.warn({ err: error.message, orchestrationId }, 'launch heartbeat failed'),
+  );
   let launch: LaunchReport;
   try {
     launch = await launchJobs(context, {
@@ -138,7 +134,7 @@ export async function retryFailedJobs(
       perJob: true,
     });
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
   }
   // Jobs left Pending by a quota window that outlasted the budget stay with the sweeper ("launcher gone").
   if (launch.deferred === 0) await markLaunchCompleted(store, orchestrationId);

@@ -10,7 +10,7 @@ import { concurrencyKeyId } from '../model/collections.js';
 import type { JobParams } from '../model/json.js';
 import { isTerminal } from '../model/status.js';
 import { joinConcurrencyKey } from '../store/key-admission.js';
-import { markLaunchCompleted, markLaunchStarted, recordLaunchHeartbeat } from '../store/launch-records.js';
+import { markLaunchCompleted, markLaunchStarted, startLaunchHeartbeat } from '../store/launch-records.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import { registerOrchestration, type RegistrationResult } from '../store/register-orchestration.js';
 import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
@@ -195,12 +195,7 @@ export async function launchKickOff(
   // Jobs of this orchestration its concurrency key admitted during this launch.
   let keyAdmitted = 0;
   await markLaunchStarted(store, orchestrationId);
-  // A long launch (thousands of jobs under the Admin API's rate limit) keeps saying it is alive, so
-  // the sweeper can tell it from a backend that died mid-launch.
-  const heartbeat = setInterval(() => {
-    recordLaunchHeartbeat(store, orchestrationId).catch(() => undefined);
-  }, DEFAULTS.launchHeartbeatMs);
-  heartbeat.unref();
+  const stopHeartbeat = startLaunchHeartbeat(store, orchestrationId);
   const launched = context.track(
     launchJobs(context, {
       orchestration: {
@@ -236,7 +231,7 @@ export async function launchKickOff(
         }
         return report;
       })
-      .finally(() => clearInterval(heartbeat)),
+      .finally(stopHeartbeat),
   );
   return { launched, launchedOwn: () => admittedAtOnce(valid) + keyAdmitted };
 }

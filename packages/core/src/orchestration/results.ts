@@ -1,9 +1,9 @@
-import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
 import { type JobParams } from '../model/json.js';
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus, type StatusCounts, terminalCount } from '../model/status.js';
+import { quietRecheck } from '../monitoring/quiet-recheck.js';
 import { redactJob } from '../monitoring/redact.js';
 import { readCounts, sumShards } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
@@ -51,14 +51,13 @@ export function waitForAllTerminal(
 ): Promise<StatusCounts> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    let quiet: NodeJS.Timeout | undefined;
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
       unsubscribe();
       if (timer) clearTimeout(timer);
-      if (quiet) clearTimeout(quiet);
+      recheck.stop();
       options.signal?.removeEventListener('abort', onAbort);
       fn();
     };
@@ -66,27 +65,16 @@ export function waitForAllTerminal(
     const settleIfEnded = (counts: StatusCounts) => {
       if (terminalCount(counts) >= total) finish(() => resolve(counts));
     };
-    const recheckWhenQuiet = () => {
-      if (quiet) clearTimeout(quiet);
-      quiet = setTimeout(() => {
-        readCounts(store, orchestrationId)
-          .then(settleIfEnded, () => undefined)
-          .finally(() => {
-            if (!settled) recheckWhenQuiet();
-          });
-      }, DEFAULTS.resultsRecheckMs);
-      quiet.unref();
-    };
+    // Every quiet spell (the first one included) reads the counts itself: see quietRecheck.
+    const recheck = quietRecheck(() => readCounts(store, orchestrationId).then(settleIfEnded), { growth: 1 });
     const unsubscribe = store.collections.counters(orchestrationId).onSnapshot(
       (snapshot) => {
         if (snapshot.size > 0)
           settleIfEnded(sumShards(snapshot.docs.map((doc) => doc.data() as Partial<StatusCounts>)));
-        if (!settled) recheckWhenQuiet();
+        if (!settled) recheck.heard();
       },
       (error) => finish(() => reject(error)),
     );
-    // Also when the listener's first snapshot never comes.
-    recheckWhenQuiet();
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(
         () =>

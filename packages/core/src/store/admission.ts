@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import type { DocumentReference } from '@google-cloud/firestore';
+
 import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument } from '../model/parse.js';
@@ -8,6 +10,15 @@ import { isDocumentId } from '../validate/document-id.js';
 
 import { readCounts } from './counts.js';
 import { now, type Store } from './store.js';
+
+/**
+ * Whether the write that carried `token` (as `admissionToken`) landed although its answer was lost:
+ * the emulator answers UNKNOWN to a commit it applied when a closed listener is in its way, and a
+ * network cut loses answers too.
+ */
+export async function wroteToken(ref: DocumentReference, token: string): Promise<boolean> {
+  return (await ref.get()).get('admissionToken') === token;
+}
 
 /** Jobs `first` to `first + count - 1` of `orchestration` were just admitted: the caller launches them. */
 export interface Admission {
@@ -20,20 +31,43 @@ export interface Admission {
 const MAX_ADMISSION_TRIES = 8;
 
 /**
- * Whether the orchestration may admit jobs now: it has `maxParallel` and jobs past its cursor, is
- * registered and unfinished, neither cancelled nor paused, and its start (if any) has come.
+ * Whether the orchestration will never admit another job: it has no cursor (no `maxParallel`, no
+ * concurrency key), every job is admitted, or it ended or is being cancelled.
+ */
+export function doneAdmitting(orchestration: OrchestrationDoc): boolean {
+  return (
+    orchestration.admitted === null ||
+    orchestration.admitted >= orchestration.total ||
+    isTerminal(orchestration.status) ||
+    orchestration.cancelRequested
+  );
+}
+
+/**
+ * Whether the orchestration may admit jobs now: it is not {@link doneAdmitting}, is registered, not
+ * paused, and its start (if any) has come.
  */
 export function admitsJobs(orchestration: OrchestrationDoc, nowMs: number): boolean {
   return (
-    (orchestration.maxParallel !== null || orchestration.concurrencyKey !== null) &&
-    orchestration.admitted !== null &&
-    orchestration.admitted < orchestration.total &&
+    !doneAdmitting(orchestration) &&
     orchestration.registered &&
-    !isTerminal(orchestration.status) &&
-    !orchestration.cancelRequested &&
     !orchestration.paused &&
     (orchestration.startAt?.toMillis() ?? 0) <= nowMs
   );
+}
+
+/**
+ * Jobs an admitting orchestration may admit now within its own `maxParallel` (all it has left without
+ * one): the slots not held by a job below its cursor that has not ended, by `counts`.
+ */
+export async function ownFreeSlots(
+  orchestration: OrchestrationDoc & { admitted: number },
+  counts: () => Promise<StatusCounts>,
+): Promise<number> {
+  const { admitted, total, maxParallel } = orchestration;
+  if (maxParallel === null) return total - admitted;
+  const live = await counts();
+  return Math.max(0, Math.min(total - admitted, maxParallel - (admitted - terminalCount(live))));
 }
 
 /**
@@ -62,13 +96,11 @@ export async function admitWaitingJobs(
     if (!admitsJobs(orchestration, store.clock.now())) return null;
     // Its jobs take the slots of a concurrency key: the key admits them, with the others sharing it.
     if (orchestration.concurrencyKey !== null) return { concurrencyKey: orchestration.concurrencyKey };
-    const { maxParallel, admitted, total } = orchestration as {
-      maxParallel: number;
-      admitted: number;
-      total: number;
-    };
-    live ??= await readCounts(store, orchestrationId);
-    const free = Math.min(maxParallel - (admitted - terminalCount(live)), total - admitted);
+    const admitted = orchestration.admitted as number;
+    const free = await ownFreeSlots(
+      { ...orchestration, admitted },
+      async () => (live ??= await readCounts(store, orchestrationId)),
+    );
     if (free <= 0) return null;
     const at = now(store);
     // The token tells this caller's write from another's when the answer is lost (the write may have
@@ -86,11 +118,9 @@ export async function admitWaitingJobs(
       );
       return admission;
     } catch (error) {
-      const code = grpcCodeOf(error);
-      if (code !== GrpcStatus.FAILED_PRECONDITION && (await ref.get()).get('admissionToken') === token) {
-        return admission;
-      }
-      if (code !== GrpcStatus.FAILED_PRECONDITION || tries >= MAX_ADMISSION_TRIES) throw error;
+      const raced = grpcCodeOf(error) === GrpcStatus.FAILED_PRECONDITION;
+      if (!raced && (await wroteToken(ref, token))) return admission;
+      if (!raced || tries >= MAX_ADMISSION_TRIES) throw error;
     }
   }
 }

@@ -6,9 +6,8 @@ import { z } from 'zod';
 import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument } from '../model/parse.js';
-import { isTerminal, terminalCount } from '../model/status.js';
 
-import type { Admission } from './admission.js';
+import { type Admission, admitsJobs, doneAdmitting, ownFreeSlots, wroteToken } from './admission.js';
 import { readCounts } from './counts.js';
 import { now, type Store } from './store.js';
 
@@ -50,20 +49,10 @@ async function capacityOf(
   orchestration: OrchestrationDoc,
   nowMs: number,
 ): Promise<number | undefined> {
-  const { admitted, total, maxParallel } = orchestration;
-  if (
-    admitted === null ||
-    admitted >= total ||
-    isTerminal(orchestration.status) ||
-    orchestration.cancelRequested
-  ) {
-    return undefined;
-  }
-  if (!orchestration.registered || orchestration.paused || (orchestration.startAt?.toMillis() ?? 0) > nowMs)
-    return 0;
-  if (maxParallel === null) return total - admitted;
-  const counts = await readCounts(store, orchestration.id);
-  return Math.max(0, Math.min(total - admitted, maxParallel - (admitted - terminalCount(counts))));
+  if (doneAdmitting(orchestration)) return undefined;
+  if (!admitsJobs(orchestration, nowMs)) return 0;
+  const admitted = orchestration.admitted as number;
+  return ownFreeSlots({ ...orchestration, admitted }, () => readCounts(store, orchestration.id));
 }
 
 /**
@@ -133,7 +122,7 @@ async function admitRound(store: Store, keyId: string): Promise<Admission[]> {
       const code = grpcCodeOf(error);
       const raced = code === GrpcStatus.FAILED_PRECONDITION || code === GrpcStatus.ALREADY_EXISTS;
       // A lost answer (the write may have landed): the token says whether it did.
-      if (!raced && (await keyRef.get()).get('admissionToken') === token) return admissions;
+      if (!raced && (await wroteToken(keyRef, token))) return admissions;
       if (!raced || tries >= MAX_KEY_TRIES) throw error;
     }
   }

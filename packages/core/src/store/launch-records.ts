@@ -1,5 +1,6 @@
 import { FieldValue, Timestamp } from '@google-cloud/firestore';
 
+import { DEFAULTS } from '../defaults.js';
 import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 import { JobStatus } from '../model/status.js';
 
@@ -59,6 +60,23 @@ export async function recordArrayExecution(
     arrayLaunches: FieldValue.arrayUnion(execution),
     updatedAt: now(store),
   });
+}
+
+/**
+ * Says every DEFAULTS.launchHeartbeatMs that a launch of the orchestration is still alive (a long one
+ * runs for minutes under the Admin API's rate limit), so the sweeper tells it from a launcher that died
+ * mid-launch. Returns the function that stops it.
+ */
+export function startLaunchHeartbeat(
+  store: Store,
+  orchestrationId: string,
+  onError: (error: Error) => void = () => undefined,
+): () => void {
+  const timer = setInterval(() => {
+    recordLaunchHeartbeat(store, orchestrationId).catch(onError);
+  }, DEFAULTS.launchHeartbeatMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Says that a launch (a kick-off's or a retryFailed's) of the orchestration is still alive. */

@@ -1,5 +1,4 @@
 import {
-  DEFAULTS,
   type JobDoc,
   type OrchestrationDoc,
   type JobParams,
@@ -10,7 +9,7 @@ import {
   type Store,
   readUnwrittenJobs,
 } from '@e11/core';
-import { type JobInfo, toJobInfo, waitingReason } from '@e11/core/engine';
+import { type JobInfo, quietRecheck, toJobInfo, waitingReason } from '@e11/core/engine';
 import {
   type DocumentChange,
   type DocumentChangeType,
@@ -217,49 +216,34 @@ export function listenJobChanges(
         .catch((error: unknown) => subscriber.error(error));
     };
 
-    // A quiet spell re-reads the jobs written lately, so a change the listener did not deliver (seen on
-    // the emulator under load) cannot leave a stream waiting for a job's end: after
-    // DEFAULTS.resultsRecheckMs, then twice as long each time up to a minute, one query for the jobs
-    // written since the last snapshot (a minute's margin for writers' clocks); any snapshot restarts it.
-    let quietMs: number = DEFAULTS.resultsRecheckMs;
-    let quiet: NodeJS.Timeout | undefined;
+    // A quiet spell re-reads the jobs written since the last snapshot, with a minute's margin for
+    // writers' clocks (see quietRecheck): a change the listener did not deliver cannot leave a stream
+    // waiting for a job's end. Without any snapshot yet, the re-read (every job) is the listing.
     let lastRead: Timestamp | undefined;
-    const recheckWhenQuiet = () => {
-      if (quiet) clearTimeout(quiet);
-      quiet = setTimeout(() => {
-        const since = Timestamp.fromMillis((lastRead?.toMillis() ?? 0) - 60_000);
-        store.collections
-          .jobs(orchestrationId)
-          .where('updatedAt', '>', since)
-          .get()
-          .then(
-            (recent) => {
-              if (!subscriber.closed && recent.size > 0) enqueue(recent);
-            },
-            (error: Error) => subscriber.error(listenerFailure(error, orchestrationId)),
-          )
-          .finally(() => {
-            quietMs = Math.min(quietMs * 2, 60_000);
-            if (!subscriber.closed) recheckWhenQuiet();
-          });
-      }, quietMs);
-      quiet.unref();
-    };
+    const recheck = quietRecheck(() =>
+      store.collections
+        .jobs(orchestrationId)
+        .where('updatedAt', '>', Timestamp.fromMillis((lastRead?.toMillis() ?? 0) - 60_000))
+        .get()
+        .then(
+          (recent) => {
+            if (!subscriber.closed && recent.size > 0) enqueue(recent);
+          },
+          (error: Error) => subscriber.error(listenerFailure(error, orchestrationId)),
+        ),
+    );
     const detach = trackListener(() =>
       store.collections.jobs(orchestrationId).onSnapshot(
         (snapshot) => {
           lastRead = snapshot.readTime;
-          quietMs = DEFAULTS.resultsRecheckMs;
-          recheckWhenQuiet();
+          recheck.heard();
           enqueue(snapshot);
         },
         (error) => subscriber.error(listenerFailure(error, orchestrationId)),
       ),
     );
-    // Also when the listener's first snapshot never comes: the re-read (every job) is then the listing.
-    recheckWhenQuiet();
     return () => {
-      if (quiet) clearTimeout(quiet);
+      recheck.stop();
       detach();
     };
   });

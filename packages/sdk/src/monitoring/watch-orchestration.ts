@@ -1,5 +1,4 @@
 import {
-  DEFAULTS,
   E11Error,
   ErrorCode,
   type OrchestrationDoc,
@@ -12,7 +11,7 @@ import {
   isVisible,
   type Store,
 } from '@e11/core';
-import { type OrchestrationInfo, toOrchestrationInfo } from '@e11/core/engine';
+import { type OrchestrationInfo, quietRecheck, toOrchestrationInfo } from '@e11/core/engine';
 import type { DocumentSnapshot, QuerySnapshot, Timestamp } from '@google-cloud/firestore';
 import { Observable, switchMap } from 'rxjs';
 
@@ -205,35 +204,22 @@ export function orchestrationSnapshots(
       update();
     };
     const failed = (error: Error) => subscriber.error(listenerFailure(error, orchestrationId));
-    // A quiet spell re-reads both, so a change a listener did not deliver (seen on the emulator under
-    // load) cannot leave the stream waiting: after DEFAULTS.resultsRecheckMs, then twice as long each
-    // time, up to a minute; any snapshot starts the spell again.
-    let quietMs: number = DEFAULTS.resultsRecheckMs;
-    let quiet: NodeJS.Timeout | undefined;
-    const recheckWhenQuiet = () => {
-      if (quiet) clearTimeout(quiet);
-      quiet = setTimeout(() => {
-        Promise.all([
-          store.collections.orchestration(orchestrationId).get(),
-          store.collections.counters(orchestrationId).get(),
-        ])
-          .then(([document, counters]) => {
-            if (subscriber.closed) return;
-            onCounters(counters);
-            onDocument(document);
-          }, failed)
-          .finally(() => {
-            quietMs = Math.min(quietMs * 2, 60_000);
-            if (!subscriber.closed) recheckWhenQuiet();
-          });
-      }, quietMs);
-      quiet.unref();
-    };
+    // A quiet spell re-reads both (see quietRecheck): a change a listener did not deliver cannot
+    // leave the stream waiting.
+    const recheck = quietRecheck(() =>
+      Promise.all([
+        store.collections.orchestration(orchestrationId).get(),
+        store.collections.counters(orchestrationId).get(),
+      ]).then(([document, counters]) => {
+        if (subscriber.closed) return;
+        onCounters(counters);
+        onDocument(document);
+      }, failed),
+    );
     const heard =
       <T>(handle: (snapshot: T) => void) =>
       (snapshot: T) => {
-        quietMs = DEFAULTS.resultsRecheckMs;
-        recheckWhenQuiet();
+        recheck.heard();
         handle(snapshot);
       };
     const detachDocument = trackListener(() =>
@@ -242,11 +228,9 @@ export function orchestrationSnapshots(
     const detachCounters = trackListener(() =>
       store.collections.counters(orchestrationId).onSnapshot(heard(onCounters), failed),
     );
-    // Also when a listener's first snapshot never comes.
-    recheckWhenQuiet();
 
     return () => {
-      if (quiet) clearTimeout(quiet);
+      recheck.stop();
       detachDocument();
       detachCounters();
     };
