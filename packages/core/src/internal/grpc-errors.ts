@@ -21,8 +21,15 @@ export const GrpcStatus = {
   UNAUTHENTICATED: 16,
 } as const;
 
-/** Codes worth retrying with backoff: quota (429), unavailable (503), and transient server faults. */
+/**
+ * Codes worth retrying with backoff: quota (429), unavailable (503), and transient server faults. The
+ * list is the Firestore client's own for transactions (isRetryableTransactionError), so CANCELLED is in
+ * it: the Firestore emulator answers a commit it applied with CANCELLED ("call already cancelled") when
+ * notifying a listen stream its client had closed failed inside the commit; every write of ours is fenced
+ * and re-reads what it wrote, as for UNKNOWN. A call this process cancelled is not retried.
+ */
 const RETRYABLE = new Set<number>([
+  GrpcStatus.CANCELLED,
   GrpcStatus.RESOURCE_EXHAUSTED,
   GrpcStatus.UNAVAILABLE,
   GrpcStatus.ABORTED,
@@ -50,11 +57,15 @@ export function grpcCodeOf(error: unknown): number | undefined {
  */
 const LOST_TRANSACTION = /transaction (is invalid|has expired|.*closed)/i;
 
+/** How grpc-js words a call cancelled by this process (not by the server). */
+const CANCELLED_HERE = /cancelled on client/i;
+
 /** Whether a Google API error is transient (worth trying the whole operation again). */
 export function isRetryableGrpcError(error: unknown): boolean {
   const code = grpcCodeOf(error);
   if (code === GrpcStatus.INVALID_ARGUMENT)
     return error instanceof Error && LOST_TRANSACTION.test(error.message);
+  if (code === GrpcStatus.CANCELLED) return !(error instanceof Error && CANCELLED_HERE.test(error.message));
   return code !== undefined && RETRYABLE.has(code);
 }
 

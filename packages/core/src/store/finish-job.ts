@@ -35,6 +35,7 @@ async function whileOwned(
   store: Store,
   owned: OwnedJob,
   write: (writer: Transaction | WriteBatch, job: JobDoc, precondition?: Precondition) => JobDoc | void,
+  wrote: (job: JobDoc) => boolean = endedUnderClaim(owned),
 ): Promise<FinishOutcome> {
   const ref = store.collections.job(owned.orchestrationId, owned.jobId);
   const known = takeVersion(owned);
@@ -53,17 +54,20 @@ async function whileOwned(
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return 'lost';
     const job = parseJobDocument(snapshot);
-    // A retried final write whose first commit went through (the answer was lost) is already recorded.
-    if (
-      job.claim?.id === owned.claimId &&
-      (job.status === JobStatus.Completed || job.status === JobStatus.Errored)
-    ) {
-      return 'recorded';
-    }
+    // A retried write whose first commit went through (the answer was lost: UNKNOWN, CANCELLED) is
+    // already recorded; writing it again would, for an in-task retry, open one attempt too many.
+    if (wrote(job)) return 'recorded';
     if (job.status !== JobStatus.InProgress || job.claim?.id !== owned.claimId) return 'lost';
     write(tx, job);
     return 'recorded';
   });
+}
+
+/** Whether a final write of this claim is on the document: the job ended Completed or Errored under it. */
+function endedUnderClaim(owned: OwnedJob): (job: JobDoc) => boolean {
+  return (job) =>
+    job.claim?.id === owned.claimId &&
+    (job.status === JobStatus.Completed || job.status === JobStatus.Errored);
 }
 
 /** Stores the JSON result and moves the job to `Completed`, if the caller still owns it. */
@@ -102,28 +106,43 @@ export function failJob(
     executionName?: string | null;
   },
 ): Promise<FinishOutcome> {
-  return whileOwned(store, owned, (writer, job, precondition) => {
-    const at = now(store);
-    const history = closeAttempt(job.attempts, owned.outcome, at, {
-      message: owned.error.message,
-      code: owned.error.code,
-    });
-    const error = boundJobError(owned.error);
-    if (owned.final) {
-      const patch = { error, deadLettered: owned.deadLettered, finishedAt: at, attempts: history };
-      transition(store, writer, job, JobStatus.Errored, patch, precondition);
-      return;
-    }
-    const attempt = job.attempt + 1;
-    const next = openAttempt(job, attempt, at, owned.executionName ?? job.claim?.executionName ?? null);
-    const patch = { attempt, ...appendAttempt(job, history, next), error, heartbeatAt: at, updatedAt: at };
-    const ref = store.collections.job(job.orchestrationId, job.id);
-    // Transaction and WriteBatch share update(); TypeScript cannot call a union's overloads.
-    const update = writer as WriteBatch;
-    if (precondition) update.update(ref, patch, precondition);
-    else update.update(ref, patch);
-    return { ...job, ...patch };
-  });
+  return whileOwned(
+    store,
+    owned,
+    (writer, job, precondition) => {
+      const at = now(store);
+      const history = closeAttempt(job.attempts, owned.outcome, at, {
+        message: owned.error.message,
+        code: owned.error.code,
+      });
+      const error = boundJobError(owned.error);
+      if (owned.final) {
+        const patch = { error, deadLettered: owned.deadLettered, finishedAt: at, attempts: history };
+        transition(store, writer, job, JobStatus.Errored, patch, precondition);
+        return;
+      }
+      const attempt = job.attempt + 1;
+      const next = openAttempt(job, attempt, at, owned.executionName ?? job.claim?.executionName ?? null);
+      const patch = { attempt, ...appendAttempt(job, history, next), error, heartbeatAt: at, updatedAt: at };
+      const ref = store.collections.job(job.orchestrationId, job.id);
+      // Transaction and WriteBatch share update(); TypeScript cannot call a union's overloads.
+      const update = writer as WriteBatch;
+      if (precondition) update.update(ref, patch, precondition);
+      else update.update(ref, patch);
+      return { ...job, ...patch };
+    },
+    owned.final ? undefined : openedAfter(owned, owned.error.attempt),
+  );
+}
+
+/**
+ * Whether an in-task retry's write is on the document: the job is still this claim's and its attempt
+ * is past the one that failed (`failed`, the attempt the error names). Attempt numbers only grow, and
+ * each is claimed once, so nobody else can have opened the next one under this claim.
+ */
+function openedAfter(owned: OwnedJob, failed: number): (job: JobDoc) => boolean {
+  return (job) =>
+    job.status === JobStatus.InProgress && job.claim?.id === owned.claimId && job.attempt > failed;
 }
 
 /**
@@ -135,17 +154,36 @@ export function releaseJob(
   store: Store,
   owned: OwnedJob & { error: JobErrorInfo; outcome: FailureOutcome },
 ): Promise<FinishOutcome> {
-  return whileOwned(store, owned, (writer, job, precondition) => {
-    const at = now(store);
-    const patch = {
-      error: boundJobError(owned.error),
-      claim: null,
-      heartbeatAt: null,
-      attempts: closeAttempt(job.attempts, owned.outcome, at, {
-        message: owned.error.message,
-        code: owned.error.code,
-      }),
-    };
-    transition(store, writer, job, JobStatus.Pending, patch, precondition);
-  });
+  return whileOwned(
+    store,
+    owned,
+    (writer, job, precondition) => {
+      const at = now(store);
+      const patch = {
+        error: boundJobError(owned.error),
+        claim: null,
+        heartbeatAt: null,
+        attempts: closeAttempt(job.attempts, owned.outcome, at, {
+          message: owned.error.message,
+          code: owned.error.code,
+        }),
+      };
+      transition(store, writer, job, JobStatus.Pending, patch, precondition);
+    },
+    releasedAt(owned.error.attempt),
+  );
+}
+
+/**
+ * Whether a release is on the document: the job is Pending, unclaimed, at the attempt that was given
+ * back (`released`, the attempt the error names) and that attempt's record is closed. Only the claim
+ * that ran an attempt can close it, and a later claim would have raised the attempt.
+ */
+function releasedAt(released: number): (job: JobDoc) => boolean {
+  return (job) =>
+    job.status === JobStatus.Pending &&
+    job.claim === null &&
+    job.attempt === released &&
+    job.attempts.at(-1)?.attempt === released &&
+    job.attempts.at(-1)?.finishedAt !== null;
 }

@@ -12,7 +12,7 @@ import { cancelJob } from './cancel-job.js';
 import { claimJob } from './claim-job.js';
 import { readCounts } from './counts.js';
 import { failPendingJob } from './fail-pending-job.js';
-import { completeJob, failJob } from './finish-job.js';
+import { completeJob, failJob, releaseJob } from './finish-job.js';
 import { recordJobExecution } from './launch-records.js';
 import { loadJob, loadOrchestration } from './orchestration-docs.js';
 import {
@@ -230,6 +230,48 @@ describe('the Firestore store', () => {
       errored: 0,
       cancelled: 0,
     });
+  });
+
+  it('records a retried task write once when its first commit went through and the answer was lost', async () => {
+    // What persist() does after an UNKNOWN or CANCELLED answer to an applied commit: the same write again.
+    const { id, jobIds } = await register(1);
+    const jobId = jobIds[0] as string;
+    const base = { orchestrationId: id, jobId, maxAttempts: 5, heartbeatTimeoutMs: 60_000 };
+    await claimJob(store, { ...base, claim: claim('a') });
+    const error = (attempt: number) => ({
+      message: 'boom',
+      code: 'E11_JOB_FAILED',
+      name: 'Error',
+      stack: null,
+      jobName: 'sum_chunk',
+      orchestrationId: id,
+      jobId,
+      attempt,
+      retryable: true,
+    });
+    const retryWrite = { orchestrationId: id, jobId, claimId: 'a', outcome: 'Errored' as const };
+    const next = { ...retryWrite, error: error(1), final: false, deadLettered: false };
+    expect(await failJob(store, next)).toBe('recorded');
+    expect(await failJob(store, next)).toBe('recorded');
+    let job = await loadJob(store, id, jobId);
+    expect(job).toMatchObject({ status: 'InProgress', attempt: 2 });
+    expect(job.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'Errored'],
+      [2, null],
+    ]);
+
+    const release = { ...retryWrite, error: error(2), outcome: 'Interrupted' as const };
+    expect(await releaseJob(store, release)).toBe('recorded');
+    expect(await releaseJob(store, release)).toBe('recorded');
+    job = await loadJob(store, id, jobId);
+    expect(job).toMatchObject({ status: 'Pending', attempt: 2, claim: null });
+    expect(job.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'Errored'],
+      [2, 'Interrupted'],
+    ]);
+    // Once another task claimed the job, the old claim's release is lost, not recorded.
+    await claimJob(store, { ...base, claim: claim('b') });
+    expect(await releaseJob(store, release)).toBe('lost');
   });
 
   it('lets a Cloud Run retry of the same task take over a dead attempt', async () => {
