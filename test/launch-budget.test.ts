@@ -42,7 +42,7 @@ const service = new OrchestrationService({
 });
 const params = Array.from({ length: ${JOBS_EACH} }, (_, i) => ({ i }));
 const result = await service.kickOffJob('budget_job', params);
-process.stdout.write('REPORT ' + JSON.stringify(result.launch) + '\\n');
+process.stdout.write('REPORT ' + JSON.stringify(await result.launched) + '\\n');
 await service.close();
 `;
 

@@ -241,4 +241,36 @@ describe('the launch rate limit', () => {
       await Promise.all([tenant.close(), parent.close()]);
     }
   });
+
+  it('does not hold kickOffJob for it: the call returns once the burst went, the rest launch at the pace', async () => {
+    // 240 a minute: a burst of 4 at once, then one every 250 ms (16 jobs: about 3 s in all).
+    const paced = new OrchestrationService({
+      projectId,
+      firestore,
+      pubsub,
+      region: 'asia-east1',
+      launcher: cloudRun,
+      launch: { ratePerMinute: 240 },
+    });
+    try {
+      const before = runJobCalls();
+      const result = await paced.kickOffJob(
+        'sleepy',
+        Array.from({ length: 16 }, () => ({ ms: 1 })),
+      );
+      const sentByReturn = runJobCalls() - before;
+      const launch = result.launch;
+      expect(launch?.launched).toBeGreaterThanOrEqual(4);
+      expect(launch?.launched).toBeLessThan(16);
+      expect(sentByReturn).toBeLessThan(16);
+      expect(result.waiting).toBe(16 - (launch?.launched ?? 0));
+      expect(await result.launched).toMatchObject({ launched: 16, failed: 0, deferred: 0 });
+      expect(runJobCalls() - before).toBe(16);
+      const [successes, failures] = await paced.getJobResults(result.orchestrationId, { timeoutMs: 30_000 });
+      expect(failures).toBeNull();
+      expect(successes).toHaveLength(16);
+    } finally {
+      await paced.close();
+    }
+  });
 });

@@ -136,17 +136,12 @@ export class JobMonitor {
     });
   }
 
-  /** Stops listening to the job's document (the heartbeat and the watchdog go on). */
-  stopListening(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-  }
-
   /** Stops the heartbeat, the watchdog thread and the listener. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.stopListening();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     const watchdog = this.watchdog;
     this.watchdog = undefined;
     await watchdog?.stop();

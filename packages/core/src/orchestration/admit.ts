@@ -8,7 +8,7 @@ import { admitThroughKey } from '../store/key-admission.js';
 import { markLaunchDeferred, startLaunchHeartbeat } from '../store/launch-records.js';
 import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 
-import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
+import { type LaunchContext, type LaunchReport, launchJobs, mergeReports } from './launch-jobs.js';
 
 /**
  * Marks admitted jobs that could not be launched for the sweeper (`markLaunchDeferred`); a job whose
@@ -70,21 +70,6 @@ export async function admitAndLaunch(
       admissions.map((admission) => [admission.orchestration.id, admission.count]),
     ),
   };
-}
-
-/** Adds up the reports of several launch runs. */
-function mergeReports(reports: readonly LaunchReport[]): LaunchReport {
-  return reports.reduce<LaunchReport>(
-    (sum, report) => ({
-      executions: [...sum.executions, ...report.executions],
-      launched: sum.launched + report.launched,
-      failed: sum.failed + report.failed,
-      deferred: sum.deferred + report.deferred,
-      skipped: sum.skipped + report.skipped,
-      requests: sum.requests + report.requests,
-    }),
-    { executions: [], launched: 0, failed: 0, deferred: 0, skipped: 0, requests: 0 },
-  );
 }
 
 /**

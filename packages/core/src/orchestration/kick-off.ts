@@ -6,6 +6,7 @@ import type { TopicCheck } from '../completion/topic-check.js';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
+import { budgetBurst } from '../launch/shared-budget.js';
 import { concurrencyKeyId } from '../model/collections.js';
 import type { JobParams } from '../model/json.js';
 import { isTerminal } from '../model/status.js';
@@ -19,9 +20,10 @@ import { validateParamsList } from '../validate/params.js';
 import { admitAndLaunch } from './admit.js';
 import { awaitRegistration } from './await-registration.js';
 import type { JobDefinitions, JobReference } from './job-definitions.js';
-import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
+import { type LaunchContext, LaunchProgress, type LaunchReport, launchJobs } from './launch-jobs.js';
 import {
   type CompiledKickOffOptions,
+  type CompiledLaunchOptions,
   compileKickOffOptions,
   type KickOffOptions,
   MAX_START_DELAY_MS,
@@ -42,14 +44,24 @@ export interface KickOffResult {
   jobIds: string[];
   /** True when an idempotency key matched an earlier kick-off: nothing new was launched. */
   deduplicated: boolean;
-  /** The launch outcome; with `background: true` it settles later (see `launched`). */
+  /**
+   * What was launched before the call returned: it waits for the executions the launch budget lets go
+   * at once (its burst, one second's worth of `launch.ratePerMinute` by default), or all of them if
+   * fewer; the rest launch in the background at the budget's pace (`launched`). Null with `background`,
+   * `startAt` / `delay`, or a deduplicated call.
+   */
   launch: LaunchReport | null;
   /**
-   * Jobs this call does not launch at once: beyond `maxParallel` (each starts when a slot frees, without
-   * this backend) or, with `startAt` / `delay`, every job until its start. 0 for a deduplicated call.
+   * Jobs not launched (or ended) when the call returned: paced by the launch budget, beyond
+   * `maxParallel` or a concurrency key's admission (each starts when a slot frees, without this
+   * backend), or, with `startAt` / `delay`, every job until its start. With `background`, the jobs beyond
+   * `maxParallel` or the key's admission. 0 for a deduplicated call.
    */
   waiting: number;
-  /** Settles when every launch of this call is done (immediately for a deduplicated call). */
+  /**
+   * Settles with the whole launch's report when every launch of this call is done (immediately for a
+   * deduplicated call). Jobs still unlaunched when this process stops are launched by the sweeper.
+   */
   launched: Promise<LaunchReport | null>;
 }
 
@@ -236,7 +248,7 @@ export async function launchKickOff(
   return { launched, launchedOwn: () => admittedAtOnce(valid) + keyAdmitted };
 }
 
-/** The whole kick-off: validate → register → launch (awaited unless `background`). */
+/** The whole kick-off: validate → register → launch (its first wave awaited unless `background`). */
 export async function kickOff(
   context: KickOffContext,
   job: JobReference,
@@ -275,23 +287,32 @@ export async function kickOff(
     );
     return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting: jobIds.length, launched };
   }
-  const { launched, launchedOwn } = await launchKickOff(context, valid, { ...registered, created });
+  const progress = new LaunchProgress(atOnceWave(context.launch));
+  const { launched, launchedOwn } = await launchKickOff({ ...context, progress }, valid, {
+    ...registered,
+    created,
+  });
+  // Whatever this call does not wait for goes on in the background (and is the sweeper's if it dies).
+  launched.catch((error: unknown) =>
+    context.logger.error({ err: error, orchestrationId }, 'background launch failed'),
+  );
   if (valid.options.background) {
-    launched.catch((error: unknown) =>
-      context.logger.error({ err: error, orchestrationId }, 'background launch failed'),
-    );
     const waiting = jobIds.length - launchedOwn();
     return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting, launched };
   }
-  const launch = await launched;
-  return {
-    orchestrationId,
-    jobIds,
-    deduplicated: false,
-    launch,
-    waiting: jobIds.length - launchedOwn(),
-    launched,
-  };
+  const done = await Promise.race([launched, progress.reached.then(() => null)]);
+  const launch = done ?? progress.snapshot();
+  const ended = launch.launched + launch.failed + launch.skipped;
+  return { orchestrationId, jobIds, deduplicated: false, launch, waiting: jobIds.length - ended, launched };
+}
+
+/**
+ * How many executions `kickOffJob` waits for before it returns: the launch budget's burst (one
+ * second's worth of `launch.ratePerMinute` unless `launch.burst` says otherwise), what goes without
+ * waiting for quota. A 2,000-job per-job kick-off at 120 a minute returns after 2, not 17 minutes.
+ */
+function atOnceWave(launch: CompiledLaunchOptions): number {
+  return launch.burst ?? budgetBurst(launch.ratePerMinute);
 }
 
 /**

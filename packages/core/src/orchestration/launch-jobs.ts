@@ -29,6 +29,65 @@ export interface LaunchContext {
   logger: Logger;
   launch: CompiledLaunchOptions;
   rateLimiter: LaunchPacer;
+  /** Told of every launch run made with this context and of each execution it accounts for (a kick-off's). */
+  progress?: LaunchProgress;
+}
+
+/**
+ * What a caller's launch runs did so far, and when the first `wave` executions of them were accounted
+ * for (launched, failed, deferred or skipped): `kickOffJob` returns then, with what went at once, and
+ * hands the rest to its launch running on (the sweeper's once this process is silent).
+ */
+export class LaunchProgress {
+  readonly #runs: LaunchReport[] = [];
+  #done = 0;
+  #reached!: () => void;
+  /** Resolves once `wave` executions were accounted for. */
+  readonly reached = new Promise<void>((resolve) => (this.#reached = resolve));
+
+  constructor(private readonly wave: number) {
+    if (wave <= 0) this.#reached();
+  }
+
+  /** A launch run starts: its report counts from now on. */
+  run(report: LaunchReport): void {
+    this.#runs.push(report);
+  }
+
+  /** One execution of a run was accounted for. */
+  unitDone(): void {
+    if (++this.#done >= this.wave) this.#reached();
+  }
+
+  /** What every run did so far (a copy). */
+  snapshot(): LaunchReport {
+    return mergeReports(this.#runs);
+  }
+}
+
+/** An empty launch report. */
+export const emptyReport = (): LaunchReport => ({
+  executions: [],
+  launched: 0,
+  failed: 0,
+  deferred: 0,
+  skipped: 0,
+  requests: 0,
+});
+
+/** Adds up the reports of several launch runs (a new report). */
+export function mergeReports(reports: readonly LaunchReport[]): LaunchReport {
+  return reports.reduce<LaunchReport>(
+    (sum, report) => ({
+      executions: [...sum.executions, ...report.executions],
+      launched: sum.launched + report.launched,
+      failed: sum.failed + report.failed,
+      deferred: sum.deferred + report.deferred,
+      skipped: sum.skipped + report.skipped,
+      requests: sum.requests + report.requests,
+    }),
+    emptyReport(),
+  );
 }
 
 /** The orchestration being launched and which of its jobs to launch. */
@@ -219,14 +278,7 @@ function launchUnits(
 
 /** The state of one launch run: its report, the errors it saw, and each way a unit can end. */
 class LaunchRun {
-  readonly report: LaunchReport = {
-    executions: [],
-    launched: 0,
-    failed: 0,
-    deferred: 0,
-    skipped: 0,
-    requests: 0,
-  };
+  readonly report: LaunchReport = emptyReport();
   /** A service-wide error (the Cloud Run job is missing or not ours): every later request fails alike. */
   #serviceError: Error | undefined;
   readonly #launchErrors = new Map<string, number>();
@@ -240,14 +292,20 @@ class LaunchRun {
   constructor(
     private readonly context: LaunchContext,
     private readonly plan: LaunchPlan,
-  ) {}
+  ) {
+    context.progress?.run(this.report);
+  }
 
   /** Launches every unit with the plan's concurrency; stops sending once `cancelled` or the plan's signal aborts. */
   async launchAll(units: readonly LaunchUnit[], cancelled: AbortSignal): Promise<void> {
     this.#cancelled = cancelled;
     this.#signal = this.plan.signal ? AbortSignal.any([this.plan.signal, cancelled]) : cancelled;
     const queue = new PQueue({ concurrency: this.plan.concurrency });
-    const outcomes = await Promise.allSettled(units.map((unit) => queue.add(() => this.launchUnit(unit))));
+    const outcomes = await Promise.allSettled(
+      units.map((unit) =>
+        queue.add(() => this.launchUnit(unit)).finally(() => this.context.progress?.unitDone()),
+      ),
+    );
     for (const outcome of outcomes) {
       if (outcome.status === 'rejected') {
         this.context.logger.error(
