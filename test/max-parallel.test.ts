@@ -109,7 +109,8 @@ describe('maxParallel on the local stack', () => {
     const ledger = join(dir, 'ledger-300.txt');
     const backend = spawnBackend(
       `import { OrchestrationService } from '@e11/sdk';
-         const service = new OrchestrationService({ defaultTopic: '${suite.base.defaultTopic}' });
+         // A burst above 10: kickOffJob returns once the first 10 (the admitted ones) went.
+         const service = new OrchestrationService({ defaultTopic: '${suite.base.defaultTopic}', launch: { ratePerMinute: 6000 } });
          const params = Array.from({ length: 300 }, (_, index) => ({ ledger: ${JSON.stringify(ledger)}, ms: 150, index }));
          const result = await service.kickOffJob('ledgered', params, { maxParallel: 10 });
          process.stdout.write('KICKED ' + JSON.stringify({ id: result.orchestrationId, launched: result.launch.launched, waiting: result.waiting }) + '\\n');

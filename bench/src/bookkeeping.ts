@@ -1,4 +1,5 @@
 import { createStore, type EventPublisher } from '@e11/core';
+import { createEngine } from '@e11/core/engine';
 import { OrchestrationService } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 
@@ -9,6 +10,8 @@ import { round } from './stats.js';
 /** The whole life of N jobs — kick-off, claim, progress, finish, completion — with its costs. */
 export interface BookkeepingResult {
   mode: 'per-job' | 'array';
+  /** The kick-off's maxParallel (each job's end then admits the next, as `onJobWritten` does); null: none. */
+  maxParallel: number | null;
   jobs: number;
   wallMs: number;
   jobsPerSecond: number;
@@ -32,8 +35,9 @@ export async function measureBookkeeping(
   firestore: Firestore,
   n: number,
   mode: 'per-job' | 'array',
+  maxParallel: number | null = null,
 ): Promise<BookkeepingResult> {
-  const collectionPrefix = `bench_${mode.replace('-', '')}_${n}_`;
+  const collectionPrefix = `bench_${mode.replace('-', '')}_${n}_${maxParallel ?? 'all'}_`;
   const store = createStore({ firestore, collectionPrefix });
   let events = 0;
   const publisher: EventPublisher = {
@@ -50,11 +54,28 @@ export async function measureBookkeeping(
     publisher, // events are counted here: no Pub/Sub client, and no topic check, is needed
     launch: { ratePerMinute: 1_000_000, concurrency: 64 },
   });
+  // The admissions `onJobWritten` makes after a limited job's end, through an engine of its own (as the
+  // function's), on the same launcher.
+  const admitter =
+    maxParallel === null
+      ? undefined
+      : createEngine({
+          firestore,
+          collectionPrefix,
+          launcher,
+          publisher,
+          launch: { ratePerMinute: 1_000_000 },
+        });
+  if (admitter) launcher.admit = (orchestrationId, counts) => admitter.admitWaiting(orchestrationId, counts);
   const params = Array.from({ length: n }, (_, index) => ({ index, rows: 1_000 }));
   const before = opBreakdown();
   const start = performance.now();
   const { result, ops } = await countOps(async () => {
-    const kickOff = await orchestrations.kickOffJob('bench_sum', params, { mode, launchConcurrency: 64 });
+    const kickOff = await orchestrations.kickOffJob('bench_sum', params, {
+      mode,
+      launchConcurrency: 64,
+      ...(maxParallel === null ? {} : { maxParallel }),
+    });
     await launcher.idle();
     return orchestrations.getOrchestration(kickOff.orchestrationId);
   });
@@ -65,8 +86,10 @@ export async function measureBookkeeping(
       .filter(([, perJob]) => perJob > 0),
   );
   await orchestrations.close();
+  await admitter?.close();
   return {
     mode,
+    maxParallel,
     jobs: n,
     wallMs: round(wallMs, 0),
     jobsPerSecond: round((n / wallMs) * 1000, 0),

@@ -78,6 +78,10 @@ try {
       log(`  ${mode} ${n}: ${JSON.stringify(bookkeeping.at(-1))}`);
     }
   }
+  // The same life with maxParallel: each job's end also admits the next, as onJobWritten does.
+  log('2/8 (maxParallel) 1000 per-job jobs with maxParallel 50: the admission on each job end…');
+  bookkeeping.push(await measureBookkeeping(firestore, 1_000, 'per-job', 50));
+  log(`  per-job 1000 maxParallel 50: ${JSON.stringify(bookkeeping.at(-1))}`);
   if (huge !== undefined) {
     log(`2/8 (E11_BENCH_100K) array mode, ${huge} jobs in one orchestration…`);
     bookkeeping.push(await measureBookkeeping(firestore, huge, 'array'));
@@ -126,7 +130,9 @@ try {
 
   const largest = sizes.at(-1) ?? 0;
   const opsOf = (mode: string, n: number) =>
-    bookkeeping.find((b) => b.mode === mode && b.jobs === n)?.opsPerJob ?? NaN;
+    bookkeeping.find((b) => b.mode === mode && b.jobs === n && b.maxParallel === null)?.opsPerJob ?? NaN;
+  const limitedRun = bookkeeping.find((b) => b.maxParallel !== null);
+  const admissionOps = round((limitedRun?.opsPerJob ?? NaN) - opsOf('per-job', 1_000), 2);
   const hugeRun = bookkeeping.find((b) => b.jobs === huge);
   const hugeRatio = hugeRun ? round(hugeRun.opsPerJob / opsOf('array', largest), 3) : NaN;
   const flatness = (mode: string) =>
@@ -183,6 +189,11 @@ try {
       target: 'Firestore ops per job added by the shared launch budget ≤ 2',
       value: `${launchQuota.budgetOpsPerJob}`,
       met: launchQuota.budgetOpsPerJob <= 2,
+    },
+    {
+      target: 'Firestore ops per job added by maxParallel admission ≤ 2 (1,000 per-job jobs at 50 vs none)',
+      value: `${admissionOps} (${limitedRun?.opsPerJob} vs ${opsOf('per-job', 1_000)})`,
+      met: admissionOps <= 2,
     },
     {
       target: 'most jobs running at once / maxParallel = 1.00 (never above)',
@@ -265,14 +276,16 @@ function renderMarkdown(r: {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.bookkeeping.map(
       (x) =>
-        `| ${x.mode} | ${x.jobs} | ${(x.wallMs / 1000).toFixed(1)} s | ${x.jobsPerSecond} | ${x.readsPerJob} | ${x.writesPerJob} | ${x.opsPerJob} | ${x.cloudRunCallsPer1000Jobs} | ${x.events} |`,
+        `| ${x.mode}${x.maxParallel === null ? '' : `, maxParallel ${x.maxParallel}`} | ${x.jobs} | ${(x.wallMs / 1000).toFixed(1)} s | ${x.jobsPerSecond} | ${x.readsPerJob} | ${x.writesPerJob} | ${x.opsPerJob} | ${x.cloudRunCallsPer1000Jobs} | ${x.events} |`,
     ),
     '',
     'Where they go, per job (`kind:collection`; kinds: write, get, query, aggregate, listen):',
     '',
     ...r.bookkeeping.map(
       (x) =>
-        `- ${x.mode} ${x.jobs}: ${Object.entries(x.breakdownPerJob)
+        `- ${x.mode}${x.maxParallel === null ? '' : ` maxParallel ${x.maxParallel}`} ${x.jobs}: ${Object.entries(
+          x.breakdownPerJob,
+        )
           .map(([key, perJob]) => `${key} ${perJob}`)
           .join(', ')}`,
     ),

@@ -35,13 +35,15 @@ export async function kickoffCommand(
     mode: args.mode,
     idempotencyKey: args.idempotencyKey,
   });
-  const failed = result.launch?.failed ?? 0;
+  // The command exits once every launch went (the service's close() would wait for them anyway).
+  const launch = await result.launched;
+  const failed = launch?.failed ?? 0;
   if (args.json) {
     writeJson(io, {
       orchestrationId: result.orchestrationId,
       jobIds: result.jobIds,
       deduplicated: result.deduplicated,
-      launch: result.launch,
+      launch,
     });
   } else {
     const what = result.deduplicated

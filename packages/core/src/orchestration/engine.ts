@@ -25,6 +25,7 @@ import type { StatusCounts } from '../model/status.js';
 import { createStore, type Store } from '../store/store.js';
 import { assertJobIds, assertOrchestrationId } from '../validate/document-id.js';
 
+import { createAdmissionCoalescer } from './admission-coalescer.js';
 import { admitAndLaunch, type AdmitReport } from './admit.js';
 import { type CompiledServiceOptions, compileServiceOptions } from './compile-service-options.js';
 import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
@@ -210,8 +211,13 @@ export class Engine {
    */
   async admitWaiting(orchestrationId: string, counts?: StatusCounts): Promise<AdmitReport> {
     assertOrchestrationId(orchestrationId);
-    return admitAndLaunch(this.#launchContext(), orchestrationId, counts);
+    return this.#admit(orchestrationId, counts);
   }
+
+  /** Admissions of this engine, one at a time per orchestration (see createAdmissionCoalescer). */
+  readonly #admit = createAdmissionCoalescer((orchestrationId, counts) =>
+    this.#track(admitAndLaunch(this.#launchContext(), orchestrationId, counts)),
+  );
 
   /** Marks dead-lettered jobs (or the given ids) as permanently failed (see `discardJobs`). */
   async discard(
