@@ -3,7 +3,6 @@ import {
   type ClientOptions,
   E11Error,
   ErrorCode,
-  JobStatus,
   type Logger,
   recordHeartbeat,
   type RunningJob,
@@ -24,15 +23,16 @@ export interface JobMonitorOptions {
 
 /**
  * While a job runs: writes its heartbeat every `intervalMs` unless another write gave it one within
- * that interval (so at most two intervals pass between heartbeats), keeps writing it from a watchdog
- * thread while the job blocks the event loop, and listens to its document so a cancellation (status
- * `Cancelled`) or a takeover by another task (a different claim) aborts `abort` at once with an
- * E11Error reason. Every heartbeat is fenced on the claim: one that is refused aborts too, so a task
- * that missed the listener's news (a partition) still learns it lost the job at its next write.
+ * that interval (so at most two intervals pass between heartbeats), and keeps writing it from a
+ * watchdog thread while the job blocks the event loop. Every heartbeat is fenced on the claim: one
+ * that finds the job `Cancelled` or claimed by another task aborts `abort` with an E11Error reason, so
+ * the task learns of a cancel or a takeover within one interval (a `cancel()` of the orchestration also
+ * stops its Cloud Run executions: SIGTERM, at once). No listener: it would cost a read per write of the
+ * task itself (each heartbeat and progress echoes back), and on the Firestore emulator a listen stream
+ * closed while a commit notifies it makes the emulator skip that commit's document triggers.
  */
 export class JobMonitor {
   private timer: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
   private watchdog: HeartbeatWatchdog | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private busy = 0;
@@ -102,24 +102,6 @@ export class JobMonitor {
       () => this.beatInBackground(),
     );
     this.watchdog.start();
-    this.unsubscribe = this.store.collections.job(this.job.orchestrationId, this.job.jobId).onSnapshot(
-      (snapshot) => {
-        if (this.abort.signal.aborted) return;
-        const status = snapshot.get('status') as string | undefined;
-        const claimId = (snapshot.get('claim') as { id?: string } | null | undefined)?.id;
-        if (!snapshot.exists || status === JobStatus.Cancelled) this.refused('cancelled');
-        else if (
-          (status === JobStatus.InProgress || status === JobStatus.Pending) &&
-          claimId !== this.job.claimId
-        )
-          this.refused('lost');
-      },
-      (error) =>
-        this.logger.warn(
-          { err: error.message },
-          'job listener failed; cancellation will not be noticed early',
-        ),
-    );
   }
 
   /** Writes the fenced heartbeat now (a refused one aborts the job and rejects). */
@@ -140,8 +122,6 @@ export class JobMonitor {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
     const watchdog = this.watchdog;
     this.watchdog = undefined;
     await watchdog?.stop();

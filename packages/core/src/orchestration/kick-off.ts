@@ -302,8 +302,9 @@ export async function kickOff(
   }
   const done = await Promise.race([launched, progress.reached.then(() => null)]);
   const launch = done ?? progress.snapshot();
-  const ended = launch.launched + launch.failed + launch.skipped;
-  return { orchestrationId, jobIds, deduplicated: false, launch, waiting: jobIds.length - ended, launched };
+  // A key's round may launch other orchestrations' jobs too: `waiting` counts this one's only.
+  const waiting = jobIds.length - progress.settledOf(orchestrationId);
+  return { orchestrationId, jobIds, deduplicated: false, launch, waiting, launched };
 }
 
 /**

@@ -39,7 +39,7 @@ export interface LaunchContext {
  * hands the rest to its launch running on (the sweeper's once this process is silent).
  */
 export class LaunchProgress {
-  readonly #runs: LaunchReport[] = [];
+  readonly #runs: { orchestrationId: string; report: LaunchReport }[] = [];
   #done = 0;
   #reached!: () => void;
   /** Resolves once `wave` executions were accounted for. */
@@ -49,9 +49,9 @@ export class LaunchProgress {
     if (wave <= 0) this.#reached();
   }
 
-  /** A launch run starts: its report counts from now on. */
-  run(report: LaunchReport): void {
-    this.#runs.push(report);
+  /** A launch run of `orchestrationId` starts: its report counts from now on. */
+  run(orchestrationId: string, report: LaunchReport): void {
+    this.#runs.push({ orchestrationId, report });
   }
 
   /** One execution of a run was accounted for. */
@@ -61,7 +61,14 @@ export class LaunchProgress {
 
   /** What every run did so far (a copy). */
   snapshot(): LaunchReport {
-    return mergeReports(this.#runs);
+    return mergeReports(this.#runs.map((run) => run.report));
+  }
+
+  /** Jobs of `orchestrationId` launched, or ended by a failed or skipped launch, so far. */
+  settledOf(orchestrationId: string): number {
+    return this.#runs
+      .filter((run) => run.orchestrationId === orchestrationId)
+      .reduce((sum, { report }) => sum + report.launched + report.failed + report.skipped, 0);
   }
 }
 
@@ -293,7 +300,7 @@ class LaunchRun {
     private readonly context: LaunchContext,
     private readonly plan: LaunchPlan,
   ) {
-    context.progress?.run(this.report);
+    context.progress?.run(plan.orchestration.id, this.report);
   }
 
   /** Launches every unit with the plan's concurrency; stops sending once `cancelled` or the plan's signal aborts. */

@@ -8,8 +8,9 @@ import { runJobTransaction } from './unwritten-jobs.js';
 
 /**
  * Cancels one unfinished job: `Pending`/`InProgress` → `Cancelled` with `error` (why), closing an open
- * attempt. A running task notices through its job listener and stops. Returns the job as it was
- * before, or undefined when it was already terminal or does not exist.
+ * attempt. A running task notices at its next fenced write (or by the SIGTERM of its cancelled
+ * execution) and stops. Returns the job as it was before, or undefined when it was already terminal or
+ * does not exist.
  */
 export async function cancelJob(
   store: Store,
