@@ -66,6 +66,19 @@ function recordingPublisher(): EventPublisher & { sent: { topic: string; data: s
   };
 }
 
+/** The error a failed attempt of a `sum_chunk` job records. */
+const jobError = (orchestrationId: string, jobId: string, attempt: number, retryable: boolean) => ({
+  message: 'boom',
+  code: 'E11_JOB_FAILED',
+  name: 'Error',
+  stack: null,
+  jobName: 'sum_chunk',
+  orchestrationId,
+  jobId,
+  attempt,
+  retryable,
+});
+
 const claim = (claimId: string) => ({ id: claimId, executionName: null, taskIndex: null, taskAttempt: null });
 
 describe('the Firestore store', () => {
@@ -238,17 +251,7 @@ describe('the Firestore store', () => {
     const jobId = jobIds[0] as string;
     const base = { orchestrationId: id, jobId, maxAttempts: 5, heartbeatTimeoutMs: 60_000 };
     await claimJob(store, { ...base, claim: claim('a') });
-    const error = (attempt: number) => ({
-      message: 'boom',
-      code: 'E11_JOB_FAILED',
-      name: 'Error',
-      stack: null,
-      jobName: 'sum_chunk',
-      orchestrationId: id,
-      jobId,
-      attempt,
-      retryable: true,
-    });
+    const error = (attempt: number) => jobError(id, jobId, attempt, true);
     const retryWrite = { orchestrationId: id, jobId, claimId: 'a', outcome: 'Errored' as const };
     const next = { ...retryWrite, error: error(1), final: false, deadLettered: false };
     expect(await failJob(store, next)).toBe('recorded');
@@ -306,17 +309,7 @@ describe('the Firestore store', () => {
             outcome: 'Errored',
             final: true,
             deadLettered: true,
-            error: {
-              message: 'boom',
-              code: 'E11_JOB_FAILED',
-              name: 'Error',
-              stack: null,
-              jobName: 'sum_chunk',
-              orchestrationId: id,
-              jobId,
-              attempt: 1,
-              retryable: false,
-            },
+            error: jobError(id, jobId, 1, false),
           });
         } else {
           await completeJob(store, { orchestrationId: id, jobId, claimId: jobId, result: index });
