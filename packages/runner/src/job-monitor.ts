@@ -26,7 +26,7 @@ export interface JobMonitorOptions {
  * that interval (so at most two intervals pass between heartbeats), and keeps writing it from a
  * watchdog thread while the job blocks the event loop. Every heartbeat is fenced on the claim: one
  * that finds the job `Cancelled` or claimed by another task aborts `abort` with an E11Error reason, so
- * the task learns of a cancel or a takeover within one interval (a `cancel()` of the orchestration also
+ * the task learns of a cancel or a takeover within two intervals (a `cancel()` of the orchestration also
  * stops its Cloud Run executions: SIGTERM, at once). No listener: it would cost a read per write of the
  * task itself (each heartbeat and progress echoes back), and on the Firestore emulator a listen stream
  * closed while a commit notifies it makes the emulator skip that commit's document triggers.
@@ -118,7 +118,7 @@ export class JobMonitor {
     });
   }
 
-  /** Stops the heartbeat, the watchdog thread and the listener. */
+  /** Stops the heartbeat and the watchdog thread. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

@@ -190,10 +190,6 @@ class AttemptLoop {
     const row = rowOf(end);
     const write = row.write;
     if (write === null) return undefined;
-    // The listener stays until the task is done (monitor.stop()), after this write, though it pays a
-    // read for the write's echo: the Firestore emulator notifies listeners inside a commit, and a listen
-    // stream closed just before the commit makes it skip the document triggers of that commit, so the
-    // completion function never heard of the job's end (seen on the local stack, never in production).
     if (row.timing === 'queued')
       return persist(() => this.monitor.exclusive(() => write(store, this.owned, end)));
     try {
