@@ -11,6 +11,7 @@ import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
 import { admitAndLaunch } from '../orchestration/admit.js';
 import { cancelOrchestration } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
+import { doneAdmitting } from '../store/admission.js';
 import { readCounts } from '../store/counts.js';
 import { failPendingJob } from '../store/fail-pending-job.js';
 import { markRelaunched } from '../store/launch-records.js';
@@ -246,7 +247,7 @@ async function sweepOne(
   report.relaunched += outcome.relaunched;
   report.deadLettered += outcome.deadLettered;
   // Slots a lost completion trigger did not fill (or that relaunches above did not take).
-  if (orchestration.maxParallel !== null || orchestration.concurrencyKey !== null) {
+  if (!doneAdmitting(orchestration)) {
     const admission = await admitAndLaunch(context, orchestration.id);
     report.relaunched += admission.launch?.launched ?? 0;
   }

@@ -201,11 +201,9 @@ export async function launchKickOff(
   context: KickOffContext,
   valid: ValidKickOff,
   registered: RegisteredKickOff & { created: Extract<RegistrationResult, { created: true }> },
-): Promise<{ launched: Promise<LaunchReport>; launchedOwn: () => number }> {
+): Promise<{ launched: Promise<LaunchReport> }> {
   const { store, logger } = context;
   const { orchestrationId, jobIds, created } = registered;
-  // Jobs of this orchestration its concurrency key admitted during this launch.
-  let keyAdmitted = 0;
   await markLaunchStarted(store, orchestrationId);
   const stopHeartbeat = startLaunchHeartbeat(store, orchestrationId);
   const launched = context.track(
@@ -228,7 +226,6 @@ export async function launchKickOff(
       .then(async (report) => {
         if (valid.options.concurrency === null) return report;
         const round = await admitAndLaunch(context, orchestrationId);
-        keyAdmitted = round.admittedBy[orchestrationId] ?? 0;
         return round.launch ?? report;
       })
       .then(async (report) => {
@@ -245,7 +242,7 @@ export async function launchKickOff(
       })
       .finally(stopHeartbeat),
   );
-  return { launched, launchedOwn: () => admittedAtOnce(valid) + keyAdmitted };
+  return { launched };
 }
 
 /** The whole kick-off: validate → register → launch (its first wave awaited unless `background`). */
@@ -288,7 +285,7 @@ export async function kickOff(
     return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting: jobIds.length, launched };
   }
   const progress = new LaunchProgress(atOnceWave(context.launch));
-  const { launched, launchedOwn } = await launchKickOff({ ...context, progress }, valid, {
+  const { launched } = await launchKickOff({ ...context, progress }, valid, {
     ...registered,
     created,
   });
@@ -297,7 +294,8 @@ export async function kickOff(
     context.logger.error({ err: error, orchestrationId }, 'background launch failed'),
   );
   if (valid.options.background) {
-    const waiting = jobIds.length - launchedOwn();
+    // Returned before any launch went: the jobs beyond what the kick-off itself launches wait.
+    const waiting = jobIds.length - admittedAtOnce(valid);
     return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting, launched };
   }
   const done = await Promise.race([launched, progress.reached.then(() => null)]);

@@ -2,6 +2,7 @@ import { DEFAULTS } from '../defaults.js';
 import { executionStates } from '../maintenance/pending-jobs.js';
 import { launchWaitingJobs } from '../maintenance/sweeper.js';
 import { isTerminal } from '../model/status.js';
+import { doneAdmitting } from '../store/admission.js';
 import { markLaunchCompleted } from '../store/launch-records.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
 import { setPaused } from '../store/pause.js';
@@ -71,10 +72,7 @@ export async function resumeOrchestration(
     writtenBeforeMs: nowMs + 60_000,
   });
   // With maxParallel: the slots the pause left free.
-  const admission =
-    orchestration.maxParallel === null && orchestration.concurrencyKey === null
-      ? undefined
-      : await admitAndLaunch(context, orchestrationId);
+  const admission = doneAdmitting(orchestration) ? undefined : await admitAndLaunch(context, orchestrationId);
   // Like a kick-off's end of launch; failing to say so only leaves the jobs to the sweeper's timeout.
   await markLaunchCompleted(store, orchestrationId).catch((error: unknown) =>
     context.logger.warn(

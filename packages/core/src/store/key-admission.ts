@@ -140,12 +140,14 @@ async function planRound(
   turn: number;
 }> {
   const nowMs = store.clock.now();
-  const entries: { id: string; snapshot: DocumentSnapshot; doc?: OrchestrationDoc; capacity?: number }[] = [];
-  for (const snapshot of snapshots) {
-    const doc = snapshot.exists ? parseDocument(orchestrationDocSchema, snapshot) : undefined;
-    const capacity = doc ? await capacityOf(store, doc, nowMs) : undefined;
-    entries.push({ id: snapshot.id, snapshot, doc, capacity });
-  }
+  // Each orchestration's capacity may read its counts: all at once, not one after another.
+  const entries = await Promise.all(
+    snapshots.map(async (snapshot) => {
+      const doc = snapshot.exists ? parseDocument(orchestrationDocSchema, snapshot) : undefined;
+      const capacity = doc ? await capacityOf(store, doc, nowMs) : undefined;
+      return { id: snapshot.id, snapshot, doc, capacity };
+    }),
+  );
   const granted = new Map<string, number>();
   let left = free;
   let turn = key.turn % Math.max(1, entries.length);
