@@ -43,6 +43,7 @@ describe('array-mode launches of some of the jobs', () => {
         initialBackoffMs: 1,
         maxBackoffMs: 1,
         retryBudgetMs: 0,
+        maxExecutionsInFlight: null,
       },
       rateLimiter: lease.limiter,
     };

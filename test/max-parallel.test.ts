@@ -2,13 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { type JobCompletedEvent, parseJobDocument, readCounts } from '@e11/core';
+import { parseJobDocument } from '@e11/core';
 import { type RouteFaults, setBridgeRoute } from '@e11/emulators';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { spawnBackend } from './helpers/backend-process.js';
+import { readLedger } from './helpers/ledger.js';
 import { storeFor } from './helpers/project.js';
-import { useRunnerStack } from './helpers/runner-stack.js';
+import { eventWithin, useRunnerStack } from './helpers/runner-stack.js';
 import { waitForSnapshot } from './helpers/wait-for.js';
 
 const suite = useRunnerStack('max-parallel', {
@@ -18,61 +19,6 @@ const suite = useRunnerStack('max-parallel', {
 });
 const dir = mkdtempSync(join(tmpdir(), 'e11-max-parallel-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** What the jobs wrote to their ledger file: per job index, its attempts' start and end times. */
-function readLedger(file: string) {
-  const entries = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [kind, index, attempt, at] = line.split(' ');
-      return {
-        kind: kind as 'start' | 'end',
-        index: Number(index),
-        attempt: Number(attempt),
-        at: Number(at),
-      };
-    });
-  // Most jobs at once: ends before starts at the same millisecond (a slot handed over, not shared).
-  const timeline = [...entries].sort((a, b) => a.at - b.at || (a.kind === 'end' ? -1 : 1));
-  let running = 0;
-  let most = 0;
-  for (const entry of timeline) {
-    running += entry.kind === 'start' ? 1 : -1;
-    most = Math.max(most, running);
-  }
-  const starts = new Map<number, number>();
-  for (const entry of entries)
-    if (entry.kind === 'start') starts.set(entry.index, (starts.get(entry.index) ?? 0) + 1);
-  return { most, starts };
-}
-
-/** The event of `orchestrationId`, or a failure after `ms` that says where the orchestration stood. */
-async function eventWithin(orchestrationId: string, ms: number): Promise<JobCompletedEvent> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const store = storeFor(suite.clients.firestore);
-      void Promise.all([
-        readCounts(store, orchestrationId),
-        store.collections.orchestration(orchestrationId).get(),
-      ]).then(
-        ([counts, doc]) =>
-          reject(
-            new Error(
-              `no event within ${ms} ms: counts ${JSON.stringify(counts)}, admitted ${String(doc.get('admitted'))}`,
-            ),
-          ),
-        (error: unknown) => reject(error as Error),
-      );
-    }, ms);
-  });
-  try {
-    return await Promise.race([suite.completed.eventFor(orchestrationId), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Runs `fn` while the trigger's deliveries have `faults`; the route is restored after. */
 async function withRouteFaults(faults: RouteFaults, fn: () => Promise<void>): Promise<void> {
@@ -97,7 +43,10 @@ async function runLedgered(name: string, jobs: number, maxParallel: number): Pro
   const ledger = join(dir, `ledger-${name}.txt`);
   const params = Array.from({ length: jobs }, (_, index) => ({ ledger, ms: 50, index }));
   const { orchestrationId } = await suite.service.kickOffJob('ledgered', params, { maxParallel });
-  expect(await eventWithin(orchestrationId, 120_000)).toMatchObject({ status: 'Completed', succeeded: jobs });
+  expect(await eventWithin(suite, orchestrationId, 120_000)).toMatchObject({
+    status: 'Completed',
+    succeeded: jobs,
+  });
   const { most, starts } = readLedger(ledger);
   expect(most).toBeLessThanOrEqual(maxParallel);
   expect([...starts.values()]).toEqual(Array.from({ length: jobs }, () => 1));
@@ -126,7 +75,7 @@ describe('maxParallel on the local stack', () => {
     }
     expect(kicked).toMatchObject({ launched: 10, waiting: 290 });
 
-    const event = await eventWithin(kicked.id, 240_000);
+    const event = await eventWithin(suite, kicked.id, 240_000);
     expect(event).toMatchObject({ status: 'Completed', total: 300, succeeded: 300, failed: 0 });
     const { most, starts } = readLedger(ledger);
     expect(most).toBeLessThanOrEqual(10);
@@ -152,7 +101,7 @@ describe('maxParallel on the local stack', () => {
     });
     expect(launch).toMatchObject({ launched: 4 });
     expect(waiting).toBe(20);
-    const event = await eventWithin(orchestrationId, 120_000);
+    const event = await eventWithin(suite, orchestrationId, 120_000);
     expect(event).toMatchObject({ status: 'Completed', succeeded: 24 });
     const { most, starts } = readLedger(ledger);
     expect(most).toBeLessThanOrEqual(4);
@@ -222,7 +171,7 @@ describe('maxParallel on the local stack', () => {
         waiting: 'quota',
       });
       suite.stack.cloudRun.faults.clear();
-      expect(await eventWithin(orchestrationId, 240_000)).toMatchObject({
+      expect(await eventWithin(suite, orchestrationId, 240_000)).toMatchObject({
         status: 'Completed',
         succeeded: 8,
         failed: 0,
@@ -248,7 +197,7 @@ describe('maxParallel on the local stack', () => {
       ),
     );
     for (const { orchestrationId } of kickOffs) {
-      expect(await eventWithin(orchestrationId, 180_000)).toMatchObject({
+      expect(await eventWithin(suite, orchestrationId, 180_000)).toMatchObject({
         status: 'Completed',
         succeeded: 10,
       });

@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
 
+import { type JobCompletedEvent, readCounts } from '@e11/core';
 import type { SweepOptions } from '@e11/core/engine';
 import { type Stack, type StackOptions, startStack } from '@e11/emulators';
 import type { OrchestrationService, OrchestrationServiceOptions } from '@e11/sdk';
 import { afterAll, beforeAll } from 'vitest';
 
 import { CompletedEvents } from './completed-events.js';
-import { emulatorClients, stackService, suiteEmulators, testProjectId } from './project.js';
+import { emulatorClients, stackService, storeFor, suiteEmulators, testProjectId } from './project.js';
 
 const ENTRYPOINT = fileURLToPath(new URL('../fixtures/dist/runner-entrypoint.js', import.meta.url));
 
@@ -70,4 +71,35 @@ export function useRunnerStack(
     await clients.firestore.terminate();
   });
   return suite;
+}
+
+/** The event of `orchestrationId`, or a failure after `ms` that says where the orchestration stood. */
+export async function eventWithin(
+  suite: RunnerStack,
+  orchestrationId: string,
+  ms: number,
+): Promise<JobCompletedEvent> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const store = storeFor(suite.clients.firestore);
+      void Promise.all([
+        readCounts(store, orchestrationId),
+        store.collections.orchestration(orchestrationId).get(),
+      ]).then(
+        ([counts, doc]) =>
+          reject(
+            new Error(
+              `no event within ${ms} ms: counts ${JSON.stringify(counts)}, admitted ${String(doc.get('admitted'))}`,
+            ),
+          ),
+        (error: unknown) => reject(error as Error),
+      );
+    }, ms);
+  });
+  try {
+    return await Promise.race([suite.completed.eventFor(orchestrationId), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

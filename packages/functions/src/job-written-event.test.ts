@@ -7,11 +7,21 @@ import { parseFirestoreSource, readJobWrite } from './job-written-event.js';
 const DOC = 'e11_orchestrations/o1/jobs/j1';
 const NAME = `projects/p1/databases/(default)/documents/${DOC}`;
 
-function payload(newStatus: string | null, oldStatus: string | null, name = NAME, limited = false): Buffer {
+function payload(
+  newStatus: string | null,
+  oldStatus: string | null,
+  name = NAME,
+  limited = false,
+  extra: Record<string, unknown> = {},
+): Buffer {
   const type = documentEventDataType();
   const doc = (status: string) => ({
     name,
-    fields: { status: { stringValue: status }, ...(limited ? { limited: { booleanValue: true } } : {}) },
+    fields: {
+      status: { stringValue: status },
+      ...(limited ? { limited: { booleanValue: true } } : {}),
+      ...extra,
+    },
   });
   const object: Record<string, unknown> = {};
   if (newStatus) object.value = doc(newStatus);
@@ -47,12 +57,24 @@ describe('readJobWrite', () => {
       oldStatus: 'InProgress',
       newStatus: 'Completed',
       limited: false,
+      sharesBudget: false,
     });
   });
 
   it("tells a maxParallel orchestration's job by its 'limited' field", () => {
     const limited = readJobWrite(event({ data: payload('Completed', 'InProgress', NAME, true) }));
-    expect(limited).toMatchObject({ kind: 'job', newStatus: 'Completed', limited: true });
+    expect(limited).toMatchObject({
+      kind: 'job',
+      newStatus: 'Completed',
+      limited: true,
+      sharesBudget: false,
+    });
+  });
+
+  it("tells a job holding a slot of the region's in-flight budget by its 'inFlightBudget' field", () => {
+    const budget = { inFlightBudget: { stringValue: 'in-flight:p1:europe-west1' } };
+    const write = readJobWrite(event({ data: payload('Completed', 'InProgress', NAME, true, budget) }));
+    expect(write).toMatchObject({ kind: 'job', limited: true, sharesBudget: true });
   });
 
   it('takes the project and path from the source and the payload when the extensions are absent', () => {

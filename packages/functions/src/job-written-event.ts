@@ -30,6 +30,11 @@ export interface JobWrite {
   newStatus: JobStatus | null;
   /** The job belongs to a `maxParallel` orchestration (its end frees a slot). */
   limited: boolean;
+  /**
+   * The job holds a slot of the region's executions-in-flight budget: its end frees a slot another
+   * orchestration may take, even when its own admits no more.
+   */
+  sharesBudget: boolean;
 }
 
 /** Why an event is acknowledged without doing anything. */
@@ -158,6 +163,9 @@ export function readJobWrite(
       oldStatus: oldStatusOf(data.oldValue),
       newStatus: statusOf(data.value),
       limited: data.value?.fields.limited !== undefined && decodeValue(data.value.fields.limited) === true,
+      sharesBudget:
+        data.value?.fields.inFlightBudget !== undefined &&
+        typeof decodeValue(data.value.fields.inFlightBudget) === 'string',
     };
   } catch (error) {
     return ignore('malformed-event', error instanceof Error ? error.message : String(error));

@@ -150,12 +150,14 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
       );
       throw error;
     }
-    // A job of a maxParallel orchestration ended: its slot goes to the next job, launched from here.
-    if (write.limited && check.outcome === 'open') {
+    // A job of a maxParallel orchestration ended: its slot goes to the next job, launched from here (a
+    // slot of the region's budget may go to another orchestration, even when this one has ended).
+    if (write.limited && (check.outcome === 'open' || write.sharesBudget)) {
       const store = storeFor(projectId, database, path.prefix);
       try {
         const admitter = await admitterFor(store, projectId);
-        const { admitted } = await admitter.admitWaiting(path.orchestrationId, check.counts);
+        const counts = 'counts' in check ? check.counts : undefined;
+        const { admitted } = await admitter.admitWaiting(path.orchestrationId, counts);
         if (admitted > 0) logger.info({ ...context, admitted }, 'Admitted and launched the next jobs');
       } catch (error) {
         logger.error(

@@ -22,7 +22,7 @@ function jobNote(job: JobInfo): string {
   if (job.waiting === 'concurrencyKey') return 'waiting for a slot of its concurrency key';
   if (job.waiting === 'paused') return 'waiting for resume (paused)';
   if (job.waiting === 'startAt') return 'waiting for its start (startAt)';
-  if (job.waiting === 'quota') return "waiting for Cloud Run's quota (the sweeper launches it)";
+  if (job.waiting === 'quota') return "waiting for Cloud Run's quota (run requests, or executions in flight)";
   if (job.error) return `${job.error.code}${job.deadLettered ? ' (dead-lettered)' : ''}`;
   return '';
 }

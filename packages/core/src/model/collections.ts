@@ -18,6 +18,8 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
  * - `{prefix}maintenance/launch-budget:{project}:{region}` (the region's run-request budget, shared)
  * - `{prefix}maintenance/concurrency:{tenant}:{key}` and its `slots/{orchestrationId}:{index}` (a
  *   concurrency key's limit, waiting orchestrations and the slots its admitted jobs hold)
+ * - `{prefix}maintenance/in-flight:{project}:{region}` and its `slots/{orchestrationId}:{index}` (the
+ *   region's executions-in-flight budget: its limit, the groups waiting for it and the slots it gave)
  */
 export class Collections {
   readonly prefix: string;
@@ -121,6 +123,25 @@ export class Collections {
     return this.concurrencySlots(keyId).doc(`${orchestrationId}:${index}`);
   }
 
+  /**
+   * The executions-in-flight budget of a Cloud Run project and region (`{prefix}maintenance/{budgetId}`,
+   * `budgetId` from {@link inFlightBudgetId}): its limit and the groups (concurrency keys, orchestrations)
+   * waiting for its slots, shared by every tenant and process launching there.
+   */
+  inFlightBudget(budgetId: string): DocumentReference {
+    return this.firestore.collection(`${this.prefix}maintenance`).doc(budgetId);
+  }
+
+  /** The slots the budget has given: one document per admitted job, deleted when the job ends. */
+  inFlightSlots(budgetId: string): CollectionReference {
+    return this.inFlightBudget(budgetId).collection('slots');
+  }
+
+  /** The slot of job `index` of `orchestrationId` under the executions-in-flight budget. */
+  inFlightSlot(budgetId: string, orchestrationId: string, index: number): DocumentReference {
+    return this.inFlightSlots(budgetId).doc(`${orchestrationId}:${index}`);
+  }
+
   /** The Eventarc path pattern of job documents, for the `onJobWritten` trigger. */
   get jobDocumentPattern(): string {
     return `${this.orchestrationsId}/{orchestrationId}/jobs/{jobId}`;
@@ -156,4 +177,9 @@ export function concurrencyKeyId(tenant: string | null, key: string): string {
 /** The key name of a concurrency key document id (tenants hold no ':'). */
 export function concurrencyKeyName(keyId: string): string {
   return keyId.split(':').slice(2).join(':');
+}
+
+/** The document id of the executions-in-flight budget of `project` and `region`. */
+export function inFlightBudgetId(project: string, region: string): string {
+  return `in-flight:${project}:${region}`;
 }

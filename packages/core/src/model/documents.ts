@@ -137,6 +137,12 @@ export const orchestrationDocSchema = z.object({
    * tells which). Null without `concurrency`.
    */
   concurrencyKey: z.string().nullable().default(null),
+  /**
+   * The executions-in-flight budget (`inFlightBudgetId`) of the region its jobs take slots of, shared
+   * with every orchestration launched there by a service with `launch.maxExecutionsInFlight`: jobs are
+   * admitted through it, round by round fairly between the keys and orchestrations waiting. Null without.
+   */
+  inFlightBudget: z.string().nullable().default(null),
   /** Paused: nothing new is launched for it (running jobs finish) until it is resumed. */
   paused: z.boolean().default(false),
   pausedAt: timestamp.nullable().default(null),
@@ -238,6 +244,8 @@ export const jobDocSchema = z.object({
   limited: z.boolean().default(false),
   /** The concurrency key document whose slot the job holds once admitted (its end frees it). */
   concurrencyKey: z.string().nullable().default(null),
+  /** The executions-in-flight budget whose slot the job holds once admitted (its end frees it). */
+  inFlightBudget: z.string().nullable().default(null),
   /** Attempts started so far (0 until the first claim). */
   attempt: z.number().int().nonnegative().default(0),
   /**
@@ -292,7 +300,15 @@ export type JobDoc = z.infer<typeof jobDocSchema>;
  */
 export type NewJobDoc = Pick<
   z.input<typeof jobDocSchema>,
-  'jobName' | 'index' | 'shard' | 'status' | 'createdAt' | 'updatedAt' | 'limited' | 'concurrencyKey'
+  | 'jobName'
+  | 'index'
+  | 'shard'
+  | 'status'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'limited'
+  | 'concurrencyKey'
+  | 'inFlightBudget'
 > & { params: string };
 
 /**

@@ -4,6 +4,7 @@ import { jobIdFor } from '../internal/ids.js';
 import type { OrchestrationDoc } from '../model/documents.js';
 import type { StatusCounts } from '../model/status.js';
 import { type Admission, admitWaitingJobs } from '../store/admission.js';
+import { admitThroughBudget } from '../store/budget-admission.js';
 import { admitThroughKey } from '../store/key-admission.js';
 import { markLaunchDeferred, startLaunchHeartbeat } from '../store/launch-records.js';
 import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
@@ -45,10 +46,11 @@ export interface AdmitReport {
 }
 
 /**
- * Fills the free slots of a `maxParallel` orchestration, or of the concurrency key it shares: admits
- * the next jobs (`admitWaitingJobs` / `admitThroughKey`, exactly one caller per job) and launches them,
+ * Fills the free slots of a `maxParallel` orchestration, of the concurrency key it shares, or of the
+ * region's executions-in-flight budget it takes part in: admits the next jobs (`admitWaitingJobs` /
+ * `admitThroughKey` / `admitThroughBudget`, exactly one caller per job) and launches them,
  * each admission a range of consecutive indices, which array mode sends as one execution. A key's
- * admission may start jobs of the other orchestrations sharing it. Called on each job's end (the
+ * or budget's admission may start jobs of the other orchestrations sharing it. Called on each job's end (the
  * completion function), by the kick-off of a keyed orchestration, by the sweeper and by `resume()`.
  * The report counts every job this call admitted and launched.
  */
@@ -59,8 +61,13 @@ export async function admitAndLaunch(
 ): Promise<AdmitReport> {
   const found = await admitWaitingJobs(context.store, orchestrationId, counts);
   if (!found) return { admitted: 0, launch: null, admittedBy: {} };
+  const onBudget = (budgetId: string) => admitThroughBudget(context.store, budgetId);
   const admissions =
-    'concurrencyKey' in found ? await admitThroughKey(context.store, found.concurrencyKey) : [found];
+    'inFlightBudget' in found
+      ? await onBudget(found.inFlightBudget)
+      : 'concurrencyKey' in found
+        ? await admitThroughKey(context.store, found.concurrencyKey, onBudget)
+        : [found];
   if (admissions.length === 0) return { admitted: 0, launch: null, admittedBy: {} };
   const reports = await Promise.all(admissions.map((admission) => launchAdmitted(context, admission)));
   return {

@@ -24,6 +24,7 @@ describe('compileServiceOptions', () => {
         initialBackoffMs: DEFAULTS.launchInitialBackoffMs,
         maxBackoffMs: DEFAULTS.launchMaxBackoffMs,
         retryBudgetMs: DEFAULTS.launchRetryBudgetMs,
+        maxExecutionsInFlight: null,
       },
     });
   });
@@ -52,7 +53,7 @@ describe('compileServiceOptions', () => {
           region: 'us-east4',
           defaultTopic: 'own-topic',
           tenant: 'acme',
-          launch: { retryBudget: '2m', concurrency: 3 },
+          launch: { retryBudget: '2m', concurrency: 3, maxExecutionsInFlight: 900 },
           maxJobsPerOrchestration: 50,
         },
         env,
@@ -64,7 +65,7 @@ describe('compileServiceOptions', () => {
       region: 'us-east4',
       defaultTopic: 'own-topic',
       tenant: 'acme',
-      launch: { retryBudgetMs: 120_000, concurrency: 3 },
+      launch: { retryBudgetMs: 120_000, concurrency: 3, maxExecutionsInFlight: 900 },
       maxJobsPerOrchestration: 50,
     });
   });
@@ -97,6 +98,8 @@ describe('compileServiceOptions', () => {
     refused({ databaseId: 'Bad_DB' }, 'databaseId');
     refused({}, 'E11_FIRESTORE_DATABASE', { E11_FIRESTORE_DATABASE: 'Bad_DB' });
     refused({ launch: { concurrency: 0 } }, 'launch.concurrency');
+    refused({ launch: { maxExecutionsInFlight: 0 } }, 'launch.maxExecutionsInFlight');
+    refused({ launch: { maxExecutionsInFlight: 1.5 } }, 'launch.maxExecutionsInFlight');
     refused({ maxJobsPerOrchestration: 0 }, 'maxJobsPerOrchestration');
     refused({ maxJobsPerOrchestration: 2.5 }, 'maxJobsPerOrchestration');
   });

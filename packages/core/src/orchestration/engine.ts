@@ -20,6 +20,7 @@ import { type LaunchPacer, SharedLaunchBudget } from '../launch/shared-budget.js
 import type { TaskLauncher } from '../launch/task-launcher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
+import { inFlightBudgetId } from '../model/collections.js';
 import type { JobParams } from '../model/json.js';
 import type { StatusCounts } from '../model/status.js';
 import { createStore, type Store } from '../store/store.js';
@@ -58,6 +59,8 @@ export class Engine {
   readonly #rateLimiterLease: LaunchRateLimiterLease | null;
   /** The region's run-request budget shared with every process (in Firestore), after #rateLimiter. */
   readonly #pacer: LaunchPacer;
+  /** The region's executions-in-flight budget kick-offs admit their jobs through; null without. */
+  readonly #inFlightBudget: KickOffContext['inFlightBudget'];
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Aborted by close(): delayed launches still waiting are left to the sweeper. */
   readonly #closingController = new AbortController();
@@ -130,6 +133,13 @@ export class Engine {
         this.logger,
         settings.launch.burst,
       );
+    this.#inFlightBudget =
+      settings.launch.maxExecutionsInFlight === null
+        ? null
+        : {
+            id: inFlightBudgetId(project ?? '-', settings.region),
+            limit: settings.launch.maxExecutionsInFlight,
+          };
     this.#topicCheck = createTopicCheck(() => this.#topicPubSub(), this.logger);
   }
 
@@ -282,6 +292,7 @@ export class Engine {
       topicCheck: this.#topicCheck,
       track: (promise) => this.#track(promise),
       closing: this.#closingController.signal,
+      inFlightBudget: this.#inFlightBudget,
     };
   }
 

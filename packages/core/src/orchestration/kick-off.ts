@@ -10,6 +10,7 @@ import { budgetBurst } from '../launch/shared-budget.js';
 import { concurrencyKeyId } from '../model/collections.js';
 import type { JobParams } from '../model/json.js';
 import { isTerminal } from '../model/status.js';
+import { joinInFlightBudget, orchestrationGroup } from '../store/budget-admission.js';
 import { joinConcurrencyKey } from '../store/key-admission.js';
 import { markLaunchCompleted, markLaunchStarted, startLaunchHeartbeat } from '../store/launch-records.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
@@ -77,6 +78,11 @@ export interface KickOffContext extends LaunchContext {
   track<T>(promise: Promise<T>): Promise<T>;
   /** Aborts when the engine closes: a delayed launch still waiting is left to the sweeper. */
   closing: AbortSignal;
+  /**
+   * The region's executions-in-flight budget (`launch.maxExecutionsInFlight`) the kick-offs' jobs are
+   * admitted through; null without.
+   */
+  inFlightBudget: { id: string; limit: number } | null;
 }
 
 /** A kick-off that passed validation. */
@@ -165,6 +171,7 @@ export async function registerKickOff(
       maxParallel: options.maxParallel,
       concurrencyKey:
         options.concurrency === null ? null : concurrencyKeyId(store.tenant, options.concurrency.key),
+      inFlightBudget: context.inFlightBudget?.id ?? null,
     },
     params,
   };
@@ -216,15 +223,15 @@ export async function launchKickOff(
         policy: valid.options.policy,
       },
       // With maxParallel, the first slots only (registration admitted them); the others start as jobs end.
-      jobs: jobIds.slice(0, admittedAtOnce(valid)).map((id, index) => ({ id, index })),
+      jobs: jobIds.slice(0, admittedAtOnce(context, valid)).map((id, index) => ({ id, index })),
       unwritten: created.unwritten,
       concurrency: valid.options.launchConcurrency,
       ...(valid.options.signal ? { signal: valid.options.signal } : {}),
     })
-      // With a concurrency key, the key admits this orchestration's first jobs (round robin with the
-      // others waiting for it), launched here.
+      // With a concurrency key or the region's in-flight budget, the key or budget admits this
+      // orchestration's first jobs (shared with the others waiting for it), launched here.
       .then(async (report) => {
-        if (valid.options.concurrency === null) return report;
+        if (!sharesSlots(context, valid)) return report;
         const round = await admitAndLaunch(context, orchestrationId);
         return round.launch ?? report;
       })
@@ -255,16 +262,7 @@ export async function kickOff(
   const valid = await validateKickOff(context, job, params, options);
   const registered = await registerKickOff(context, valid);
   const { orchestrationId, jobIds, created } = registered;
-  if (created !== null && valid.options.concurrency !== null) {
-    // Registered: the orchestration waits for the key's slots from now on (the sweeper admits it too).
-    const { key, limit } = valid.options.concurrency;
-    await joinConcurrencyKey(
-      context.store,
-      concurrencyKeyId(context.store.tenant, key),
-      orchestrationId,
-      limit,
-    );
-  }
+  if (created !== null) await joinSharedSlots(context, valid, orchestrationId);
   if (created === null) {
     return {
       orchestrationId,
@@ -295,7 +293,7 @@ export async function kickOff(
   );
   if (valid.options.background) {
     // Returned before any launch went: the jobs beyond what the kick-off itself launches wait.
-    const waiting = jobIds.length - admittedAtOnce(valid);
+    const waiting = jobIds.length - admittedAtOnce(context, valid);
     return { orchestrationId, jobIds, deduplicated: false, launch: null, waiting, launched };
   }
   const done = await Promise.race([launched, progress.reached.then(() => null)]);
@@ -315,12 +313,39 @@ function atOnceWave(launch: CompiledLaunchOptions): number {
 }
 
 /**
- * How many jobs the kick-off launches itself: all of them, or the first `maxParallel`; none with a
- * concurrency key (the key admits them).
+ * Registered: the orchestration waits for its concurrency key's slots and the region's in-flight
+ * budget's from now on (the sweeper admits it too). A keyed orchestration takes part in the budget
+ * through its key.
  */
-function admittedAtOnce(valid: ValidKickOff): number {
-  const { maxParallel, concurrency } = valid.options;
-  if (concurrency !== null) return 0;
+async function joinSharedSlots(
+  context: KickOffContext,
+  valid: ValidKickOff,
+  orchestrationId: string,
+): Promise<void> {
+  const { store, inFlightBudget } = context;
+  const { concurrency } = valid.options;
+  const keyId = concurrency === null ? null : concurrencyKeyId(store.tenant, concurrency.key);
+  if (concurrency !== null && keyId !== null) {
+    await joinConcurrencyKey(store, keyId, orchestrationId, concurrency.limit, inFlightBudget?.id ?? null);
+  }
+  if (inFlightBudget !== null) {
+    const group = keyId ?? orchestrationGroup(store.tenant, orchestrationId);
+    await joinInFlightBudget(store, inFlightBudget.id, group, inFlightBudget.limit);
+  }
+}
+
+/** Whether the kick-off's jobs are admitted through shared slots (a concurrency key, the in-flight budget). */
+function sharesSlots(context: KickOffContext, valid: ValidKickOff): boolean {
+  return valid.options.concurrency !== null || context.inFlightBudget !== null;
+}
+
+/**
+ * How many jobs the kick-off launches itself: all of them, or the first `maxParallel`; none with a
+ * concurrency key or the in-flight budget (they admit them).
+ */
+function admittedAtOnce(context: KickOffContext, valid: ValidKickOff): number {
+  const { maxParallel } = valid.options;
+  if (sharesSlots(context, valid)) return 0;
   return maxParallel === null ? valid.params.length : Math.min(maxParallel, valid.params.length);
 }
 

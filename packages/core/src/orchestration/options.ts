@@ -67,6 +67,16 @@ export interface OrchestrationServiceOptions {
     initialBackoff?: Duration;
     /** @default DEFAULTS.launchMaxBackoffMs */
     maxBackoff?: Duration;
+    /**
+     * Jobs launched and not ended at most in the project and region, over every orchestration this
+     * service (and any other setting it) kicks off, in every process and tenant: one budget in Firestore
+     * admits them as slots free, fairly between the concurrency keys and orchestrations waiting (the one
+     * holding fewest slots goes first). Per-job mode launches one execution per job, so set it below
+     * Cloud Run's running-executions cap (1,000 per project and region by default); array mode counts
+     * each task. Jobs waiting for it are `Pending` with `waiting: 'quota'`. @default none: Cloud Run's
+     * own cap answers 429, which the launch treats as "later"
+     */
+    maxExecutionsInFlight?: number;
   };
   /** Ceiling on parameter sets per kick-off. @default DEFAULTS.maxJobsPerOrchestration */
   maxJobsPerOrchestration?: number;
@@ -320,6 +330,8 @@ export interface CompiledLaunchOptions {
   initialBackoffMs: number;
   maxBackoffMs: number;
   retryBudgetMs: number;
+  /** Null: no executions-in-flight budget. */
+  maxExecutionsInFlight: number | null;
 }
 
 /** Validates the service's launch options and fills defaults. */
@@ -347,5 +359,9 @@ export function compileLaunchOptions(launch: OrchestrationServiceOptions['launch
       l.maxBackoff === undefined ? DEFAULTS.launchMaxBackoffMs : toMs(l.maxBackoff, 'launch.maxBackoff'),
     retryBudgetMs:
       l.retryBudget === undefined ? DEFAULTS.launchRetryBudgetMs : toMs(l.retryBudget, 'launch.retryBudget'),
+    maxExecutionsInFlight:
+      l.maxExecutionsInFlight === undefined
+        ? null
+        : positiveInt(l.maxExecutionsInFlight, 'launch.maxExecutionsInFlight', 100_000),
   };
 }

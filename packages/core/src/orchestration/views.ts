@@ -82,9 +82,10 @@ export interface JobInfo<P extends JobParams = JobParams, R = unknown> {
   updatedAt: Date;
   /**
    * Why a `Pending` job is not launched yet: its orchestration is `paused`, its `startAt` has not come,
-   * it waits for a slot (`maxParallel`, or its `concurrency` key's), or Cloud Run's quota turned its launch away and the sweeper
-   * launches it later (`quota`). Null for a job that is launched or launching, and for every job not
-   * `Pending`.
+   * it waits for a slot (`maxParallel`, or its `concurrency` key's), or for Cloud Run's quota
+   * (`quota`): a slot of the region's executions in flight (`launch.maxExecutionsInFlight`), or its
+   * launch was turned away with 429 and the sweeper launches it later. Null for a job that is launched
+   * or launching, and for every job not `Pending`.
    */
   waiting: WaitingReason | null;
 }
@@ -113,7 +114,9 @@ export function waitingReason(
   const { admitted } = orchestration;
   const neverLaunched = job.launches === 0 && job.attempt === 0;
   if (admitted !== null && job.index >= admitted && neverLaunched) {
-    return orchestration.concurrencyKey === null ? 'maxParallel' : 'concurrencyKey';
+    if (orchestration.concurrencyKey !== null) return 'concurrencyKey';
+    // Without maxParallel, a cursor means the region's executions-in-flight budget admits it.
+    return orchestration.maxParallel === null ? 'quota' : 'maxParallel';
   }
   if (job.launchDeferredAt !== null && neverLaunched) return 'quota';
   return null;

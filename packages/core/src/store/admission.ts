@@ -84,7 +84,7 @@ export async function admitWaitingJobs(
   store: Store,
   orchestrationId: string,
   counts?: StatusCounts,
-): Promise<Admission | { concurrencyKey: string } | null> {
+): Promise<Admission | { concurrencyKey: string } | { inFlightBudget: string } | null> {
   if (!isDocumentId(orchestrationId)) return null;
   const ref = store.collections.orchestration(orchestrationId);
   let live = counts;
@@ -93,6 +93,10 @@ export async function admitWaitingJobs(
     if (!snapshot.exists) return null;
     const orchestration = parseDocument(orchestrationDocSchema, snapshot);
     if (orchestration.tenant !== store.tenant && store.tenant !== null) return null;
+    // Its jobs take the slots of the region's in-flight budget: the budget admits them, fairly with the
+    // other keys and orchestrations waiting there. Asked even when this one admits no more: the job that
+    // just ended freed a slot another may take.
+    if (orchestration.inFlightBudget !== null) return { inFlightBudget: orchestration.inFlightBudget };
     if (!admitsJobs(orchestration, store.clock.now())) return null;
     // Its jobs take the slots of a concurrency key: the key admits them, with the others sharing it.
     if (orchestration.concurrencyKey !== null) return { concurrencyKey: orchestration.concurrencyKey };

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
-import { FieldValue, type DocumentSnapshot } from '@google-cloud/firestore';
+import { FieldValue, type DocumentSnapshot, type WriteBatch } from '@google-cloud/firestore';
 import { z } from 'zod';
 
 import { GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument } from '../model/parse.js';
+import type { StatusCounts } from '../model/status.js';
 
 import { type Admission, admitsJobs, doneAdmitting, ownFreeSlots, wroteToken } from './admission.js';
 import { readCounts } from './counts.js';
@@ -19,40 +20,241 @@ const keyDocSchema = z.object({
   waiting: z.array(z.string()).default([]),
   /** Where the next round of slots starts in `waiting` (round robin). */
   turn: z.number().int().nonnegative().default(0),
+  /** The region's executions-in-flight budget its admissions go through (its latest joiner's), if any. */
+  inFlightBudget: z.string().nullable().default(null),
   admissionToken: z.string().nullable().default(null),
 });
 
-/** How often a key admission reads again after another writer changed what it read. */
-const MAX_KEY_TRIES = 8;
+/** How often an admission round reads again after another writer changed what it read. */
+export const MAX_ROUND_TRIES = 8;
 
 /** Slots one round gives at most: its batch (a slot document per job) stays under Firestore's 500 writes. */
 const MAX_SLOTS_PER_ROUND = 400;
 
 /**
- * Makes `orchestrationId` wait for the slots of its concurrency key (and sets the key's limit): called
- * by its kick-off once its jobs are registered.
+ * Makes `orchestrationId` wait for the slots of its concurrency key (and sets the key's limit, and the
+ * in-flight budget its admissions go through): called by its kick-off once its jobs are registered.
  */
 export async function joinConcurrencyKey(
   store: Store,
   keyId: string,
   orchestrationId: string,
   limit: number,
+  inFlightBudget: string | null = null,
 ): Promise<void> {
-  await store.collections
-    .concurrencyKey(keyId)
-    .set({ limit, waiting: FieldValue.arrayUnion(orchestrationId), updatedAt: now(store) }, { merge: true });
+  await store.collections.concurrencyKey(keyId).set(
+    {
+      limit,
+      waiting: FieldValue.arrayUnion(orchestrationId),
+      inFlightBudget,
+      updatedAt: now(store),
+    },
+    { merge: true },
+  );
 }
 
 /** How many more jobs an orchestration may be admitted now (0: none, undefined: it admits nothing more ever). */
-async function capacityOf(
+export async function capacityOf(
   store: Store,
   orchestration: OrchestrationDoc,
   nowMs: number,
+  counts?: StatusCounts,
 ): Promise<number | undefined> {
   if (doneAdmitting(orchestration)) return undefined;
   if (!admitsJobs(orchestration, nowMs)) return 0;
   const admitted = orchestration.admitted as number;
-  return ownFreeSlots({ ...orchestration, admitted }, () => readCounts(store, orchestration.id));
+  return ownFreeSlots(
+    { ...orchestration, admitted },
+    async () => counts ?? (await readCounts(store, orchestration.id)),
+  );
+}
+
+/** One orchestration waiting for a key's slots, as a round read it. */
+interface Waiter {
+  id: string;
+  snapshot: DocumentSnapshot;
+  doc: OrchestrationDoc | undefined;
+  /** Jobs it may be admitted now; undefined: it admits nothing more ever (it leaves the queue). */
+  capacity: number | undefined;
+}
+
+/** A concurrency key as one round read it: the key, the slots its jobs hold, and its waiting orchestrations. */
+export interface KeyState {
+  snapshot: DocumentSnapshot;
+  key: z.infer<typeof keyDocSchema>;
+  /** Slots held: admitted jobs of its orchestrations that have not ended. */
+  taken: number;
+  waiters: Waiter[];
+}
+
+/** What a round gives a key's orchestrations, and what the key is left with. */
+export interface KeyPlan {
+  admissions: { admission: Admission; snapshot: DocumentSnapshot }[];
+  /** The orchestrations still waiting after the round. */
+  waiting: string[];
+  turn: number;
+}
+
+/**
+ * Reads a concurrency key for a round: undefined when it does not exist. The waiting orchestrations are
+ * read only when a slot is free (a plan needs them; no plan is made for a full key).
+ */
+export async function readKey(store: Store, keyId: string): Promise<KeyState | undefined> {
+  const keyRef = store.collections.concurrencyKey(keyId);
+  const snapshot = await keyRef.get();
+  if (!snapshot.exists) return undefined;
+  const key = keyDocSchema.parse(snapshot.data());
+  if (key.waiting.length === 0) return { snapshot, key, taken: 0, waiters: [] };
+  const taken = (await store.collections.concurrencySlots(keyId).count().get()).data().count;
+  // A full key gives nothing this round: its orchestrations are not read (no plan is made for it).
+  if (taken >= key.limit) return { snapshot, key, taken, waiters: [] };
+  const snapshots = await store.firestore.getAll(
+    ...key.waiting.map((id) => store.collections.orchestration(id)),
+  );
+  const nowMs = store.clock.now();
+  // Each orchestration's capacity may read its counts: all at once, not one after another.
+  const waiters = await Promise.all(
+    snapshots.map(async (snapshot) => {
+      const doc = snapshot.exists ? parseDocument(orchestrationDocSchema, snapshot) : undefined;
+      const capacity = doc ? await capacityOf(store, doc, nowMs) : undefined;
+      return { id: snapshot.id, snapshot, doc, capacity };
+    }),
+  );
+  return { snapshot, key, taken, waiters };
+}
+
+/** Slots the key could use now: its free slots, at most what its waiting orchestrations can take. */
+export function keyCapacity(state: KeyState): number {
+  const wanted = state.waiters.reduce((sum, waiter) => sum + (waiter.capacity ?? 0), 0);
+  return Math.max(0, Math.min(state.key.limit - state.taken, wanted));
+}
+
+/**
+ * One round of `free` slots of a key: who gets how many (one slot at a time round robin from where the
+ * last round stopped, each within its own `maxParallel`), the orchestrations still waiting, the next turn.
+ */
+export function planKeyRound(state: KeyState, free: number): KeyPlan {
+  const { waiters, key } = state;
+  const granted = new Map<string, number>();
+  let left = free;
+  let turn = key.turn % Math.max(1, waiters.length);
+  for (let idle = 0; left > 0 && idle < waiters.length; turn = (turn + 1) % waiters.length) {
+    const waiter = waiters[turn];
+    const given = granted.get(waiter?.id ?? '') ?? 0;
+    if (!waiter || waiter.capacity === undefined || given >= waiter.capacity) {
+      idle++;
+      continue;
+    }
+    idle = 0;
+    granted.set(waiter.id, given + 1);
+    left--;
+  }
+  const admissions: KeyPlan['admissions'] = [];
+  for (const waiter of waiters) {
+    const count = granted.get(waiter.id) ?? 0;
+    if (count === 0 || !waiter.doc || waiter.doc.admitted === null) continue;
+    const first = waiter.doc.admitted;
+    admissions.push({
+      admission: { orchestration: { ...waiter.doc, admitted: first + count }, first, count },
+      snapshot: waiter.snapshot,
+    });
+  }
+  // An orchestration leaves the key's queue once every job of it is admitted, or it can admit no more.
+  const waiting = waiters
+    .filter(
+      (waiter) =>
+        waiter.capacity !== undefined &&
+        (waiter.doc?.admitted ?? 0) + (granted.get(waiter.id) ?? 0) < (waiter.doc?.total ?? 0),
+    )
+    .map((waiter) => waiter.id);
+  // The next round starts with the orchestration after the last one served.
+  const next = waiters[turn]?.id;
+  return { admissions, waiting, turn: Math.max(0, next === undefined ? 0 : waiting.indexOf(next)) };
+}
+
+/** Whether a plan changes nothing (no job admitted, no orchestration left the queue). */
+export function isIdle(state: KeyState, plan: KeyPlan): boolean {
+  return plan.admissions.length === 0 && plan.waiting.length === state.key.waiting.length;
+}
+
+/**
+ * Adds an admission to `batch`: the orchestration's cursor (conditioned on its update time, so of
+ * concurrent rounds one wins) and one slot document per admitted job under each of `slots` (created: a
+ * slot taken twice fails the batch).
+ */
+export function writeAdmission(
+  batch: WriteBatch,
+  store: Store,
+  { admission, snapshot }: KeyPlan['admissions'][number],
+  slots: { key?: string; inFlightBudget?: string },
+): void {
+  const at = now(store);
+  const { collections } = store;
+  const id = admission.orchestration.id;
+  const admitted = admission.first + admission.count;
+  batch.update(
+    snapshot.ref,
+    { admitted, admittedAt: at, updatedAt: at },
+    { lastUpdateTime: snapshot.updateTime as NonNullable<DocumentSnapshot['updateTime']> },
+  );
+  for (let index = admission.first; index < admitted; index++) {
+    const slot = { orchestrationId: id, index, at };
+    if (slots.key !== undefined) batch.create(collections.concurrencySlot(slots.key, id, index), slot);
+    if (slots.inFlightBudget !== undefined)
+      batch.create(collections.inFlightSlot(slots.inFlightBudget, id, index), slot);
+  }
+}
+
+/** Adds a key's round to `batch`: the key (its queue and turn, conditioned) and each admission. */
+export function writeKeyRound(
+  batch: WriteBatch,
+  store: Store,
+  state: KeyState,
+  plan: KeyPlan,
+  inFlightBudget: string | undefined,
+  token?: string,
+): void {
+  const keyId = state.snapshot.id;
+  batch.update(
+    state.snapshot.ref,
+    {
+      waiting: plan.waiting,
+      turn: plan.turn,
+      ...(token === undefined ? {} : { admissionToken: token }),
+      updatedAt: now(store),
+    },
+    { lastUpdateTime: state.snapshot.updateTime as NonNullable<DocumentSnapshot['updateTime']> },
+  );
+  for (const entry of plan.admissions) {
+    // A job holds a slot of the budget only if its orchestration says so: its end frees that slot.
+    const budget =
+      entry.admission.orchestration.inFlightBudget === inFlightBudget ? inFlightBudget : undefined;
+    writeAdmission(batch, store, entry, { key: keyId, ...(budget ? { inFlightBudget: budget } : {}) });
+  }
+}
+
+/**
+ * Commits a round's batch: resolves with its admissions, or null when another writer changed what the
+ * round read (FAILED_PRECONDITION, or a slot already taken): the caller reads again. A lost answer
+ * (the write may have landed) is told by `token` on `tokenRef`.
+ */
+export async function commitRound(
+  batch: WriteBatch,
+  tokenRef: DocumentSnapshot['ref'],
+  token: string,
+  admissions: Admission[],
+  tries: number,
+): Promise<Admission[] | null> {
+  try {
+    await batch.commit();
+    return admissions;
+  } catch (error) {
+    const code = grpcCodeOf(error);
+    const raced = code === GrpcStatus.FAILED_PRECONDITION || code === GrpcStatus.ALREADY_EXISTS;
+    if (!raced && (await wroteToken(tokenRef, token))) return admissions;
+    if (!raced || tries >= MAX_ROUND_TRIES) throw error;
+    return null;
+  }
 }
 
 /**
@@ -63,124 +265,40 @@ async function capacityOf(
  * (conditioned on its update time) and one slot document per admitted job (created: a slot taken
  * twice fails the batch). So of concurrent callers exactly one admits each job; a caller that lost
  * reads again. Slots are freed by the jobs' ends (`transition`), so a slot is never counted free while
- * its job runs. Returns the admissions, each a range of consecutive jobs of one orchestration.
+ * its job runs. A key under the region's executions-in-flight budget is served by the budget's rounds
+ * (`onBudget`), fairly with the other keys and orchestrations there. Returns the admissions, each a
+ * range of consecutive jobs of one orchestration.
  */
-export async function admitThroughKey(store: Store, keyId: string): Promise<Admission[]> {
+export async function admitThroughKey(
+  store: Store,
+  keyId: string,
+  onBudget: (budgetId: string) => Promise<Admission[]>,
+): Promise<Admission[]> {
   const admitted: Admission[] = [];
   // A round gives at most MAX_SLOTS_PER_ROUND slots: a key with more free runs another round.
   for (;;) {
     const round = await admitRound(store, keyId);
+    if ('inFlightBudget' in round) return onBudget(round.inFlightBudget);
     admitted.push(...round);
     if (round.reduce((sum, admission) => sum + admission.count, 0) < MAX_SLOTS_PER_ROUND) return admitted;
   }
 }
 
 /** One round of {@link admitThroughKey}. */
-async function admitRound(store: Store, keyId: string): Promise<Admission[]> {
-  const keyRef = store.collections.concurrencyKey(keyId);
+async function admitRound(store: Store, keyId: string): Promise<Admission[] | { inFlightBudget: string }> {
   for (let tries = 1; ; tries++) {
-    const keySnapshot = await keyRef.get();
-    if (!keySnapshot.exists) return [];
-    const key = keyDocSchema.parse(keySnapshot.data());
-    if (key.waiting.length === 0) return [];
-    const taken = (await store.collections.concurrencySlots(keyId).count().get()).data().count;
-    const free = Math.min(key.limit - taken, MAX_SLOTS_PER_ROUND);
+    const state = await readKey(store, keyId);
+    if (!state || state.key.waiting.length === 0) return [];
+    if (state.key.inFlightBudget !== null) return { inFlightBudget: state.key.inFlightBudget };
+    const free = Math.min(state.key.limit - state.taken, MAX_SLOTS_PER_ROUND);
     if (free <= 0) return [];
-    const snapshots = await store.firestore.getAll(
-      ...key.waiting.map((id) => store.collections.orchestration(id)),
-    );
-    const plan = await planRound(store, key, snapshots, free);
-    if (plan.admissions.length === 0 && plan.waiting.length === key.waiting.length) return [];
+    const plan = planKeyRound(state, free);
+    if (isIdle(state, plan)) return [];
     const token = randomUUID();
     const batch = store.firestore.batch();
-    const at = now(store);
-    batch.update(
-      keyRef,
-      { waiting: plan.waiting, turn: plan.turn, admissionToken: token, updatedAt: at },
-      { lastUpdateTime: keySnapshot.updateTime },
-    );
-    for (const { admission, snapshot } of plan.admissions) {
-      const admitted = admission.first + admission.count;
-      batch.update(
-        snapshot.ref,
-        { admitted, admittedAt: at, updatedAt: at },
-        { lastUpdateTime: snapshot.updateTime as NonNullable<DocumentSnapshot['updateTime']> },
-      );
-      for (let index = admission.first; index < admitted; index++) {
-        batch.create(store.collections.concurrencySlot(keyId, admission.orchestration.id, index), {
-          orchestrationId: admission.orchestration.id,
-          index,
-          at,
-        });
-      }
-    }
+    writeKeyRound(batch, store, state, plan, undefined, token);
     const admissions = plan.admissions.map(({ admission }) => admission);
-    try {
-      await batch.commit();
-      return admissions;
-    } catch (error) {
-      const code = grpcCodeOf(error);
-      const raced = code === GrpcStatus.FAILED_PRECONDITION || code === GrpcStatus.ALREADY_EXISTS;
-      // A lost answer (the write may have landed): the token says whether it did.
-      if (!raced && (await wroteToken(keyRef, token))) return admissions;
-      if (!raced || tries >= MAX_KEY_TRIES) throw error;
-    }
+    const done = await commitRound(batch, state.snapshot.ref, token, admissions, tries);
+    if (done) return done;
   }
-}
-
-/** One round of slots: who gets how many, the orchestrations still waiting, and the next turn. */
-async function planRound(
-  store: Store,
-  key: z.infer<typeof keyDocSchema>,
-  snapshots: DocumentSnapshot[],
-  free: number,
-): Promise<{
-  admissions: { admission: Admission; snapshot: DocumentSnapshot }[];
-  waiting: string[];
-  turn: number;
-}> {
-  const nowMs = store.clock.now();
-  // Each orchestration's capacity may read its counts: all at once, not one after another.
-  const entries = await Promise.all(
-    snapshots.map(async (snapshot) => {
-      const doc = snapshot.exists ? parseDocument(orchestrationDocSchema, snapshot) : undefined;
-      const capacity = doc ? await capacityOf(store, doc, nowMs) : undefined;
-      return { id: snapshot.id, snapshot, doc, capacity };
-    }),
-  );
-  const granted = new Map<string, number>();
-  let left = free;
-  let turn = key.turn % Math.max(1, entries.length);
-  for (let idle = 0; left > 0 && idle < entries.length; turn = (turn + 1) % entries.length) {
-    const entry = entries[turn];
-    const given = granted.get(entry?.id ?? '') ?? 0;
-    if (!entry || entry.capacity === undefined || given >= entry.capacity) {
-      idle++;
-      continue;
-    }
-    idle = 0;
-    granted.set(entry.id, given + 1);
-    left--;
-  }
-  const admissions: { admission: Admission; snapshot: DocumentSnapshot }[] = [];
-  for (const entry of entries) {
-    const count = granted.get(entry.id) ?? 0;
-    if (count === 0 || !entry.doc || entry.doc.admitted === null) continue;
-    const first = entry.doc.admitted;
-    admissions.push({
-      admission: { orchestration: { ...entry.doc, admitted: first + count }, first, count },
-      snapshot: entry.snapshot,
-    });
-  }
-  // An orchestration leaves the key's queue once every job of it is admitted, or it can admit no more.
-  const waiting = entries
-    .filter(
-      (entry) =>
-        entry.capacity !== undefined &&
-        (entry.doc?.admitted ?? 0) + (granted.get(entry.id) ?? 0) < (entry.doc?.total ?? 0),
-    )
-    .map((entry) => entry.id);
-  // The next round starts with the orchestration after the last one served.
-  const next = entries[turn]?.id;
-  return { admissions, waiting, turn: Math.max(0, next === undefined ? 0 : waiting.indexOf(next)) };
 }

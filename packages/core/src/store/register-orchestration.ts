@@ -31,6 +31,7 @@ export type NewOrchestration = Pick<
   startAt?: OrchestrationDoc['startAt'];
   maxParallel?: number | null;
   concurrencyKey?: string | null;
+  inFlightBudget?: string | null;
 };
 
 /**
@@ -160,14 +161,19 @@ export async function registerOrchestration(
     startAt: orchestration.startAt ?? null,
     maxParallel: orchestration.maxParallel ?? null,
     concurrencyKey: orchestration.concurrencyKey ?? null,
-    // Without a concurrency key the first slots are taken at once (the kick-off launches those jobs);
-    // with one, the key admits them (its slots are shared).
-    admitted: orchestration.concurrencyKey
-      ? 0
-      : orchestration.maxParallel
-        ? Math.min(orchestration.maxParallel, total)
+    inFlightBudget: orchestration.inFlightBudget ?? null,
+    // Without shared slots (a concurrency key, the region's in-flight budget) the first maxParallel
+    // are taken at once (the kick-off launches those jobs); with them, the key or budget admits them.
+    admitted:
+      orchestration.concurrencyKey || orchestration.inFlightBudget
+        ? 0
+        : orchestration.maxParallel
+          ? Math.min(orchestration.maxParallel, total)
+          : null,
+    admittedAt:
+      orchestration.maxParallel || orchestration.concurrencyKey || orchestration.inFlightBudget
+        ? createdAt
         : null,
-    admittedAt: orchestration.maxParallel || orchestration.concurrencyKey ? createdAt : null,
     admissionToken: null,
     status: JobStatus.Pending,
     total,

@@ -11,9 +11,10 @@ export interface TransitionTarget {
   id: string;
   shard: number;
   status: JobStatus;
-  /** With a concurrency key: the job's index, to free its slot when it ends. */
+  /** With a concurrency key or an executions-in-flight budget: the job's index, to free its slots when it ends. */
   index?: number;
   concurrencyKey?: string | null;
+  inFlightBudget?: string | null;
 }
 
 /**
@@ -43,6 +44,9 @@ export function transition(
   // does nothing); same write, so the slot is freed exactly when the job is counted as ended.
   if (job.concurrencyKey && job.index !== undefined && isTerminal(to) && !isTerminal(job.status)) {
     write.delete(collections.concurrencySlot(job.concurrencyKey, job.orchestrationId, job.index));
+  }
+  if (job.inFlightBudget && job.index !== undefined && isTerminal(to) && !isTerminal(job.status)) {
+    write.delete(collections.inFlightSlot(job.inFlightBudget, job.orchestrationId, job.index));
   }
   if (job.status !== to) {
     write.set(

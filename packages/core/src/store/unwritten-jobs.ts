@@ -44,6 +44,7 @@ export type JobSource = Pick<
   | 'paramsChunkSize'
   | 'maxParallel'
   | 'concurrencyKey'
+  | 'inFlightBudget'
 >;
 
 /** A `Pending` job without a document yet. `unwritten` is not enumerable: a spread copy is a plain job. */
@@ -66,7 +67,10 @@ export function paramsChunkSizeFor(encoded: readonly string[]): number {
 
 /** The document a job gets when it is first written, as the bench's naive baseline also writes it. */
 export function newJobDoc(
-  source: Pick<JobSource, 'jobName' | 'shardCount' | 'createdAt' | 'maxParallel' | 'concurrencyKey'>,
+  source: Pick<
+    JobSource,
+    'jobName' | 'shardCount' | 'createdAt' | 'maxParallel' | 'concurrencyKey' | 'inFlightBudget'
+  >,
   index: number,
   params: string,
 ): NewJobDoc {
@@ -80,12 +84,20 @@ export function newJobDoc(
     updatedAt: source.createdAt,
     ...(isLimited(source) ? { limited: true } : {}),
     ...(source.concurrencyKey ? { concurrencyKey: source.concurrencyKey } : {}),
+    ...(source.inFlightBudget ? { inFlightBudget: source.inFlightBudget } : {}),
   };
 }
 
-/** Whether the jobs of `source` are admitted one slot at a time (`maxParallel` or a concurrency key). */
-function isLimited(source: Pick<JobSource, 'maxParallel' | 'concurrencyKey'>): boolean {
-  return (source.maxParallel ?? null) !== null || (source.concurrencyKey ?? null) !== null;
+/**
+ * Whether the jobs of `source` are admitted one slot at a time (`maxParallel`, a concurrency key, or the
+ * region's executions-in-flight budget).
+ */
+function isLimited(source: Pick<JobSource, 'maxParallel' | 'concurrencyKey' | 'inFlightBudget'>): boolean {
+  return (
+    (source.maxParallel ?? null) !== null ||
+    (source.concurrencyKey ?? null) !== null ||
+    (source.inFlightBudget ?? null) !== null
+  );
 }
 
 /** The document an unwritten job's first write creates (its status and patch are added). */
@@ -100,6 +112,7 @@ export function unwrittenJobDoc(job: UnwrittenJob): NewJobDoc {
     updatedAt: job.createdAt,
     ...(job.limited ? { limited: true } : {}),
     ...(job.concurrencyKey ? { concurrencyKey: job.concurrencyKey } : {}),
+    ...(job.inFlightBudget ? { inFlightBudget: job.inFlightBudget } : {}),
   };
 }
 
