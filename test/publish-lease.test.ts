@@ -78,11 +78,16 @@ async function readMarker(orchestrationId: string) {
 }
 
 /** The messages of `orchestrationId` on the topic, once a sentinel published after them has arrived. */
-async function drainedMessagesOf(orchestrationId: string) {
+async function drainedMessagesOf(orchestrationId: string, expected: number) {
+  // Pub/Sub keeps no order without ordering keys: the sentinel may overtake the messages, so wait for
+  // the expected ones first, then for the sentinel published after them (a late extra one shows then).
+  const ofOrchestration = () =>
+    log.messages.filter((message) => message.attributes.orchestrationId === orchestrationId);
+  await log.waitFor(() => ofOrchestration().length >= expected);
   const sentinel = randomUUID();
   await pubsub.topic(topic).publishMessage({ data: Buffer.from('sentinel'), attributes: { sentinel } });
   await log.waitFor((message) => message.attributes.sentinel === sentinel);
-  return log.messages.filter((message) => message.attributes.orchestrationId === orchestrationId);
+  return ofOrchestration();
 }
 
 describe('the publish lease is fenced by its holder', () => {
@@ -122,7 +127,7 @@ describe('the publish lease is fenced by its holder', () => {
       leaseHolder: null,
     });
     expect(marker.messageId).toBe(published.outcome === 'published' ? published.messageId : 'none');
-    const messages = await drainedMessagesOf(orchestrationId);
+    const messages = await drainedMessagesOf(orchestrationId, 1);
     expect(messages).toHaveLength(1);
   });
 
@@ -144,7 +149,7 @@ describe('the publish lease is fenced by its holder', () => {
     expect(marker).toMatchObject({ published: true, messageId: second.messageId, publishAttempts: 2 });
     const orchestration = await store.collections.orchestration(orchestrationId).get();
     expect(orchestration.get('eventPending')).toBe(false);
-    const messages = await drainedMessagesOf(orchestrationId);
+    const messages = await drainedMessagesOf(orchestrationId, 2);
     expect(messages).toHaveLength(2);
     const eventIds = messages.map(
       (message) => (JSON.parse(message.data.toString()) as { eventId: string }).eventId,
