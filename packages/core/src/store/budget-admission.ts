@@ -5,10 +5,8 @@ import { z } from 'zod';
 
 import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument } from '../model/parse.js';
-import { terminalCount } from '../model/status.js';
 
 import type { Admission } from './admission.js';
-import { readCounts } from './counts.js';
 import {
   capacityOf,
   commitRound,
@@ -108,7 +106,7 @@ export function shareSlots(
 }
 
 /** Reads one group for a round. */
-async function readGroup(store: Store, id: string, nowMs: number): Promise<Group> {
+async function readGroup(store: Store, budgetId: string, id: string, nowMs: number): Promise<Group> {
   if (!id.startsWith('o:')) {
     const state = await readKey(store, id);
     const finished = !state || state.key.waiting.length === 0;
@@ -124,9 +122,16 @@ async function readGroup(store: Store, id: string, nowMs: number): Promise<Group
   const snapshot = await store.collections.orchestration(orchestrationId).get();
   const doc = snapshot.exists ? parseDocument(orchestrationDocSchema, snapshot) : undefined;
   if (!doc) return { id, kind: 'orchestration', snapshot, doc, held: 0, capacity: undefined };
-  const counts = await readCounts(store, doc.id);
-  const held = Math.max(0, (doc.admitted ?? 0) - terminalCount(counts));
-  const capacity = await capacityOf(store, doc, nowMs, counts);
+  // Its slots in the budget (one aggregation), not its counts (a read per counter shard).
+  const [held, capacity] = await Promise.all([
+    store.collections
+      .inFlightSlots(budgetId)
+      .where('orchestrationId', '==', doc.id)
+      .count()
+      .get()
+      .then((count) => count.data().count),
+    capacityOf(store, doc, nowMs),
+  ]);
   return { id, kind: 'orchestration', snapshot, doc, held, capacity };
 }
 
@@ -164,7 +169,7 @@ async function budgetRound(store: Store, budgetId: string): Promise<Admission[]>
     const free = Math.min(budget.limit - taken, MAX_SLOTS_PER_ROUND);
     if (free <= 0) return [];
     const nowMs = store.clock.now();
-    const groups = await Promise.all(mine.map((id) => readGroup(store, id, nowMs)));
+    const groups = await Promise.all(mine.map((id) => readGroup(store, budgetId, id, nowMs)));
     const shared = shareSlots(
       groups.map((group) => ({ held: group.held, capacity: group.capacity ?? 0 })),
       free,
