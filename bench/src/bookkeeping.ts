@@ -12,6 +12,8 @@ export interface BookkeepingResult {
   mode: 'per-job' | 'array';
   /** The kick-off's maxParallel (each job's end then admits the next, as `onJobWritten` does); null: none. */
   maxParallel: number | null;
+  /** The service's `launch.maxExecutionsInFlight` (every job then goes through the region's budget); null: none. */
+  inFlight: number | null;
   jobs: number;
   wallMs: number;
   jobsPerSecond: number;
@@ -27,6 +29,12 @@ export interface BookkeepingResult {
   breakdownPerJob: Record<string, number>;
 }
 
+/** How a bookkeeping run was limited, for its label: `, maxParallel 50`, `, in-flight budget 50` or ''. */
+export function limitLabel(run: Pick<BookkeepingResult, 'maxParallel' | 'inFlight'>): string {
+  if (run.inFlight !== null) return `, in-flight budget ${run.inFlight}`;
+  return run.maxParallel === null ? '' : `, maxParallel ${run.maxParallel}`;
+}
+
 /**
  * Measures 2 and 5: runs one orchestration of `n` jobs through the full bookkeeping path with the
  * runner logic in-process, counting every Firestore read and write and every launch request.
@@ -36,8 +44,11 @@ export async function measureBookkeeping(
   n: number,
   mode: 'per-job' | 'array',
   maxParallel: number | null = null,
+  inFlight: number | null = null,
 ): Promise<BookkeepingResult> {
-  const collectionPrefix = `bench_${mode.replace('-', '')}_${n}_${maxParallel ?? 'all'}_`;
+  const limit = inFlight === null ? (maxParallel ?? 'all') : `f${inFlight}`;
+  const collectionPrefix = `bench_${mode.replace('-', '')}_${n}_${limit}_`;
+  const budget = inFlight === null ? {} : { maxExecutionsInFlight: inFlight };
   const store = createStore({ firestore, collectionPrefix });
   let events = 0;
   const publisher: EventPublisher = {
@@ -52,21 +63,23 @@ export async function measureBookkeeping(
     collectionPrefix,
     launcher,
     publisher, // events are counted here: no Pub/Sub client, and no topic check, is needed
-    launch: { ratePerMinute: 1_000_000, concurrency: 64 },
+    launch: { ratePerMinute: 1_000_000, concurrency: 64, ...budget },
   });
   // The admissions `onJobWritten` makes after a limited job's end, through an engine of its own (as the
   // function's), on the same launcher.
   const admitter =
-    maxParallel === null
+    maxParallel === null && inFlight === null
       ? undefined
       : createEngine({
           firestore,
           collectionPrefix,
           launcher,
           publisher,
-          launch: { ratePerMinute: 1_000_000 },
+          launch: { ratePerMinute: 1_000_000, ...budget },
         });
   if (admitter) launcher.admit = (orchestrationId, counts) => admitter.admitWaiting(orchestrationId, counts);
+  // A job holding a slot of the budget frees it for others even when its own orchestration ended.
+  launcher.admitOnEveryEnd = inFlight !== null;
   const params = Array.from({ length: n }, (_, index) => ({ index, rows: 1_000 }));
   const before = opBreakdown();
   const start = performance.now();
@@ -90,6 +103,7 @@ export async function measureBookkeeping(
   return {
     mode,
     maxParallel,
+    inFlight,
     jobs: n,
     wallMs: round(wallMs, 0),
     jobsPerSecond: round((n / wallMs) * 1000, 0),

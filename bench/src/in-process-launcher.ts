@@ -25,7 +25,9 @@ import { BenchSumJob } from './bench-jobs.js';
 export class InProcessLauncher implements TaskLauncher {
   apiCalls = 0;
   /** What `onJobWritten` does after the check of a limited job's end (set for maxParallel runs). */
-  admit: ((orchestrationId: string, counts: StatusCounts) => Promise<unknown>) | undefined;
+  admit: ((orchestrationId: string, counts?: StatusCounts) => Promise<unknown>) | undefined;
+  /** Admit after every end, also of an ended orchestration (its slot of the region's budget is free). */
+  admitOnEveryEnd = false;
   private readonly queue: PQueue;
   private readonly logger = createRunnerLogger({ level: 'silent' });
   private readonly failures: unknown[] = [];
@@ -65,7 +67,9 @@ export class InProcessLauncher implements TaskLauncher {
           { store: this.store, publisher: this.publisher },
           result.orchestrationId,
         );
-        if (this.admit && check.outcome === 'open') await this.admit(result.orchestrationId, check.counts);
+        if (this.admit && (check.outcome === 'open' || this.admitOnEveryEnd)) {
+          await this.admit(result.orchestrationId, 'counts' in check ? check.counts : undefined);
+        }
       });
       task.catch((error: unknown) => this.failures.push(error));
     }

@@ -9,7 +9,7 @@ import { createFirestore, DEFAULTS } from '@e11/core';
 import { createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
 
-import { type BookkeepingResult, measureBookkeeping } from './bookkeeping.js';
+import { type BookkeepingResult, limitLabel, measureBookkeeping } from './bookkeeping.js';
 import { measureCompletionLatency } from './completion-latency.js';
 import { measureFloor } from './floor.js';
 import { measureImageSize } from './image-size.js';
@@ -82,6 +82,10 @@ try {
   log('2/8 (maxParallel) 1000 per-job jobs with maxParallel 50: the admission on each job end…');
   bookkeeping.push(await measureBookkeeping(firestore, 1_000, 'per-job', 50));
   log(`  per-job 1000 maxParallel 50: ${JSON.stringify(bookkeeping.at(-1))}`);
+  // The same life through the region's executions-in-flight budget: every end runs a budget round.
+  log('2/8 (in-flight budget) 1000 per-job jobs under a budget of 50: a budget round on each job end…');
+  bookkeeping.push(await measureBookkeeping(firestore, 1_000, 'per-job', null, 50));
+  log(`  per-job 1000 in-flight budget 50: ${JSON.stringify(bookkeeping.at(-1))}`);
   if (huge !== undefined) {
     log(`2/8 (E11_BENCH_100K) array mode, ${huge} jobs in one orchestration…`);
     bookkeeping.push(await measureBookkeeping(firestore, huge, 'array'));
@@ -130,7 +134,8 @@ try {
 
   const largest = sizes.at(-1) ?? 0;
   const opsOf = (mode: string, n: number) =>
-    bookkeeping.find((b) => b.mode === mode && b.jobs === n && b.maxParallel === null)?.opsPerJob ?? NaN;
+    bookkeeping.find((b) => b.mode === mode && b.jobs === n && b.maxParallel === null && b.inFlight === null)
+      ?.opsPerJob ?? NaN;
   const limitedRun = bookkeeping.find((b) => b.maxParallel !== null);
   const admissionOps = round((limitedRun?.opsPerJob ?? NaN) - opsOf('per-job', 1_000), 2);
   const hugeRun = bookkeeping.find((b) => b.jobs === huge);
@@ -240,6 +245,22 @@ try {
 }
 process.exit(exitCode);
 
+/** What the region's in-flight budget adds per job, beside the same 1,000 per-job jobs without a limit. */
+function budgetCost(bookkeeping: BookkeepingResult[]): string[] {
+  const budget = bookkeeping.find((b) => b.inFlight !== null);
+  const plain = bookkeeping.find(
+    (b) => b.mode === 'per-job' && b.jobs === budget?.jobs && b.maxParallel === null && b.inFlight === null,
+  );
+  if (!budget || !plain) return [];
+  const added = round(budget.opsPerJob - plain.opsPerJob, 2);
+  return [
+    `The in-flight budget (\`launch.maxExecutionsInFlight: ${budget.inFlight}\`, opt-in) adds ${added} ops per job ` +
+      `(${budget.opsPerJob} vs ${plain.opsPerJob}): a slot document written and deleted per job, and per round the ` +
+      'budget read, counted and written, and each waiting group read and counted.',
+    '',
+  ];
+}
+
 function renderMarkdown(r: {
   machine: ReturnType<typeof machineInfo>;
   registration: Awaited<ReturnType<typeof measureRegistration>>[];
@@ -276,20 +297,19 @@ function renderMarkdown(r: {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.bookkeeping.map(
       (x) =>
-        `| ${x.mode}${x.maxParallel === null ? '' : `, maxParallel ${x.maxParallel}`} | ${x.jobs} | ${(x.wallMs / 1000).toFixed(1)} s | ${x.jobsPerSecond} | ${x.readsPerJob} | ${x.writesPerJob} | ${x.opsPerJob} | ${x.cloudRunCallsPer1000Jobs} | ${x.events} |`,
+        `| ${x.mode}${limitLabel(x)} | ${x.jobs} | ${(x.wallMs / 1000).toFixed(1)} s | ${x.jobsPerSecond} | ${x.readsPerJob} | ${x.writesPerJob} | ${x.opsPerJob} | ${x.cloudRunCallsPer1000Jobs} | ${x.events} |`,
     ),
     '',
     'Where they go, per job (`kind:collection`; kinds: write, get, query, aggregate, listen):',
     '',
     ...r.bookkeeping.map(
       (x) =>
-        `- ${x.mode}${x.maxParallel === null ? '' : ` maxParallel ${x.maxParallel}`} ${x.jobs}: ${Object.entries(
-          x.breakdownPerJob,
-        )
+        `- ${x.mode}${limitLabel(x).replace(',', '')} ${x.jobs}: ${Object.entries(x.breakdownPerJob)
           .map(([key, perJob]) => `${key} ${perJob}`)
           .join(', ')}`,
     ),
     '',
+    ...budgetCost(r.bookkeeping),
     '**3. Completion-event latency** (last job terminal → event received by a subscriber; median of ' +
       `${r.latency.e11.samples})`,
     '',
