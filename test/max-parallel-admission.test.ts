@@ -1,8 +1,9 @@
+import { completeJob } from '@e11/core';
 import { OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { captureIo } from './helpers/capture.js';
-import { ensureTopic, runToCompletion } from './helpers/monitoring.js';
+import { claim, ensureTopic, runToCompletion, runToFailure } from './helpers/monitoring.js';
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 import { rejection } from './helpers/rejection.js';
@@ -81,6 +82,49 @@ describe('maxParallel admission', () => {
     expect(await service.resume(orchestrationId)).toMatchObject({ resumed: true, launched: 1 });
     expect(launchedJobs()).toEqual(jobIds.slice(0, 5));
     await Promise.all(all.map((sweeper) => sweeper.close()));
+  });
+
+  it('puts the jobs retryFailed reopens back in line: never more than maxParallel relaunched at once', async () => {
+    const { service, launcher, store } = services();
+    const { orchestrationId, jobIds } = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: 6 }, (_, i) => ({ i })),
+      { maxParallel: 2 },
+    );
+    const launchedJobs = () => launcher.requests.map((request) => request.env.JOB_ID);
+    // Two at a time: jobs 0-4 fail for good, job 5 succeeds.
+    for (const pair of [0, 2, 4]) {
+      for (const index of [pair, pair + 1]) {
+        const jobId = jobIds[index] as string;
+        if (index === 5) await runToCompletion(store, orchestrationId, jobId);
+        else await runToFailure(store, orchestrationId, jobId);
+      }
+      await service.sweep({ requeueGraceMs: 0 });
+    }
+    expect(launchedJobs()).toEqual(jobIds);
+
+    const retried = await service.retryFailed(orchestrationId);
+    expect([...retried.jobIds].sort()).toEqual(jobIds.slice(0, 5).sort());
+    expect(retried.launch).toMatchObject({ launched: 2 });
+    expect(launchedJobs().slice(6)).toEqual(jobIds.slice(0, 2));
+    expect((await service.getJob(orchestrationId, jobIds[4] as string)).waiting).toBe('maxParallel');
+    expect((await service.getJob(orchestrationId, jobIds[0] as string)).waiting).toBeNull();
+
+    // The relaunched two run; a sweep that deems every launcher gone still launches none of the others.
+    const claims = await Promise.all(jobIds.slice(0, 2).map((jobId) => claim(store, orchestrationId, jobId)));
+    await service.sweep({ requeueGraceMs: 0, pendingTimeoutMs: 0 });
+    expect(launchedJobs()).toHaveLength(8);
+
+    // Each end admits the next reopened job, in index order.
+    await completeJob(store, {
+      orchestrationId,
+      jobId: jobIds[0] as string,
+      claimId: claims[0] as string,
+      result: null,
+    });
+    await service.sweep({ requeueGraceMs: 0 });
+    expect(launchedJobs().slice(8)).toEqual([jobIds[2]]);
+    await service.close();
   });
 
   it('shows the limit and why jobs wait in the CLI', async () => {

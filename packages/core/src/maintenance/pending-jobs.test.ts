@@ -39,6 +39,7 @@ function orchestration(patch: Partial<OrchestrationDoc> = {}): OrchestrationDoc 
     maxParallel: null,
     admitted: null,
     admittedAt: null,
+    readmit: [],
     admissionToken: null,
     concurrencyKey: null,
     inFlightBudget: null,

@@ -298,15 +298,16 @@ export async function launchWaitingJobs(
     .where('status', '==', JobStatus.Pending)
     .where('updatedAt', '<', Timestamp.fromMillis(state.writtenBeforeMs))
     .get();
-  // With maxParallel, only admitted jobs (below the cursor) may launch; the others wait for a slot.
+  // With maxParallel (a key, the budget), only admitted jobs (below the cursor, and not reopened ones
+  // waiting in `readmit`) may launch; the others wait for a slot.
   const admitted = orchestration.admitted ?? orchestration.total;
-  const pending: JobDoc[] = waiting.docs
-    .map((snapshot) => parseJobDocument(snapshot))
-    .filter((job) => job.index < admitted);
+  const readmit = new Set(orchestration.readmit);
+  const mayLaunch = (job: JobDoc) => job.index < admitted && !readmit.has(job.index);
+  const pending: JobDoc[] = waiting.docs.map((snapshot) => parseJobDocument(snapshot)).filter(mayLaunch);
   // Jobs with no document yet are listed only when one may be lost (their launcher died, or a launch
   // that should have run them ended) and the counters hold more Pending jobs than there are documents.
   if (await mayHaveLostUnwritten(state)) {
-    pending.push(...(await unwrittenJobs(store, orchestration)).filter((job) => job.index < admitted));
+    pending.push(...(await unwrittenJobs(store, orchestration)).filter(mayLaunch));
   }
   const relaunch: JobDoc[] = [];
   // Each decision may read an execution from Cloud Run: a few at once, not one after another.

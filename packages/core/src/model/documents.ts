@@ -127,6 +127,12 @@ export const orchestrationDocSchema = z.object({
    * time, so each job is admitted (and launched) by exactly one caller. Null without `maxParallel`.
    */
   admitted: z.number().int().nonnegative().nullable().default(null),
+  /**
+   * Jobs below the cursor that `retryFailed` reopened and that wait for a slot again, ascending: an
+   * admission takes them before it moves the cursor. They are Pending, so the slots formula counts
+   * them as held until they are taken. At most {@link MAX_READMIT}.
+   */
+  readmit: z.array(z.number().int().nonnegative()).default([]),
   /** When the cursor last moved (with `launchHeartbeatAt`, how the sweeper tells a lost admission). */
   admittedAt: timestamp.nullable().default(null),
   /** Random, set by the admission that last moved the cursor: it tells a lost answer's write its own. */

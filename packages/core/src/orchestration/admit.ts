@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import { jobIdFor } from '../internal/ids.js';
 import type { OrchestrationDoc } from '../model/documents.js';
 import type { StatusCounts } from '../model/status.js';
-import { type Admission, admitWaitingJobs } from '../store/admission.js';
+import { type Admission, admissionSize, admitWaitingJobs } from '../store/admission.js';
 import { admitThroughBudget } from '../store/budget-admission.js';
 import { admitThroughKey } from '../store/key-admission.js';
 import { markLaunchDeferred, startLaunchHeartbeat } from '../store/launch-records.js';
@@ -71,10 +71,10 @@ export async function admitAndLaunch(
   if (admissions.length === 0) return { admitted: 0, launch: null, admittedBy: {} };
   const reports = await Promise.all(admissions.map((admission) => launchAdmitted(context, admission)));
   return {
-    admitted: admissions.reduce((sum, admission) => sum + admission.count, 0),
+    admitted: admissions.reduce((sum, admission) => sum + admissionSize(admission), 0),
     launch: mergeReports(reports),
     admittedBy: Object.fromEntries(
-      admissions.map((admission) => [admission.orchestration.id, admission.count]),
+      admissions.map((admission) => [admission.orchestration.id, admissionSize(admission)]),
     ),
   };
 }
@@ -85,25 +85,31 @@ export async function admitAndLaunch(
  * admitting and launching); a job it cannot launch now is handed to the sweeper (`handOver`).
  */
 async function launchAdmitted(context: LaunchContext, admission: Admission): Promise<LaunchReport> {
-  const { orchestration, first, count } = admission;
+  const { orchestration, readmitted, first, count } = admission;
   const orchestrationId = orchestration.id;
   // The params chunks of the orchestration just read: launching reads no orchestration again.
   const unwritten = unwrittenJobsByIndex(context.store, orchestration);
   const stopHeartbeat = startLaunchHeartbeat(context.store, orchestrationId);
-  try {
-    return await launchJobs(context, {
+  const launch = (indices: number[], perJob: boolean) =>
+    launchJobs(context, {
       orchestration,
-      jobs: Array.from({ length: count }, (_, offset) => ({
-        id: jobIdFor(orchestrationId, first + offset),
-        index: first + offset,
-      })),
+      jobs: indices.map((index) => ({ id: jobIdFor(orchestrationId, index), index })),
       concurrency: context.launch.concurrency,
       unwritten,
       // Admitted just now, neither cancelled nor paused: no listener per admission.
       watchCancel: false,
+      // Like retryFailed's own launch: one execution per reopened job, in either mode.
+      ...(perJob ? { perJob: true } : {}),
       // Not launched now (Cloud Run said "later" past the retry budget): the next sweep launches them.
       onDeferred: (jobs) => handOver(context, orchestration, jobs, unwritten),
     });
+  try {
+    const range = Array.from({ length: count }, (_, offset) => first + offset);
+    const reports = await Promise.all([
+      ...(readmitted.length > 0 ? [launch(readmitted, true)] : []),
+      ...(count > 0 ? [launch(range, false)] : []),
+    ]);
+    return mergeReports(reports);
   } finally {
     stopHeartbeat();
   }

@@ -2,15 +2,19 @@ import PQueue from 'p-queue';
 import { checkCompletion } from '../completion/check-completion.js';
 import { type EventPublisher } from '../completion/event-publisher.js';
 import { E11Error, ErrorCode } from '../errors.js';
-import { type JobDoc } from '../model/documents.js';
+import { type JobDoc, type OrchestrationDoc } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
+import { MAX_READMIT, readmitJobs } from '../store/admission.js';
+import { orchestrationGroup, rejoinInFlightBudget } from '../store/budget-admission.js';
 import { cancelJob } from '../store/cancel-job.js';
+import { rejoinConcurrencyKey } from '../store/key-admission.js';
 import { markLaunchCompleted, startLaunchHeartbeat } from '../store/launch-records.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
 import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
 import { requestCancel } from '../store/request-cancel.js';
 
-import { type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
+import { admitAndLaunch } from './admit.js';
+import { emptyReport, type LaunchContext, type LaunchReport, launchJobs } from './launch-jobs.js';
 import { readAllJobs } from './results.js';
 
 /** What the failure operations need: the launch context, and a publisher to end orchestrations at once. */
@@ -116,10 +120,23 @@ export async function retryFailedJobs(
       );
     }
   }
+  // With maxParallel, a concurrency key or the in-flight budget, the reopened jobs wait for slots in
+  // the orchestration's document: a bounded list.
+  const admitting = orchestration.admitted !== null;
+  if (admitting && candidates.length + orchestration.readmit.length > MAX_READMIT) {
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `retryFailed: at most ${MAX_READMIT} jobs of an orchestration with maxParallel, a concurrency key or an in-flight budget wait for a slot again at once; ${candidates.length} were asked. Retry them in parts with jobIds.`,
+      { context: { orchestrationId, path: 'jobIds' } },
+    );
+  }
   const { reopened, epoch } = await reopenInNewEpoch(context, orchestrationId, candidates);
   if (reopened.length === 0) {
-    const launch = { executions: [], launched: 0, failed: 0, deferred: 0, skipped: 0, requests: 0 };
-    return { epoch: orchestration.epoch, jobIds: [], launch };
+    return { epoch: orchestration.epoch, jobIds: [], launch: emptyReport() };
+  }
+  if (admitting) {
+    const launch = await readmitAndLaunch(context, orchestration, reopened);
+    return { epoch, jobIds: reopened.map((job) => job.id), launch };
   }
   // Like a kick-off's launch: alive while it launches, complete at the end (see openEpoch).
   const stopHeartbeat = startLaunchHeartbeat(store, orchestrationId, (error) =>
@@ -139,6 +156,40 @@ export async function retryFailedJobs(
   // Jobs left Pending by a quota window that outlasted the budget stay with the sweeper ("launcher gone").
   if (launch.deferred === 0) await markLaunchCompleted(store, orchestrationId);
   return { epoch, jobIds: reopened.map((job) => job.id), launch };
+}
+
+/**
+ * The reopened jobs of an admitting orchestration wait for slots like any job past its cursor: they go
+ * back in line (`readmitJobs`), the orchestration rejoins its key's and the budget's queues, and one
+ * admission launches what the limits let go now; each later job end admits the next. While this runs
+ * it heartbeats like a launch: if it dies between the reopen and the line, the sweeper takes over.
+ */
+async function readmitAndLaunch(
+  context: OpsContext,
+  orchestration: OrchestrationDoc,
+  reopened: readonly { id: string; index: number }[],
+): Promise<LaunchReport> {
+  const { store } = context;
+  const stopHeartbeat = startLaunchHeartbeat(store, orchestration.id, (error) =>
+    context.logger.warn({ err: error.message, orchestrationId: orchestration.id }, 'launch heartbeat failed'),
+  );
+  try {
+    await readmitJobs(
+      store,
+      orchestration.id,
+      reopened.map((job) => job.index),
+    );
+    const { concurrencyKey, inFlightBudget } = orchestration;
+    if (concurrencyKey !== null) await rejoinConcurrencyKey(store, concurrencyKey, orchestration.id);
+    if (inFlightBudget !== null) {
+      const group = concurrencyKey ?? orchestrationGroup(orchestration.tenant, orchestration.id);
+      await rejoinInFlightBudget(store, inFlightBudget, group);
+    }
+    const admission = await admitAndLaunch(context, orchestration.id);
+    return admission.launch ?? emptyReport();
+  } finally {
+    stopHeartbeat();
+  }
 }
 
 /**

@@ -96,7 +96,7 @@ export type WaitingReason = 'paused' | 'startAt' | 'maxParallel' | 'concurrencyK
 /** What of its orchestration tells why a job waits. */
 export type WaitingContext = Pick<
   OrchestrationDoc,
-  'paused' | 'startAt' | 'maxParallel' | 'admitted' | 'concurrencyKey'
+  'paused' | 'startAt' | 'maxParallel' | 'admitted' | 'concurrencyKey' | 'readmit'
 >;
 
 /**
@@ -113,7 +113,11 @@ export function waitingReason(
   if ((orchestration.startAt?.toMillis() ?? 0) > nowMs) return 'startAt';
   const { admitted } = orchestration;
   const neverLaunched = job.launches === 0 && job.attempt === 0;
-  if (admitted !== null && job.index >= admitted && neverLaunched) {
+  // Past the cursor and never launched, or reopened by retryFailed and back in line for a slot.
+  const inLine =
+    admitted !== null &&
+    ((job.index >= admitted && neverLaunched) || orchestration.readmit.includes(job.index));
+  if (inLine) {
     if (orchestration.concurrencyKey !== null) return 'concurrencyKey';
     // Without maxParallel, a cursor means the region's executions-in-flight budget admits it.
     return orchestration.maxParallel === null ? 'quota' : 'maxParallel';

@@ -20,11 +20,61 @@ export async function wroteToken(ref: DocumentReference, token: string): Promise
   return (await ref.get()).get('admissionToken') === token;
 }
 
-/** Jobs `first` to `first + count - 1` of `orchestration` were just admitted: the caller launches them. */
+/**
+ * Jobs of `orchestration` just admitted: the caller launches them. `readmitted` are jobs `retryFailed`
+ * reopened (taken first), then jobs `first` to `first + count - 1` past the cursor.
+ */
 export interface Admission {
   orchestration: OrchestrationDoc;
+  readmitted: number[];
   first: number;
   count: number;
+}
+
+/** How many jobs an admission covers. */
+export function admissionSize(admission: Admission): number {
+  return admission.readmitted.length + admission.count;
+}
+
+/** The job indices an admission covers: the re-admitted ones, then the cursor's range. */
+export function admittedIndices(admission: Admission): number[] {
+  return [
+    ...admission.readmitted,
+    ...Array.from({ length: admission.count }, (_, offset) => admission.first + offset),
+  ];
+}
+
+/** Jobs `orchestration` has still to admit: those `retryFailed` reopened, and those past the cursor. */
+export function leftToAdmit(orchestration: OrchestrationDoc & { admitted: number }): number {
+  return orchestration.readmit.length + orchestration.total - orchestration.admitted;
+}
+
+/**
+ * Takes `n` (at most {@link leftToAdmit}) jobs of an admitting orchestration: reopened ones first, then
+ * the next past the cursor. Returns the admission (its orchestration as it will be stored) and the
+ * fields the admission writes.
+ */
+export function takeJobs(
+  orchestration: OrchestrationDoc & { admitted: number },
+  n: number,
+  at: OrchestrationDoc['admittedAt'],
+): { admission: Admission; patch: { admitted: number; readmit: number[]; admittedAt: typeof at } } {
+  const readmitted = orchestration.readmit.slice(0, n);
+  const count = Math.min(n - readmitted.length, orchestration.total - orchestration.admitted);
+  const patch = {
+    admitted: orchestration.admitted + count,
+    readmit: orchestration.readmit.slice(readmitted.length),
+    admittedAt: at,
+  };
+  return {
+    admission: {
+      orchestration: { ...orchestration, ...patch },
+      readmitted,
+      first: orchestration.admitted,
+      count,
+    },
+    patch,
+  };
 }
 
 /** How often an admission reads again after another writer changed the orchestration in between. */
@@ -37,7 +87,7 @@ const MAX_ADMISSION_TRIES = 8;
 export function doneAdmitting(orchestration: OrchestrationDoc): boolean {
   return (
     orchestration.admitted === null ||
-    orchestration.admitted >= orchestration.total ||
+    (orchestration.admitted >= orchestration.total && orchestration.readmit.length === 0) ||
     isTerminal(orchestration.status) ||
     orchestration.cancelRequested
   );
@@ -58,22 +108,26 @@ export function admitsJobs(orchestration: OrchestrationDoc, nowMs: number): bool
 
 /**
  * Jobs an admitting orchestration may admit now within its own `maxParallel` (all it has left without
- * one): the slots not held by a job below its cursor that has not ended, by `counts`.
+ * one): the slots not held by a job below its cursor that has not ended (by `counts`), less the
+ * reopened jobs still waiting for one (not ended, but not holding a slot).
  */
 export async function ownFreeSlots(
   orchestration: OrchestrationDoc & { admitted: number },
   counts: () => Promise<StatusCounts>,
 ): Promise<number> {
-  const { admitted, total, maxParallel } = orchestration;
-  if (maxParallel === null) return total - admitted;
+  const { admitted, maxParallel, readmit } = orchestration;
+  const left = leftToAdmit(orchestration);
+  if (maxParallel === null) return left;
   const live = await counts();
-  return Math.max(0, Math.min(total - admitted, maxParallel - (admitted - terminalCount(live))));
+  const held = admitted - terminalCount(live) - readmit.length;
+  return Math.max(0, Math.min(left, maxParallel - held));
 }
 
 /**
  * Takes the free slots of a `maxParallel` orchestration: slots taken are the jobs below the cursor
- * (`admitted`) that have not ended, so `maxParallel - (admitted - terminal)` are free, and the cursor
- * moves forward by that many (never past the last job). The move is written under a precondition on
+ * (`admitted`) that have not ended and are not reopened ones waiting (`readmit`), so the rest of
+ * `maxParallel` are free: the reopened jobs take them first, then the cursor moves forward (never past
+ * the last job). The move is written under a precondition on
  * the orchestration's update time, so of any number of concurrent callers (duplicated triggers,
  * sweepers) exactly one admits each job; a caller that lost the race reads again. `counts` may be
  * counts the caller read just before (the completion check's): counts read earlier hold fewer ended
@@ -110,14 +164,10 @@ export async function admitWaitingJobs(
     // The token tells this caller's write from another's when the answer is lost (the write may have
     // landed: the emulator answers UNKNOWN to a commit it applied when a closed listener is in its way).
     const token = randomUUID();
-    const admission = {
-      orchestration: { ...orchestration, admitted: admitted + free, admittedAt: at },
-      first: admitted,
-      count: free,
-    };
+    const { admission, patch } = takeJobs({ ...orchestration, admitted }, free, at);
     try {
       await ref.update(
-        { admitted: admitted + free, admittedAt: at, admissionToken: token, updatedAt: at },
+        { ...patch, admissionToken: token, updatedAt: at },
         { lastUpdateTime: snapshot.updateTime },
       );
       return admission;
@@ -127,4 +177,25 @@ export async function admitWaitingJobs(
       if (!raced || tries >= MAX_ADMISSION_TRIES) throw error;
     }
   }
+}
+
+/** Jobs at most that wait in an orchestration's `readmit` list (the document stays small). */
+export const MAX_READMIT = 10_000;
+
+/**
+ * Puts jobs `retryFailed` reopened below the cursor of an admitting orchestration back in line for a
+ * slot (`readmit`, ascending, no duplicates), in one transaction: admissions then take them before
+ * moving the cursor, so a retry never launches more than the limits allow.
+ */
+export async function readmitJobs(
+  store: Store,
+  orchestrationId: string,
+  indices: readonly number[],
+): Promise<void> {
+  const ref = store.collections.orchestration(orchestrationId);
+  await store.firestore.runTransaction(async (tx) => {
+    const orchestration = parseDocument(orchestrationDocSchema, await tx.get(ref));
+    const readmit = [...new Set([...orchestration.readmit, ...indices])].sort((a, b) => a - b);
+    tx.update(ref, { readmit, updatedAt: now(store) });
+  });
 }

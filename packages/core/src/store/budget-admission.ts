@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { type OrchestrationDoc, orchestrationDocSchema } from '../model/documents.js';
 import { parseDocument } from '../model/parse.js';
 
-import type { Admission } from './admission.js';
+import { type Admission, admissionSize, leftToAdmit, takeJobs } from './admission.js';
 import {
   capacityOf,
   commitRound,
@@ -58,6 +58,13 @@ export async function joinInFlightBudget(
   await store.collections
     .inFlightBudget(budgetId)
     .set({ limit, waiting: FieldValue.arrayUnion(group), updatedAt: now(store) }, { merge: true });
+}
+
+/** Puts a group back in the budget's queue (an orchestration's reopened jobs wait for slots). */
+export async function rejoinInFlightBudget(store: Store, budgetId: string, group: string): Promise<void> {
+  await store.collections
+    .inFlightBudget(budgetId)
+    .update({ waiting: FieldValue.arrayUnion(group), updatedAt: now(store) });
 }
 
 /** One group waiting for the budget, as a round read it. */
@@ -150,7 +157,8 @@ export async function admitThroughBudget(store: Store, budgetId: string): Promis
   for (;;) {
     const round = await budgetRound(store, budgetId);
     admitted.push(...round);
-    if (round.reduce((sum, admission) => sum + admission.count, 0) < MAX_SLOTS_PER_ROUND) return admitted;
+    if (round.reduce((sum, admission) => sum + admissionSize(admission), 0) < MAX_SLOTS_PER_ROUND)
+      return admitted;
   }
 }
 
@@ -212,18 +220,15 @@ function writeGroup(
 ): Admission[] {
   if (group.kind === 'key') {
     const state = group.state as KeyState;
-    const plan = planKeyRound(state, count);
+    const plan = planKeyRound(store, state, count);
     if (isIdle(state, plan)) return [];
     writeKeyRound(batch, store, state, plan, budgetId);
     if (plan.waiting.length === 0) finished.add(group.id);
     return plan.admissions.map(({ admission }) => admission);
   }
   const doc = group.doc as OrchestrationDoc & { admitted: number };
-  const entry = {
-    admission: { orchestration: { ...doc, admitted: doc.admitted + count }, first: doc.admitted, count },
-    snapshot: group.snapshot,
-  };
+  const entry = { ...takeJobs(doc, count, now(store)), snapshot: group.snapshot };
   writeAdmission(batch, store, entry, doc.inFlightBudget === budgetId ? { inFlightBudget: budgetId } : {});
-  if (doc.admitted + count >= doc.total) finished.add(group.id);
+  if (leftToAdmit(doc) <= count) finished.add(group.id);
   return [entry.admission];
 }

@@ -8,7 +8,17 @@ import { type OrchestrationDoc, orchestrationDocSchema } from '../model/document
 import { parseDocument } from '../model/parse.js';
 import type { StatusCounts } from '../model/status.js';
 
-import { type Admission, admitsJobs, doneAdmitting, ownFreeSlots, wroteToken } from './admission.js';
+import {
+  type Admission,
+  admissionSize,
+  admittedIndices,
+  admitsJobs,
+  doneAdmitting,
+  leftToAdmit,
+  ownFreeSlots,
+  takeJobs,
+  wroteToken,
+} from './admission.js';
 import { readCounts } from './counts.js';
 import { now, type Store } from './store.js';
 
@@ -53,6 +63,17 @@ export async function joinConcurrencyKey(
   );
 }
 
+/** Puts an orchestration back in the queue of its concurrency key (its reopened jobs wait for slots). */
+export async function rejoinConcurrencyKey(
+  store: Store,
+  keyId: string,
+  orchestrationId: string,
+): Promise<void> {
+  await store.collections
+    .concurrencyKey(keyId)
+    .update({ waiting: FieldValue.arrayUnion(orchestrationId), updatedAt: now(store) });
+}
+
 /** How many more jobs an orchestration may be admitted now (0: none, undefined: it admits nothing more ever). */
 export async function capacityOf(
   store: Store,
@@ -87,9 +108,16 @@ export interface KeyState {
   waiters: Waiter[];
 }
 
+/** One orchestration's part of a round: its admission, the fields it writes, and the snapshot read. */
+export interface PlannedAdmission {
+  admission: Admission;
+  patch: ReturnType<typeof takeJobs>['patch'];
+  snapshot: DocumentSnapshot;
+}
+
 /** What a round gives a key's orchestrations, and what the key is left with. */
 export interface KeyPlan {
-  admissions: { admission: Admission; snapshot: DocumentSnapshot }[];
+  admissions: PlannedAdmission[];
   /** The orchestrations still waiting after the round. */
   waiting: string[];
   turn: number;
@@ -133,7 +161,7 @@ export function keyCapacity(state: KeyState): number {
  * One round of `free` slots of a key: who gets how many (one slot at a time round robin from where the
  * last round stopped, each within its own `maxParallel`), the orchestrations still waiting, the next turn.
  */
-export function planKeyRound(state: KeyState, free: number): KeyPlan {
+export function planKeyRound(store: Store, state: KeyState, free: number): KeyPlan {
   const { waiters, key } = state;
   const granted = new Map<string, number>();
   let left = free;
@@ -150,21 +178,20 @@ export function planKeyRound(state: KeyState, free: number): KeyPlan {
     left--;
   }
   const admissions: KeyPlan['admissions'] = [];
+  const at = now(store);
   for (const waiter of waiters) {
     const count = granted.get(waiter.id) ?? 0;
     if (count === 0 || !waiter.doc || waiter.doc.admitted === null) continue;
-    const first = waiter.doc.admitted;
-    admissions.push({
-      admission: { orchestration: { ...waiter.doc, admitted: first + count }, first, count },
-      snapshot: waiter.snapshot,
-    });
+    const taken = takeJobs({ ...waiter.doc, admitted: waiter.doc.admitted }, count, at);
+    admissions.push({ ...taken, snapshot: waiter.snapshot });
   }
   // An orchestration leaves the key's queue once every job of it is admitted, or it can admit no more.
   const waiting = waiters
     .filter(
       (waiter) =>
         waiter.capacity !== undefined &&
-        (waiter.doc?.admitted ?? 0) + (granted.get(waiter.id) ?? 0) < (waiter.doc?.total ?? 0),
+        waiter.doc?.admitted != null &&
+        leftToAdmit({ ...waiter.doc, admitted: waiter.doc.admitted }) > (granted.get(waiter.id) ?? 0),
     )
     .map((waiter) => waiter.id);
   // The next round starts with the orchestration after the last one served.
@@ -185,19 +212,18 @@ export function isIdle(state: KeyState, plan: KeyPlan): boolean {
 export function writeAdmission(
   batch: WriteBatch,
   store: Store,
-  { admission, snapshot }: KeyPlan['admissions'][number],
+  { admission, patch, snapshot }: PlannedAdmission,
   slots: { key?: string; inFlightBudget?: string },
 ): void {
   const at = now(store);
   const { collections } = store;
   const id = admission.orchestration.id;
-  const admitted = admission.first + admission.count;
   batch.update(
     snapshot.ref,
-    { admitted, admittedAt: at, updatedAt: at },
+    { ...patch, updatedAt: at },
     { lastUpdateTime: snapshot.updateTime as NonNullable<DocumentSnapshot['updateTime']> },
   );
-  for (let index = admission.first; index < admitted; index++) {
+  for (const index of admittedIndices(admission)) {
     const slot = { orchestrationId: id, index, at };
     if (slots.key !== undefined) batch.create(collections.concurrencySlot(slots.key, id, index), slot);
     if (slots.inFlightBudget !== undefined)
@@ -280,7 +306,8 @@ export async function admitThroughKey(
     const round = await admitRound(store, keyId);
     if ('inFlightBudget' in round) return onBudget(round.inFlightBudget);
     admitted.push(...round);
-    if (round.reduce((sum, admission) => sum + admission.count, 0) < MAX_SLOTS_PER_ROUND) return admitted;
+    if (round.reduce((sum, admission) => sum + admissionSize(admission), 0) < MAX_SLOTS_PER_ROUND)
+      return admitted;
   }
 }
 
@@ -292,7 +319,7 @@ async function admitRound(store: Store, keyId: string): Promise<Admission[] | { 
     if (state.key.inFlightBudget !== null) return { inFlightBudget: state.key.inFlightBudget };
     const free = Math.min(state.key.limit - state.taken, MAX_SLOTS_PER_ROUND);
     if (free <= 0) return [];
-    const plan = planKeyRound(state, free);
+    const plan = planKeyRound(store, state, free);
     if (isIdle(state, plan)) return [];
     const token = randomUUID();
     const batch = store.firestore.batch();

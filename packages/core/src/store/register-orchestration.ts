@@ -175,6 +175,7 @@ export async function registerOrchestration(
         ? createdAt
         : null,
     admissionToken: null,
+    readmit: [],
     status: JobStatus.Pending,
     total,
     shardCount,
