@@ -127,6 +127,29 @@ describe('maxParallel admission', () => {
     await service.close();
   });
 
+  it('retries a cancelled orchestration within maxParallel: jobs never admitted wait for the cursor, none launched twice', async () => {
+    const { service, launcher, store } = services();
+    const { orchestrationId, jobIds } = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: 5 }, (_, i) => ({ i })),
+      { maxParallel: 2 },
+    );
+    await service.cancel(orchestrationId);
+    const retried = await service.retryFailed(orchestrationId, { jobIds });
+    expect(retried.jobIds).toHaveLength(5);
+    expect(retried.launch).toMatchObject({ launched: 2 });
+    const launchedJobs = () => launcher.requests.map((request) => request.env.JOB_ID);
+    expect(launchedJobs()).toEqual([...jobIds.slice(0, 2), ...jobIds.slice(0, 2)]);
+    // The rest are admitted as the relaunched ones end, each once.
+    for (let index = 0; index < 5; index++) {
+      await runToCompletion(store, orchestrationId, jobIds[index] as string);
+      await service.sweep({ requeueGraceMs: 0 });
+    }
+    expect(launchedJobs().slice(4)).toEqual(jobIds.slice(2));
+    expect(await service.getOrchestration(orchestrationId)).toMatchObject({ counts: { completed: 5 } });
+    await service.close();
+  });
+
   it('shows the limit and why jobs wait in the CLI', async () => {
     const { service, make } = services();
     const { orchestrationId, jobIds } = await service.kickOffJob(

@@ -195,7 +195,10 @@ export async function readmitJobs(
   const ref = store.collections.orchestration(orchestrationId);
   await store.firestore.runTransaction(async (tx) => {
     const orchestration = parseDocument(orchestrationDocSchema, await tx.get(ref));
-    const readmit = [...new Set([...orchestration.readmit, ...indices])].sort((a, b) => a - b);
+    // A reopened job past the cursor (cancelled before it was admitted) waits for the cursor itself.
+    const admitted = orchestration.admitted ?? orchestration.total;
+    const below = indices.filter((index) => index < admitted);
+    const readmit = [...new Set([...orchestration.readmit, ...below])].sort((a, b) => a - b);
     tx.update(ref, { readmit, updatedAt: now(store) });
   });
 }
