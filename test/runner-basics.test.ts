@@ -39,7 +39,7 @@ describe('runE11Job in a real task process', () => {
     expect(typeof line?.time).toBe('string');
   });
 
-  it('stores a thrown error with its context, never the sensitive params, and exits 1', async () => {
+  it('stores a thrown error with its context, never the sensitive params, and exits 0: its end is recorded, Cloud Run spends no retry', async () => {
     const secret = 'sk-live-4242-very-secret';
     const { orchestrationId, jobId, request } = await kickOff(
       'always_fails',
@@ -47,7 +47,7 @@ describe('runE11Job in a real task process', () => {
       { sensitiveKeys: ['apiKey'] },
     );
     const task = harness.spawn(request);
-    expect((await task.exited).code).toBe(1);
+    expect((await task.exited).code).toBe(0);
     const job = await loadJob(store, orchestrationId, jobId);
     expect(job.status).toBe('Errored');
     expect(job.deadLettered).toBe(false);
@@ -85,7 +85,7 @@ describe('runE11Job in a real task process', () => {
       { retry: { maxAttempts: 1 } },
     );
     const task = harness.spawn(request);
-    expect((await task.exited).code).toBe(1);
+    expect((await task.exited).code).toBe(0);
     expect(await loadJob(store, orchestrationId, jobId)).toMatchObject({
       status: 'Errored',
       deadLettered: true,
@@ -99,7 +99,7 @@ describe('runE11Job in a real task process', () => {
       owner: { email: 'not-an-email' },
     });
     const task = harness.spawn(request);
-    expect((await task.exited).code).toBe(1);
+    expect((await task.exited).code).toBe(0);
     const job = await loadJob(store, orchestrationId, jobId);
     expect(job.status).toBe('Errored');
     expect(job.error?.code).toBe('E11_VALIDATION_FAILED');
@@ -174,7 +174,7 @@ describe('runE11Job in a real task process', () => {
 
   it('ends the job Errored when its result is too large to store', async () => {
     const { orchestrationId, jobId, request } = await kickOff('too_big_result', {});
-    expect((await harness.spawn(request).exited).code).toBe(1);
+    expect((await harness.spawn(request).exited).code).toBe(0);
     const job = await loadJob(store, orchestrationId, jobId);
     expect(job).toMatchObject({ status: 'Errored', result: null, deadLettered: false });
     expect(job.error).toMatchObject({ code: 'E11_JOB_FAILED', retryable: false });

@@ -19,7 +19,7 @@ describe('timeouts, signals and crashes', () => {
       { timeout: 300, retry: { maxAttempts: 1 } },
     );
     const task = harness.spawn(request);
-    expect((await task.exited).code).toBe(1);
+    expect((await task.exited).code).toBe(0);
     const job = await loadJob(store, orchestrationId, jobId);
     expect(job.status).toBe('Errored');
     expect(job.error).toMatchObject({ code: 'E11_TIMEOUT', retryable: true });
@@ -128,7 +128,7 @@ describe('timeouts, signals and crashes', () => {
       { timeout: 200, retry: { maxAttempts: 1 } },
     );
     const task = harness.spawn(request, { E11_TERMINATION_GRACE_MS: '300' });
-    expect((await task.exited).code).toBe(1);
+    expect((await task.exited).code).toBe(0);
     expect(await loadJob(store, orchestrationId, jobId)).toMatchObject({
       status: 'Errored',
       error: { code: 'E11_TIMEOUT' },

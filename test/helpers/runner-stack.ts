@@ -35,6 +35,8 @@ export function useRunnerStack(
     sweepOptions?: SweepOptions;
     service?: OrchestrationServiceOptions;
     cloudRunOptions?: StackOptions['cloudRunOptions'];
+    /** Cloud Run's retries of a failed task attempt, for every job. @default 0 */
+    maxRetries?: number;
   },
 ): RunnerStack {
   const projectId = testProjectId(name);
@@ -52,7 +54,10 @@ export function useRunnerStack(
       attach: suiteEmulators(),
       cloudRun: {
         jobs: Object.fromEntries(
-          options.cloudRunJobs.map((id) => [id, { command: 'node', args: [ENTRYPOINT], maxRetries: 0 }]),
+          options.cloudRunJobs.map((id) => [
+            id,
+            { command: 'node', args: [ENTRYPOINT], maxRetries: options.maxRetries ?? 0 },
+          ]),
         ),
       },
       topics: [topic],

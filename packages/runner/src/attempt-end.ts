@@ -92,7 +92,8 @@ export const ATTEMPT_ENDS: { [K in AttemptEnd['kind']]: AttemptEndRow<Extract<At
       }),
     timing: 'queued',
     outcome: 'failed',
-    exitCode: ExitCode.Failed,
+    // Its end is recorded: a non-zero exit would only make Cloud Run retry a task with nothing to do.
+    exitCode: ExitCode.Ok,
     status: JobStatus.Errored,
   },
   'release-hung': {

@@ -8,7 +8,6 @@ import {
   isE11Error,
   type JobDoc,
   jobIdFor,
-  JobStatus,
   type KnownVersion,
   type Logger,
   type OrchestrationDoc,
@@ -90,15 +89,14 @@ export async function claimForTask(input: {
   };
   if (claim.outcome === 'terminal') {
     logger.info(`Job already ended ${job.status}: this delivery does nothing.`);
-    // Completed or Cancelled: nothing is wrong, and a non-zero exit would make Cloud Run retry the task.
-    const nothingToDo = job.status === JobStatus.Completed || job.status === JobStatus.Cancelled;
-    const exitCode = nothingToDo ? ExitCode.Ok : ExitCode.Failed;
-    return { claimed: false, job, result: { ...found, exitCode, outcome: 'duplicate' } };
+    // Its end is recorded (whatever it was): a non-zero exit would make Cloud Run retry the task.
+    return { claimed: false, job, result: { ...found, exitCode: ExitCode.Ok, outcome: 'duplicate' } };
   }
   if (claim.outcome === 'running-elsewhere') {
     logger.info('Another live task is running this job (fresh heartbeat): this delivery does nothing.');
     return { claimed: false, job, result: { ...found, exitCode: ExitCode.Ok, outcome: 'running-elsewhere' } };
   }
   logger.error('The previous attempt died and no attempts are left: the job is dead-lettered.');
-  return { claimed: false, job, result: { ...found, exitCode: ExitCode.Failed, outcome: 'exhausted' } };
+  // Recorded: Cloud Run spends no retry on it.
+  return { claimed: false, job, result: { ...found, exitCode: ExitCode.Ok, outcome: 'exhausted' } };
 }

@@ -3,11 +3,16 @@ import type { JobStatus } from '@e11/core';
 /** Exit codes of a task process; Cloud Run marks a task failed on any non-zero code. */
 export const ExitCode = {
   /**
-   * The job completed, or this task has nothing (more) to do: a duplicate delivery found it completed
-   * or cancelled, another live task runs it, it was cancelled while it ran, or another task took it over.
+   * The job's end is recorded, whatever it was (completed, failed for good, dead-lettered once its
+   * attempts were used up), or this task has nothing (more) to do: a duplicate delivery found it ended,
+   * another live task runs it, it was cancelled while it ran, or another task took it over. Cloud Run
+   * spends no retry on such a task; the job's status is in Firestore, not in the task's.
    */
   Ok: 0,
-  /** The job failed (or a final write could not be stored). */
+  /**
+   * The task could not record an end and leaves the job to a retry: a crash, a hung attempt released
+   * for another, Firestore unreachable, a final write that could not be stored.
+   */
   Failed: 1,
   /** Bad environment or configuration: missing env, unknown job name, duplicate @JobName, no job document. */
   Config: 2,
