@@ -3,7 +3,7 @@ import type { Engine } from '@e11/core/engine';
 
 /** Engines that admit the next jobs of `maxParallel` orchestrations, one per store, created on first use. */
 export interface Admitters {
-  admitterFor(store: Store, projectId: string): Promise<Pick<Engine, 'admitWaiting'>>;
+  admitterFor(store: Store, projectId: string): Promise<Pick<Engine, 'admitWaiting' | 'enforceEndPolicies'>>;
   /** Closes every engine created so far (the stores' Firestore clients are the caller's). */
   close(): Promise<void>;
 }

@@ -58,6 +58,7 @@ describe('readJobWrite', () => {
       newStatus: 'Completed',
       limited: false,
       sharesBudget: false,
+      earlyEnd: false,
     });
   });
 

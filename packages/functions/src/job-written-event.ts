@@ -35,6 +35,8 @@ export interface JobWrite {
    * orchestration may take, even when its own admits no more.
    */
   sharesBudget: boolean;
+  /** The job's orchestration has an end policy (maxFailures, successPolicy): its end is checked. */
+  earlyEnd: boolean;
 }
 
 /** Why an event is acknowledged without doing anything. */
@@ -163,6 +165,7 @@ export function readJobWrite(
       oldStatus: oldStatusOf(data.oldValue),
       newStatus: statusOf(data.value),
       limited: data.value?.fields.limited !== undefined && decodeValue(data.value.fields.limited) === true,
+      earlyEnd: data.value?.fields.earlyEnd !== undefined && decodeValue(data.value.fields.earlyEnd) === true,
       sharesBudget:
         data.value?.fields.inFlightBudget !== undefined &&
         typeof decodeValue(data.value.fields.inFlightBudget) === 'string',

@@ -40,7 +40,10 @@ export interface JobWrittenDeps {
    * @default an `Engine` per project, database and collection prefix (Cloud Run client from the
    * environment: E11_REGION, E11_CLOUD_RUN_EMULATOR_HOST), loaded on the first such job end
    */
-  admitterFor?: (store: Store, projectId: string) => Promise<Pick<Engine, 'admitWaiting'>>;
+  admitterFor?: (
+    store: Store,
+    projectId: string,
+  ) => Promise<Pick<Engine, 'admitWaiting' | 'enforceEndPolicies'>>;
 }
 
 /** A CloudEvent function for Firestore job writes, with a way to close the clients it created. */
@@ -149,6 +152,18 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
         'Completion check failed; the event will be retried (redelivery or sweeper)',
       );
       throw error;
+    }
+    // A job of an orchestration with maxFailures or a successPolicy ended: it may end it early.
+    if (write.earlyEnd && check.outcome === 'open') {
+      const store = storeFor(projectId, database, path.prefix);
+      try {
+        const admitter = await admitterFor(store, projectId);
+        const reason = await admitter.enforceEndPolicies(path.orchestrationId, check.counts);
+        if (reason !== null) logger.info({ ...context, reason }, 'Ended the orchestration early');
+      } catch (error) {
+        logger.error({ ...context, err: error }, 'End policy check failed; the event will be retried');
+        throw error;
+      }
     }
     // A job of a maxParallel orchestration ended: its slot goes to the next job, launched from here (a
     // slot of the region's budget may go to another orchestration, even when this one has ended).

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 
 import { E11Error, ErrorCode } from '../errors.js';
-import type { CompletionDoc, OrchestrationDoc } from '../model/documents.js';
+import {
+  type CompletionDoc,
+  END_REASONS,
+  type EndReason,
+  type OrchestrationDoc,
+} from '../model/documents.js';
 
 /** Attribute keys the event sets itself; tags may not use them. */
 export const RESERVED_ATTRIBUTES = [
@@ -32,7 +37,7 @@ export const jobCompletedEventSchema = z.object({
   cancelled: z.number().int().nonnegative(),
   tags: z.record(z.string(), z.string()),
   /** Why a `Cancelled` orchestration stopped: `cancelled` by a caller, or `timeout` (its deadline passed). */
-  reason: z.enum(['cancelled', 'timeout']).nullable().default(null),
+  reason: z.enum(END_REASONS).nullable().default(null),
   /** Run number: 1, then +1 for each retryFailed that reopened the orchestration. */
   epoch: z.number().int().positive(),
   /** ISO 8601. */
@@ -43,6 +48,17 @@ export const jobCompletedEventSchema = z.object({
 
 /** A JobCompletedEvent, as received by subscribers. */
 export type JobCompletedEvent = z.infer<typeof jobCompletedEventSchema>;
+
+/**
+ * Why the orchestration ended early, for its event: a `Cancelled` end's reason (`cancelled` or
+ * `timeout`), `maxFailures` for an `Errored` end it caused, `successPolicy` for a `Completed` one.
+ */
+function endReason(status: string, reason: EndReason | null): EndReason | null {
+  if (status === 'Cancelled') return reason === 'timeout' ? 'timeout' : 'cancelled';
+  if (status === 'Errored' && reason === 'maxFailures') return reason;
+  if (status === 'Completed' && reason === 'successPolicy') return reason;
+  return null;
+}
 
 /** The event for one orchestration end, from the orchestration and its completion marker. */
 export function buildJobCompletedEvent(
@@ -65,7 +81,7 @@ export function buildJobCompletedEvent(
     failed: marker.counts.errored,
     cancelled: marker.counts.cancelled,
     tags: { ...orchestration.tags },
-    reason: status === 'Cancelled' ? (orchestration.cancelReason ?? 'cancelled') : null,
+    reason: endReason(status, orchestration.cancelReason),
     epoch: marker.epoch,
     createdAt: orchestration.createdAt.toDate().toISOString(),
     completedAt: marker.createdAt.toDate().toISOString(),

@@ -9,7 +9,7 @@ import { parseDocument, parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 import { deleteOrchestrationsOlderThan } from '../monitoring/retention.js';
 import { admitAndLaunch } from '../orchestration/admit.js';
-import { cancelOrchestration } from '../orchestration/failure-ops.js';
+import { cancelOrchestration, enforceEndPolicies } from '../orchestration/failure-ops.js';
 import { type LaunchContext, launchJobs } from '../orchestration/launch-jobs.js';
 import { doneAdmitting } from '../store/admission.js';
 import { readCounts } from '../store/counts.js';
@@ -219,6 +219,9 @@ async function sweepOne(
     return;
   }
   await recoverCrashedJobs(context, orchestration, nowMs, report);
+  // Its maxFailures or successPolicy met while the trigger that should have said so was lost.
+  const policed = orchestration.maxFailures !== null || orchestration.successNeeded !== null;
+  if (policed && (await enforceEndPolicies(context, orchestration.id)) !== null) return;
   // Paused: nothing new launches (a crashed job requeued above waits for resume() with the others).
   // Not started yet (startAt): nothing launches before it.
   const startAtMs = orchestration.startAt?.toMillis() ?? 0;

@@ -80,6 +80,14 @@ export function defaultJobPolicy(overrides: Partial<JobPolicy> = {}): JobPolicy 
 }
 
 /** The orchestration document (`{prefix}orchestrations/{id}`), as parsed on every read. */
+/**
+ * Why an orchestration was ended before its jobs did: a caller's `cancel()`, its deadline, its
+ * `maxFailures` (it ends `Errored`) or its `successPolicy` (it ends `Completed`).
+ */
+export const END_REASONS = ['cancelled', 'timeout', 'maxFailures', 'successPolicy'] as const;
+/** One of {@link END_REASONS}. */
+export type EndReason = (typeof END_REASONS)[number];
+
 export const orchestrationDocSchema = z.object({
   v: z.literal(1),
   id: z.string(),
@@ -153,7 +161,17 @@ export const orchestrationDocSchema = z.object({
   paused: z.boolean().default(false),
   pausedAt: timestamp.nullable().default(null),
   /** Why the orchestration was cancelled: by a caller, or because its deadline passed. */
-  cancelReason: z.enum(['cancelled', 'timeout']).nullable().default(null),
+  cancelReason: z.enum(END_REASONS).nullable().default(null),
+  /**
+   * Fail fast: once more than this many jobs failed (`maxFailures`, or `maxFailureRatio` of the jobs),
+   * the orchestration stops launching, cancels the rest and ends `Errored` (reason `maxFailures`).
+   */
+  maxFailures: z.number().int().nonnegative().nullable().default(null),
+  /**
+   * Success policy: once this many jobs succeeded, the rest are cancelled and the orchestration ends
+   * `Completed` (reason `successPolicy`).
+   */
+  successNeeded: z.number().int().positive().nullable().default(null),
   /** An end was recorded (completion marker) but its event is not published yet; the sweeper retries. */
   eventPending: z.boolean().default(false),
   /**
@@ -252,6 +270,8 @@ export const jobDocSchema = z.object({
   concurrencyKey: z.string().nullable().default(null),
   /** The executions-in-flight budget whose slot the job holds once admitted (its end frees it). */
   inFlightBudget: z.string().nullable().default(null),
+  /** Its orchestration has an end policy (maxFailures, successPolicy): its end is checked against it. */
+  earlyEnd: z.boolean().default(false),
   /** Attempts started so far (0 until the first claim). */
   attempt: z.number().int().nonnegative().default(0),
   /**
@@ -315,6 +335,7 @@ export type NewJobDoc = Pick<
   | 'limited'
   | 'concurrencyKey'
   | 'inFlightBudget'
+  | 'earlyEnd'
 > & { params: string };
 
 /**

@@ -73,10 +73,17 @@ export function terminalCount(counts: StatusCounts): number {
 }
 
 /**
- * How an orchestration ended, from its final counts: `Cancelled` when it was cancelled, `Errored`
- * when any job failed, otherwise `Completed`.
+ * How an orchestration ended, from its final counts: `Errored` when its `maxFailures` ended it,
+ * `Completed` when its `successPolicy` did, `Cancelled` when it was cancelled, `Errored` when any job
+ * failed, otherwise `Completed`.
  */
-export function endStatus(counts: StatusCounts, cancelRequested: boolean): OrchestrationStatus {
+export function endStatus(
+  counts: StatusCounts,
+  cancelRequested: boolean,
+  cancelReason: string | null = null,
+): OrchestrationStatus {
+  if (cancelRequested && cancelReason === 'maxFailures') return JobStatus.Errored;
+  if (cancelRequested && cancelReason === 'successPolicy') return JobStatus.Completed;
   if (cancelRequested) return JobStatus.Cancelled;
   if (counts.errored > 0) return JobStatus.Errored;
   if (counts.cancelled > 0) return JobStatus.Cancelled;

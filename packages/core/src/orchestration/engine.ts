@@ -21,6 +21,7 @@ import type { TaskLauncher } from '../launch/task-launcher.js';
 import { createLogger, type Logger } from '../logging.js';
 import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweeper.js';
 import { inFlightBudgetId } from '../model/collections.js';
+import type { EndReason } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import type { StatusCounts } from '../model/status.js';
 import { createStore, type Store } from '../store/store.js';
@@ -29,7 +30,13 @@ import { assertJobIds, assertOrchestrationId } from '../validate/document-id.js'
 import { createAdmissionCoalescer } from './admission-coalescer.js';
 import { admitAndLaunch, type AdmitReport } from './admit.js';
 import { type CompiledServiceOptions, compileServiceOptions } from './compile-service-options.js';
-import { cancelOrchestration, discardJobs, type OpsContext, retryFailedJobs } from './failure-ops.js';
+import {
+  cancelOrchestration,
+  discardJobs,
+  enforceEndPolicies,
+  type OpsContext,
+  retryFailedJobs,
+} from './failure-ops.js';
 import { JobDefinitions, type JobReference } from './job-definitions.js';
 import { kickOff, type KickOffContext, type KickOffResult } from './kick-off.js';
 import type { LaunchContext, LaunchReport } from './launch-jobs.js';
@@ -181,6 +188,14 @@ export class Engine {
     options?: KickOffOptions,
   ): Promise<KickOffResult> {
     return kickOff(this.#kickOffContext(), job, params, options);
+  }
+
+  /**
+   * Ends an orchestration early when its `maxFailures` or `successPolicy` says so (see
+   * `enforceEndPolicies`). The completion function calls it on each job's end of such an orchestration.
+   */
+  enforceEndPolicies(orchestrationId: string, counts?: StatusCounts): Promise<EndReason | null> {
+    return this.#track(enforceEndPolicies(this.#opsContext(), orchestrationId, counts));
   }
 
   /** Cancels an orchestration (see `cancelOrchestration`). */

@@ -2,14 +2,15 @@ import PQueue from 'p-queue';
 import { checkCompletion } from '../completion/check-completion.js';
 import { type EventPublisher } from '../completion/event-publisher.js';
 import { E11Error, ErrorCode } from '../errors.js';
-import { type JobDoc, type OrchestrationDoc } from '../model/documents.js';
-import { isTerminal, JobStatus } from '../model/status.js';
+import { type EndReason, type JobDoc, type OrchestrationDoc } from '../model/documents.js';
+import { isTerminal, JobStatus, type StatusCounts, terminalCount } from '../model/status.js';
 import { MAX_READMIT, readmitJobs } from '../store/admission.js';
 import { orchestrationGroup, rejoinInFlightBudget } from '../store/budget-admission.js';
 import { cancelJob } from '../store/cancel-job.js';
+import { readCounts } from '../store/counts.js';
 import { rejoinConcurrencyKey } from '../store/key-admission.js';
 import { markLaunchCompleted, startLaunchHeartbeat } from '../store/launch-records.js';
-import { loadOrchestration } from '../store/orchestration-docs.js';
+import { findOrchestration, loadOrchestration } from '../store/orchestration-docs.js';
 import { discardJob, openEpoch, reopenJob, stillReopenable } from '../store/reopen-job.js';
 import { requestCancel } from '../store/request-cancel.js';
 
@@ -34,7 +35,7 @@ const parallel = <T>(items: readonly T[], fn: (item: T) => Promise<unknown>) =>
 export async function cancelOrchestration(
   context: OpsContext,
   orchestrationId: string,
-  options: { reason?: 'cancelled' | 'timeout' } = {},
+  options: { reason?: EndReason } = {},
 ): Promise<{ cancelled: number; executions: number }> {
   const { store, launcher, logger } = context;
   const reason = options.reason ?? 'cancelled';
@@ -87,6 +88,44 @@ export async function cancelOrchestration(
     );
   }
   return { cancelled, executions: executions.size };
+}
+
+/**
+ * Ends an orchestration early when its end policies say so (`maxFailures`, `successPolicy`): more
+ * failures than allowed cancel it with reason `maxFailures` (it ends `Errored`: nothing new launches,
+ * the unfinished jobs are cancelled, their executions too); the successes needed cancel the rest with
+ * reason `successPolicy` (it ends `Completed`). An orchestration whose jobs all ended is left to its
+ * natural end. `counts` may be the caller's (the completion check's): older counts can only delay the
+ * decision to a later job end or sweep. Safe to repeat: a second caller finds it cancelled. Returns
+ * the reason it ended it for, or null.
+ */
+export async function enforceEndPolicies(
+  context: OpsContext,
+  orchestrationId: string,
+  counts?: StatusCounts,
+): Promise<EndReason | null> {
+  const { store } = context;
+  const orchestration = await findOrchestration(store, orchestrationId);
+  if (!orchestration || (orchestration.maxFailures === null && orchestration.successNeeded === null)) {
+    return null;
+  }
+  if (orchestration.cancelRequested || isTerminal(orchestration.status)) return null;
+  const live = counts ?? (await readCounts(store, orchestrationId));
+  if (terminalCount(live) >= orchestration.total) return null;
+  const { maxFailures, successNeeded } = orchestration;
+  const reason: EndReason | null =
+    maxFailures !== null && live.errored > maxFailures
+      ? 'maxFailures'
+      : successNeeded !== null && live.completed >= successNeeded
+        ? 'successPolicy'
+        : null;
+  if (reason === null) return null;
+  context.logger.info(
+    { orchestrationId, reason, counts: live, maxFailures, successNeeded },
+    'end policy met: cancelling the unfinished jobs',
+  );
+  await cancelOrchestration(context, orchestrationId, { reason });
+  return reason;
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   type CompiledKickOffOptions,
   type CompiledLaunchOptions,
   compileKickOffOptions,
+  endPolicies,
   type KickOffOptions,
   MAX_START_DELAY_MS,
 } from './options.js';
@@ -126,6 +127,8 @@ export async function validateKickOff(
   // Resolved once, here, when the class is known; stored with the orchestration for every reader.
   compiled.policy = resolveJobPolicy(compiled.policy, declared?.policy);
   validateParamsList(params, { maxJobs: context.maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
+  // Refused here (a success count above the jobs), before anything is written.
+  endPolicies(compiled, params.length);
   const startAtMs = startTime(compiled.start, context.store.clock.now());
   // The event is promised on this topic: a missing one fails here, before anything is written.
   await context.topicCheck.check(compiled.topic);
@@ -172,6 +175,7 @@ export async function registerKickOff(
       concurrencyKey:
         options.concurrency === null ? null : concurrencyKeyId(store.tenant, options.concurrency.key),
       inFlightBudget: context.inFlightBudget?.id ?? null,
+      ...endPolicies(options, params.length),
     },
     params,
   };

@@ -170,6 +170,20 @@ export interface KickOffOptions {
    */
   concurrency?: { key: string; limit: number };
   /**
+   * Fail fast: once more than this many jobs failed for good, the orchestration stops launching,
+   * cancels its unfinished jobs and ends `Errored` with `reason: 'maxFailures'` (0: at the first
+   * failure). Checked by the completion function on each job's end, and by the sweeper. @default none
+   */
+  maxFailures?: number;
+  /** The same as a share of the jobs (0 to 1): more than `floor(ratio × jobs)` failures end it. @default none */
+  maxFailureRatio?: number;
+  /**
+   * End early on success: once this many (`succeeded`) or this share (`ratio`, 0 to 1, rounded up) of
+   * the jobs succeeded, the unfinished ones are cancelled and the orchestration ends `Completed` with
+   * `reason: 'successPolicy'`. @default none: every job runs
+   */
+  successPolicy?: { succeeded: number } | { ratio: number };
+  /**
    * Stops launching when it aborts (the caller gave up or is shutting down): jobs not launched yet stay
    * Pending, and the sweeper launches them once this kick-off has been silent for its pendingTimeoutMs.
    */
@@ -193,6 +207,11 @@ export interface CompiledKickOffOptions {
   maxParallel: number | null;
   /** The concurrency key and its limit; null: none. */
   concurrency: { key: string; limit: number } | null;
+  /** Failures allowed (count and share); null: no limit. */
+  maxFailures: number | null;
+  maxFailureRatio: number | null;
+  /** Successes that end the orchestration; null: every job runs. */
+  successPolicy: { succeeded: number } | { ratio: number } | null;
 }
 
 const TOPIC = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
@@ -285,6 +304,64 @@ export function compileKickOffOptions(
     start,
     maxParallel: o.maxParallel === undefined ? null : positiveInt(o.maxParallel, 'maxParallel', 100_000),
     concurrency: compileConcurrency(o.concurrency),
+    maxFailures: o.maxFailures === undefined ? null : nonNegativeInt(o.maxFailures, 'maxFailures', 1_000_000),
+    maxFailureRatio: o.maxFailureRatio === undefined ? null : ratio(o.maxFailureRatio, 'maxFailureRatio'),
+    successPolicy: compileSuccessPolicy(o.successPolicy),
+  };
+}
+
+function nonNegativeInt(value: unknown, path: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    invalid(path, `must be an integer from 0 to ${max}, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function ratio(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    invalid(path, `must be a number from 0 to 1, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function compileSuccessPolicy(
+  value: KickOffOptions['successPolicy'],
+): CompiledKickOffOptions['successPolicy'] {
+  if (value === undefined) return null;
+  if (typeof value !== 'object' || value === null || 'succeeded' in value === 'ratio' in value) {
+    invalid('successPolicy', 'must be { succeeded } or { ratio }.');
+  }
+  if ('succeeded' in value) return { succeeded: positiveInt(value.succeeded, 'successPolicy.succeeded') };
+  const share = ratio(value.ratio, 'successPolicy.ratio');
+  if (share === 0) invalid('successPolicy.ratio', 'must be greater than 0.');
+  return { ratio: share };
+}
+
+/**
+ * The end policies of a kick-off of `total` jobs as stored: failures allowed (the smaller of
+ * `maxFailures` and `floor(maxFailureRatio × total)`) and successes needed; null where none was given.
+ * A `successPolicy.succeeded` above `total` is refused.
+ */
+export function endPolicies(
+  options: Pick<CompiledKickOffOptions, 'maxFailures' | 'maxFailureRatio' | 'successPolicy'>,
+  total: number,
+): { maxFailures: number | null; successNeeded: number | null } {
+  const limits = [
+    options.maxFailures,
+    options.maxFailureRatio === null ? null : Math.floor(options.maxFailureRatio * total),
+  ].filter((limit): limit is number => limit !== null);
+  const policy = options.successPolicy;
+  if (policy && 'succeeded' in policy && policy.succeeded > total) {
+    invalid('successPolicy.succeeded', `must be at most the number of jobs (${total}).`);
+  }
+  return {
+    maxFailures: limits.length === 0 ? null : Math.min(...limits),
+    successNeeded:
+      policy === null
+        ? null
+        : 'succeeded' in policy
+          ? policy.succeeded
+          : Math.max(1, Math.ceil(policy.ratio * total)),
   };
 }
 

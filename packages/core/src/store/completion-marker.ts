@@ -46,7 +46,7 @@ export async function markOrchestrationDone(
     if (orchestration.epoch !== input.epoch) return { outcome: 'stale' };
     const at = now(store);
     const leaseUntil = Timestamp.fromMillis(at.toMillis() + input.leaseMs);
-    const status = endStatus(input.counts, orchestration.cancelRequested);
+    const status = endStatus(input.counts, orchestration.cancelRequested, orchestration.cancelReason);
     const marker: CompletionDoc = {
       v: 1,
       epoch: input.epoch,

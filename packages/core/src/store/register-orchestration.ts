@@ -32,6 +32,8 @@ export type NewOrchestration = Pick<
   maxParallel?: number | null;
   concurrencyKey?: string | null;
   inFlightBudget?: string | null;
+  maxFailures?: number | null;
+  successNeeded?: number | null;
 };
 
 /**
@@ -162,6 +164,8 @@ export async function registerOrchestration(
     maxParallel: orchestration.maxParallel ?? null,
     concurrencyKey: orchestration.concurrencyKey ?? null,
     inFlightBudget: orchestration.inFlightBudget ?? null,
+    maxFailures: orchestration.maxFailures ?? null,
+    successNeeded: orchestration.successNeeded ?? null,
     // Without shared slots (a concurrency key, the region's in-flight budget) the first maxParallel
     // are taken at once (the kick-off launches those jobs); with them, the key or budget admits them.
     admitted:

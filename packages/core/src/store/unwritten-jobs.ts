@@ -45,6 +45,8 @@ export type JobSource = Pick<
   | 'maxParallel'
   | 'concurrencyKey'
   | 'inFlightBudget'
+  | 'maxFailures'
+  | 'successNeeded'
 >;
 
 /** A `Pending` job without a document yet. `unwritten` is not enumerable: a spread copy is a plain job. */
@@ -69,7 +71,14 @@ export function paramsChunkSizeFor(encoded: readonly string[]): number {
 export function newJobDoc(
   source: Pick<
     JobSource,
-    'jobName' | 'shardCount' | 'createdAt' | 'maxParallel' | 'concurrencyKey' | 'inFlightBudget'
+    | 'jobName'
+    | 'shardCount'
+    | 'createdAt'
+    | 'maxParallel'
+    | 'concurrencyKey'
+    | 'inFlightBudget'
+    | 'maxFailures'
+    | 'successNeeded'
   >,
   index: number,
   params: string,
@@ -85,6 +94,9 @@ export function newJobDoc(
     ...(isLimited(source) ? { limited: true } : {}),
     ...(source.concurrencyKey ? { concurrencyKey: source.concurrencyKey } : {}),
     ...(source.inFlightBudget ? { inFlightBudget: source.inFlightBudget } : {}),
+    ...((source.maxFailures ?? null) !== null || (source.successNeeded ?? null) !== null
+      ? { earlyEnd: true }
+      : {}),
   };
 }
 
@@ -113,6 +125,7 @@ export function unwrittenJobDoc(job: UnwrittenJob): NewJobDoc {
     ...(job.limited ? { limited: true } : {}),
     ...(job.concurrencyKey ? { concurrencyKey: job.concurrencyKey } : {}),
     ...(job.inFlightBudget ? { inFlightBudget: job.inFlightBudget } : {}),
+    ...(job.earlyEnd ? { earlyEnd: true } : {}),
   };
 }
 
