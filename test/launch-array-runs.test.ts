@@ -8,6 +8,7 @@ import {
 import { OrchestrationService } from '@e11/sdk';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
+import { runToFailure } from './helpers/monitoring.js';
 import { storeFor, testProjectId } from './helpers/project.js';
 import { RecordingLauncher } from './helpers/recording-launcher.js';
 
@@ -67,6 +68,38 @@ describe('array-mode launches of some of the jobs', () => {
       [3, '1'],
       [2, '6'],
     ]);
+    await service.close();
+  });
+
+  it('relaunch the failed jobs retryFailed reopens as one execution whose tasks map to them', async () => {
+    const launcher = new RecordingLauncher();
+    const service = new OrchestrationService({
+      projectId,
+      firestore,
+      launcher,
+      launch: { ratePerMinute: 100_000 },
+    });
+    const store = storeFor(firestore);
+    const { orchestrationId, jobIds } = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: 1_000 }, (_, i) => ({ i })),
+      { mode: 'array' },
+    );
+    expect(launcher.requests).toHaveLength(1);
+    // 30 scattered jobs fail for good (every 33rd, and the last).
+    const failing = [...Array.from({ length: 29 }, (_, n) => n * 33 + 5), 999];
+    for (const index of failing) await runToFailure(store, orchestrationId, jobIds[index] as string);
+    const retried = await service.retryFailed(orchestrationId);
+    expect(retried.jobIds).toHaveLength(30);
+    expect(retried.launch).toMatchObject({ launched: 30, requests: 1 });
+    expect(launcher.requests).toHaveLength(2);
+    const request = launcher.requests[1];
+    expect(request?.taskCount).toBe(30);
+    expect(request?.env.E11_TASK_JOB_INDEXES).toBe(failing.join(','));
+    expect(request?.env.E11_TASK_INDEX_OFFSET).toBeUndefined();
+    // Each job counts the launch (the sweeper asks Cloud Run about that execution for it).
+    const job = await service.getJob(orchestrationId, jobIds[999] as string);
+    expect(job.executionName).toBe(retried.launch.executions[0]);
     await service.close();
   });
 });

@@ -78,11 +78,15 @@ export function useRunnerStack(
   return suite;
 }
 
-/** The event of `orchestrationId`, or a failure after `ms` that says where the orchestration stood. */
+/**
+ * The event of `orchestrationId` (of its `epoch`), or a failure after `ms` that says where the
+ * orchestration stood.
+ */
 export async function eventWithin(
   suite: RunnerStack,
   orchestrationId: string,
   ms: number,
+  epoch = 1,
 ): Promise<JobCompletedEvent> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -103,7 +107,7 @@ export async function eventWithin(
     }, ms);
   });
   try {
-    return await Promise.race([suite.completed.eventFor(orchestrationId), late]);
+    return await Promise.race([suite.completed.eventFor(orchestrationId, epoch), late]);
   } finally {
     clearTimeout(timer);
   }

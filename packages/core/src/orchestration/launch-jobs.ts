@@ -109,7 +109,12 @@ export interface LaunchPlan {
    */
   jobs: readonly { id: string; index: number }[];
   concurrency: number;
-  /** Force one execution per job. */
+  /**
+   * The jobs were reopened (retryFailed): each launch is recorded on the job, not the orchestration. In
+   * per-job mode one execution per job; in array mode one execution for all of them (up to 10,000
+   * tasks and an env list of 30,000 characters each), its tasks mapped to the jobs by
+   * `E11_TASK_JOB_INDEXES`.
+   */
   perJob?: boolean;
   /**
    * The jobs as the caller registered them, from memory (a kick-off), or from the orchestration the
@@ -261,6 +266,27 @@ function launchUnits(
     taskCount,
     timeoutMs: orchestration.policy.taskTimeoutMs,
   });
+  if (orchestration.mode === 'array' && plan.perJob) {
+    return mappedChunks(plan.jobs).map((jobs) => ({
+      jobs,
+      request: request(
+        buildTaskEnv({ ...baseEnv, taskJobIndexes: jobs.map((job) => job.index) }),
+        jobs.length,
+      ),
+      // Each job counts the launch, as a per-job one: its epoch is not the orchestration's first.
+      record: async (executionName) => {
+        await new PQueue({ concurrency: 16 }).addAll(
+          jobs.map(
+            (job) => () =>
+              recordJobExecution(store, { orchestrationId: orchestration.id, jobId: job.id }, executionName, {
+                unwritten: () => unwritten(job.index),
+                createFirst: false,
+              }),
+          ),
+        );
+      },
+    }));
+  }
   if (orchestration.mode === 'array' && !plan.perJob) {
     return contiguousRuns(plan.jobs, DEFAULTS.maxTasksPerExecution).map((jobs) => {
       const first = jobs[0]?.index ?? 0;
@@ -281,6 +307,33 @@ function launchUnits(
         createFirst: !plan.perJob,
       }),
   }));
+}
+
+/** Longest `E11_TASK_JOB_INDEXES` list of one execution (Cloud Run allows 32 KB per env value). */
+const MAX_MAPPED_ENV_CHARS = 30_000;
+
+/**
+ * Reopened jobs of an array orchestration in executions of at most 10,000 tasks whose job list stays
+ * under {@link MAX_MAPPED_ENV_CHARS}: usually one. Ascending by index.
+ */
+function mappedChunks(jobs: readonly PlannedJob[]): PlannedJob[][] {
+  const sorted = [...jobs].sort((a, b) => a.index - b.index);
+  const chunks: PlannedJob[][] = [];
+  let chunk: PlannedJob[] = [];
+  for (const job of sorted) {
+    const size = chunk.length + 1;
+    const fits =
+      size <= DEFAULTS.maxTasksPerExecution &&
+      // Each index adds at most its digits and a comma (ascending: this one has the most digits).
+      size * (String(job.index).length + 1) <= MAX_MAPPED_ENV_CHARS;
+    if (!fits && chunk.length > 0) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(job);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /** The state of one launch run: its report, the errors it saw, and each way a unit can end. */

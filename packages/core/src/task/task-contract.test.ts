@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildTaskEnv, cloudRunTaskEnv, parseTaskEnv, TaskEnvName } from './task-contract.js';
+import { buildTaskEnv, cloudRunTaskEnv, encodeIndexes, parseTaskEnv, TaskEnvName } from './task-contract.js';
 
 describe('parseTaskEnv', () => {
   it('reads the per-job contract and Cloud Run variables', () => {
@@ -92,6 +92,39 @@ describe('buildTaskEnv', () => {
       taskCount: 10_000,
     });
     expect(parseTaskEnv({ ...env, ...cloudRun })).toMatchObject({ jobId: undefined, jobIndex: 20_003 });
+  });
+
+  it('maps the tasks of a relaunch of scattered jobs to their jobs by a list of indexes and ranges', () => {
+    const indexes = [3, 17, 40, 41, 42, 43, 45];
+    const env = buildTaskEnv({ jobName: 'a', orchestrationId: 'o', taskJobIndexes: indexes });
+    expect(env[TaskEnvName.taskJobIndexes]).toBe('3,17,40-43,45');
+    expect(encodeIndexes([])).toBe('');
+    indexes.forEach((jobIndex, taskIndex) => {
+      const cloudRun = cloudRunTaskEnv({
+        job: 'a',
+        execution: 'a-x',
+        taskIndex,
+        taskAttempt: 0,
+        taskCount: 7,
+      });
+      expect(parseTaskEnv({ ...env, ...cloudRun }).jobIndex).toBe(jobIndex);
+    });
+    const beyond = cloudRunTaskEnv({
+      job: 'a',
+      execution: 'a-x',
+      taskIndex: 7,
+      taskAttempt: 0,
+      taskCount: 8,
+    });
+    expect(() => parseTaskEnv({ ...env, ...beyond })).toThrow(
+      expect.objectContaining({
+        code: 'E11_INVALID_TASK_ENV',
+        context: { path: TaskEnvName.taskJobIndexes },
+      }),
+    );
+    expect(() => parseTaskEnv({ ...env, ...beyond, [TaskEnvName.taskJobIndexes]: '3,x' })).toThrow(
+      expect.objectContaining({ code: 'E11_INVALID_TASK_ENV' }),
+    );
   });
 
   it('leaves out the defaults, a zero offset and what was not given', () => {

@@ -17,6 +17,11 @@ export const TaskEnvName = {
   jobIndex: 'E11_JOB_INDEX',
   /** Array mode: the index of the execution's first job (task i runs job offset + i). */
   taskIndexOffset: 'E11_TASK_INDEX_OFFSET',
+  /**
+   * Array mode, a relaunch of scattered jobs (retryFailed): the jobs of the execution's tasks in task
+   * order, as ranges (`3,17,40-45`): task i runs the i-th. Takes precedence over the offset.
+   */
+  taskJobIndexes: 'E11_TASK_JOB_INDEXES',
   /** The collection prefix, when not {@link DEFAULTS.collectionPrefix}. */
   collectionPrefix: 'E11_COLLECTION_PREFIX',
   /** The Firestore database, when not {@link DEFAULTS.firestoreDatabase}. */
@@ -45,6 +50,8 @@ export interface TaskEnvInput {
   job?: { id: string; index: number };
   /** Array mode: the index of the execution's first job (omitted from the env when 0). */
   taskIndexOffset?: number;
+  /** Array mode: the jobs of the tasks, in task order (a relaunch of scattered jobs). */
+  taskJobIndexes?: readonly number[];
   /** Omitted from the env when it is the default. */
   collectionPrefix?: string;
   /** Omitted from the env when it is the default. */
@@ -71,6 +78,8 @@ export function buildTaskEnv(input: TaskEnvInput): Record<string, string> {
   if (input.job) {
     env[TaskEnvName.jobId] = input.job.id;
     env[TaskEnvName.jobIndex] = String(input.job.index);
+  } else if (input.taskJobIndexes !== undefined) {
+    env[TaskEnvName.taskJobIndexes] = encodeIndexes(input.taskJobIndexes);
   } else if (input.taskIndexOffset !== undefined && input.taskIndexOffset > 0) {
     env[TaskEnvName.taskIndexOffset] = String(input.taskIndexOffset);
   }
@@ -124,6 +133,10 @@ export const taskEnvSchema = z
     [CloudRunEnvName.taskAttempt]: index.optional(),
     [CloudRunEnvName.taskCount]: index.optional(),
     [TaskEnvName.taskIndexOffset]: index.optional(),
+    [TaskEnvName.taskJobIndexes]: z
+      .string()
+      .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be job indexes and ranges, like 3,17,40-45')
+      .optional(),
     [TaskEnvName.jobIndex]: index.optional(),
     [TaskEnvName.collectionPrefix]: z.string().optional(),
     [TaskEnvName.firestoreDatabase]: z.string().optional(),
@@ -181,11 +194,17 @@ export function parseTaskEnv(env: Readonly<Record<string, string | undefined>>):
   const e = parsed.data;
   const jobId = e[TaskEnvName.jobId];
   const taskIndex = e[CloudRunEnvName.taskIndex];
+  const mapped = e[TaskEnvName.taskJobIndexes];
   return {
     jobName: e[TaskEnvName.jobName],
     orchestrationId: e[TaskEnvName.orchestrationId],
     jobId,
-    jobIndex: jobId === undefined ? (taskIndex ?? 0) + (e[TaskEnvName.taskIndexOffset] ?? 0) : undefined,
+    jobIndex:
+      jobId !== undefined
+        ? undefined
+        : mapped !== undefined
+          ? mappedJobIndex(mapped, taskIndex ?? 0)
+          : (taskIndex ?? 0) + (e[TaskEnvName.taskIndexOffset] ?? 0),
     jobIndexHint: jobId === undefined ? undefined : e[TaskEnvName.jobIndex],
     executionName: e[CloudRunEnvName.execution] ?? null,
     taskIndex: taskIndex ?? null,
@@ -195,4 +214,37 @@ export function parseTaskEnv(env: Readonly<Record<string, string | undefined>>):
     heartbeatIntervalMs: e[TaskEnvName.heartbeatIntervalMs] ?? DEFAULTS.heartbeatIntervalMs,
     terminationGraceMs: e[TaskEnvName.terminationGraceMs] ?? DEFAULTS.terminationGraceMs,
   };
+}
+
+/** `E11_TASK_JOB_INDEXES` for `indexes` (in task order): consecutive runs as ranges, `3,17,40-45`. */
+export function encodeIndexes(indexes: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < indexes.length;) {
+    const first = indexes[i] as number;
+    let last = first;
+    while (indexes[i + 1] === last + 1) {
+      last++;
+      i++;
+    }
+    parts.push(last === first ? String(first) : `${first}-${last}`);
+    i++;
+  }
+  return parts.join(',');
+}
+
+/** The job index of task `taskIndex` in an `E11_TASK_JOB_INDEXES` list, without expanding it. */
+function mappedJobIndex(list: string, taskIndex: number): number {
+  let skipped = 0;
+  for (const part of list.split(',')) {
+    const [first, last = first] = part.split('-').map(Number) as [number, number?];
+    const size = last - first + 1;
+    if (size < 1) break;
+    if (taskIndex < skipped + size) return first + (taskIndex - skipped);
+    skipped += size;
+  }
+  throw new E11Error(
+    ErrorCode.InvalidTaskEnv,
+    `Task environment: ${CloudRunEnvName.taskIndex} ${taskIndex} has no job in ${TaskEnvName.taskJobIndexes} (${skipped} listed).`,
+    { context: { path: TaskEnvName.taskJobIndexes } },
+  );
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -7,11 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readLedger } from './helpers/ledger.js';
 import { eventWithin, useRunnerStack } from './helpers/runner-stack.js';
 
-const suite = useRunnerStack('end-policies', {
+const suite = useRunnerStack('failure-policies', {
   cloudRunJobs: ['ledgered'],
   cloudRunOptions: { maxConcurrentTasks: 12 },
 });
-const dir = mkdtempSync(join(tmpdir(), 'e11-end-policies-'));
+const dir = mkdtempSync(join(tmpdir(), 'e11-failure-policies-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The executions Cloud Run started for `orchestrationId`. */
@@ -21,7 +21,7 @@ function executionsOf(orchestrationId: string) {
     .filter((execution) => execution.env.ORCHESTRATION_ID === orchestrationId);
 }
 
-describe('end policies on the local stack', () => {
+describe('failure policies on the local stack', () => {
   it('maxFailures: 5 on 200 jobs, 20 of them failing, stops launching after the sixth failure and ends Errored', async () => {
     const ledger = join(dir, 'fail-fast.txt');
     // Every tenth job fails for good: the sixth failure is job 59's.
@@ -61,6 +61,35 @@ describe('end policies on the local stack', () => {
     expect(event.cancelled).toBeGreaterThan(0);
     expect(event.succeeded + event.cancelled).toBe(40);
     expect(executionsOf(orchestrationId).length).toBeLessThanOrEqual(10 + 4);
+  }, 180_000);
+
+  it('retryFailed in array mode relaunches only the failed jobs, as one execution mapping its tasks to them', async () => {
+    const ledger = join(dir, 'array-retry.txt');
+    const failing = [3, 11, 12, 29, 38];
+    const params = Array.from({ length: 40 }, (_, index) => ({
+      ledger,
+      ms: 10,
+      index,
+      fail: failing.includes(index),
+    }));
+    const { orchestrationId } = await suite.service.kickOffJob('ledgered', params, { mode: 'array' });
+    expect(await eventWithin(suite, orchestrationId, 120_000)).toMatchObject({
+      status: 'Errored',
+      failed: 5,
+    });
+    writeFileSync(`${ledger}.heal`, '');
+    const retried = await suite.service.retryFailed(orchestrationId);
+    expect(retried.launch).toMatchObject({ launched: 5, requests: 1 });
+    const [execution] = executionsOf(orchestrationId).slice(1);
+    expect(execution?.taskCount).toBe(5);
+    expect(await eventWithin(suite, orchestrationId, 60_000, 2)).toMatchObject({
+      status: 'Completed',
+      succeeded: 40,
+      failed: 0,
+    });
+    // Each failed job ran once more, in the task mapped to it; the others never again.
+    const { starts } = readLedger(ledger);
+    for (let index = 0; index < 40; index++) expect(starts.get(index)).toBe(failing.includes(index) ? 2 : 1);
   }, 180_000);
 
   it('refuses a success count above the jobs, writing nothing', async () => {
