@@ -45,7 +45,11 @@ describe('failure policies on the local stack', () => {
     expect(launched).toBeLessThanOrEqual(60 + 10);
     const { starts } = readLedger(ledger);
     expect([...starts.values()].every((count) => count === 1)).toBe(true);
-    expect(await suite.service.getOrchestration(orchestrationId)).toMatchObject({ status: 'Errored' });
+    expect(await suite.service.getOrchestration(orchestrationId)).toMatchObject({
+      status: 'Errored',
+      endReason: 'maxFailures',
+      maxFailures: 5,
+    });
   }, 180_000);
 
   it('successPolicy: ends Completed once 10 of 40 jobs succeeded, cancelling the rest', async () => {
@@ -61,6 +65,11 @@ describe('failure policies on the local stack', () => {
     expect(event.cancelled).toBeGreaterThan(0);
     expect(event.succeeded + event.cancelled).toBe(40);
     expect(executionsOf(orchestrationId).length).toBeLessThanOrEqual(10 + 4);
+    expect(await suite.service.getOrchestration(orchestrationId)).toMatchObject({
+      status: 'Completed',
+      endReason: 'successPolicy',
+      successNeeded: 10,
+    });
   }, 180_000);
 
   it('retryFailed in array mode relaunches only the failed jobs, as one execution mapping its tasks to them', async () => {

@@ -19,6 +19,8 @@ export function progressLine(info: OrchestrationInfo): string {
   if (info.maxParallel !== null)
     parts.push(`at most ${info.maxParallel} at once${info.concurrencyKey ? '' : slot}`);
   if (info.concurrencyKey !== null) parts.push(`concurrency key ${info.concurrencyKey}${slot}`);
+  if (info.endReason === 'maxFailures') parts.push(`failed fast: more than ${info.maxFailures} failed`);
+  if (info.endReason === 'successPolicy') parts.push(`ended early: ${info.successNeeded} succeeded`);
   return parts.join('  ');
 }
 

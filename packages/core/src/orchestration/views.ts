@@ -2,6 +2,7 @@ import type { Timestamp } from '@google-cloud/firestore';
 import { concurrencyKeyName } from '../model/collections.js';
 import {
   type AttemptRecord,
+  type EndReason,
   type JobDoc,
   type JobErrorInfo,
   type OrchestrationDoc,
@@ -47,6 +48,15 @@ export interface OrchestrationInfo {
   admitted: number | null;
   /** The `concurrency` key whose slots its jobs share; null without. */
   concurrencyKey: string | null;
+  /** Fail fast after this many failures (`maxFailures` / `maxFailureRatio`); null without. */
+  maxFailures: number | null;
+  /** End `Completed` once this many jobs succeeded (`successPolicy`); null without. */
+  successNeeded: number | null;
+  /**
+   * Why it was (or is being) ended early: `cancel()`, its deadline (`timeout`), `maxFailures` or
+   * `successPolicy`; null otherwise. The event carries the same reason.
+   */
+  endReason: EndReason | null;
   scheduleName: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -148,6 +158,9 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
     maxParallel: doc.maxParallel,
     admitted: doc.admitted,
     concurrencyKey: doc.concurrencyKey === null ? null : concurrencyKeyName(doc.concurrencyKey),
+    maxFailures: doc.maxFailures,
+    successNeeded: doc.successNeeded,
+    endReason: doc.cancelRequested ? doc.cancelReason : null,
     scheduleName: doc.scheduleName ?? null,
     createdAt: doc.createdAt.toDate(),
     updatedAt: doc.updatedAt.toDate(),
