@@ -263,6 +263,37 @@ describe('concurrency keys', () => {
     await Promise.all(all.map((sweeper) => sweeper.close()));
   });
 
+  it('pause a key: no orchestration sharing it is admitted until resumeKey, in the API and the CLI', async () => {
+    const { service, launcher, store, make } = services();
+    const launchedJobs = () => launcher.requests.map((request) => request.env.JOB_ID as string);
+    const a = await service.kickOffJob('process_batch', [{ i: 0 }, { i: 1 }, { i: 2 }], {
+      concurrency: { key: 'ledger-db', limit: 1 },
+    });
+    const b = await service.kickOffJob('process_batch', [{ i: 0 }], {
+      concurrency: { key: 'ledger-db', limit: 1 },
+    });
+    expect(launchedJobs()).toEqual([a.jobIds[0]]);
+    const run = async (argv: string[]) => {
+      const io = captureIo({});
+      const code = await runCli(argv, io, make);
+      return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+    };
+    const paused = await run(['pause', '--key', 'ledger-db']);
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toContain('Paused');
+    // The running job ends: its slot stays free, for a and b alike, whoever asks.
+    await runToCompletion(store, a.orchestrationId, a.jobIds[0] as string);
+    await service.sweep({ requeueGraceMs: 0 });
+    expect(launchedJobs()).toHaveLength(1);
+    expect(await service.pauseKey('no-such-key')).toEqual({ paused: false });
+    expect((await run(['pause'])).code).toBe(2);
+    // Resumed: the free slot goes at once (round robin: b, whose turn it is).
+    expect(await service.resumeKey('ledger-db')).toEqual({ resumed: true, launched: 1 });
+    expect(launchedJobs().slice(1)).toHaveLength(1);
+    expect([a.jobIds[1], b.jobIds[0]]).toContain(launchedJobs()[1]);
+    await service.close();
+  });
+
   it('refuses a key that is not a short name, or a limit that is not a positive integer', async () => {
     const { service } = services();
     for (const concurrency of [

@@ -68,6 +68,22 @@ export async function admitAndLaunch(
       : 'concurrencyKey' in found
         ? await admitThroughKey(context.store, found.concurrencyKey, onBudget)
         : [found];
+  return launchAdmissions(context, admissions);
+}
+
+/**
+ * Runs an admission round of concurrency key `keyId` (or of the in-flight budget it goes through) and
+ * launches what it admitted: `resumeKey()` fills the slots its pause left free.
+ */
+export async function admitKeyAndLaunch(context: LaunchContext, keyId: string): Promise<AdmitReport> {
+  const admissions = await admitThroughKey(context.store, keyId, (budgetId) =>
+    admitThroughBudget(context.store, budgetId),
+  );
+  return launchAdmissions(context, admissions);
+}
+
+/** Launches each admission (in parallel) and reports them together. */
+async function launchAdmissions(context: LaunchContext, admissions: Admission[]): Promise<AdmitReport> {
   if (admissions.length === 0) return { admitted: 0, launch: null, admittedBy: {} };
   const reports = await Promise.all(admissions.map((admission) => launchAdmitted(context, admission)));
   return {

@@ -41,7 +41,14 @@ import { JobDefinitions, type JobReference } from './job-definitions.js';
 import { kickOff, type KickOffContext, type KickOffResult } from './kick-off.js';
 import type { LaunchContext, LaunchReport } from './launch-jobs.js';
 import { type KickOffOptions, type OrchestrationServiceOptions, validateTenant } from './options.js';
-import { pauseOrchestration, type PauseResult, resumeOrchestration, type ResumeResult } from './pause-ops.js';
+import {
+  pauseKey,
+  pauseOrchestration,
+  type PauseResult,
+  resumeKey,
+  resumeOrchestration,
+  type ResumeResult,
+} from './pause-ops.js';
 
 /** How an {@link Engine} is built: the same options as the sdk's `OrchestrationService`. */
 export type EngineOptions = OrchestrationServiceOptions;
@@ -221,6 +228,16 @@ export class Engine {
   async pause(orchestrationId: string): Promise<PauseResult> {
     assertOrchestrationId(orchestrationId);
     return pauseOrchestration(this.#launchContext(), orchestrationId);
+  }
+
+  /** Stops a concurrency key's admissions until `resumeKey()` (see `pauseKey`). */
+  async pauseKey(key: string): Promise<PauseResult> {
+    return pauseKey(this.#launchContext(), key);
+  }
+
+  /** Lifts a concurrency key's pause and fills its free slots (see `resumeKey`). */
+  async resumeKey(key: string): Promise<ResumeResult> {
+    return this.#track(resumeKey(this.#launchContext(), key));
   }
 
   /** Lifts a pause and launches what it held back (see `resumeOrchestration`). */

@@ -367,13 +367,21 @@ export function endPolicies(
 
 const CONCURRENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
 
+/** Validates a concurrency key's name (as `concurrency.key` at kick-off). */
+export function validateKeyName(key: unknown, path = 'key'): string {
+  if (typeof key !== 'string' || !CONCURRENCY_KEY.test(key)) {
+    invalid(path, "must be 1-100 letters, digits, '_', '.', ':' or '-'.");
+  }
+  return key;
+}
+
 function compileConcurrency(value: KickOffOptions['concurrency']): CompiledKickOffOptions['concurrency'] {
   if (value === undefined) return null;
   if (typeof value !== 'object' || value === null) invalid('concurrency', 'must be { key, limit }.');
-  if (typeof value.key !== 'string' || !CONCURRENCY_KEY.test(value.key)) {
-    invalid('concurrency.key', "must be 1-100 letters, digits, '_', '.', ':' or '-'.");
-  }
-  return { key: value.key, limit: positiveInt(value.limit, 'concurrency.limit', 100_000) };
+  return {
+    key: validateKeyName(value.key, 'concurrency.key'),
+    limit: positiveInt(value.limit, 'concurrency.limit', 100_000),
+  };
 }
 
 /** The longest delayed start: a kick-off is not a scheduler (schedules are). */

@@ -1,14 +1,16 @@
 import { DEFAULTS } from '../defaults.js';
 import { executionStates } from '../maintenance/pending-jobs.js';
 import { launchWaitingJobs } from '../maintenance/sweeper.js';
+import { concurrencyKeyId } from '../model/collections.js';
 import { isTerminal } from '../model/status.js';
 import { doneAdmitting } from '../store/admission.js';
 import { markLaunchCompleted } from '../store/launch-records.js';
 import { loadOrchestration } from '../store/orchestration-docs.js';
-import { setPaused } from '../store/pause.js';
+import { setKeyPaused, setPaused } from '../store/pause.js';
 
-import { admitAndLaunch } from './admit.js';
+import { admitAndLaunch, admitKeyAndLaunch } from './admit.js';
 import type { LaunchContext } from './launch-jobs.js';
+import { validateKeyName } from './options.js';
 
 /** What `pause()` did. */
 export interface PauseResult {
@@ -81,4 +83,22 @@ export async function resumeOrchestration(
     ),
   );
   return { resumed: true, launched: outcome.relaunched + (admission?.launch?.launched ?? 0) };
+}
+
+/**
+ * Pauses a concurrency key (of the store's tenant): no admission gives its slots, to any orchestration
+ * sharing it, until {@link resumeKey}; running jobs go on and finish, and kick-offs naming it wait.
+ * `paused: false` when no kick-off named the key yet. Idempotent.
+ */
+export async function pauseKey(context: LaunchContext, key: string): Promise<PauseResult> {
+  const keyId = concurrencyKeyId(context.store.tenant, validateKeyName(key));
+  return { paused: await setKeyPaused(context.store, keyId, true) };
+}
+
+/** Resumes a paused concurrency key and fills the slots the pause left free at once. */
+export async function resumeKey(context: LaunchContext, key: string): Promise<ResumeResult> {
+  const keyId = concurrencyKeyId(context.store.tenant, validateKeyName(key));
+  if (!(await setKeyPaused(context.store, keyId, false))) return { resumed: false, launched: 0 };
+  const admission = await admitKeyAndLaunch(context, keyId);
+  return { resumed: true, launched: admission.launch?.launched ?? 0 };
 }

@@ -32,6 +32,8 @@ const keyDocSchema = z.object({
   turn: z.number().int().nonnegative().default(0),
   /** The region's executions-in-flight budget its admissions go through (its latest joiner's), if any. */
   inFlightBudget: z.string().nullable().default(null),
+  /** Paused (`pauseKey()`): no round gives its slots until `resumeKey()`. */
+  paused: z.boolean().default(false),
   admissionToken: z.string().nullable().default(null),
 });
 
@@ -134,8 +136,8 @@ export async function readKey(store: Store, keyId: string): Promise<KeyState | u
   const key = keyDocSchema.parse(snapshot.data());
   if (key.waiting.length === 0) return { snapshot, key, taken: 0, waiters: [] };
   const taken = (await store.collections.concurrencySlots(keyId).count().get()).data().count;
-  // A full key gives nothing this round: its orchestrations are not read (no plan is made for it).
-  if (taken >= key.limit) return { snapshot, key, taken, waiters: [] };
+  // A full or paused key gives nothing this round: its orchestrations are not read (no plan is made).
+  if (taken >= key.limit || key.paused) return { snapshot, key, taken, waiters: [] };
   const snapshots = await store.firestore.getAll(
     ...key.waiting.map((id) => store.collections.orchestration(id)),
   );
@@ -151,8 +153,9 @@ export async function readKey(store: Store, keyId: string): Promise<KeyState | u
   return { snapshot, key, taken, waiters };
 }
 
-/** Slots the key could use now: its free slots, at most what its waiting orchestrations can take. */
+/** Slots the key could use now: its free slots, at most what its waiting orchestrations can take (none while paused). */
 export function keyCapacity(state: KeyState): number {
+  if (state.key.paused) return 0;
   const wanted = state.waiters.reduce((sum, waiter) => sum + (waiter.capacity ?? 0), 0);
   return Math.max(0, Math.min(state.key.limit - state.taken, wanted));
 }
@@ -317,6 +320,7 @@ async function admitRound(store: Store, keyId: string): Promise<Admission[] | { 
     const state = await readKey(store, keyId);
     if (!state || state.key.waiting.length === 0) return [];
     if (state.key.inFlightBudget !== null) return { inFlightBudget: state.key.inFlightBudget };
+    if (state.key.paused) return [];
     const free = Math.min(state.key.limit - state.taken, MAX_SLOTS_PER_ROUND);
     if (free <= 0) return [];
     const plan = planKeyRound(store, state, free);

@@ -212,6 +212,20 @@ export class OrchestrationService {
   }
 
   /**
+   * Pauses a concurrency key (of this service's tenant): no job of any orchestration sharing it is
+   * admitted until {@link resumeKey}; running jobs go on and finish. `paused: false` when no kick-off
+   * named the key yet. Idempotent.
+   */
+  pauseKey(key: string): Promise<{ paused: boolean }> {
+    return this.#engine.pauseKey(key);
+  }
+
+  /** Resumes a paused concurrency key and fills the slots the pause left free at once. */
+  resumeKey(key: string): Promise<{ resumed: boolean; launched: number }> {
+    return this.#engine.resumeKey(key);
+  }
+
+  /**
    * Relaunches failed jobs with their original params — every `Errored` (not discarded) job, or the
    * given `jobIds` — and reopens an ended orchestration in a new epoch, which produces a new
    * JobCompletedEvent when it ends again.
