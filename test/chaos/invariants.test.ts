@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { mostFinishedAtOnce, overlappingAttempts } from './invariants.js';
+import { killedAfterPublish, mostFinishedAtOnce, overlappingAttempts } from './invariants.js';
 import { Random } from './random.js';
 
 const entry = (jobId: string, attempt: number, startedAt: number, endedAt: number | null) => ({
@@ -12,6 +12,12 @@ const entry = (jobId: string, attempt: number, startedAt: number, endedAt: numbe
 });
 
 describe('the chaos invariants', () => {
+  it('excuses a second message only when the functions server was killed just after the first', () => {
+    expect(killedAfterPublish(1_000, [1_500])).toBe(true);
+    expect(killedAfterPublish(1_000, [900, 20_000])).toBe(false);
+    expect(killedAfterPublish(1_000, [])).toBe(false);
+  });
+
   it('finds two finished attempts of one job that overlap in time', () => {
     const pairs = overlappingAttempts([entry('a', 1, 0, 100), entry('a', 2, 50, 150), entry('b', 1, 60, 70)]);
     expect(pairs.map(([x, y]) => [x.attempt, y.attempt])).toEqual([[1, 2]]);

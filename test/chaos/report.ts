@@ -7,7 +7,11 @@ export function reportLine(report: ChaosReport): string {
   return (
     `chaos: seed ${report.seed}, faults ${n(report.faults)}, orchestrations ${n(report.orchestrations)}, ` +
     `jobs ${n(report.jobs)}, events ${n(report.events)}, lost ${n(report.lost)}, ` +
-    `duplicates ${n(report.duplicates)}, overlaps ${n(report.overlaps)}, ` +
+    `duplicates ${n(report.duplicates)}` +
+    (report.republished > 0
+      ? ` (+${n(report.republished)} after a publisher killed before its record)`
+      : '') +
+    `, overlaps ${n(report.overlaps)}, ` +
     `above maxParallel ${n(report.parallelExceeded)} (of ${n(report.limited)} limited)`
   );
 }
