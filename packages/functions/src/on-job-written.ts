@@ -153,11 +153,12 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
       );
       throw error;
     }
+    // The engine that ends orchestrations early and admits jobs, for this write's store.
+    const engine = () => admitterFor(storeFor(projectId, database, path.prefix), projectId);
     // A job of an orchestration with maxFailures or a successPolicy ended: it may end it early.
     if (write.earlyEnd && check.outcome === 'open') {
-      const store = storeFor(projectId, database, path.prefix);
       try {
-        const admitter = await admitterFor(store, projectId);
+        const admitter = await engine();
         const reason = await admitter.enforceEndPolicies(path.orchestrationId, check.counts);
         if (reason !== null) logger.info({ ...context, reason }, 'Ended the orchestration early');
       } catch (error) {
@@ -168,9 +169,8 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
     // A job of a maxParallel orchestration ended: its slot goes to the next job, launched from here (a
     // slot of the region's budget may go to another orchestration, even when this one has ended).
     if (write.limited && (check.outcome === 'open' || write.sharesBudget)) {
-      const store = storeFor(projectId, database, path.prefix);
       try {
-        const admitter = await admitterFor(store, projectId);
+        const admitter = await engine();
         const counts = 'counts' in check ? check.counts : undefined;
         const { admitted } = await admitter.admitWaiting(path.orchestrationId, counts);
         if (admitted > 0) logger.info({ ...context, admitted }, 'Admitted and launched the next jobs');

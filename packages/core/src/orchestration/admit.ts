@@ -61,7 +61,7 @@ export async function admitAndLaunch(
 ): Promise<AdmitReport> {
   const found = await admitWaitingJobs(context.store, orchestrationId, counts);
   if (!found) return { admitted: 0, launch: null, admittedBy: {} };
-  const onBudget = (budgetId: string) => admitThroughBudget(context.store, budgetId);
+  const onBudget = budgetRounds(context);
   const admissions =
     'inFlightBudget' in found
       ? await onBudget(found.inFlightBudget)
@@ -76,10 +76,12 @@ export async function admitAndLaunch(
  * launches what it admitted: `resumeKey()` fills the slots its pause left free.
  */
 export async function admitKeyAndLaunch(context: LaunchContext, keyId: string): Promise<AdmitReport> {
-  const admissions = await admitThroughKey(context.store, keyId, (budgetId) =>
-    admitThroughBudget(context.store, budgetId),
-  );
-  return launchAdmissions(context, admissions);
+  return launchAdmissions(context, await admitThroughKey(context.store, keyId, budgetRounds(context)));
+}
+
+/** Runs the rounds of the in-flight budget a key or orchestration goes through. */
+function budgetRounds(context: LaunchContext): (budgetId: string) => Promise<Admission[]> {
+  return (budgetId) => admitThroughBudget(context.store, budgetId);
 }
 
 /** Launches each admission (in parallel) and reports them together. */
