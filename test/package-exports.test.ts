@@ -109,9 +109,10 @@ describe('every package documents exactly what it exports', () => {
     }
   });
 
-  it('the sdk is a small face: at most 70 names', () => {
+  it('the sdk is a small face: at most 78 names', () => {
     const names = declaredExports(join(packagesDir, 'sdk', 'dist/index.d.ts'));
     expect(names).toContain('OrchestrationService');
-    expect(names.length).toBeLessThanOrEqual(70);
+    // 70 before pipelines, which added 8 (definePipeline, its event, subscriber, view and options).
+    expect(names.length).toBeLessThanOrEqual(78);
   });
 });

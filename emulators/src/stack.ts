@@ -1,4 +1,14 @@
-import { createFirestore, DEFAULTS, grpcCodeOf, GrpcStatus, TaskEnvName } from '@e11/core';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import {
+  createFirestore,
+  DEFAULTS,
+  grpcCodeOf,
+  GrpcStatus,
+  loadPipelinesModule,
+  TaskEnvName,
+} from '@e11/core';
 import { createPubSub } from '@e11/core/engine';
 import { OrchestrationService, startLocalScheduler, type SweepOptions, type SweepReport } from '@e11/sdk';
 
@@ -44,6 +54,12 @@ export interface StackOptions {
    * for Cloud Scheduler in production); 0 turns it off. @default DEFAULTS.localSchedulerIntervalMs
    */
   schedulerIntervalMs?: number;
+  /**
+   * The module that exports the pipelines (`definePipeline`) of this stack: an absolute file path or a
+   * package name. The functions process gets it as E11_PIPELINES_MODULE (it starts the stages) and the
+   * sweeper loads it too. @default E11_PIPELINES_MODULE of this process, or none
+   */
+  pipelinesModule?: string;
   /** Extra environment of the functions process (e.g. E11_LOG_LEVEL, or PUBSUB_EMULATOR_HOST through a fault proxy). */
   functionsEnv?: Record<string, string>;
   /** Receives progress lines while the stack starts. */
@@ -84,6 +100,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** A module specifier `import()` takes: an absolute path becomes a file URL, a package name stays. */
+function pipelineModuleUrl(specifier: string): string {
+  return isAbsolute(specifier) ? pathToFileURL(specifier).href : specifier;
+}
+
 /**
  * Starts the whole local stack, offline: the Firestore and Pub/Sub emulators (firebase-tools), the
  * trigger bridge and a Functions Framework server running `@e11/functions` (job writes → `onJobWritten`
@@ -96,6 +117,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const collectionPrefix = options.collectionPrefix ?? DEFAULTS.collectionPrefix;
   const databaseId = options.databaseId ?? DEFAULTS.firestoreDatabase;
   const status = options.onStatus ?? (() => undefined);
+  const pipelinesModule = options.pipelinesModule ?? (process.env.E11_PIPELINES_MODULE || undefined);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
@@ -153,7 +175,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const functions = await startFunctionsServer({
       port: functionsPort,
       // The completion function launches the jobs a `maxParallel` orchestration admits as others end.
-      env: { ...env, E11_CLOUD_RUN_EMULATOR_HOST: cloudRun.endpoint, ...options.functionsEnv },
+      env: {
+        ...env,
+        E11_CLOUD_RUN_EMULATOR_HOST: cloudRun.endpoint,
+        ...(pipelinesModule === undefined ? {} : { E11_PIPELINES_MODULE: pipelinesModule }),
+        ...options.functionsEnv,
+      },
     });
     stops.push(() => functions.stop());
     const trigger = await registerJobTrigger({
@@ -187,6 +214,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       pubsub: maintenancePubSub,
       cloudRunEndpoint: cloudRun.endpoint,
       launch: { ratePerMinute: 6_000 },
+      ...(pipelinesModule === undefined
+        ? {}
+        : { pipelines: await loadPipelinesModule(pipelineModuleUrl(pipelinesModule)) }),
     });
     stops.push(async () => {
       await maintenance.close();

@@ -37,6 +37,10 @@ export function useRunnerStack(
     cloudRunOptions?: StackOptions['cloudRunOptions'];
     /** Cloud Run's retries of a failed task attempt, for every job. @default 0 */
     maxRetries?: number;
+    /** The stack's sweeper timer. @default 0 (off: the file runs its sweeps) */
+    sweepIntervalMs?: number;
+    /** The stack's pipelines module (E11_PIPELINES_MODULE of the functions and the sweeper). */
+    pipelinesModule?: string;
   },
 ): RunnerStack {
   const projectId = testProjectId(name);
@@ -61,9 +65,10 @@ export function useRunnerStack(
         ),
       },
       topics: [topic],
-      sweepIntervalMs: 0,
+      sweepIntervalMs: options.sweepIntervalMs ?? 0,
       ...(options.cloudRunOptions ? { cloudRunOptions: options.cloudRunOptions } : {}),
       ...(options.sweepOptions ? { sweepOptions: options.sweepOptions } : {}),
+      ...(options.pipelinesModule ? { pipelinesModule: options.pipelinesModule } : {}),
     });
     suite.service = stackService(suite.stack, suite.base, options.service);
     await suite.completed.subscribe(clients.pubsub, topic);

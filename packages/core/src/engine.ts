@@ -82,3 +82,16 @@ export {
   saveSchedule,
   setScheduleEnabled,
 } from './schedules/schedule-store.js';
+export {
+  type AdvanceOutcome,
+  type StartPipelineOptions,
+  type StartPipelineResult,
+} from './pipelines/pipeline-ops.js';
+export {
+  getPipelineInfo,
+  listPipelineInfos,
+  type PipelineInfo,
+  type PipelineStageInfo,
+  toPipelineInfo,
+} from './pipelines/pipeline-views.js';
+export { findPipeline, pipelineRef } from './pipelines/pipeline-store.js';

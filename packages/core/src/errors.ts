@@ -69,6 +69,10 @@ export const ErrorCode = {
   Unavailable: 'E11_UNAVAILABLE',
   /** The orchestration was paused: a launch run stopped, its jobs wait (Pending) for `resume()`. */
   Paused: 'E11_PAUSED',
+  /** No pipeline of that id (or of the caller's tenant), or a pipeline definition not registered with this service. */
+  UnknownPipeline: 'E11_UNKNOWN_PIPELINE',
+  /** The operation does not apply to the pipeline or orchestration in its current state (e.g. retrying a running pipeline). */
+  InvalidState: 'E11_INVALID_STATE',
 } as const;
 
 /** One of the stable error codes in {@link ErrorCode}. */

@@ -173,3 +173,22 @@ export {
 } from './store/launch-records.js';
 export { requestCancel } from './store/request-cancel.js';
 export { type JobVersion, type KnownVersion } from './store/job-version.js';
+export {
+  definePipeline,
+  loadPipelinesModule,
+  type PipelineDefinition,
+  PipelineRegistry,
+  type PipelineSpec,
+  type PipelineStage,
+  type PreviousStage,
+  type StageFailureMode,
+  type StageInput,
+  type StageKickOffOptions,
+} from './pipelines/definition.js';
+export { type PipelineCompletedEvent, parsePipelineCompletedEvent } from './pipelines/pipeline-event.js';
+export {
+  pipelineDocSchema,
+  type PipelineEndReason,
+  type PipelineStatus,
+  type StageStatus,
+} from './pipelines/pipeline-store.js';

@@ -8,14 +8,14 @@ import {
   isE11Error,
   isTerminal,
   type Logger,
+  type PipelineDefinition,
   resolveDatabaseId,
   type Store,
 } from '@e11/core';
-import type { Engine } from '@e11/core/engine';
 import type { Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 
-import { createAdmitters } from './admitters.js';
+import { type Admitter, createAdmitters } from './admitters.js';
 import { createCoalescer } from './coalesce.js';
 import { readJobWrite } from './job-written-event.js';
 import { createProjectClients, type ProjectClients } from './project-clients.js';
@@ -40,10 +40,13 @@ export interface JobWrittenDeps {
    * @default an `Engine` per project, database and collection prefix (Cloud Run client from the
    * environment: E11_REGION, E11_CLOUD_RUN_EMULATOR_HOST), loaded on the first such job end
    */
-  admitterFor?: (
-    store: Store,
-    projectId: string,
-  ) => Promise<Pick<Engine, 'admitWaiting' | 'enforceEndPolicies'>>;
+  admitterFor?: (store: Store, projectId: string) => Promise<Admitter>;
+  /**
+   * The pipelines whose stages this function starts when the stage before ends (each from
+   * `definePipeline`; the backend that starts them registers the same).
+   * @default the module named by E11_PIPELINES_MODULE (its `pipelines` or default export), or none
+   */
+  pipelines?: readonly PipelineDefinition[];
 }
 
 /** A CloudEvent function for Firestore job writes, with a way to close the clients it created. */
@@ -77,7 +80,7 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
     ((projectId: string, databaseId: string) => defaults().firestoreFor(projectId, databaseId));
   const publisherFor = deps.publisherFor ?? ((projectId: string) => defaults().publisherFor(projectId));
   const stores = new Map<string, Store>();
-  const admitters = createAdmitters(logger);
+  const admitters = createAdmitters(logger, deps.pipelines);
   const admitterFor =
     deps.admitterFor ?? ((store: Store, projectId: string) => admitters.admitterFor(store, projectId));
   const publishers = new Map<string, EventPublisher>();
@@ -178,6 +181,23 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
         logger.error(
           { ...context, err: error },
           'Admission failed; the event will be retried (redelivery or sweeper)',
+        );
+        throw error;
+      }
+    }
+    // The orchestration ran a pipeline's stage and has ended: the pipeline moves to its next stage (or
+    // ends). A duplicate of the last write (already-ended) does it too, so a crash between the event
+    // and the transition is finished by the redelivery; the transition itself is exactly once.
+    if ((check.outcome === 'published' || check.outcome === 'already-ended') && check.pipeline) {
+      const { pipelineId } = check.pipeline;
+      try {
+        const admitter = await engine();
+        const advanced = await admitter.advancePipeline(pipelineId);
+        logger.info({ ...context, pipelineId, ...advanced }, 'Advanced the pipeline');
+      } catch (error) {
+        logger.error(
+          { ...context, pipelineId, err: error },
+          'Pipeline transition failed; the event will be retried (redelivery or sweeper)',
         );
         throw error;
       }

@@ -47,6 +47,7 @@ export {
   type JobCompletedSubscription,
   subscribeToJobCompleted,
   type SubscribeToJobCompletedOptions,
+  subscribeToPipelineCompleted,
 } from './events/subscribe.js';
 
 // Watching: rxjs Observables and Server-Sent Events.
@@ -56,6 +57,16 @@ export { createSseHandler, type SseHandler, type SseHandlerOptions } from './mon
 export { type AuthorizeOrchestration, authorizeByTag } from './monitoring/sse-request.js';
 export { type WatchJobsOptions } from './monitoring/watch-jobs.js';
 export { type CompleteOn, type WatchOptions } from './monitoring/watch-orchestration.js';
+
+// Pipelines: stages chained by completion, started with service.startPipeline().
+export {
+  definePipeline,
+  type PipelineCompletedEvent,
+  type PipelineDefinition,
+  parsePipelineCompletedEvent,
+  type StageInput,
+} from '@e11/core';
+export { type PipelineInfo, type StartPipelineOptions } from '@e11/core/engine';
 
 // Schedules.
 export { type ParamsFactories, type ParamsFactory, type ScheduleDefinition } from '@e11/core/engine';

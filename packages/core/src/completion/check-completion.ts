@@ -36,9 +36,12 @@ export type CompletionCheck =
   /** Every job is terminal, but one was written within `settledForMs`: left to the trigger for now. */
   | { outcome: 'settling'; counts: StatusCounts }
   /** This call published the event. */
-  | { outcome: 'published'; event: JobCompletedEvent; messageId: string }
+  | { outcome: 'published'; event: JobCompletedEvent; messageId: string; pipeline?: PipelineRef }
   /** The end was already handled (event published, or another publisher holds the lease). */
-  | { outcome: 'already-ended' };
+  | { outcome: 'already-ended'; pipeline?: PipelineRef };
+
+/** The pipeline stage an ended orchestration ran, when it did (its end advances the pipeline). */
+type PipelineRef = OrchestrationDoc['pipeline'];
 
 async function publishMarker(
   deps: CompletionDeps,
@@ -59,7 +62,7 @@ async function publishMarker(
     throw error;
   }
   await markEventPublished(deps.store, { ...lease, messageId });
-  return { outcome: 'published', event, messageId };
+  return { outcome: 'published', event, messageId, pipeline: orchestration.pipeline };
 }
 
 /**
@@ -110,8 +113,11 @@ export async function checkCompletion(
   const done = await markOrchestrationDone(deps.store, { orchestrationId, epoch, counts, leaseMs });
   if (done.outcome === 'stale') return { outcome: 'already-ended' };
   if (done.outcome === 'created') return publishMarker(deps, done.orchestration, done.marker);
-  if (done.marker.published) return { outcome: 'already-ended' };
-  return retryPublish(deps, orchestrationId, epoch);
+  if (done.marker.published) return { outcome: 'already-ended', pipeline: done.orchestration.pipeline };
+  const retried = await retryPublish(deps, orchestrationId, epoch);
+  return retried.outcome === 'already-ended'
+    ? { ...retried, pipeline: done.orchestration.pipeline }
+    : retried;
 }
 
 /** Whether a job of the orchestration was written after `sinceMs` (one indexed query, one document at most). */

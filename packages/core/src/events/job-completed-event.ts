@@ -17,6 +17,8 @@ export const RESERVED_ATTRIBUTES = [
   'jobName',
   'status',
   'epoch',
+  'pipelineId',
+  'pipelineName',
 ] as const;
 
 /**

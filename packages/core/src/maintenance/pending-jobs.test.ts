@@ -45,6 +45,7 @@ function orchestration(patch: Partial<OrchestrationDoc> = {}): OrchestrationDoc 
     admissionToken: null,
     concurrencyKey: null,
     inFlightBudget: null,
+    pipeline: null,
     cancelReason: null,
     eventPending: false,
     eventRetryAt: null,

@@ -80,6 +80,8 @@ export interface SweepReport {
    * returned their id, so no event is owed), and a retry with the same idempotency key can start afresh.
    */
   abandoned: number;
+  /** Running pipelines looked at (advanced if a stage's end was missed) and ended ones whose event was owed. */
+  pipelines: number;
 }
 
 /** What the sweeper needs. */
@@ -116,6 +118,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
     republished: 0,
     deleted: 0,
     abandoned: 0,
+    pipelines: 0,
   };
   const nowMs = store.clock.now();
   const pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULTS.pendingTimeoutMs;

@@ -201,6 +201,11 @@ export const orchestrationDocSchema = z.object({
   deadlineAt: timestamp.nullable(),
   /** Schedule that fired this orchestration, if any. */
   scheduleName: z.string().nullable().optional(),
+  /** The pipeline stage this orchestration runs (`{prefix}pipelines/{pipelineId}`): its end advances the pipeline. */
+  pipeline: z
+    .object({ pipelineId: z.string(), stage: z.number().int().nonnegative() })
+    .nullable()
+    .default(null),
 });
 /** An orchestration document, as `orchestrationDocSchema` parses it. */
 export type OrchestrationDoc = z.infer<typeof orchestrationDocSchema>;

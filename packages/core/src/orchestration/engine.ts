@@ -23,7 +23,21 @@ import { sweep, type SweepOptions, type SweepReport } from '../maintenance/sweep
 import { inFlightBudgetId } from '../model/collections.js';
 import type { EndReason } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
+import type { JsonValue } from '../model/json.js';
 import type { StatusCounts } from '../model/status.js';
+import { PipelineRegistry, pipelinesFromEnv } from '../pipelines/definition.js';
+import type { PipelineDefinition } from '../pipelines/definition.js';
+import {
+  advancePipeline,
+  type AdvanceOutcome,
+  cancelPipeline,
+  type PipelineContext,
+  retryPipeline,
+  startPipeline,
+  type StartPipelineOptions,
+  type StartPipelineResult,
+  sweepPipelines,
+} from '../pipelines/pipeline-ops.js';
 import { createStore, type Store } from '../store/store.js';
 import { assertJobIds, assertOrchestrationId } from '../validate/document-id.js';
 
@@ -86,6 +100,8 @@ export class Engine {
   readonly #options: EngineOptions;
   /** The registered job classes (`jobs` option): their declared sensitive keys join every kick-off's. */
   readonly #jobDefinitions: JobDefinitions;
+  /** The pipelines this engine starts and advances (`pipelines` option, or E11_PIPELINES_MODULE), loaded on first use. */
+  #pipelines: Promise<PipelineRegistry> | undefined;
 
   /**
    * @param shared For `forTenant()` only: the parent's launch rate limiter, so a view adds no share of
@@ -188,6 +204,40 @@ export class Engine {
     );
   }
 
+  /**
+   * Starts a registered pipeline on `input` (see `startPipeline`): its first stage's params are
+   * computed and its orchestration kicked off here; each later stage starts in the completion function
+   * when the one before ends.
+   */
+  async startPipeline(
+    definition: PipelineDefinition | string,
+    input: JsonValue,
+    options?: StartPipelineOptions,
+  ): Promise<StartPipelineResult> {
+    return startPipeline(await this.#pipelineContext(), definition, input, options);
+  }
+
+  /**
+   * Moves a pipeline as far as it can go now (see `advancePipeline`), waiting for the launches of a
+   * stage it starts; the completion function and the sweeper call it.
+   */
+  async advancePipeline(pipelineId: string): Promise<AdvanceOutcome> {
+    assertOrchestrationId(pipelineId);
+    return advancePipeline(await this.#pipelineContext(), pipelineId, { awaitLaunch: true });
+  }
+
+  /** Cancels a pipeline and its running stage (see `cancelPipeline`); false when it had already ended. */
+  async cancelPipeline(pipelineId: string): Promise<boolean> {
+    assertOrchestrationId(pipelineId);
+    return cancelPipeline(await this.#pipelineContext(), pipelineId);
+  }
+
+  /** Resumes an Errored or Cancelled pipeline from the stage it stopped at (see `retryPipeline`). */
+  async retryPipeline(pipelineId: string): Promise<{ epoch: number }> {
+    assertOrchestrationId(pipelineId);
+    return retryPipeline(await this.#pipelineContext(), pipelineId);
+  }
+
   /** Runs `job` once per parameter set: validate → register → launch (see `kickOff` in kick-off.ts). */
   kickOffJob(
     job: JobReference,
@@ -286,10 +336,12 @@ export class Engine {
     }
     const context = this.#launchContext();
     const retryBudgetMs = Math.min(context.launch.retryBudgetMs, DEFAULTS.sweepLaunchRetryBudgetMs);
-    return sweep(
+    const report = await sweep(
       { ...context, launch: { ...context.launch, retryBudgetMs }, publisher: this.#eventPublisher() },
       options,
     );
+    const pipelines = await this.#pipelineContext();
+    return { ...report, pipelines: pipelines.registry.size === 0 ? 0 : await sweepPipelines(pipelines) };
   }
 
   /** Waits for in-flight background launches, then releases the clients this engine created. Single-flight. */
@@ -325,6 +377,31 @@ export class Engine {
       track: (promise) => this.#track(promise),
       closing: this.#closingController.signal,
       inFlightBudget: this.#inFlightBudget,
+    };
+  }
+
+  async #pipelineContext(): Promise<PipelineContext> {
+    this.#pipelines ??=
+      this.#options.pipelines !== undefined
+        ? Promise.resolve(new PipelineRegistry(this.#options.pipelines))
+        : pipelinesFromEnv();
+    const registry = await this.#pipelines;
+    return {
+      store: this.#store,
+      registry,
+      publisher: this.#eventPublisher(),
+      logger: this.logger,
+      defaultTopic: this.settings.defaultTopic,
+      leaseMs: DEFAULTS.publishRetryAfterMs,
+      engineFor: (tenant) => {
+        const engine = tenant === null || tenant === this.#store.tenant ? this : this.forTenant(tenant);
+        return {
+          kickOffStage: (job, params, options, pipeline) =>
+            kickOff(engine.#kickOffContext(), job, params, options, pipeline),
+          cancel: (orchestrationId) => engine.cancel(orchestrationId),
+          retryFailed: (orchestrationId, options) => engine.retryFailed(orchestrationId, options),
+        };
+      },
     };
   }
 

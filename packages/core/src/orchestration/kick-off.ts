@@ -8,6 +8,7 @@ import { E11Error, ErrorCode } from '../errors.js';
 import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
 import { budgetBurst } from '../launch/shared-budget.js';
 import { concurrencyKeyId } from '../model/collections.js';
+import type { OrchestrationDoc } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import { isTerminal } from '../model/status.js';
 import { joinInFlightBudget, orchestrationGroup } from '../store/budget-admission.js';
@@ -144,6 +145,7 @@ export async function validateKickOff(
 export async function registerKickOff(
   context: KickOffContext,
   valid: ValidKickOff,
+  pipeline: OrchestrationDoc['pipeline'] = null,
 ): Promise<RegisteredKickOff> {
   const { store, logger } = context;
   const { jobName, service, options, params } = valid;
@@ -175,6 +177,7 @@ export async function registerKickOff(
       concurrencyKey:
         options.concurrency === null ? null : concurrencyKeyId(store.tenant, options.concurrency.key),
       inFlightBudget: context.inFlightBudget?.id ?? null,
+      pipeline,
       ...endPolicies(options, params.length),
     },
     params,
@@ -262,9 +265,11 @@ export async function kickOff(
   job: JobReference,
   params: readonly JobParams[],
   options: KickOffOptions | undefined,
+  /** A pipeline's stage kick-off names its pipeline and stage here. */
+  pipeline: OrchestrationDoc['pipeline'] = null,
 ): Promise<KickOffResult> {
   const valid = await validateKickOff(context, job, params, options);
-  const registered = await registerKickOff(context, valid);
+  const registered = await registerKickOff(context, valid, pipeline);
   const { orchestrationId, jobIds, created } = registered;
   if (created !== null) await joinSharedSlots(context, valid, orchestrationId);
   if (created === null) {

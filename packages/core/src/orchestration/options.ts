@@ -8,6 +8,7 @@ import { E11Error, ErrorCode } from '../errors.js';
 import type { TaskLauncher } from '../launch/task-launcher.js';
 import { type Logger } from '../logging.js';
 import { type JobPolicy } from '../model/documents.js';
+import type { PipelineDefinition } from '../pipelines/definition.js';
 import { type ServiceNameMapping } from '../validate/job-name.js';
 import { validateTags } from '../validate/tags.js';
 
@@ -98,6 +99,12 @@ export interface OrchestrationServiceOptions {
    * does. Throws E11_INVALID_OPTIONS for a class without `@JobName`. @default []
    */
   jobs?: readonly JobClassReference[];
+  /**
+   * The pipelines this service starts and advances (each from `definePipeline`). Register the same
+   * definitions in the functions deployment (E11_PIPELINES_MODULE), where stages advance.
+   * @default the module named by E11_PIPELINES_MODULE, or none
+   */
+  pipelines?: readonly PipelineDefinition[];
 }
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

@@ -28,6 +28,7 @@ export type NewOrchestration = Pick<
   | 'deadlineAt'
 > & {
   scheduleName?: string | null;
+  pipeline?: OrchestrationDoc['pipeline'];
   startAt?: OrchestrationDoc['startAt'];
   maxParallel?: number | null;
   concurrencyKey?: string | null;
@@ -160,6 +161,7 @@ export async function registerOrchestration(
     v: 1,
     ...orchestration,
     scheduleName: orchestration.scheduleName ?? null,
+    pipeline: orchestration.pipeline ?? null,
     startAt: orchestration.startAt ?? null,
     maxParallel: orchestration.maxParallel ?? null,
     concurrencyKey: orchestration.concurrencyKey ?? null,

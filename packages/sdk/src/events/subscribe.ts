@@ -7,6 +7,8 @@ import {
   type Logger,
   type JobCompletedEvent,
   parseJobCompletedEvent,
+  parsePipelineCompletedEvent,
+  type PipelineCompletedEvent,
 } from '@e11/core';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 
@@ -93,9 +95,12 @@ export function jobCompletedFilterExpression(filter: Readonly<Record<string, str
     .join(' AND ');
 }
 
-function matches(
-  filter: JobCompletedFilter | undefined,
-  event: JobCompletedEvent,
+function matches<E>(
+  filter:
+    | Readonly<Record<string, string>>
+    | ((event: E, attributes: Readonly<Record<string, string>>) => boolean)
+    | undefined,
+  event: E,
   attributes: Readonly<Record<string, string>>,
 ): boolean {
   if (filter === undefined) return true;
@@ -121,11 +126,50 @@ function describe(message: Message): JobCompletedMessage {
  * and nacked (redelivered) if it throws. Events are delivered at least once: de-duplicate on
  * `event.eventId` if handling twice matters.
  */
-export async function subscribeToJobCompleted(
+export function subscribeToJobCompleted(
   pubsub: PubSub,
   source: JobCompletedSource,
   handler: JobCompletedHandler,
   options: SubscribeToJobCompletedOptions = {},
+): Promise<JobCompletedSubscription> {
+  return subscribeToEvents(pubsub, source, handler, options, {
+    type: 'JobCompletedEvent',
+    parse: parseJobCompletedEvent,
+  });
+}
+
+/**
+ * Runs `handler` once per PipelineCompletedEvent delivered on `source` (a subscription name, or a topic
+ * to create a private subscription on, deleted by `close()`), with the same filters, acknowledgement and
+ * error handling as {@link subscribeToJobCompleted}. The topic's JobCompletedEvents are acknowledged and
+ * skipped. Delivered at least once: de-duplicate on `eventId`.
+ */
+export function subscribeToPipelineCompleted(
+  pubsub: PubSub,
+  source: JobCompletedSource,
+  handler: (event: PipelineCompletedEvent, message: JobCompletedMessage) => unknown,
+  options: Omit<SubscribeToJobCompletedOptions, 'filter'> & {
+    filter?:
+      | Readonly<Record<string, string>>
+      | ((event: PipelineCompletedEvent, attributes: Readonly<Record<string, string>>) => boolean);
+  } = {},
+): Promise<JobCompletedSubscription> {
+  return subscribeToEvents(pubsub, source, handler, options, {
+    type: 'PipelineCompletedEvent',
+    parse: parsePipelineCompletedEvent,
+  });
+}
+
+async function subscribeToEvents<E>(
+  pubsub: PubSub,
+  source: JobCompletedSource,
+  handler: (event: E, message: JobCompletedMessage) => unknown,
+  options: Omit<SubscribeToJobCompletedOptions, 'filter'> & {
+    filter?:
+      | Readonly<Record<string, string>>
+      | ((event: E, attributes: Readonly<Record<string, string>>) => boolean);
+  },
+  kind: { type: string; parse: (data: Buffer) => E },
 ): Promise<JobCompletedSubscription> {
   const logger = options.logger ?? createLogger('e11-subscriber');
   const onError =
@@ -142,7 +186,9 @@ export async function subscribeToJobCompleted(
   if (typeof source === 'string') {
     subscription = pubsub.subscription(source, { flowControl });
   } else {
-    const name = source.subscriptionName ?? `e11-job-completed-${randomUUID()}`;
+    const name =
+      source.subscriptionName ??
+      `e11-${kind.type === 'JobCompletedEvent' ? 'job' : 'pipeline'}-completed-${randomUUID()}`;
     const filter =
       options.filter && typeof options.filter !== 'function'
         ? jobCompletedFilterExpression(options.filter)
@@ -155,9 +201,15 @@ export async function subscribeToJobCompleted(
   const pending = new Set<Promise<void>>();
   const handle = async (message: Message) => {
     const info = describe(message);
-    let event: JobCompletedEvent;
+    // The topic also carries the other kind of event (JobCompletedEvent / PipelineCompletedEvent).
+    const type = message.attributes?.type;
+    if (type !== undefined && type !== kind.type && type.endsWith('CompletedEvent')) {
+      message.ack();
+      return;
+    }
+    let event: E;
     try {
-      event = parseJobCompletedEvent(message.data);
+      event = kind.parse(message.data);
     } catch (error) {
       message.ack();
       onError(error, info);

@@ -4,12 +4,14 @@ import {
   createLogger,
   type JobParams,
   type JobStatus,
+  type JsonValue,
   loadJob,
   loadOrchestration,
   type Logger,
   readCounts,
   type Store,
 } from '@e11/core';
+import type { PipelineDefinition, PipelineStatus } from '@e11/core';
 import {
   bindServiceStore,
   deleteOrchestrationsOlderThan,
@@ -24,7 +26,12 @@ import {
   type OrchestrationInfo,
   type OrchestrationServiceOptions,
   type ParamsOf,
+  getPipelineInfo,
+  listPipelineInfos,
   partitionResults,
+  type PipelineInfo,
+  type StartPipelineOptions,
+  type StartPipelineResult,
   readAllJobs,
   type RetentionOptions,
   type RetentionReport,
@@ -49,6 +56,7 @@ import {
 import { getMetrics, type MetricsOptions, type MetricsReport } from '../monitoring/metrics.js';
 import { watchJobs, type WatchJobsOptions } from '../monitoring/watch-jobs.js';
 import { watchOrchestration, type WatchOptions } from '../monitoring/watch-orchestration.js';
+import { watchPipeline } from '../monitoring/watch-pipeline.js';
 import { Schedules } from '../schedules/schedules.js';
 
 /** The error an id check throws, or undefined (for the methods that report errors through an Observable). */
@@ -297,6 +305,59 @@ export class OrchestrationService {
   /** Retention: deletes ended orchestrations created more than `days` days ago (see `deleteOrchestrationsOlderThan`). */
   deleteOrchestrationsOlderThan(days: number, options?: RetentionOptions): Promise<RetentionReport> {
     return deleteOrchestrationsOlderThan(this.#store, days, options);
+  }
+
+  // --- pipelines ---
+
+  /**
+   * Starts a pipeline (see `definePipeline`) on `input`: runs its first stage's `params` here (a throw
+   * or bad params fail now, with nothing written), records the pipeline and kicks off the first stage.
+   * Each later stage starts in the completion function when the one before ends, exactly once, and the
+   * pipeline's end publishes one PipelineCompletedEvent. The definition must be registered with this
+   * service (`pipelines` option) and with the functions deployment (E11_PIPELINES_MODULE); another
+   * fails with `E11_UNKNOWN_PIPELINE`. Tags, tenant and sensitive keys carry to every stage.
+   */
+  startPipeline<I extends JsonValue>(
+    pipeline: PipelineDefinition<I> | string,
+    input: I,
+    options?: StartPipelineOptions,
+  ): Promise<StartPipelineResult> {
+    return this.#engine.startPipeline(pipeline as PipelineDefinition | string, input, options);
+  }
+
+  /** A pipeline's stages, their orchestrations and status; `E11_UNKNOWN_PIPELINE` if none (or another tenant's). */
+  getPipeline(pipelineId: string): Promise<PipelineInfo> {
+    assertOrchestrationId(pipelineId);
+    return getPipelineInfo(this.#store, pipelineId);
+  }
+
+  /** The most recent pipelines, newest first (this service's tenant's when scoped). */
+  listPipelines(options?: { limit?: number; status?: PipelineStatus }): Promise<PipelineInfo[]> {
+    return listPipelineInfos(this.#store, options);
+  }
+
+  /** Live snapshots of a pipeline from a Firestore listener; completes once it has ended. */
+  watchPipeline(pipelineId: string): Observable<PipelineInfo> {
+    const invalid = idError(() => assertOrchestrationId(pipelineId));
+    if (invalid) return throwError(() => invalid);
+    return watchPipeline(this.#store, pipelineId);
+  }
+
+  /**
+   * Cancels a running pipeline: it ends `Cancelled` at once with its PipelineCompletedEvent, its running
+   * stage's orchestration is cancelled and no later stage starts. `cancelled: false` when it had ended.
+   */
+  async cancelPipeline(pipelineId: string): Promise<{ cancelled: boolean }> {
+    return { cancelled: await this.#engine.cancelPipeline(pipelineId) };
+  }
+
+  /**
+   * Resumes an `Errored` or `Cancelled` pipeline from the stage it stopped at, in a new epoch: that
+   * stage's failed jobs run again with their original params (or its params function runs again when it
+   * had failed), then the pipeline goes on; its next end publishes a new PipelineCompletedEvent.
+   */
+  retryPipeline(pipelineId: string): Promise<{ epoch: number }> {
+    return this.#engine.retryPipeline(pipelineId);
   }
 
   // --- schedules ---

@@ -1,0 +1,108 @@
+import { E11Error, ErrorCode } from '../errors.js';
+import type { JsonValue } from '../model/json.js';
+import type { StatusCounts } from '../model/status.js';
+import { redactParams } from '../monitoring/redact.js';
+import type { Store } from '../store/store.js';
+
+import {
+  findPipeline,
+  type PipelineDoc,
+  type PipelineEndReason,
+  pipelineDocSchema,
+  pipelinesCollection,
+  type PipelineStatus,
+  type StageStatus,
+} from './pipeline-store.js';
+
+/** One stage of a pipeline as `getPipeline` shows it. */
+export interface PipelineStageInfo {
+  name: string;
+  job: string;
+  onFailure: 'fail' | 'continue' | 'ignore-failures';
+  status: StageStatus;
+  /** Its orchestration's id (derived from the pipeline and the stage): open it with getOrchestration. */
+  orchestrationId: string;
+  /** Its orchestration's counts at its end; null until then. */
+  counts: StatusCounts | null;
+  startedAt: Date | null;
+  endedAt: Date | null;
+}
+
+/** A pipeline as `getPipeline` and `watchPipeline` show it (input redacted with its sensitive keys). */
+export interface PipelineInfo {
+  pipelineId: string;
+  name: string;
+  status: PipelineStatus;
+  epoch: number;
+  /** The stage running, or the last one run once ended. */
+  currentStage: string;
+  stages: PipelineStageInfo[];
+  input: JsonValue;
+  tags: Record<string, string>;
+  tenant: string | null;
+  topic: string;
+  endReason: PipelineEndReason | null;
+  failedStage: string | null;
+  error: string | null;
+  /** The last end's event: its id, and whether it is published. */
+  event: { eventId: string; published: boolean; messageId: string | null } | null;
+  createdAt: Date;
+  updatedAt: Date;
+  endedAt: Date | null;
+}
+
+/** The view of a pipeline document. */
+export function toPipelineInfo(doc: PipelineDoc): PipelineInfo {
+  return {
+    pipelineId: doc.id,
+    name: doc.name,
+    status: doc.status,
+    epoch: doc.epoch,
+    currentStage: doc.stages[doc.current]?.name ?? '',
+    stages: doc.stages.map((stage) => ({
+      name: stage.name,
+      job: stage.job,
+      onFailure: stage.onFailure,
+      status: stage.status,
+      orchestrationId: stage.orchestrationId,
+      counts: stage.counts,
+      startedAt: stage.startedAt?.toDate() ?? null,
+      endedAt: stage.endedAt?.toDate() ?? null,
+    })),
+    input: redactParams(JSON.parse(doc.input) as JsonValue, doc.sensitiveKeys),
+    tags: { ...doc.tags },
+    tenant: doc.tenant,
+    topic: doc.topic,
+    endReason: doc.endReason,
+    failedStage: doc.failedStage,
+    error: doc.error,
+    event:
+      doc.event === null
+        ? null
+        : { eventId: doc.event.eventId, published: doc.event.published, messageId: doc.event.messageId },
+    createdAt: doc.createdAt.toDate(),
+    updatedAt: doc.updatedAt.toDate(),
+    endedAt: doc.endedAt?.toDate() ?? null,
+  };
+}
+
+/** A pipeline's view; `E11_UNKNOWN_PIPELINE` when it does not exist or belongs to another tenant. */
+export async function getPipelineInfo(store: Store, pipelineId: string): Promise<PipelineInfo> {
+  const doc = await findPipeline(store, pipelineId);
+  if (!doc) {
+    throw new E11Error(ErrorCode.UnknownPipeline, `No pipeline ${pipelineId}.`, { context: { pipelineId } });
+  }
+  return toPipelineInfo(doc);
+}
+
+/** The most recent pipelines (of the store's tenant when scoped), newest first. */
+export async function listPipelineInfos(
+  store: Store,
+  options: { limit?: number; status?: PipelineStatus } = {},
+): Promise<PipelineInfo[]> {
+  let query = pipelinesCollection(store).orderBy('createdAt', 'desc');
+  if (store.tenant !== null) query = query.where('tenant', '==', store.tenant);
+  if (options.status !== undefined) query = query.where('status', '==', options.status);
+  const snapshot = await query.limit(Math.min(Math.max(options.limit ?? 50, 1), 500)).get();
+  return snapshot.docs.map((doc) => toPipelineInfo(pipelineDocSchema.parse(doc.data())));
+}
