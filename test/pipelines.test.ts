@@ -9,8 +9,9 @@ import { subscribeToPipelineCompleted } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { checked, etlContinue, etlFail, etlIgnore, pipelines } from './fixtures/src/pipelines.js';
+import { captureIo } from './helpers/capture.js';
 import { readLedger } from './helpers/ledger.js';
-import { storeFor } from './helpers/project.js';
+import { stackService, storeFor } from './helpers/project.js';
 import { useRunnerStack } from './helpers/runner-stack.js';
 
 const PIPELINES_MODULE = fileURLToPath(new URL('./fixtures/dist/pipelines.js', import.meta.url));
@@ -96,6 +97,14 @@ function launchesPerJob(orchestrationId: string): Map<string, number> {
 }
 
 const FAILING = [7, 21, 42];
+
+/** Runs `e11 <argv>` in-process on a service of the file's stack (without the pipelines: an operator's CLI). */
+async function e11(argv: string[]) {
+  const { runCli } = await import('@e11/cli');
+  const io = captureIo();
+  const code = await runCli(argv, io, () => stackService(suite.stack, suite.base));
+  return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+}
 
 describe('pipelines on the local stack', () => {
   it('split(1) → process(50, 3 failing) → merge(1) in each failure mode: every trigger delivered twice, the functions SIGKILLed between stages, each stage launched once and one PipelineCompletedEvent', async () => {
@@ -194,6 +203,23 @@ describe('pipelines on the local stack', () => {
     const stages = await stageOrchestrations(pipelineId);
     const [successes] = await suite.service.getJobResults<number>(stages.get(2)?.[0] as string);
     expect(successes.map((s) => s.result)).toEqual([10_000]);
+    // The CLI shows the stages and their orchestrations.
+    const status = await e11(['pipeline', 'status', pipelineId]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/status +Completed/);
+    expect(status.stdout).toMatch(
+      new RegExp(`process +ledgered +fail +Completed +10 jobs: 10 ok, 0 failed +${stages.get(1)?.[0]}`),
+    );
+    const listed = await e11(['--json', 'pipeline', 'list', '--status', 'Completed']);
+    expect(
+      listed.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { pipelineId: string }).pipelineId),
+    ).toContain(pipelineId);
+    const missing = await e11(['pipeline', 'status', '00000000-0000-4000-8000-000000000000']);
+    expect(missing).toMatchObject({ code: 3 });
+    expect(missing.stderr).toContain('E11_UNKNOWN_PIPELINE');
   }, 180_000);
 
   it('cancelPipeline ends it Cancelled with one event, cancels the running stage and starts no later one', async () => {
@@ -210,7 +236,7 @@ describe('pipelines on the local stack', () => {
         error: reject,
       });
     });
-    expect(await suite.service.cancelPipeline(pipelineId)).toEqual({ cancelled: true });
+    expect(await e11(['pipeline', 'cancel', pipelineId])).toMatchObject({ code: 0, stdout: 'Cancelled.\n' });
     expect(await suite.service.cancelPipeline(pipelineId)).toEqual({ cancelled: false });
     const event = await pipelineEnd(pipelineId);
     expect(event).toMatchObject({ status: 'Cancelled', reason: 'cancelled' });

@@ -29,6 +29,7 @@ const NOT_FOUND = new Set<string>([
   ErrorCode.UnknownOrchestration,
   ErrorCode.UnknownJob,
   ErrorCode.UnknownSchedule,
+  ErrorCode.UnknownPipeline,
 ]);
 const BAD_INPUT = new Set<string>([
   ErrorCode.InvalidParams,

@@ -11,6 +11,7 @@ import { registerJobsCommand } from './commands/jobs.js';
 import { registerKickoffCommand } from './commands/kickoff.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerPauseCommands } from './commands/pause.js';
+import { registerPipelineCommand } from './commands/pipeline.js';
 import { registerResultsCommand } from './commands/results.js';
 import { registerRetryCommand } from './commands/retry.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -31,6 +32,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerCancelCommand,
   registerPauseCommands,
   registerDlqCommand,
+  registerPipelineCommand,
   registerHistoryCommand,
   registerMetricsCommand,
   registerDashboardCommand,

@@ -505,7 +505,8 @@ export async function retryPipeline(
     }
   }
   const reopened = await reopenPipeline(store, pipelineId);
-  await advancePipeline(context, pipelineId);
+  // Without the definition here (an operator's CLI), the completion function or the sweeper advances it.
+  if (context.registry.get(reopened.name)) await advancePipeline(context, pipelineId);
   return { epoch: reopened.epoch };
 }
 
