@@ -1,18 +1,28 @@
 // `npm run demo`: the whole E11 flow on the local stack, offline. A backend kicks off one job per
 // month of a sales ledger, watches them run as Cloud Run tasks (the local Cloud Run emulator runs this
 // package's entrypoint for each), receives the JobCompletedEvent from Pub/Sub, and prints
-// [successes, failures] — July's ledger has a corrupt row, so one job fails on purpose.
+// [successes, failures] — July's ledger has a corrupt row, so one job fails on purpose. Then it starts
+// the `sales-report` pipeline (sum every month, then one job folds them into a yearly report): the
+// completion function starts the second stage when the first ends, and one PipelineCompletedEvent
+// says the pipeline is done.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createFirestore, DEFAULTS, type JobCompletedEvent, terminalCount } from '@e11/core';
 import { createPubSub } from '@e11/core/engine';
 import { startStack, type Stack } from '@e11/emulators';
-import { OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
+import {
+  OrchestrationService,
+  type PipelineCompletedEvent,
+  subscribeToJobCompleted,
+  subscribeToPipelineCompleted,
+} from '@e11/sdk';
 import cliProgress from 'cli-progress';
 import { lastValueFrom, tap } from 'rxjs';
 
 import type { SumSalesParams, SumSalesResult } from './jobs/sum-sales-job.js';
+import type { YearlyReportResult } from './jobs/yearly-report-job.js';
+import { pipelines, salesReport } from './pipelines.js';
 
 const EXAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MONTHS = Array.from({ length: 12 }, (_, i) => `2026-${String(i + 1).padStart(2, '0')}`);
@@ -48,6 +58,8 @@ async function runDemo(stack: Stack): Promise<number> {
     pubsub,
     cloudRunEndpoint: stack.cloudRun.endpoint,
     launch: { ratePerMinute: 6_000 },
+    // The same pipelines the functions deployment loads (the stack's `pipelinesModule`).
+    pipelines,
   });
   let resolveEvent: (event: JobCompletedEvent) => void = () => undefined;
   const eventReceived = new Promise<JobCompletedEvent>((resolve) => (resolveEvent = resolve));
@@ -136,10 +148,16 @@ async function runDemo(stack: Stack): Promise<number> {
       event.status === 'Errored';
     say(
       asDesigned
-        ? '\n✔ Demo complete: 11 months summed, July failed on purpose with its params, one event received.'
+        ? '\n✔ 11 months summed, July failed on purpose with its params, one event received.'
+        : '\n✘ The orchestration did not end as designed (see above).',
+    );
+    const report = await runPipeline(orchestrations, pubsub);
+    say(
+      report
+        ? '\n✔ Demo complete: the pipeline went on past July (`continue`), and its report says July is missing.'
         : '\n✘ The demo did not end as designed (see above).',
     );
-    return asDesigned ? 0 : 1;
+    return asDesigned && report ? 0 : 1;
   } finally {
     await subscription.close();
     await orchestrations.close();
@@ -148,9 +166,67 @@ async function runDemo(stack: Stack): Promise<number> {
   }
 }
 
+/**
+ * The second part: `startPipeline(salesReport, { months })`. Prints each stage as it starts and ends
+ * (watchPipeline), the PipelineCompletedEvent, and the report job's result. True when it ended as
+ * designed.
+ */
+async function runPipeline(
+  orchestrations: OrchestrationService,
+  pubsub: ReturnType<typeof createPubSub>,
+): Promise<boolean> {
+  let resolveEnd: (event: PipelineCompletedEvent) => void = () => undefined;
+  const ended = new Promise<PipelineCompletedEvent>((resolve) => (resolveEnd = resolve));
+  const subscription = await subscribeToPipelineCompleted(pubsub, { topic: DEFAULTS.topic }, (event) => {
+    resolveEnd(event);
+    return Promise.resolve();
+  });
+  try {
+    say(`\n▶ startPipeline('${salesReport.name}', { months: 12 months }): months ×12 → report ×1`);
+    const { pipelineId } = await orchestrations.startPipeline(
+      salesReport,
+      { months: MONTHS },
+      { tags: { customerId: CUSTOMER, report: 'yearly-2026' } },
+    );
+    say(`  pipeline ${pipelineId}`);
+    const seen = new Set<string>();
+    await lastValueFrom(
+      orchestrations.watchPipeline(pipelineId).pipe(
+        tap((info) => {
+          for (const stage of info.stages) {
+            const line = `  stage ${stage.name.padEnd(7)} ${stage.status}${stage.counts ? ` (${stage.counts.completed} completed, ${stage.counts.errored} failed)` : ''}`;
+            if (stage.status === 'Waiting' || seen.has(line)) continue;
+            seen.add(line);
+            say(line);
+          }
+        }),
+      ),
+    );
+    const event = await withTimeout(ended, 60_000, 'The PipelineCompletedEvent');
+    say('\n▶ PipelineCompletedEvent received from Pub/Sub');
+    say(JSON.stringify(event, null, 2).replace(/^/gm, '  '));
+    const reportStage = (await orchestrations.getPipeline(pipelineId)).stages[1];
+    const [results] = await orchestrations.getJobResults<YearlyReportResult>(
+      reportStage?.orchestrationId ?? '',
+    );
+    const report = results[0]?.result;
+    if (report) {
+      say("\n▶ The report job's result");
+      say(`  ${report.orders} orders, ${euros(report.totalCents)}`);
+      say(`  best region ${report.bestRegion}, best month ${report.bestMonth}`);
+      say(`  missing months: ${report.missing.join(', ') || 'none'}`);
+    }
+    return event.status === 'Completed' && report?.missing.join(',') === '2026-07';
+  } finally {
+    await subscription.close();
+  }
+}
+
 say('E11 Jobs demo — local stack: Firestore + Pub/Sub emulators, functions, Cloud Run Jobs emulator');
 const stack = await startStack({
   cloudRun: join(EXAMPLES_DIR, 'cloud-run.json'),
+  // Where the functions find the pipelines whose next stages they start.
+  pipelinesModule: join(EXAMPLES_DIR, 'dist', 'pipelines.js'),
   onStatus: (line) => say(`  ${line}`),
 }).catch((error: unknown) => {
   process.stderr.write(`e11 demo: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -5,5 +5,6 @@ import 'reflect-metadata';
 import { runE11Job } from '@e11/runner';
 
 import { SumSalesJob } from './jobs/sum-sales-job.js';
+import { YearlyReportJob } from './jobs/yearly-report-job.js';
 
-await runE11Job([SumSalesJob]);
+await runE11Job([SumSalesJob, YearlyReportJob]);

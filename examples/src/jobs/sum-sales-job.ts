@@ -12,12 +12,12 @@ export interface SumSalesParams {
 }
 
 /** One job's result: the month's order count and revenue per region, in cents. */
-export interface SumSalesResult {
+export type SumSalesResult = {
   month: string;
   orders: number;
   revenueCents: Record<string, number>;
   totalCents: number;
-}
+};
 
 const DATA_DIR = fileURLToPath(new URL('../../data/sales/', import.meta.url));
 
