@@ -3,7 +3,7 @@
 //   node deploy/stage-firestore.mjs --prefix=e11_ [--database=e11-jobs] <out-dir>
 //
 // <out-dir> gets firebase.json, firestore.rules and firestore.indexes.json — the repository's files
-// with the collections `e11_orchestrations` and `e11_schedules` renamed for the prefix — so that
+// with the collections `e11_orchestrations`, `e11_schedules`, `e11_pipelines` and `e11_maintenance` renamed for the prefix — so that
 // `firebase deploy --config <out-dir>/firebase.json` deploys exactly what the emulators and tests use,
 // to the named database (firebase.json's `firestore.database`; `(default)` when not given).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
 // Firestore's rule for database ids, or the default database.
 const DATABASE_PATTERN = /^([a-z][a-z0-9-]{2,61}[a-z0-9]|\(default\))$/;
-const COLLECTIONS = /\be11_(orchestrations|schedules)\b/g;
+const COLLECTIONS = /\be11_(orchestrations|schedules|pipelines|maintenance)\b/g;
 
 function fail(message) {
   process.stderr.write(`stage-firestore: ${message}\n`);

@@ -249,6 +249,40 @@ describe('pipelines on the local stack', () => {
     expect(ended.filter((e) => e.pipelineId === pipelineId)).toHaveLength(1);
   }, 180_000);
 
+  it("runs a tenant's pipeline for that tenant only: another tenant's service can neither see nor act on it or its stages", async () => {
+    const acme = suite.service.forTenant('acme');
+    const globex = suite.service.forTenant('globex');
+    const { pipelineId } = await acme.startPipeline(etlIgnore, {
+      ledger: join(dir, 'tenant'),
+      count: 2,
+      failing: [],
+    });
+    expect(await pipelineEnd(pipelineId)).toMatchObject({ status: 'Completed', tags: { tenant: 'acme' } });
+    const stages = await stageOrchestrations(pipelineId);
+    expect(stages.size).toBe(3);
+    for (const [orchestrationId] of stages.values()) {
+      expect((await acme.getOrchestration(orchestrationId as string)).tags).toMatchObject({ tenant: 'acme' });
+      const foreign = await globex
+        .getOrchestration(orchestrationId as string)
+        .catch((error: unknown) => error);
+      expect(isE11Error(foreign, 'E11_UNKNOWN_ORCHESTRATION')).toBe(true);
+    }
+    for (const act of [
+      () => globex.getPipeline(pipelineId),
+      () => globex.cancelPipeline(pipelineId),
+      () => globex.retryPipeline(pipelineId),
+    ]) {
+      expect(isE11Error(await act().catch((error: unknown) => error), 'E11_UNKNOWN_PIPELINE')).toBe(true);
+    }
+    const watched = await new Promise((resolve) =>
+      globex.watchPipeline(pipelineId).subscribe({ error: resolve }),
+    );
+    expect(isE11Error(watched, 'E11_UNKNOWN_PIPELINE')).toBe(true);
+    expect((await globex.listPipelines()).map((info) => info.pipelineId)).not.toContain(pipelineId);
+    expect((await acme.listPipelines()).map((info) => info.pipelineId)).toContain(pipelineId);
+    expect((await acme.getPipeline(pipelineId)).tenant).toBe('acme');
+  }, 120_000);
+
   it('refuses an unregistered pipeline or first-stage params that throw at startPipeline, writing nothing', async () => {
     const { definePipeline } = await import('@e11/sdk');
     const stranger = definePipeline({

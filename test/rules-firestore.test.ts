@@ -52,6 +52,9 @@ const E11_DOCUMENTS = [
   'e11_orchestrations/o1/completions/1',
   'e11_schedules/nightly',
   'e11_schedules/nightly/runs/r1',
+  'e11_pipelines/p1',
+  'e11_maintenance/sweeper',
+  'e11_maintenance/concurrency:acme:exports/slots/o1:0',
 ];
 
 async function environment(name: string, rules: string): Promise<RulesTestEnvironment> {
@@ -94,6 +97,8 @@ describe('firestore.rules', () => {
     await assertFails(getDocs(collection(db, 'e11_orchestrations')));
     await assertFails(getDocs(collection(db, 'e11_orchestrations/o1/jobs')));
     await assertFails(getDocs(collection(db, 'e11_schedules')));
+    await assertFails(getDocs(collection(db, 'e11_pipelines')));
+    await assertFails(getDocs(collection(db, 'e11_maintenance')));
   });
 
   it("keeps E11's collections closed when merged into an app's wildcard rule, which still works", async () => {
