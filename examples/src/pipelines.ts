@@ -14,13 +14,13 @@ export type SalesReportInput = { months: string[] };
  * report (fan-in). A month that fails does not stop the report (`continue`): the report says which
  * months are missing.
  */
-export const salesReport = definePipeline({
+export const salesReport = definePipeline<SalesReportInput>({
   name: 'sales-report',
   stages: [
     {
       name: 'months',
       job: 'sum_sales',
-      params: ({ input }) => (input as SalesReportInput).months.map((month): SumSalesParams => ({ month })),
+      params: ({ input }) => input.months.map((month): SumSalesParams => ({ month })),
       onFailure: 'continue',
     },
     {

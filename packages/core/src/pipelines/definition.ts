@@ -63,7 +63,8 @@ export interface PipelineStage<I extends JsonValue = JsonValue> {
    * free of side effects: a redelivered trigger may call it again (the kick-off it feeds is idempotent).
    * None: the stage is skipped and the next one gets no results. A throw ends the pipeline `Errored`.
    */
-  params: (from: StageInput<I>) => readonly JobParams[] | Promise<readonly JobParams[]>;
+  // A method signature, so that a pipeline of a narrower input type is still a PipelineDefinition.
+  params(from: StageInput<I>): readonly JobParams[] | Promise<readonly JobParams[]>;
   /** @default 'fail' */
   onFailure?: StageFailureMode;
   /** Options of this stage's kick-off. */
