@@ -25,6 +25,7 @@ FIRESTORE_LOCATION='nam5'
 # Firestore database ids have at least 4 characters, hence not 'e11'.
 DATABASE='e11-jobs'
 TASK_TIMEOUT='10m'
+PIPELINES_MODULE=''
 JOB_NAMES=()
 DRY_RUN=false
 
@@ -43,6 +44,8 @@ Usage: deploy/deploy.sh --project P --region R --image IMAGE [options]
                            account's Firestore role is bound to this database only
   --firestore-location L   location of that database, and of the Firestore trigger (default: nam5)
   --task-timeout D         Cloud Run task timeout, covering every in-task attempt (default: 10m)
+  --pipelines-module FILE  your built pipelines module (a .js file exporting definePipeline() results):
+                           staged with the functions, which start each next stage from it
   --dry-run                print the commands, run nothing
   -h, --help               this help
 EOF
@@ -107,6 +110,7 @@ parse_args() {
       --firestore-location) FIRESTORE_LOCATION=$value ;;
       --database) DATABASE=$value ;;
       --task-timeout) TASK_TIMEOUT=$value ;;
+      --pipelines-module) PIPELINES_MODULE=$value ;;
       --dry-run) DRY_RUN=true ;;
       -h | --help)
         usage
@@ -131,6 +135,8 @@ validate_args() {
     die "--topic '$TOPIC' is not a Pub/Sub topic id (3-255 characters, starting with a letter, not with 'goog')."
   # The SDK's own rule for collection prefixes (packages/sdk/src/model/collections.ts).
   [[ $PREFIX =~ ^[A-Za-z0-9_-]{0,40}$ ]] || die "--prefix '$PREFIX' must be up to 40 letters, digits, '_' or '-'."
+  [[ -z $PIPELINES_MODULE || -f $PIPELINES_MODULE ]] ||
+    die "--pipelines-module '$PIPELINES_MODULE' is not a file: give your built pipelines module (.js)."
   [[ $FIRESTORE_LOCATION =~ ^[a-z0-9-]+$ ]] ||
     die "--firestore-location '$FIRESTORE_LOCATION' is not a Firestore location such as nam5, eur3 or europe-west1."
   # Firestore's rule for database ids: 4-63 lower-case letters, digits and '-', starting with a letter and
@@ -271,9 +277,13 @@ deploy_cloud_run_jobs() {
 }
 
 stage_functions() {
-  say 'Functions: building and packing @e11/sdk and @e11/functions'
-  run npx tsc -b packages/functions
-  run node deploy/stage-functions.mjs "$STAGING_DIR/functions"
+  say 'Functions: building and packing @e11/core, @e11/sdk and @e11/functions'
+  run npx tsc -b packages/functions packages/sdk
+  if [[ -n $PIPELINES_MODULE ]]; then
+    run node deploy/stage-functions.mjs "$STAGING_DIR/functions" --pipelines="$PIPELINES_MODULE"
+  else
+    run node deploy/stage-functions.mjs "$STAGING_DIR/functions"
+  fi
 }
 
 deploy_function() {
@@ -282,7 +292,7 @@ deploy_function() {
   run gcloud functions deploy "$name" --gen2 --runtime=nodejs22 --region="$REGION" --project="$PROJECT" \
     --source="$STAGING_DIR/functions" --entry-point="$entry_point" \
     --service-account="$(sa_email e11-functions)" --memory=512Mi --cpu=1 \
-    --update-env-vars="GOOGLE_CLOUD_PROJECT=$PROJECT,E11_REGION=$REGION,E11_TOPIC=$TOPIC,E11_COLLECTION_PREFIX=$PREFIX,E11_FIRESTORE_DATABASE=$DATABASE" \
+    --update-env-vars="GOOGLE_CLOUD_PROJECT=$PROJECT,E11_REGION=$REGION,E11_TOPIC=$TOPIC,E11_COLLECTION_PREFIX=$PREFIX,E11_FIRESTORE_DATABASE=$DATABASE${PIPELINES_MODULE:+,E11_PIPELINES_MODULE=./pipelines.js}" \
     "$@"
 }
 

@@ -396,6 +396,27 @@ describe('deploy/deploy.sh --dry-run', () => {
       }
     }
   });
+  it('stages --pipelines-module with the functions and points every function at it', async () => {
+    const run = await deployScript([
+      '--dry-run',
+      ...ARGS,
+      '--pipelines-module',
+      'examples/dist/pipelines.js',
+    ]);
+    expect(run.code).toBe(0);
+    const lines = commandsOf(run.stdout);
+    expect(lines.map((argv) => argv.join(' '))).toContain(
+      'node deploy/stage-functions.mjs deploy/.build/functions --pipelines=examples/dist/pipelines.js',
+    );
+    const functions = lines.filter((argv) => startsWith(argv, ['gcloud', 'functions', 'deploy']));
+    expect(functions).toHaveLength(3);
+    for (const argv of functions) {
+      expect(flag(argv, '--update-env-vars')).toMatch(/,E11_PIPELINES_MODULE=\.\/pipelines\.js$/);
+    }
+    const missing = await deployScript(['--dry-run', ...ARGS, '--pipelines-module', 'no/such/pipelines.js']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("--pipelines-module 'no/such/pipelines.js' is not a file");
+  });
 });
 
 describe('deploy/deploy.sh for real (with stand-in tools)', () => {

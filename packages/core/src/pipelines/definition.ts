@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { E11Error, ErrorCode } from '../errors.js';
@@ -211,10 +211,14 @@ export async function loadPipelinesModule(specifier: string): Promise<PipelineDe
   return Object.values(module).filter(isDefinition);
 }
 
-/** The registry from E11_PIPELINES_MODULE (a package name or a file path/URL), or an empty one without it. */
+/**
+ * The registry from E11_PIPELINES_MODULE — a package name, an absolute path, or a path starting with
+ * `./` or `../` from the working directory (a function's deployed source) — or an empty one without it.
+ */
 export async function pipelinesFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<PipelineRegistry> {
   const specifier = env.E11_PIPELINES_MODULE;
   if (specifier === undefined || specifier === '') return new PipelineRegistry();
-  const resolved = isAbsolute(specifier) ? pathToFileURL(specifier).href : specifier;
+  const path = /^\.\.?\//.test(specifier) ? resolve(specifier) : specifier;
+  const resolved = isAbsolute(path) ? pathToFileURL(path).href : path;
   return new PipelineRegistry(await loadPipelinesModule(resolved));
 }
