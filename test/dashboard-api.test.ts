@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 
 import { createDashboardServer, type DashboardServer } from '@e11/cli';
-import { authorizeByTag, type ProgressEvent } from '@e11/sdk';
+import { authorizeByTag, definePipeline, type PipelineInfo, type ProgressEvent } from '@e11/sdk';
 import { activeListenerCount } from '@e11/sdk/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -18,10 +18,19 @@ import { SseClient } from './helpers/sse-client.js';
 
 const projectId = testProjectId('dashboard-api');
 const { firestore, pubsub } = emulatorClients(projectId);
-const service = monitoringService(firestore, pubsub, 'd_');
+// Two stages; the recording launcher runs nothing, so a started pipeline stays in its first stage.
+const report = definePipeline<{ month: string }>({
+  name: 'monthly-report',
+  stages: [
+    { name: 'split', job: 'process_batch', params: ({ input }) => [{ month: input.month, part: 1 }] },
+    { name: 'merge', job: 'make_report', params: ({ input }) => [{ month: input.month }] },
+  ],
+});
+const service = monitoringService(firestore, pubsub, 'd_', { pipelines: [report] });
 const store = storeFor(firestore, { collectionPrefix: 'd_' });
 let dashboard: DashboardServer;
 let scoped: DashboardServer;
+let acmeOnly: DashboardServer;
 
 beforeAll(async () => {
   await ensureTopic(pubsub);
@@ -30,10 +39,12 @@ beforeAll(async () => {
     port: 0,
     authorize: authorizeByTag('customerId', (req) => req.headers['x-customer-id']),
   });
+  acmeOnly = await createDashboardServer(service.forTenant('acme'), { port: 0 });
 });
 afterAll(async () => {
   await dashboard.close();
   await scoped.close();
+  await acmeOnly.close();
   await service.close();
   await firestore.terminate();
   await pubsub.close();
@@ -42,6 +53,13 @@ afterAll(async () => {
 async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, init);
   return { status: response.status, body: await response.json() };
+}
+
+/** The ids `GET /api/pipelines` lists on `server`. */
+async function listedPipelines(server: DashboardServer, init?: RequestInit): Promise<string[]> {
+  const list = await getJson(new URL('/api/pipelines?limit=50', server.url).href, init);
+  expect(list.status).toBe(200);
+  return (list.body as { items: PipelineInfo[] }).items.map((item) => item.pipelineId);
 }
 
 /** A raw request with a chosen Host header (fetch does not let a caller set it). */
@@ -193,5 +211,92 @@ describe('the dashboard server', () => {
     );
     expect(stream.status).toBe(403);
     await stream.close();
+  });
+
+  it('lists pipelines and shows one with its stages and their orchestrations; an unknown id is not found', async () => {
+    const { pipelineId, orchestrationId } = await service.startPipeline(report, { month: 'May' });
+    expect(await listedPipelines(dashboard)).toContain(pipelineId);
+    const running = await getJson(new URL('/api/pipelines?status=InProgress', dashboard.url).href);
+    expect((running.body as { items: PipelineInfo[] }).items.map((item) => item.pipelineId)).toContain(
+      pipelineId,
+    );
+    const ended = await getJson(new URL('/api/pipelines?status=Completed', dashboard.url).href);
+    expect((ended.body as { items: PipelineInfo[] }).items.map((item) => item.pipelineId)).not.toContain(
+      pipelineId,
+    );
+
+    const one = await getJson(new URL(`/api/pipelines/${pipelineId}`, dashboard.url).href);
+    expect(one).toMatchObject({
+      status: 200,
+      body: {
+        pipelineId,
+        name: 'monthly-report',
+        status: 'InProgress',
+        currentStage: 'split',
+        stages: [
+          { name: 'split', job: 'process_batch', status: 'InProgress', orchestrationId, counts: null },
+          { name: 'merge', job: 'make_report', status: 'Waiting', counts: null },
+        ],
+      },
+    });
+    // The stage's orchestration is the one the orchestration view opens.
+    expect(
+      await getJson(new URL(`/api/orchestrations/${orchestrationId}`, dashboard.url).href),
+    ).toMatchObject({
+      status: 200,
+      body: { id: orchestrationId, jobName: 'process_batch', total: 1 },
+    });
+
+    for (const missing of ['missing', '%E0%A4%A', '__reserved__']) {
+      expect(await getJson(new URL(`/api/pipelines/${missing}`, dashboard.url).href)).toMatchObject({
+        status: 404,
+        body: { error: { code: 'E11_UNKNOWN_PIPELINE' } },
+      });
+    }
+    expect(await getJson(new URL('/api/pipelines?status=Done', dashboard.url).href)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'E11_INVALID_OPTIONS' } },
+    });
+    expect(await getJson(new URL('/api/pipelines?limit=0', dashboard.url).href)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'E11_INVALID_OPTIONS' } },
+    });
+    const post = await fetch(new URL(`/api/pipelines/${pipelineId}`, dashboard.url), { method: 'POST' });
+    expect(post.status).toBe(405);
+  });
+
+  it('on a tenant’s service, lists and serves only that tenant’s pipelines', async () => {
+    const acme = await service.forTenant('acme').startPipeline(report, { month: 'Jun' });
+    const globex = await service.forTenant('globex').startPipeline(report, { month: 'Jun' });
+    const ids = await listedPipelines(acmeOnly);
+    expect(ids).toContain(acme.pipelineId);
+    expect(ids).not.toContain(globex.pipelineId);
+    expect(await getJson(new URL(`/api/pipelines/${acme.pipelineId}`, acmeOnly.url).href)).toMatchObject({
+      status: 200,
+      body: { pipelineId: acme.pipelineId, tenant: 'acme' },
+    });
+    // Another tenant's pipeline answers exactly as one that does not exist.
+    const other = await getJson(new URL(`/api/pipelines/${globex.pipelineId}`, acmeOnly.url).href);
+    expect(other).toEqual({
+      status: 404,
+      body: { error: { code: 'E11_UNKNOWN_PIPELINE', message: `No pipeline ${globex.pipelineId}.` } },
+    });
+  });
+
+  it('with authorize, lists and serves only the pipelines whose stage orchestrations the caller may see', async () => {
+    const acme = await service.startPipeline(report, { month: 'Jul' }, { tags: { customerId: 'acme' } });
+    const globex = await service.startPipeline(report, { month: 'Jul' }, { tags: { customerId: 'globex' } });
+    const asAcme = { headers: { 'x-customer-id': 'acme' } };
+    const ids = await listedPipelines(scoped, asAcme);
+    expect(ids).toContain(acme.pipelineId);
+    expect(ids).not.toContain(globex.pipelineId);
+    expect(
+      await getJson(new URL(`/api/pipelines/${acme.pipelineId}`, scoped.url).href, asAcme),
+    ).toMatchObject({
+      status: 200,
+    });
+    expect(
+      await getJson(new URL(`/api/pipelines/${globex.pipelineId}`, scoped.url).href, asAcme),
+    ).toMatchObject({ status: 403, body: { error: { code: 'E11_FORBIDDEN' } } });
   });
 });

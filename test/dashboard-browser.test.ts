@@ -3,6 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import { createDashboardServer, type DashboardServer } from '@e11/cli';
+import { definePipeline } from '@e11/sdk';
 import { activeListenerCount } from '@e11/sdk/testing';
 import npmChromium from '@sparticuz/chromium';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -35,7 +36,15 @@ const screenshot = fileURLToPath(new URL('artifacts/dashboard.png', import.meta.
 
 const projectId = testProjectId('dashboard-browser');
 const { firestore, pubsub } = emulatorClients(projectId);
-const service = monitoringService(firestore, pubsub, 'b_');
+// Two stages; the recording launcher runs nothing, so a started pipeline stays in its first stage.
+const report = definePipeline<{ month: string }>({
+  name: 'monthly-report',
+  stages: [
+    { name: 'split', job: 'process_batch', params: ({ input }) => [{ month: input.month }] },
+    { name: 'merge', job: 'make_report', params: ({ input }) => [{ month: input.month }] },
+  ],
+});
+const service = monitoringService(firestore, pubsub, 'b_', { pipelines: [report] });
 const store = storeFor(firestore, { collectionPrefix: 'b_' });
 let dashboard: DashboardServer;
 let browser: Browser;
@@ -159,6 +168,32 @@ describe('the dashboard in a headless browser', () => {
     expect(await status.textContent()).toBe('InProgress · paused · ≤1 at once, 2 waiting');
     await page.close();
     await service.resume(limited.orchestrationId);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows a pipeline’s stages as steps, and a started stage opens its orchestration', async () => {
+    const { pipelineId, orchestrationId } = await service.startPipeline(report, { month: 'Sep' });
+    const page = await openDashboard();
+    const row = page.locator(`#pipelines tr[data-pipeline-id="${pipelineId}"]`);
+    expect(await row.locator('td').allTextContents()).toEqual([
+      pipelineId,
+      'monthly-report',
+      'InProgress',
+      'split',
+      expect.any(String),
+    ]);
+    await row.click();
+    const split = page.locator('#stages button.stage[data-stage="split"]');
+    expect(await split.textContent()).toBe('splitprocess_batchInProgress-');
+    // A stage that has not started has no orchestration to open.
+    expect(await page.locator('#stages div.stage[data-stage="merge"]').textContent()).toBe(
+      'mergemake_reportWaiting-',
+    );
+    await split.click();
+    await page.waitForSelector(`#details-id:text("${orchestrationId}")`);
+    await page.waitForSelector(`tr.selected[data-id="${orchestrationId}"]`);
+    await page.close();
+    await vi.waitFor(() => expect(activeListenerCount()).toBe(0));
     expect(pageErrors).toEqual([]);
   });
 });

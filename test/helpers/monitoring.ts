@@ -9,7 +9,7 @@ import {
   failJob,
   type Store,
 } from '@e11/core';
-import { OrchestrationService } from '@e11/sdk';
+import { OrchestrationService, type PipelineDefinition } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Observable, Subscription } from 'rxjs';
@@ -22,11 +22,15 @@ import { RecordingLauncher } from './recording-launcher.js';
  * drives jobs through their states itself and watches what the monitoring side makes of it.
  */
 
-/** A service with its own collection prefix, a recording launcher, and the real Pub/Sub publisher. */
+/**
+ * A service with its own collection prefix, a recording launcher, and the real Pub/Sub publisher;
+ * `pipelines` registers pipeline definitions (a stage's kick-off only records its launches too).
+ */
 export function monitoringService(
   firestore: Firestore,
   pubsub: PubSub,
   collectionPrefix: string,
+  options: { pipelines?: readonly PipelineDefinition[] } = {},
 ): OrchestrationService {
   return new OrchestrationService({
     firestore,
@@ -34,6 +38,7 @@ export function monitoringService(
     launcher: new RecordingLauncher(),
     collectionPrefix,
     launch: { ratePerMinute: 100_000, initialBackoff: 1, maxBackoff: 5 },
+    ...options,
   });
 }
 

@@ -88,6 +88,7 @@ export {
   type StartPipelineResult,
 } from './pipelines/pipeline-ops.js';
 export {
+  assertPipelineId,
   getPipelineInfo,
   listPipelineInfos,
   type PipelineInfo,

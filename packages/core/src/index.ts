@@ -187,6 +187,7 @@ export {
 } from './pipelines/definition.js';
 export { type PipelineCompletedEvent, parsePipelineCompletedEvent } from './pipelines/pipeline-event.js';
 export {
+  PIPELINE_STATUSES,
   pipelineDocSchema,
   type PipelineEndReason,
   type PipelineStatus,

@@ -1,3 +1,4 @@
+import { PIPELINE_STATUSES } from '@e11/core';
 import type { OrchestrationService, PipelineInfo } from '@e11/sdk';
 import type { Command } from 'commander';
 
@@ -88,8 +89,6 @@ export async function pipelineListCommand(
   return ExitCode.Ok;
 }
 
-const STATUSES = ['InProgress', 'Completed', 'Errored', 'Cancelled'] as const;
-
 /** Registers `e11 pipeline` with its sub-commands `status`, `list`, `cancel` and `retry`. */
 export function registerPipelineCommand(program: Command, action: CommandAction, io: CliIo): void {
   const pipeline = program.command('pipeline').description('pipelines: stages chained by completion');
@@ -109,7 +108,7 @@ export function registerPipelineCommand(program: Command, action: CommandAction,
     .action(
       action((json, opts: { status?: string; limit?: string }) => {
         const args = {
-          status: parseChoice(opts.status, STATUSES, '--status'),
+          status: parseChoice(opts.status, PIPELINE_STATUSES, '--status'),
           limit: parsePositive(opts.limit, '--limit'),
           json,
         };

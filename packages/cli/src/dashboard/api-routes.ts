@@ -1,7 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { E11Error, ErrorCode, isE11Error, JobStatus, type OrchestrationStatus } from '@e11/core';
-import type { AuthorizeOrchestration, OrchestrationInfo, OrchestrationService, SseHandler } from '@e11/sdk';
+import {
+  E11Error,
+  ErrorCode,
+  isE11Error,
+  JobStatus,
+  type OrchestrationStatus,
+  type PipelineStatus,
+} from '@e11/core';
+import type {
+  AuthorizeOrchestration,
+  OrchestrationInfo,
+  OrchestrationService,
+  PipelineInfo,
+  SseHandler,
+} from '@e11/sdk';
 
 /** A failed job as the dashboard shows it: params with the orchestration's sensitive keys redacted. */
 export interface DashboardFailure {
@@ -23,12 +36,15 @@ const MAX_FAILURES = 200;
 export interface ApiContext {
   service: OrchestrationService;
   authorize: AuthorizeOrchestration;
+  /** True when no `authorize` was given: everything may be seen, and pipelines need no check. */
+  authorizesAll: boolean;
   sse: SseHandler;
 }
 
 const STATUS_CODES: Record<string, number> = {
   [ErrorCode.UnknownOrchestration]: 404,
   [ErrorCode.UnknownJob]: 404,
+  [ErrorCode.UnknownPipeline]: 404,
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.InvalidOptions]: 400,
   [ErrorCode.InvalidCursor]: 400,
@@ -54,6 +70,17 @@ function decodedSegment(segment: string): string {
   }
 }
 
+/** A pipeline id from the path, percent-decoded; one that does not decode names no pipeline (a 404). */
+function decodedPipelineId(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new E11Error(ErrorCode.UnknownPipeline, 'The pipeline id in the path is malformed.', {
+      context: { pipelineId: segment },
+    });
+  }
+}
+
 /** Writes an error as `{ error: { code, message } }` with the matching HTTP status. */
 export function sendError(res: ServerResponse, error: unknown): void {
   const code = isE11Error(error) ? error.code : ErrorCode.Unavailable;
@@ -69,6 +96,63 @@ async function authorized(context: ApiContext, req: IncomingMessage, id: string)
     });
   }
   return info;
+}
+
+/** Whether a stage has (or had) an orchestration: it started, and not with params that failed. */
+function hasOrchestration(info: PipelineInfo, stage: PipelineInfo['stages'][number]): boolean {
+  if (stage.status === 'Waiting' || stage.status === 'Skipped') return false;
+  return !(info.endReason === 'paramsFailed' && info.failedStage === stage.name);
+}
+
+/**
+ * Whether `authorize` lets the request see a pipeline. Its stages' orchestrations carry its tags and
+ * tenant, so they decide: every one that exists must be allowed, and one must exist (a pipeline with
+ * none is shown only by a dashboard without `authorize`).
+ */
+async function pipelineAllowed(
+  context: ApiContext,
+  req: IncomingMessage,
+  info: PipelineInfo,
+): Promise<boolean> {
+  if (context.authorizesAll) return true;
+  const found = await Promise.all(
+    info.stages
+      .filter((stage) => hasOrchestration(info, stage))
+      .map(async (stage) =>
+        context.service.getOrchestration(stage.orchestrationId).catch((error: unknown) => {
+          if (isE11Error(error, ErrorCode.UnknownOrchestration)) return null;
+          throw error;
+        }),
+      ),
+  );
+  const orchestrations = found.filter((item): item is OrchestrationInfo => item !== null);
+  if (orchestrations.length === 0) return false;
+  const allowed = await Promise.all(orchestrations.map(async (item) => context.authorize(req, item)));
+  return allowed.every((answer) => answer === true);
+}
+
+async function authorizedPipeline(
+  context: ApiContext,
+  req: IncomingMessage,
+  id: string,
+): Promise<PipelineInfo> {
+  const info = await context.service.getPipeline(id);
+  if (!(await pipelineAllowed(context, req, info))) {
+    throw new E11Error(ErrorCode.Forbidden, `Not allowed to see pipeline ${id}.`, {
+      context: { pipelineId: id },
+    });
+  }
+  return info;
+}
+
+/** `?status=` and `?limit=` of the pipeline list, as given (the service checks them: 400 for bad ones). */
+function pipelineFilters(url: URL): { status?: PipelineStatus; limit?: number } {
+  const status = optional(url.searchParams.get('status'));
+  const limit = optional(url.searchParams.get('limit'));
+  return {
+    ...(status === undefined ? {} : { status: status as PipelineStatus }),
+    ...(limit === undefined ? {} : { limit: Number(limit) }),
+  };
 }
 
 async function failures(context: ApiContext, id: string): Promise<DashboardFailure[]> {
@@ -93,8 +177,8 @@ function optional(value: string | null): string | undefined {
 
 /**
  * The dashboard's JSON API under `/api`: the orchestration list (filtered by `authorize`), one
- * orchestration, its failed jobs, a retry, its SSE stream, and the metrics. Returns false for paths
- * it does not serve.
+ * orchestration, its failed jobs, a retry, its SSE stream, the metrics, and the recent pipelines and
+ * one pipeline with its stages. Returns false for paths it does not serve.
  */
 export async function handleApi(
   context: ApiContext,
@@ -121,6 +205,25 @@ export async function handleApi(
   }
   if (req.method === 'GET' && path === '/api/metrics') {
     sendJson(res, 200, await service.getMetrics());
+    return true;
+  }
+  if (req.method === 'GET' && path === '/api/pipelines') {
+    const items = await service.listPipelines(pipelineFilters(url));
+    const allowed = await Promise.all(items.map(async (item) => pipelineAllowed(context, req, item)));
+    sendJson(res, 200, { items: items.filter((_, i) => allowed[i]) });
+    return true;
+  }
+  const pipeline = /^\/api\/pipelines\/([^/]+)$/.exec(path);
+  if (pipeline?.[1]) {
+    const id = decodedPipelineId(pipeline[1]);
+    if (req.method === 'GET') {
+      sendJson(res, 200, await authorizedPipeline(context, req, id));
+      return true;
+    }
+    res.setHeader('allow', 'GET');
+    sendJson(res, 405, {
+      error: { code: ErrorCode.InvalidOptions, message: `${req.method ?? ''} is not allowed on ${path}.` },
+    });
     return true;
   }
   const match = /^\/api\/orchestrations\/([^/]+)(\/failures|\/retry|\/events)?$/.exec(path);

@@ -15,7 +15,10 @@ export interface DashboardOptions {
   port?: number;
   /** @default DEFAULTS.dashboardHost ('127.0.0.1'): loopback only, since the page shows params and can retry jobs */
   host?: string;
-  /** Which orchestrations a request may see and retry. @default every one (a local, single-user tool) */
+  /**
+   * Which orchestrations a request may see and retry; a pipeline is seen when every orchestration of its
+   * stages is (and it has one). @default every one (a local, single-user tool)
+   */
   authorize?: AuthorizeOrchestration;
   /** Keep-alive interval of the SSE streams. @default DEFAULTS.sseKeepAliveMs */
   keepAliveMs?: number;
@@ -42,9 +45,10 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /**
  * Starts the web dashboard on a plain `node:http` server: one page (list of orchestrations, live
- * progress bars over SSE, failed jobs with params and errors, a Retry button, metrics) and the small
- * JSON API it uses. On a loopback address it only answers requests whose Host header is loopback
- * (no DNS rebinding), and retries need a header only the page sends (no cross-site POST).
+ * progress bars over SSE, failed jobs with params and errors, a Retry button, metrics, pipelines with
+ * their stages) and the small JSON API it uses. On a loopback address it only answers requests whose
+ * Host header is loopback (no DNS rebinding), and retries need a header only the page sends (no
+ * cross-site POST).
  * `e11 dashboard` runs this.
  */
 export async function createDashboardServer(
@@ -66,7 +70,7 @@ export async function createDashboardServer(
   const authorize = options.authorize ?? (() => true);
   // The default route of the SSE handler matches `/api/orchestrations/{id}/events`.
   const sse = createSseHandler(service, { authorize, keepAliveMs: options.keepAliveMs });
-  const context = { service, authorize, sse };
+  const context = { service, authorize, authorizesAll: options.authorize === undefined, sse };
   const checkHost = LOOPBACK.has(host);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

@@ -11,8 +11,15 @@ h2 { font-size: 1rem; margin: 0 0 0.5rem; }
 h3 { font-size: 0.95rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.85rem; }
 th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #eaeef2; vertical-align: top; }
-#orchestrations tbody tr { cursor: pointer; }
-#orchestrations tbody tr:hover, #orchestrations tbody tr.selected { background: #ddf4ff; }
+#orchestrations tbody tr, #pipelines tbody tr { cursor: pointer; }
+#orchestrations tbody tr:hover, #orchestrations tbody tr.selected,
+#pipelines tbody tr:hover, #pipelines tbody tr.selected { background: #ddf4ff; }
+#stages { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; list-style: none; padding: 0; margin: 0; font-size: 0.85rem; }
+#stages li { display: flex; align-items: center; gap: 0.5rem; }
+#stages li + li::before { content: '→'; color: #57606a; }
+.stage { display: flex; flex-direction: column; gap: 0.15rem; min-width: 9rem; padding: 0.4rem 0.6rem; border: 1px solid #d0d7de; border-radius: 6px; background: #fff; color: inherit; font: inherit; text-align: left; }
+button.stage { cursor: pointer; }
+button.stage:hover { background: #ddf4ff; }
 code, .params { font-family: ui-monospace, monospace; font-size: 0.8rem; }
 .params { white-space: pre-wrap; word-break: break-all; }
 .bar { display: inline-block; width: 10rem; height: 0.7rem; background: #eaeef2; border-radius: 4px; overflow: hidden; vertical-align: middle; }
@@ -21,6 +28,7 @@ code, .params { font-family: ui-monospace, monospace; font-size: 0.8rem; }
 .status-Errored, .status-Cancelled { color: #cf222e; font-weight: 600; }
 .status-Completed { color: #1a7f37; font-weight: 600; }
 .status-InProgress, .status-Pending { color: #9a6700; }
+.status-Waiting, .status-Skipped { color: #57606a; }
 form { display: flex; gap: 1rem; align-items: end; margin-bottom: 0.5rem; }
 button { font: inherit; padding: 0.25rem 0.75rem; }
 `;

@@ -25,6 +25,21 @@ export const DASHBOARD_HTML = `<!doctype html>
           <tbody></tbody>
         </table>
       </section>
+      <section aria-labelledby="pipelines-title">
+        <h2 id="pipelines-title">Pipelines</h2>
+        <table id="pipelines">
+          <thead>
+            <tr><th>Pipeline</th><th>Name</th><th>Status</th><th>Current stage</th><th>Created</th></tr>
+          </thead>
+          <tbody></tbody>
+        </table>
+        <p id="no-pipelines" hidden>No pipelines.</p>
+        <div id="pipeline-details" hidden>
+          <h3>Stages of <code id="pipeline-id"></code></h3>
+          <p id="pipeline-summary"></p>
+          <ol id="stages"></ol>
+        </div>
+      </section>
       <section aria-labelledby="list-title">
         <h2 id="list-title">Orchestrations</h2>
         <form id="filters">

@@ -26,6 +26,7 @@ import type { JobParams } from '../model/json.js';
 import type { JsonValue } from '../model/json.js';
 import type { StatusCounts } from '../model/status.js';
 import { PipelineRegistry, pipelinesFromEnv } from '../pipelines/definition.js';
+import { assertPipelineId } from '../pipelines/pipeline-views.js';
 import type { PipelineDefinition } from '../pipelines/definition.js';
 import {
   advancePipeline,
@@ -222,19 +223,19 @@ export class Engine {
    * stage it starts; the completion function and the sweeper call it.
    */
   async advancePipeline(pipelineId: string): Promise<AdvanceOutcome> {
-    assertOrchestrationId(pipelineId);
+    assertPipelineId(pipelineId);
     return advancePipeline(await this.#pipelineContext(), pipelineId, { awaitLaunch: true });
   }
 
   /** Cancels a pipeline and its running stage (see `cancelPipeline`); false when it had already ended. */
   async cancelPipeline(pipelineId: string): Promise<boolean> {
-    assertOrchestrationId(pipelineId);
+    assertPipelineId(pipelineId);
     return cancelPipeline(await this.#pipelineContext(), pipelineId);
   }
 
   /** Resumes an Errored or Cancelled pipeline from the stage it stopped at (see `retryPipeline`). */
   async retryPipeline(pipelineId: string): Promise<{ epoch: number }> {
-    assertOrchestrationId(pipelineId);
+    assertPipelineId(pipelineId);
     return retryPipeline(await this.#pipelineContext(), pipelineId);
   }
 

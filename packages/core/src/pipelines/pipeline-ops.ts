@@ -7,8 +7,9 @@ import type { EventPublisher } from '../completion/event-publisher.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { idempotentOrchestrationId } from '../internal/ids.js';
 import type { Logger } from '../logging.js';
+import type { OrchestrationDoc } from '../model/documents.js';
 import type { JobParams, JsonValue } from '../model/json.js';
-import { hasEnded } from '../model/status.js';
+import { hasEnded, type StatusCounts } from '../model/status.js';
 import { createRedactor } from '../monitoring/redact.js';
 import type { KickOffResult } from '../orchestration/kick-off.js';
 import type { KickOffOptions } from '../orchestration/options.js';
@@ -31,6 +32,8 @@ import {
   type PipelineDoc,
   type PipelineEnd,
   pipelinesCollection,
+  type StageState,
+  type StageStatus,
   recordPipelinePublishFailure,
   reopenPipeline,
 } from './pipeline-store.js';
@@ -275,6 +278,12 @@ export async function advancePipeline(
         retryable: true,
       });
     }
+    const stage = pipeline.current;
+    const at = { pipelineId, epoch: pipeline.epoch, stage };
+    const state = pipeline.stages[stage] as StageState;
+    // A stage that runs needs no definition: only a transition (start or end of a stage) does.
+    const orchestration = await findOrchestration(store, state.orchestrationId);
+    if (orchestration && !hasEnded(orchestration)) return { outcome: 'running', stage };
     const definition = context.registry.get(pipeline.name);
     if (!definition) {
       logger.error(
@@ -283,29 +292,20 @@ export async function advancePipeline(
       );
       return { outcome: 'unregistered' };
     }
-    const stage = pipeline.current;
-    const at = { pipelineId, epoch: pipeline.epoch, stage };
-    const state = pipeline.stages[stage];
     const stageDefinition = definition.stages[stage];
-    if (definition.fingerprint !== pipeline.fingerprint || !state || !stageDefinition) {
-      await publishEnded(
-        context,
-        await failPipeline(
-          store,
-          at,
-          {
-            status: 'Errored',
-            reason: 'definitionChanged',
-            failedStage: state?.name ?? null,
-            error: `The registered pipeline '${pipeline.name}' has another shape (stages, jobs or failure modes) than the one this pipeline started with.`,
-            stageStatus: 'Cancelled',
-          },
-          context.leaseMs,
-        ),
-      );
+    if (definition.fingerprint !== pipeline.fingerprint || !stageDefinition) {
+      const end: PipelineEnd = {
+        status: 'Errored',
+        reason: 'definitionChanged',
+        failedStage: state.name,
+        error: `The registered pipeline '${pipeline.name}' has another shape (stages, jobs or failure modes) than the one this pipeline started with.`,
+      };
+      const ended = orchestration
+        ? await finishStage(store, at, { ...stageEnd(orchestration), end, leaseMs: context.leaseMs })
+        : await failPipeline(store, at, { ...end, stageStatus: 'Cancelled' }, context.leaseMs);
+      if (ended && 'holder' in ended) await publishEnded(context, ended);
       continue;
     }
-    const orchestration = await findOrchestration(store, state.orchestrationId);
     if (!orchestration) {
       let params: readonly JobParams[];
       try {
@@ -387,16 +387,9 @@ export async function advancePipeline(
       if (after?.status === 'Cancelled') await cancelStage(context, after);
       return { outcome: 'running', stage };
     }
-    if (!hasEnded(orchestration)) return { outcome: 'running', stage };
     const failed = orchestration.status !== 'Completed';
     const finished = await finishStage(store, at, {
-      status:
-        orchestration.status === 'Completed'
-          ? 'Completed'
-          : failed && orchestration.status === 'Cancelled'
-            ? 'Cancelled'
-            : 'Errored',
-      counts: orchestration.counts,
+      ...stageEnd(orchestration),
       leaseMs: context.leaseMs,
       ...(failed && state.onFailure === 'fail'
         ? {
@@ -416,6 +409,15 @@ export async function advancePipeline(
 /** `text` with the values of the pipeline input's sensitive keys redacted. */
 function redacted(pipeline: PipelineDoc, text: string): string {
   return createRedactor(JSON.parse(pipeline.input), pipeline.sensitiveKeys)(text);
+}
+
+/** A stage's status and counts from its ended orchestration. */
+function stageEnd(orchestration: OrchestrationDoc): { status: StageStatus; counts: StatusCounts } {
+  const status = orchestration.status;
+  return {
+    status: status === 'Completed' || status === 'Cancelled' ? status : 'Errored',
+    counts: orchestration.counts,
+  };
 }
 
 function isStageMistake(code: string): boolean {

@@ -4,8 +4,11 @@ import type { StatusCounts } from '../model/status.js';
 import { redactParams } from '../monitoring/redact.js';
 import type { Store } from '../store/store.js';
 
+import { isDocumentId } from '../validate/document-id.js';
+
 import {
   findPipeline,
+  PIPELINE_STATUSES,
   type PipelineDoc,
   type PipelineEndReason,
   pipelineDocSchema,
@@ -86,8 +89,21 @@ export function toPipelineInfo(doc: PipelineDoc): PipelineInfo {
   };
 }
 
+/** `E11_UNKNOWN_PIPELINE` for an id that cannot name a document (it names no pipeline). */
+export function assertPipelineId(pipelineId: unknown): asserts pipelineId is string {
+  if (isDocumentId(pipelineId)) return;
+  throw new E11Error(
+    ErrorCode.UnknownPipeline,
+    `Pipeline ${JSON.stringify(String(pipelineId)).slice(0, 80)} does not exist (not a valid id).`,
+    {
+      context: { pipelineId: String(pipelineId), reason: 'invalid-id' },
+    },
+  );
+}
+
 /** A pipeline's view; `E11_UNKNOWN_PIPELINE` when it does not exist or belongs to another tenant. */
 export async function getPipelineInfo(store: Store, pipelineId: string): Promise<PipelineInfo> {
+  assertPipelineId(pipelineId);
   const doc = await findPipeline(store, pipelineId);
   if (!doc) {
     throw new E11Error(ErrorCode.UnknownPipeline, `No pipeline ${pipelineId}.`, { context: { pipelineId } });
@@ -95,14 +111,34 @@ export async function getPipelineInfo(store: Store, pipelineId: string): Promise
   return toPipelineInfo(doc);
 }
 
-/** The most recent pipelines (of the store's tenant when scoped), newest first. */
+/**
+ * The most recent pipelines (of the store's tenant when scoped), newest first: `limit` 1-500 (default
+ * 50), `status` one of {@link PIPELINE_STATUSES}; `E11_INVALID_OPTIONS` naming the option otherwise.
+ */
 export async function listPipelineInfos(
   store: Store,
   options: { limit?: number; status?: PipelineStatus } = {},
 ): Promise<PipelineInfo[]> {
+  const { limit, status } = options;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 500)) {
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `limit: must be an integer from 1 to 500, got ${String(limit)}.`,
+      {
+        context: { path: 'limit' },
+      },
+    );
+  }
+  if (status !== undefined && !(PIPELINE_STATUSES as readonly string[]).includes(status)) {
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `status: must be one of ${PIPELINE_STATUSES.join(', ')}, got ${JSON.stringify(status)}.`,
+      { context: { path: 'status' } },
+    );
+  }
   let query = pipelinesCollection(store).orderBy('createdAt', 'desc');
   if (store.tenant !== null) query = query.where('tenant', '==', store.tenant);
   if (options.status !== undefined) query = query.where('status', '==', options.status);
-  const snapshot = await query.limit(Math.min(Math.max(options.limit ?? 50, 1), 500)).get();
+  const snapshot = await query.limit(limit ?? 50).get();
   return snapshot.docs.map((doc) => toPipelineInfo(pipelineDocSchema.parse(doc.data())));
 }

@@ -26,6 +26,7 @@ import {
   type OrchestrationInfo,
   type OrchestrationServiceOptions,
   type ParamsOf,
+  assertPipelineId,
   getPipelineInfo,
   listPipelineInfos,
   partitionResults,
@@ -322,12 +323,11 @@ export class OrchestrationService {
     input: I,
     options?: StartPipelineOptions,
   ): Promise<StartPipelineResult> {
-    return this.#engine.startPipeline(pipeline as PipelineDefinition | string, input, options);
+    return this.#engine.startPipeline(pipeline, input, options);
   }
 
   /** A pipeline's stages, their orchestrations and status; `E11_UNKNOWN_PIPELINE` if none (or another tenant's). */
   getPipeline(pipelineId: string): Promise<PipelineInfo> {
-    assertOrchestrationId(pipelineId);
     return getPipelineInfo(this.#store, pipelineId);
   }
 
@@ -338,7 +338,7 @@ export class OrchestrationService {
 
   /** Live snapshots of a pipeline from a Firestore listener; completes once it has ended. */
   watchPipeline(pipelineId: string): Observable<PipelineInfo> {
-    const invalid = idError(() => assertOrchestrationId(pipelineId));
+    const invalid = idError(() => assertPipelineId(pipelineId));
     if (invalid) return throwError(() => invalid);
     return watchPipeline(this.#store, pipelineId);
   }

@@ -1,8 +1,9 @@
 /**
  * The dashboard's browser code (no framework, no bundler): the orchestration list from
  * `/api/orchestrations`, a live progress bar per unfinished orchestration over its SSE stream
- * (EventSource), failed jobs with their (redacted) params and errors, and a Retry button. Data is
- * only ever inserted with `textContent`, never as HTML.
+ * (EventSource), failed jobs with their (redacted) params and errors, a Retry button, and the recent
+ * pipelines from `/api/pipelines` with their stages, each opening its orchestration. Data is only
+ * ever inserted with `textContent`, never as HTML.
  *
  * Compiled on its own (./tsconfig.json: DOM lib, no Node types) to `dist/dashboard/browser/dashboard.js`,
  * which the dashboard server serves as `/assets/dashboard.js` (a module script, so its names stay local).
@@ -58,6 +59,31 @@ interface JobMetrics {
   durationMs: { p50: number; p90: number; p99: number } | null;
 }
 
+/** A pipeline's stage (`PipelineStageInfo` over JSON). */
+interface Stage {
+  name: string;
+  job: string;
+  status: string;
+  orchestrationId: string;
+  /** Its orchestration's counts at its end; null until then. */
+  counts: Counts | null;
+}
+
+/** The fields of a pipeline (`PipelineInfo` over JSON) this page reads. */
+interface Pipeline {
+  pipelineId: string;
+  name: string;
+  status: string;
+  epoch: number;
+  currentStage: string;
+  stages: Stage[];
+  endReason: string | null;
+  failedStage: string | null;
+  error: string | null;
+  /** ISO date string. */
+  createdAt: string;
+}
+
 /** An orchestration's table row, its parts, its latest data and its open stream. */
 interface Row {
   tr: HTMLTableRowElement;
@@ -73,6 +99,7 @@ interface Row {
 const ACTIVE = ['Pending', 'InProgress'];
 const rows = new Map<string, Row>();
 let selected: string | null = null;
+let selectedPipeline: string | null = null;
 let nextCursor: string | null = null;
 let filters: { jobName?: string; status?: string } = {};
 
@@ -321,6 +348,101 @@ async function select(id: string): Promise<void> {
   await loadFailures(id);
 }
 
+/** Opens an orchestration in the details view, loading its row first when the list does not show it. */
+async function openOrchestration(id: string): Promise<void> {
+  if (!rows.has(id)) upsert(await api<Info>('/api/orchestrations/' + encodeURIComponent(id)));
+  await select(id);
+}
+
+function stageCounts(stage: Stage): string {
+  const c = stage.counts;
+  if (!c) return '-';
+  const total = c.pending + c.inProgress + c.completed + c.errored + c.cancelled;
+  return (
+    String(total) +
+    ' jobs: ' +
+    String(c.completed) +
+    ' ok, ' +
+    String(c.errored) +
+    ' failed' +
+    (c.cancelled > 0 ? ', ' + String(c.cancelled) + ' cancelled' : '')
+  );
+}
+
+/** A stage as a step: a button opening its orchestration when it has one (it started, params did not fail). */
+function stageStep(info: Pipeline, stage: Stage): HTMLElement {
+  const parts = [
+    el('strong', { textContent: stage.name }),
+    el('code', { textContent: stage.job }),
+    el('span', { className: 'status status-' + stage.status, textContent: stage.status }),
+    el('span', { className: 'counts', textContent: stageCounts(stage) }),
+  ];
+  const opens =
+    stage.status !== 'Waiting' &&
+    stage.status !== 'Skipped' &&
+    !(info.endReason === 'paramsFailed' && info.failedStage === stage.name);
+  if (!opens) {
+    const step = el('div', { className: 'stage' }, parts);
+    step.dataset.stage = stage.name;
+    return step;
+  }
+  const step = el(
+    'button',
+    { type: 'button', className: 'stage', title: 'Open orchestration ' + stage.orchestrationId },
+    parts,
+  );
+  step.dataset.stage = stage.name;
+  step.dataset.orchestrationId = stage.orchestrationId;
+  step.addEventListener('click', () => {
+    openOrchestration(stage.orchestrationId)
+      .then(() => $('#details').scrollIntoView({ block: 'nearest' }))
+      .catch((error: unknown) => notice(messageOf(error)));
+  });
+  return step;
+}
+
+function renderStages(info: Pipeline): void {
+  if (selectedPipeline !== info.pipelineId) return;
+  $('#pipeline-details').hidden = false;
+  $('#pipeline-id').textContent = info.pipelineId;
+  $('#pipeline-summary').textContent =
+    info.name + ' · ' + info.status + ' · run ' + String(info.epoch) + (info.error ? ' · ' + info.error : '');
+  $('#stages').replaceChildren(...info.stages.map((stage) => el('li', {}, [stageStep(info, stage)])));
+}
+
+function pipelineRow(info: Pipeline): HTMLTableRowElement {
+  const tr = el('tr', {}, [
+    el('td', {}, [el('code', { textContent: info.pipelineId })]),
+    el('td', { textContent: info.name }),
+    el('td', { className: 'status status-' + info.status, textContent: info.status }),
+    el('td', { textContent: info.currentStage }),
+    el('td', { textContent: new Date(info.createdAt).toLocaleString() }),
+  ]);
+  tr.dataset.pipelineId = info.pipelineId;
+  tr.dataset.status = info.status;
+  tr.classList.toggle('selected', info.pipelineId === selectedPipeline);
+  tr.addEventListener('click', () => {
+    selectPipeline(info.pipelineId).catch((error: unknown) => notice(messageOf(error)));
+  });
+  return tr;
+}
+
+async function loadPipelines(): Promise<void> {
+  const { items } = await api<{ items: Pipeline[] }>('/api/pipelines?limit=25');
+  $('#pipelines tbody').replaceChildren(...items.map(pipelineRow));
+  $('#no-pipelines').hidden = items.length > 0;
+  const shown = items.find((info) => info.pipelineId === selectedPipeline);
+  if (shown) renderStages(shown);
+}
+
+async function selectPipeline(id: string): Promise<void> {
+  selectedPipeline = id;
+  for (const tr of $<HTMLTableSectionElement>('#pipelines tbody').rows) {
+    tr.classList.toggle('selected', tr.dataset.pipelineId === id);
+  }
+  renderStages(await api<Pipeline>('/api/pipelines/' + encodeURIComponent(id)));
+}
+
 async function retry(): Promise<void> {
   const id = selected;
   if (!id) return;
@@ -346,10 +468,10 @@ async function retry(): Promise<void> {
   }
 }
 
-/** Reloads the first page; answers its own errors in the notice line, so it never rejects. */
+/** Reloads the first page and the pipelines; answers its own errors in the notice line, so it never rejects. */
 async function refresh(): Promise<void> {
   try {
-    await loadPage(null);
+    await Promise.all([loadPage(null), loadPipelines()]);
     notice('');
   } catch (error) {
     notice(messageOf(error));
@@ -377,14 +499,11 @@ async function start(): Promise<void> {
   loadMetrics().catch(() => undefined);
   const wanted = location.hash.slice(1);
   if (wanted) {
-    if (!rows.has(wanted)) {
-      try {
-        upsert(await api<Info>('/api/orchestrations/' + encodeURIComponent(wanted)));
-      } catch (error) {
-        notice(messageOf(error));
-      }
+    try {
+      await openOrchestration(wanted);
+    } catch (error) {
+      notice(messageOf(error));
     }
-    if (rows.has(wanted)) await select(wanted);
   }
   document.body.dataset.ready = 'true';
   setInterval(() => {
