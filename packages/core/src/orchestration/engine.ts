@@ -26,7 +26,6 @@ import type { JobParams } from '../model/json.js';
 import type { JsonValue } from '../model/json.js';
 import type { StatusCounts } from '../model/status.js';
 import { PipelineRegistry, pipelinesFromEnv } from '../pipelines/definition.js';
-import { assertPipelineId } from '../pipelines/pipeline-views.js';
 import type { PipelineDefinition } from '../pipelines/definition.js';
 import {
   advancePipeline,
@@ -39,6 +38,7 @@ import {
   type StartPipelineResult,
   sweepPipelines,
 } from '../pipelines/pipeline-ops.js';
+import { assertPipelineId } from '../pipelines/pipeline-views.js';
 import { createStore, type Store } from '../store/store.js';
 import { assertJobIds, assertOrchestrationId } from '../validate/document-id.js';
 
