@@ -8,11 +8,13 @@ import { OrchestrationService } from '@e11/sdk';
 import type { Firestore } from '@google-cloud/firestore';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 
+import { pipelines } from '../fixtures/src/chaos-pipelines.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 import type { ChaosConfig } from './chaos-config.js';
 
 const ENTRYPOINT = fileURLToPath(new URL('../fixtures/dist/runner-entrypoint.js', import.meta.url));
+const PIPELINES_MODULE = fileURLToPath(new URL('../fixtures/dist/chaos-pipelines.js', import.meta.url));
 
 /** The Cloud Run job the chaos orchestrations run on, and its job name. */
 export const CHAOS_SERVICE = 'chaos-work';
@@ -102,6 +104,7 @@ export async function startChaosStack(
       cloudRunOptions: { maxConcurrentTasks: config.maxConcurrentTasks, killGraceMs: 1_000 },
       topics: [topic],
       functionsEnv: { PUBSUB_EMULATOR_HOST: pubsubProxy.hostPort, E11_LOG_LEVEL: 'warn' },
+      pipelinesModule: PIPELINES_MODULE,
       sweepIntervalMs: 1_000,
       sweepOptions: { pendingTimeoutMs: 8_000, requeueGraceMs: 1_000, completionGraceMs: 4_000 },
       schedulerIntervalMs: 0,
@@ -126,6 +129,7 @@ export async function startChaosStack(
       cloudRunEndpoint: stack.cloudRun.endpoint,
       serviceName: { [CHAOS_JOB]: CHAOS_SERVICE },
       launch: { ratePerMinute: 100_000 },
+      pipelines,
     });
     closers.push(() => service.close());
     return {

@@ -5,9 +5,11 @@ import {
   orchestrationDocSchema,
   parseDocument,
   type OrchestrationDoc,
+  pipelineDocSchema,
 } from '@e11/core';
 
 import type { ChaosParams, ChaosResult } from '../fixtures/src/chaos-jobs.js';
+import { FAN_IN_PARAMS } from '../fixtures/src/chaos-pipelines.js';
 
 import type { ChaosStack } from './chaos-stack.js';
 import { functionsKilledAt } from './faults/restart-functions.js';
@@ -16,6 +18,8 @@ import { CHAOS_KEY, CHAOS_KEY_LIMIT, type Expected } from './workload.js';
 /** What the invariants found; a run passes when `violations` is empty. */
 export interface InvariantReport {
   orchestrations: number;
+  /** Pipelines started (each ended with one PipelineCompletedEvent, each stage started once). */
+  pipelines: number;
   jobs: number;
   /** Messages on the topic (before any de-duplication). */
   events: number;
@@ -93,8 +97,15 @@ export function mostFinishedAtOnce(entries: readonly LedgerEntry[]): number {
   return most;
 }
 
-/** The params the harness asked for, for an orchestration (by id, or by its backend's tag). */
+/**
+ * The params the harness asked for, for an orchestration (by id, or by its backend's tag; a pipeline
+ * stage's by its pipeline: the fan-out's from the pipeline's input, the fan-in's one job).
+ */
 function expectedParams(expected: Expected, orchestration: OrchestrationDoc): ChaosParams[] | undefined {
+  if (orchestration.pipeline !== null) {
+    const input = expected.pipelines.get(orchestration.pipeline.pipelineId);
+    return input === undefined ? undefined : orchestration.pipeline.stage === 0 ? input : [FAN_IN_PARAMS];
+  }
   const tag = orchestration.tags.chaosKickoff;
   return expected.byId.get(orchestration.id) ?? (tag === undefined ? undefined : expected.byTag.get(tag));
 }
@@ -120,6 +131,7 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
   const store = createStore({ firestore: chaos.firestore });
   const report: InvariantReport = {
     orchestrations: 0,
+    pipelines: 0,
     jobs: 0,
     events: chaos.messages.length,
     lost: 0,
@@ -134,10 +146,17 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
   const violation = (line: string) => report.violations.push(line);
 
   const messagesPerEnd = new Map<string, number>();
+  const pipelineMessages = new Map<string, { id: string; at: number }[]>();
   /** Each end's first message (by publish time): its id and when Pub/Sub took it. */
   const firstMessage = new Map<string, { id: string; at: number }>();
   for (const message of chaos.messages) {
-    const { eventId } = JSON.parse(message.data.toString('utf8')) as { eventId: string };
+    const { eventId, type } = JSON.parse(message.data.toString('utf8')) as { eventId: string; type: string };
+    // A pipeline end's event id is `{pipelineId}:{epoch}`: kept apart from orchestration ends.
+    if (type === 'PipelineCompletedEvent') {
+      const ids = pipelineMessages.get(eventId) ?? [];
+      pipelineMessages.set(eventId, [...ids, { id: message.id, at: message.publishTime.getTime() }]);
+      continue;
+    }
     messagesPerEnd.set(eventId, (messagesPerEnd.get(eventId) ?? 0) + 1);
     const at = message.publishTime.getTime();
     const first = firstMessage.get(eventId);
@@ -258,6 +277,9 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
     violation(`message ${eventId}: no such orchestration end`);
   }
 
+  report.pipelines = expected.pipelines.size;
+  await checkPipelines(chaos, expected, pipelineMessages, report);
+
   const ledger = await chaos.firestore.collection(chaos.ledgerCollection).get();
   const entries = ledger.docs.map((doc) => doc.data() as LedgerEntry);
   report.limited = new Set([...limits.keys(), ...keyed]).size;
@@ -280,4 +302,86 @@ export async function checkInvariants(chaos: ChaosStack, expected: Expected): Pr
     );
   }
   return report;
+}
+
+/**
+ * Every pipeline the run started ended with exactly one PipelineCompletedEvent (the same exception as
+ * orchestrations: a publisher killed between its publish and its record), both stages ran (the fan-out
+ * continues past its failures by design), each as one orchestration, and the event's stages say how
+ * their orchestrations ended.
+ */
+async function checkPipelines(
+  chaos: ChaosStack,
+  expected: Expected,
+  messages: Map<string, { id: string; at: number }[]>,
+  report: InvariantReport,
+): Promise<void> {
+  const violation = (line: string) => report.violations.push(line);
+  const store = createStore({ firestore: chaos.firestore });
+  const stages = new Map<string, OrchestrationDoc[]>();
+  for (const snapshot of (await store.collections.orchestrations().get()).docs) {
+    const orchestration = parseDocument(orchestrationDocSchema, snapshot);
+    if (orchestration.pipeline === null) continue;
+    const key = `${orchestration.pipeline.pipelineId}:${orchestration.pipeline.stage}`;
+    stages.set(key, [...(stages.get(key) ?? []), orchestration]);
+  }
+  const ended = new Set<string>();
+  for (const pipelineId of expected.pipelines.keys()) {
+    const snapshot = await chaos.firestore.collection('e11_pipelines').doc(pipelineId).get();
+    if (!snapshot.exists) {
+      report.lost++;
+      violation(`pipeline ${pipelineId}: started, then gone`);
+      continue;
+    }
+    const pipeline = parseDocument(pipelineDocSchema, snapshot);
+    const event = pipeline.event;
+    if (pipeline.status === 'InProgress' || event === null) {
+      report.lost++;
+      violation(
+        `pipeline ${pipelineId}: never ended (stage ${pipeline.current}, ${pipeline.stages[pipeline.current]?.status ?? '?'})`,
+      );
+      continue;
+    }
+    ended.add(event.eventId);
+    const received = [...(messages.get(event.eventId) ?? [])].sort((a, b) => a.at - b.at);
+    const first = received[0];
+    if (!first) {
+      report.lost++;
+      violation(`pipeline end ${event.eventId}: no message (published: ${String(event.published)})`);
+    } else if (
+      received.length === 2 &&
+      event.published &&
+      event.messageId !== first.id &&
+      killedAfterPublish(first.at, functionsKilledAt)
+    ) {
+      report.republished++;
+    } else if (received.length > 1) {
+      report.duplicates += received.length - 1;
+      violation(
+        `pipeline end ${event.eventId}: ${received.length} messages (recorded ${event.messageId === first.id ? 'the first' : 'another'}; functions killed at ${functionsKilledAt.join(', ') || 'never'})`,
+      );
+    }
+    for (const [index, stage] of pipeline.stages.entries()) {
+      const runs = stages.get(`${pipelineId}:${index}`) ?? [];
+      if (runs.length !== 1) {
+        violation(`pipeline ${pipelineId}: stage ${stage.name} ran as ${runs.length} orchestration(s)`);
+        continue;
+      }
+      const [orchestration] = runs as [OrchestrationDoc];
+      const status =
+        orchestration.status === 'Completed' || orchestration.status === 'Cancelled'
+          ? orchestration.status
+          : 'Errored';
+      if (stage.status !== status) {
+        violation(
+          `pipeline ${pipelineId}: stage ${stage.name} recorded ${stage.status}, its orchestration ended ${orchestration.status}`,
+        );
+      }
+    }
+  }
+  for (const [eventId, received] of messages) {
+    if (ended.has(eventId)) continue;
+    report.duplicates += received.length;
+    violation(`message ${eventId}: no such pipeline end`);
+  }
 }

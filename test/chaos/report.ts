@@ -6,6 +6,7 @@ const n = (value: number) => value.toLocaleString('en-US');
 export function reportLine(report: ChaosReport): string {
   return (
     `chaos: seed ${report.seed}, faults ${n(report.faults)}, orchestrations ${n(report.orchestrations)}, ` +
+    `pipelines ${n(report.pipelines)}, ` +
     `jobs ${n(report.jobs)}, events ${n(report.events)}, lost ${n(report.lost)}, ` +
     `duplicates ${n(report.duplicates)}` +
     (report.republished > 0

@@ -1,4 +1,4 @@
-import { createStore, isTerminal, orchestrationDocSchema, parseDocument } from '@e11/core';
+import { createStore, isTerminal, orchestrationDocSchema, parseDocument, pipelineDocSchema } from '@e11/core';
 
 import type { ChaosConfig } from './chaos-config.js';
 import { type ChaosEmulators, type ChaosStack, startChaosStack } from './chaos-stack.js';
@@ -13,7 +13,7 @@ import { triggerFaults } from './faults/trigger-faults.js';
 import { checkInvariants, type InvariantReport } from './invariants.js';
 import { leftoverProcesses } from './processes.js';
 import { Random } from './random.js';
-import { type Expected, kickOffOne } from './workload.js';
+import { type Expected, kickOffOne, startPipelineOne } from './workload.js';
 
 /** Every fault the schedule draws from, with its weight. */
 const FAULTS: [Fault, number][] = [
@@ -64,19 +64,26 @@ async function settle(chaos: ChaosStack, timeoutMs: number): Promise<string | nu
     const snapshots = await createStore({ firestore: chaos.firestore }).collections.orchestrations().get();
     const open = snapshots.docs
       .map((snapshot) => parseDocument(orchestrationDocSchema, snapshot))
-      .filter((o) => !o.registered || !isTerminal(o.status) || o.eventPending);
+      .filter((o) => !o.registered || !isTerminal(o.status) || o.eventPending)
+      .map(
+        (o) =>
+          `${o.id} (${o.registered ? `${o.status}${o.eventPending ? ', event pending' : ''}` : 'half-registered'})`,
+      );
+    const pipelines = await chaos.firestore.collection('e11_pipelines').get();
+    for (const snapshot of pipelines.docs) {
+      const pipeline = parseDocument(pipelineDocSchema, snapshot);
+      if (pipeline.status !== 'InProgress' && pipeline.event?.published === true) continue;
+      open.push(
+        `pipeline ${pipeline.id} (${pipeline.status}, stage ${pipeline.current}, event ${pipeline.event === null ? 'none' : 'pending'})`,
+      );
+    }
     if (open.length === 0) return null;
     if (open.length < fewestOpen) {
       fewestOpen = open.length;
       deadline = Date.now() + timeoutMs;
     }
     const previous = pending;
-    pending = open
-      .map(
-        (o) =>
-          `${o.id} (${o.registered ? `${o.status}${o.eventPending ? ', event pending' : ''}` : 'half-registered'})`,
-      )
-      .join(', ');
+    pending = open.join(', ');
     if (process.env.E11_CHAOS_VERBOSE === '1' && pending !== previous) {
       console.log(`${new Date().toISOString()} settling: ${pending || 'tasks running'}`);
     }
@@ -107,7 +114,7 @@ export async function runChaos(
   const random = new Random(config.seed);
   const workRandom = new Random(config.seed ^ 0x5eed);
   const chaos = await startChaosStack(projectId, emulators, config);
-  const expected: Expected = { byId: new Map(), byTag: new Map() };
+  const expected: Expected = { byId: new Map(), byTag: new Map(), pipelines: new Map() };
   const target: FaultTarget = { chaos, config, random, expected };
   const log: string[] = [];
   const errors: string[] = [];
@@ -138,7 +145,9 @@ export async function runChaos(
       const elapsed = Date.now() - start;
       if (kicked < config.orchestrations && elapsed >= kicked * kickOffEvery) {
         kicked++;
-        track('kick-off', kickOffOne(chaos, workRandom, config, expected));
+        // One kick-off in five is a two-stage pipeline, whose next stage the (killed) functions start.
+        if (workRandom.chance(0.2)) track('pipeline', startPipelineOne(chaos, workRandom, config, expected));
+        else track('kick-off', kickOffOne(chaos, workRandom, config, expected));
       }
       if (Date.now() >= nextFaultAt) {
         const fault = drawFault(random);

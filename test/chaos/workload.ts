@@ -1,6 +1,7 @@
 import type { KickOffOptions } from '@e11/sdk';
 
 import type { ChaosParams } from '../fixtures/src/chaos-jobs.js';
+import { chaosPipeline } from '../fixtures/src/chaos-pipelines.js';
 
 import type { ChaosConfig } from './chaos-config.js';
 import { CHAOS_JOB, type ChaosStack } from './chaos-stack.js';
@@ -12,6 +13,8 @@ export interface Expected {
   byId: Map<string, ChaosParams[]>;
   /** Orchestrations kicked off by backend child processes, by their `chaosKickoff` tag. */
   byTag: Map<string, ChaosParams[]>;
+  /** Pipelines started by the test process: the params of their fan-out stage, by pipeline id. */
+  pipelines: Map<string, ChaosParams[]>;
 }
 
 /** The concurrency key some chaos orchestrations share, and its limit. */
@@ -46,6 +49,18 @@ export function chaosKickOffOptions(
     ...(random.chance(0.3) ? { maxParallel: random.int(1, 3) } : {}),
     ...(random.chance(0.3) ? { concurrency: { key: CHAOS_KEY, limit: CHAOS_KEY_LIMIT } } : {}),
   };
+}
+
+/** Starts one seeded `chaos-pipeline` from the test process and records what it asked for. */
+export async function startPipelineOne(
+  chaos: ChaosStack,
+  random: Random,
+  config: ChaosConfig,
+  expected: Expected,
+): Promise<void> {
+  const params = chaosParams(random, config);
+  const { pipelineId } = await chaos.service.startPipeline(chaosPipeline, { params });
+  expected.pipelines.set(pipelineId, params);
 }
 
 /** Kicks off one seeded orchestration from the test process and records what it asked for. */

@@ -59,24 +59,17 @@ export function sendJson(res: ServerResponse, statusCode: number, body: unknown)
   res.end(JSON.stringify(body));
 }
 
-/** A path segment, percent-decoded; one that does not decode names no orchestration (a 404, not a 500). */
-function decodedSegment(segment: string): string {
+/**
+ * A path segment, percent-decoded; one that does not decode names nothing (a 404 with `code`, not a
+ * 500): an orchestration by default, or a pipeline.
+ */
+function decodedSegment(segment: string, what: 'orchestration' | 'pipeline' = 'orchestration'): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new E11Error(ErrorCode.UnknownOrchestration, 'The orchestration id in the path is malformed.', {
-      context: { orchestrationId: segment },
-    });
-  }
-}
-
-/** A pipeline id from the path, percent-decoded; one that does not decode names no pipeline (a 404). */
-function decodedPipelineId(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new E11Error(ErrorCode.UnknownPipeline, 'The pipeline id in the path is malformed.', {
-      context: { pipelineId: segment },
+    const code = what === 'pipeline' ? ErrorCode.UnknownPipeline : ErrorCode.UnknownOrchestration;
+    throw new E11Error(code, `The ${what} id in the path is malformed.`, {
+      context: { [`${what}Id`]: segment },
     });
   }
 }
@@ -215,7 +208,7 @@ export async function handleApi(
   }
   const pipeline = /^\/api\/pipelines\/([^/]+)$/.exec(path);
   if (pipeline?.[1]) {
-    const id = decodedPipelineId(pipeline[1]);
+    const id = decodedSegment(pipeline[1], 'pipeline');
     if (req.method === 'GET') {
       sendJson(res, 200, await authorizedPipeline(context, req, id));
       return true;

@@ -91,10 +91,28 @@ export function buildJobCompletedEvent(
 }
 
 /** The Pub/Sub message for an event: JSON body plus filterable attributes. */
-export function toPubSubMessage(event: JobCompletedEvent): {
+export function toPubSubMessage(event: JobCompletedEvent): PubSubMessage {
+  return eventMessage(event, {
+    orchestrationId: event.orchestrationId,
+    jobName: event.jobName,
+    status: event.status,
+  });
+}
+
+/** A Pub/Sub message: the JSON body and the attributes subscriptions filter on. */
+export interface PubSubMessage {
   data: Buffer;
   attributes: Record<string, string>;
-} {
+}
+
+/**
+ * An event's message: its JSON as the body; as attributes its tags, then `type`, `version`, `eventId`,
+ * `epoch` and the event's own `attributes` (which win over tags of the same name; tags cannot use them).
+ */
+export function eventMessage(
+  event: { type: string; version: number; eventId: string; epoch: number; tags: Record<string, string> },
+  attributes: Record<string, string>,
+): PubSubMessage {
   return {
     data: Buffer.from(JSON.stringify(event)),
     attributes: {
@@ -102,30 +120,43 @@ export function toPubSubMessage(event: JobCompletedEvent): {
       type: event.type,
       version: String(event.version),
       eventId: event.eventId,
-      orchestrationId: event.orchestrationId,
-      jobName: event.jobName,
-      status: event.status,
+      ...attributes,
       epoch: String(event.epoch),
     },
   };
 }
 
-/** Parses and validates a received message body; throws `E11_INVALID_EVENT` naming the bad field. */
-export function parseJobCompletedEvent(data: Buffer | string): JobCompletedEvent {
+/**
+ * Parses an event message body with its schema; `E11_INVALID_EVENT` for text that is not JSON or a value
+ * that does not match, naming the bad field. `name` is the event's type, for the message.
+ */
+export function parseEventMessage<T extends z.ZodType>(
+  schema: T,
+  name: string,
+  data: Buffer | string,
+): z.infer<T> {
   let raw: unknown;
   try {
     raw = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
   } catch (error) {
-    throw new E11Error(ErrorCode.InvalidEvent, 'JobCompletedEvent message is not JSON.', { cause: error });
+    throw new E11Error(ErrorCode.InvalidEvent, `${name} message is not JSON.`, { cause: error });
   }
-  const result = jobCompletedEventSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
+    const path = issue?.path.join('.') ?? '';
     throw new E11Error(
       ErrorCode.InvalidEvent,
-      `Invalid JobCompletedEvent at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`,
-      { context: { path: issue?.path.join('.') ?? '' } },
+      `Invalid ${name} at '${path}': ${issue?.message ?? 'invalid'}.`,
+      {
+        context: { path },
+      },
     );
   }
   return result.data;
+}
+
+/** Parses and validates a received message body; throws `E11_INVALID_EVENT` naming the bad field. */
+export function parseJobCompletedEvent(data: Buffer | string): JobCompletedEvent {
+  return parseEventMessage(jobCompletedEventSchema, 'JobCompletedEvent', data);
 }

@@ -14,6 +14,7 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]{0,40}$/;
  * - `{prefix}orchestrations/{orchestrationId}/counters/{shard}` (sharded status counts)
  * - `{prefix}orchestrations/{orchestrationId}/completions/{epoch}` (completion marker)
  * - `{prefix}schedules/{id}` and `{prefix}schedules/{id}/runs/{runId}` (id: the name, or `{tenant}__{name}` encoded)
+ * - `{prefix}pipelines/{pipelineId}` (a pipeline, its stages and its end's event)
  * - `{prefix}maintenance/sweeper` (where the last sweep stopped)
  * - `{prefix}maintenance/launch-budget:{project}:{region}` (the region's run-request budget, shared)
  * - `{prefix}maintenance/concurrency:{tenant}:{key}` and its `slots/{orchestrationId}:{index}` (a
@@ -81,6 +82,14 @@ export class Collections {
 
   completion(orchestrationId: string, epoch: number): DocumentReference {
     return this.completions(orchestrationId).doc(String(epoch));
+  }
+
+  pipelines(): CollectionReference {
+    return this.firestore.collection(`${this.prefix}pipelines`);
+  }
+
+  pipeline(pipelineId: string): DocumentReference {
+    return this.pipelines().doc(pipelineId);
   }
 
   schedules(): CollectionReference {

@@ -11,7 +11,8 @@ import { JobStatus } from './status.js';
  * schema version). Readers parse what they load (`parseDocument`) and trust the types inside.
  */
 
-const timestamp = z.custom<Timestamp>(
+/** A Firestore Timestamp field. */
+export const timestamp = z.custom<Timestamp>(
   (value) =>
     typeof value === 'object' && value !== null && typeof (value as Timestamp).toMillis === 'function',
   'expected a Firestore Timestamp',

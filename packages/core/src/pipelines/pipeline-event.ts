@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { E11Error, ErrorCode } from '../errors.js';
+import { eventMessage, parseEventMessage, type PubSubMessage } from '../events/job-completed-event.js';
 
 import { PIPELINE_END_REASONS, type PipelineDoc, STAGE_STATUSES } from './pipeline-store.js';
 
@@ -75,45 +76,15 @@ export function buildPipelineCompletedEvent(pipeline: PipelineDoc): PipelineComp
 }
 
 /** The Pub/Sub message of a {@link PipelineCompletedEvent}. */
-export function toPipelineMessage(event: PipelineCompletedEvent): {
-  data: Buffer;
-  attributes: Record<string, string>;
-} {
-  return {
-    data: Buffer.from(JSON.stringify(event)),
-    attributes: {
-      ...event.tags,
-      type: event.type,
-      version: String(event.version),
-      eventId: event.eventId,
-      pipelineId: event.pipelineId,
-      pipelineName: event.pipelineName,
-      status: event.status,
-      epoch: String(event.epoch),
-    },
-  };
+export function toPipelineMessage(event: PipelineCompletedEvent): PubSubMessage {
+  return eventMessage(event, {
+    pipelineId: event.pipelineId,
+    pipelineName: event.pipelineName,
+    status: event.status,
+  });
 }
 
 /** Parses a PipelineCompletedEvent message body; `E11_INVALID_EVENT` naming the field otherwise. */
 export function parsePipelineCompletedEvent(data: Buffer | string): PipelineCompletedEvent {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
-  } catch (error) {
-    throw new E11Error(ErrorCode.InvalidEvent, 'PipelineCompletedEvent message is not JSON.', {
-      cause: error,
-    });
-  }
-  const result = pipelineCompletedEventSchema.safeParse(raw);
-  if (!result.success) {
-    const path = result.error.issues[0]?.path.join('.') ?? '';
-    throw new E11Error(
-      ErrorCode.InvalidEvent,
-      `Invalid PipelineCompletedEvent at '${path}': ${result.error.issues[0]?.message ?? 'invalid'}.`,
-      {
-        context: { path },
-      },
-    );
-  }
-  return result.data;
+  return parseEventMessage(pipelineCompletedEventSchema, 'PipelineCompletedEvent', data);
 }

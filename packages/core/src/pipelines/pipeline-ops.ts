@@ -319,20 +319,7 @@ export async function advancePipeline(
               });
       } catch (error) {
         if (!(error instanceof E11Error) || error.code !== ErrorCode.InvalidParams) throw error;
-        logger.warn(
-          { pipelineId, stage: state.name, err: redacted(pipeline, error.message) },
-          'A stage params function failed',
-        );
-        const end: PipelineEnd = {
-          status: 'Errored',
-          reason: 'paramsFailed',
-          failedStage: state.name,
-          error: redacted(pipeline, error.message),
-        };
-        await publishEnded(
-          context,
-          await failPipeline(store, at, { ...end, stageStatus: 'Errored' }, context.leaseMs),
-        );
+        await failParams(context, pipeline, stage, error);
         continue;
       }
       if (params.length === 0) {
@@ -366,16 +353,7 @@ export async function advancePipeline(
         // racing caller's kick-off of this stage (same idempotency key) is not a mistake.
         if (!(error instanceof E11Error) || error.retryable || !isStageMistake(error.code)) throw error;
         if (await findOrchestration(store, state.orchestrationId)) return { outcome: 'running', stage };
-        const end: PipelineEnd = {
-          status: 'Errored',
-          reason: 'paramsFailed',
-          failedStage: state.name,
-          error: redacted(pipeline, error.message),
-        };
-        await publishEnded(
-          context,
-          await failPipeline(store, at, { ...end, stageStatus: 'Errored' }, context.leaseMs),
-        );
+        await failParams(context, pipeline, stage, error);
         continue;
       }
       logger.info(
@@ -404,6 +382,24 @@ export async function advancePipeline(
     });
     if (finished.outcome === 'ended') await publishEnded(context, finished);
   }
+}
+
+/** Ends the pipeline `Errored` (`paramsFailed`) at `stage`, whose params or kick-off were refused, and publishes its event. */
+async function failParams(
+  context: PipelineContext,
+  pipeline: PipelineDoc,
+  stage: number,
+  error: E11Error,
+): Promise<void> {
+  const name = pipeline.stages[stage]?.name ?? String(stage);
+  const message = redacted(pipeline, error.message);
+  context.logger.warn({ pipelineId: pipeline.id, stage: name, err: message }, 'A stage could not start');
+  const at = { pipelineId: pipeline.id, epoch: pipeline.epoch, stage };
+  const end = { status: 'Errored', reason: 'paramsFailed', failedStage: name, error: message } as const;
+  await publishEnded(
+    context,
+    await failPipeline(context.store, at, { ...end, stageStatus: 'Errored' }, context.leaseMs),
+  );
 }
 
 /** `text` with the values of the pipeline input's sensitive keys redacted. */

@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto';
 
-import { FieldValue, Timestamp, type Transaction } from '@google-cloud/firestore';
+import {
+  type CollectionReference,
+  type DocumentReference,
+  type DocumentSnapshot,
+  FieldValue,
+  Timestamp,
+  type Transaction,
+} from '@google-cloud/firestore';
 import { z } from 'zod';
 
 import { E11Error, ErrorCode } from '../errors.js';
-import { statusCountsSchema } from '../model/documents.js';
+import { statusCountsSchema, timestamp } from '../model/documents.js';
 import { parseDocument } from '../model/parse.js';
 import { publishBackoffMs } from '../store/completion-marker.js';
 import { now, type Store } from '../store/store.js';
-
-const timestamp = z.custom<Timestamp>(
-  (value) =>
-    typeof value === 'object' && value !== null && typeof (value as Timestamp).toMillis === 'function',
-  'expected a Firestore Timestamp',
-);
 
 export const PIPELINE_STATUSES = ['InProgress', 'Completed', 'Errored', 'Cancelled'] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
@@ -99,16 +100,16 @@ export const pipelineDocSchema = z.object({
 export type PipelineDoc = z.infer<typeof pipelineDocSchema>;
 
 /** A pipeline's document reference. */
-export function pipelineRef(store: Store, pipelineId: string) {
-  return store.firestore.collection(`${store.collections.prefix}pipelines`).doc(pipelineId);
+export function pipelineRef(store: Store, pipelineId: string): DocumentReference {
+  return store.collections.pipeline(pipelineId);
 }
 
 /** The pipelines collection. */
-export function pipelinesCollection(store: Store) {
-  return store.firestore.collection(`${store.collections.prefix}pipelines`);
+export function pipelinesCollection(store: Store): CollectionReference {
+  return store.collections.pipelines();
 }
 
-function parsePipeline(store: Store, snapshot: FirebaseFirestore.DocumentSnapshot): PipelineDoc | undefined {
+function parsePipeline(store: Store, snapshot: DocumentSnapshot): PipelineDoc | undefined {
   if (!snapshot.exists) return undefined;
   const doc = parseDocument(pipelineDocSchema, snapshot);
   // A tenant-scoped store sees its own tenant's pipelines only.
@@ -181,6 +182,15 @@ function endFields(store: Store, pipeline: PipelineDoc, end: PipelineEnd, leaseM
   return { fields, holder };
 }
 
+/** The pipeline in `tx`; `E11_UNKNOWN_PIPELINE` when it does not exist (or is another tenant's). */
+async function readOrThrow(tx: Transaction, store: Store, pipelineId: string): Promise<PipelineDoc> {
+  const pipeline = parsePipeline(store, await tx.get(pipelineRef(store, pipelineId)));
+  if (!pipeline) {
+    throw new E11Error(ErrorCode.UnknownPipeline, `No pipeline ${pipelineId}.`, { context: { pipelineId } });
+  }
+  return pipeline;
+}
+
 /** Reads the pipeline in `tx` and checks it is still at `stage` of `epoch`, running. */
 async function readAt(
   tx: Transaction,
@@ -248,11 +258,7 @@ export async function cancelPipelineDoc(
   leaseMs: number,
 ): Promise<EndedPipeline | undefined> {
   return store.firestore.runTransaction(async (tx) => {
-    const pipeline = parsePipeline(store, await tx.get(pipelineRef(store, pipelineId)));
-    if (!pipeline)
-      throw new E11Error(ErrorCode.UnknownPipeline, `No pipeline ${pipelineId}.`, {
-        context: { pipelineId },
-      });
+    const pipeline = await readOrThrow(tx, store, pipelineId);
     if (pipeline.status !== 'InProgress') return undefined;
     const stages = pipeline.stages.map((stage, index) =>
       index === pipeline.current && stage.status === 'InProgress'
@@ -277,11 +283,7 @@ export async function cancelPipelineDoc(
  */
 export async function reopenPipeline(store: Store, pipelineId: string): Promise<PipelineDoc> {
   return store.firestore.runTransaction(async (tx) => {
-    const pipeline = parsePipeline(store, await tx.get(pipelineRef(store, pipelineId)));
-    if (!pipeline)
-      throw new E11Error(ErrorCode.UnknownPipeline, `No pipeline ${pipelineId}.`, {
-        context: { pipelineId },
-      });
+    const pipeline = await readOrThrow(tx, store, pipelineId);
     if (pipeline.status === 'InProgress' || pipeline.status === 'Completed') {
       throw new E11Error(
         ErrorCode.InvalidState,
