@@ -290,7 +290,7 @@ describe('pipelines on the local stack', () => {
     expect((await acme.getPipeline(pipelineId)).tenant).toBe('acme');
   }, 120_000);
 
-  it('refuses an unregistered pipeline or first-stage params that throw at startPipeline, writing nothing', async () => {
+  it('refuses an unregistered pipeline, first-stage params that throw or a missing topic at startPipeline, writing nothing', async () => {
     const { definePipeline } = await import('@e11/sdk');
     const stranger = definePipeline({
       name: 'stranger',
@@ -306,6 +306,15 @@ describe('pipelines on the local stack', () => {
       .catch((error: unknown) => error);
     expect(isE11Error(bad, 'E11_INVALID_PARAMS')).toBe(true);
     expect((bad as Error).message).toContain('count must be >= 0, got -1');
+    // The first stage's kick-off is checked before anything is written: a topic that does not exist.
+    const noTopic = await suite.service
+      .startPipeline(
+        checked,
+        { ledger: join(dir, 'checked'), count: 1, failing: [] },
+        { topic: 'no-such-topic' },
+      )
+      .catch((error: unknown) => error);
+    expect(isE11Error(noTopic, 'E11_UNKNOWN_TOPIC')).toBe(true);
     expect((await store.firestore.collection(`${store.collections.prefix}pipelines`).get()).size).toBe(
       pipelinesBefore,
     );

@@ -82,8 +82,8 @@ export {
   saveSchedule,
   setScheduleEnabled,
 } from './schedules/schedule-store.js';
+export { type AdvanceOutcome } from './pipelines/advance-pipeline.js';
 export {
-  type AdvanceOutcome,
   type StartPipelineOptions,
   type StartPipelineResult,
 } from './pipelines/pipeline-ops.js';

@@ -25,13 +25,12 @@ import type { EndReason } from '../model/documents.js';
 import type { JobParams } from '../model/json.js';
 import type { JsonValue } from '../model/json.js';
 import type { StatusCounts } from '../model/status.js';
+import { advancePipeline, type AdvanceOutcome } from '../pipelines/advance-pipeline.js';
 import { PipelineRegistry, pipelinesFromEnv } from '../pipelines/definition.js';
 import type { PipelineDefinition } from '../pipelines/definition.js';
+import type { PipelineContext } from '../pipelines/pipeline-context.js';
 import {
-  advancePipeline,
-  type AdvanceOutcome,
   cancelPipeline,
-  type PipelineContext,
   retryPipeline,
   startPipeline,
   type StartPipelineOptions,
@@ -53,7 +52,7 @@ import {
   retryFailedJobs,
 } from './failure-ops.js';
 import { JobDefinitions, type JobReference } from './job-definitions.js';
-import { kickOff, type KickOffContext, type KickOffResult } from './kick-off.js';
+import { kickOff, type KickOffContext, type KickOffResult, validateKickOff } from './kick-off.js';
 import type { LaunchContext, LaunchReport } from './launch-jobs.js';
 import { type KickOffOptions, type OrchestrationServiceOptions, validateTenant } from './options.js';
 import {
@@ -399,6 +398,9 @@ export class Engine {
         return {
           kickOffStage: (job, params, options, pipeline) =>
             kickOff(engine.#kickOffContext(), job, params, options, pipeline),
+          validateStage: async (job, params, options) => {
+            await validateKickOff(engine.#kickOffContext(), job, params, options);
+          },
           cancel: (orchestrationId) => engine.cancel(orchestrationId),
           retryFailed: (orchestrationId, options) => engine.retryFailed(orchestrationId, options),
         };
