@@ -83,10 +83,7 @@ export {
   setScheduleEnabled,
 } from './schedules/schedule-store.js';
 export { type AdvanceOutcome } from './pipelines/advance-pipeline.js';
-export {
-  type StartPipelineOptions,
-  type StartPipelineResult,
-} from './pipelines/pipeline-ops.js';
+export { type StartPipelineOptions, type StartPipelineResult } from './pipelines/pipeline-ops.js';
 export {
   assertPipelineId,
   getPipelineInfo,
