@@ -14,6 +14,7 @@ import { initializeTestEnvironment } from '@firebase/rules-unit-testing';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { setLogLevel } from 'firebase/firestore';
 import { pino } from 'pino';
+import { lastValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { answerOf, dumpFirestore, httpAnswer, observe } from './attacker/answers.js';
@@ -49,6 +50,7 @@ import {
   TENANT_B,
 } from './attacker/tenant-a.js';
 import { PayJob } from './fixtures/src/attacker-jobs.js';
+import { payPipeline } from './fixtures/src/attacker-pipelines.js';
 import { captureIo } from './helpers/capture.js';
 import { runBuiltCli } from './helpers/cli.js';
 import { stackService, suiteEmulators, testProjectId } from './helpers/project.js';
@@ -64,6 +66,7 @@ import { stackService, suiteEmulators, testProjectId } from './helpers/project.j
  * every process's logs, Pub/Sub, Firestore outside A's params).
  */
 const ENTRYPOINT = fileURLToPath(new URL('./fixtures/dist/attacker-entrypoint.js', import.meta.url));
+const PIPELINES = fileURLToPath(new URL('./fixtures/dist/attacker-pipelines.js', import.meta.url));
 const RULES = readFileSync(fileURLToPath(new URL('../firestore.rules', import.meta.url)), 'utf8');
 const projectId = testProjectId('attacker');
 const TOPIC = 'attacker-completed';
@@ -82,8 +85,8 @@ let subscription: Subscription;
 const messages: string[] = [];
 const servers: { close(): Promise<void> }[] = [];
 
-/** A's orchestration and jobs, once kicked off. */
-const a = { orchestrationId: '', jobIds: [] as string[] };
+/** A's orchestration and jobs, once kicked off, and A's pipeline. */
+const a = { orchestrationId: '', jobIds: [] as string[], pipelineId: '' };
 
 function sink(append: (text: string) => void): Writable {
   return new Writable({
@@ -123,6 +126,7 @@ beforeAll(async () => {
       },
     },
     functionsEnv: { E11_LOG_LEVEL: 'debug' },
+    pipelinesModule: PIPELINES,
     topics: [TOPIC],
     // As in production, a sweeper backs the trigger: this suite is about isolation, and under a full
     // suite's load one trigger delivery can fail all its retries (e2e-flow checks the trigger alone).
@@ -137,7 +141,7 @@ beforeAll(async () => {
   root = stackService(
     stack,
     { projectId, firestore, pubsub, defaultTopic: TOPIC },
-    { logger, jobs: [PayJob] },
+    { logger, jobs: [PayJob], pipelines: [payPipeline] },
   );
   aService = root.forTenant(TENANT_A);
   bService = root.forTenant(TENANT_B);
@@ -175,10 +179,20 @@ beforeAll(async () => {
     params: A_PARAMS as unknown as JobParams[],
     kickOff: { tags: { account: TAG_VALUE } },
   });
+  // A's pipeline: the same payments, as the input of a one-stage pipeline (stored with the pipeline).
+  const started = await aService.startPipeline(
+    payPipeline,
+    { payments: A_PARAMS as unknown as JobParams[] },
+    { tags: { account: TAG_VALUE } },
+  );
+  a.pipelineId = started.pipelineId;
   // A's own results wait for the end (and are one of A's legitimate reads).
   const results = await aService.getJobResults(a.orchestrationId, { timeoutMs: 30_000 });
   captures.push({ source: 'A: getJobResults', audience: 'a', text: JSON.stringify(results) });
   await eventOrExplain(aEnded);
+  // The pipeline's end (its event published): one of A's legitimate reads too.
+  const pipelineEnd = await lastValueFrom(aService.watchPipeline(a.pipelineId).pipe(timeout(60_000)));
+  captures.push({ source: 'A: watchPipeline', audience: 'a', text: JSON.stringify(pipelineEnd) });
 });
 
 /** Waits for A's event; past 60 s, fails with what the trigger path and the store say instead of hanging. */
@@ -214,6 +228,7 @@ function markers(): Marker[] {
     marker("A's result", RECEIPT),
     marker("A's tag value", TAG_VALUE),
     marker("A's orchestration id", a.orchestrationId),
+    marker("A's pipeline id", a.pipelineId),
     ...a.jobIds.map((id, i) => marker(`A's job id #${i}`, id)),
   ];
 }
@@ -248,7 +263,7 @@ describe('tenant B against tenant A', () => {
   });
 
   it("gets B, through every attempt, exactly what an unknown id gets and no byte of A's", async () => {
-    const supplied = [a.orchestrationId, ...a.jobIds];
+    const supplied = [a.orchestrationId, ...a.jobIds, a.pipelineId];
     const leaks: string[] = [];
     const got: Capture[] = [];
     const bDashboard = await createDashboardServer(bService, { port: 0 });
@@ -282,6 +297,7 @@ describe('tenant B against tenant A', () => {
           orchestrationId: a.orchestrationId,
           jobId: a.jobIds[1] as string,
           schedule: A_SCHEDULE,
+          pipelineId: a.pipelineId,
         };
         const answer = await attempt.run(target);
         const names = attempt.namesIds ?? attempt.ids !== 'none';
@@ -298,11 +314,13 @@ describe('tenant B against tenant A', () => {
             id: target.orchestrationId,
             job: target.jobId,
             schedule: target.schedule,
+            pipeline: target.pipelineId,
           });
           const theirs = normalizeIds(reference.outcome, {
             id: unknown.orchestrationId,
             job: unknown.jobId,
             schedule: unknown.schedule,
+            pipeline: unknown.pipelineId,
           });
           if (mine !== theirs)
             leaks.push(
@@ -340,6 +358,8 @@ describe('tenant B against tenant A', () => {
     await own('schedules list', () => aService.schedules.list());
     await own('listDeadLetters', () => aService.listDeadLetters());
     await own('watchJobs', async () => (await observe(aService.watchJobs(a.orchestrationId))).bytes);
+    await own('getPipeline', () => aService.getPipeline(a.pipelineId));
+    await own('listPipelines', () => aService.listPipelines());
 
     // A's dashboard: its JSON and its SSE stream, replaying the job changes.
     const aDashboard = await createDashboardServer(aService, { port: 0 });
@@ -350,6 +370,8 @@ describe('tenant B against tenant A', () => {
       `/api/orchestrations/${a.orchestrationId}`,
       `/api/orchestrations/${a.orchestrationId}/failures`,
       '/api/metrics',
+      '/api/pipelines',
+      `/api/pipelines/${a.pipelineId}`,
     ]) {
       const answer = await httpAnswer(`${base}${path}`);
       outputs.push({ source: `A: dashboard ${path}`, audience: 'a', text: answer.bytes });
@@ -378,6 +400,7 @@ describe('tenant B against tenant A', () => {
       ['dlq', 'list', '--orchestration', a.orchestrationId],
       ['--json', 'dlq', 'list'],
       ['--json', 'status', a.orchestrationId],
+      ['--json', 'pipeline', 'status', a.pipelineId],
     ]) {
       const io = captureIo();
       const code = await runCli(args, io, () => root.forTenant(TENANT_A));
@@ -412,6 +435,8 @@ describe('tenant B against tenant A', () => {
         if ((field === 'params' || field === 'checkpoint') && /\/jobs\/[^/]+$/.test(path)) continue;
         // A schedule's params, stored as given for its runs (every read redacts them).
         if (field === 'params' && /schedules\/[^/]+$/.test(path)) continue;
+        // A pipeline's input, stored as given for its stages' params (every read redacts it).
+        if (field === 'input' && /pipelines\/[^/]+$/.test(path)) continue;
         outputs.push({ source: `Firestore ${path} .${field}`, audience: 'a', text: JSON.stringify(value) });
       }
     }
@@ -428,6 +453,8 @@ describe('tenant B against tenant A', () => {
     expect(all(/^A: getJobResults/)).toContain(RECEIPT);
     expect(all(/^A: dashboard SSE/)).toContain('event: job');
     expect(all(/^Firestore /)).toContain(TAG_VALUE);
+    expect(all(/^A: getPipeline/)).toContain('pay-batch');
+    expect(all(/^A: dashboard \/api\/pipelines\//)).toContain(a.pipelineId);
 
     const leaks = scan(outputs);
     report(outputs, leaks);

@@ -33,8 +33,8 @@ export interface AttackContext {
   root: OrchestrationService;
   /** B's tenant-scoped service. */
   b: OrchestrationService;
-  /** A's orchestration and job ids (what B guessed or was leaked). */
-  a: { orchestrationId: string; jobIds: string[] };
+  /** A's orchestration, job and pipeline ids (what B guessed or was leaked). */
+  a: { orchestrationId: string; jobIds: string[]; pipelineId: string };
   /** Base URL of a dashboard served for B. */
   dashboard: string;
   /** Base URL of an SSE handler served for B. */
@@ -49,11 +49,17 @@ export interface Target {
   jobId: string;
   /** A schedule name (A's own, or one that never existed). */
   schedule: string;
+  pipelineId: string;
 }
 
 /** What a random id that never existed gets: the reference for every id-based attempt. */
 export function unknownTarget(): Target {
-  return { orchestrationId: randomUUID(), jobId: randomUUID(), schedule: `nope-${randomUUID().slice(0, 8)}` };
+  return {
+    orchestrationId: randomUUID(),
+    jobId: randomUUID(),
+    schedule: `nope-${randomUUID().slice(0, 8)}`,
+    pipelineId: randomUUID(),
+  };
 }
 
 /** One named attempt of tenant B. */
@@ -102,7 +108,7 @@ export function serviceAttempts(ctx: AttackContext): Attempt[] {
     ids: Attempt['ids'] = 'unknown',
   ): Attempt => ({ name, ids, run: (t) => httpAnswer(path(t), init) });
   const cli = (args: (t: Target) => string[], ids: Attempt['ids'] = 'unknown'): Attempt => ({
-    name: `cli e11 ${args({ orchestrationId: '<id>', jobId: '<job>', schedule: '<schedule>' }).join(' ')}`,
+    name: `cli e11 ${args({ orchestrationId: '<id>', jobId: '<job>', schedule: '<schedule>', pipelineId: '<pipeline>' }).join(' ')}`,
     ids,
     run: (t) => cliAsB(ctx.root, args(t)),
   });
@@ -142,6 +148,24 @@ export function serviceAttempts(ctx: AttackContext): Attempt[] {
     sdk('getMetrics', () => bService.getMetrics(), 'none'),
     sdk('getMetrics jobName', () => bService.getMetrics({ jobName: 'pay' }), 'none'),
     sdk('listDeadLetters', () => bService.listDeadLetters(), 'none'),
+    // A's pipeline (its one stage runs A's payments).
+    ...[
+      sdk('getPipeline', (t) => bService.getPipeline(t.pipelineId)),
+      {
+        name: 'sdk watchPipeline',
+        ids: 'unknown' as const,
+        run: (t: Target) => observe(bService.watchPipeline(t.pipelineId)),
+      },
+      sdk('cancelPipeline', (t) => bService.cancelPipeline(t.pipelineId)),
+      sdk('retryPipeline', (t) => bService.retryPipeline(t.pipelineId)),
+      http('dashboard GET /api/pipelines/:id', (t) => `${d}/api/pipelines/${t.pipelineId}`),
+      cli((t) => ['pipeline', 'status', t.pipelineId]),
+      cli((t) => ['pipeline', 'cancel', t.pipelineId]),
+      cli((t) => ['pipeline', 'retry', t.pipelineId]),
+    ].map((attempt): Attempt => ({ ...attempt, unknownCode: 'E11_UNKNOWN_PIPELINE' })),
+    sdk('listPipelines', () => bService.listPipelines({ limit: 100 }), 'none'),
+    http('dashboard GET /api/pipelines', () => `${d}/api/pipelines?limit=100`, {}, 'none'),
+    cli(() => ['--json', 'pipeline', 'list'], 'none'),
     // SSE handler served for B.
     http('sse', (t) => `${ctx.sse}/orchestrations/${t.orchestrationId}/events`),
     http('sse Last-Event-ID', (t) => `${ctx.sse}/orchestrations/${t.orchestrationId}/events`, {

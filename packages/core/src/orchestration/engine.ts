@@ -398,6 +398,8 @@ export class Engine {
         return {
           kickOffStage: (job, params, options, pipeline) =>
             kickOff(engine.#kickOffContext(), job, params, options, pipeline),
+          declaredSensitiveKeys: (job) =>
+            engine.#jobDefinitions.resolve(job, undefined).declared?.sensitiveKeys ?? [],
           validateStage: async (job, params, options) => {
             await validateKickOff(engine.#kickOffContext(), job, params, options);
           },

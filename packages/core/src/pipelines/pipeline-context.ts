@@ -22,6 +22,8 @@ export interface StageEngine {
     options: KickOffOptions,
     pipeline: PipelineStageRef,
   ): Promise<KickOffResult>;
+  /** The sensitive keys the job class registered under `job` declares (the `jobs` option); [] for others. */
+  declaredSensitiveKeys(job: string): readonly string[];
   /** Checks a stage's kick-off as `kickOffJob` would (params, options, topic), writing nothing. */
   validateStage(job: string, params: readonly JobParams[], options: KickOffOptions): Promise<void>;
   cancel(orchestrationId: string): Promise<unknown>;

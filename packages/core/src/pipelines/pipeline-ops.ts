@@ -75,6 +75,15 @@ export async function startPipeline(
     });
   }
   if (options.tags !== undefined) validateTags(options.tags);
+  const { sensitiveKeys } = options;
+  if (
+    sensitiveKeys !== undefined &&
+    (!Array.isArray(sensitiveKeys) || !sensitiveKeys.every((k) => typeof k === 'string'))
+  ) {
+    throw new E11Error(ErrorCode.InvalidOptions, 'sensitiveKeys: must be an array of key names.', {
+      context: { path: 'sensitiveKeys' },
+    });
+  }
   const pipelineId =
     options.idempotencyKey === undefined
       ? randomUUID()
@@ -101,7 +110,14 @@ export async function startPipeline(
     tenant: store.tenant,
     tags,
     topic: options.topic ?? context.defaultTopic,
-    sensitiveKeys: [...(options.sensitiveKeys ?? [])],
+    // The given keys and those the stages' registered job classes declare: the stored input holds the
+    // stages' params, and every read of the pipeline redacts them.
+    sensitiveKeys: [
+      ...new Set([
+        ...(sensitiveKeys ?? []),
+        ...known.stages.flatMap((stage) => context.engineFor(store.tenant).declaredSensitiveKeys(stage.job)),
+      ]),
+    ],
     idempotencyKey: options.idempotencyKey ?? null,
     input: inputText,
     status: 'InProgress',
