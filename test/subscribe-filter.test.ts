@@ -134,4 +134,25 @@ describe('subscribeToJobCompleted', () => {
       await pubsub.subscription(name).delete();
     }
   });
+
+  it('gives the subscription it creates an expiration policy (a day by default), so a crashed consumer leaks nothing for long', async () => {
+    const { pubsub, topic } = harness;
+    const subscription = await subscribeToJobCompleted(pubsub, { topic }, () => undefined);
+    const longer = await subscribeToJobCompleted(pubsub, { topic, expireAfterIdle: '7d' }, () => undefined);
+    try {
+      const [metadata] = await pubsub.subscription(subscription.subscriptionName).getMetadata();
+      expect(Number(metadata.expirationPolicy?.ttl?.seconds)).toBe(86_400);
+      const [custom] = await pubsub.subscription(longer.subscriptionName).getMetadata();
+      expect(Number(custom.expirationPolicy?.ttl?.seconds)).toBe(7 * 86_400);
+    } finally {
+      await subscription.close();
+      await longer.close();
+    }
+    const tooShort = await subscribeToJobCompleted(
+      pubsub,
+      { topic, expireAfterIdle: '1h' },
+      () => undefined,
+    ).catch((error: unknown) => error);
+    expect(isE11Error(tooShort, 'E11_INVALID_OPTIONS')).toBe(true);
+  });
 });

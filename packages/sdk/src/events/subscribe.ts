@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 
 import {
+  createLogger,
+  type Duration,
   E11Error,
   ErrorCode,
-  createLogger,
   type Logger,
   type JobCompletedEvent,
   parseJobCompletedEvent,
   parsePipelineCompletedEvent,
   type PipelineCompletedEvent,
+  toMs,
 } from '@e11/core';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 
@@ -60,6 +62,12 @@ export type JobCompletedSource =
       topic: string;
       /** Name of the subscription to create. @default `e11-job-completed-{uuid}` */
       subscriptionName?: string;
+      /**
+       * Pub/Sub deletes the created subscription after this long without a subscriber (its expiration
+       * policy), so a consumer that crashed before `close()` leaks nothing for long. At least a day
+       * (Pub/Sub's minimum). @default '1d'
+       */
+      expireAfterIdle?: Duration;
     };
 
 /** A running subscriber. */
@@ -193,7 +201,20 @@ async function subscribeToEvents<E>(
       options.filter && typeof options.filter !== 'function'
         ? jobCompletedFilterExpression(options.filter)
         : undefined;
-    await pubsub.topic(source.topic).createSubscription(name, filter ? { filter } : {});
+    const ttlSeconds = Math.ceil(toMs(source.expireAfterIdle ?? '1d', 'expireAfterIdle') / 1_000);
+    if (ttlSeconds < 86_400) {
+      throw new E11Error(
+        ErrorCode.InvalidOptions,
+        "expireAfterIdle: must be at least 1 day (Pub/Sub's minimum).",
+        {
+          context: { path: 'expireAfterIdle' },
+        },
+      );
+    }
+    await pubsub.topic(source.topic).createSubscription(name, {
+      ...(filter ? { filter } : {}),
+      expirationPolicy: { ttl: { seconds: ttlSeconds } },
+    });
     subscription = pubsub.subscription(name, { flowControl });
     created = true;
   }
