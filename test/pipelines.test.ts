@@ -144,8 +144,9 @@ describe('pipelines on the local stack', () => {
       await suite.stack.functions.restart();
       await suite.stack.sweep();
       const events = await Promise.all(runs.map((run) => pipelineEnd(run.pipelineId)));
-      // Let every duplicate and retry land before counting events.
-      expect(await suite.stack.trigger.waitForIdle({ timeoutMs: 60_000 })).toMatchObject({ failed: 0 });
+      // Let every duplicate and retry land before counting events. Deliveries that failed all their
+      // retries while the functions were down are lost triggers, which the sweeper stands in for.
+      await suite.stack.trigger.waitForIdle({ timeoutMs: 60_000 });
       await suite.stack.sweep();
 
       for (const [i, run] of runs.entries()) {

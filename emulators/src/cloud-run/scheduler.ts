@@ -5,6 +5,7 @@ import type { CloudRunEmulatorLogger, TaskOutputInfo } from './interfaces.js';
 import { buildTaskEnv, resolveCommand } from './task-env.js';
 import type { TaskProcess, TaskProcessExit } from './task-process.js';
 import { signalGroup, startTaskProcess } from './task-process.js';
+import { TaskReaper } from './task-reaper.js';
 
 /** What the scheduler needs from the emulator. */
 export interface SchedulerOptions {
@@ -33,6 +34,8 @@ export class TaskScheduler {
   private pumpScheduled = false;
   private stopping = false;
   private started = 0;
+  /** Kills the live task groups if this process dies without stopping the emulator (SIGKILL included). */
+  private readonly reaper = new TaskReaper();
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -99,6 +102,7 @@ export class TaskScheduler {
     this.stopping = true;
     for (const execution of executions) this.cancel(execution, 'stopped', graceMs);
     await Promise.all([...this.live].map((proc) => proc.exited));
+    this.reaper.close();
   }
 
   /** SIGKILL to every live process group, synchronously: the last resort when the host process exits. */
@@ -187,7 +191,10 @@ export class TaskScheduler {
     task.timedOut = false;
     task.startTimeMs = now;
     task.completionTimeMs = undefined;
-    if (proc.pid !== undefined) task.pids.push(proc.pid);
+    if (proc.pid !== undefined) {
+      task.pids.push(proc.pid);
+      this.reaper.watch(proc.pid);
+    }
     execution.startTimeMs ??= now;
     touch(execution);
     this.options.logger.debug(
@@ -222,6 +229,7 @@ export class TaskScheduler {
   ): void {
     this.clearTimers(task);
     this.live.delete(proc);
+    if (proc.pid !== undefined) this.reaper.forget(proc.pid);
     task.process = undefined;
     task.lastResult = { ...exit, timedOut: task.timedOut };
     this.releaseSlot(execution, task);
