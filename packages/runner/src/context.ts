@@ -15,8 +15,8 @@ import { toStoredJson } from './stored-json.js';
  * What a job's `run` receives besides its params: identity, the abort signal, a logger, progress,
  * heartbeat and checkpoints. `P` is the params type, `C` the checkpoint type.
  *
- * The issue sketches `ctx.checkpoint(state)` for saving and `ctx.checkpoint` for reading; a property
- * and a method cannot share one name, so reading is `ctx.checkpoint` and saving is `ctx.saveCheckpoint(state)`.
+ * Checkpoints: reading is `ctx.checkpoint` and saving is `ctx.saveCheckpoint(state)` (a property and a
+ * method cannot share one name).
  */
 export interface JobContext<P = JobParams, C = unknown> {
   readonly orchestrationId: string;

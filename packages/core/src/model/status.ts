@@ -1,5 +1,5 @@
 /**
- * Job and orchestration statuses. The seed's three — `InProgress`, `Completed`, `Errored` — are the
+ * Job and orchestration statuses. Three — `InProgress`, `Completed`, `Errored` — are the stable
  * public contract; `Pending` (registered, not started yet) and `Cancelled` complete the state machine:
  *
  * ```

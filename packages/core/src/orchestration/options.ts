@@ -126,7 +126,7 @@ export interface KickOffOptions {
   topic?: string;
   /** The same key always maps to the same orchestration: a repeated or concurrent call launches nothing twice. */
   idempotencyKey?: string;
-  /** `per-job`: one execution per parameter set (the seed's model). `array`: one execution with taskCount = N. @default 'per-job' */
+  /** `per-job`: one execution per parameter set (the default). `array`: one execution with taskCount = N. @default 'per-job' */
   mode?: 'per-job' | 'array';
   /** Launch requests in flight at once for this kick-off. @default the service's launch.concurrency */
   launchConcurrency?: number;

@@ -31,7 +31,7 @@ export interface JobFailure<P extends JobParams = JobParams> {
   deadLettered: boolean;
 }
 
-/** `[successes, failures]`, with `null` for failures when nothing failed (the seed's contract). */
+/** `[successes, failures]`, with `null` for failures when nothing failed (a stable contract). */
 export type JobResults<R = unknown, P extends JobParams = JobParams> = [
   JobSuccess<R, P>[],
   JobFailure<P>[] | null,
