@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
+
+import { isAlive, stillAliveAfter } from './helpers/processes.js';
 
 /**
  * The local Cloud Run emulator's promise that no task process outlives its host, even when the host is
@@ -25,28 +26,6 @@ const emulator = await startCloudRunEmulator({
 const jobs = new JobsClient(cloudRunClientOptions(emulator));
 await jobs.runJob({ name: 'projects/demo-e11/locations/us-central1/jobs/long' });
 `;
-
-/** Whether a process exists and is not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/** Resolves once none of `pids` is alive: polls the process table (the signal itself), up to `ms`. */
-async function gone(pids: number[], ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return pids.filter(isAlive);
-}
 
 let host: ChildProcess | undefined;
 const started: number[] = [];
@@ -73,6 +52,6 @@ describe('the Cloud Run emulator when its host is SIGKILLed', () => {
     started.push(...pids);
     expect(pids.every(isAlive)).toBe(true);
     host.kill('SIGKILL');
-    expect(await gone(pids, 10_000)).toEqual([]);
+    expect(await stillAliveAfter(pids, 10_000)).toEqual([]);
   });
 });

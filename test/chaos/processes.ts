@@ -1,12 +1,4 @@
-/** Whether a process with this id still exists. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { stillAliveAfter } from '../helpers/processes.js';
 
 /**
  * After the stack stopped: every task process the Cloud Run emulator started has exited, and the
@@ -16,13 +8,7 @@ export async function leftoverProcesses(
   taskPids: readonly number[],
   functionsRunning: boolean,
 ): Promise<string[]> {
-  const deadline = Date.now() + 5_000;
-  let left = taskPids.filter(alive);
-  while (left.length > 0 && Date.now() < deadline) {
-    // An exit is reported by the OS, not to us: poll it, bounded.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    left = left.filter(alive);
-  }
+  const left = await stillAliveAfter(taskPids, 5_000);
   return [
     ...left.map((pid) => `process ${pid} (a task) left behind`),
     ...(functionsRunning ? ['the functions server left behind'] : []),
