@@ -92,4 +92,4 @@ export {
   type PipelineStageInfo,
   toPipelineInfo,
 } from './pipelines/pipeline-views.js';
-export { findPipeline, pipelineRef } from './pipelines/pipeline-store.js';
+export { findPipeline } from './pipelines/pipeline-store.js';

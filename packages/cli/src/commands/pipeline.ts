@@ -41,7 +41,7 @@ export function describePipeline(info: PipelineInfo): string[] {
         stage.onFailure,
         stage.status,
         stageCounts(stage),
-        stage.status === 'Waiting' || stage.status === 'Skipped' ? '-' : stage.orchestrationId,
+        stage.hasOrchestration ? stage.orchestrationId : '-',
       ]),
     ),
   ];

@@ -91,12 +91,6 @@ async function authorized(context: ApiContext, req: IncomingMessage, id: string)
   return info;
 }
 
-/** Whether a stage has (or had) an orchestration: it started, and not with params that failed. */
-function hasOrchestration(info: PipelineInfo, stage: PipelineInfo['stages'][number]): boolean {
-  if (stage.status === 'Waiting' || stage.status === 'Skipped') return false;
-  return !(info.endReason === 'paramsFailed' && info.failedStage === stage.name);
-}
-
 /**
  * Whether `authorize` lets the request see a pipeline. Its stages' orchestrations carry its tags and
  * tenant, so they decide: every one that exists must be allowed, and one must exist (a pipeline with
@@ -110,7 +104,7 @@ async function pipelineAllowed(
   if (context.authorizesAll) return true;
   const found = await Promise.all(
     info.stages
-      .filter((stage) => hasOrchestration(info, stage))
+      .filter((stage) => stage.hasOrchestration)
       .map(async (stage) =>
         context.service.getOrchestration(stage.orchestrationId).catch((error: unknown) => {
           if (isE11Error(error, ErrorCode.UnknownOrchestration)) return null;

@@ -12,8 +12,8 @@ import { validateJobName } from '../validate/job-name.js';
  * What a stage's failed jobs do to the pipeline: `fail` ends it `Errored` after the stage; `continue`
  * gives the next stage the successes and the failures; `ignore-failures` gives it the successes only.
  */
-export type StageFailureMode = 'fail' | 'continue' | 'ignore-failures';
-export const STAGE_FAILURE_MODES: readonly StageFailureMode[] = ['fail', 'continue', 'ignore-failures'];
+export const STAGE_FAILURE_MODES = ['fail', 'continue', 'ignore-failures'] as const;
+export type StageFailureMode = (typeof STAGE_FAILURE_MODES)[number];
 
 /** The kick-off options a stage may set for its orchestration; tags, topic, tenant and sensitive keys come from the pipeline. */
 export type StageKickOffOptions = Pick<
@@ -138,7 +138,7 @@ export function definePipeline<I extends JsonValue = JsonValue>(
       );
     }
     const onFailure = stage.onFailure ?? 'fail';
-    if (!STAGE_FAILURE_MODES.includes(onFailure)) {
+    if (!(STAGE_FAILURE_MODES as readonly string[]).includes(onFailure)) {
       throw invalid(
         `${path}.onFailure: must be one of ${STAGE_FAILURE_MODES.join(', ')}.`,
         `${path}.onFailure`,

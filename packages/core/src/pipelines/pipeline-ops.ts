@@ -21,7 +21,6 @@ import {
   createPipeline,
   findPipeline,
   type PipelineDoc,
-  pipelinesCollection,
   reopenPipeline,
 } from './pipeline-store.js';
 
@@ -218,8 +217,9 @@ export async function sweepPipelines(
 ): Promise<number> {
   const limit = options.limit ?? 500;
   const [running, owed] = await Promise.all([
-    pipelinesCollection(context.store).where('status', '==', 'InProgress').select().limit(limit).get(),
-    pipelinesCollection(context.store)
+    context.store.collections.pipelines().where('status', '==', 'InProgress').select().limit(limit).get(),
+    context.store.collections
+      .pipelines()
       .where('eventRetryAt', '<=', Timestamp.fromMillis(context.store.clock.now()))
       .orderBy('eventRetryAt')
       .select()

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import {
-  type CollectionReference,
-  type DocumentReference,
-  type DocumentSnapshot,
-  FieldValue,
-  Timestamp,
-  type Transaction,
-} from '@google-cloud/firestore';
+import { type DocumentSnapshot, FieldValue, Timestamp, type Transaction } from '@google-cloud/firestore';
 import { z } from 'zod';
 
 import { E11Error, ErrorCode } from '../errors.js';
@@ -15,6 +8,8 @@ import { statusCountsSchema, timestamp } from '../model/documents.js';
 import { parseDocument } from '../model/parse.js';
 import { publishBackoffMs } from '../store/completion-marker.js';
 import { now, type Store } from '../store/store.js';
+
+import { STAGE_FAILURE_MODES } from './definition.js';
 
 export const PIPELINE_STATUSES = ['InProgress', 'Completed', 'Errored', 'Cancelled'] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
@@ -43,7 +38,7 @@ export type PipelineEndReason = (typeof PIPELINE_END_REASONS)[number];
 const stageStateSchema = z.object({
   name: z.string(),
   job: z.string(),
-  onFailure: z.enum(['fail', 'continue', 'ignore-failures']),
+  onFailure: z.enum(STAGE_FAILURE_MODES),
   /** Derived from the pipeline id and the stage index: the stage's kick-off is idempotent on it. */
   orchestrationId: z.string(),
   status: z.enum(STAGE_STATUSES),
@@ -99,16 +94,6 @@ export const pipelineDocSchema = z.object({
 });
 export type PipelineDoc = z.infer<typeof pipelineDocSchema>;
 
-/** A pipeline's document reference. */
-export function pipelineRef(store: Store, pipelineId: string): DocumentReference {
-  return store.collections.pipeline(pipelineId);
-}
-
-/** The pipelines collection. */
-export function pipelinesCollection(store: Store): CollectionReference {
-  return store.collections.pipelines();
-}
-
 function parsePipeline(store: Store, snapshot: DocumentSnapshot): PipelineDoc | undefined {
   if (!snapshot.exists) return undefined;
   const doc = parseDocument(pipelineDocSchema, snapshot);
@@ -119,7 +104,7 @@ function parsePipeline(store: Store, snapshot: DocumentSnapshot): PipelineDoc | 
 
 /** The pipeline, or undefined when it does not exist (or belongs to another tenant than the store's). */
 export async function findPipeline(store: Store, pipelineId: string): Promise<PipelineDoc | undefined> {
-  return parsePipeline(store, await pipelineRef(store, pipelineId).get());
+  return parsePipeline(store, await store.collections.pipeline(pipelineId).get());
 }
 
 /** Creates a pipeline; when one with its id exists (same idempotency key) returns that one instead. */
@@ -127,7 +112,7 @@ export async function createPipeline(
   store: Store,
   doc: PipelineDoc,
 ): Promise<{ created: boolean; pipeline: PipelineDoc }> {
-  const ref = pipelineRef(store, doc.id);
+  const ref = store.collections.pipeline(doc.id);
   return store.firestore.runTransaction(async (tx) => {
     const existing = await tx.get(ref);
     if (existing.exists) {
@@ -184,7 +169,7 @@ function endFields(store: Store, pipeline: PipelineDoc, end: PipelineEnd, leaseM
 
 /** The pipeline in `tx`; `E11_UNKNOWN_PIPELINE` when it does not exist (or is another tenant's). */
 async function readOrThrow(tx: Transaction, store: Store, pipelineId: string): Promise<PipelineDoc> {
-  const pipeline = parsePipeline(store, await tx.get(pipelineRef(store, pipelineId)));
+  const pipeline = parsePipeline(store, await tx.get(store.collections.pipeline(pipelineId)));
   if (!pipeline) {
     throw new E11Error(ErrorCode.UnknownPipeline, `No pipeline ${pipelineId}.`, { context: { pipelineId } });
   }
@@ -197,7 +182,7 @@ async function readAt(
   store: Store,
   at: { pipelineId: string; epoch: number; stage: number },
 ): Promise<PipelineDoc | undefined> {
-  const pipeline = parsePipeline(store, await tx.get(pipelineRef(store, at.pipelineId)));
+  const pipeline = parsePipeline(store, await tx.get(store.collections.pipeline(at.pipelineId)));
   if (!pipeline || pipeline.status !== 'InProgress' || pipeline.epoch !== at.epoch) return undefined;
   if (pipeline.current !== at.stage || pipeline.stages[at.stage]?.status !== 'InProgress') return undefined;
   return pipeline;
@@ -225,24 +210,24 @@ export async function finishStage(
   return store.firestore.runTransaction(async (tx) => {
     const pipeline = await readAt(tx, store, at);
     if (!pipeline) return { outcome: 'stale' as const };
-    const at_ = now(store);
+    const time = now(store);
     const stages = pipeline.stages.map((stage) => ({ ...stage }));
     const stage = stages[at.stage] as StageState;
     stage.status = outcome.status;
     stage.counts = outcome.counts;
-    stage.endedAt = at_;
+    stage.endedAt = time;
     const next = stages[at.stage + 1];
     const end: PipelineEnd | undefined =
       outcome.end ?? (next === undefined ? { status: 'Completed', reason: null } : undefined);
     if (end === undefined && next !== undefined) {
       next.status = 'InProgress';
-      next.startedAt = at_;
-      const moved = { stages, current: at.stage + 1, updatedAt: at_ };
-      tx.update(pipelineRef(store, pipeline.id), moved);
+      next.startedAt = time;
+      const moved = { stages, current: at.stage + 1, updatedAt: time };
+      tx.update(store.collections.pipeline(pipeline.id), moved);
       return { outcome: 'next' as const, pipeline: { ...pipeline, ...moved } };
     }
     const { fields, holder } = endFields(store, pipeline, end as PipelineEnd, outcome.leaseMs);
-    tx.update(pipelineRef(store, pipeline.id), { ...fields, stages });
+    tx.update(store.collections.pipeline(pipeline.id), { ...fields, stages });
     return { outcome: 'ended' as const, pipeline: { ...pipeline, ...fields, stages }, holder };
   });
 }
@@ -271,7 +256,7 @@ export async function cancelPipelineDoc(
       { status: 'Cancelled', reason: 'cancelled' },
       leaseMs,
     );
-    tx.update(pipelineRef(store, pipelineId), { ...fields, stages });
+    tx.update(store.collections.pipeline(pipelineId), { ...fields, stages });
     return { pipeline: { ...pipeline, ...fields, stages }, holder };
   });
 }
@@ -312,7 +297,7 @@ export async function reopenPipeline(store: Store, pipelineId: string): Promise<
       endedAt: null,
       updatedAt: at,
     };
-    tx.update(pipelineRef(store, pipelineId), reopened);
+    tx.update(store.collections.pipeline(pipelineId), reopened);
     return { ...pipeline, ...reopened };
   });
 }
@@ -327,14 +312,14 @@ export async function acquirePipelineLease(
   leaseMs: number,
 ): Promise<EndedPipeline | undefined> {
   return store.firestore.runTransaction(async (tx) => {
-    const pipeline = parsePipeline(store, await tx.get(pipelineRef(store, pipelineId)));
+    const pipeline = parsePipeline(store, await tx.get(store.collections.pipeline(pipelineId)));
     const event = pipeline?.event;
     if (!pipeline || !event || event.published) return undefined;
     const at = now(store);
     if (event.leaseUntil !== null && event.leaseUntil.toMillis() > at.toMillis()) return undefined;
     const leaseUntil = Timestamp.fromMillis(at.toMillis() + leaseMs);
     const holder = randomUUID();
-    tx.update(pipelineRef(store, pipelineId), {
+    tx.update(store.collections.pipeline(pipelineId), {
       'event.leaseUntil': leaseUntil,
       'event.leaseHolder': holder,
       eventRetryAt: leaseUntil,
@@ -352,10 +337,10 @@ export async function markPipelineEventPublished(
   input: { pipelineId: string; epoch: number; messageId: string },
 ): Promise<void> {
   await store.firestore.runTransaction(async (tx) => {
-    const pipeline = parsePipeline(store, await tx.get(pipelineRef(store, input.pipelineId)));
+    const pipeline = parsePipeline(store, await tx.get(store.collections.pipeline(input.pipelineId)));
     const event = pipeline?.event;
     if (!pipeline || !event || event.epoch !== input.epoch) return;
-    const ref = pipelineRef(store, input.pipelineId);
+    const ref = store.collections.pipeline(input.pipelineId);
     if (event.published) {
       tx.update(ref, { 'event.publishAttempts': FieldValue.increment(1) });
       return;
@@ -381,10 +366,10 @@ export async function recordPipelinePublishFailure(
   input: { pipelineId: string; epoch: number; holder: string; error: string },
 ): Promise<void> {
   await store.firestore.runTransaction(async (tx) => {
-    const pipeline = parsePipeline(store, await tx.get(pipelineRef(store, input.pipelineId)));
+    const pipeline = parsePipeline(store, await tx.get(store.collections.pipeline(input.pipelineId)));
     const event = pipeline?.event;
     if (!pipeline || !event || event.epoch !== input.epoch) return;
-    const ref = pipelineRef(store, input.pipelineId);
+    const ref = store.collections.pipeline(input.pipelineId);
     const record = {
       'event.lastPublishError': input.error.slice(0, 1_000),
       'event.publishAttempts': FieldValue.increment(1),
@@ -417,7 +402,7 @@ export async function failPipeline(
       index === at.stage ? { ...stage, status: end.stageStatus, endedAt: now(store) } : stage,
     );
     const { fields, holder } = endFields(store, pipeline, end, leaseMs);
-    tx.update(pipelineRef(store, pipeline.id), { ...fields, stages });
+    tx.update(store.collections.pipeline(pipeline.id), { ...fields, stages });
     return { pipeline: { ...pipeline, ...fields, stages }, holder };
   });
 }

@@ -1,5 +1,6 @@
 import { E11Error, ErrorCode } from '../errors.js';
 import type { JsonValue } from '../model/json.js';
+import { parseDocument } from '../model/parse.js';
 import type { StatusCounts } from '../model/status.js';
 import { redactParams } from '../monitoring/redact.js';
 import type { Store } from '../store/store.js';
@@ -12,7 +13,6 @@ import {
   type PipelineDoc,
   type PipelineEndReason,
   pipelineDocSchema,
-  pipelinesCollection,
   type PipelineStatus,
   type StageStatus,
 } from './pipeline-store.js';
@@ -25,6 +25,8 @@ export interface PipelineStageInfo {
   status: StageStatus;
   /** Its orchestration's id (derived from the pipeline and the stage): open it with getOrchestration. */
   orchestrationId: string;
+  /** Whether the stage kicked its orchestration off (it started, and its params did not fail). */
+  hasOrchestration: boolean;
   /** Its orchestration's counts at its end; null until then. */
   counts: StatusCounts | null;
   startedAt: Date | null;
@@ -68,6 +70,10 @@ export function toPipelineInfo(doc: PipelineDoc): PipelineInfo {
       onFailure: stage.onFailure,
       status: stage.status,
       orchestrationId: stage.orchestrationId,
+      hasOrchestration:
+        stage.status !== 'Waiting' &&
+        stage.status !== 'Skipped' &&
+        !(doc.endReason === 'paramsFailed' && doc.failedStage === stage.name),
       counts: stage.counts,
       startedAt: stage.startedAt?.toDate() ?? null,
       endedAt: stage.endedAt?.toDate() ?? null,
@@ -136,9 +142,9 @@ export async function listPipelineInfos(
       { context: { path: 'status' } },
     );
   }
-  let query = pipelinesCollection(store).orderBy('createdAt', 'desc');
+  let query = store.collections.pipelines().orderBy('createdAt', 'desc');
   if (store.tenant !== null) query = query.where('tenant', '==', store.tenant);
   if (options.status !== undefined) query = query.where('status', '==', options.status);
   const snapshot = await query.limit(limit ?? 50).get();
-  return snapshot.docs.map((doc) => toPipelineInfo(pipelineDocSchema.parse(doc.data())));
+  return snapshot.docs.map((doc) => toPipelineInfo(parseDocument(pipelineDocSchema, doc)));
 }

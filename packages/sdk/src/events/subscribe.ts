@@ -32,9 +32,16 @@ export type JobCompletedHandler = (event: JobCompletedEvent, message: JobComplet
  * `orchestrationId`, `jobName`, `status`, … and every tag) equal every given value; a function sees the
  * parsed event and its attributes.
  */
-export type JobCompletedFilter =
-  | Readonly<Record<string, string>>
-  | ((event: JobCompletedEvent, attributes: Readonly<Record<string, string>>) => boolean);
+export type JobCompletedFilter = EventFilter<JobCompletedEvent>;
+
+/** Which events of type `E` a subscriber wants: attributes that must match, or a predicate. */
+type EventFilter<E> =
+  Readonly<Record<string, string>> | ((event: E, attributes: Readonly<Record<string, string>>) => boolean);
+
+/** The options of a subscriber of events of type `E`. */
+type EventSubscriberOptions<E> = Omit<SubscribeToJobCompletedOptions, 'filter'> & {
+  filter?: EventFilter<E>;
+};
 
 /** Options for {@link subscribeToJobCompleted}. */
 export interface SubscribeToJobCompletedOptions {
@@ -104,10 +111,7 @@ export function jobCompletedFilterExpression(filter: Readonly<Record<string, str
 }
 
 function matches<E>(
-  filter:
-    | Readonly<Record<string, string>>
-    | ((event: E, attributes: Readonly<Record<string, string>>) => boolean)
-    | undefined,
+  filter: EventFilter<E> | undefined,
   event: E,
   attributes: Readonly<Record<string, string>>,
 ): boolean {
@@ -156,11 +160,7 @@ export function subscribeToPipelineCompleted(
   pubsub: PubSub,
   source: JobCompletedSource,
   handler: (event: PipelineCompletedEvent, message: JobCompletedMessage) => unknown,
-  options: Omit<SubscribeToJobCompletedOptions, 'filter'> & {
-    filter?:
-      | Readonly<Record<string, string>>
-      | ((event: PipelineCompletedEvent, attributes: Readonly<Record<string, string>>) => boolean);
-  } = {},
+  options: EventSubscriberOptions<PipelineCompletedEvent> = {},
 ): Promise<JobCompletedSubscription> {
   return subscribeToEvents(pubsub, source, handler, options, {
     type: 'PipelineCompletedEvent',
@@ -172,11 +172,7 @@ async function subscribeToEvents<E>(
   pubsub: PubSub,
   source: JobCompletedSource,
   handler: (event: E, message: JobCompletedMessage) => unknown,
-  options: Omit<SubscribeToJobCompletedOptions, 'filter'> & {
-    filter?:
-      | Readonly<Record<string, string>>
-      | ((event: E, attributes: Readonly<Record<string, string>>) => boolean);
-  },
+  options: EventSubscriberOptions<E>,
   kind: { type: string; parse: (data: Buffer) => E },
 ): Promise<JobCompletedSubscription> {
   const logger = options.logger ?? createLogger('e11-subscriber');

@@ -1,5 +1,5 @@
 import { E11Error, ErrorCode, fromGrpcError, parseDocument, pipelineDocSchema, type Store } from '@e11/core';
-import { findPipeline, pipelineRef, type PipelineInfo, toPipelineInfo } from '@e11/core/engine';
+import { findPipeline, type PipelineInfo, toPipelineInfo } from '@e11/core/engine';
 import { Observable } from 'rxjs';
 
 /**
@@ -24,7 +24,7 @@ export function watchPipeline(store: Store, pipelineId: string): Observable<Pipe
           );
           return;
         }
-        detach = pipelineRef(store, pipelineId).onSnapshot(
+        detach = store.collections.pipeline(pipelineId).onSnapshot(
           (snapshot) => {
             const doc = snapshot.exists
               ? toPipelineInfo(parseDocument(pipelineDocSchema, snapshot))

@@ -65,6 +65,8 @@ interface Stage {
   job: string;
   status: string;
   orchestrationId: string;
+  /** Whether the stage kicked its orchestration off (it started, and its params did not fail). */
+  hasOrchestration: boolean;
   /** Its orchestration's counts at its end; null until then. */
   counts: Counts | null;
 }
@@ -370,18 +372,14 @@ function stageCounts(stage: Stage): string {
 }
 
 /** A stage as a step: a button opening its orchestration when it has one (it started, params did not fail). */
-function stageStep(info: Pipeline, stage: Stage): HTMLElement {
+function stageStep(stage: Stage): HTMLElement {
   const parts = [
     el('strong', { textContent: stage.name }),
     el('code', { textContent: stage.job }),
     el('span', { className: 'status status-' + stage.status, textContent: stage.status }),
     el('span', { className: 'counts', textContent: stageCounts(stage) }),
   ];
-  const opens =
-    stage.status !== 'Waiting' &&
-    stage.status !== 'Skipped' &&
-    !(info.endReason === 'paramsFailed' && info.failedStage === stage.name);
-  if (!opens) {
+  if (!stage.hasOrchestration) {
     const step = el('div', { className: 'stage' }, parts);
     step.dataset.stage = stage.name;
     return step;
@@ -407,7 +405,7 @@ function renderStages(info: Pipeline): void {
   $('#pipeline-id').textContent = info.pipelineId;
   $('#pipeline-summary').textContent =
     info.name + ' · ' + info.status + ' · run ' + String(info.epoch) + (info.error ? ' · ' + info.error : '');
-  $('#stages').replaceChildren(...info.stages.map((stage) => el('li', {}, [stageStep(info, stage)])));
+  $('#stages').replaceChildren(...info.stages.map((stage) => el('li', {}, [stageStep(stage)])));
 }
 
 function pipelineRow(info: Pipeline): HTMLTableRowElement {
