@@ -8,6 +8,7 @@ import {
   E11Error,
   ErrorCode,
   type JobErrorInfo,
+  type JobParams,
   type JobStatus,
   parseTaskEnv,
   systemClock,
@@ -116,13 +117,13 @@ export interface InProcessRun<R = unknown, C = unknown> {
 }
 
 type RunOf<T extends JobClass> = InstanceType<T>['run'];
-/** The params type of a job class's `run`. */
-type ParamsOf<T extends JobClass> = Parameters<RunOf<T>>[0];
+/** The params type of a job class's `run` (any params object when `run` declares none). */
+type ParamsOf<T extends JobClass> = Parameters<RunOf<T>> extends [] ? JobParams : Parameters<RunOf<T>>[0];
 /** The result type of a job class's `run`. */
 type ResultOf<T extends JobClass> = Awaited<ReturnType<RunOf<T>>>;
 /** The checkpoint type of a job class's context. */
 type CheckpointOf<T extends JobClass> =
-  Parameters<RunOf<T>>[1] extends JobContext<never, infer C> ? C : unknown;
+  Parameters<RunOf<T>>[1] extends JobContext<infer _P, infer C> ? C : unknown;
 
 const LEVELS: Record<string, RecordedLog['level']> = {
   DEBUG: 'debug',
@@ -273,6 +274,6 @@ function parseLine(line: string): RecordedLog {
     ...fields,
     level: LEVELS[String(severity)] ?? 'info',
     message: typeof message === 'string' ? message : '',
-    labels: (labels ?? {}) as LogLabels,
+    labels: (labels as LogLabels | undefined) ?? {},
   };
 }
