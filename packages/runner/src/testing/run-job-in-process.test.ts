@@ -305,6 +305,30 @@ describe('runJobInProcess', () => {
     expect(run.attempts).toMatchObject([{ outcome: 'Interrupted', error: { message: 'shutting down' } }]);
   });
 
+  it('records debug lines by default, keeps only the lines at logLevel and above, and times records with the clock', async () => {
+    @JobName('chatty')
+    class ChattyJob implements E11Job {
+      run(_params: unknown, ctx: JobContext) {
+        ctx.log.debug('step detail');
+        ctx.progress(1, 'done');
+        return null;
+      }
+    }
+    const clock = { now: () => Date.UTC(2026, 0, 31, 12) };
+
+    const verbose = await runJobInProcess(ChattyJob, {}, { clock, orchestrationId: 'o-1', jobId: 'j-7' });
+    const quiet = await runJobInProcess(ChattyJob, {}, { logLevel: 'info' });
+
+    expect(verbose.logs.find((line) => line.message === 'step detail')).toMatchObject({
+      level: 'debug',
+      labels: { orchestrationId: 'o-1', jobId: 'j-7', jobName: 'chatty' },
+    });
+    expect(quiet.logs.map((line) => line.message)).not.toContain('step detail');
+    expect(quiet.logs.length).toBeGreaterThan(0);
+    expect(verbose.attempts).toMatchObject([{ startedAt: clock.now(), finishedAt: clock.now() }]);
+    expect(verbose.progress).toEqual([{ ratio: 1, message: 'done', at: clock.now() }]);
+  });
+
   it('refuses a class without @JobName and params a kick-off would refuse', async () => {
     class Undecorated implements E11Job {
       run() {
