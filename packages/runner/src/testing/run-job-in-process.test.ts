@@ -346,8 +346,16 @@ describe('runJobInProcess', () => {
     await expect(runJobInProcess(PlainJob, [] as never)).rejects.toMatchObject({
       code: 'E11_INVALID_PARAMS',
     });
-    await expect(runJobInProcess(PlainJob, {}, { maxAttempts: 0 })).rejects.toMatchObject({
-      code: 'E11_INVALID_OPTIONS',
-    });
+    for (const options of [
+      { maxAttempts: 0 },
+      { timeout: 0 },
+      { terminationGraceMs: -1 },
+      { checkpoint: { total: 1n } },
+    ]) {
+      await expect(runJobInProcess(PlainJob, {}, options)).rejects.toMatchObject({
+        code: 'E11_INVALID_OPTIONS',
+        context: { path: Object.keys(options)[0] },
+      });
+    }
   });
 });

@@ -172,14 +172,29 @@ export async function runJobInProcess<T extends JobClass>(
       context: { path: 'timeout' },
     });
   }
+  const grace = options.terminationGraceMs;
+  if (grace !== undefined && (!Number.isInteger(grace) || grace <= 0)) {
+    throw new E11Error(ErrorCode.InvalidOptions, 'terminationGraceMs must be a positive integer.', {
+      context: { path: 'terminationGraceMs' },
+    });
+  }
+  let checkpoint: unknown;
+  try {
+    checkpoint =
+      options.checkpoint === undefined ? undefined : toStoredJson(options.checkpoint, 'checkpoint');
+  } catch (error) {
+    throw new E11Error(ErrorCode.InvalidOptions, (error as Error).message, {
+      cause: error,
+      context: { path: 'checkpoint' },
+    });
+  }
   const orchestrationId = options.orchestrationId ?? 'test-orchestration';
   const jobId = options.jobId ?? 'job-0';
   const env = parseTaskEnv({
     [TaskEnvName.jobName]: definition.name,
     [TaskEnvName.orchestrationId]: orchestrationId,
     [TaskEnvName.jobId]: jobId,
-    [TaskEnvName.terminationGraceMs]:
-      options.terminationGraceMs === undefined ? undefined : String(options.terminationGraceMs),
+    [TaskEnvName.terminationGraceMs]: grace === undefined ? undefined : String(grace),
   });
   const policy = resolvePolicy(
     defaultJobPolicy({ maxAttempts: maxAttempts ?? null, jobTimeoutMs }),
@@ -197,8 +212,6 @@ export async function runJobInProcess<T extends JobClass>(
   log.setLabels({ orchestrationId, jobName: definition.name, jobId, attempt: '1' });
   log.setRedactor(redact);
   const clock = options.clock ?? systemClock;
-  const checkpoint =
-    options.checkpoint === undefined ? undefined : toStoredJson(options.checkpoint, 'checkpoint');
   const claimId = randomUUID();
   const writes = new MemoryJobWrites({ claimId, clock, checkpoint });
   const startedAt = Timestamp.fromMillis(clock.now());
