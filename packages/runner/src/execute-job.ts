@@ -17,6 +17,7 @@ import { claimForTask } from './claim-for-task.js';
 import { addDeclaredKeys } from './declared-keys.js';
 import { findTaskOrchestration, readJobForTask } from './find-job.js';
 import type { E11Job, JobClass } from './job-name.js';
+import { firestoreJobWrites } from './job-writes.js';
 import { createRunnerLogger, type RunnerLogger } from './logger.js';
 import { ExitCode, type ExecuteJobResult } from './outcome.js';
 import { createRedactor } from './redact.js';
@@ -126,7 +127,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       });
     }
     return await runAttempts({
-      store,
+      writes: firestoreJobWrites(store),
       env,
       job: claim.job,
       version: { current: claim.version },
