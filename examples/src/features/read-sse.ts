@@ -9,10 +9,14 @@ export interface SseMessage {
 /** Reads a `text/event-stream` response body event by event until it ends. Comments are skipped. */
 export async function* readSse(response: Response): AsyncGenerator<SseMessage> {
   if (!response.body) return;
+  // Node types a fetch body's chunks as `any`; they are bytes.
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of response.body) {
-    buffer += decoder.decode(chunk, { stream: true }).replaceAll('\r\n', '\n');
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true }).replaceAll('\r\n', '\n');
     let end: number;
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end);
