@@ -28,7 +28,7 @@ import { runAttempts } from './run-attempts.js';
 
 /** Options of {@link executeJob}. */
 export interface ExecuteJobOptions {
-  /** The job classes of this image; the one whose @JobName equals JOB_NAME runs. */
+  /** The job classes of this image; the one whose `@JobName` equals JOB_NAME runs. */
   classes: readonly JobClass[];
   /** The task environment. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
