@@ -5,6 +5,9 @@
 //
 //   e11-emulators                       Firestore + Pub/Sub only
 //   e11-emulators --cloud-run file.json the whole stack: + trigger bridge, functions, Cloud Run emulator
+//   --config firebase.json              the firebase.json to use (default: the nearest one from the
+//                                       current directory up, else the package's defaults)
+//   --state-dir dir                     where logs and generated files go (default: .e11)
 import { parseArgs } from 'node:util';
 
 import { startGoogleEmulators } from './google-emulators.js';
@@ -14,20 +17,26 @@ const { values } = parseArgs({
   options: {
     'cloud-run': { type: 'string' },
     project: { type: 'string', default: 'demo-e11' },
+    config: { type: 'string' },
+    'state-dir': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 const say = (line: string) => process.stdout.write(`${line}\n`);
 if (values.help) {
-  say('Usage: e11-emulators [--cloud-run <jobs config.json>] [--project demo-e11]');
+  say(
+    'Usage: e11-emulators [--cloud-run <jobs config.json>] [--project demo-e11] [--config firebase.json] [--state-dir .e11]',
+  );
   process.exit(0);
 }
 
+const paths = { firebaseConfig: values.config, stateDir: values['state-dir'] };
 try {
   let stop: () => Promise<void>;
   let env: Record<string, string>;
   if (values['cloud-run']) {
     const stack = await startStack({
+      ...paths,
       projectId: values.project,
       cloudRun: values['cloud-run'],
       onStatus: (line) => say(line),
@@ -35,7 +44,11 @@ try {
     stop = () => stack.stop();
     env = { ...stack.env };
   } else {
-    const google = await startGoogleEmulators({ projectId: values.project, onLog: () => undefined });
+    const google = await startGoogleEmulators({
+      ...paths,
+      projectId: values.project,
+      onLog: () => undefined,
+    });
     stop = () => google.stop();
     env = {
       FIRESTORE_EMULATOR_HOST: google.firestoreHost,

@@ -1,29 +1,35 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 
-import { StackError } from './errors.js';
+import { StackError, toStackError } from './errors.js';
 import {
   buildFirestoreLauncher,
   checkJava,
   findDownloadedFirestoreJar,
   findGcloudEmulators,
 } from './java.js';
-import { repoRoot, stateDir } from './paths.js';
+import {
+  readFirebaseConfig,
+  resolveStackPaths,
+  type StackPaths,
+  type StackPathsOptions,
+  statePath,
+} from './paths.js';
 import { assertPortsFree, resolvePorts, type StackPorts } from './ports.js';
 import { descendants, killAll, waitForExit } from './process-tree.js';
 
 /** Options for {@link startGoogleEmulators}. */
-export interface GoogleEmulatorsOptions {
+export interface GoogleEmulatorsOptions extends StackPathsOptions {
   /**
    * The project id firebase-tools starts with (rules are loaded for it). Other project ids work too:
    * the Firestore emulator runs in multi-project mode so each test file can use its own.
    * @default 'demo-e11'
    */
   projectId?: string;
-  /** Ports; by default from firebase.json and the E11_*_PORT variables. */
+  /** Ports; by default from the firebase.json in use and the E11_*_PORT variables. */
   ports?: StackPorts;
   /**
    * Where the Firestore emulator delivers trigger CloudEvents (`host:port`, the trigger bridge).
@@ -32,7 +38,7 @@ export interface GoogleEmulatorsOptions {
   functionsTarget?: string;
   /** How long to wait for both emulators to answer. @default 120000 */
   startTimeoutMs?: number;
-  /** Called with each line firebase-tools prints (it also goes to .e11/logs/firebase-emulators.log). */
+  /** Called with each line firebase-tools prints (it also goes to `<state dir>/logs/firebase-emulators.log`). */
   onLog?: (line: string) => void;
 }
 
@@ -40,6 +46,8 @@ export interface GoogleEmulatorsOptions {
 export interface GoogleEmulators {
   readonly projectId: string;
   readonly ports: StackPorts;
+  /** The firebase.json used and the state directory. */
+  readonly paths: StackPaths;
   /** `host:port` for FIRESTORE_EMULATOR_HOST. */
   readonly firestoreHost: string;
   /** `host:port` for PUBSUB_EMULATOR_HOST. */
@@ -59,25 +67,23 @@ async function probe(url: string): Promise<boolean> {
   }
 }
 
-/** Writes a firebase.json for this run (the repository's, ports resolved); returns it first, then its copies. */
-function writeRunConfig(ports: StackPorts): string[] {
-  const root = repoRoot();
-  const base = JSON.parse(readFileSync(join(root, 'firebase.json'), 'utf8')) as {
-    emulators?: Record<string, unknown>;
-    firestore?: { rules?: string; indexes?: string };
-  };
-  const dir = stateDir('run');
+/**
+ * Writes a firebase.json for this run (the one in use, ports resolved) into the state directory;
+ * returns it first, then its copies.
+ */
+function writeRunConfig(paths: StackPaths, ports: StackPorts): string[] {
+  const base = readFirebaseConfig(paths);
+  const dir = statePath(paths, 'run');
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   // firebase-tools only reads rules inside the config file's own directory: copy them beside it.
   const copyToRunDir = (path: string) => {
     const name = `${process.pid}.${basename(path)}`;
-    copyFileSync(join(root, path), join(dir, name));
+    copyFileSync(path, join(dir, name));
     files.push(join(dir, name));
     return name;
   };
   const config = {
-    ...base,
     emulators: {
       ...base.emulators,
       firestore: { host: ports.host, port: ports.firestore, websocketPort: ports.firestoreWebsocket },
@@ -87,12 +93,8 @@ function writeRunConfig(ports: StackPorts): string[] {
       ui: { enabled: false },
       singleProjectMode: false,
     },
-    firestore: {
-      rules: copyToRunDir(base.firestore?.rules ?? 'firestore.rules'),
-      indexes: copyToRunDir(base.firestore?.indexes ?? 'firestore.indexes.json'),
-    },
+    firestore: { rules: copyToRunDir(base.rules), indexes: copyToRunDir(base.indexes) },
   };
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, `firebase.${process.pid}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
   return [file, ...files];
@@ -141,7 +143,20 @@ async function firestoreJar(gcloudJar: string | undefined, env: NodeJS.ProcessEn
  * leaves no emulator process behind in every case.
  */
 export async function startGoogleEmulators(options: GoogleEmulatorsOptions = {}): Promise<GoogleEmulators> {
-  const ports = options.ports ?? resolvePorts();
+  try {
+    return await start(options);
+  } catch (error) {
+    throw toStackError(
+      error,
+      'E11_STACK_START_FAILED',
+      'Could not start the Firestore and Pub/Sub emulators',
+    );
+  }
+}
+
+async function start(options: GoogleEmulatorsOptions): Promise<GoogleEmulators> {
+  const paths = resolveStackPaths(options);
+  const ports = options.ports ?? resolvePorts(paths);
   const projectId = options.projectId ?? 'demo-e11';
   const timeoutMs = options.startTimeoutMs ?? 120_000;
   await checkJava();
@@ -159,15 +174,16 @@ export async function startGoogleEmulators(options: GoogleEmulatorsOptions = {})
   const gcloud = findGcloudEmulators();
   env.FIRESTORE_EMULATOR_BINARY_PATH = await buildFirestoreLauncher(
     await firestoreJar(gcloud.firestoreJar, env),
+    paths.stateDir,
   );
   if (gcloud.pubsubBinary) env.PUBSUB_EMULATOR_BINARY_PATH = gcloud.pubsubBinary;
   env.E11_FIRESTORE_FUNCTIONS_EMULATOR = options.functionsTarget ?? `${ports.host}:${ports.bridge}`;
 
-  const logDir = stateDir('logs');
+  const logDir = statePath(paths, 'logs');
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(join(logDir, 'firebase-emulators.log'), { flags: 'a' });
   const tail: string[] = [];
-  const runFiles = writeRunConfig(ports);
+  const runFiles = writeRunConfig(paths, ports);
   const config = runFiles[0] as string;
   const child = spawn(
     process.execPath,
@@ -269,5 +285,5 @@ export async function startGoogleEmulators(options: GoogleEmulatorsOptions = {})
     throw error;
   }
   remember();
-  return { projectId, ports, firestoreHost, pubsubHost, stop };
+  return { projectId, ports, paths, firestoreHost, pubsubHost, stop };
 }

@@ -14,3 +14,9 @@ export {
 } from './functions-server.js';
 export * from './trigger-bridge/index.js';
 export { type Stack, type StackOptions, startStack } from './stack.js';
+export {
+  DEFAULT_FIREBASE_CONFIG,
+  resolveStackPaths,
+  type StackPaths,
+  type StackPathsOptions,
+} from './paths.js';

@@ -14,7 +14,6 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { StackError } from './errors.js';
-import { stateDir } from './paths.js';
 
 const run = promisify(execFile);
 
@@ -120,18 +119,18 @@ public final class E11FirestoreLauncher {
 `;
 
 /**
- * Builds (once, cached under .e11/) a launcher jar for the given Firestore emulator jar: its manifest
+ * Builds (once, cached under the state directory) a launcher jar for the given Firestore emulator jar: its manifest
  * names our launcher as Main-Class and the emulator jar on its Class-Path, so that
  * `java -jar launcher.jar` (how firebase-tools starts Firestore) works offline.
  */
-export async function buildFirestoreLauncher(emulatorJar: string): Promise<string> {
+export async function buildFirestoreLauncher(emulatorJar: string, stateDir: string): Promise<string> {
   const hash = createHash('sha256')
     .update(LAUNCHER_SOURCE)
     .update(emulatorJar)
     .update(String(statSync(emulatorJar).mtimeMs))
     .digest('hex')
     .slice(0, 12);
-  const dir = stateDir('emulators', `firestore-launcher-${hash}`);
+  const dir = join(stateDir, 'emulators', `firestore-launcher-${hash}`);
   const jar = join(dir, 'launcher.jar');
   if (existsSync(jar)) return jar;
   mkdirSync(join(dir, 'classes'), { recursive: true });

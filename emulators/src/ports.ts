@@ -1,9 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 
 import { StackError } from './errors.js';
-import { repoRoot } from './paths.js';
+import {
+  emulatorEntry,
+  type FirebaseConfig,
+  readFirebaseConfig,
+  resolveStackPaths,
+  type StackPaths,
+} from './paths.js';
 
 /** Loopback ports of the local stack. Google emulator ports come from firebase.json. */
 export interface StackPorts {
@@ -21,13 +25,13 @@ export interface StackPorts {
   cloudRun: number;
 }
 
-interface FirebaseJson {
-  emulators?: Record<string, unknown>;
-}
-
-function emulatorPort(config: FirebaseJson, name: string, field: 'port' | 'websocketPort', fallback: number) {
-  const entry = config.emulators?.[name] as { port?: number; websocketPort?: number } | undefined;
-  return entry?.[field] ?? fallback;
+function emulatorPort(
+  config: FirebaseConfig,
+  name: string,
+  field: 'port' | 'websocketPort',
+  fallback: number,
+) {
+  return emulatorEntry(config, name)[field] ?? fallback;
 }
 
 function envPort(name: string, fallback: number): number {
@@ -35,18 +39,19 @@ function envPort(name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new StackError('E11_STACK_START_FAILED', `${name}=${raw} is not a port number (1-65535).`);
+    throw new StackError('E11_STACK_CONFIG_INVALID', `${name}=${raw} is not a port number (1-65535).`);
   }
   return port;
 }
 
 /**
- * The ports the stack uses: firebase.json for the Google emulators, fixed defaults for ours, each
- * overridable by an environment variable (E11_FIRESTORE_PORT, E11_PUBSUB_PORT, E11_HUB_PORT,
- * E11_LOGGING_PORT, E11_FIRESTORE_WS_PORT, E11_BRIDGE_PORT, E11_FUNCTIONS_PORT, E11_CLOUD_RUN_PORT).
+ * The ports the stack uses: the firebase.json of `paths` (the project's, or the package defaults) for
+ * the Google emulators, fixed defaults for ours, each overridable by an environment variable
+ * (E11_FIRESTORE_PORT, E11_PUBSUB_PORT, E11_HUB_PORT, E11_LOGGING_PORT, E11_FIRESTORE_WS_PORT,
+ * E11_BRIDGE_PORT, E11_FUNCTIONS_PORT, E11_CLOUD_RUN_PORT).
  */
-export function resolvePorts(): StackPorts {
-  const config = JSON.parse(readFileSync(join(repoRoot(), 'firebase.json'), 'utf8')) as FirebaseJson;
+export function resolvePorts(paths: StackPaths = resolveStackPaths()): StackPorts {
+  const config = readFirebaseConfig(paths);
   return {
     host: '127.0.0.1',
     firestore: envPort('E11_FIRESTORE_PORT', emulatorPort(config, 'firestore', 'port', 8080)),

@@ -118,4 +118,28 @@ describe('starting the stack with bad input', () => {
     expect((error as Error).message).toMatch(/did not answer within 0 s/);
     expect(leftovers()).toEqual([]);
   });
+
+  it('turns a missing or invalid Cloud Run job config into a StackError with a config code', async () => {
+    // Nothing is contacted before the job definitions are read: the attach hosts are never used.
+    const attach = {
+      firestoreHost: '127.0.0.1:1',
+      pubsubHost: '127.0.0.1:1',
+      bridgeUrl: 'http://127.0.0.1:1',
+    };
+    const missing = await startStack({ attach, cloudRun: join(tmpdir(), 'no-such-cloud-run.json') }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isStackError(missing, 'E11_STACK_CONFIG_NOT_FOUND')).toBe(true);
+    expect((missing as Error).message).toMatch(
+      /Cloud Run emulator config file not found: .*no-such-cloud-run\.json/,
+    );
+    const invalid = await startStack({ attach, cloudRun: { jobs: { Bad_Id: { command: 'node' } } } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isStackError(invalid, 'E11_STACK_CONFIG_INVALID')).toBe(true);
+    expect((invalid as Error).message).toMatch(/job ids must be RFC 1035 labels/);
+    expect(leftovers()).toEqual([]);
+  });
 });

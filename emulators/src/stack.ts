@@ -14,18 +14,23 @@ import { OrchestrationService, startLocalScheduler, type SweepOptions, type Swee
 
 import {
   type CloudRunEmulator,
+  CloudRunEmulatorError,
   type CloudRunEmulatorConfig,
   type CloudRunEmulatorOptions,
   startCloudRunEmulator,
 } from './cloud-run/index.js';
+import { type StackError, toStackError } from './errors.js';
 import { type FunctionsServer, startFunctionsServer } from './functions-server.js';
 import { startGoogleEmulators } from './google-emulators.js';
-import { stateDir } from './paths.js';
+import { resolveStackPaths, type StackPaths, type StackPathsOptions, statePath } from './paths.js';
 import { assertPortsFree, resolvePorts, type StackPorts } from './ports.js';
 import { registerJobTrigger, type RegisteredTrigger, startTriggerBridge } from './trigger-bridge/index.js';
 
-/** Options for {@link startStack}. */
-export interface StackOptions {
+/**
+ * Options for {@link startStack}. `firebaseConfig`, `stateDir` and `cwd` (from
+ * {@link StackPathsOptions}) choose the firebase.json and the state directory.
+ */
+export interface StackOptions extends StackPathsOptions {
   /** @default 'demo-e11' (a `demo-` id keeps firebase-tools from looking for credentials) */
   projectId?: string;
   /** Job definitions of the Cloud Run emulator: a config file path or an object. */
@@ -64,7 +69,7 @@ export interface StackOptions {
   functionsEnv?: Record<string, string>;
   /** Receives progress lines while the stack starts. */
   onStatus?: (line: string) => void;
-  /** @default firebase.json and the E11_*_PORT variables */
+  /** @default the firebase.json in use and the E11_*_PORT variables */
   ports?: StackPorts;
   /** Bound on the emulators' start-up. @default 120000 */
   startTimeoutMs?: number;
@@ -81,6 +86,8 @@ export interface Stack {
   readonly collectionPrefix: string;
   /** The Firestore database E11 uses on this stack. */
   readonly databaseId: string;
+  /** The firebase.json used and the state directory. */
+  readonly paths: StackPaths;
   /**
    * The environment a process needs to use the stack: FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST,
    * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (and E11_COLLECTION_PREFIX and
@@ -110,14 +117,41 @@ function pipelineModuleUrl(specifier: string): string {
  * trigger bridge and a Functions Framework server running `@e11/functions` (job writes → `onJobWritten`
  * CloudEvents, the same function code as in production), the Cloud Run Jobs emulator running tasks as
  * local processes, the topics, and the sweeper on a timer. Any failure stops what was started and
- * rethrows one clear error.
+ * throws one {@link StackError} with a stable `code` (the original error is its `cause`).
+ *
+ * The Cloud Run emulator, the trigger bridge, the sweeper and the local scheduler run in the calling
+ * process's event loop: keep it free (no long synchronous work) while jobs run.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
+  try {
+    return await start(options);
+  } catch (error) {
+    throw toStackError(error, stackCodeOf(error), 'Could not start the local stack');
+  }
+}
+
+/** The {@link StackError} code for a failure of one of the stack's parts. */
+function stackCodeOf(error: unknown): StackError['code'] {
+  if (!(error instanceof CloudRunEmulatorError)) return 'E11_STACK_START_FAILED';
+  switch (error.code) {
+    case 'E11_CLOUD_RUN_CONFIG_NOT_FOUND':
+      return 'E11_STACK_CONFIG_NOT_FOUND';
+    case 'E11_CLOUD_RUN_CONFIG_INVALID':
+      return 'E11_STACK_CONFIG_INVALID';
+    case 'E11_PORT_IN_USE':
+      return 'E11_PORT_IN_USE';
+    default:
+      return 'E11_STACK_START_FAILED';
+  }
+}
+
+async function start(options: StackOptions): Promise<Stack> {
   const projectId = options.projectId ?? 'demo-e11';
   const collectionPrefix = options.collectionPrefix ?? DEFAULTS.collectionPrefix;
   const databaseId = options.databaseId ?? DEFAULTS.firestoreDatabase;
   const status = options.onStatus ?? (() => undefined);
   const pipelinesModule = options.pipelinesModule ?? (process.env.E11_PIPELINES_MODULE || undefined);
+  const paths = resolveStackPaths(options);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
@@ -132,7 +166,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.attach) {
       ({ firestoreHost, pubsubHost, bridgeUrl } = options.attach);
     } else {
-      const ports = options.ports ?? resolvePorts();
+      const ports = options.ports ?? resolvePorts(paths);
       host = ports.host;
       functionsPort = ports.functions;
       cloudRunPort = ports.cloudRun;
@@ -142,7 +176,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         'Cloud Run emulator': ports.cloudRun,
       });
       status('starting the Firestore and Pub/Sub emulators (firebase-tools)…');
-      const google = await startGoogleEmulators({ projectId, ports, startTimeoutMs: options.startTimeoutMs });
+      const google = await startGoogleEmulators({
+        projectId,
+        ports,
+        startTimeoutMs: options.startTimeoutMs,
+        firebaseConfig: paths.firebaseConfig,
+        stateDir: paths.stateDir,
+      });
       stops.push(() => google.stop());
       firestoreHost = google.firestoreHost;
       pubsubHost = google.pubsubHost;
@@ -167,7 +207,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       port: cloudRunPort,
       config: options.cloudRun,
       // Node's on-disk compile cache makes every task process start faster (local only).
-      env: { NODE_COMPILE_CACHE: stateDir('node-compile-cache'), ...env },
+      env: { NODE_COMPILE_CACHE: statePath(paths, 'node-compile-cache'), ...env },
     });
     stops.push(() => cloudRun.stop());
 
@@ -247,6 +287,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       projectId,
       collectionPrefix,
       databaseId,
+      paths,
       env: { ...env, E11_CLOUD_RUN_EMULATOR_HOST: cloudRun.endpoint },
       firestoreHost,
       pubsubHost,
