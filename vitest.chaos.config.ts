@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['test/chaos/soak.chaos.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // The Cloud Run region of the services the soak creates (the emulator serves any).
+    env: { E11_REGION: 'us-central1' },
     pool: 'forks',
     maxWorkers: 1,
     testTimeout: 60_000,

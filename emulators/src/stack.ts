@@ -43,6 +43,12 @@ export interface StackOptions {
    * @default DEFAULTS.firestoreDatabase
    */
   databaseId?: string;
+  /**
+   * The Cloud Run region of the stack (the emulator serves any): the functions, the sweeper and every
+   * process using `stack.env` launch there (E11_REGION). @default E11_REGION of this process, or
+   * `us-central1`
+   */
+  region?: string;
   /** Topics to create in the Pub/Sub emulator. @default [DEFAULTS.topic] */
   topics?: string[];
   /** How often the sweeper runs (crashed tasks, lost triggers, failed publishes); 0 turns it off. @default DEFAULTS.sweepIntervalMs */
@@ -83,7 +89,7 @@ export interface Stack {
   readonly databaseId: string;
   /**
    * The environment a process needs to use the stack: FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST,
-   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (and E11_COLLECTION_PREFIX and
+   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, E11_REGION (and E11_COLLECTION_PREFIX and
    * E11_FIRESTORE_DATABASE when not the defaults).
    */
   readonly env: Readonly<Record<string, string>>;
@@ -116,6 +122,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const projectId = options.projectId ?? 'demo-e11';
   const collectionPrefix = options.collectionPrefix ?? DEFAULTS.collectionPrefix;
   const databaseId = options.databaseId ?? DEFAULTS.firestoreDatabase;
+  const region = options.region ?? (process.env.E11_REGION || 'us-central1');
   const status = options.onStatus ?? (() => undefined);
   const pipelinesModule = options.pipelinesModule ?? (process.env.E11_PIPELINES_MODULE || undefined);
   const stops: (() => Promise<void>)[] = [];
@@ -154,6 +161,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       FIRESTORE_EMULATOR_HOST: firestoreHost,
       PUBSUB_EMULATOR_HOST: pubsubHost,
       GOOGLE_CLOUD_PROJECT: projectId,
+      E11_REGION: region,
       ...(collectionPrefix === DEFAULTS.collectionPrefix
         ? {}
         : { [TaskEnvName.collectionPrefix]: collectionPrefix }),
@@ -210,6 +218,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const maintenance = new OrchestrationService({
       projectId,
       collectionPrefix,
+      region,
       firestore: maintenanceFirestore,
       pubsub: maintenancePubSub,
       cloudRunEndpoint: cloudRun.endpoint,

@@ -57,6 +57,7 @@ async function runDemo(stack: Stack): Promise<number> {
     firestore,
     pubsub,
     cloudRunEndpoint: stack.cloudRun.endpoint,
+    region: stack.env.E11_REGION,
     launch: { ratePerMinute: 6_000 },
     // The same pipelines the functions deployment loads (the stack's `pipelinesModule`).
     pipelines,
