@@ -15,7 +15,9 @@ export {
   unreachableHint,
 } from './clients/google-errors.js';
 export {
+  activeGcloudConfig,
   gcloudConfigDir,
+  gcloudConfigProperty,
   gcloudConfigRegion,
   parseGcloudConfig,
   type ReadTextFile,

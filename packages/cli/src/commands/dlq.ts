@@ -114,6 +114,7 @@ export function registerDlqCommand(program: Command, action: CommandAction, io: 
             },
             io,
           ),
+        { readOnly: true },
       ),
     );
   dlq

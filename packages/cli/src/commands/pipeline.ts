@@ -98,6 +98,7 @@ export function registerPipelineCommand(program: Command, action: CommandAction,
     .action(
       action(
         (json, pipelineId: string) => (service) => pipelineStatusCommand(service, { pipelineId, json }, io),
+        { readOnly: true },
       ),
     );
   pipeline
@@ -106,14 +107,17 @@ export function registerPipelineCommand(program: Command, action: CommandAction,
     .option('--status <status>', 'only pipelines with this status')
     .option('--limit <n>', 'at most this many (default 50)')
     .action(
-      action((json, opts: { status?: string; limit?: string }) => {
-        const args = {
-          status: parseChoice(opts.status, PIPELINE_STATUSES, '--status'),
-          limit: parsePositive(opts.limit, '--limit'),
-          json,
-        };
-        return (service) => pipelineListCommand(service, args, io);
-      }),
+      action(
+        (json, opts: { status?: string; limit?: string }) => {
+          const args = {
+            status: parseChoice(opts.status, PIPELINE_STATUSES, '--status'),
+            limit: parsePositive(opts.limit, '--limit'),
+            json,
+          };
+          return (service) => pipelineListCommand(service, args, io);
+        },
+        { readOnly: true },
+      ),
     );
   pipeline
     .command('cancel <id>')

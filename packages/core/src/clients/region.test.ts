@@ -4,7 +4,13 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { gcloudConfigRegion, parseGcloudConfig, requireRegion, resolveRegion } from './region.js';
+import {
+  gcloudConfigProperty,
+  gcloudConfigRegion,
+  parseGcloudConfig,
+  requireRegion,
+  resolveRegion,
+} from './region.js';
 
 describe('parseGcloudConfig', () => {
   it('reads sections and keys as gcloud writes them, with comments, blank lines and both separators', () => {
@@ -62,6 +68,11 @@ describe('gcloudConfigRegion', () => {
     expect(gcloudConfigRegion({ CLOUDSDK_CONFIG: dir, CLOUDSDK_ACTIVE_CONFIG_NAME: 'default' })).toBe(
       'europe-west1',
     );
+  });
+
+  it('reads any property of the active configuration (core/project)', () => {
+    expect(gcloudConfigProperty({ CLOUDSDK_CONFIG: dir }, 'core', 'project')).toBe('p');
+    expect(gcloudConfigProperty({ CLOUDSDK_CONFIG: dir }, 'core', 'account')).toBeUndefined();
   });
 
   it('finds ~/.config/gcloud from HOME', async () => {

@@ -61,17 +61,34 @@ export function gcloudConfigDir(env: RegionEnv): string | undefined {
 }
 
 /**
- * The region of the active gcloud configuration (`CLOUDSDK_ACTIVE_CONFIG_NAME`, else the
- * `active_config` file, else `default`): its `[run] region`, else its `[compute] region`.
+ * The sections of the active gcloud configuration (`CLOUDSDK_ACTIVE_CONFIG_NAME`, else the
+ * `active_config` file, else `default`), or undefined when there is none.
  */
-export function gcloudConfigRegion(env: RegionEnv, read: ReadTextFile = readTextFile): string | undefined {
+export function activeGcloudConfig(
+  env: RegionEnv,
+  read: ReadTextFile = readTextFile,
+): Record<string, Record<string, string>> | undefined {
   const dir = gcloudConfigDir(env);
   if (dir === undefined) return undefined;
   const active = env.CLOUDSDK_ACTIVE_CONFIG_NAME || read(join(dir, 'active_config'))?.trim() || 'default';
   const text = read(join(dir, 'configurations', `config_${active}`));
-  if (text === undefined) return undefined;
-  const config = parseGcloudConfig(text);
-  return config.run?.region || config.compute?.region || undefined;
+  return text === undefined ? undefined : parseGcloudConfig(text);
+}
+
+/** One property of the active gcloud configuration (`core`, `project` → `gcloud config get core/project`). */
+export function gcloudConfigProperty(
+  env: RegionEnv,
+  section: string,
+  key: string,
+  read: ReadTextFile = readTextFile,
+): string | undefined {
+  return activeGcloudConfig(env, read)?.[section]?.[key] || undefined;
+}
+
+/** The region of the active gcloud configuration: its `[run] region`, else its `[compute] region`. */
+export function gcloudConfigRegion(env: RegionEnv, read: ReadTextFile = readTextFile): string | undefined {
+  const config = activeGcloudConfig(env, read);
+  return config?.run?.region || config?.compute?.region || undefined;
 }
 
 /**
