@@ -1,3 +1,4 @@
+import { requireRegion } from '@e11/core';
 import {
   CloudRunTaskService,
   type ExecutionState,
@@ -5,7 +6,6 @@ import {
   type LaunchResult,
   type TaskLauncher,
 } from '@e11/sdk';
-import { requireRegion } from '@e11/core';
 
 /**
  * A {@link CloudRunTaskService} created on first use, so read-only commands (status, history, …)
