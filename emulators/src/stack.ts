@@ -89,7 +89,7 @@ export interface Stack {
   readonly databaseId: string;
   /**
    * The environment a process needs to use the stack: FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST,
-   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, E11_REGION (and E11_COLLECTION_PREFIX and
+   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, E11_REGION, E11_SCHEDULE_TICKER (and E11_COLLECTION_PREFIX and
    * E11_FIRESTORE_DATABASE when not the defaults).
    */
   readonly env: Readonly<Record<string, string>>;
@@ -162,6 +162,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PUBSUB_EMULATOR_HOST: pubsubHost,
       GOOGLE_CLOUD_PROJECT: projectId,
       E11_REGION: region,
+      // The stack's local scheduler (or a test's own ticks) fires the schedules: see `Schedules`' ticker.
+      E11_SCHEDULE_TICKER: 'external',
       ...(collectionPrefix === DEFAULTS.collectionPrefix
         ? {}
         : { [TaskEnvName.collectionPrefix]: collectionPrefix }),

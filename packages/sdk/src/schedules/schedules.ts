@@ -49,6 +49,14 @@ export interface SchedulesOptions {
    * `startLocalScheduler` runs the tick on a timer.
    */
   cloudScheduler?: CloudSchedulerOptions;
+  /**
+   * What fires the schedules. With `cloudScheduler`, its Cloud Scheduler jobs. Otherwise declare
+   * `'external'`: something else calls the tick — `startLocalScheduler`, the local stack, or your own
+   * timer calling `tick()` or the `schedulerTick` function. Without either, `upsert()` and `resume()`
+   * throw `E11_INVALID_OPTIONS`: a schedule nothing ticks would never fire.
+   * @default `'external'` when E11_SCHEDULE_TICKER is `external` (the local stack sets it), else none
+   */
+  ticker?: 'external';
   /** @default the service's logger */
   logger?: Logger;
 }
@@ -65,13 +73,17 @@ export interface SchedulesOptions {
 export class Schedules {
   private readonly sync: CloudSchedulerSync | undefined;
   private readonly logger: Logger;
+  /** Whether something fires the schedules (Cloud Scheduler wiring, or a declared external ticker). */
+  private readonly ticked: boolean;
 
+  /** Throws `E11_INVALID_OPTIONS` for a `ticker` or E11_SCHEDULE_TICKER other than `'external'`. */
   constructor(
     private readonly service: ScheduleService,
     private readonly options: SchedulesOptions = {},
   ) {
     this.sync = options.cloudScheduler ? new CloudSchedulerSync(options.cloudScheduler) : undefined;
     this.logger = options.logger ?? service.logger;
+    this.ticked = this.sync !== undefined || resolveTicker(options.ticker, process.env) === 'external';
   }
 
   /** The service's store, read through the package-internal accessor (a service exposes none). */
@@ -93,6 +105,7 @@ export class Schedules {
    * updated before the document is written.
    */
   async upsert(definition: ScheduleDefinition): Promise<ScheduleInfo> {
+    this.assertTicked('upsert');
     const compiled = compileScheduleDefinition(definition, {
       knownJobNames: this.options.knownJobNames,
       paramsFactories: this.options.paramsFactories,
@@ -128,6 +141,7 @@ export class Schedules {
 
   /** Lets a paused schedule fire again from its next fire time on; times missed while paused do not run. */
   async resume(name: string): Promise<ScheduleInfo> {
+    this.assertTicked('resume');
     return this.setEnabled(name, true);
   }
 
@@ -193,6 +207,22 @@ export class Schedules {
     await this.sync?.close();
   }
 
+  /** Refuses to make a schedule fire when nothing fires schedules (see `SchedulesOptions.ticker`). */
+  private assertTicked(method: string): void {
+    if (this.ticked) return;
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `ticker: schedules.${method}() without anything that fires schedules: the schedule would never run. ` +
+        "Pass `cloudScheduler` to new Schedules(service, options) (Cloud Scheduler jobs call the schedulerTick function), or declare `ticker: 'external'` (or E11_SCHEDULE_TICKER=external) when startLocalScheduler or your own timer calls tick().",
+      {
+        context: {
+          path: 'ticker',
+          hint: 'In production, build `new Schedules(orchestrations, { cloudScheduler: { projectId, location, targetUrl, serviceAccountEmail } })`; see docs/production.md.',
+        },
+      },
+    );
+  }
+
   private async setEnabled(name: string, enabled: boolean): Promise<ScheduleInfo> {
     const current = await this.load(name);
     // The job of the schedule as this service addresses it (its document's place), as upsert and remove do.
@@ -216,4 +246,17 @@ export class Schedules {
   private tickDeps() {
     return { service: this.service, paramsFactories: this.options.paramsFactories, logger: this.logger };
   }
+}
+
+/** The declared ticker: the option, else E11_SCHEDULE_TICKER; only `'external'` is a valid value. */
+function resolveTicker(
+  ticker: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): 'external' | undefined {
+  const path = ticker === undefined ? 'E11_SCHEDULE_TICKER' : 'ticker';
+  const value = ticker ?? (env.E11_SCHEDULE_TICKER || undefined);
+  if (value === undefined || value === 'external') return value;
+  throw new E11Error(ErrorCode.InvalidOptions, `${path}: must be 'external', got '${value}'.`, {
+    context: { path },
+  });
 }
