@@ -1,6 +1,6 @@
-import { E11Error, ErrorCode, fromGoogleError, unreachableHint } from '@e11/core';
+import { E11Error, ErrorCode, fromGoogleError, requireRegion, unreachableHint } from '@e11/core';
 import type { OrchestrationService } from '@e11/sdk';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 
 import { parseDuration } from './arguments.js';
 import type { CliIo } from './io.js';
@@ -18,6 +18,11 @@ export interface ActionOptions {
    * Commands that write or follow (kickoff, watch, results, dashboard) have no such bound.
    */
   readOnly?: boolean;
+  /**
+   * The command may launch or cancel Cloud Run executions (kickoff, retry, resume, cancel…): it needs a
+   * region (`--region`, E11_REGION…, the gcloud configuration), checked before anything is written.
+   */
+  launches?: boolean;
 }
 
 /**
@@ -39,10 +44,15 @@ export type RegisterCommand = (program: Command, action: CommandAction, io: CliI
  */
 export const DEFAULT_READ_TIMEOUT_MS = 15_000;
 
-/** How long a command that ran out of time waits for its clients to close before it reports anyway. */
-const CLOSE_AFTER_TIMEOUT_MS = 500;
-
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The command's name for messages (`dlq retry`): commander passes the Command as the last argument. */
+function commandName(args: readonly unknown[]): string {
+  const command = args.at(-1);
+  if (!(command instanceof Command)) return 'this command';
+  const parent = command.parent?.parent ? `${command.parent.name()} ` : '';
+  return `${parent}${command.name()}`;
+}
 
 /** The read timeout from `--read-timeout`, else E11_READ_TIMEOUT, else the default; throws on a bad value. */
 export function readTimeoutMs(globals: GlobalOptions, env: Env): number {
@@ -73,15 +83,6 @@ async function withinReadTimeout(run: Promise<number>, ms: number, env: Env): Pr
   }
 }
 
-/** Closes the service, but waits at most `ms`: clients with a request still retrying may not close soon. */
-async function closeWithin(service: OrchestrationService, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  // The close goes on after the wait; its outcome no longer matters to the exit code.
-  const closing = service.close().catch(() => undefined);
-  await Promise.race([closing, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
-
 /**
  * The shared action wrapper of `runCli`: the global options of `program` pick the service, which is
  * closed whatever happens; the command's exit code goes to `setExitCode`. Arguments are parsed (and
@@ -99,6 +100,7 @@ export function commandAction(
       const globals = program.opts<GlobalOptions>();
       const run = prepare(globals.json === true, ...args);
       const timeoutMs = options.readOnly ? readTimeoutMs(globals, env) : undefined;
+      if (options.launches) requireRegion(globals.region, env, `e11 ${commandName(args)}`);
       const service = createService(globals);
       let settled = false;
       const running = Promise.resolve()
@@ -111,8 +113,13 @@ export function commandAction(
       } catch (error) {
         throw fromGoogleError(error, 'Firestore', env);
       } finally {
-        if (settled) await service.close();
-        else await closeWithin(service, CLOSE_AFTER_TIMEOUT_MS);
+        if (settled) {
+          await service.close();
+        } else {
+          // The read the timeout overtook still uses the clients (closing them under it makes the
+          // Firestore client throw): they close once it gives up. The `e11` executable exits sooner.
+          running.finally(() => service.close()).catch(() => undefined);
+        }
       }
     };
 }

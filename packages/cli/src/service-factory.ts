@@ -27,7 +27,7 @@ export function cliProjectId(
   options: GlobalOptions,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string | undefined {
-  return resolveProjectId(options.project, env) ?? gcloudConfigProperty(env, 'core', 'project');
+  return resolveProjectId(options.project, env) || gcloudConfigProperty(env, 'core', 'project');
 }
 
 /**

@@ -123,22 +123,28 @@ export function registerPipelineCommand(program: Command, action: CommandAction,
     .command('cancel <id>')
     .description('cancel a pipeline and its running stage')
     .action(
-      action((json, pipelineId: string) => async (service) => {
-        const result = await service.cancelPipeline(pipelineId);
-        if (json) writeJson(io, result);
-        else writeLines(io, result.cancelled ? 'Cancelled.' : 'The pipeline had already ended.');
-        return ExitCode.Ok;
-      }),
+      action(
+        (json, pipelineId: string) => async (service) => {
+          const result = await service.cancelPipeline(pipelineId);
+          if (json) writeJson(io, result);
+          else writeLines(io, result.cancelled ? 'Cancelled.' : 'The pipeline had already ended.');
+          return ExitCode.Ok;
+        },
+        { launches: true },
+      ),
     );
   pipeline
     .command('retry <id>')
     .description('resume an Errored or Cancelled pipeline from the stage it stopped at')
     .action(
-      action((json, pipelineId: string) => async (service) => {
-        const result = await service.retryPipeline(pipelineId);
-        if (json) writeJson(io, result);
-        else writeLines(io, `Resumed as run ${result.epoch}.`);
-        return ExitCode.Ok;
-      }),
+      action(
+        (json, pipelineId: string) => async (service) => {
+          const result = await service.retryPipeline(pipelineId);
+          if (json) writeJson(io, result);
+          else writeLines(io, `Resumed as run ${result.epoch}.`);
+          return ExitCode.Ok;
+        },
+        { launches: true },
+      ),
     );
 }

@@ -19,7 +19,7 @@ export const REGION_ENV_NAMES = [
 
 /** How to set the region, for error messages and hints. */
 export const REGION_HOW_TO =
-  'set the `region` option, E11_REGION, or `gcloud config set run/region <region>`';
+  'set the `region` option (`--region` of the e11 CLI), E11_REGION, or `gcloud config set run/region <region>`';
 
 function readTextFile(path: string): string | undefined {
   try {
