@@ -1,4 +1,11 @@
-import { DEFAULTS, E11Error, ErrorCode, type Logger, type ServiceNameMapping } from '@e11/core';
+import {
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  fromGoogleError,
+  type Logger,
+  type ServiceNameMapping,
+} from '@e11/core';
 
 import type { ScheduleDoc } from '@e11/core/engine';
 import {
@@ -105,25 +112,27 @@ export class Schedules {
    * updated before the document is written.
    */
   async upsert(definition: ScheduleDefinition): Promise<ScheduleInfo> {
-    this.assertTicked('upsert');
-    const compiled = compileScheduleDefinition(definition, {
-      knownJobNames: this.options.knownJobNames,
-      paramsFactories: this.options.paramsFactories,
-      serviceName: this.options.serviceName,
+    return this.#typed(async () => {
+      this.assertTicked('upsert');
+      const compiled = compileScheduleDefinition(definition, {
+        knownJobNames: this.options.knownJobNames,
+        paramsFactories: this.options.paramsFactories,
+        serviceName: this.options.serviceName,
+      });
+      const tenant = this.#store.tenant;
+      const cloudSchedulerJob = this.sync ? await this.sync.upsert({ ...compiled, tenant }) : null;
+      const { doc, created } = await saveSchedule(this.#store, compiled, { cloudSchedulerJob });
+      this.logger.info(
+        { schedule: doc.name, cron: doc.cron, timeZone: doc.timeZone },
+        created ? 'Schedule created' : 'Schedule updated',
+      );
+      return this.#info(doc);
     });
-    const tenant = this.#store.tenant;
-    const cloudSchedulerJob = this.sync ? await this.sync.upsert({ ...compiled, tenant }) : null;
-    const { doc, created } = await saveSchedule(this.#store, compiled, { cloudSchedulerJob });
-    this.logger.info(
-      { schedule: doc.name, cron: doc.cron, timeZone: doc.timeZone },
-      created ? 'Schedule created' : 'Schedule updated',
-    );
-    return this.#info(doc);
   }
 
   /** One schedule; `E11_UNKNOWN_SCHEDULE` if none. */
   async get(name: string): Promise<ScheduleInfo> {
-    return this.#info(await this.load(name));
+    return this.#typed(async () => this.#info(await this.load(name)));
   }
 
   /**
@@ -131,25 +140,29 @@ export class Schedules {
    * tenant's, each with its `tenant` (two tenants may each own a schedule of one name).
    */
   async list(): Promise<ScheduleInfo[]> {
-    return (await listScheduleDocs(this.#store)).map((doc) => this.#info(doc));
+    return this.#typed(async () => (await listScheduleDocs(this.#store)).map((doc) => this.#info(doc)));
   }
 
   /** Stops a schedule from firing (and pauses its Cloud Scheduler job). Manual triggers still work. */
   async pause(name: string): Promise<ScheduleInfo> {
-    return this.setEnabled(name, false);
+    return this.#typed(() => this.setEnabled(name, false));
   }
 
   /** Lets a paused schedule fire again from its next fire time on; times missed while paused do not run. */
   async resume(name: string): Promise<ScheduleInfo> {
-    this.assertTicked('resume');
-    return this.setEnabled(name, true);
+    return this.#typed(async () => {
+      this.assertTicked('resume');
+      return this.setEnabled(name, true);
+    });
   }
 
   /** Deletes a schedule, its run history and its Cloud Scheduler job. Orchestrations it launched stay. */
   async remove(name: string): Promise<void> {
-    await this.load(name);
-    if (this.sync) await this.sync.remove({ name, tenant: this.#store.tenant });
-    await deleteSchedule(this.#store, name);
+    return this.#typed(async () => {
+      await this.load(name);
+      if (this.sync) await this.sync.remove({ name, tenant: this.#store.tenant });
+      await deleteSchedule(this.#store, name);
+    });
   }
 
   /**
@@ -157,14 +170,16 @@ export class Schedules {
    * Overlap prevention applies unless `force`. The result says whether it launched, was skipped or failed.
    */
   async trigger(name: string, options: { force?: boolean } = {}): Promise<TickResult> {
-    const schedule = await this.load(name);
-    const at = new Date(this.#store.clock.now());
-    return fireSchedule(this.tickDeps(), schedule, {
-      id: manualRunId(at),
-      trigger: 'manual',
-      firedAt: at,
-      idempotencyKey: `schedule:${name}:manual:${at.toISOString()}`,
-      force: options.force ?? false,
+    return this.#typed(async () => {
+      const schedule = await this.load(name);
+      const at = new Date(this.#store.clock.now());
+      return fireSchedule(this.tickDeps(), schedule, {
+        id: manualRunId(at),
+        trigger: 'manual',
+        firedAt: at,
+        idempotencyKey: `schedule:${name}:manual:${at.toISOString()}`,
+        force: options.force ?? false,
+      });
     });
   }
 
@@ -173,38 +188,52 @@ export class Schedules {
    * while a tick decides it), orchestration id and its current status, skip/fail reason.
    */
   async runs(name: string, options: { limit?: number } = {}): Promise<ScheduleRunInfo[]> {
-    const limit = options.limit ?? DEFAULTS.scheduleRunsPageSize;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
-      throw new E11Error(
-        ErrorCode.InvalidOptions,
-        `limit: must be an integer from 1 to 1000, got ${String(limit)}.`,
-        {
-          context: { path: 'limit' },
-        },
+    return this.#typed(async () => {
+      const limit = options.limit ?? DEFAULTS.scheduleRunsPageSize;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
+        throw new E11Error(
+          ErrorCode.InvalidOptions,
+          `limit: must be an integer from 1 to 1000, got ${String(limit)}.`,
+          {
+            context: { path: 'limit' },
+          },
+        );
+      }
+      await this.load(name);
+      const runs = await listScheduleRuns(this.#store, name, limit);
+      const statuses = await readOrchestrationStatuses(
+        this.#store,
+        runs.flatMap((run) => (run.orchestrationId === null ? [] : [run.orchestrationId])),
       );
-    }
-    await this.load(name);
-    const runs = await listScheduleRuns(this.#store, name, limit);
-    const statuses = await readOrchestrationStatuses(
-      this.#store,
-      runs.flatMap((run) => (run.orchestrationId === null ? [] : [run.orchestrationId])),
-    );
-    return runs.map((run) =>
-      toScheduleRunInfo(
-        run,
-        run.orchestrationId === null ? null : (statuses.get(run.orchestrationId) ?? null),
-      ),
-    );
+      return runs.map((run) =>
+        toScheduleRunInfo(
+          run,
+          run.orchestrationId === null ? null : (statuses.get(run.orchestrationId) ?? null),
+        ),
+      );
+    });
   }
 
   /** One tick from this process (see `runScheduleTick`), with this object's params factories. */
   tick(options?: TickOptions): Promise<TickResult[]> {
-    return runScheduleTick(this.tickDeps(), options);
+    return this.#typed(() => runScheduleTick(this.tickDeps(), options));
   }
 
   /** Releases the Cloud Scheduler client if this object created it. */
   async close(): Promise<void> {
     await this.sync?.close();
+  }
+
+  /**
+   * Runs `operation`; a Google client error it lets through (Firestore unreachable, permission denied…)
+   * becomes a typed `E11_UNAVAILABLE` / `E11_FORBIDDEN` with a hint, the original as `cause`.
+   */
+  async #typed<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw fromGoogleError(error, 'Firestore');
+    }
   }
 
   /** Refuses to make a schedule fire when nothing fires schedules (see `SchedulesOptions.ticker`). */
