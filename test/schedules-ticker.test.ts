@@ -71,6 +71,8 @@ describe('a schedule nothing would fire', () => {
     const unticked = new Schedules(h.service);
     expect((await unticked.get('nightly')).enabled).toBe(false);
     expect((await unticked.pause('nightly')).enabled).toBe(false);
+    await unticked.remove('nightly');
+    expect(await unticked.list()).toEqual([]);
   });
 
   it("is accepted with ticker: 'external', with E11_SCHEDULE_TICKER=external, and with Cloud Scheduler wiring", async () => {

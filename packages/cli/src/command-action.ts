@@ -1,4 +1,4 @@
-import { E11Error, ErrorCode, fromGoogleError, requireRegion, unreachableHint } from '@e11/core';
+import { E11Error, ErrorCode, fromGoogleError, unreachableHint } from '@e11/core';
 import type { OrchestrationService } from '@e11/sdk';
 import { Command } from 'commander';
 
@@ -19,8 +19,9 @@ export interface ActionOptions {
    */
   readOnly?: boolean;
   /**
-   * The command may launch or cancel Cloud Run executions (kickoff, retry, resume, cancel…): it needs a
-   * region (`--region`, E11_REGION…, the gcloud configuration), checked before anything is written.
+   * The command may launch or cancel Cloud Run executions (kickoff, retry, resume, cancel…): the
+   * default service factory then requires a region (`--region`, E11_REGION…, the gcloud
+   * configuration) before anything is written.
    */
   launches?: boolean;
 }
@@ -100,8 +101,10 @@ export function commandAction(
       const globals = program.opts<GlobalOptions>();
       const run = prepare(globals.json === true, ...args);
       const timeoutMs = options.readOnly ? readTimeoutMs(globals, env) : undefined;
-      if (options.launches) requireRegion(globals.region, env, `e11 ${commandName(args)}`);
-      const service = createService(globals);
+      const service = createService(globals, {
+        launches: options.launches === true,
+        command: commandName(args),
+      });
       let settled = false;
       const running = Promise.resolve()
         .then(() => run(service))

@@ -1,4 +1,10 @@
-import { createLogger, gcloudConfigProperty, resolveProjectId, resolveRegion } from '@e11/core';
+import {
+  createLogger,
+  gcloudConfigProperty,
+  requireRegion,
+  resolveProjectId,
+  resolveRegion,
+} from '@e11/core';
 import { OrchestrationService } from '@e11/sdk';
 
 import { LazyCloudRunLauncher } from './lazy-launcher.js';
@@ -19,8 +25,19 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** How `runCli` gets its service; tests pass one on the emulators. */
-export type ServiceFactory = (options: GlobalOptions) => OrchestrationService;
+/** What the command about to run needs of its service. */
+export interface ServiceNeeds {
+  /** The command may launch or cancel Cloud Run executions (kickoff, retry, resume, cancel…). */
+  launches: boolean;
+  /** The command's name, for messages (`dlq retry`). */
+  command: string;
+}
+
+/**
+ * How `runCli` gets its service; tests pass one on the emulators. Called once the command's arguments
+ * are parsed, before anything is written.
+ */
+export type ServiceFactory = (options: GlobalOptions, needs?: ServiceNeeds) => OrchestrationService;
 
 /** The project of the CLI: `--project`, the usual variables, else the active gcloud configuration's. */
 export function cliProjectId(
@@ -33,11 +50,14 @@ export function cliProjectId(
 /**
  * The default: a service for `--project` / `--region` / `--prefix` / `--database`, scoped to `--tenant`
  * when given, clients from the environment (emulator hosts honoured); its Cloud Run client is only
- * created when a command launches or cancels, and only then is a region required.
+ * created when a command launches or cancels. Such a command needs a region: without one it throws
+ * `E11_INVALID_OPTIONS` here, before anything is written.
  */
-export const defaultServiceFactory: ServiceFactory = (options) => {
+export const defaultServiceFactory: ServiceFactory = (options, needs) => {
   const projectId = cliProjectId(options);
-  const region = resolveRegion(options.region);
+  const region = needs?.launches
+    ? requireRegion(options.region, process.env, `e11 ${needs.command}`)
+    : resolveRegion(options.region);
   return new OrchestrationService({
     projectId,
     ...(region === undefined ? {} : { region }),
