@@ -90,10 +90,9 @@ describe('the region of the built e11 executable', () => {
   it('refuses a launching command without a region, exit 2, before anything is written', async () => {
     const params = join(dir, 'params.jsonl');
     await writeFile(params, '{"a":1}\n');
-    const { code, stderr } = await timed(
-      ['--prefix', 'r_', 'kickoff', 'process_batch', '--params', params],
-      { E11_REGION: '' },
-    );
+    const { code, stderr } = await timed(['--prefix', 'r_', 'kickoff', 'process_batch', '--params', params], {
+      E11_REGION: '',
+    });
     expect(stderr).toMatch(/^e11: region: e11 kickoff needs a Cloud Run region; .*--region.*E11_REGION/);
     expect(stderr).toContain('(E11_INVALID_OPTIONS)\nhint: ');
     expect(code).toBe(2);
