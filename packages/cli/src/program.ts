@@ -19,7 +19,12 @@ import { registerWatchCommand } from './commands/watch.js';
 import { type CliIo, ExitCode, exitCodeFor, formatError } from './io.js';
 import { defaultServiceFactory, type ServiceFactory } from './service-factory.js';
 
-export { defaultServiceFactory, type GlobalOptions, type ServiceFactory } from './service-factory.js';
+export {
+  defaultServiceFactory,
+  type GlobalOptions,
+  type ServiceFactory,
+  type ServiceNeeds,
+} from './service-factory.js';
 
 /** Every command, in the order `e11 --help` lists them. */
 const COMMANDS: readonly RegisterCommand[] = [
