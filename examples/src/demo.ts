@@ -5,14 +5,11 @@
 // the `sales-report` pipeline (sum every month, then one job folds them into a yearly report): the
 // completion function starts the second stage when the first ends, and one PipelineCompletedEvent
 // says the pipeline is done.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-import { createFirestore, DEFAULTS, type JobCompletedEvent, terminalCount } from '@e11/core';
-import { createPubSub } from '@e11/core/engine';
-import { startStack, type Stack } from '@e11/emulators';
+import { DEFAULTS, type JobCompletedEvent, terminalCount } from '@e11/core';
+import type { createPubSub } from '@e11/core/engine';
+import type { Stack } from '@e11/emulators';
 import {
-  OrchestrationService,
+  type OrchestrationService,
   type PipelineCompletedEvent,
   subscribeToJobCompleted,
   subscribeToPipelineCompleted,
@@ -22,46 +19,17 @@ import { lastValueFrom, tap } from 'rxjs';
 
 import type { SumSalesParams, SumSalesResult } from './jobs/sum-sales-job.js';
 import type { YearlyReportResult } from './jobs/yearly-report-job.js';
-import { pipelines, salesReport } from './pipelines.js';
+import { connectBackend, say, startExampleStack, withTimeout } from './local-stack.js';
+import { salesReport } from './pipelines.js';
 
-const EXAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MONTHS = Array.from({ length: 12 }, (_, i) => `2026-${String(i + 1).padStart(2, '0')}`);
 const CUSTOMER = 'acme-retail';
 
 const euros = (cents: number) =>
   `€${(cents / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-const say = (line = '') => process.stdout.write(`${line}\n`);
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms / 1000} s`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 async function runDemo(stack: Stack): Promise<number> {
-  const { projectId } = stack;
-  const firestore = createFirestore({ projectId, emulatorHost: stack.env.FIRESTORE_EMULATOR_HOST });
-  const pubsub = createPubSub({ projectId, emulatorHost: stack.env.PUBSUB_EMULATOR_HOST });
-  const orchestrations = new OrchestrationService({
-    projectId,
-    firestore,
-    pubsub,
-    cloudRunEndpoint: stack.cloudRun.endpoint,
-    region: stack.env.E11_REGION,
-    launch: { ratePerMinute: 6_000 },
-    // The same pipelines the functions deployment loads (the stack's `pipelinesModule`).
-    pipelines,
-  });
+  const backend = connectBackend(stack);
+  const { pubsub, orchestrations } = backend;
   let resolveEvent: (event: JobCompletedEvent) => void = () => undefined;
   const eventReceived = new Promise<JobCompletedEvent>((resolve) => (resolveEvent = resolve));
   // A downstream service listening for this customer's completions (the filter runs server-side in
@@ -161,9 +129,7 @@ async function runDemo(stack: Stack): Promise<number> {
     return asDesigned && report ? 0 : 1;
   } finally {
     await subscription.close();
-    await orchestrations.close();
-    await pubsub.close();
-    await firestore.terminate();
+    await backend.close();
   }
 }
 
@@ -224,12 +190,7 @@ async function runPipeline(
 }
 
 say('E11 Jobs demo — local stack: Firestore + Pub/Sub emulators, functions, Cloud Run Jobs emulator');
-const stack = await startStack({
-  cloudRun: join(EXAMPLES_DIR, 'cloud-run.json'),
-  // Where the functions find the pipelines whose next stages they start.
-  pipelinesModule: join(EXAMPLES_DIR, 'dist', 'pipelines.js'),
-  onStatus: (line) => say(`  ${line}`),
-}).catch((error: unknown) => {
+const stack = await startExampleStack((line) => say(`  ${line}`)).catch((error: unknown) => {
   process.stderr.write(`e11 demo: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -4,7 +4,8 @@ import 'reflect-metadata';
 
 import { runE11Job } from '@e11/runner';
 
+import { ImportRowsJob } from './jobs/import-rows-job.js';
 import { SumSalesJob } from './jobs/sum-sales-job.js';
 import { YearlyReportJob } from './jobs/yearly-report-job.js';
 
-await runE11Job([SumSalesJob, YearlyReportJob]);
+await runE11Job([SumSalesJob, YearlyReportJob, ImportRowsJob]);

@@ -1,15 +1,12 @@
 import {
-  completeJob,
-  failJob,
   type FailureOutcome,
   type FinishOutcome,
   type JobErrorInfo,
   JobStatus,
   type OwnedJob,
-  releaseJob,
-  type Store,
 } from '@e11/core';
 
+import type { JobWrites } from './job-writes.js';
 import { ExitCode, type ExecuteOutcome, type ExitCodeValue } from './outcome.js';
 
 /**
@@ -40,7 +37,7 @@ export type AttemptEnd =
 /** One row of {@link ATTEMPT_ENDS}. */
 export interface AttemptEndRow<E extends AttemptEnd> {
   /** The one store write, fenced on the claim; `null`: nothing is written. */
-  write: ((store: Store, owned: OwnedJob, end: E) => Promise<FinishOutcome>) | null;
+  write: ((writes: JobWrites, owned: OwnedJob, end: E) => Promise<FinishOutcome>) | null;
   /**
    * `queued`: after any progress, checkpoint or heartbeat write of this task still in flight.
    * `short`: at once and with a short retry budget, to fit in the SIGTERM grace period.
@@ -59,15 +56,15 @@ export interface AttemptEndRow<E extends AttemptEnd> {
  */
 export const ATTEMPT_ENDS: { [K in AttemptEnd['kind']]: AttemptEndRow<Extract<AttemptEnd, { kind: K }>> } = {
   complete: {
-    write: (store, owned, end) => completeJob(store, { ...owned, result: end.result }),
+    write: (writes, owned, end) => writes.completeJob({ ...owned, result: end.result }),
     timing: 'queued',
     outcome: 'completed',
     exitCode: ExitCode.Ok,
     status: JobStatus.Completed,
   },
   'fail-retry': {
-    write: (store, owned, end) =>
-      failJob(store, {
+    write: (writes, owned, end) =>
+      writes.failJob({
         ...owned,
         error: end.error,
         outcome: end.outcome,
@@ -82,8 +79,8 @@ export const ATTEMPT_ENDS: { [K in AttemptEnd['kind']]: AttemptEndRow<Extract<At
     status: JobStatus.InProgress,
   },
   'fail-permanent': {
-    write: (store, owned, end) =>
-      failJob(store, {
+    write: (writes, owned, end) =>
+      writes.failJob({
         ...owned,
         error: end.error,
         outcome: end.outcome,
@@ -97,22 +94,22 @@ export const ATTEMPT_ENDS: { [K in AttemptEnd['kind']]: AttemptEndRow<Extract<At
     status: JobStatus.Errored,
   },
   'release-hung': {
-    write: (store, owned, end) => releaseJob(store, { ...owned, error: end.error, outcome: end.outcome }),
+    write: (writes, owned, end) => writes.releaseJob({ ...owned, error: end.error, outcome: end.outcome }),
     timing: 'queued',
     outcome: 'failed',
     exitCode: ExitCode.Failed,
     status: JobStatus.Pending,
   },
   'release-interrupted': {
-    write: (store, owned, end) => releaseJob(store, { ...owned, error: end.error, outcome: 'Interrupted' }),
+    write: (writes, owned, end) => writes.releaseJob({ ...owned, error: end.error, outcome: 'Interrupted' }),
     timing: 'short',
     outcome: 'interrupted',
     exitCode: ExitCode.Interrupted,
     status: JobStatus.Pending,
   },
   'fail-interrupted': {
-    write: (store, owned, end) =>
-      failJob(store, {
+    write: (writes, owned, end) =>
+      writes.failJob({
         ...owned,
         error: end.error,
         outcome: 'Interrupted',

@@ -1,13 +1,7 @@
-import {
-  type JobParams,
-  type Logger,
-  recordProgress,
-  type RunningJob,
-  saveCheckpoint,
-  type Store,
-} from '@e11/core';
+import type { JobParams, Logger, RunningJob } from '@e11/core';
 
 import type { JobMonitor } from './job-monitor.js';
+import type { JobWrites } from './job-writes.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { toStoredJson } from './stored-json.js';
 
@@ -64,7 +58,7 @@ export interface JobContext<P = JobParams, C = unknown> {
 
 /** What {@link createJobContext} needs to build one attempt's context. */
 export interface JobContextInput<P> {
-  store: Store;
+  writes: JobWrites;
   /** The job and this task's claim: every write is fenced on it. */
   owned: RunningJob;
   jobName: string;
@@ -91,11 +85,11 @@ export interface JobContextInput<P> {
 export function createJobContext<P, C>(
   input: JobContextInput<P>,
 ): { ctx: JobContext<P, C>; flush(): Promise<void>; stop(): void } {
-  const { store, owned, log, monitor, redact } = input;
+  const { writes, owned, log, monitor, redact } = input;
   const progress = new ProgressReporter(
     async (ratio, message) => {
       const text = message === null ? null : redact(message);
-      monitor.settle(await monitor.exclusive(() => recordProgress(store, owned, ratio, text)));
+      monitor.settle(await monitor.exclusive(() => writes.recordProgress(owned, ratio, text)));
     },
     input.progressIntervalMs,
     (error) => log.warn({ err: (error as Error).message }, 'progress write failed'),
@@ -116,7 +110,7 @@ export function createJobContext<P, C>(
     heartbeat: () => monitor.beat(),
     saveCheckpoint: async (state) => {
       const stored = toStoredJson(state, 'checkpoint');
-      monitor.settle(await monitor.exclusive(() => saveCheckpoint(store, owned, stored)));
+      monitor.settle(await monitor.exclusive(() => writes.saveCheckpoint(owned, stored)));
       input.checkpoint.current = stored;
     },
   };

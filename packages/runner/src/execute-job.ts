@@ -17,6 +17,7 @@ import { claimForTask } from './claim-for-task.js';
 import { addDeclaredKeys } from './declared-keys.js';
 import { findTaskOrchestration, readJobForTask } from './find-job.js';
 import type { E11Job, JobClass } from './job-name.js';
+import { firestoreJobWrites } from './job-writes.js';
 import { createRunnerLogger, type RunnerLogger } from './logger.js';
 import { ExitCode, type ExecuteJobResult } from './outcome.js';
 import { createRedactor } from './redact.js';
@@ -27,7 +28,7 @@ import { runAttempts } from './run-attempts.js';
 
 /** Options of {@link executeJob}. */
 export interface ExecuteJobOptions {
-  /** The job classes of this image; the one whose @JobName equals JOB_NAME runs. */
+  /** The job classes of this image; the one whose `@JobName` equals JOB_NAME runs. */
   classes: readonly JobClass[];
   /** The task environment. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
@@ -126,7 +127,7 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       });
     }
     return await runAttempts({
-      store,
+      writes: firestoreJobWrites(store),
       env,
       job: claim.job,
       version: { current: claim.version },

@@ -4,20 +4,22 @@ import {
   E11Error,
   ErrorCode,
   type Logger,
-  recordHeartbeat,
   type RunningJob,
-  type Store,
 } from '@e11/core';
 
 import type { HeartbeatClock } from './heartbeat-clock.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
+import type { JobWrites } from './job-writes.js';
 
 /** What {@link JobMonitor} needs besides the store and the job. */
 export interface JobMonitorOptions {
   /** Heartbeat interval. */
   intervalMs: number;
-  /** How the watchdog thread reaches Firestore. */
-  client: ClientOptions;
+  /**
+   * How the watchdog thread reaches Firestore; undefined: no watchdog thread (the job's writes do not
+   * go to Firestore, e.g. an in-memory run of `@e11/runner/testing`).
+   */
+  client: ClientOptions | undefined;
   collectionPrefix: string;
 }
 
@@ -38,7 +40,7 @@ export class JobMonitor {
   private busy = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly writes: JobWrites,
     private readonly job: RunningJob,
     private readonly abort: AbortController,
     private readonly logger: Logger,
@@ -93,9 +95,11 @@ export class JobMonitor {
       this.beatInBackground();
     }, intervalMs);
     this.timer.unref();
+    const { client } = options;
+    if (client === undefined) return;
     this.watchdog = new HeartbeatWatchdog(
       this.clock,
-      { intervalMs, client: options.client, collectionPrefix: options.collectionPrefix, job: this.job },
+      { intervalMs, client, collectionPrefix: options.collectionPrefix, job: this.job },
       this.logger,
       // The thread's own client said the claim is gone: confirm with this thread's client before
       // stopping the job (a thread that reached the wrong project must not abort a healthy job).
@@ -106,7 +110,7 @@ export class JobMonitor {
 
   /** Writes the fenced heartbeat now (a refused one aborts the job and rejects). */
   async beat(): Promise<void> {
-    this.settle(await this.exclusive(() => recordHeartbeat(this.store, this.job)));
+    this.settle(await this.exclusive(() => this.writes.recordHeartbeat(this.job)));
   }
 
   /** Writes the heartbeat without waiting; a failure is logged (a refusal has aborted the job already). */

@@ -1,22 +1,15 @@
-import {
-  DEFAULTS,
-  E11Error,
-  ErrorCode,
-  type Logger,
-  type RunningJob,
-  type Store,
-  type TaskEnv,
-} from '@e11/core';
+import { DEFAULTS, E11Error, ErrorCode, type Logger, type RunningJob, type TaskEnv } from '@e11/core';
 
 import { createJobContext } from './context.js';
 import type { JobMonitor } from './job-monitor.js';
 import type { E11Job } from './job-name.js';
+import type { JobWrites } from './job-writes.js';
 import type { ResolvedPolicy } from './retry-policy.js';
 import { settle, type Settled } from './settle.js';
 
 /** What one attempt needs: the job instance and its params, and the task's state around it. */
 export interface AttemptInput {
-  store: Store;
+  writes: JobWrites;
   env: TaskEnv;
   owned: RunningJob;
   jobName: string;
@@ -33,6 +26,8 @@ export interface AttemptInput {
   checkpoint: { current: unknown };
   logger: Logger;
   redact: (text: string) => string;
+  /** Minimum gap between two progress writes. @default DEFAULTS.progressIntervalMs */
+  progressIntervalMs?: number;
 }
 
 /** How an attempt's `run()` ended: `cancelled` when a cancellation or a lost claim stopped it. */
@@ -59,7 +54,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptRun> {
         }, policy.timeoutMs);
   const signal = AbortSignal.any([timeout.signal, input.cancelled, ...input.outside]);
   const context = createJobContext<unknown, unknown>({
-    store: input.store,
+    writes: input.writes,
     owned: input.owned,
     jobName: input.jobName,
     params: input.params,
@@ -70,7 +65,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptRun> {
     signal,
     log: logger.child({}),
     checkpoint: input.checkpoint,
-    progressIntervalMs: DEFAULTS.progressIntervalMs,
+    progressIntervalMs: input.progressIntervalMs ?? DEFAULTS.progressIntervalMs,
     monitor: input.monitor,
     redact: input.redact,
   });

@@ -12,7 +12,6 @@ import {
   type JobVersion,
   type Logger,
   type OwnedJob,
-  type Store,
   type TaskEnv,
 } from '@e11/core';
 
@@ -21,6 +20,7 @@ import { toJobErrorInfo } from './error-info.js';
 import { HeartbeatClock } from './heartbeat-clock.js';
 import { JobMonitor } from './job-monitor.js';
 import type { E11Job, JobClass, JobDefinition } from './job-name.js';
+import type { JobWrites } from './job-writes.js';
 import type { RunnerLogger } from './logger.js';
 import type { ExecuteJobResult } from './outcome.js';
 import { persist } from './persist.js';
@@ -31,10 +31,14 @@ import { messageOf, validateParams } from './validate-params.js';
 
 /** A job this task has claimed, with everything needed to run its attempts. */
 export interface ClaimedJob {
-  store: Store;
+  /** Where the job's activity and end are written, fenced on the claim. */
+  writes: JobWrites;
   env: TaskEnv;
-  /** The job document as claimed (InProgress, attempt record open). */
-  job: JobDoc;
+  /** The job document as claimed (InProgress, attempt record open): what the attempts read of it. */
+  job: Pick<
+    JobDoc,
+    'id' | 'orchestrationId' | 'jobName' | 'params' | 'checkpoint' | 'attempts' | 'attemptsDropped' | 'epoch'
+  >;
   /** What the task knows of the job's document after its claim: its fenced writes skip their read. */
   version?: JobVersion;
   definition: JobDefinition;
@@ -45,11 +49,18 @@ export interface ClaimedJob {
   heartbeatTimeoutMs: number;
   log: RunnerLogger;
   redact: (text: string) => string;
-  /** How the heartbeat watchdog thread creates its own Firestore client (same project and emulator). */
-  client: ClientOptions;
+  /**
+   * How the heartbeat watchdog thread creates its own Firestore client (same project and emulator);
+   * undefined: no watchdog thread (writes that do not go to Firestore).
+   */
+  client: ClientOptions | undefined;
   /** SIGTERM/SIGINT from runE11Job (or the caller of executeJob). */
   signal: AbortSignal | undefined;
   create: ((target: JobClass) => E11Job<unknown, unknown>) | undefined;
+  /** Waits the backoff before a retry; rejects when `signal` aborts. @default `delay` of @e11/core */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Minimum gap between two progress writes. @default DEFAULTS.progressIntervalMs */
+  progressIntervalMs?: number;
 }
 
 /**
@@ -92,7 +103,7 @@ class AttemptLoop {
     this.attemptsUsed = attemptsInEpoch(job);
     this.checkpoint = { current: job.checkpoint ?? undefined };
     this.monitor = new JobMonitor(
-      claimed.store,
+      claimed.writes,
       this.owned,
       this.cancelled,
       this.logger,
@@ -141,12 +152,12 @@ class AttemptLoop {
     instance: E11Job<unknown, unknown>,
     params: unknown,
   ): Promise<ExecuteJobResult | 'retry'> {
-    const { store, env, job, policy } = this.claimed;
+    const { writes, env, job, policy } = this.claimed;
     this.claimed.log.setLabels({ attempt: String(this.attempt) });
     // A SIGTERM that came before the attempt started: give the job back without starting it.
     if (this.outside.some((s) => s.aborted)) return this.interrupted();
     const run = await runAttempt({
-      store,
+      writes,
       env,
       owned: this.owned,
       jobName: job.jobName,
@@ -160,6 +171,7 @@ class AttemptLoop {
       checkpoint: this.checkpoint,
       logger: this.logger,
       redact: this.claimed.redact,
+      progressIntervalMs: this.claimed.progressIntervalMs,
     });
     if (run.cancelled) return this.stopped();
     if (run.settled.ok) return this.complete(run.settled.value, run.elapsedMs);
@@ -186,15 +198,15 @@ class AttemptLoop {
 
   /** Makes the end's one write (none for `cancelled` and `lost`); undefined when a `short` write failed. */
   private async record(end: AttemptEnd): Promise<FinishOutcome | undefined> {
-    const { store } = this.claimed;
+    const { writes } = this.claimed;
     const row = rowOf(end);
     const write = row.write;
     if (write === null) return undefined;
     if (row.timing === 'queued')
-      return persist(() => this.monitor.exclusive(() => write(store, this.owned, end)));
+      return persist(() => this.monitor.exclusive(() => write(writes, this.owned, end)));
     try {
       // Not queued behind activity writes (monitor.exclusive): this must fit in the SIGTERM grace.
-      return await persist(() => write(store, this.owned, end), 'short');
+      return await persist(() => write(writes, this.owned, end), 'short');
     } catch (error) {
       this.logger.error(
         { err: messageOf(error) },
@@ -320,7 +332,7 @@ class AttemptLoop {
     this.attempt++;
     this.attemptsUsed++;
     try {
-      await delay(wait, AbortSignal.any([this.cancelled.signal, ...this.outside]));
+      await (this.claimed.wait ?? delay)(wait, AbortSignal.any([this.cancelled.signal, ...this.outside]));
     } catch {
       return this.cancelled.signal.aborted ? this.stopped() : this.interrupted();
     }

@@ -23,7 +23,7 @@ import { readUnwrittenJobs } from '../store/unwritten-jobs.js';
 import { visitActiveOrchestrations } from './active-orchestrations.js';
 import { decidePending, executionStates, launchedAsArray, type LaunchState } from './pending-jobs.js';
 
-/** Options for {@link sweep}. Durations in milliseconds. */
+/** Options for `sweep` (`OrchestrationService.sweep`). Durations in milliseconds. */
 export interface SweepOptions {
   /**
    * A launcher (kick-off or retryFailed) silent this long has died: the sweeper launches its jobs. A job

@@ -115,7 +115,7 @@ export class Collections {
   }
 
   /**
-   * A concurrency key's document (`{prefix}maintenance/{keyId}`, `keyId` from {@link concurrencyKeyId}):
+   * A concurrency key's document (`{prefix}maintenance/{keyId}`, `keyId` from `concurrencyKeyId`):
    * its limit and the orchestrations waiting for its slots.
    */
   concurrencyKey(keyId: string): DocumentReference {
@@ -134,7 +134,7 @@ export class Collections {
 
   /**
    * The executions-in-flight budget of a Cloud Run project and region (`{prefix}maintenance/{budgetId}`,
-   * `budgetId` from {@link inFlightBudgetId}): its limit and the groups (concurrency keys, orchestrations)
+   * `budgetId` from `inFlightBudgetId`): its limit and the groups (concurrency keys, orchestrations)
    * waiting for its slots, shared by every tenant and process launching there.
    */
   inFlightBudget(budgetId: string): DocumentReference {

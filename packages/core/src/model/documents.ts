@@ -139,7 +139,7 @@ export const orchestrationDocSchema = z.object({
   /**
    * Jobs below the cursor that `retryFailed` reopened and that wait for a slot again, ascending: an
    * admission takes them before it moves the cursor. They are Pending, so the slots formula counts
-   * them as held until they are taken. At most {@link MAX_READMIT}.
+   * them as held until they are taken. At most `MAX_READMIT`.
    */
   readmit: z.array(z.number().int().nonnegative()).default([]),
   /** When the cursor last moved (with `launchHeartbeatAt`, how the sweeper tells a lost admission). */

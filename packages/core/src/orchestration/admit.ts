@@ -35,7 +35,7 @@ async function handOver(
   );
 }
 
-/** What {@link admitAndLaunch} did. */
+/** What `admitAndLaunch` did. */
 export interface AdmitReport {
   /** Jobs this call admitted (0: no slot was free, or the orchestration admits nothing now). */
   admitted: number;

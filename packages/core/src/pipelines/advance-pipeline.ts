@@ -68,7 +68,7 @@ async function previousStage(
   };
 }
 
-/** What one {@link advancePipeline} call found or did. */
+/** What one `advancePipeline` call found or did. */
 export type AdvanceOutcome =
   | { outcome: 'unknown' }
   /** No definition of that name is registered in this process: left for one that has it. */

@@ -100,7 +100,7 @@ function invalid(message: string, path: string): E11Error {
 
 /**
  * Validates a pipeline and freezes it. Throws `E11_INVALID_OPTIONS` (the path named) for a bad name,
- * no stage or more than {@link MAX_STAGES}, a duplicate stage name, a bad job name, a missing `params`
+ * no stage or more than `MAX_STAGES`, a duplicate stage name, a bad job name, a missing `params`
  * function or an unknown failure mode.
  */
 export function definePipeline<I extends JsonValue = JsonValue>(

@@ -81,7 +81,7 @@ export async function markOrchestrationDone(
 export interface PublishLease {
   orchestrationId: string;
   epoch: number;
-  /** The holder id written with the lease ({@link CompletionDoc.leaseHolder}). */
+  /** The holder id written with the lease (`CompletionDoc.leaseHolder`). */
   holder: string;
 }
 

@@ -15,7 +15,7 @@ import PQueue from 'p-queue';
 import { queryOrchestrations } from './list-orchestrations.js';
 import { assertOrchestrationId } from './monitoring-errors.js';
 
-/** Options of {@link listDeadLetters}. Every field is optional. */
+/** Options of {@link OrchestrationService.listDeadLetters}. Every field is optional. */
 export interface DeadLetterOptions {
   /** Only this orchestration (`E11_UNKNOWN_ORCHESTRATION` if it does not exist). */
   orchestrationId?: string;

@@ -17,7 +17,7 @@ import PQueue from 'p-queue';
 
 import { decodeCursor, encodeCursor, queryFingerprint } from './history-cursor.js';
 
-/** Filters and paging of {@link listOrchestrations}. Every field is optional. */
+/** Filters and paging of {@link OrchestrationService.listOrchestrations}. Every field is optional. */
 export interface ListOrchestrationsOptions {
   /** Only orchestrations of this job name. */
   jobName?: string;
@@ -109,7 +109,7 @@ export async function listOrchestrations(
   return { items: await withCounts(store, docs, options.liveCounts ?? true), nextCursor };
 }
 
-/** The documents of one history page (what {@link listOrchestrations} shows, before counts). */
+/** The documents of one history page (what `listOrchestrations` shows, before counts). */
 export async function queryOrchestrations(
   store: Store,
   options: ListOrchestrationsOptions,

@@ -13,7 +13,7 @@ import PQueue from 'p-queue';
 import { withCounts } from './list-orchestrations.js';
 import { type DurationStats, durationStats } from './percentiles.js';
 
-/** Options of {@link getMetrics}. Every field is optional. */
+/** Options of {@link OrchestrationService.getMetrics}. Every field is optional. */
 export interface MetricsOptions {
   /** Only this job name. */
   jobName?: string;
@@ -46,7 +46,7 @@ export interface JobNameMetrics {
   durationMs: DurationStats | null;
 }
 
-/** What {@link getMetrics} returns. */
+/** What {@link OrchestrationService.getMetrics} returns. */
 export interface MetricsReport {
   since: Date;
   generatedAt: Date;

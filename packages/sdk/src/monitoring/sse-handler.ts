@@ -29,7 +29,7 @@ export interface SseHandlerOptions {
    * example with {@link authorizeByTag}. Required, so that no stream is open to everyone by accident.
    */
   authorize: AuthorizeOrchestration;
-  /** Which orchestration a request is for. @default {@link orchestrationIdFromPath}: `…/orchestrations/{id}/events` */
+  /** Which orchestration a request is for. @default the id in the path `…/orchestrations/{id}/events` */
   getOrchestrationId?: (req: IncomingMessage) => string | undefined;
   /** Interval of the `: keep-alive` comment. @default DEFAULTS.sseKeepAliveMs */
   keepAliveMs?: number;

@@ -5,7 +5,7 @@ import type { JobTransition } from './job-changes.js';
 import { orchestrationFeed } from './orchestration-feed.js';
 import type { WatchOptions } from './watch-orchestration.js';
 
-/** Options of {@link watchJobs} (`OrchestrationService.watchJobs`). */
+/** Options of {@link OrchestrationService.watchJobs}. */
 export interface WatchJobsOptions extends WatchOptions {
   /** Emit every existing job as `added` first (`true`), or only changes from now on. @default true */
   initial?: boolean;

@@ -22,7 +22,7 @@ import { visibleOrchestration } from './visible-orchestration.js';
 /** When a watch stream completes. */
 export type CompleteOn = 'status' | 'jobs';
 
-/** Options of {@link watchOrchestration} (`OrchestrationService.watch`). */
+/** Options of {@link OrchestrationService.watch}. */
 export interface WatchOptions {
   /**
    * Error with `E11_TIMEOUT` when the orchestration has not ended this many milliseconds after
