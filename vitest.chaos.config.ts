@@ -6,6 +6,9 @@ export default defineConfig({
   test: {
     include: ['test/chaos/soak.chaos.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // The Cloud Run region of the services the soak creates (the emulator serves any), and schedules
+    // fired by the local scheduler.
+    env: { E11_REGION: 'us-central1', E11_SCHEDULE_TICKER: 'external' },
     pool: 'forks',
     maxWorkers: 1,
     testTimeout: 60_000,

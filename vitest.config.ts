@@ -12,6 +12,9 @@ export default defineConfig({
       'test/**/*.test.ts',
     ],
     globalSetup: ['test/global-setup.ts'],
+    // The Cloud Run region of the services tests create (the Cloud Run emulator serves any; there is
+    // no default region), and schedules fired by the tests' own ticks or a stack's local scheduler.
+    env: { E11_REGION: 'us-central1', E11_SCHEDULE_TICKER: 'external' },
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

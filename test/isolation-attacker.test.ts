@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { createDashboardServer, runCli } from '@e11/cli';
-import { cloudLoggingOptions, createFirestore, DEFAULTS, type JobParams } from '@e11/core';
+import { cloudLoggingOptions, createFirestore, type JobParams } from '@e11/core';
 import { createExecutionsClient, createPubSub } from '@e11/core/engine';
 import { type Stack, startStack } from '@e11/emulators';
 import { createSseHandler, type OrchestrationService } from '@e11/sdk';
@@ -416,7 +416,7 @@ describe('tenant B against tenant A', () => {
     const executions = createExecutionsClient({ projectId, emulatorHost: stack.cloudRun.endpoint });
     try {
       const [listed] = await executions.listExecutions({
-        parent: `projects/${projectId}/locations/${DEFAULTS.region}/jobs/pay`,
+        parent: `projects/${projectId}/locations/${stack.env.E11_REGION}/jobs/pay`,
       });
       expect(listed.length).toBeGreaterThan(0);
       outputs.push({

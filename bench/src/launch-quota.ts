@@ -54,6 +54,7 @@ export async function measureLaunchQuota(
     firestore,
     collectionPrefix: 'bench_quota_',
     cloudRunEndpoint: emulator.endpoint,
+    region: 'us-central1', // the emulator serves any region
     publisher: { publish: () => Promise.resolve('unused') }, // no event is published: no topic to check
     launch: { ratePerMinute, burst, concurrency: 64, initialBackoff: 50, maxBackoff: 1_000 },
   });

@@ -69,6 +69,7 @@ export async function measureMaxParallel(
     projectId: stack.projectId,
     ...clients,
     cloudRunEndpoint: stack.cloudRun.endpoint,
+    region: stack.env.E11_REGION,
     defaultTopic: DEFAULTS.topic,
   });
   const run = async (maxParallel: number | null): Promise<ParallelRun> => {

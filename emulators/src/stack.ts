@@ -48,6 +48,12 @@ export interface StackOptions extends StackPathsOptions {
    * @default DEFAULTS.firestoreDatabase
    */
   databaseId?: string;
+  /**
+   * The Cloud Run region of the stack (the emulator serves any): the functions, the sweeper and every
+   * process using `stack.env` launch there (E11_REGION). @default E11_REGION of this process, or
+   * `us-central1`
+   */
+  region?: string;
   /** Topics to create in the Pub/Sub emulator. @default [DEFAULTS.topic] */
   topics?: string[];
   /** How often the sweeper runs (crashed tasks, lost triggers, failed publishes); 0 turns it off. @default DEFAULTS.sweepIntervalMs */
@@ -90,7 +96,7 @@ export interface Stack {
   readonly paths: StackPaths;
   /**
    * The environment a process needs to use the stack: FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST,
-   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT (and E11_COLLECTION_PREFIX and
+   * E11_CLOUD_RUN_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT, E11_REGION, E11_SCHEDULE_TICKER (and E11_COLLECTION_PREFIX and
    * E11_FIRESTORE_DATABASE when not the defaults).
    */
   readonly env: Readonly<Record<string, string>>;
@@ -149,6 +155,7 @@ async function start(options: StackOptions): Promise<Stack> {
   const projectId = options.projectId ?? 'demo-e11';
   const collectionPrefix = options.collectionPrefix ?? DEFAULTS.collectionPrefix;
   const databaseId = options.databaseId ?? DEFAULTS.firestoreDatabase;
+  const region = options.region ?? (process.env.E11_REGION || 'us-central1');
   const status = options.onStatus ?? (() => undefined);
   const pipelinesModule = options.pipelinesModule ?? (process.env.E11_PIPELINES_MODULE || undefined);
   const paths = resolveStackPaths(options);
@@ -194,6 +201,9 @@ async function start(options: StackOptions): Promise<Stack> {
       FIRESTORE_EMULATOR_HOST: firestoreHost,
       PUBSUB_EMULATOR_HOST: pubsubHost,
       GOOGLE_CLOUD_PROJECT: projectId,
+      E11_REGION: region,
+      // The stack's local scheduler (or a test's own ticks) fires the schedules: see `Schedules`' ticker.
+      E11_SCHEDULE_TICKER: 'external',
       ...(collectionPrefix === DEFAULTS.collectionPrefix
         ? {}
         : { [TaskEnvName.collectionPrefix]: collectionPrefix }),
@@ -250,6 +260,7 @@ async function start(options: StackOptions): Promise<Stack> {
     const maintenance = new OrchestrationService({
       projectId,
       collectionPrefix,
+      region,
       firestore: maintenanceFirestore,
       pubsub: maintenancePubSub,
       cloudRunEndpoint: cloudRun.endpoint,

@@ -47,6 +47,7 @@ export function connectBackend(stack: Stack): ExampleBackend {
     firestore,
     pubsub,
     cloudRunEndpoint: stack.cloudRun.endpoint,
+    region: stack.env.E11_REGION,
     launch: { ratePerMinute: 6_000 },
     // The same pipelines the functions deployment loads (the stack's `pipelinesModule`).
     pipelines,

@@ -14,8 +14,9 @@ export interface CliRun {
 }
 
 /**
- * Runs the built `e11` executable with Node against the suite's emulators as `projectId` (only these
- * variables and `env` in its environment, as an operator's shell would set them); resolves on exit.
+ * Runs the built `e11` executable with Node against the suite's emulators as `projectId` in region
+ * `us-central1` (only these variables and `env` in its environment, as an operator's shell would set
+ * them; an empty value in `env` unsets one); resolves on exit.
  */
 export function runBuiltCli(
   projectId: string,
@@ -28,6 +29,8 @@ export function runBuiltCli(
       FIRESTORE_EMULATOR_HOST: inject('firestoreHost'),
       PUBSUB_EMULATOR_HOST: inject('pubsubHost'),
       GOOGLE_CLOUD_PROJECT: projectId,
+      // The Cloud Run region commands that launch need (there is no default region).
+      E11_REGION: 'us-central1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

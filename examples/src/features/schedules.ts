@@ -2,6 +2,8 @@
 // Cloud Scheduler calls the `schedulerTick` function; the local stack ticks on a timer. Here the
 // schedule is created for 06:00 every day and run once now with trigger().
 //   node examples/dist/features/schedules.js
+import { Schedules } from '@e11/sdk';
+
 import type { SumSalesParams, SumSalesResult } from '../jobs/sum-sales-job.js';
 import { type Example, runIfMain, say } from '../local-stack.js';
 
@@ -9,7 +11,10 @@ export const schedules: Example<{ outcome: string; month: string | undefined; ru
   orchestrations,
 }) => {
   const name = 'daily-sales';
-  await orchestrations.schedules.upsert({
+  // The local stack's scheduler ticks the schedules ('external' to this object); in production pass
+  // `cloudScheduler` instead. A Schedules with neither refuses upsert(): nothing would fire it.
+  const daily = new Schedules(orchestrations, { ticker: 'external' });
+  await daily.upsert({
     name,
     cron: '0 6 * * *',
     timeZone: 'Europe/Berlin',
@@ -19,7 +24,7 @@ export const schedules: Example<{ outcome: string; month: string | undefined; ru
   });
   try {
     // Run it now (a manual run: it does not move the schedule's next cron fire).
-    const fired = await orchestrations.schedules.trigger(name);
+    const fired = await daily.trigger(name);
     say(`trigger('${name}') → ${fired.outcome}, orchestration ${fired.orchestrationId ?? '-'}`);
     if (fired.outcome !== 'launched' || fired.orchestrationId === null)
       throw new Error(`the schedule did not launch: ${fired.reason ?? fired.outcome}`);
@@ -27,11 +32,11 @@ export const schedules: Example<{ outcome: string; month: string | undefined; ru
       fired.orchestrationId,
       { timeoutMs: 120_000 },
     );
-    const runs = await orchestrations.schedules.runs(name);
+    const runs = await daily.runs(name);
     for (const run of runs) say(`  run ${run.id}: ${run.trigger}, ${run.outcome}`);
     return { outcome: fired.outcome, month: successes[0]?.result.month, runs: runs.length };
   } finally {
-    await orchestrations.schedules.remove(name);
+    await daily.remove(name);
   }
 };
 

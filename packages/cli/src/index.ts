@@ -1,7 +1,13 @@
 // @e11/cli — the `e11` command line and the web dashboard, for an operator's shell. The executable is
 // dist/main.js (bin `e11`); this entry lets a program run the same command line or serve the dashboard.
 export { type CliIo, ExitCode } from './io.js';
-export { defaultServiceFactory, type GlobalOptions, runCli, type ServiceFactory } from './program.js';
+export {
+  defaultServiceFactory,
+  type GlobalOptions,
+  runCli,
+  type ServiceFactory,
+  type ServiceNeeds,
+} from './program.js';
 export { type DashboardFailure } from './dashboard/api-routes.js';
 export {
   createDashboardServer,

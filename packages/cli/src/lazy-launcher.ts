@@ -1,3 +1,4 @@
+import { requireRegion } from '@e11/core';
 import {
   CloudRunTaskService,
   type ExecutionState,
@@ -8,12 +9,18 @@ import {
 
 /**
  * A {@link CloudRunTaskService} created on first use, so read-only commands (status, history, …)
- * never build a Cloud Run client — which would look up credentials and project on the metadata server.
+ * never build a Cloud Run client — which would look up credentials and project on the metadata server —
+ * and need no region. A command that launches or cancels without a region fails with
+ * `E11_INVALID_OPTIONS` saying how to set one.
  */
 export class LazyCloudRunLauncher implements TaskLauncher {
   private launcher: CloudRunTaskService | undefined;
 
-  constructor(private readonly projectId: string | undefined) {}
+  constructor(
+    private readonly projectId: string | undefined,
+    /** The region from `--region` or the environment; undefined: none named (yet required to launch). */
+    readonly region: string | undefined,
+  ) {}
 
   launch(request: LaunchRequest): Promise<LaunchResult> {
     return this.get().launch(request);
@@ -32,6 +39,13 @@ export class LazyCloudRunLauncher implements TaskLauncher {
   }
 
   private get(): CloudRunTaskService {
-    return (this.launcher ??= new CloudRunTaskService({ projectId: this.projectId }));
+    return (this.launcher ??= new CloudRunTaskService({
+      projectId: this.projectId,
+      region: requireRegion(
+        this.region,
+        process.env,
+        'Launching or cancelling (kickoff, retry, resume, cancel)',
+      ),
+    }));
   }
 }

@@ -19,7 +19,12 @@ import { registerWatchCommand } from './commands/watch.js';
 import { type CliIo, ExitCode, exitCodeFor, formatError } from './io.js';
 import { defaultServiceFactory, type ServiceFactory } from './service-factory.js';
 
-export { defaultServiceFactory, type GlobalOptions, type ServiceFactory } from './service-factory.js';
+export {
+  defaultServiceFactory,
+  type GlobalOptions,
+  type ServiceFactory,
+  type ServiceNeeds,
+} from './service-factory.js';
 
 /** Every command, in the order `e11 --help` lists them. */
 const COMMANDS: readonly RegisterCommand[] = [
@@ -48,12 +53,23 @@ function baseProgram(io: CliIo): Command {
   return new Command('e11')
     .description('Kick off, watch and manage E11 Jobs orchestrations.')
     .version(version(), '-V, --version')
-    .option('--project <id>', 'Google Cloud project (default: GOOGLE_CLOUD_PROJECT)')
+    .option(
+      '--project <id>',
+      'Google Cloud project (default: GOOGLE_CLOUD_PROJECT, else the gcloud configuration core/project)',
+    )
+    .option(
+      '--region <region>',
+      'Cloud Run region of launches (default: E11_REGION, CLOUD_RUN_REGION, CLOUDSDK_RUN_REGION, CLOUDSDK_COMPUTE_REGION, else the gcloud configuration run/region or compute/region)',
+    )
     .option('--prefix <prefix>', 'Firestore collection prefix (default: E11_COLLECTION_PREFIX or e11_)')
     .option('--database <id>', 'Firestore database (default: E11_FIRESTORE_DATABASE or (default))')
     .option(
       '--tenant <tenant>',
       "only this tenant's orchestrations, as forTenant() (kick-offs are stamped with it)",
+    )
+    .option(
+      '--read-timeout <duration>',
+      'bound on a read-only command (status, jobs, history, metrics, dlq list, pipeline status/list) (default: E11_READ_TIMEOUT or 15s)',
     )
     .option('--json', 'machine-readable output: one JSON document per line')
     .showSuggestionAfterError()
@@ -87,8 +103,8 @@ function exitCodeOnError(error: unknown, io: CliIo, debug: boolean): number {
 
 /**
  * Runs the `e11` command line with `argv` (user arguments only, without `node` and the script) and
- * returns the exit code. Errors become one line on stderr (`e11: <message> (<code>)`), usage errors
- * exit 2; see `ExitCode` in io.ts.
+ * returns the exit code. Errors become one line on stderr (`e11: <message> (<code>)`, then a `hint:`
+ * line when there is one), usage errors exit 2; see `ExitCode` in io.ts.
  */
 export async function runCli(
   argv: readonly string[],
@@ -96,11 +112,17 @@ export async function runCli(
   createService: ServiceFactory = defaultServiceFactory,
 ): Promise<number> {
   let exitCode: number = ExitCode.Ok;
-  const debug = (io.env ?? process.env).E11_DEBUG === '1';
+  const env = io.env ?? process.env;
+  const debug = env.E11_DEBUG === '1';
   const program = baseProgram(io);
-  const action = commandAction(program, createService, (code) => {
-    exitCode = code;
-  });
+  const action = commandAction(
+    program,
+    createService,
+    (code) => {
+      exitCode = code;
+    },
+    env,
+  );
   for (const register of COMMANDS) register(program, action, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });

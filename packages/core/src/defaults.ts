@@ -11,8 +11,6 @@ export const DEFAULTS = {
    * (deploy.sh --database) so that IAM can grant each account that database alone.
    */
   firestoreDatabase: '(default)',
-  /** Cloud Run region used to build job resource names when none is given. */
-  region: 'us-central1',
   /** Topic that receives JobCompletedEvents unless an orchestration names another. */
   topic: 'e11-job-completed',
   /** Tasks started at once by kickOffJob. Cloud Run accepts far more; this bounds memory and sockets. */

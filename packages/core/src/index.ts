@@ -7,6 +7,26 @@ export {
   resolveDatabaseId,
   resolveProjectId,
 } from './clients/firestore.js';
+export {
+  fromGoogleError,
+  type GoogleService,
+  grpcStatusName,
+  type HintEnv,
+  unreachableHint,
+} from './clients/google-errors.js';
+export {
+  activeGcloudConfig,
+  gcloudConfigDir,
+  gcloudConfigProperty,
+  gcloudConfigRegion,
+  parseGcloudConfig,
+  type ReadTextFile,
+  REGION_ENV_NAMES,
+  REGION_HOW_TO,
+  type RegionEnv,
+  requireRegion,
+  resolveRegion,
+} from './clients/region.js';
 export { type Clock, systemClock } from './clock.js';
 export {
   checkCompletion,

@@ -30,6 +30,7 @@ export function registerCancelCommand(program: Command, action: CommandAction, i
     .action(
       action(
         (json, orchestrationId: string) => (service) => cancelCommand(service, { orchestrationId, json }, io),
+        { launches: true },
       ),
     );
 }

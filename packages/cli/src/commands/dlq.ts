@@ -114,6 +114,7 @@ export function registerDlqCommand(program: Command, action: CommandAction, io: 
             },
             io,
           ),
+        { readOnly: true },
       ),
     );
   dlq
@@ -124,6 +125,7 @@ export function registerDlqCommand(program: Command, action: CommandAction, io: 
       action(
         (json, orchestrationId: string, opts: { job?: string[] }) => (service) =>
           dlqRetryCommand(service, { orchestrationId, jobIds: opts.job, json }, io),
+        { launches: true },
       ),
     );
   dlq

@@ -120,6 +120,7 @@ export function registerHistoryCommand(program: Command, action: CommandAction, 
               },
               io,
             ),
+        { readOnly: true },
       ),
     );
   history

@@ -56,6 +56,7 @@ export function registerJobsCommand(program: Command, action: CommandAction, io:
             { orchestrationId, status: parseChoice(opts.status, STATUSES, '--status'), json },
             io,
           ),
+        { readOnly: true },
       ),
     );
 }

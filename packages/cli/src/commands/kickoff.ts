@@ -93,6 +93,7 @@ export function registerKickoffCommand(program: Command, action: CommandAction, 
               },
               io,
             ),
+        { launches: true },
       ),
     );
 }

@@ -65,6 +65,7 @@ export function registerMetricsCommand(program: Command, action: CommandAction, 
             { jobName: opts.jobName, since: parseSince(opts.since, Date.now()), json },
             io,
           ),
+        { readOnly: true },
       ),
     );
 }

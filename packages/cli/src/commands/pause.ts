@@ -20,24 +20,28 @@ function register<R>(program: Command, action: CommandAction, io: CliIo, command
     .description(command.description)
     .option('--key <key>', 'a concurrency key instead of an orchestration: every orchestration sharing it')
     .action(
-      action((json, id: string | undefined, options: { key?: string }) => {
-        if ((id === undefined) === (options.key === undefined)) {
-          throw new E11Error(
-            ErrorCode.InvalidOptions,
-            `e11 ${command.name}: give an orchestration id or --key <key> (one of them).`,
-            { context: { path: 'id' } },
-          );
-        }
-        return async (service) => {
-          const result =
-            options.key === undefined
-              ? await command.run(service, id as string)
-              : await command.runKey(service, options.key);
-          if (json) writeJson(io, result);
-          else writeLines(io, command.line(result, options.key === undefined ? 'it' : `key ${options.key}`));
-          return ExitCode.Ok;
-        };
-      }),
+      action(
+        (json, id: string | undefined, options: { key?: string }) => {
+          if ((id === undefined) === (options.key === undefined)) {
+            throw new E11Error(
+              ErrorCode.InvalidOptions,
+              `e11 ${command.name}: give an orchestration id or --key <key> (one of them).`,
+              { context: { path: 'id' } },
+            );
+          }
+          return async (service) => {
+            const result =
+              options.key === undefined
+                ? await command.run(service, id as string)
+                : await command.runKey(service, options.key);
+            if (json) writeJson(io, result);
+            else
+              writeLines(io, command.line(result, options.key === undefined ? 'it' : `key ${options.key}`));
+            return ExitCode.Ok;
+          };
+        },
+        { launches: command.name === 'resume' },
+      ),
     );
 }
 

@@ -98,6 +98,7 @@ export function registerPipelineCommand(program: Command, action: CommandAction,
     .action(
       action(
         (json, pipelineId: string) => (service) => pipelineStatusCommand(service, { pipelineId, json }, io),
+        { readOnly: true },
       ),
     );
   pipeline
@@ -106,35 +107,44 @@ export function registerPipelineCommand(program: Command, action: CommandAction,
     .option('--status <status>', 'only pipelines with this status')
     .option('--limit <n>', 'at most this many (default 50)')
     .action(
-      action((json, opts: { status?: string; limit?: string }) => {
-        const args = {
-          status: parseChoice(opts.status, PIPELINE_STATUSES, '--status'),
-          limit: parsePositive(opts.limit, '--limit'),
-          json,
-        };
-        return (service) => pipelineListCommand(service, args, io);
-      }),
+      action(
+        (json, opts: { status?: string; limit?: string }) => {
+          const args = {
+            status: parseChoice(opts.status, PIPELINE_STATUSES, '--status'),
+            limit: parsePositive(opts.limit, '--limit'),
+            json,
+          };
+          return (service) => pipelineListCommand(service, args, io);
+        },
+        { readOnly: true },
+      ),
     );
   pipeline
     .command('cancel <id>')
     .description('cancel a pipeline and its running stage')
     .action(
-      action((json, pipelineId: string) => async (service) => {
-        const result = await service.cancelPipeline(pipelineId);
-        if (json) writeJson(io, result);
-        else writeLines(io, result.cancelled ? 'Cancelled.' : 'The pipeline had already ended.');
-        return ExitCode.Ok;
-      }),
+      action(
+        (json, pipelineId: string) => async (service) => {
+          const result = await service.cancelPipeline(pipelineId);
+          if (json) writeJson(io, result);
+          else writeLines(io, result.cancelled ? 'Cancelled.' : 'The pipeline had already ended.');
+          return ExitCode.Ok;
+        },
+        { launches: true },
+      ),
     );
   pipeline
     .command('retry <id>')
     .description('resume an Errored or Cancelled pipeline from the stage it stopped at')
     .action(
-      action((json, pipelineId: string) => async (service) => {
-        const result = await service.retryPipeline(pipelineId);
-        if (json) writeJson(io, result);
-        else writeLines(io, `Resumed as run ${result.epoch}.`);
-        return ExitCode.Ok;
-      }),
+      action(
+        (json, pipelineId: string) => async (service) => {
+          const result = await service.retryPipeline(pipelineId);
+          if (json) writeJson(io, result);
+          else writeLines(io, `Resumed as run ${result.epoch}.`);
+          return ExitCode.Ok;
+        },
+        { launches: true },
+      ),
     );
 }

@@ -45,6 +45,7 @@ export function registerRetryCommand(program: Command, action: CommandAction, io
       action(
         (json, orchestrationId: string, opts: { job?: string[] }) => (service) =>
           retryCommand(service, { orchestrationId, jobIds: opts.job, json }, io),
+        { launches: true },
       ),
     );
 }

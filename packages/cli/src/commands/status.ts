@@ -31,6 +31,7 @@ export function registerStatusCommand(program: Command, action: CommandAction, i
     .action(
       action(
         (json, orchestrationId: string) => (service) => statusCommand(service, { orchestrationId, json }, io),
+        { readOnly: true },
       ),
     );
 }

@@ -1,7 +1,7 @@
 import type { v2 } from '@google-cloud/run';
 import { createExecutionsClient, createJobsClient } from '../clients/cloud-run.js';
 import { resolveProjectId } from '../clients/firestore.js';
-import { DEFAULTS } from '../defaults.js';
+import { requireRegion } from '../clients/region.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 
@@ -11,7 +11,11 @@ import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from '
 export interface CloudRunTaskServiceOptions {
   /** Google Cloud project; defaults to GOOGLE_CLOUD_PROJECT or the client's detected project. */
   projectId?: string;
-  /** Cloud Run region. @default DEFAULTS.region, or E11_REGION */
+  /**
+   * Cloud Run region. @default E11_REGION, CLOUD_RUN_REGION, CLOUDSDK_RUN_REGION,
+   * CLOUDSDK_COMPUTE_REGION, or the active gcloud configuration's `run/region` / `compute/region`; the
+   * constructor throws `E11_INVALID_OPTIONS` when none names one (there is no default region).
+   */
   region?: string;
   /** A ready JobsClient (e.g. pointed at the local emulator). */
   jobsClient?: v2.JobsClient;
@@ -30,14 +34,15 @@ export interface CloudRunTaskServiceOptions {
 export class CloudRunTaskService implements TaskLauncher {
   private readonly jobs: v2.JobsClient;
   private executions: v2.ExecutionsClient | undefined;
-  private readonly region: string;
+  /** The Cloud Run region it launches into. */
+  readonly region: string;
   private projectId: string | undefined;
   /** Clients passed in belong to the caller and are not closed here. */
   private readonly owned: { close(): Promise<void> }[] = [];
 
   constructor(private readonly options: CloudRunTaskServiceOptions = {}) {
     this.projectId = resolveProjectId(options.projectId);
-    this.region = options.region ?? process.env.E11_REGION ?? DEFAULTS.region;
+    this.region = requireRegion(options.region, process.env);
     this.jobs =
       options.jobsClient ??
       this.own(createJobsClient({ projectId: this.projectId, emulatorHost: options.endpoint }));

@@ -36,6 +36,11 @@ export interface ExecutionState {
  * Launch errors are `E11Error`s with code `E11_LAUNCH_FAILED` and `retryable` set.
  */
 export interface TaskLauncher {
+  /**
+   * The Cloud Run region it launches into, when it has one: a service given this launcher and no
+   * region shares the launch budgets of this region.
+   */
+  readonly region?: string;
   launch(request: LaunchRequest): Promise<LaunchResult>;
   /**
    * The state of an execution this launcher started; undefined when it does not know it (gone from

@@ -1,4 +1,5 @@
 import { resolveDatabaseId, resolveProjectId } from '../clients/firestore.js';
+import { requireRegion, resolveRegion } from '../clients/region.js';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import type { ServiceNameMapping } from '../validate/job-name.js';
@@ -21,6 +22,10 @@ export interface CompiledServiceOptions {
   databaseId: string;
   collectionPrefix: string;
   tenant: string | null;
+  /**
+   * The Cloud Run region launches go to and whose launch budgets the service shares. Required for the
+   * default launcher; with a `launcher` given, its own `region` or `-` when neither names one.
+   */
   region: string;
   /** Undefined: the launcher reads E11_CLOUD_RUN_EMULATOR_HOST itself, or talks to Cloud Run. */
   cloudRunEndpoint: string | undefined;
@@ -33,8 +38,10 @@ export interface CompiledServiceOptions {
 /**
  * Validates an `OrchestrationServiceOptions` and fills every default once, from `DEFAULTS` and the
  * given environment (`GOOGLE_CLOUD_PROJECT`…, `E11_FIRESTORE_DATABASE`, `E11_COLLECTION_PREFIX`,
- * `E11_REGION`, `E11_TOPIC`). Pure: it reads nothing else and creates no client. Throws
- * `E11_INVALID_OPTIONS` naming the field.
+ * `E11_TOPIC`, and the region's variables and gcloud configuration, see `resolveRegion`). It creates
+ * no client; the only thing it reads besides `env` is the gcloud configuration file `env` points to.
+ * Throws `E11_INVALID_OPTIONS` naming the field, also when the default launcher would need a region
+ * and nothing names one (there is no default region).
  */
 export function compileServiceOptions(
   options: OrchestrationServiceOptions = {},
@@ -53,7 +60,10 @@ export function compileServiceOptions(
     databaseId: resolveDatabaseId(options.databaseId, env),
     collectionPrefix: options.collectionPrefix ?? env.E11_COLLECTION_PREFIX ?? DEFAULTS.collectionPrefix,
     tenant: validateTenant(options.tenant),
-    region: options.region ?? env.E11_REGION ?? DEFAULTS.region,
+    region:
+      options.launcher === undefined
+        ? requireRegion(options.region, env)
+        : (resolveRegion(options.region, env) ?? options.launcher.region ?? '-'),
     cloudRunEndpoint: options.cloudRunEndpoint,
     serviceName: options.serviceName,
     launch: compileLaunchOptions(options.launch),

@@ -34,7 +34,12 @@ export interface OrchestrationServiceOptions {
   publisher?: EventPublisher;
   /** Starts task executions; by default a {@link CloudRunTaskService} for `region` / `cloudRunEndpoint`. */
   launcher?: TaskLauncher;
-  /** Cloud Run region for the default launcher. @default DEFAULTS.region, or E11_REGION */
+  /**
+   * Cloud Run region of the default launcher (and of the launch budgets the service shares). Required
+   * unless something names it: @default E11_REGION, CLOUD_RUN_REGION, CLOUDSDK_RUN_REGION,
+   * CLOUDSDK_COMPUTE_REGION, or the active gcloud configuration's `run/region` / `compute/region`;
+   * without any, the constructor throws `E11_INVALID_OPTIONS` (there is no default region).
+   */
   region?: string;
   /** `host:port` of the local Cloud Run emulator for the default launcher. @default E11_CLOUD_RUN_EMULATOR_HOST */
   cloudRunEndpoint?: string;

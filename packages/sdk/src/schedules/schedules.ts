@@ -1,4 +1,11 @@
-import { DEFAULTS, E11Error, ErrorCode, type Logger, type ServiceNameMapping } from '@e11/core';
+import {
+  DEFAULTS,
+  E11Error,
+  ErrorCode,
+  fromGoogleError,
+  type Logger,
+  type ServiceNameMapping,
+} from '@e11/core';
 
 import type { ScheduleDoc } from '@e11/core/engine';
 import {
@@ -49,6 +56,14 @@ export interface SchedulesOptions {
    * `startLocalScheduler` runs the tick on a timer.
    */
   cloudScheduler?: CloudSchedulerOptions;
+  /**
+   * What fires the schedules. With `cloudScheduler`, its Cloud Scheduler jobs. Otherwise declare
+   * `'external'`: something else calls the tick — `startLocalScheduler`, the local stack, or your own
+   * timer calling `tick()` or the `schedulerTick` function. Without either, `upsert()` and `resume()`
+   * throw `E11_INVALID_OPTIONS`: a schedule nothing ticks would never fire.
+   * @default `'external'` when E11_SCHEDULE_TICKER is `external` (the local stack sets it), else none
+   */
+  ticker?: 'external';
   /** @default the service's logger */
   logger?: Logger;
 }
@@ -65,13 +80,17 @@ export interface SchedulesOptions {
 export class Schedules {
   private readonly sync: CloudSchedulerSync | undefined;
   private readonly logger: Logger;
+  /** Whether something fires the schedules (Cloud Scheduler wiring, or a declared external ticker). */
+  private readonly ticked: boolean;
 
+  /** Throws `E11_INVALID_OPTIONS` for a `ticker` or E11_SCHEDULE_TICKER other than `'external'`. */
   constructor(
     private readonly service: ScheduleService,
     private readonly options: SchedulesOptions = {},
   ) {
     this.sync = options.cloudScheduler ? new CloudSchedulerSync(options.cloudScheduler) : undefined;
     this.logger = options.logger ?? service.logger;
+    this.ticked = this.sync !== undefined || resolveTicker(options.ticker, process.env) === 'external';
   }
 
   /** The service's store, read through the package-internal accessor (a service exposes none). */
@@ -93,24 +112,27 @@ export class Schedules {
    * updated before the document is written.
    */
   async upsert(definition: ScheduleDefinition): Promise<ScheduleInfo> {
-    const compiled = compileScheduleDefinition(definition, {
-      knownJobNames: this.options.knownJobNames,
-      paramsFactories: this.options.paramsFactories,
-      serviceName: this.options.serviceName,
+    return this.#typed(async () => {
+      this.assertTicked('upsert');
+      const compiled = compileScheduleDefinition(definition, {
+        knownJobNames: this.options.knownJobNames,
+        paramsFactories: this.options.paramsFactories,
+        serviceName: this.options.serviceName,
+      });
+      const tenant = this.#store.tenant;
+      const cloudSchedulerJob = this.sync ? await this.sync.upsert({ ...compiled, tenant }) : null;
+      const { doc, created } = await saveSchedule(this.#store, compiled, { cloudSchedulerJob });
+      this.logger.info(
+        { schedule: doc.name, cron: doc.cron, timeZone: doc.timeZone },
+        created ? 'Schedule created' : 'Schedule updated',
+      );
+      return this.#info(doc);
     });
-    const tenant = this.#store.tenant;
-    const cloudSchedulerJob = this.sync ? await this.sync.upsert({ ...compiled, tenant }) : null;
-    const { doc, created } = await saveSchedule(this.#store, compiled, { cloudSchedulerJob });
-    this.logger.info(
-      { schedule: doc.name, cron: doc.cron, timeZone: doc.timeZone },
-      created ? 'Schedule created' : 'Schedule updated',
-    );
-    return this.#info(doc);
   }
 
   /** One schedule; `E11_UNKNOWN_SCHEDULE` if none. */
   async get(name: string): Promise<ScheduleInfo> {
-    return this.#info(await this.load(name));
+    return this.#typed(async () => this.#info(await this.load(name)));
   }
 
   /**
@@ -118,24 +140,29 @@ export class Schedules {
    * tenant's, each with its `tenant` (two tenants may each own a schedule of one name).
    */
   async list(): Promise<ScheduleInfo[]> {
-    return (await listScheduleDocs(this.#store)).map((doc) => this.#info(doc));
+    return this.#typed(async () => (await listScheduleDocs(this.#store)).map((doc) => this.#info(doc)));
   }
 
   /** Stops a schedule from firing (and pauses its Cloud Scheduler job). Manual triggers still work. */
   async pause(name: string): Promise<ScheduleInfo> {
-    return this.setEnabled(name, false);
+    return this.#typed(() => this.setEnabled(name, false));
   }
 
   /** Lets a paused schedule fire again from its next fire time on; times missed while paused do not run. */
   async resume(name: string): Promise<ScheduleInfo> {
-    return this.setEnabled(name, true);
+    return this.#typed(async () => {
+      this.assertTicked('resume');
+      return this.setEnabled(name, true);
+    });
   }
 
   /** Deletes a schedule, its run history and its Cloud Scheduler job. Orchestrations it launched stay. */
   async remove(name: string): Promise<void> {
-    await this.load(name);
-    if (this.sync) await this.sync.remove({ name, tenant: this.#store.tenant });
-    await deleteSchedule(this.#store, name);
+    return this.#typed(async () => {
+      await this.load(name);
+      if (this.sync) await this.sync.remove({ name, tenant: this.#store.tenant });
+      await deleteSchedule(this.#store, name);
+    });
   }
 
   /**
@@ -143,14 +170,16 @@ export class Schedules {
    * Overlap prevention applies unless `force`. The result says whether it launched, was skipped or failed.
    */
   async trigger(name: string, options: { force?: boolean } = {}): Promise<TickResult> {
-    const schedule = await this.load(name);
-    const at = new Date(this.#store.clock.now());
-    return fireSchedule(this.tickDeps(), schedule, {
-      id: manualRunId(at),
-      trigger: 'manual',
-      firedAt: at,
-      idempotencyKey: `schedule:${name}:manual:${at.toISOString()}`,
-      force: options.force ?? false,
+    return this.#typed(async () => {
+      const schedule = await this.load(name);
+      const at = new Date(this.#store.clock.now());
+      return fireSchedule(this.tickDeps(), schedule, {
+        id: manualRunId(at),
+        trigger: 'manual',
+        firedAt: at,
+        idempotencyKey: `schedule:${name}:manual:${at.toISOString()}`,
+        force: options.force ?? false,
+      });
     });
   }
 
@@ -159,38 +188,68 @@ export class Schedules {
    * while a tick decides it), orchestration id and its current status, skip/fail reason.
    */
   async runs(name: string, options: { limit?: number } = {}): Promise<ScheduleRunInfo[]> {
-    const limit = options.limit ?? DEFAULTS.scheduleRunsPageSize;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
-      throw new E11Error(
-        ErrorCode.InvalidOptions,
-        `limit: must be an integer from 1 to 1000, got ${String(limit)}.`,
-        {
-          context: { path: 'limit' },
-        },
+    return this.#typed(async () => {
+      const limit = options.limit ?? DEFAULTS.scheduleRunsPageSize;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
+        throw new E11Error(
+          ErrorCode.InvalidOptions,
+          `limit: must be an integer from 1 to 1000, got ${String(limit)}.`,
+          {
+            context: { path: 'limit' },
+          },
+        );
+      }
+      await this.load(name);
+      const runs = await listScheduleRuns(this.#store, name, limit);
+      const statuses = await readOrchestrationStatuses(
+        this.#store,
+        runs.flatMap((run) => (run.orchestrationId === null ? [] : [run.orchestrationId])),
       );
-    }
-    await this.load(name);
-    const runs = await listScheduleRuns(this.#store, name, limit);
-    const statuses = await readOrchestrationStatuses(
-      this.#store,
-      runs.flatMap((run) => (run.orchestrationId === null ? [] : [run.orchestrationId])),
-    );
-    return runs.map((run) =>
-      toScheduleRunInfo(
-        run,
-        run.orchestrationId === null ? null : (statuses.get(run.orchestrationId) ?? null),
-      ),
-    );
+      return runs.map((run) =>
+        toScheduleRunInfo(
+          run,
+          run.orchestrationId === null ? null : (statuses.get(run.orchestrationId) ?? null),
+        ),
+      );
+    });
   }
 
   /** One tick from this process (see `runScheduleTick`), with this object's params factories. */
   tick(options?: TickOptions): Promise<TickResult[]> {
-    return runScheduleTick(this.tickDeps(), options);
+    return this.#typed(() => runScheduleTick(this.tickDeps(), options));
   }
 
   /** Releases the Cloud Scheduler client if this object created it. */
   async close(): Promise<void> {
     await this.sync?.close();
+  }
+
+  /**
+   * Runs `operation`; a Google client error it lets through (Firestore unreachable, permission denied…)
+   * becomes a typed `E11_UNAVAILABLE` / `E11_FORBIDDEN` with a hint, the original as `cause`.
+   */
+  async #typed<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw fromGoogleError(error, 'Firestore');
+    }
+  }
+
+  /** Refuses to make a schedule fire when nothing fires schedules (see `SchedulesOptions.ticker`). */
+  private assertTicked(method: string): void {
+    if (this.ticked) return;
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `ticker: schedules.${method}() without anything that fires schedules: the schedule would never run. ` +
+        "Pass `cloudScheduler` to new Schedules(service, options) (Cloud Scheduler jobs call the schedulerTick function), or declare `ticker: 'external'` (or E11_SCHEDULE_TICKER=external) when startLocalScheduler or your own timer calls tick().",
+      {
+        context: {
+          path: 'ticker',
+          hint: 'In production, build `new Schedules(orchestrations, { cloudScheduler: { projectId, location, targetUrl, serviceAccountEmail } })`; see docs/production.md.',
+        },
+      },
+    );
   }
 
   private async setEnabled(name: string, enabled: boolean): Promise<ScheduleInfo> {
@@ -216,4 +275,17 @@ export class Schedules {
   private tickDeps() {
     return { service: this.service, paramsFactories: this.options.paramsFactories, logger: this.logger };
   }
+}
+
+/** The declared ticker: the option, else E11_SCHEDULE_TICKER; only `'external'` is a valid value. */
+function resolveTicker(
+  ticker: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): 'external' | undefined {
+  const path = ticker === undefined ? 'E11_SCHEDULE_TICKER' : 'ticker';
+  const value = ticker ?? (env.E11_SCHEDULE_TICKER || undefined);
+  if (value === undefined || value === 'external') return value;
+  throw new E11Error(ErrorCode.InvalidOptions, `${path}: must be 'external', got '${value}'.`, {
+    context: { path },
+  });
 }
