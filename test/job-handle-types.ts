@@ -1,7 +1,7 @@
 // Type-level checks of job handles, compiled by `tsc -b` (test/tsconfig.json): every
 // `@ts-expect-error` below fails the build if the types it guards get loose. Nothing here runs.
-import { defineJob, type OrchestrationService, type ParamsOf, type ResultOf } from '@e11/sdk';
 import { type E11JobOf, JobName } from '@e11/runner';
+import { defineJob, type OrchestrationService, type ParamsOf, type ResultOf } from '@e11/sdk';
 import * as v from 'valibot';
 import { z } from 'zod';
 
@@ -18,10 +18,10 @@ assertType<Equal<ParamsOf<typeof SumSales>, { month: string; amounts: number[] }
 assertType<Equal<ResultOf<typeof SumSales>, { month: string; totalCents: number }>>();
 assertType<Equal<ParamsOf<typeof GreetUser>, { user: { name: string; email: string } }>>();
 assertType<Equal<ParamsOf<typeof Shout>, ShoutParams>>();
-const Inferred = defineJob({ name: 'inferred', schema: z.object({ n: z.number() }) });
+export const Inferred = defineJob({ name: 'inferred', schema: z.object({ n: z.number() }) });
 assertType<Equal<ParamsOf<typeof Inferred>, { n: number }>>();
 assertType<Equal<ResultOf<typeof Inferred>, unknown>>();
-const FromValibot = defineJob({ name: 'from_valibot', schema: v.object({ id: v.string() }) });
+export const FromValibot = defineJob({ name: 'from_valibot', schema: v.object({ id: v.string() }) });
 assertType<Equal<ParamsOf<typeof FromValibot>, { id: string }>>();
 
 export async function backend(service: OrchestrationService): Promise<void> {
