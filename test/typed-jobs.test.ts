@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 
 import { DEFAULTS, idempotentOrchestrationId } from '@e11/core';
 import { createExecutionsClient } from '@e11/core/engine';
-import { OrchestrationService } from '@e11/sdk';
+import type { OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { GreetUser, Shout, SumSales } from './fixtures/dist/typed-handles.js';

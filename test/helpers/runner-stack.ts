@@ -62,7 +62,11 @@ export function useRunnerStack(
         jobs: Object.fromEntries(
           options.cloudRunJobs.map((id) => [
             id,
-            { command: 'node', args: [options.entrypoint ?? ENTRYPOINT], maxRetries: options.maxRetries ?? 0 },
+            {
+              command: 'node',
+              args: [options.entrypoint ?? ENTRYPOINT],
+              maxRetries: options.maxRetries ?? 0,
+            },
           ]),
         ),
       },
