@@ -77,8 +77,7 @@ export {
   type ResultOf,
   type RunParamsOf,
 } from './orchestration/job-handle.js';
-export { checkParamsSchema, type ParamsIssue } from './orchestration/check-params-schema.js';
-export { formatIssuePath, isStandardSchema, type StandardSchemaV1 } from './orchestration/standard-schema.js';
+export { type StandardSchemaV1 } from './orchestration/standard-schema.js';
 export { parseDocument, parseJobDocument } from './model/parse.js';
 export { createRedactor, REDACTED, redactJob, redactParams } from './monitoring/redact.js';
 export {

@@ -28,7 +28,6 @@ export {
   type JobHandle,
   type ParamsOf,
   type ResultOf,
-  type StandardSchemaV1,
 } from '@e11/core';
 export { type DeadLetter, type DeadLetterOptions } from './monitoring/dead-letters.js';
 export { type ListOrchestrationsOptions, type OrchestrationPage } from './monitoring/list-orchestrations.js';

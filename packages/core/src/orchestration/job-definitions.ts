@@ -106,7 +106,10 @@ export class JobDefinitions {
       const known = this.byName.get(declared.name);
       if (isJobHandle(target)) {
         // A handle adds its schema to a class of the same name (which keeps its keys and policy).
-        this.byName.set(declared.name, known ? { ...known, schema: known.schema ?? declared.schema } : declared);
+        this.byName.set(
+          declared.name,
+          known ? { ...known, schema: known.schema ?? declared.schema } : declared,
+        );
         return;
       }
       if (known && fromClass.has(declared.name) && !sameKeys(known.sensitiveKeys, declared.sensitiveKeys)) {
@@ -137,7 +140,9 @@ export class JobDefinitions {
     if (isJobHandle(job)) {
       jobName = job.name;
       const registered = this.byName.get(jobName);
-      declared = registered ? { ...registered, schema: job.schema ?? registered.schema } : handleDeclaration(job);
+      declared = registered
+        ? { ...registered, schema: job.schema ?? registered.schema }
+        : handleDeclaration(job);
     } else if (typeof job === 'function') {
       declared = readJobDeclaration(job);
       if (!declared) throw notAJobClass('job');

@@ -32,10 +32,7 @@ export interface JobFailure<P = JobParams> {
 }
 
 /** `[successes, failures]`, with `null` for failures when nothing failed (a stable contract). */
-export type JobResults<R = unknown, P = JobParams> = [
-  JobSuccess<R, P>[],
-  JobFailure<P>[] | null,
-];
+export type JobResults<R = unknown, P = JobParams> = [JobSuccess<R, P>[], JobFailure<P>[] | null];
 
 /**
  * Resolves with the live counts once every job of the orchestration is terminal, from a real-time

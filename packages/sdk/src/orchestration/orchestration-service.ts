@@ -5,7 +5,6 @@ import {
   createLogger,
   E11Error,
   ErrorCode,
-  isJobHandle,
   type JobClassReference,
   type JobParams,
   type JobStatus,
@@ -138,11 +137,7 @@ export class OrchestrationService {
     params: readonly P[],
     options?: KickOffOptions,
   ): Promise<KickOffResult>;
-  kickOffJob(
-    job: JobReference,
-    params: readonly object[],
-    options?: KickOffOptions,
-  ): Promise<KickOffResult> {
+  kickOffJob(job: JobReference, params: readonly object[], options?: KickOffOptions): Promise<KickOffResult> {
     // JSON-ness of each set is checked at run time (E11_INVALID_PARAMS), whatever its static type.
     return this.#engine.kickOffJob(job, params as readonly JobParams[], options);
   }
@@ -235,7 +230,11 @@ export class OrchestrationService {
    * Throws E11_INVALID_OPTIONS when `getJobResults(job, id)` names another job than the orchestration
    * ran: its results would not have the handle's (or class's) types.
    */
-  #assertSameJob(job: AnyJobHandle | JobClassReference<never>, jobName: string, orchestrationId: string): void {
+  #assertSameJob(
+    job: AnyJobHandle | JobClassReference<never>,
+    jobName: string,
+    orchestrationId: string,
+  ): void {
     const { jobName: given } = serviceJobDefinitions(this.#engine).resolve(job, undefined);
     if (given === jobName) return;
     throw new E11Error(
