@@ -22,13 +22,7 @@ export {
 export { OrchestrationService } from './orchestration/orchestration-service.js';
 
 // Job handles: one declaration of a job's name, params, result and schema, shared with the container.
-export {
-  defineJob,
-  type JobClassReference,
-  type JobHandle,
-  type ParamsOf,
-  type ResultOf,
-} from '@e11/core';
+export { defineJob, type JobClassReference, type JobHandle, type ParamsOf, type ResultOf } from '@e11/core';
 export { type DeadLetter, type DeadLetterOptions } from './monitoring/dead-letters.js';
 export { type ListOrchestrationsOptions, type OrchestrationPage } from './monitoring/list-orchestrations.js';
 export { type MetricsOptions, type MetricsReport } from './monitoring/metrics.js';
