@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 
 import { DEFAULTS, idempotentOrchestrationId } from '@e11/core';
 import { createExecutionsClient } from '@e11/core/engine';
-import type { OrchestrationService } from '@e11/sdk';
+import { definePipeline, type OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { GreetUser, Shout, SumSales } from './fixtures/dist/typed-handles.js';
@@ -19,10 +19,25 @@ const suite = useRunnerStack('typed-jobs', {
 });
 const RESULTS_TIMEOUT = { timeoutMs: 60_000 };
 
-/** A second service that registers the handles (`jobs` option): kick-offs by name are checked too. */
+/** A pipeline whose first stage names its job by handle: the stage's params are checked with its schema. */
+const monthly = definePipeline<{ months: string[] }>({
+  name: 'typed-monthly',
+  stages: [
+    {
+      name: 'sum',
+      job: SumSales,
+      params: ({ input }) => input.months.map((month) => ({ month, amounts: [] })),
+    },
+  ],
+});
+
+/**
+ * A second service that registers the handles (`jobs` option), so kick-offs by name are checked too,
+ * and the pipeline.
+ */
 let registered: OrchestrationService;
 beforeAll(() => {
-  registered = stackService(suite.stack, suite.base, { jobs: [SumSales, GreetUser] });
+  registered = stackService(suite.stack, suite.base, { jobs: [SumSales, GreetUser], pipelines: [monthly] });
 });
 afterAll(() => registered?.close());
 
@@ -179,6 +194,19 @@ describe('kickOffJob checks params with the job schema before writing anything',
     expect(byClass).toMatchObject({ code: 'E11_INVALID_PARAMS', context: { path: 'params[0].month' } });
     await expectNothingWritten('typed-bad-name', 'sum-sales', before);
     await expectNothingWritten('typed-bad-class', 'sum-sales', before);
+  });
+});
+
+describe('startPipeline checks its first stage the same way', () => {
+  it('a stage named by handle: bad first-stage params throw E11_INVALID_PARAMS; no pipeline, no orchestration, no execution', async () => {
+    const before = await executionsOf('sum-sales');
+    const error = await rejection(registered.startPipeline(monthly, { months: ['2024-05', 'May'] }));
+    expect(error).toMatchObject({
+      code: 'E11_INVALID_PARAMS',
+      context: { index: 1, path: 'params[1].month' },
+    });
+    expect(await registered.listPipelines()).toEqual([]);
+    expect(await executionsOf('sum-sales')).toEqual(before);
   });
 });
 
