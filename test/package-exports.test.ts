@@ -109,10 +109,11 @@ describe('every package documents exactly what it exports', () => {
     }
   });
 
-  it('the sdk is a small face: at most 78 names', () => {
+  it('the sdk is a small face: at most 81 names', () => {
     const names = declaredExports(join(packagesDir, 'sdk', 'dist/index.d.ts'));
     expect(names).toContain('OrchestrationService');
-    // 70 before pipelines, which added 8 (definePipeline, its event, subscriber, view and options).
-    expect(names.length).toBeLessThanOrEqual(78);
+    // 70 before pipelines, which added 8 (definePipeline, its event, subscriber, view and options);
+    // job handles added 3 (defineJob, JobHandle, ResultOf).
+    expect(names.length).toBeLessThanOrEqual(81);
   });
 });

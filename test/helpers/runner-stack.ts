@@ -41,6 +41,8 @@ export function useRunnerStack(
     sweepIntervalMs?: number;
     /** The stack's pipelines module (E11_PIPELINES_MODULE of the functions and the sweeper). */
     pipelinesModule?: string;
+    /** The task entrypoint the Cloud Run jobs run. @default the fixture runner entrypoint */
+    entrypoint?: string;
   },
 ): RunnerStack {
   const projectId = testProjectId(name);
@@ -60,7 +62,11 @@ export function useRunnerStack(
         jobs: Object.fromEntries(
           options.cloudRunJobs.map((id) => [
             id,
-            { command: 'node', args: [ENTRYPOINT], maxRetries: options.maxRetries ?? 0 },
+            {
+              command: 'node',
+              args: [options.entrypoint ?? ENTRYPOINT],
+              maxRetries: options.maxRetries ?? 0,
+            },
           ]),
         ),
       },

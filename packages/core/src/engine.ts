@@ -29,7 +29,8 @@ export {
   type RetentionOptions,
   type RetentionReport,
 } from './monitoring/retention.js';
-export { type JobClassReference, type JobReference, type ParamsOf } from './orchestration/job-definitions.js';
+export { type JobReference } from './orchestration/job-definitions.js';
+export { type JobClassReference } from './orchestration/job-handle.js';
 export { type LaunchContext, launchJobs, type LaunchReport } from './orchestration/launch-jobs.js';
 export { type KickOffOptions, type OrchestrationServiceOptions } from './orchestration/options.js';
 export {

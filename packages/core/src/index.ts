@@ -85,6 +85,19 @@ export {
   orchestrationDocSchema,
 } from './model/documents.js';
 export type { JobParams, JsonValue } from './model/json.js';
+export {
+  type AnyJobHandle,
+  defineJob,
+  type DefineJobOptions,
+  type DefineJobSpec,
+  isJobHandle,
+  type JobClassReference,
+  type JobHandle,
+  type ParamsOf,
+  type ResultOf,
+  type RunParamsOf,
+} from './orchestration/job-handle.js';
+export { type StandardSchemaV1 } from './orchestration/standard-schema.js';
 export { parseDocument, parseJobDocument } from './model/parse.js';
 export { createRedactor, REDACTED, redactJob, redactParams } from './monitoring/redact.js';
 export {

@@ -5,12 +5,23 @@ export { executeJob, type ExecuteJobOptions } from './execute-job.js';
 export {
   type BackoffSettings,
   type E11Job,
+  type E11JobOf,
   getJobDefinition,
   type JobClass,
+  type JobClassFor,
   type JobDefinition,
   JobName,
   type JobOptions,
 } from './job-name.js';
+// Job handles: one declaration of a job's name, params, result and schema, shared with the backend.
+export {
+  defineJob,
+  type JobHandle,
+  type ParamsOf,
+  type ResultOf,
+  type RunParamsOf,
+  type StandardSchemaV1,
+} from '@e11/core';
 export { createRunnerLogger, type LogLabels, type RunnerLogger } from './logger.js';
 export { ExitCode, type ExitCodeValue, type ExecuteJobResult, type ExecuteOutcome } from './outcome.js';
 export { createRedactor, REDACTED } from './redact.js';
@@ -23,4 +34,3 @@ export {
   shouldRetry,
 } from './retry-policy.js';
 export { runE11Job, type RunE11JobOptions } from './run-e11-job.js';
-export type { StandardSchemaV1 } from './standard-schema.js';

@@ -1,4 +1,6 @@
+import { defineJob } from '@e11/core';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 
 import { type E11Job, getJobDefinition, JobName } from './job-name.js';
 import { buildRegistry } from './registry.js';
@@ -30,6 +32,35 @@ describe('@JobName', () => {
       expect.objectContaining({ code: 'E11_INVALID_OPTIONS' }),
     );
     expect(() => JobName('a', { schema: {} as never })).toThrow(/Standard Schema/);
+  });
+});
+
+describe('@JobName with a job handle', () => {
+  const Params = z.object({ month: z.string() });
+  const SumSales = defineJob<typeof Params, { total: number }>({ name: 'sum_sales', schema: Params });
+
+  it("takes the handle's name and schema, keeping the other options", () => {
+    @JobName(SumSales, { maxAttempts: 2 })
+    class SumSalesJob implements E11Job<{ month: string }, { total: number }> {
+      run() {
+        return { total: 0 };
+      }
+    }
+    expect(getJobDefinition(SumSalesJob)).toEqual({
+      name: 'sum_sales',
+      options: { maxAttempts: 2, schema: Params },
+      target: SumSalesJob,
+    });
+  });
+
+  it('refuses a schema option next to the schema of the handle with E11_INVALID_OPTIONS', () => {
+    expect(() => JobName(SumSales, { schema: Params })).toThrow(
+      expect.objectContaining({
+        code: 'E11_INVALID_OPTIONS',
+        message: expect.stringMatching(/schema/) as unknown,
+      }),
+    );
+    expect(() => JobName(defineJob('typed_only'), { schema: Params })).not.toThrow();
   });
 });
 

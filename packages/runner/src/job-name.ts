@@ -1,9 +1,20 @@
 import 'reflect-metadata';
 
-import { type Duration, E11Error, ErrorCode, type JobParams, toMs, validateJobName } from '@e11/core';
+import {
+  type AnyJobHandle,
+  type Duration,
+  E11Error,
+  ErrorCode,
+  isJobHandle,
+  type JobParams,
+  type ResultOf,
+  type RunParamsOf,
+  type StandardSchemaV1,
+  toMs,
+  validateJobName,
+} from '@e11/core';
 
 import type { JobContext } from './context.js';
-import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** A job class's instance: `run` receives one parameter set. */
 export interface E11Job<P = JobParams, R = unknown, C = unknown> {
@@ -13,6 +24,22 @@ export interface E11Job<P = JobParams, R = unknown, C = unknown> {
    */
   run(params: P, ctx: JobContext<P, C>): Promise<R> | R;
 }
+
+/**
+ * The instance type of a job class for a job handle (`defineJob`): `run` receives the handle's params
+ * (its schema's output) and returns its result.
+ *
+ * ```ts
+ * @JobName(SumSales)
+ * class SumSalesJob implements E11JobOf<typeof SumSales> { ... }
+ * ```
+ */
+export type E11JobOf<H extends AnyJobHandle, C = unknown> = E11Job<RunParamsOf<H>, ResultOf<H>, C>;
+
+/** A class `@JobName(handle)` accepts: its `run` takes the handle's params and returns its result. */
+export type JobClassFor<H extends AnyJobHandle> = abstract new (...args: never[]) => {
+  run(params: RunParamsOf<H>, ctx: never): ResultOf<H> | Promise<ResultOf<H>>;
+};
 
 /** Backoff between in-task retries: `min(maxMs, initialMs * multiplier^(retry-1))`, with full jitter. */
 export interface BackoffSettings {
@@ -41,7 +68,10 @@ export interface JobOptions {
    * E11Errors) and the job's own timeouts. PermanentError and schema failures are never retried.
    */
   retryOn?: (error: unknown, attempt: number) => boolean;
-  /** Checked before `run`; a mismatch ends the job Errored with E11_VALIDATION_FAILED naming the field. */
+  /**
+   * Checked before `run`; a mismatch ends the job Errored with E11_VALIDATION_FAILED naming the field.
+   * With `@JobName(handle)`, give the schema to `defineJob` instead (the backend checks it at kick-off too).
+   */
   schema?: StandardSchemaV1;
   /** Params keys whose values never appear in logs or stored errors (added to the kick-off's `sensitiveKeys`). */
   sensitiveKeys?: string[];
@@ -61,23 +91,41 @@ const JOB_METADATA = Symbol.for('e11:job-name');
 
 /**
  * Names a job class so `runE11Job` can pick it by the task's JOB_NAME. The name is what backends pass
- * to `kickOffJob` (it maps to the Cloud Run job id, e.g. `process_batch` → `process-batch`).
+ * to `kickOffJob` (it maps to the Cloud Run job id, e.g. `process_batch` → `process-batch`). Given a
+ * job handle (`defineJob`), the class takes the handle's name and schema, and its `run` is type-checked
+ * against the handle's params and result:
  *
  * ```ts
- * @JobName('process_batch', { maxAttempts: 3, timeout: '10m' })
- * class ProcessBatchJob implements E11Job<{ file: string }, { rows: number }> {
+ * export const ProcessBatch = defineJob<{ file: string }, { rows: number }>('process_batch');
+ *
+ * @JobName(ProcessBatch, { maxAttempts: 3, timeout: '10m' })
+ * class ProcessBatchJob implements E11JobOf<typeof ProcessBatch> {
  *   async run(params: { file: string }, ctx: JobContext<{ file: string }>) { ... }
  * }
  * ```
  *
  * Throws E11_INVALID_JOB_NAME for a malformed name (1-63 letters, digits, `_` or `-`, starting with a
- * letter) and E11_INVALID_OPTIONS for an out-of-range option, when the class is defined.
+ * letter) and E11_INVALID_OPTIONS for an out-of-range option (or a `schema` option next to a handle's
+ * schema), when the class is defined.
  */
-export function JobName(name: string, options: JobOptions = {}): <T extends JobClass>(target: T) => void {
+export function JobName<H extends AnyJobHandle>(
+  handle: H,
+  options?: JobOptions,
+): <T extends JobClassFor<H>>(target: T) => void;
+export function JobName(name: string, options?: JobOptions): <T extends JobClass>(target: T) => void;
+export function JobName(
+  nameOrHandle: string | AnyJobHandle,
+  options: JobOptions = {},
+): <T extends JobClass>(target: T) => void {
+  const handle = isJobHandle(nameOrHandle) ? nameOrHandle : undefined;
+  const name = handle ? handle.name : (nameOrHandle as string);
   validateJobName(name);
   validateJobOptions(name, options);
+  if (handle?.schema !== undefined && options.schema !== undefined)
+    throw invalid(name, 'schema', 'is declared by the job handle already (defineJob): give it there only');
+  const stored: JobOptions = handle?.schema === undefined ? options : { ...options, schema: handle.schema };
   return (target) => {
-    const definition: JobDefinition = { name, options, target };
+    const definition: JobDefinition = { name, options: stored, target };
     Reflect.defineMetadata(JOB_METADATA, definition, target);
   };
 }

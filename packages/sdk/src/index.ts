@@ -5,7 +5,6 @@
 
 // The service, its options and what it returns.
 export {
-  type JobClassReference,
   type JobFailure,
   type JobInfo,
   type JobResults,
@@ -15,13 +14,15 @@ export {
   type LaunchReport,
   type OrchestrationInfo,
   type OrchestrationServiceOptions,
-  type ParamsOf,
   type RetentionOptions,
   type RetentionReport,
   type SweepOptions,
   type SweepReport,
 } from '@e11/core/engine';
 export { OrchestrationService } from './orchestration/orchestration-service.js';
+
+// Job handles: one declaration of a job's name, params, result and schema, shared with the container.
+export { defineJob, type JobClassReference, type JobHandle, type ParamsOf, type ResultOf } from '@e11/core';
 export { type DeadLetter, type DeadLetterOptions } from './monitoring/dead-letters.js';
 export { type ListOrchestrationsOptions, type OrchestrationPage } from './monitoring/list-orchestrations.js';
 export { type MetricsOptions, type MetricsReport } from './monitoring/metrics.js';

@@ -1,8 +1,10 @@
 import { toMs } from '../duration.js';
 import { E11Error, ErrorCode } from '../errors.js';
 
+import { type AnyJobHandle, isJobHandle, type JobClassReference } from './job-handle.js';
 import type { KickOffOptions } from './options.js';
 import type { DeclaredPolicy } from './resolve-policy.js';
+import { isStandardSchema, type StandardSchemaV1 } from './standard-schema.js';
 
 /**
  * Where `@JobName` (@e11/runner) stores a class's definition with reflect-metadata. The SDK reads it
@@ -10,24 +12,8 @@ import type { DeclaredPolicy } from './resolve-policy.js';
  */
 const JOB_METADATA = Symbol.for('e11:job-name');
 
-/**
- * A job class decorated with `@JobName` (from the job's package): `P` is the params type its `run`
- * takes, so `kickOffJob(ProcessBatchJob, params)` type-checks the params against the job. `P` may be
- * an interface (optional fields included): the params are checked to be JSON when kicked off.
- */
-export type JobClassReference<P = never> = abstract new (...args: never[]) => {
-  run(params: P, ...rest: never[]): unknown;
-};
-
-/** The params type of a job class's `run`. */
-export type ParamsOf<C> = C extends abstract new (...args: never[]) => {
-  run(params: infer P, ...rest: never[]): unknown;
-}
-  ? P
-  : never;
-
-/** The job `kickOffJob` runs: its `@JobName` name, or its class. */
-export type JobReference = string | JobClassReference;
+/** The job `kickOffJob` runs: its `@JobName` name, its class, or its {@link JobHandle}. */
+export type JobReference = string | JobClassReference | AnyJobHandle;
 
 /** What the SDK takes from a job class's `@JobName`. */
 export interface DeclaredJob {
@@ -36,6 +22,8 @@ export interface DeclaredJob {
   sensitiveKeys: readonly string[];
   /** The retry and timeout settings the class declares (`maxAttempts`, `backoff`, `timeout`). */
   policy: DeclaredPolicy;
+  /** The params schema the class (`@JobName` `schema`) or handle (`defineJob`) declares. */
+  schema: StandardSchemaV1 | undefined;
 }
 
 type StoredOptions = {
@@ -43,6 +31,7 @@ type StoredOptions = {
   maxAttempts?: unknown;
   backoff?: { initialMs?: unknown; maxMs?: unknown };
   timeout?: unknown;
+  schema?: unknown;
 };
 
 function finite(value: unknown): number | undefined {
@@ -76,48 +65,71 @@ export function readJobDeclaration(target: unknown): DeclaredJob | undefined {
     name: stored.name,
     sensitiveKeys: Array.isArray(keys) ? keys.filter((key): key is string => typeof key === 'string') : [],
     policy: declaredPolicy(stored.options),
+    schema: isStandardSchema(stored.options?.schema) ? stored.options.schema : undefined,
   };
+}
+
+/** What a job handle declares: its name and schema (policy and sensitive keys are the class's). */
+function handleDeclaration(handle: AnyJobHandle): DeclaredJob {
+  return { name: handle.name, sensitiveKeys: [], policy: {}, schema: handle.schema };
+}
+
+/** The declaration of a `jobs` entry or kick-off target: a `@JobName` class or a job handle. */
+function declarationOf(target: unknown): DeclaredJob | undefined {
+  return isJobHandle(target) ? handleDeclaration(target) : readJobDeclaration(target);
 }
 
 function notAJobClass(path: string): E11Error {
   return new E11Error(
     ErrorCode.InvalidOptions,
-    `${path} must be a job class decorated with @JobName (from @e11/runner).`,
+    `${path} must be a job class decorated with @JobName (from @e11/runner) or a job handle (defineJob).`,
     { context: { path } },
   );
 }
 
 /**
- * The job classes an `OrchestrationService` knows (`jobs` option), by name. A kick-off by name or by
- * class stores the union of its options' `sensitiveKeys` and the class's declared keys with the
- * orchestration, the one list every reader (results, watches, SSE, dashboard, CLI) redacts with.
+ * The job classes and handles an `OrchestrationService` knows (`jobs` option), by name. A kick-off by
+ * name, class or handle stores the union of its options' `sensitiveKeys` and the class's declared keys
+ * with the orchestration, the one list every reader (results, watches, SSE, dashboard, CLI) redacts
+ * with, and has its params checked with the declared schema.
  */
 export class JobDefinitions {
   private readonly byName = new Map<string, DeclaredJob>();
 
-  /** Throws E11_INVALID_OPTIONS for a class without `@JobName`, or two classes with one name. */
+  /** Throws E11_INVALID_OPTIONS for an entry that is neither a `@JobName` class nor a handle, or two classes with one name. */
   constructor(classes: readonly unknown[] = []) {
     if (!Array.isArray(classes)) throw notAJobClass('jobs');
+    const fromClass = new Set<string>();
     classes.forEach((target, index) => {
-      const declared = readJobDeclaration(target);
+      const declared = declarationOf(target);
       if (!declared) throw notAJobClass(`jobs[${index}]`);
       const known = this.byName.get(declared.name);
-      if (known && !sameKeys(known.sensitiveKeys, declared.sensitiveKeys)) {
+      if (isJobHandle(target)) {
+        // A handle adds its schema to a class of the same name (which keeps its keys and policy).
+        this.byName.set(
+          declared.name,
+          known ? { ...known, schema: known.schema ?? declared.schema } : declared,
+        );
+        return;
+      }
+      if (known && fromClass.has(declared.name) && !sameKeys(known.sensitiveKeys, declared.sensitiveKeys)) {
         throw new E11Error(
           ErrorCode.InvalidOptions,
           `jobs[${index}]: two classes are named '${declared.name}' with different sensitive keys.`,
           { context: { path: `jobs[${index}]`, jobName: declared.name } },
         );
       }
-      this.byName.set(declared.name, declared);
+      fromClass.add(declared.name);
+      this.byName.set(declared.name, { ...declared, schema: declared.schema ?? known?.schema });
     });
   }
 
   /**
    * The job name of a kick-off, its options with the class's declared sensitive keys added, and the
-   * class's declaration (when the class is given, or registered under that name: its policy is then
-   * resolved at kick-off, see `resolveJobPolicy`). A name the service does not know keeps the options'
-   * keys; the runner adds the class's when it claims a job (see `addSensitiveKeys`).
+   * job's declaration (when the class or handle is given, or registered under that name: its policy is
+   * then resolved at kick-off, see `resolveJobPolicy`, and its schema checks the params). A name the
+   * service does not know keeps the options' keys; the runner adds the class's when it claims a job
+   * (see `addSensitiveKeys`).
    */
   resolve(
     job: unknown,
@@ -125,7 +137,13 @@ export class JobDefinitions {
   ): { jobName: string; options: KickOffOptions | undefined; declared: DeclaredJob | undefined } {
     let declared: DeclaredJob | undefined;
     let jobName: string;
-    if (typeof job === 'function') {
+    if (isJobHandle(job)) {
+      jobName = job.name;
+      const registered = this.byName.get(jobName);
+      declared = registered
+        ? { ...registered, schema: job.schema ?? registered.schema }
+        : handleDeclaration(job);
+    } else if (typeof job === 'function') {
       declared = readJobDeclaration(job);
       if (!declared) throw notAJobClass('job');
       jobName = declared.name;

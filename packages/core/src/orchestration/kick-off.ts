@@ -21,6 +21,7 @@ import { validateParamsList } from '../validate/params.js';
 
 import { admitAndLaunch } from './admit.js';
 import { awaitRegistration } from './await-registration.js';
+import { checkParamsSchema } from './check-params-schema.js';
 import type { JobDefinitions, JobReference } from './job-definitions.js';
 import { type LaunchContext, LaunchProgress, type LaunchReport, launchJobs } from './launch-jobs.js';
 import {
@@ -110,8 +111,9 @@ export interface RegisteredKickOff {
 const DUPLICATE_REGISTRATION_ROUNDS = 3;
 
 /**
- * Step 1: resolves the job (name or `@JobName` class), compiles the options, resolves the job's policy
- * (see `resolveJobPolicy`), checks the params and that the event's topic exists. Throws a typed `E11Error`; writes nothing.
+ * Step 1: resolves the job (name, `@JobName` class or job handle), compiles the options, resolves the
+ * job's policy (see `resolveJobPolicy`), checks the params (JSON, sizes, and the job's declared schema:
+ * E11_INVALID_PARAMS) and that the event's topic exists. Throws a typed `E11Error`; writes nothing.
  */
 export async function validateKickOff(
   context: KickOffContext,
@@ -130,6 +132,8 @@ export async function validateKickOff(
   validateParamsList(params, { maxJobs: context.maxJobs, maxParamsBytes: DEFAULTS.maxParamsBytes });
   // Refused here (a success count above the jobs), before anything is written.
   endPolicies(compiled, params.length);
+  // The job's declared schema (handle, class, or registered under the name) checks every set first.
+  await checkParamsSchema(declared?.schema, params, jobName);
   const startAtMs = startTime(compiled.start, context.store.clock.now());
   // The event is promised on this topic: a missing one fails here, before anything is written.
   await context.topicCheck.check(compiled.topic);

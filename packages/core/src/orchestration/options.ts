@@ -12,7 +12,7 @@ import type { PipelineDefinition } from '../pipelines/definition.js';
 import { type ServiceNameMapping } from '../validate/job-name.js';
 import { validateTags } from '../validate/tags.js';
 
-import type { JobClassReference } from './job-definitions.js';
+import type { AnyJobHandle, JobClassReference } from './job-handle.js';
 
 /** How an `OrchestrationService` (sdk) or an `Engine` is built. Every field is optional. */
 export interface OrchestrationServiceOptions {
@@ -99,11 +99,12 @@ export interface OrchestrationServiceOptions {
    */
   tenant?: string | null;
   /**
-   * The job classes this backend kicks off (imported from the job's package): a kick-off by name then
-   * stores the class's declared `sensitiveKeys` with the orchestration, as `kickOffJob(JobClass, …)`
-   * does. Throws E11_INVALID_OPTIONS for a class without `@JobName`. @default []
+   * The job classes (imported from the job's package) or job handles (`defineJob`) this backend kicks
+   * off: a kick-off by name then stores the class's declared `sensitiveKeys` with the orchestration, as
+   * `kickOffJob(JobClass, …)` does, and checks the params with the class's or handle's `schema`
+   * (E11_INVALID_PARAMS). Throws E11_INVALID_OPTIONS for a class without `@JobName`. @default []
    */
-  jobs?: readonly JobClassReference[];
+  jobs?: readonly (JobClassReference | AnyJobHandle)[];
   /**
    * The pipelines this service starts and advances (each from `definePipeline`). Register the same
    * definitions in the functions deployment (E11_PIPELINES_MODULE), where stages advance.

@@ -11,7 +11,7 @@ import { type Store } from '../store/store.js';
 import { readUnwrittenJobs } from '../store/unwritten-jobs.js';
 
 /** One successful job in `getJobResults`. */
-export interface JobSuccess<R = unknown, P extends JobParams = JobParams> {
+export interface JobSuccess<R = unknown, P = JobParams> {
   jobId: string;
   index: number;
   params: P;
@@ -19,7 +19,7 @@ export interface JobSuccess<R = unknown, P extends JobParams = JobParams> {
 }
 
 /** One failed (or cancelled) job in `getJobResults`, rebuilt with its original params and error context. */
-export interface JobFailure<P extends JobParams = JobParams> {
+export interface JobFailure<P = JobParams> {
   jobId: string;
   index: number;
   params: P;
@@ -32,10 +32,7 @@ export interface JobFailure<P extends JobParams = JobParams> {
 }
 
 /** `[successes, failures]`, with `null` for failures when nothing failed (a stable contract). */
-export type JobResults<R = unknown, P extends JobParams = JobParams> = [
-  JobSuccess<R, P>[],
-  JobFailure<P>[] | null,
-];
+export type JobResults<R = unknown, P = JobParams> = [JobSuccess<R, P>[], JobFailure<P>[] | null];
 
 /**
  * Resolves with the live counts once every job of the orchestration is terminal, from a real-time
@@ -136,7 +133,7 @@ async function readJobDocuments(store: Store, orchestrationId: string, status?: 
  * `[REDACTED]` and their values are redacted from error texts (the caller that needs a secret to
  * retry a failure passed it at kick-off and has it already).
  */
-export function partitionResults<R, P extends JobParams>(
+export function partitionResults<R, P = JobParams>(
   stored: readonly JobDoc[],
   sensitiveKeys: readonly string[],
 ): JobResults<R, P> {

@@ -66,7 +66,7 @@ export interface OrchestrationInfo {
 }
 
 /** One job as the SDK returns it. */
-export interface JobInfo<P extends JobParams = JobParams, R = unknown> {
+export interface JobInfo<P = JobParams, R = unknown> {
   id: string;
   orchestrationId: string;
   jobName: string;
@@ -175,7 +175,7 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
  * union of the kick-off's keys and the job class's): those keys of params, result and checkpoint
  * read `[REDACTED]`, and their values are redacted from the error, attempt and progress texts.
  */
-export function toJobInfo<P extends JobParams = JobParams, R = unknown>(
+export function toJobInfo<P = JobParams, R = unknown>(
   stored: JobDoc,
   sensitiveKeys: readonly string[],
   waiting: WaitingReason | null = null,

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 
 import { E11Error, ErrorCode } from '../errors.js';
 import type { JobParams, JsonValue } from '../model/json.js';
+import { type AnyJobHandle, isJobHandle } from '../orchestration/job-handle.js';
 import type { KickOffOptions } from '../orchestration/options.js';
 import type { JobFailure, JobSuccess } from '../orchestration/results.js';
 import { validateJobName } from '../validate/job-name.js';
@@ -52,12 +53,20 @@ export interface StageInput<I extends JsonValue = JsonValue> {
   pipelineId: string;
 }
 
-/** One stage of a pipeline: a job name and the function that gives its parameter sets. */
+/** The job of a stage: its `@JobName` name, or its job handle (`defineJob`: its schema checks the stage's params). */
+export type StageJob = string | AnyJobHandle;
+
+/** The job name of a stage's job. */
+export function stageJobName(job: StageJob): string {
+  return isJobHandle(job) ? job.name : job;
+}
+
+/** One stage of a pipeline: a job (name or handle) and the function that gives its parameter sets. */
 export interface PipelineStage<I extends JsonValue = JsonValue> {
   /** Unique within the pipeline: 1-63 letters, digits, `_` or `-`. */
   name: string;
-  /** The `@JobName` this stage kicks off. */
-  job: string;
+  /** The job this stage kicks off: its `@JobName` name, or its job handle. */
+  job: StageJob;
   /**
    * The stage's parameter sets, one job each (fan-out: many; fan-in: one). It must be deterministic and
    * free of side effects: a redelivered trigger may call it again (the kick-off it feeds is idempotent).
@@ -127,7 +136,7 @@ export function definePipeline<I extends JsonValue = JsonValue>(
     if (names.has(stage.name)) throw invalid(`${path}.name: '${stage.name}' is used twice.`, `${path}.name`);
     names.add(stage.name);
     try {
-      validateJobName(stage.job);
+      if (!isJobHandle(stage.job)) validateJobName(stage.job);
     } catch (error) {
       throw invalid(`${path}.job: ${(error as Error).message}`, `${path}.job`);
     }
@@ -146,7 +155,7 @@ export function definePipeline<I extends JsonValue = JsonValue>(
     }
     return Object.freeze({ ...stage, onFailure, options: Object.freeze({ ...stage.options }) });
   });
-  const shape = JSON.stringify([spec.name, stages.map((s) => [s.name, s.job, s.onFailure])]);
+  const shape = JSON.stringify([spec.name, stages.map((s) => [s.name, stageJobName(s.job), s.onFailure])]);
   const fingerprint = createHash('sha256').update(shape).digest('hex').slice(0, 16);
   return Object.freeze({ name: spec.name, stages: Object.freeze(stages), fingerprint });
 }

@@ -5,7 +5,7 @@ import type { KickOffResult } from '../orchestration/kick-off.js';
 import type { KickOffOptions } from '../orchestration/options.js';
 import type { Store } from '../store/store.js';
 
-import type { PipelineRegistry, PipelineStage } from './definition.js';
+import type { PipelineRegistry, PipelineStage, StageJob } from './definition.js';
 import type { PipelineDoc } from './pipeline-store.js';
 
 /** The pipeline of a stage orchestration, as its document records it. */
@@ -17,15 +17,15 @@ export interface PipelineStageRef {
 /** What a stage kick-off, cancel and retry go through: an engine acting for the pipeline's tenant. */
 export interface StageEngine {
   kickOffStage(
-    job: string,
+    job: StageJob,
     params: readonly JobParams[],
     options: KickOffOptions,
     pipeline: PipelineStageRef,
   ): Promise<KickOffResult>;
   /** The sensitive keys the job class registered under `job` declares (the `jobs` option); [] for others. */
-  declaredSensitiveKeys(job: string): readonly string[];
+  declaredSensitiveKeys(job: StageJob): readonly string[];
   /** Checks a stage's kick-off as `kickOffJob` would (params, options, topic), writing nothing. */
-  validateStage(job: string, params: readonly JobParams[], options: KickOffOptions): Promise<void>;
+  validateStage(job: StageJob, params: readonly JobParams[], options: KickOffOptions): Promise<void>;
   cancel(orchestrationId: string): Promise<unknown>;
   retryFailed(orchestrationId: string, options: { jobIds?: readonly string[] }): Promise<unknown>;
 }

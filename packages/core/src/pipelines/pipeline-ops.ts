@@ -13,7 +13,7 @@ import { now, type Store } from '../store/store.js';
 import { validateTags } from '../validate/tags.js';
 
 import { advancePipeline, cancelStage, runParams } from './advance-pipeline.js';
-import type { PipelineDefinition } from './definition.js';
+import { type PipelineDefinition, stageJobName } from './definition.js';
 import { type PipelineContext, stageIdempotencyKey, stageKickOffOptions } from './pipeline-context.js';
 import { publishEnded } from './pipeline-publish.js';
 import {
@@ -124,7 +124,7 @@ export async function startPipeline(
     current: 0,
     stages: known.stages.map((stage, index) => ({
       name: stage.name,
-      job: stage.job,
+      job: stageJobName(stage.job),
       onFailure: stage.onFailure ?? 'fail',
       orchestrationId: stageOrchestrationId(store, store.tenant, pipelineId, index),
       status: index === 0 ? 'InProgress' : 'Waiting',

@@ -1,14 +1,20 @@
 import {
+  type AnyJobHandle,
   assertJobId,
   assertOrchestrationId,
   createLogger,
+  E11Error,
+  ErrorCode,
+  type JobClassReference,
   type JobParams,
   type JobStatus,
   type JsonValue,
   loadJob,
   loadOrchestration,
   type Logger,
+  type ParamsOf,
   readCounts,
+  type ResultOf,
   type Store,
 } from '@e11/core';
 import type { PipelineDefinition, PipelineStatus } from '@e11/core';
@@ -16,7 +22,6 @@ import {
   bindServiceStore,
   deleteOrchestrationsOlderThan,
   Engine,
-  type JobClassReference,
   type JobInfo,
   type JobReference,
   type JobResults,
@@ -25,7 +30,6 @@ import {
   type LaunchReport,
   type OrchestrationInfo,
   type OrchestrationServiceOptions,
-  type ParamsOf,
   assertPipelineId,
   getPipelineInfo,
   listPipelineInfos,
@@ -111,26 +115,31 @@ export class OrchestrationService {
    * affected jobs `Errored`; a quota (429) or 503 window only delays them (they stay `Pending`, and the
    * sweeper launches what the retry budget or an aborted `signal` left). `cancel()` stops the launching.
    * With an `idempotencyKey`, a repeated or concurrent call returns the same orchestration and launches
-   * nothing. `job` is the job's name or its `@JobName` class (params then type-checked against its
-   * `run`); the class's declared `sensitiveKeys` (or a registered class's, see the `jobs` option) are
-   * stored with the orchestration together with `options.sensitiveKeys`.
+   * nothing. `job` is the job's handle (`defineJob`: params type-checked, and checked with its
+   * `schema`), its `@JobName` class (params type-checked against its `run`, checked with its `schema`),
+   * or its name (checked with the schema of a class or handle registered under it, see the `jobs`
+   * option); a params set the schema refuses fails the call with E11_INVALID_PARAMS naming its index and
+   * field, before anything is written or launched. The class's declared `sensitiveKeys` (or a registered
+   * class's) are stored with the orchestration together with `options.sensitiveKeys`.
    */
+  kickOffJob<H extends AnyJobHandle>(
+    job: H,
+    params: readonly ParamsOf<H>[],
+    options?: KickOffOptions,
+  ): Promise<KickOffResult>;
   kickOffJob<C extends JobClassReference<never>>(
     job: C,
     params: readonly ParamsOf<C>[],
     options?: KickOffOptions,
   ): Promise<KickOffResult>;
-  kickOffJob<P extends JobParams>(
+  kickOffJob<P extends object = JobParams>(
     job: string,
     params: readonly P[],
     options?: KickOffOptions,
   ): Promise<KickOffResult>;
-  kickOffJob(
-    job: JobReference,
-    params: readonly JobParams[],
-    options?: KickOffOptions,
-  ): Promise<KickOffResult> {
-    return this.#engine.kickOffJob(job, params, options);
+  kickOffJob(job: JobReference, params: readonly object[], options?: KickOffOptions): Promise<KickOffResult> {
+    // JSON-ness of each set is checked at run time (E11_INVALID_PARAMS), whatever its static type.
+    return this.#engine.kickOffJob(job, params as readonly JobParams[], options);
   }
 
   /** An orchestration with live counts; `E11_UNKNOWN_ORCHESTRATION` if none. */
@@ -177,21 +186,62 @@ export class OrchestrationService {
    * job name, the orchestration id and the job id; `null` when nothing failed. The orchestration's
    * `sensitiveKeys` read `[REDACTED]` in params and results, and their values are redacted from error
    * texts: the caller that needs a secret (to retry by hand) passed it at kick-off.
-   * Rejects with `E11_TIMEOUT` after `timeoutMs` (default: no limit).
+   * Rejects with `E11_TIMEOUT` after `timeoutMs` (default: no limit). Given the job's handle or class
+   * first (`getJobResults(SumSales, id)`), results and params are typed from it, and an orchestration
+   * of another job is refused with `E11_INVALID_OPTIONS`.
    */
-  async getJobResults<R = unknown, P extends JobParams = JobParams>(
+  getJobResults<J extends AnyJobHandle | JobClassReference<never>>(
+    job: J,
     orchestrationId: string,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
-  ): Promise<JobResults<R, P>> {
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<JobResults<ResultOf<J>, ParamsOf<J>>>;
+  getJobResults<R = unknown, P = JobParams>(
+    orchestrationId: string,
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<JobResults<R, P>>;
+  async getJobResults(
+    jobOrId: string | AnyJobHandle | JobClassReference<never>,
+    idOrOptions?: string | { timeoutMs?: number; signal?: AbortSignal },
+    maybeOptions: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<JobResults> {
+    const typed = typeof jobOrId !== 'string';
+    const orchestrationId = typed ? idOrOptions : jobOrId;
+    const options = (typed ? maybeOptions : idOrOptions) ?? {};
+    if (typeof orchestrationId !== 'string' || typeof options !== 'object') {
+      throw new E11Error(
+        ErrorCode.InvalidOptions,
+        'getJobResults: expected (orchestrationId, options?) or (job, orchestrationId, options?).',
+        { context: { path: 'orchestrationId' } },
+      );
+    }
     assertOrchestrationId(orchestrationId);
     const orchestration = await loadOrchestration(this.#store, orchestrationId);
+    if (typed) this.#assertSameJob(jobOrId, orchestration.jobName, orchestrationId);
     await waitForAllTerminal(this.#store, orchestrationId, orchestration.total, options);
     // Read again at the end: a task may have added its class's sensitive keys meanwhile.
     const [jobs, ended] = await Promise.all([
       readAllJobs(this.#store, orchestrationId),
       loadOrchestration(this.#store, orchestrationId),
     ]);
-    return partitionResults<R, P>(jobs, ended.sensitiveKeys);
+    return partitionResults(jobs, ended.sensitiveKeys);
+  }
+
+  /**
+   * Throws E11_INVALID_OPTIONS when `getJobResults(job, id)` names another job than the orchestration
+   * ran: its results would not have the handle's (or class's) types.
+   */
+  #assertSameJob(
+    job: AnyJobHandle | JobClassReference<never>,
+    jobName: string,
+    orchestrationId: string,
+  ): void {
+    const { jobName: given } = serviceJobDefinitions(this.#engine).resolve(job, undefined);
+    if (given === jobName) return;
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      `getJobResults: orchestration ${orchestrationId} ran job '${jobName}', not '${given}'.`,
+      { context: { orchestrationId, jobName, path: 'job' } },
+    );
   }
 
   /**
