@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
-import { DEFAULTS, idempotentOrchestrationId } from '@e11/core';
+import { idempotentOrchestrationId } from '@e11/core';
 import { createExecutionsClient } from '@e11/core/engine';
 import { definePipeline, type OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,7 @@ async function executionsOf(jobId: string): Promise<string[]> {
   });
   try {
     const [listed] = await client.listExecutions({
-      parent: `projects/${suite.projectId}/locations/${DEFAULTS.region}/jobs/${jobId}`,
+      parent: `projects/${suite.projectId}/locations/${suite.stack.env.E11_REGION}/jobs/${jobId}`,
     });
     return listed.map((execution) => execution.name ?? '');
   } finally {
