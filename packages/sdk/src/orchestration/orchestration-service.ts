@@ -5,6 +5,7 @@ import {
   createLogger,
   E11Error,
   ErrorCode,
+  fromGoogleError,
   type JobClassReference,
   type JobParams,
   type JobStatus,
@@ -75,6 +76,19 @@ function idError(check: () => void): Error | undefined {
 }
 
 /**
+ * Awaits work on Firestore: a Google client error (UNAVAILABLE, PERMISSION_DENIED, …) becomes a typed
+ * `E11_UNAVAILABLE` / `E11_FORBIDDEN` with a hint and the original as `cause` (see `fromGoogleError`);
+ * E11Errors pass through.
+ */
+async function onFirestore<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw fromGoogleError(error, 'Firestore');
+  }
+}
+
+/**
  * The backend-facing facade: kicks off orchestrations (one job per parameter set, one Cloud Run task
  * execution per job, or one execution for all in array mode), reads their state, and waits for
  * results. Create one per process and `close()` it on shutdown. What changes state (kick-off, cancel,
@@ -139,16 +153,18 @@ export class OrchestrationService {
   ): Promise<KickOffResult>;
   kickOffJob(job: JobReference, params: readonly object[], options?: KickOffOptions): Promise<KickOffResult> {
     // JSON-ness of each set is checked at run time (E11_INVALID_PARAMS), whatever its static type.
-    return this.#engine.kickOffJob(job, params as readonly JobParams[], options);
+    return onFirestore(() => this.#engine.kickOffJob(job, params as readonly JobParams[], options));
   }
 
   /** An orchestration with live counts; `E11_UNKNOWN_ORCHESTRATION` if none. */
   async getOrchestration(orchestrationId: string): Promise<OrchestrationInfo> {
     assertOrchestrationId(orchestrationId);
-    const [doc, counts] = await Promise.all([
-      loadOrchestration(this.#store, orchestrationId),
-      readCounts(this.#store, orchestrationId),
-    ]);
+    const [doc, counts] = await onFirestore(() =>
+      Promise.all([
+        loadOrchestration(this.#store, orchestrationId),
+        readCounts(this.#store, orchestrationId),
+      ]),
+    );
     return toOrchestrationInfo(doc, counts);
   }
   /** One job, redacted with its orchestration's `sensitiveKeys` (see `toJobInfo`); `E11_UNKNOWN_JOB` if none. */
@@ -160,8 +176,8 @@ export class OrchestrationService {
     assertJobId(orchestrationId, jobId);
     // The orchestration first: another tenant's (or a missing) one must answer E11_UNKNOWN_ORCHESTRATION
     // every time, never E11_UNKNOWN_JOB by winning a race, and its job is then never read.
-    const orchestration = await loadOrchestration(this.#store, orchestrationId);
-    const job = await loadJob(this.#store, orchestrationId, jobId, { orchestration });
+    const orchestration = await onFirestore(() => loadOrchestration(this.#store, orchestrationId));
+    const job = await onFirestore(() => loadJob(this.#store, orchestrationId, jobId, { orchestration }));
     const waiting = waitingReason(job, orchestration, this.#store.clock.now());
     return toJobInfo<P, R>(job, orchestration.sensitiveKeys, waiting);
   }
@@ -172,8 +188,8 @@ export class OrchestrationService {
     options: { status?: JobStatus } = {},
   ): Promise<JobInfo<P, R>[]> {
     assertOrchestrationId(orchestrationId);
-    const orchestration = await loadOrchestration(this.#store, orchestrationId);
-    const jobs = await readAllJobs(this.#store, orchestrationId, options.status);
+    const orchestration = await onFirestore(() => loadOrchestration(this.#store, orchestrationId));
+    const jobs = await onFirestore(() => readAllJobs(this.#store, orchestrationId, options.status));
     const nowMs = this.#store.clock.now();
     return jobs.map((job) =>
       toJobInfo<P, R>(job, orchestration.sensitiveKeys, waitingReason(job, orchestration, nowMs)),
@@ -215,14 +231,16 @@ export class OrchestrationService {
       );
     }
     assertOrchestrationId(orchestrationId);
-    const orchestration = await loadOrchestration(this.#store, orchestrationId);
+    const orchestration = await onFirestore(() => loadOrchestration(this.#store, orchestrationId));
     if (typed) this.#assertSameJob(jobOrId, orchestration.jobName, orchestrationId);
-    await waitForAllTerminal(this.#store, orchestrationId, orchestration.total, options);
+    await onFirestore(() => waitForAllTerminal(this.#store, orchestrationId, orchestration.total, options));
     // Read again at the end: a task may have added its class's sensitive keys meanwhile.
-    const [jobs, ended] = await Promise.all([
-      readAllJobs(this.#store, orchestrationId),
-      loadOrchestration(this.#store, orchestrationId),
-    ]);
+    const [jobs, ended] = await onFirestore(() =>
+      Promise.all([
+        readAllJobs(this.#store, orchestrationId),
+        loadOrchestration(this.#store, orchestrationId),
+      ]),
+    );
     return partitionResults(jobs, ended.sensitiveKeys);
   }
 
@@ -340,17 +358,17 @@ export class OrchestrationService {
 
   /** The orchestration history, newest first, with cursor pagination (see `listOrchestrations` in monitoring). */
   listOrchestrations(options?: ListOrchestrationsOptions): Promise<OrchestrationPage> {
-    return listOrchestrations(this.#store, options);
+    return onFirestore(() => listOrchestrations(this.#store, options));
   }
 
   /** Per-job-name counts, queue depth and duration percentiles computed from the store (see `getMetrics`). */
   getMetrics(options?: MetricsOptions): Promise<MetricsReport> {
-    return getMetrics(this.#store, options);
+    return onFirestore(() => getMetrics(this.#store, options));
   }
 
   /** Dead-lettered jobs that were neither retried nor discarded, params redacted (see `listDeadLetters`). */
   listDeadLetters(options?: DeadLetterOptions): Promise<DeadLetter[]> {
-    return listDeadLetters(this.#store, options);
+    return onFirestore(() => listDeadLetters(this.#store, options));
   }
 
   /** Retention: deletes ended orchestrations created more than `days` days ago (see `deleteOrchestrationsOlderThan`). */
@@ -373,17 +391,17 @@ export class OrchestrationService {
     input: I,
     options?: StartPipelineOptions,
   ): Promise<StartPipelineResult> {
-    return this.#engine.startPipeline(pipeline, input, options);
+    return onFirestore(() => this.#engine.startPipeline(pipeline, input, options));
   }
 
   /** A pipeline's stages, their orchestrations and status; `E11_UNKNOWN_PIPELINE` if none (or another tenant's). */
   getPipeline(pipelineId: string): Promise<PipelineInfo> {
-    return getPipelineInfo(this.#store, pipelineId);
+    return onFirestore(() => getPipelineInfo(this.#store, pipelineId));
   }
 
   /** The most recent pipelines, newest first (this service's tenant's when scoped). */
   listPipelines(options?: { limit?: number; status?: PipelineStatus }): Promise<PipelineInfo[]> {
-    return listPipelineInfos(this.#store, options);
+    return onFirestore(() => listPipelineInfos(this.#store, options));
   }
 
   /** Live snapshots of a pipeline from a Firestore listener; completes once it has ended. */
