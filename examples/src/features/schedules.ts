@@ -4,7 +4,7 @@
 //   node examples/dist/features/schedules.js
 import { Schedules } from '@e11/sdk';
 
-import type { SumSalesParams, SumSalesResult } from '../jobs/sum-sales-job.js';
+import { SumSales, type SumSalesParams } from '../jobs/handles.js';
 import { type Example, runIfMain, say } from '../local-stack.js';
 
 export const schedules: Example<{ outcome: string; month: string | undefined; runs: number }> = async ({
@@ -28,10 +28,9 @@ export const schedules: Example<{ outcome: string; month: string | undefined; ru
     say(`trigger('${name}') → ${fired.outcome}, orchestration ${fired.orchestrationId ?? '-'}`);
     if (fired.outcome !== 'launched' || fired.orchestrationId === null)
       throw new Error(`the schedule did not launch: ${fired.reason ?? fired.outcome}`);
-    const [successes] = await orchestrations.getJobResults<SumSalesResult, SumSalesParams>(
-      fired.orchestrationId,
-      { timeoutMs: 120_000 },
-    );
+    const [successes] = await orchestrations.getJobResults(SumSales, fired.orchestrationId, {
+      timeoutMs: 120_000,
+    });
     const runs = await daily.runs(name);
     for (const run of runs) say(`  run ${run.id}: ${run.trigger}, ${run.outcome}`);
     return { outcome: fired.outcome, month: successes[0]?.result.month, runs: runs.length };

@@ -4,7 +4,7 @@
 //   node examples/dist/features/tenants.js
 import { ErrorCode, isE11Error } from '@e11/sdk';
 
-import type { SumSalesParams, SumSalesResult } from '../jobs/sum-sales-job.js';
+import { SumSales } from '../jobs/handles.js';
 import { type Example, runIfMain, say } from '../local-stack.js';
 
 export const tenants: Example<{ acmeTotalCents: number; globexSees: string }> = async ({
@@ -13,12 +13,8 @@ export const tenants: Example<{ acmeTotalCents: number; globexSees: string }> = 
   const acme = orchestrations.forTenant('acme');
   const globex = orchestrations.forTenant('globex');
 
-  const { orchestrationId } = await acme.kickOffJob('sum_sales', [
-    { month: '2026-05' } satisfies SumSalesParams,
-  ]);
-  const [successes] = await acme.getJobResults<SumSalesResult, SumSalesParams>(orchestrationId, {
-    timeoutMs: 120_000,
-  });
+  const { orchestrationId } = await acme.kickOffJob(SumSales, [{ month: '2026-05' }]);
+  const [successes] = await acme.getJobResults(SumSales, orchestrationId, { timeoutMs: 120_000 });
   say(`acme's orchestration ${orchestrationId}: ${successes.length} success(es)`);
 
   // Another tenant cannot see it.

@@ -1,25 +1,12 @@
 import { type E11Job, type JobContext, JobName, TransientError } from '@e11/runner';
 
-/** The import job's input: how many rows to import, and after how many the first attempt fails. */
-export interface ImportRowsParams {
-  [key: string]: number;
-  rows: number;
-  /** The first attempt fails with a TransientError after this many rows (a flaky dependency, simulated). */
-  failFirstAttemptAfter: number;
-}
+import { ImportRows, type ImportRowsParams, type ImportRowsResult } from './handles.js';
+
+export type { ImportRowsParams, ImportRowsResult } from './handles.js';
 
 /** What the job saves after each batch: the next row to import. */
 export interface ImportRowsCheckpoint {
   nextRow: number;
-}
-
-/** The import's result: rows imported, and where the attempt that finished started. */
-export interface ImportRowsResult {
-  imported: number;
-  /** The row the finishing attempt started from: 0 when it began afresh, else the checkpoint's. */
-  resumedFrom: number;
-  /** The attempt that finished (1-based). */
-  attempt: number;
 }
 
 const BATCH = 10;
@@ -29,7 +16,7 @@ const BATCH = 10;
  * `ctx.checkpoint` instead of starting over. The first attempt fails part-way on purpose (a
  * `TransientError`, which the runner retries), so the example shows the second attempt resuming.
  */
-@JobName('import_rows', { maxAttempts: 2, backoff: { initialMs: 100, maxMs: 100 } })
+@JobName(ImportRows, { maxAttempts: 2, backoff: { initialMs: 100, maxMs: 100 } })
 export class ImportRowsJob implements E11Job<ImportRowsParams, ImportRowsResult, ImportRowsCheckpoint> {
   async run(
     params: ImportRowsParams,

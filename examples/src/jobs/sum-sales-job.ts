@@ -5,19 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 import { type E11Job, type JobContext, JobName, PermanentError } from '@e11/runner';
 
-/** One job's input: which month of the sales ledger to add up. */
-export interface SumSalesParams {
-  [key: string]: string;
-  month: string;
-}
+import { SumSales, type SumSalesParams, type SumSalesResult } from './handles.js';
 
-/** One job's result: the month's order count and revenue per region, in cents. */
-export type SumSalesResult = {
-  month: string;
-  orders: number;
-  revenueCents: Record<string, number>;
-  totalCents: number;
-};
+export type { SumSalesParams, SumSalesResult } from './handles.js';
 
 const DATA_DIR = fileURLToPath(new URL('../../data/sales/', import.meta.url));
 
@@ -26,7 +16,7 @@ const DATA_DIR = fileURLToPath(new URL('../../data/sales/', import.meta.url));
  * region. A malformed row fails the job permanently with the file and line — July's ledger has one on
  * purpose, so the demo shows a failure with its params.
  */
-@JobName('sum_sales', { maxAttempts: 2, timeout: '2m' })
+@JobName(SumSales, { maxAttempts: 2, timeout: '2m' })
 export class SumSalesJob implements E11Job<SumSalesParams, SumSalesResult> {
   async run(params: SumSalesParams, ctx: JobContext): Promise<SumSalesResult> {
     if (!/^\d{4}-\d{2}$/.test(params.month))
