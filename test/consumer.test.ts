@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -121,7 +122,17 @@ beforeAll(async () => {
         name: 'e11-consumer-check',
         private: true,
         type: 'module',
-        dependencies: Object.fromEntries(tarballs),
+        dependencies: {
+          ...Object.fromEntries(tarballs),
+          // The app's own Google clients, injected into the service: Pub/Sub 6.2, not the 6.3.0 the
+          // workspace builds with (the packages take Google clients as peers with ranges). Others as
+          // the workspace has them, so the install comes from the npm cache.
+          '@google-cloud/pubsub': '6.2.0',
+          '@google-cloud/firestore': versionOf('@google-cloud/firestore'),
+          '@google-cloud/run': versionOf('@google-cloud/run'),
+          '@google-cloud/scheduler': versionOf('@google-cloud/scheduler'),
+          rxjs: versionOf('rxjs'),
+        },
         devDependencies: { typescript: versionOf('typescript'), '@types/node': versionOf('@types/node') },
       },
       null,
@@ -151,6 +162,17 @@ describe('the packages installed from their tarballs into a project of its own',
     expect(filesNamed(e11, /\.test\.(ts|js|d\.ts)$/)).toEqual([]);
   });
 
+  it("share the app's own Google client versions (Pub/Sub 6.2.0), with no copy of their own", () => {
+    const versionIn = (dir: string) =>
+      (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(versionIn(join(project, 'node_modules', '@google-cloud', 'pubsub'))).toBe('6.2.0');
+    const e11 = join(project, 'node_modules', '@e11');
+    const nested = readdirSync(e11).filter((name) =>
+      existsSync(join(e11, name, 'node_modules', '@google-cloud', 'pubsub')),
+    );
+    expect(nested).toEqual([]);
+  });
+
   it('type-check a backend and a job with strict: true and skipLibCheck: false, and compile', async () => {
     const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], project);
@@ -161,6 +183,7 @@ describe('the packages installed from their tarballs into a project of its own',
       'entrypoint.js',
       'jobs/greet-job.js',
       'run-on-local-stack.js',
+      'shared/greet.js',
     ]);
   }, 300_000);
 

@@ -97,7 +97,7 @@ export {
   type ResultOf,
   type RunParamsOf,
 } from './orchestration/job-handle.js';
-export { type StandardSchemaV1 } from './orchestration/standard-schema.js';
+export { formatIssuePath, type StandardSchemaV1 } from './orchestration/standard-schema.js';
 export { parseDocument, parseJobDocument } from './model/parse.js';
 export { createRedactor, REDACTED, redactJob, redactParams } from './monitoring/redact.js';
 export {

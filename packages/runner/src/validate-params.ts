@@ -1,6 +1,4 @@
-import { E11Error, ErrorCode } from '@e11/core';
-
-import { formatIssuePath, type StandardSchemaV1 } from './standard-schema.js';
+import { E11Error, ErrorCode, formatIssuePath, type StandardSchemaV1 } from '@e11/core';
 
 /** The message of a thrown value. */
 export function messageOf(error: unknown): string {

@@ -12,7 +12,7 @@ import { isStandardSchema, type StandardSchemaV1 } from './standard-schema.js';
  */
 const JOB_METADATA = Symbol.for('e11:job-name');
 
-/** The job `kickOffJob` runs: its `@JobName` name, its class, or its {@link JobHandle}. */
+/** The job `kickOffJob` runs: its `@JobName` name, its class, or its handle (`defineJob`). */
 export type JobReference = string | JobClassReference | AnyJobHandle;
 
 /** What the SDK takes from a job class's `@JobName`. */
