@@ -5,7 +5,6 @@ import {
   createLogger,
   E11Error,
   ErrorCode,
-  fromGoogleError,
   type JobClassReference,
   type JobParams,
   type JobStatus,
@@ -63,6 +62,7 @@ import { getMetrics, type MetricsOptions, type MetricsReport } from '../monitori
 import { watchJobs, type WatchJobsOptions } from '../monitoring/watch-jobs.js';
 import { watchOrchestration, type WatchOptions } from '../monitoring/watch-orchestration.js';
 import { watchPipeline } from '../monitoring/watch-pipeline.js';
+import { onFirestore } from '../on-firestore.js';
 import { Schedules } from '../schedules/schedules.js';
 
 /** The error an id check throws, or undefined (for the methods that report errors through an Observable). */
@@ -72,19 +72,6 @@ function idError(check: () => void): Error | undefined {
     return undefined;
   } catch (error) {
     return error as Error;
-  }
-}
-
-/**
- * Awaits work on Firestore: a Google client error (UNAVAILABLE, PERMISSION_DENIED, …) becomes a typed
- * `E11_UNAVAILABLE` / `E11_FORBIDDEN` with a hint and the original as `cause` (see `fromGoogleError`);
- * E11Errors pass through.
- */
-async function onFirestore<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw fromGoogleError(error, 'Firestore');
   }
 }
 

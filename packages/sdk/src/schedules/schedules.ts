@@ -1,11 +1,4 @@
-import {
-  DEFAULTS,
-  E11Error,
-  ErrorCode,
-  fromGoogleError,
-  type Logger,
-  type ServiceNameMapping,
-} from '@e11/core';
+import { DEFAULTS, E11Error, ErrorCode, type Logger, type ServiceNameMapping } from '@e11/core';
 
 import type { ScheduleDoc } from '@e11/core/engine';
 import {
@@ -27,6 +20,7 @@ import {
   saveSchedule,
   setScheduleEnabled,
 } from '@e11/core/engine';
+import { onFirestore } from '../on-firestore.js';
 import { CloudSchedulerSync, type CloudSchedulerOptions } from './cloud-scheduler-sync.js';
 import {
   type ScheduleInfo,
@@ -112,7 +106,7 @@ export class Schedules {
    * updated before the document is written.
    */
   async upsert(definition: ScheduleDefinition): Promise<ScheduleInfo> {
-    return this.#typed(async () => {
+    return onFirestore(async () => {
       this.assertTicked('upsert');
       const compiled = compileScheduleDefinition(definition, {
         knownJobNames: this.options.knownJobNames,
@@ -132,7 +126,7 @@ export class Schedules {
 
   /** One schedule; `E11_UNKNOWN_SCHEDULE` if none. */
   async get(name: string): Promise<ScheduleInfo> {
-    return this.#typed(async () => this.#info(await this.load(name)));
+    return onFirestore(async () => this.#info(await this.load(name)));
   }
 
   /**
@@ -140,17 +134,17 @@ export class Schedules {
    * tenant's, each with its `tenant` (two tenants may each own a schedule of one name).
    */
   async list(): Promise<ScheduleInfo[]> {
-    return this.#typed(async () => (await listScheduleDocs(this.#store)).map((doc) => this.#info(doc)));
+    return onFirestore(async () => (await listScheduleDocs(this.#store)).map((doc) => this.#info(doc)));
   }
 
   /** Stops a schedule from firing (and pauses its Cloud Scheduler job). Manual triggers still work. */
   async pause(name: string): Promise<ScheduleInfo> {
-    return this.#typed(() => this.setEnabled(name, false));
+    return onFirestore(() => this.setEnabled(name, false));
   }
 
   /** Lets a paused schedule fire again from its next fire time on; times missed while paused do not run. */
   async resume(name: string): Promise<ScheduleInfo> {
-    return this.#typed(async () => {
+    return onFirestore(async () => {
       this.assertTicked('resume');
       return this.setEnabled(name, true);
     });
@@ -158,7 +152,7 @@ export class Schedules {
 
   /** Deletes a schedule, its run history and its Cloud Scheduler job. Orchestrations it launched stay. */
   async remove(name: string): Promise<void> {
-    return this.#typed(async () => {
+    return onFirestore(async () => {
       await this.load(name);
       if (this.sync) await this.sync.remove({ name, tenant: this.#store.tenant });
       await deleteSchedule(this.#store, name);
@@ -170,7 +164,7 @@ export class Schedules {
    * Overlap prevention applies unless `force`. The result says whether it launched, was skipped or failed.
    */
   async trigger(name: string, options: { force?: boolean } = {}): Promise<TickResult> {
-    return this.#typed(async () => {
+    return onFirestore(async () => {
       const schedule = await this.load(name);
       const at = new Date(this.#store.clock.now());
       return fireSchedule(this.tickDeps(), schedule, {
@@ -188,7 +182,7 @@ export class Schedules {
    * while a tick decides it), orchestration id and its current status, skip/fail reason.
    */
   async runs(name: string, options: { limit?: number } = {}): Promise<ScheduleRunInfo[]> {
-    return this.#typed(async () => {
+    return onFirestore(async () => {
       const limit = options.limit ?? DEFAULTS.scheduleRunsPageSize;
       if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
         throw new E11Error(
@@ -216,24 +210,12 @@ export class Schedules {
 
   /** One tick from this process (see `runScheduleTick`), with this object's params factories. */
   tick(options?: TickOptions): Promise<TickResult[]> {
-    return this.#typed(() => runScheduleTick(this.tickDeps(), options));
+    return onFirestore(() => runScheduleTick(this.tickDeps(), options));
   }
 
   /** Releases the Cloud Scheduler client if this object created it. */
   async close(): Promise<void> {
     await this.sync?.close();
-  }
-
-  /**
-   * Runs `operation`; a Google client error it lets through (Firestore unreachable, permission denied…)
-   * becomes a typed `E11_UNAVAILABLE` / `E11_FORBIDDEN` with a hint, the original as `cause`.
-   */
-  async #typed<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      throw fromGoogleError(error, 'Firestore');
-    }
   }
 
   /** Refuses to make a schedule fire when nothing fires schedules (see `SchedulesOptions.ticker`). */
