@@ -1,23 +1,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { freePort } from '@e11/emulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runBuiltCli } from './helpers/cli.js';
 import { emulatorClients, testProjectId } from './helpers/project.js';
 
 const projectId = testProjectId('cli-unreachable');
-
-/** A local port nothing listens on: bound once to get a free number, then closed. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-  return port;
-}
 
 /** Runs the built CLI and measures how long the process took, start to exit. */
 async function timed(args: string[], env: Record<string, string>) {
@@ -29,7 +20,7 @@ async function timed(args: string[], env: Record<string, string>) {
 let dead: string;
 let dir: string;
 beforeAll(async () => {
-  dead = `127.0.0.1:${await deadPort()}`;
+  dead = `127.0.0.1:${await freePort()}`;
   dir = await mkdtemp(join(tmpdir(), 'e11-cli-unreachable-'));
 });
 afterAll(async () => {
