@@ -283,6 +283,17 @@ describe('every public workspace packs into a tarball fit to publish', () => {
         ).toEqual([]);
       });
 
+      it('npm publish --dry-run prints no warning or error (but that it is not logged in)', async () => {
+        const { stderr } = await execFileAsync('npm', ['publish', '--dry-run', '--workspace', path], {
+          cwd: root,
+          maxBuffer: 64 * 1024 * 1024,
+        });
+        const complaints = stderr
+          .split('\n')
+          .filter((line) => /^npm (warn|error)/.test(line) && !line.includes('requires you to be logged in'));
+        expect(complaints).toEqual([]);
+      });
+
       it('arethetypeswrong finds no problem in the tarball (ESM-only: the CommonJS resolutions do not apply)', () => {
         // attw's `esm-only` profile: a package that cannot be require()d is not judged by node10 or
         // node16-from-CommonJS resolution. Anything else must pass every resolution.
