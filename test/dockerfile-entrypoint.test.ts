@@ -69,6 +69,40 @@ describe('examples/Dockerfile', () => {
     expect(instructions('COPY').some((i) => /\bpackage-lock\.json\b/.test(i.args))).toBe(true);
   });
 
+  it('copies the manifest and the build output of every @e11 workspace the job depends on', () => {
+    // The job's production dependencies among this repository's workspaces, followed through theirs.
+    const manifestOf = (dir: string) =>
+      JSON.parse(readFileSync(join(REPO_ROOT, dir, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      };
+    const workspaceDirs = new Map<string, string>(
+      [
+        'packages/core',
+        'packages/sdk',
+        'packages/runner',
+        'packages/functions',
+        'packages/cli',
+        'emulators',
+      ].map((dir) => [`@e11/${dir.split('/').pop() ?? ''}`, dir]),
+    );
+    const needed = new Set<string>();
+    const visit = (dir: string) => {
+      for (const name of Object.keys(manifestOf(dir).dependencies ?? {})) {
+        const workspace = workspaceDirs.get(name);
+        if (workspace === undefined || needed.has(workspace)) continue;
+        needed.add(workspace);
+        visit(workspace);
+      }
+    };
+    visit('examples');
+    expect([...needed].sort()).toEqual(['packages/core', 'packages/runner', 'packages/sdk']);
+    const copies = instructions('COPY').map((i) => i.args);
+    for (const dir of needed) {
+      expect(copies).toContain(`${dir}/package.json ${dir}/`);
+      expect(copies).toContain(`--from=build /app/${dir}/dist ${dir}/dist`);
+    }
+  });
+
   it('runs as a non-root user', () => {
     const user = instructions('USER').at(-1)?.args;
     expect(user).toBeDefined();
