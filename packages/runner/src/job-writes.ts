@@ -2,10 +2,7 @@ import {
   type ActivityOutcome,
   completeJob,
   failJob,
-  type FailureOutcome,
   type FinishOutcome,
-  type JobErrorInfo,
-  type OwnedJob,
   recordHeartbeat,
   recordProgress,
   releaseJob,
@@ -24,17 +21,9 @@ export interface JobWrites {
   recordHeartbeat(job: RunningJob): Promise<ActivityOutcome>;
   recordProgress(job: RunningJob, ratio: number, message: string | null): Promise<ActivityOutcome>;
   saveCheckpoint(job: RunningJob, checkpoint: unknown): Promise<ActivityOutcome>;
-  completeJob(owned: OwnedJob & { result: unknown }): Promise<FinishOutcome>;
-  failJob(
-    owned: OwnedJob & {
-      error: JobErrorInfo;
-      outcome: FailureOutcome;
-      final: boolean;
-      deadLettered: boolean;
-      executionName?: string | null;
-    },
-  ): Promise<FinishOutcome>;
-  releaseJob(owned: OwnedJob & { error: JobErrorInfo; outcome: FailureOutcome }): Promise<FinishOutcome>;
+  completeJob(owned: Parameters<typeof completeJob>[1]): Promise<FinishOutcome>;
+  failJob(owned: Parameters<typeof failJob>[1]): Promise<FinishOutcome>;
+  releaseJob(owned: Parameters<typeof releaseJob>[1]): Promise<FinishOutcome>;
 }
 
 /** The job writes of a task: the store's functions of `@e11/core`, on Firestore. */

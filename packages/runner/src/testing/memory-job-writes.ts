@@ -94,7 +94,7 @@ export class MemoryJobWrites implements JobWrites {
     });
   }
 
-  completeJob(owned: OwnedJob & { result: unknown }): Promise<FinishOutcome> {
+  completeJob(owned: Parameters<JobWrites['completeJob']>[0]): Promise<FinishOutcome> {
     return this.whileOwned(owned, () => {
       this.close('Completed', null);
       this.result = owned.result === undefined ? null : owned.result;
@@ -103,14 +103,7 @@ export class MemoryJobWrites implements JobWrites {
     });
   }
 
-  failJob(
-    owned: OwnedJob & {
-      error: JobErrorInfo;
-      outcome: FailureOutcome;
-      final: boolean;
-      deadLettered: boolean;
-    },
-  ): Promise<FinishOutcome> {
+  failJob(owned: Parameters<JobWrites['failJob']>[0]): Promise<FinishOutcome> {
     return this.whileOwned(owned, () => {
       this.close(owned.outcome, owned.error);
       this.error = owned.error;
@@ -124,7 +117,7 @@ export class MemoryJobWrites implements JobWrites {
     });
   }
 
-  releaseJob(owned: OwnedJob & { error: JobErrorInfo; outcome: FailureOutcome }): Promise<FinishOutcome> {
+  releaseJob(owned: Parameters<JobWrites['releaseJob']>[0]): Promise<FinishOutcome> {
     return this.whileOwned(owned, () => {
       this.close(owned.outcome, owned.error);
       this.error = owned.error;
