@@ -158,6 +158,7 @@ export {
   type RegistrationResult,
   shardCountFor,
 } from './store/register-orchestration.js';
+export { readOrchestrationTraceparent } from './store/orchestration-trace.js';
 export { recoverStaleJob, type RecoveryOutcome } from './store/recover-job.js';
 export { addSensitiveKeys } from './store/sensitive-keys.js';
 export { discardJob, openEpoch, reopenJob, type ReopenOutcome } from './store/reopen-job.js';
@@ -179,6 +180,23 @@ export {
   type TaskEnvInput,
   taskEnvSchema,
 } from './task/task-contract.js';
+export {
+  contextFromTraceparent,
+  e11Tracer,
+  flushTraces,
+  formatTraceparent,
+  hasSpan,
+  inSpan,
+  linkTo,
+  parseTraceparent,
+  recordSpanError,
+  type SpanStart,
+  TraceAttribute,
+  type TraceCarrier,
+  traceCarrierOf,
+  traceIdOf,
+  TracerScope,
+} from './telemetry/trace-context.js';
 export { firestoreValueSize, type ParamsLimits, validateParamsList } from './validate/params.js';
 export { validateTags } from './validate/tags.js';
 export { splitHost } from './clients/firestore.js';

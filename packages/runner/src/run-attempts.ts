@@ -14,8 +14,10 @@ import {
   type OwnedJob,
   type TaskEnv,
 } from '@e11/core';
+import { context } from '@opentelemetry/api';
 
 import { type AttemptEnd, rowOf } from './attempt-end.js';
+import { type AttemptSpan, startAttemptSpan } from './attempt-trace.js';
 import { toJobErrorInfo } from './error-info.js';
 import { HeartbeatClock } from './heartbeat-clock.js';
 import { JobMonitor } from './job-monitor.js';
@@ -92,6 +94,8 @@ class AttemptLoop {
   /** Cancellation and the loss of the claim abort this controller (never SIGTERM or the timeout). */
   private readonly cancelled = new AbortController();
   readonly monitor: JobMonitor;
+  /** The running attempt's traceparent, stored with the attempt's end write. */
+  private traceparent: string | null = null;
 
   constructor(private readonly claimed: ClaimedJob) {
     const { job, env } = claimed;
@@ -147,10 +151,36 @@ class AttemptLoop {
     }
   }
 
-  /** One attempt and what follows it: the task's result, or `retry` once the next attempt may start. */
+  /**
+   * One attempt in its span (`e11.attempt {jobName}`): `run()` executes in the span's context, so the
+   * job's own spans nest under it, and the end write stores the span's traceparent.
+   */
   private async runOnce(
     instance: E11Job<unknown, unknown>,
     params: unknown,
+  ): Promise<ExecuteJobResult | 'retry'> {
+    const { env, job } = this.claimed;
+    const span = startAttemptSpan({ env, ...this.ids, jobName: job.jobName, attempt: this.attempt });
+    this.traceparent = span.traceparent;
+    let ended: ExecuteJobResult | 'retry' | undefined;
+    try {
+      ended = await context.with(span.context, () => this.attemptOnce(instance, params, span));
+      return ended;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end(
+        ended === undefined ? 'unknown' : ended === 'retry' ? 'retrying' : (ended.status ?? ended.outcome),
+      );
+    }
+  }
+
+  /** One attempt and what follows it: the task's result, or `retry` once the next attempt may start. */
+  private async attemptOnce(
+    instance: E11Job<unknown, unknown>,
+    params: unknown,
+    span: AttemptSpan,
   ): Promise<ExecuteJobResult | 'retry'> {
     const { writes, env, job, policy } = this.claimed;
     this.claimed.log.setLabels({ attempt: String(this.attempt) });
@@ -178,6 +208,7 @@ class AttemptLoop {
     // An abort explains the failure better than whatever the job threw in reaction to it.
     const timedOut = run.timeout.aborted;
     const error: unknown = timedOut ? run.timeout.reason : run.settled.error;
+    span.fail(error);
     if (!timedOut && this.outside.some((s) => s.aborted)) return this.interrupted();
     const outcome = timedOut ? ('TimedOut' as const) : ('Errored' as const);
     const retryable = isRetryableFailure(policy, error, this.attempt);
@@ -202,11 +233,13 @@ class AttemptLoop {
     const row = rowOf(end);
     const write = row.write;
     if (write === null) return undefined;
+    // The end write stores the attempt span's traceparent (the completion function links to it).
+    const owned = this.traceparent === null ? this.owned : { ...this.owned, traceparent: this.traceparent };
     if (row.timing === 'queued')
-      return persist(() => this.monitor.exclusive(() => write(writes, this.owned, end)));
+      return persist(() => this.monitor.exclusive(() => write(writes, owned, end)));
     try {
       // Not queued behind activity writes (monitor.exclusive): this must fit in the SIGTERM grace.
-      return await persist(() => write(writes, this.owned, end), 'short');
+      return await persist(() => write(writes, owned, end), 'short');
     } catch (error) {
       this.logger.error(
         { err: messageOf(error) },

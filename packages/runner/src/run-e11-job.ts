@@ -1,4 +1,4 @@
-import { createFirestore, E11Error, ErrorCode } from '@e11/core';
+import { createFirestore, E11Error, ErrorCode, flushTraces } from '@e11/core';
 
 import { executeJob, type ExecuteJobOptions } from './execute-job.js';
 import type { JobClass } from './job-name.js';
@@ -68,6 +68,8 @@ export async function runE11Job(
     process.removeListener('unhandledRejection', onRejection);
     process.removeListener('uncaughtException', onException);
   }
+  // The task exits right after the job: the attempt's spans are exported first (if an SDK is registered).
+  await flushTraces();
   if (options.exit !== false) {
     // A job that ignored its signal may still hold the event loop; the outcome is recorded, so leave.
     process.exit(result.exitCode);

@@ -15,6 +15,7 @@ import {
   terminalCount,
 } from '../model/status.js';
 import { redactJob } from '../monitoring/redact.js';
+import { traceIdOf } from '../telemetry/trace-context.js';
 
 const toDate = (value: Timestamp | null | undefined): Date | null => (value ? value.toDate() : null);
 
@@ -63,6 +64,11 @@ export interface OrchestrationInfo {
   launchedAt: Date | null;
   completedAt: Date | null;
   deadlineAt: Date | null;
+  /**
+   * The OpenTelemetry trace id of its kick-off (every span of the orchestration is in this trace); null
+   * when no OpenTelemetry SDK was registered at kick-off.
+   */
+  traceId: string | null;
 }
 
 /** One job as the SDK returns it. */
@@ -167,6 +173,7 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
     launchedAt: toDate(doc.launchedAt),
     completedAt: toDate(doc.completedAt),
     deadlineAt: toDate(doc.deadlineAt),
+    traceId: traceIdOf(doc.traceparent),
   };
 }
 

@@ -19,6 +19,13 @@ export interface OwnedJob {
   claimId: string;
   /** What the task knows of its job's document (job-version.ts): a write that matches it reads nothing. */
   version?: JobVersion;
+  /** The W3C traceparent of the attempt span that ends the job, written with the end (see `JobDoc.traceparent`). */
+  traceparent?: string | null;
+}
+
+/** The end's `traceparent` field, when the task has one to write. */
+function tracePatch(owned: OwnedJob): { traceparent?: string } {
+  return owned.traceparent ? { traceparent: owned.traceparent } : {};
 }
 
 /** `recorded`: the write happened. `lost`: the task no longer owns the job (cancelled, taken over, ended). */
@@ -80,6 +87,7 @@ export function completeJob(store: Store, owned: OwnedJob & { result: unknown })
       finishedAt: at,
       progress: { ratio: 1, message: job.progress?.message ?? null, at },
       attempts: closeAttempt(job.attempts, 'Completed', at, null),
+      ...tracePatch(owned),
     };
     transition(store, writer, job, JobStatus.Completed, patch, precondition);
   });
@@ -117,13 +125,26 @@ export function failJob(
       });
       const error = boundJobError(owned.error);
       if (owned.final) {
-        const patch = { error, deadLettered: owned.deadLettered, finishedAt: at, attempts: history };
+        const patch = {
+          error,
+          deadLettered: owned.deadLettered,
+          finishedAt: at,
+          attempts: history,
+          ...tracePatch(owned),
+        };
         transition(store, writer, job, JobStatus.Errored, patch, precondition);
         return;
       }
       const attempt = job.attempt + 1;
       const next = openAttempt(job, attempt, at, owned.executionName ?? job.claim?.executionName ?? null);
-      const patch = { attempt, ...appendAttempt(job, history, next), error, heartbeatAt: at, updatedAt: at };
+      const patch = {
+        attempt,
+        ...appendAttempt(job, history, next),
+        error,
+        heartbeatAt: at,
+        updatedAt: at,
+        ...tracePatch(owned),
+      };
       const ref = store.collections.job(job.orchestrationId, job.id);
       // Transaction and WriteBatch share update(); TypeScript cannot call a union's overloads.
       const update = writer as WriteBatch;
@@ -167,6 +188,7 @@ export function releaseJob(
           message: owned.error.message,
           code: owned.error.code,
         }),
+        ...tracePatch(owned),
       };
       transition(store, writer, job, JobStatus.Pending, patch, precondition);
     },
