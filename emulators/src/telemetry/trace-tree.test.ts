@@ -47,14 +47,33 @@ describe('formatTraceTree', () => {
     ]);
   });
 
-  it('folds siblings of one name past maxSiblings into one line', () => {
-    const spans = [span('a', null, 'root', 0), ...[1, 2, 3, 4].map((i) => span(`l${i}`, 'a', 'launch', i))];
+  it('folds siblings of one name past maxSiblings into one line, but keeps failures and publishes', () => {
+    const spans = [
+      span('a', null, 'root', 0),
+      ...[1, 2, 3, 4, 5].map((i) => span(`l${i}`, 'a', 'launch', i)),
+      span('p', 'l4', 'publish', 6, { kind: 'producer' }),
+    ];
     expect(formatTraceTree(spans, { maxSiblings: 2 }).split('\n')).toEqual([
-      'trace t1 (5 spans)',
+      'trace t1 (7 spans)',
       '  root  12 ms',
       '    launch  12 ms',
       '    launch  12 ms',
+      '    launch  12 ms',
+      '      publish  12 ms',
       '    … 2 more launch',
+    ]);
+  });
+
+  it("shows only the spans the filter keeps, a hidden span's children under its nearest shown ancestor", () => {
+    const spans = [
+      span('a', null, 'root', 0),
+      span('f', 'a', 'Batch.Commit', 1, { scope: 'client-library' }),
+      span('g', 'f', 'inner', 2),
+    ];
+    expect(formatTraceTree(spans, { filter: (s) => s.scope !== 'client-library' }).split('\n')).toEqual([
+      'trace t1 (2 spans)',
+      '  root  12 ms',
+      '    inner  12 ms',
     ]);
   });
 });

@@ -36,8 +36,14 @@ export interface TraceTreeOptions {
   /** Attributes shown after each span's name. @default a few of E11's (job index, attempt, execution, status) */
   attributes?: readonly string[];
   /**
-   * Siblings of the same name shown under one parent; the others are one `… N more` line (their
-   * subtrees hidden too). @default all
+   * The spans to show; a hidden span's children show under its nearest shown ancestor (e.g. only
+   * E11's and the job's spans, without the client libraries' own). @default every span
+   */
+  filter?: (span: CollectedSpan) => boolean;
+  /**
+   * Siblings of the same name shown under one parent; the others fold into one `… N more` line (their
+   * subtrees hidden too), except those whose subtree holds an error or a producer (publish) span.
+   * @default all
    */
   maxSiblings?: number;
 }
@@ -66,14 +72,34 @@ export function formatTraceTree(spans: readonly CollectedSpan[], options: TraceT
   const isRoot = (span: CollectedSpan) => span.parentSpanId === null || !ids.has(span.parentSpanId);
   const traceId =
     options.traceId ?? [...spans].sort((a, b) => a.startMs - b.startMs).find(isRoot)?.traceId ?? '';
-  const inTrace = spans.filter((span) => span.traceId === traceId);
+  const all = spans.filter((span) => span.traceId === traceId);
+  const byId = new Map(all.map((span) => [span.spanId, span]));
+  const inTrace = all.filter(options.filter ?? (() => true));
+  const shownIds = new Set(inTrace.map((span) => span.spanId));
+  /** The nearest shown ancestor's id, or null for a (shown) root. */
+  const parentOf = (span: CollectedSpan): string | null => {
+    let parent = span.parentSpanId === null ? undefined : byId.get(span.parentSpanId);
+    while (parent !== undefined && !shownIds.has(parent.spanId)) {
+      parent = parent.parentSpanId === null ? undefined : byId.get(parent.parentSpanId);
+    }
+    return parent?.spanId ?? null;
+  };
   const children = new Map<string, CollectedSpan[]>();
+  const roots: CollectedSpan[] = [];
   for (const span of inTrace) {
-    if (isRoot(span)) continue;
-    const list = children.get(span.parentSpanId as string) ?? [];
+    const parent = parentOf(span);
+    if (parent === null) {
+      roots.push(span);
+      continue;
+    }
+    const list = children.get(parent) ?? [];
     list.push(span);
-    children.set(span.parentSpanId as string, list);
+    children.set(parent, list);
   }
+  const notable = (span: CollectedSpan): boolean =>
+    span.status.code === 'error' ||
+    span.kind === 'producer' ||
+    (children.get(span.spanId) ?? []).some(notable);
   const keys = options.attributes ?? SHOWN;
   const lines = [`trace ${traceId} (${inTrace.length} spans)`];
   const render = (span: CollectedSpan, depth: number) => {
@@ -90,12 +116,12 @@ export function formatTraceTree(spans: readonly CollectedSpan[], options: TraceT
     for (const child of (children.get(span.spanId) ?? []).sort((a, b) => a.startMs - b.startMs)) {
       const count = (shownOf.get(child.name) ?? 0) + 1;
       shownOf.set(child.name, count);
-      if (count > (options.maxSiblings ?? Infinity))
+      if (count > (options.maxSiblings ?? Infinity) && !notable(child))
         hidden.set(child.name, (hidden.get(child.name) ?? 0) + 1);
       else render(child, depth + 1);
     }
     for (const [name, count] of hidden) lines.push(`${'  '.repeat(depth + 2)}… ${count} more ${name}`);
   };
-  for (const root of inTrace.filter(isRoot).sort((a, b) => a.startMs - b.startMs)) render(root, 0);
+  for (const root of roots.sort((a, b) => a.startMs - b.startMs)) render(root, 0);
   return lines.join('\n');
 }
