@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { parseJobCompletedEvent, type JobCompletedEvent } from '@e11/core';
+import { context, propagation, trace as otelTrace } from '@opentelemetry/api';
 import { type Stack, startStack } from '@e11/emulators';
 import { type CollectedSpan, readTraces, registerTraceCollector } from '@e11/emulators/telemetry';
 import type { OrchestrationService } from '@e11/sdk';
@@ -228,5 +229,42 @@ describe('with the collector in every process', () => {
     });
     expect(message.attributes.traceparent).toBe(`00-${traceId}-${publish?.spanId}-01`);
     expect(event.traceId).toBe(traceId);
+    // A consumer with the W3C propagator continues the trace from the message's attributes.
+    const continued = otelTrace.getSpanContext(propagation.extract(context.active(), message.attributes));
+    expect(continued).toMatchObject({ traceId, spanId: publish?.spanId, isRemote: true });
+  });
+
+  it("puts the launches the completion function makes (maxParallel admissions) under that function's span", async () => {
+    const { orchestrationId } = await service.kickOffJob('traced_work', [{ n: 1 }, { n: 2 }], {
+      maxParallel: 1,
+    });
+    const { event } = await messageFor(orchestrationId);
+    expect(event).toMatchObject({ status: 'Completed', succeeded: 2 });
+    const traceId = event.traceId as string;
+    const spans = await spansWhen((all) => {
+      const mine = all.filter((span) => span.traceId === traceId);
+      return (
+        mine.filter((span) => span.name === 'e11.attempt traced_work').length === 2 &&
+        mine.some((span) => span.kind === 'producer')
+      );
+    });
+    const trace = spans.filter((span) => span.traceId === traceId);
+    const byId = new Map(trace.map((span) => [span.spanId, span]));
+    const launches = trace.filter((span) => span.name === 'e11.launch traced-work');
+    // The first job launched by the kick-off, the second by the function when the first ended.
+    expect(launches.map((span) => byId.get(span.parentSpanId ?? '')?.name).sort()).toEqual([
+      'kickOffJob traced_work',
+      'onJobWritten traced_work',
+    ]);
+    const admitted = launches.find(
+      (span) => byId.get(span.parentSpanId ?? '')?.name === 'onJobWritten traced_work',
+    );
+    expect(admitted?.service).toBe('e11-functions');
+    expect(
+      trace
+        .filter((span) => span.name === 'e11.attempt traced_work')
+        .map((span) => span.parentSpanId)
+        .sort(),
+    ).toEqual(launches.map((span) => span.spanId).sort());
   });
 });

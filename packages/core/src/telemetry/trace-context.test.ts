@@ -1,7 +1,9 @@
 import { type SpanContext, TraceFlags } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 
+import { isE11Error } from '../errors.js';
 import { buildTaskEnv, parseTaskEnv } from '../task/task-contract.js';
+import { validateTags } from '../validate/tags.js';
 
 import { formatTraceparent, parseTraceparent, traceCarrierOf, traceIdOf } from './trace-context.js';
 
@@ -69,5 +71,18 @@ describe('the trace context in the task env', () => {
     expect(parseTaskEnv(base).trace).toBeNull();
     expect(parseTaskEnv({ ...base, TRACEPARENT: 'garbage' }).trace).toEqual({ traceparent: 'garbage' });
     expect(parseTraceparent('garbage')).toBeUndefined();
+  });
+});
+
+describe('the traceparent event attribute', () => {
+  it('is reserved: a tag of that name is refused with E11_INVALID_OPTIONS', () => {
+    let error: unknown;
+    try {
+      validateTags({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isE11Error(error, 'E11_INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toContain('reserved');
   });
 });
