@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { parseJobCompletedEvent, type JobCompletedEvent } from '@e11/core';
-import { context, propagation, trace as otelTrace } from '@opentelemetry/api';
 import { type Stack, startStack } from '@e11/emulators';
 import { type CollectedSpan, readTraces, registerTraceCollector } from '@e11/emulators/telemetry';
 import type { OrchestrationService } from '@e11/sdk';
 import type { Message, Subscription } from '@google-cloud/pubsub';
+import { context, propagation, trace as otelTrace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { TracedWorkParams } from './fixtures/src/traced-jobs.js';
