@@ -104,6 +104,7 @@ export class JsonLinesSpanExporter implements SpanExporter {
     this.file = join(dir, `${process.pid}.jsonl`);
   }
 
+  /** Appends the finished spans to this process's file, one JSON line each. */
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     try {
       const lines = spans.map((span) => JSON.stringify(toCollectedSpan(span, this.service)) + '\n');
@@ -114,10 +115,12 @@ export class JsonLinesSpanExporter implements SpanExporter {
     }
   }
 
+  /** Nothing to release: every line is written when its span is exported. */
   shutdown(): Promise<void> {
     return Promise.resolve();
   }
 
+  /** Nothing to flush: every line is written when its span is exported. */
   forceFlush(): Promise<void> {
     return Promise.resolve();
   }

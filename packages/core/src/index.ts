@@ -1,6 +1,6 @@
 // @e11/core — the shared model every E11 process uses: errors, defaults, durations, document schemas,
 // paths, the store (each state change one named function), completion detection, the event schema
-// and the task contract. It loads Firestore, pino and zod only, so a job image stays small.
+// and the task contract. It loads Firestore, pino, zod and @opentelemetry/api only, so a job image stays small.
 export {
   type ClientOptions,
   createFirestore,
