@@ -35,8 +35,12 @@ describe('runE11Job in a real task process', () => {
       severity: 'INFO',
       a: 1,
       'logging.googleapis.com/labels': { orchestrationId, jobId, jobName: 'add_numbers', attempt: '1' },
+      serviceContext: { service: 'add_numbers' },
     });
-    expect(typeof line?.time).toBe('string');
+    expect(line?.timestamp).toEqual({
+      seconds: expect.any(Number) as unknown,
+      nanos: expect.any(Number) as unknown,
+    });
   });
 
   it('stores a thrown error with its context, never the sensitive params, and exits 0: its end is recorded, Cloud Run spends no retry', async () => {
