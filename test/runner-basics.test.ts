@@ -242,6 +242,8 @@ describe('bad input to a task', () => {
     const errors = task.logLines().filter((line) => line.severity === 'ERROR');
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toMatch(/JOB_NAME is not set/);
+    expect(errors[0]?.stack_trace).toMatch(/^E11Error: Task environment: JOB_NAME is not set.*\n {4}at /);
+    expect(errors[0]?.serviceContext).toEqual({ service: 'e11-runner' });
   });
 
   it('exits 2 when the job document does not exist', async () => {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 
 import { context, INVALID_SPAN_CONTEXT, type SpanContext, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { type CloudLoggingOptions, createLogger } from './logging.js';
 
@@ -102,6 +102,20 @@ describe('createLogger', () => {
     });
     expect(lines[0]).not.toHaveProperty('trace_id');
     expect(lines[0]).not.toHaveProperty('trace_flags');
+  });
+
+  it('takes the trace project from GOOGLE_CLOUD_PROJECT, on the very first line (nothing is detected later)', () => {
+    vi.stubEnv('GOOGLE_CLOUD_PROJECT', 'env-project');
+    try {
+      const { logger, lines } = capture('e11-test', { traceContext: () => spanContext() });
+      logger.info('first line');
+      expect(lines[0]).toMatchObject({
+        'logging.googleapis.com/trace': `projects/env-project/traces/${TRACE_ID}`,
+        serviceContext: { service: 'e11-test' },
+      });
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('marks an unsampled span as not sampled, and writes the bare trace id when the project is unknown', () => {
