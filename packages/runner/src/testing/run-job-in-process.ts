@@ -82,7 +82,10 @@ export interface RecordedLog {
   message: string;
   /** The line's Cloud Logging labels: orchestrationId, jobId, jobName, attempt. */
   labels: LogLabels;
-  /** Any other field the line carries (e.g. `{ rows: 10 }` from `ctx.log.info({ rows: 10 }, '...')`). */
+  /**
+   * Any other field the line carries (e.g. `{ rows: 10 }` from `ctx.log.info({ rows: 10 }, '...')`,
+   * `serviceContext`, and `err` with `stack_trace` for a logged Error); not `timestamp` nor `insertId`.
+   */
   [field: string]: unknown;
 }
 
