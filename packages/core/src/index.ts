@@ -67,7 +67,13 @@ export {
 } from './internal/backoff.js';
 export { fromGrpcError, grpcCodeOf, GrpcStatus, isRetryableGrpcError } from './internal/grpc-errors.js';
 export { deterministicUuid, jobIdFor } from './internal/ids.js';
-export { cloudLoggingOptions, createLogger, type Logger } from './logging.js';
+export {
+  type CloudLoggingOptions,
+  cloudLoggingOptions,
+  type CloudLoggingSettings,
+  createLogger,
+  type Logger,
+} from './logging.js';
 export { Collections, type JobDocumentPath, parseJobDocumentPath } from './model/collections.js';
 export {
   type AttemptRecord,

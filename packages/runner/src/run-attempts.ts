@@ -209,7 +209,7 @@ class AttemptLoop {
       return await persist(() => write(writes, this.owned, end), 'short');
     } catch (error) {
       this.logger.error(
-        { err: messageOf(error) },
+        { err: error },
         'Could not record the interruption: the sweeper will find the job by its stale heartbeat.',
       );
       return undefined;
@@ -260,7 +260,7 @@ class AttemptLoop {
   private failPermanently(error: unknown): Promise<ExecuteJobResult> {
     const info = this.errorInfo(error, false);
     return this.finish({ kind: 'fail-permanent', error: info, outcome: 'Errored', deadLettered: false }, () =>
-      this.logger.error(messageOf(error)),
+      this.logger.error({ err: error }, messageOf(error)),
     );
   }
 
@@ -311,6 +311,7 @@ class AttemptLoop {
       : { kind: 'release-hung', error: info, outcome };
     return this.finish(end, () =>
       this.logger.error(
+        { err: error },
         `Attempt ${this.attempt} did not stop within ${env.terminationGraceMs} ms of its abort signal (${messageOf(error)}); ` +
           (last ? 'the job is Errored.' : 'the job is released for a fresh task.'),
       ),
@@ -328,7 +329,7 @@ class AttemptLoop {
     });
     if (written === 'lost') return this.lost();
     const wait = retryDelayMs(policy, this.attemptsUsed);
-    this.logger.warn({ err: messageOf(error), retryInMs: wait }, `Attempt ${this.attempt} failed; retrying.`);
+    this.logger.warn({ err: error, retryInMs: wait }, `Attempt ${this.attempt} failed; retrying.`);
     this.attempt++;
     this.attemptsUsed++;
     try {
@@ -351,7 +352,7 @@ class AttemptLoop {
     };
     return this.finish(end, () =>
       this.logger.error(
-        { code: (error as { code?: unknown } | null)?.code, elapsedMs },
+        { err: error, code: (error as { code?: unknown } | null)?.code, elapsedMs },
         `Attempt ${this.attempt} failed${exhausted ? ' and no attempts are left (dead-lettered)' : ''}: ${messageOf(error)}`,
       ),
     );

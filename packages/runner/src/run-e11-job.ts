@@ -38,18 +38,12 @@ export async function runE11Job(
     );
   };
   const onRejection = (reason: unknown) =>
-    log.logger.error(
-      { err: reason instanceof Error ? reason.message : String(reason) },
-      'Unhandled promise rejection in the job.',
-    );
+    log.logger.error({ err: reason }, 'Unhandled promise rejection in the job.');
   // A throw outside the job's promise (a timer callback, an emitter without an 'error' listener) leaves
   // the process in an unknown state: log it as one JSON line and exit 1 like a crash — Cloud Run's
   // task retry or the sweeper takes the job over.
   const onException = (error: Error) => {
-    log.logger.error(
-      { err: error.stack ?? error.message },
-      `Uncaught exception in the job: ${error.message}`,
-    );
+    log.logger.error({ err: error }, `Uncaught exception in the job: ${error.message}`);
     process.exit(ExitCode.Failed);
   };
   process.once('SIGTERM', onSignal);

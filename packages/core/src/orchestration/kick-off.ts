@@ -251,7 +251,7 @@ export async function launchKickOff(
         if (report.deferred === 0) {
           await markLaunchCompleted(store, orchestrationId).catch((error: unknown) =>
             logger.warn(
-              { err: (error as Error).message, orchestrationId },
+              { err: error, orchestrationId },
               'could not mark the launch complete; the sweeper will check the jobs still Pending',
             ),
           );

@@ -408,7 +408,7 @@ class LaunchRun {
       .record(executionName)
       .catch((error: unknown) =>
         this.context.logger.warn(
-          { err: (error as Error).message, orchestrationId: this.plan.orchestration.id, executionName },
+          { err: error, orchestrationId: this.plan.orchestration.id, executionName },
           'could not record execution',
         ),
       );
@@ -439,7 +439,7 @@ class LaunchRun {
           },
           onRetry: (error, retry, delayMs) =>
             logger.info(
-              { orchestrationId: this.plan.orchestration.id, retry, delayMs, err: (error as Error).message },
+              { orchestrationId: this.plan.orchestration.id, retry, delayMs, err: error },
               'launch failed, retrying',
             ),
         },
