@@ -36,6 +36,7 @@ async function chromiumLaunchOptions(): Promise<{ executablePath: string; args: 
 }
 const screenshot = fileURLToPath(new URL('artifacts/dashboard.png', import.meta.url));
 // test/artifacts/ is git-ignored.
+const largeScreenshot = fileURLToPath(new URL('artifacts/dashboard-10000-jobs.png', import.meta.url));
 const orchestrationScreenshot = fileURLToPath(
   new URL('artifacts/dashboard-orchestration.png', import.meta.url),
 );
@@ -308,6 +309,11 @@ describe('the dashboard in a headless browser', () => {
     await failWithStack(orchestrationId, id(4), 'bad input', 'Error: bad input', false);
 
     const page = await openDashboard(`#${orchestrationId}`, { width: 1280, height: 800 });
+    // A CSP violation (an inline style chart.js might set, a script from elsewhere) is a console error.
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
     await page.waitForSelector('#job-grid[data-loaded="true"]');
     const jobs = await service.listJobs(orchestrationId);
     const colours = await legend(page);
@@ -397,6 +403,29 @@ describe('the dashboard in a headless browser', () => {
     const live = await gridCells(page, jobs.length);
     expect(live[3]).toEqual({ state: 'Completed', pixel: colours.Completed?.colour });
     expect((await legend(page)).Completed?.count).toBe((colours.Completed?.count ?? 0) + 1);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows the jobs of a cancelled orchestration as Cancelled cells', async () => {
+    const { orchestrationId } = await service.kickOffJob(
+      'make_report',
+      [{ month: 'Oct' }, { month: 'Nov' }],
+      {
+        startAt: new Date(Date.now() + 3_600_000),
+      },
+    );
+    expect((await service.cancel(orchestrationId)).cancelled).toBe(2);
+    const jobs = await service.listJobs(orchestrationId);
+    expect(jobs.map((job) => job.status)).toEqual(['Cancelled', 'Cancelled']);
+    const page = await openDashboard(`#${orchestrationId}`);
+    await page.waitForSelector('#job-grid[data-loaded="true"]');
+    const colours = await legend(page);
+    expect(await gridCells(page, jobs.length)).toEqual(
+      jobs.map(() => ({ state: 'Cancelled', pixel: colours.Cancelled?.colour })),
+    );
+    expect(colours.Cancelled?.count).toBe(2);
     await page.close();
     expect(pageErrors).toEqual([]);
   });
@@ -416,10 +445,16 @@ describe('the dashboard in a headless browser', () => {
     expect((await legend(page)).Pending?.count).toBe(total);
     const cells = await gridCells(page, total);
     expect(cells.filter((cell) => cell?.state === 'Pending' && cell.pixel === '#d0d7de')).toHaveLength(total);
-    // Cells shrink to fit: the whole grid stays within the 1280-pixel-wide page.
+    // Cells shrink to fit: the whole grid stays within the 1280×800 page.
     const box = await grid.boundingBox();
     expect(box?.width).toBeLessThanOrEqual(1280);
-    console.info(`10,000 jobs: grid loaded in ${(await grid.getAttribute('data-load-ms')) ?? '?'} ms`);
+    expect(box?.height).toBeLessThanOrEqual(800);
+    await page.locator('#details').screenshot({ path: largeScreenshot });
+    expect((await pngSize(largeScreenshot)).bytes).toBeGreaterThan(10_000);
+    console.info(
+      `10,000 jobs: grid loaded in ${(await grid.getAttribute('data-load-ms')) ?? '?'} ms, ` +
+        `the first page of 1,000 (every job read) in ${(await grid.getAttribute('data-first-page-ms')) ?? '?'} ms`,
+    );
     await page.close();
     expect(pageErrors).toEqual([]);
   });

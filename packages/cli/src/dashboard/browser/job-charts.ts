@@ -87,8 +87,13 @@ export function durations(jobs: Iterable<JobTiming>): number[] {
 /** Equal-width bins over the durations: Sturges' rule (⌈log2 n⌉ + 1), at most MAX_BINS; none without values. */
 export function histogram(values: readonly number[]): Bin[] {
   if (values.length === 0) return [];
-  const min = Math.min(...values);
-  const max = Math.max(...values);
+  // A loop, not Math.min(...values): tens of thousands of arguments can overflow the stack.
+  let min = Infinity;
+  let max = -Infinity;
+  for (const value of values) {
+    min = Math.min(min, value);
+    max = Math.max(max, value);
+  }
   const count = max === min ? 1 : Math.min(MAX_BINS, Math.ceil(Math.log2(values.length)) + 1);
   const width = (max - min) / count || 1;
   const bins: Bin[] = Array.from({ length: count }, (_, i) => ({
@@ -190,6 +195,9 @@ export class JobCharts {
     const [running, ended] = this.timelineChart.data.datasets;
     if (running) running.data = points;
     if (ended) ended.data = points;
+    // No time axis before anything ran (it would read the epoch).
+    const x = this.timelineChart.options.scales?.x;
+    if (x?.ticks) x.ticks.display = points.length > 0;
     this.timelineChart.update();
     this.histogramChart.data.labels = bins.map(
       (bin) => formatDuration(bin.from) + '–' + formatDuration(bin.to),

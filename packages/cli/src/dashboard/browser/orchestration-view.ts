@@ -155,7 +155,10 @@ export class OrchestrationView {
       };
       if (!response.ok) throw new Error(page.error?.message ?? response.statusText);
       if (generation !== this.generation) return;
-      if (cursor === null && page.total !== this.grid.size) this.grid.reset(page.total);
+      if (cursor === null) {
+        grid.dataset.firstPageMs = String(Math.round(performance.now() - started));
+        if (page.total !== this.grid.size) this.grid.reset(page.total);
+      }
       for (const job of page.items) this.load(job);
       this.charts.update();
       cursor = page.nextCursor;
