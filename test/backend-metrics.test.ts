@@ -105,6 +105,17 @@ describe('the metrics of the backend', () => {
     expect(wait?.value).toMatchObject({ count: 2, sum: 0 });
   });
 
+  it('records the queue wait of a delayed start from its startAt, not from the kick-off', async () => {
+    const kick = await service.kickOffJob('delayed_metrics', [{ a: 1 }], { delay: '1s' });
+    expect(kick.launch).toBeNull();
+    // The start's timer runs on real time; meanwhile the backend's clock says 5 s passed.
+    clock.advance(5_000);
+    expect(await kick.launched).toMatchObject({ launched: 1 });
+
+    const wait = await harness.histogram(MetricName.queueWait, { 'e11.job.name': 'delayed_metrics' });
+    expect(wait?.value).toMatchObject({ count: 1, sum: 4 });
+  });
+
   it('records the queue wait of a job the sweeper relaunches since it was made Pending again', async () => {
     // A collection prefix of its own: the sweep sees this orchestration only.
     const own = new OrchestrationService({ firestore, pubsub, clock, launcher, collectionPrefix: 'sweep_' });
@@ -153,5 +164,59 @@ describe('the metrics of the backend', () => {
     // The kick-off's launch waited 0 s; the relaunch since the release.
     expect(wait?.value).toMatchObject({ count: 2, sum: (clock.now() - madePendingAt) / 1000 });
     expect(wait?.value.max).toBe(42);
+  });
+
+  it('counts the jobs a permanently failed launch ends as Errored, not dead-lettered, and records no launch', async () => {
+    // Cloud Run answers INVALID_ARGUMENT (3) to every request of this service: a permanent failure.
+    const refusing = new RecordingLauncher().failWith(() => true, 3);
+    const own = new OrchestrationService({
+      firestore,
+      pubsub,
+      clock,
+      launcher: refusing,
+      collectionPrefix: 'fail_',
+    });
+    services.push(own);
+    const kick = await own.kickOffJob('launch_fails', [{ a: 1 }, { a: 2 }]);
+    expect(await kick.launched).toMatchObject({ launched: 0, failed: 2 });
+
+    expect(
+      await harness.sum(MetricName.jobsEnded, {
+        'e11.job.name': 'launch_fails',
+        'e11.status': 'Errored',
+        'e11.dead_lettered': false,
+      }),
+    ).toBe(2);
+    expect(
+      await harness.histogram(MetricName.launchLatency, { 'e11.job.name': 'launch_fails' }),
+    ).toBeUndefined();
+  });
+
+  it('counts a crashed job the sweeper dead-letters as Errored and dead-lettered', async () => {
+    const own = new OrchestrationService({ firestore, pubsub, clock, launcher, collectionPrefix: 'crash_' });
+    const ownStore = storeFor(firestore, { clock, collectionPrefix: 'crash_' });
+    services.push(own);
+    const kick = await own.kickOffJob('crash_metrics', [{ a: 1 }]);
+    await kick.launched;
+    // Its only attempt's task stops heartbeating: past the heartbeat timeout (60 s) it crashed.
+    const claimed = await claimJob(ownStore, {
+      orchestrationId: kick.orchestrationId,
+      jobId: kick.jobIds[0] as string,
+      claim: { id: 'task-1', executionName: null, taskIndex: null, taskAttempt: null },
+      maxAttempts: 1,
+      heartbeatTimeoutMs: 60_000,
+    });
+    expect(claimed.outcome).toBe('claimed');
+    clock.advance(5 * 60_000);
+
+    expect(await own.sweep({ requeueGraceMs: 0 })).toMatchObject({ deadLettered: 1 });
+
+    expect(
+      await harness.sum(MetricName.jobsEnded, {
+        'e11.job.name': 'crash_metrics',
+        'e11.status': 'Errored',
+        'e11.dead_lettered': true,
+      }),
+    ).toBe(1);
   });
 });

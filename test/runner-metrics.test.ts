@@ -163,4 +163,32 @@ describe('the runner metrics of an attempt loop', () => {
     expect(duration?.value).toMatchObject({ count: 1, sum: storedSeconds(run.attempts)[0] });
     expect(await counts('metrics_timeout')).toEqual({ started: 1, completed: 0, errored: 1 });
   });
+
+  it('records the attempt of a job given back on SIGTERM as Interrupted, with no end', async () => {
+    const stop = new AbortController();
+    @JobName('metrics_released', { maxAttempts: 3 })
+    class StoppedJob implements E11Job<{ n: number }, number> {
+      async run(_params: { n: number }, ctx: { signal: AbortSignal }): Promise<number> {
+        work(2_200);
+        stop.abort(new Error('SIGTERM'));
+        await new Promise((_, reject) => {
+          if (ctx.signal.aborted) reject(ctx.signal.reason as Error);
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true });
+        });
+        return 0;
+      }
+    }
+
+    const run = await runJobInProcess(StoppedJob, { n: 6 }, { clock, signal: stop.signal });
+
+    expect(run.status).toBe('Pending');
+    expect(run.attempts.map((a) => a.outcome)).toEqual(['Interrupted']);
+    const duration = await harness.histogram(MetricName.attemptDuration, {
+      'e11.job.name': 'metrics_released',
+      'e11.status': 'Interrupted',
+    });
+    expect(duration?.value).toMatchObject({ count: 1, sum: 2.2 });
+    expect(storedSeconds(run.attempts)).toEqual([2.2]);
+    expect(await counts('metrics_released')).toEqual({ started: 1, completed: 0, errored: 0 });
+  });
 });
