@@ -240,4 +240,9 @@ export const DEFAULTS = {
    * tick awaits its kick-off's launches, which are paced by the launch rate limit.
    */
   schedulerAttemptDeadlineMs: 30 * 60_000,
+  /**
+   * How long a task waits for its OpenTelemetry exporters before it exits (flushTelemetry): an export
+   * to Cloud Monitoring takes well under a second; a task stopped by SIGTERM has 10 s in all.
+   */
+  telemetryFlushTimeoutMs: 2_000,
 } as const;

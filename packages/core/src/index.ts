@@ -185,6 +185,24 @@ export {
   type TaskEnvInput,
   taskEnvSchema,
 } from './task/task-contract.js';
+export { flushTelemetry, type FlushTelemetryOptions } from './telemetry/flush.js';
+export {
+  type AttemptStatus,
+  DURATION_BUCKETS_S,
+  type EndedStatus,
+  type JobPoint,
+  MetricAttribute,
+  MetricName,
+  type MeterScope,
+  metricsRecorded,
+  recordAttemptDuration,
+  recordEventLatency,
+  recordJobsEnded,
+  recordJobStarted,
+  recordLaunchLatency,
+  recordQueueWait,
+  regionFromEnv,
+} from './telemetry/metrics.js';
 export { firestoreValueSize, type ParamsLimits, validateParamsList } from './validate/params.js';
 export { validateTags } from './validate/tags.js';
 export { splitHost } from './clients/firestore.js';

@@ -9,6 +9,7 @@ import {
   type JobDoc,
   type Logger,
   parseTaskEnv,
+  regionFromEnv,
   TaskEnvName,
 } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
@@ -145,6 +146,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       redact,
       signal: options.signal,
       create: options.create,
+      clock: options.clock,
+      region: regionFromEnv(rawEnv),
     });
   } catch (error) {
     return resultOfError(error, logger);

@@ -1,6 +1,8 @@
 import {
+  type AttemptStatus,
   attemptsInEpoch,
   type ClientOptions,
+  type Clock,
   delay,
   E11Error,
   ErrorCode,
@@ -12,6 +14,10 @@ import {
   type JobVersion,
   type Logger,
   type OwnedJob,
+  recordAttemptDuration,
+  recordJobsEnded,
+  recordJobStarted,
+  systemClock,
   type TaskEnv,
 } from '@e11/core';
 
@@ -61,6 +67,10 @@ export interface ClaimedJob {
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Minimum gap between two progress writes. @default DEFAULTS.progressIntervalMs */
   progressIntervalMs?: number;
+  /** The time source of the job's writes: attempt durations are measured on it. @default the system clock */
+  clock?: Clock;
+  /** The Cloud Run region the task runs in, when known: the metrics' `cloud.region`. */
+  region?: string;
 }
 
 /**
@@ -92,6 +102,9 @@ class AttemptLoop {
   /** Cancellation and the loss of the claim abort this controller (never SIGTERM or the timeout). */
   private readonly cancelled = new AbortController();
   readonly monitor: JobMonitor;
+  private readonly clock: Clock;
+  /** When the open attempt record started, on `clock` (its `startedAt`, for `e11.attempt.duration`). */
+  private attemptStartedMs: number;
 
   constructor(private readonly claimed: ClaimedJob) {
     const { job, env } = claimed;
@@ -102,6 +115,8 @@ class AttemptLoop {
     this.attempt = claimed.attempt;
     this.attemptsUsed = attemptsInEpoch(job);
     this.checkpoint = { current: job.checkpoint ?? undefined };
+    this.clock = claimed.clock ?? systemClock;
+    this.attemptStartedMs = job.attempts.at(-1)?.startedAt.toMillis() ?? this.clock.now();
     this.monitor = new JobMonitor(
       claimed.writes,
       this.owned,
@@ -122,6 +137,7 @@ class AttemptLoop {
   /** Validates the params, builds the instance, then runs attempts until one ends the task's part. */
   async run(): Promise<ExecuteJobResult> {
     const { definition, job } = this.claimed;
+    recordJobStarted('@e11/runner', this.point());
     const validated = await validateParams(definition.options.schema, job.params);
     if ('error' in validated) return this.failPermanently(validated.error);
     let instance: E11Job<unknown, unknown>;
@@ -202,17 +218,44 @@ class AttemptLoop {
     const row = rowOf(end);
     const write = row.write;
     if (write === null) return undefined;
-    if (row.timing === 'queued')
-      return persist(() => this.monitor.exclusive(() => write(writes, this.owned, end)));
+    if (row.timing === 'queued') {
+      const written = await persist(() => this.monitor.exclusive(() => write(writes, this.owned, end)));
+      if (written === 'recorded') this.measure(end);
+      return written;
+    }
     try {
       // Not queued behind activity writes (monitor.exclusive): this must fit in the SIGTERM grace.
-      return await persist(() => write(writes, this.owned, end), 'short');
+      const written = await persist(() => write(writes, this.owned, end), 'short');
+      if (written === 'recorded') this.measure(end);
+      return written;
     } catch (error) {
       this.logger.error(
         { err: error },
         'Could not record the interruption: the sweeper will find the job by its stale heartbeat.',
       );
       return undefined;
+    }
+  }
+
+  /** The metrics' `e11.job.name` and `cloud.region`. */
+  private point(): { jobName: string; region: string | undefined } {
+    return { jobName: this.claimed.job.jobName, region: this.claimed.region };
+  }
+
+  /**
+   * The metrics of a recorded end: the attempt it closed (`finishedAt − startedAt`, the next attempt
+   * starting then) and, when the job is now Completed or Errored, the job's end.
+   */
+  private measure(end: AttemptEnd): void {
+    if (end.kind === 'cancelled' || end.kind === 'lost') return;
+    const at = this.clock.now();
+    const durationMs = at - this.attemptStartedMs;
+    this.attemptStartedMs = at;
+    recordAttemptDuration('@e11/runner', { ...this.point(), status: attemptStatus(end), durationMs });
+    if (end.kind === 'complete') recordJobsEnded('@e11/runner', { ...this.point(), status: 'Completed' });
+    if (end.kind === 'fail-permanent' || end.kind === 'fail-interrupted') {
+      const deadLettered = end.kind === 'fail-interrupted' || end.deadLettered;
+      recordJobsEnded('@e11/runner', { ...this.point(), status: 'Errored', deadLettered });
     }
   }
 
@@ -357,6 +400,13 @@ class AttemptLoop {
       ),
     );
   }
+}
+
+/** How an end closes its attempt record (its `outcome`). */
+function attemptStatus(end: Exclude<AttemptEnd, { kind: 'cancelled' | 'lost' }>): AttemptStatus {
+  if (end.kind === 'complete') return 'Completed';
+  if (end.kind === 'release-interrupted' || end.kind === 'fail-interrupted') return 'Interrupted';
+  return end.outcome;
 }
 
 /** A failed attempt: what it threw (or the timeout's reason) and how the attempt record is closed. */

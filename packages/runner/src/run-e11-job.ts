@@ -1,4 +1,4 @@
-import { createFirestore, E11Error, ErrorCode } from '@e11/core';
+import { createFirestore, E11Error, ErrorCode, flushTelemetry } from '@e11/core';
 
 import { executeJob, type ExecuteJobOptions } from './execute-job.js';
 import type { JobClass } from './job-name.js';
@@ -62,6 +62,10 @@ export async function runE11Job(
     process.removeListener('unhandledRejection', onRejection);
     process.removeListener('uncaughtException', onException);
   }
+  // A short-lived task's last metric points and spans are exported before it exits.
+  await flushTelemetry({
+    onError: (error) => log.logger.warn({ err: String(error) }, 'Telemetry could not be flushed.'),
+  });
   if (options.exit !== false) {
     // A job that ignored its signal may still hold the event loop; the outcome is recorded, so leave.
     process.exit(result.exitCode);

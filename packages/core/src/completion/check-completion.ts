@@ -17,6 +17,7 @@ import {
 import { readCounts } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
+import { metricsRecorded, recordEventLatency } from '../telemetry/metrics.js';
 import { isDocumentId } from '../validate/document-id.js';
 
 import type { EventPublisher } from './event-publisher.js';
@@ -61,8 +62,32 @@ async function publishMarker(
     });
     throw error;
   }
+  const publishedAtMs = deps.store.clock.now();
   await markEventPublished(deps.store, { ...lease, messageId });
+  await recordLatency(deps.store, orchestration, publishedAtMs);
   return { outcome: 'published', event, messageId, pipeline: orchestration.pipeline };
+}
+
+/**
+ * `e11.event.latency`: from the orchestration's last job end (the latest `finishedAt` of its jobs: one
+ * read, made only while a MeterProvider records) to the publish. A failed read loses the point only.
+ */
+async function recordLatency(store: Store, orchestration: OrchestrationDoc, publishedAtMs: number) {
+  if (!metricsRecorded('@e11/core')) return;
+  try {
+    const last = await store.collections
+      .jobs(orchestration.id)
+      .orderBy('finishedAt', 'desc')
+      .select('finishedAt')
+      .limit(1)
+      .get();
+    const finishedAt = last.docs[0]?.get('finishedAt') as Timestamp | null | undefined;
+    if (!finishedAt) return;
+    const latencyMs = publishedAtMs - finishedAt.toMillis();
+    recordEventLatency('@e11/core', { jobName: orchestration.jobName, latencyMs });
+  } catch {
+    // The event is published; a metric never fails completion.
+  }
 }
 
 /**

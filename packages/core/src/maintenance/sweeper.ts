@@ -340,7 +340,8 @@ export async function launchWaitingJobs(
     if (group.length === 0) continue;
     const launch = await launchJobs(context, {
       orchestration,
-      jobs: group.map((job) => ({ id: job.id, index: job.index })),
+      // Waiting since its last write as Pending (released, requeued, or its lost launch): e11.queue.wait.
+      jobs: group.map((job) => ({ id: job.id, index: job.index, waitingSinceMs: job.updatedAt.toMillis() })),
       concurrency: DEFAULTS.launchConcurrency,
       perJob: single,
     });

@@ -232,6 +232,8 @@ export async function launchKickOff(
         service: valid.service,
         mode: valid.options.mode,
         policy: valid.options.policy,
+        createdAt: created.createdAt,
+        startAt: valid.startAtMs === null ? null : Timestamp.fromMillis(valid.startAtMs),
       },
       // With maxParallel, the first slots only (registration admitted them); the others start as jobs end.
       jobs: jobIds.slice(0, admittedAtOnce(context, valid)).map((id, index) => ({ id, index })),

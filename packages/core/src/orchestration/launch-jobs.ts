@@ -13,6 +13,7 @@ import { findOrchestration } from '../store/orchestration-docs.js';
 import { type Store } from '../store/store.js';
 import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 import { buildTaskEnv } from '../task/task-contract.js';
+import { recordLaunchLatency, recordQueueWait } from '../telemetry/metrics.js';
 
 import { stoppedByCancel, watchCancelRequest } from './cancel-watch.js';
 import { contiguousRuns } from './contiguous-runs.js';
@@ -100,14 +101,18 @@ export function mergeReports(reports: readonly LaunchReport[]): LaunchReport {
 /** The orchestration being launched and which of its jobs to launch. */
 export interface LaunchPlan {
   /** With `paused: true` (as read by the caller) nothing is sent: every job stays Pending for `resume()`. */
-  orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'service' | 'mode' | 'policy'> & {
-    paused?: boolean;
-  };
+  orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'service' | 'mode' | 'policy'> &
+    Partial<Pick<OrchestrationDoc, 'createdAt' | 'startAt'>> & {
+      paused?: boolean;
+    };
   /**
    * Jobs to start. Array mode launches each run of consecutive indices as one execution (at most
    * 10,000 tasks, `E11_TASK_INDEX_OFFSET` = the run's first index); relaunches may be per job.
+   * `waitingSinceMs`: since when the job waits for this launch (it was made Pending), for the
+   * `e11.queue.wait` metric; without it a first launch (not `perJob`) waits since the orchestration's
+   * `createdAt` (its `startAt` when later), and a per-job relaunch is not measured.
    */
-  jobs: readonly { id: string; index: number }[];
+  jobs: readonly { id: string; index: number; waitingSinceMs?: number }[];
   concurrency: number;
   /**
    * The jobs were reopened (retryFailed): each launch is recorded on the job, not the orchestration. In
@@ -348,12 +353,15 @@ class LaunchRun {
   #cancelled: AbortSignal | undefined;
   #signal: AbortSignal | undefined;
   #unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
+  /** When the launch was decided (this run was created), on the store's clock: for `e11.launch.latency`. */
+  readonly #decidedAtMs: number;
 
   constructor(
     private readonly context: LaunchContext,
     private readonly plan: LaunchPlan,
   ) {
     context.progress?.run(plan.orchestration.id, this.report);
+    this.#decidedAtMs = context.store.clock.now();
   }
 
   /** Launches every unit with the plan's concurrency; stops sending once `cancelled` or the plan's signal aborts. */
@@ -404,6 +412,7 @@ class LaunchRun {
     }
     this.report.executions.push(executionName);
     this.report.launched += unit.jobs.length;
+    this.recordLaunched(unit.jobs);
     await unit
       .record(executionName)
       .catch((error: unknown) =>
@@ -412,6 +421,24 @@ class LaunchRun {
           'could not record execution',
         ),
       );
+  }
+
+  /**
+   * The launch metrics of one execution that now exists: its latency since the launch was decided, and
+   * how long each of its jobs waited (see {@link LaunchPlan.jobs}).
+   */
+  private recordLaunched(jobs: readonly PlannedJob[]): void {
+    const { orchestration, perJob } = this.plan;
+    const launchedAtMs = this.context.store.clock.now();
+    const point = { jobName: orchestration.jobName, region: this.context.launcher.region };
+    recordLaunchLatency('@e11/core', { ...point, latencyMs: launchedAtMs - this.#decidedAtMs });
+    const created = orchestration.createdAt?.toMillis();
+    const start =
+      perJob || created === undefined ? undefined : Math.max(created, orchestration.startAt?.toMillis() ?? 0);
+    for (const job of jobs) {
+      const since = job.waitingSinceMs ?? start;
+      if (since !== undefined) recordQueueWait('@e11/core', { ...point, waitMs: launchedAtMs - since });
+    }
   }
 
   /** One launch request through the rate limiter, retried while the answer means "later". */

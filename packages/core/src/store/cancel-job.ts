@@ -1,5 +1,6 @@
 import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
+import { recordJobsEnded } from '../telemetry/metrics.js';
 
 import { closeAttempt } from './claim-job.js';
 import { now, type Store } from './store.js';
@@ -22,7 +23,7 @@ export async function cancelJob(
     known?: JobDoc;
   },
 ): Promise<JobDoc | undefined> {
-  return runJobTransaction(store, input, (tx, job) => {
+  const before = await runJobTransaction(store, input, (tx, job) => {
     if (!job || isTerminal(job.status)) return undefined;
     const at = now(store);
     const error: JobErrorInfo = { ...input.error, jobId: job.id, attempt: job.attempt };
@@ -33,4 +34,6 @@ export async function cancelJob(
     });
     return job;
   });
+  if (before) recordJobsEnded('@e11/core', { jobName: before.jobName, status: 'Cancelled' });
+  return before;
 }

@@ -1,5 +1,6 @@
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
+import { recordJobsEnded } from '../telemetry/metrics.js';
 
 import { attemptsInEpoch, closeAttempt, crashedError } from './claim-job.js';
 import { now, type Store } from './store.js';
@@ -19,10 +20,12 @@ export async function recoverStaleJob(
   input: { orchestrationId: string; jobId: string; heartbeatTimeoutMs: number; defaultMaxAttempts: number },
 ): Promise<RecoveryOutcome> {
   const ref = store.collections.job(input.orchestrationId, input.jobId);
-  return store.firestore.runTransaction(async (tx) => {
+  let jobName = '';
+  const outcome = await store.firestore.runTransaction<RecoveryOutcome>(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return 'gone';
     const job = parseJobDocument(snapshot);
+    jobName = job.jobName;
     const at = now(store);
     const heartbeat = job.heartbeatAt?.toMillis() ?? 0;
     if (job.status !== JobStatus.InProgress || at.toMillis() - heartbeat <= input.heartbeatTimeoutMs)
@@ -45,4 +48,8 @@ export async function recoverStaleJob(
     transition(store, tx, job, JobStatus.Pending, { error, attempts, claim: null, heartbeatAt: null });
     return 'requeued';
   });
+  if (outcome === 'dead-lettered') {
+    recordJobsEnded('@e11/core', { jobName, status: 'Errored', deadLettered: true });
+  }
+  return outcome;
 }

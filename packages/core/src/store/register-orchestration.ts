@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { DocumentReference } from '@google-cloud/firestore';
+import type { DocumentReference, Timestamp } from '@google-cloud/firestore';
 
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
@@ -39,10 +39,12 @@ export type NewOrchestration = Pick<
 
 /**
  * What {@link registerOrchestration} did: `created: false` when the orchestration already existed;
- * else `unwritten` gives its jobs as registered, from memory (for the launch that follows).
+ * else `unwritten` gives its jobs as registered, from memory (for the launch that follows), and
+ * `createdAt` is the orchestration's.
  */
 export type RegistrationResult =
-  { created: false } | { created: true; unwritten: (index: number) => UnwrittenJob | undefined };
+  | { created: false }
+  | { created: true; unwritten: (index: number) => UnwrittenJob | undefined; createdAt: Timestamp };
 
 /** What {@link registerOrchestration} writes. The job for `params[i]` has id `jobIdFor(orchestration.id, i)`. */
 export interface RegistrationInput {
@@ -253,5 +255,5 @@ export async function registerOrchestration(
       orchestrationId: orchestration.id,
     });
   }
-  return { created: true, unwritten: unwrittenJobsInMemory(doc, encoded) };
+  return { created: true, unwritten: unwrittenJobsInMemory(doc, encoded), createdAt };
 }

@@ -258,6 +258,7 @@ export async function runJobInProcess<T extends JobClass>(
       else signal.throwIfAborted();
     },
     progressIntervalMs: options.progressIntervalMs ?? 0,
+    clock,
   });
   return {
     status: writes.status,
