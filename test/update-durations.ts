@@ -1,6 +1,7 @@
 // Refreshes test/durations.json (the order the suite's files start in, see test/sequencer.ts) from
 // vitest's results cache: run the whole suite first (`npx vitest run`), then
-// `node test/update-durations.ts`. Files the cache does not know keep their committed seconds.
+// `node test/update-durations.ts`. Files the cache does not know keep their committed seconds; files
+// that no longer exist are dropped.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,6 +25,9 @@ for (const entry of existsSync(cacheDir) ? readdirSync(cacheDir) : []) {
     }
   }
 }
-const sorted = Object.entries(seconds).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+// Files since removed or renamed drop out.
+const sorted = Object.entries(seconds)
+  .filter(([path]) => existsSync(join(root, path)))
+  .sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
 writeFileSync(table, `${JSON.stringify(Object.fromEntries(sorted), null, 2)}\n`);
 console.log(`test/durations.json: ${sorted.length} files`);
