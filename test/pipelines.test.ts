@@ -96,10 +96,7 @@ function launchesPerJob(orchestrationId: string): Map<string, number> {
   return perJob;
 }
 
-// The process stage's failing jobs. 20 jobs per pipeline, three pipelines at once: 60 process jobs
-// whose launches the duplicated triggers and the SIGKILL between stages hit, as 50 each did (150
-// task processes, a minute more of the suite on two cores) with no other path taken.
-const FAILING = [3, 11, 17];
+const FAILING = [7, 21, 42];
 
 /** The job indexes a ledger's jobs ran, each checked to have started exactly once. */
 function ranOnce(ledger: string): number[] {
@@ -118,7 +115,7 @@ async function e11(argv: string[]) {
 }
 
 describe('pipelines on the local stack', () => {
-  it('split(1) → process(20, 3 failing) → merge(1) in each failure mode: every trigger delivered twice, the functions SIGKILLed between stages, each stage launched once and one PipelineCompletedEvent', async () => {
+  it('split(1) → process(50, 3 failing) → merge(1) in each failure mode: every trigger delivered twice, the functions SIGKILLed between stages, each stage launched once and one PipelineCompletedEvent', async () => {
     const route = {
       projectId: suite.projectId,
       triggerId: suite.stack.trigger.triggerId,
@@ -132,7 +129,7 @@ describe('pipelines on the local stack', () => {
       const runs = await Promise.all(
         [etlFail, etlContinue, etlIgnore].map(async (definition) => {
           const ledger = join(dir, definition.name);
-          const input = { ledger, count: 20, failing: FAILING };
+          const input = { ledger, count: 50, failing: FAILING };
           const started = await suite.service.startPipeline(definition, input, {
             tags: { customer: 'acme' },
           });
@@ -162,9 +159,9 @@ describe('pipelines on the local stack', () => {
         // launched again by the sweeper, and the job's claim lets one of the two tasks run it.
         for (const ids of stages.values()) expect(ids).toHaveLength(1);
         expect(launchesPerJob(stages.get(0)?.[0] as string).size).toBe(1);
-        expect([...ranOnce(`${run.ledger}.split`)]).toEqual([20]);
-        expect(launchesPerJob(stages.get(1)?.[0] as string).size).toBe(20);
-        expect(ranOnce(`${run.ledger}.process`)).toHaveLength(20);
+        expect([...ranOnce(`${run.ledger}.split`)]).toEqual([50]);
+        expect(launchesPerJob(stages.get(1)?.[0] as string).size).toBe(50);
+        expect(ranOnce(`${run.ledger}.process`)).toHaveLength(50);
         expect(event.stages.map((s) => [s.name, s.status])).toEqual(
           run.definition === etlFail
             ? [
@@ -178,7 +175,7 @@ describe('pipelines on the local stack', () => {
                 ['merge', 'Completed'],
               ],
         );
-        expect(event.stages[1]).toMatchObject({ total: 20, succeeded: 17, failed: 3 });
+        expect(event.stages[1]).toMatchObject({ total: 50, succeeded: 47, failed: 3 });
         if (run.definition === etlFail) {
           expect(event).toMatchObject({ status: 'Errored', reason: 'stageFailed', failedStage: 'process' });
           expect(stages.has(2)).toBe(false);
@@ -189,7 +186,7 @@ describe('pipelines on the local stack', () => {
           expect(ranOnce(`${run.ledger}.merge`)).toHaveLength(1);
           // The merge job's index is what it received: successes × 1000 + failures.
           const [successes] = await suite.service.getJobResults<number>(merge);
-          expect(successes.map((s) => s.result)).toEqual([run.definition === etlContinue ? 17_003 : 17_000]);
+          expect(successes.map((s) => s.result)).toEqual([run.definition === etlContinue ? 47_003 : 47_000]);
         }
         const info = await suite.service.getPipeline(run.pipelineId);
         expect(info).toMatchObject({ status: event.status, epoch: 1, event: { published: true } });
