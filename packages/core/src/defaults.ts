@@ -240,4 +240,9 @@ export const DEFAULTS = {
    * tick awaits its kick-off's launches, which are paced by the launch rate limit.
    */
   schedulerAttemptDeadlineMs: 30 * 60_000,
+  /**
+   * Orchestrations of a job name a dry-run kick-off reads (newest first) to estimate task seconds per
+   * job: enough to smooth one odd run, one small indexed query.
+   */
+  estimateHistory: 20,
 } as const;

@@ -29,6 +29,23 @@ export {
 } from './clients/region.js';
 export { type Clock, systemClock } from './clock.js';
 export {
+  CLOUD_RUN_JOB_PRICES,
+  CLOUD_RUN_TIER1_REGIONS,
+  compilePricing,
+  costOf,
+  type JobPricing,
+  listPricesFor,
+  type OrchestrationCost,
+  priceTaskSeconds,
+} from './cost/pricing.js';
+export {
+  CLOUD_RUN_DEFAULT_RESOURCES,
+  type JobResources,
+  parseCpu,
+  parseMemoryGiB,
+  type ResourceLimits,
+} from './cost/resources.js';
+export {
   checkCompletion,
   type CompletionCheck,
   type CompletionDeps,
@@ -131,7 +148,7 @@ export {
   recordPublishFailure,
 } from './store/completion-marker.js';
 export { cancelJob } from './store/cancel-job.js';
-export { readCounts, sumShards } from './store/counts.js';
+export { readCounts, readShardTotals, type ShardTotals, sumShards, sumTaskMillis } from './store/counts.js';
 export { failPendingJob } from './store/fail-pending-job.js';
 export {
   completeJob,

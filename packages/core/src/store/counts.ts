@@ -14,7 +14,16 @@ const SUMS = {
 
 type Sums = AggregateQuerySnapshot<typeof SUMS>;
 
-function toCounts(snapshot: Sums): StatusCounts {
+const TOTALS = { ...SUMS, taskMillis: AggregateField.sum('taskMillis') };
+
+/** What an orchestration's counter shards add up to: its live counts and its task time. */
+export interface ShardTotals {
+  counts: StatusCounts;
+  /** Milliseconds of every ended attempt, start to end (store/attempt-time.ts). */
+  taskMillis: number;
+}
+
+function toCounts(snapshot: Pick<Sums, 'data'>): StatusCounts {
   const data = snapshot.data();
   return {
     pending: data.pending ?? 0,
@@ -31,6 +40,23 @@ function toCounts(snapshot: Sums): StatusCounts {
  */
 export async function readCounts(store: Store, orchestrationId: string): Promise<StatusCounts> {
   return toCounts(await store.collections.counters(orchestrationId).aggregate(SUMS).get());
+}
+
+/**
+ * Live counts and task time of an orchestration: one `sum()` aggregation over its counter shards, as
+ * {@link readCounts}.
+ */
+export async function readShardTotals(store: Store, orchestrationId: string): Promise<ShardTotals> {
+  const snapshot = await store.collections.counters(orchestrationId).aggregate(TOTALS).get();
+  return { counts: toCounts(snapshot), taskMillis: snapshot.data().taskMillis ?? 0 };
+}
+
+/** Adds up the task time of counter shard documents that a listener already holds (no extra reads). */
+export function sumTaskMillis(shards: readonly { taskMillis?: unknown }[]): number {
+  return shards.reduce(
+    (total, shard) => total + (typeof shard.taskMillis === 'number' ? shard.taskMillis : 0),
+    0,
+  );
 }
 
 /** Adds up counter shard documents that a listener already holds (no extra reads). */
