@@ -182,7 +182,8 @@ export class Engine {
             limit: settings.launch.maxExecutionsInFlight,
           };
     this.#topicCheck = createTopicCheck(() => this.#topicPubSub(), this.logger);
-    this.#pricing = compilePricing(options.pricing, settings.region);
+    // '-' stands for "no region named" (a given launcher without one): priced as Tier 1.
+    this.#pricing = compilePricing(options.pricing, settings.region === '-' ? undefined : settings.region);
     const launcher = this.#launcher;
     this.#resources =
       shared?.resources ??
