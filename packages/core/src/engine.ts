@@ -10,8 +10,7 @@ export {
 } from './orchestration/compile-service-options.js';
 export { type AdmitReport } from './orchestration/admit.js';
 export { type KickOffResult } from './orchestration/kick-off.js';
-export { estimateKickOff, type KickOffEstimate, recentTaskTime } from './orchestration/estimate.js';
-export { JobResourcesSource, type ReadJobLimits } from './cost/resources-source.js';
+export { type KickOffEstimate } from './orchestration/estimate.js';
 export { type OrchestrationCost } from './cost/pricing.js';
 export { createExecutionsClient, createJobsClient } from './clients/cloud-run.js';
 export { createPubSub } from './clients/pubsub.js';

@@ -28,23 +28,8 @@ export {
   resolveRegion,
 } from './clients/region.js';
 export { type Clock, systemClock } from './clock.js';
-export {
-  CLOUD_RUN_JOB_PRICES,
-  CLOUD_RUN_TIER1_REGIONS,
-  compilePricing,
-  costOf,
-  type JobPricing,
-  listPricesFor,
-  type OrchestrationCost,
-  priceTaskSeconds,
-} from './cost/pricing.js';
-export {
-  CLOUD_RUN_DEFAULT_RESOURCES,
-  type JobResources,
-  parseCpu,
-  parseMemoryGiB,
-  type ResourceLimits,
-} from './cost/resources.js';
+export { CLOUD_RUN_JOB_PRICES, costOf, type JobPricing, type OrchestrationCost } from './cost/pricing.js';
+export { type JobResources, parseCpu, parseMemoryGiB, type ResourceLimits } from './cost/resources.js';
 export {
   checkCompletion,
   type CompletionCheck,
