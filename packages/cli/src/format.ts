@@ -1,4 +1,5 @@
-import type { KickOffEstimate, OrchestrationCost, OrchestrationInfo } from '@e11/sdk';
+import type { OrchestrationCost } from '@e11/core';
+import type { KickOffEstimate, OrchestrationInfo } from '@e11/sdk';
 
 /** Plain-text rendering for the CLI (the `--json` output is the raw objects instead). */
 

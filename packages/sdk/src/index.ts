@@ -13,7 +13,6 @@ export {
   type KickOffOptions,
   type KickOffResult,
   type LaunchReport,
-  type OrchestrationCost,
   type OrchestrationInfo,
   type OrchestrationServiceOptions,
   type RetentionOptions,
