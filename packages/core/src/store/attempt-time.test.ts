@@ -10,7 +10,7 @@ import { defaultJobPolicy, type JobDoc } from '../model/documents.js';
 import { cancelJob } from './cancel-job.js';
 import { claimJob, crashedError } from './claim-job.js';
 import { readShardTotals } from './counts.js';
-import { completeJob, failJob } from './finish-job.js';
+import { completeJob, failJob, releaseJob } from './finish-job.js';
 import { recordHeartbeat } from './job-activity.js';
 import { loadJob } from './orchestration-docs.js';
 import { recoverStaleJob } from './recover-job.js';
@@ -105,6 +105,39 @@ describe('task time in the counter shards', () => {
     expect(job.attempts[0]).toMatchObject({ outcome: 'Crashed' });
     expect(spans(job)).toEqual([3_000]);
     expect((await readShardTotals(store, id)).taskMillis).toBe(3_000);
+  });
+
+  it('adds a release for a Cloud Run retry, a takeover of a dead attempt (at its last heartbeat) and a final failure', async () => {
+    const { id, jobIds } = await register(1);
+    const jobId = jobIds[0] as string;
+    nowMs = 9_000_000;
+    const first = await claim(id, jobId, 'first');
+    nowMs += 1_000;
+    const failure = (attempt: number) => ({
+      ...crashedError({ jobName: 'timed', orchestrationId: id, id: jobId, attempt }, 'stopped'),
+      attempt,
+    });
+    expect(await releaseJob(store, { ...first, error: failure(1), outcome: 'Interrupted' })).toBe('recorded');
+    nowMs += 1_000;
+    const second = await claim(id, jobId, 'second');
+    nowMs += 500;
+    expect(await recordHeartbeat(store, second)).toBe('recorded');
+    nowMs += 120_000;
+    const third = await claim(id, jobId, 'third');
+    nowMs += 300;
+    const final = {
+      ...third,
+      error: failure(3),
+      outcome: 'Errored' as const,
+      final: true,
+      deadLettered: true,
+    };
+    expect(await failJob(store, final)).toBe('recorded');
+
+    const job = await loadJob(store, id, jobId);
+    expect(job.attempts.map((attempt) => attempt.outcome)).toEqual(['Interrupted', 'Crashed', 'Errored']);
+    expect(spans(job)).toEqual([1_000, 500, 300]);
+    expect((await readShardTotals(store, id)).taskMillis).toBe(1_800);
   });
 
   it('ends a cancelled live attempt now, and counts nothing for a job that never started', async () => {
