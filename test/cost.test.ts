@@ -6,7 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { createFirestore, E11Error, type JobCompletedEvent } from '@e11/core';
 import { createPubSub } from '@e11/core/engine';
 import { cloudRunClientOptions, type Stack, startStack } from '@e11/emulators';
-import { type OrchestrationService, subscribeToJobCompleted } from '@e11/sdk';
+import {
+  CloudRunTaskService,
+  type OrchestrationService,
+  subscribeToJobCompleted,
+  type TaskLauncher,
+} from '@e11/sdk';
 import { ExecutionsClient } from '@google-cloud/run';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -194,6 +199,45 @@ describe('dry-run kick-offs', () => {
     });
     await expect(badMode).rejects.toMatchObject({ code: 'E11_INVALID_OPTIONS' });
     expect(await executionCount('sleepy')).toBe(0);
+  });
+
+  it('take resources from the resources option first, and read each Cloud Run job once', async () => {
+    const cloudRun = new CloudRunTaskService({
+      region: REGION,
+      endpoint: stack.cloudRun.endpoint,
+      projectId,
+    });
+    const reads: string[] = [];
+    // The real launcher, counting its getJob reads.
+    const launcher: TaskLauncher = {
+      region: REGION,
+      launch: (request) => cloudRun.launch(request),
+      cancel: (name) => cloudRun.cancel(name),
+      close: () => cloudRun.close(),
+      jobLimits: (name) => {
+        reads.push(name);
+        return cloudRun.jobLimits(name);
+      },
+    };
+    const counted = stackService(
+      stack,
+      { projectId, firestore, pubsub, defaultTopic: TOPIC },
+      { launcher, pricing: PRICING, resources: { sleepy: { cpu: '500m', memory: '256Mi' } } },
+    );
+    try {
+      const option = await counted.kickOffJob('sleepy', [{ ms: 1 }], { dryRun: true });
+      expect(option.resources).toEqual({ cpu: 0.5, memoryGiB: 0.25, source: 'option' });
+      for (let i = 0; i < 3; i++) {
+        const read = await counted.kickOffJob('timed_work', [{ ms: 1 }], { dryRun: true });
+        expect(read.resources).toEqual({ cpu: 2, memoryGiB: 1, source: 'cloud-run' });
+      }
+      // A Cloud Run job that cannot be read (it does not exist): Cloud Run's defaults, no failure.
+      const missing = await counted.kickOffJob('not_deployed', [{ ms: 1 }], { dryRun: true });
+      expect(missing.resources).toEqual({ cpu: 1, memoryGiB: 0.5, source: 'default' });
+      expect(reads).toEqual(['timed-work', 'not-deployed']);
+    } finally {
+      await counted.close();
+    }
   });
 
   it('e11 estimate prints the estimate and its basis', async () => {
