@@ -245,4 +245,9 @@ export const DEFAULTS = {
    * to Cloud Monitoring takes well under a second; a task stopped by SIGTERM has 10 s in all.
    */
   telemetryFlushTimeoutMs: 2_000,
+  /**
+   * Orchestrations of a job name a dry-run kick-off reads (newest first) to estimate task seconds per
+   * job: enough to smooth one odd run, one small indexed query.
+   */
+  estimateHistory: 20,
 } as const;

@@ -28,6 +28,8 @@ export {
   resolveRegion,
 } from './clients/region.js';
 export { type Clock, systemClock } from './clock.js';
+export { CLOUD_RUN_JOB_PRICES, costOf, type JobPricing, type OrchestrationCost } from './cost/pricing.js';
+export { type JobResources, parseCpu, parseMemoryGiB, type ResourceLimits } from './cost/resources.js';
 export {
   checkCompletion,
   type CompletionCheck,
@@ -137,7 +139,7 @@ export {
   recordPublishFailure,
 } from './store/completion-marker.js';
 export { cancelJob } from './store/cancel-job.js';
-export { readCounts, sumShards } from './store/counts.js';
+export { readCounts, readShardTotals, type ShardTotals, sumShards, sumTaskMillis } from './store/counts.js';
 export { failPendingJob } from './store/fail-pending-job.js';
 export {
   completeJob,

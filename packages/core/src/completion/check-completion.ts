@@ -14,7 +14,7 @@ import {
   markOrchestrationDone,
   recordPublishFailure,
 } from '../store/completion-marker.js';
-import { readCounts } from '../store/counts.js';
+import { readCounts, readShardTotals } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
 import { metricsRecorded, recordEventLatency } from '../telemetry/metrics.js';
@@ -127,7 +127,8 @@ export async function checkCompletion(
   if (!orchestration) return { outcome: 'unknown' };
   const epoch = orchestration.epoch;
   if (!orchestration.registered) return { outcome: 'open', counts: orchestration.counts };
-  const counts = await readCounts(deps.store, orchestrationId);
+  // The task time comes with the counts (same aggregation): the event carries it.
+  const { counts, taskMillis } = await readShardTotals(deps.store, orchestrationId);
   if (terminalCount(counts) < orchestration.total) return { outcome: 'open', counts };
   if (
     options.settledForMs !== undefined &&
@@ -135,7 +136,13 @@ export async function checkCompletion(
   ) {
     return { outcome: 'settling', counts };
   }
-  const done = await markOrchestrationDone(deps.store, { orchestrationId, epoch, counts, leaseMs });
+  const done = await markOrchestrationDone(deps.store, {
+    orchestrationId,
+    epoch,
+    counts,
+    leaseMs,
+    taskMillis,
+  });
   if (done.outcome === 'stale') return { outcome: 'already-ended' };
   if (done.outcome === 'created') return publishMarker(deps, done.orchestration, done.marker);
   if (done.marker.published) return { outcome: 'already-ended', pipeline: done.orchestration.pipeline };

@@ -3,6 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { Timestamp } from '@google-cloud/firestore';
 
 import type { TopicCheck } from '../completion/topic-check.js';
+import type { JobPricing } from '../cost/pricing.js';
+import type { JobResourcesSource } from '../cost/resources-source.js';
+import type { JobResources } from '../cost/resources.js';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
@@ -86,6 +89,8 @@ export interface KickOffContext extends LaunchContext {
    * admitted through; null without.
    */
   inFlightBudget: { id: string; limit: number } | null;
+  /** Where a kick-off's CPU and memory come from, and the prices it records (`resources`, `pricing`). */
+  cost: { resources: JobResourcesSource; pricing: JobPricing };
 }
 
 /** A kick-off that passed validation. */
@@ -97,6 +102,8 @@ export interface ValidKickOff {
   params: readonly JobParams[];
   /** Launch no job before this time (epoch ms); null: at once. */
   startAtMs: number | null;
+  /** One task's CPU and memory and the prices, recorded with the orchestration. */
+  cost: { resources: JobResources; pricing: JobPricing };
 }
 
 /** A registered kick-off: the orchestration's id and jobs, and (when this call created it) what it wrote. */
@@ -137,7 +144,10 @@ export async function validateKickOff(
   const startAtMs = startTime(compiled.start, context.store.clock.now());
   // The event is promised on this topic: a missing one fails here, before anything is written.
   await context.topicCheck.check(compiled.topic);
-  return { jobName, service, options: compiled, params, startAtMs };
+  // Never fails: a Cloud Run job that cannot be read is costed with Cloud Run's defaults.
+  const resources = await context.cost.resources.resolve(jobName, service);
+  const cost = { resources, pricing: context.cost.pricing };
+  return { jobName, service, options: compiled, params, startAtMs, cost };
 }
 
 /**
@@ -183,6 +193,8 @@ export async function registerKickOff(
       inFlightBudget: context.inFlightBudget?.id ?? null,
       pipeline,
       ...endPolicies(options, params.length),
+      resources: valid.cost.resources,
+      pricing: valid.cost.pricing,
     },
     params,
   };
@@ -274,6 +286,17 @@ export async function kickOff(
   /** A pipeline's stage kick-off names its pipeline and stage here. */
   pipeline: OrchestrationDoc['pipeline'] = null,
 ): Promise<KickOffResult> {
+  // A dry run never gets here through kickOffJob; anywhere else (a pipeline stage, a schedule) it
+  // would be silently run for real.
+  if (options?.dryRun === true) {
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      'dryRun: only kickOffJob estimates; this kick-off would run.',
+      {
+        context: { path: 'dryRun' },
+      },
+    );
+  }
   const valid = await validateKickOff(context, job, params, options);
   const registered = await registerKickOff(context, valid, pipeline);
   const { orchestrationId, jobIds, created } = registered;

@@ -2,6 +2,7 @@ import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 import { recordJobsEnded } from '../telemetry/metrics.js';
 
+import { deadAttemptEnd, openAttemptMillis } from './attempt-time.js';
 import { attemptsInEpoch, closeAttempt, crashedError } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
@@ -34,18 +35,17 @@ export async function recoverStaleJob(
       job,
       `The task stopped sending heartbeats ${Math.round((at.toMillis() - heartbeat) / 1000)} s ago (container crashed or was reclaimed).`,
     );
-    const attempts = closeAttempt(job.attempts, 'Crashed', at, { message: error.message, code: error.code });
+    // The attempt ends at its last heartbeat, and that much task time is counted (attempt-time.ts).
+    const end = deadAttemptEnd(job, at);
+    const attempts = closeAttempt(job.attempts, 'Crashed', end, { message: error.message, code: error.code });
+    const taskMillis = openAttemptMillis(job.attempts, end);
     if (attemptsInEpoch(job) >= (job.maxAttempts ?? input.defaultMaxAttempts)) {
-      transition(store, tx, job, JobStatus.Errored, {
-        error,
-        attempts,
-        deadLettered: true,
-        finishedAt: at,
-        claim: null,
-      });
+      const patch = { error, attempts, deadLettered: true, finishedAt: at, claim: null };
+      transition(store, tx, job, JobStatus.Errored, patch, undefined, taskMillis);
       return 'dead-lettered';
     }
-    transition(store, tx, job, JobStatus.Pending, { error, attempts, claim: null, heartbeatAt: null });
+    const patch = { error, attempts, claim: null, heartbeatAt: null };
+    transition(store, tx, job, JobStatus.Pending, patch, undefined, taskMillis);
     return 'requeued';
   });
   if (outcome === 'dead-lettered') {

@@ -35,6 +35,9 @@ export type NewOrchestration = Pick<
   inFlightBudget?: string | null;
   maxFailures?: number | null;
   successNeeded?: number | null;
+  /** One task's CPU and memory, and the prices its task time is costed at (see `OrchestrationInfo.cost`). */
+  resources?: OrchestrationDoc['resources'];
+  pricing?: OrchestrationDoc['pricing'];
 };
 
 /**
@@ -170,6 +173,9 @@ export async function registerOrchestration(
     inFlightBudget: orchestration.inFlightBudget ?? null,
     maxFailures: orchestration.maxFailures ?? null,
     successNeeded: orchestration.successNeeded ?? null,
+    resources: orchestration.resources ?? null,
+    pricing: orchestration.pricing ?? null,
+    taskMillis: null,
     // Without shared slots (a concurrency key, the region's in-flight budget) the first maxParallel
     // are taken at once (the kick-off launches those jobs); with them, the key or budget admits them.
     admitted:
