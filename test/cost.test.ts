@@ -244,14 +244,14 @@ describe('dry-run kick-offs', () => {
     const file = join(dir, 'params.jsonl');
     await writeFile(file, '{"ms":100}\n{"ms":100}\n');
     const io = captureIo();
-    const code = await runCli(['estimate', 'timed_work', '--params-file', file], io, () => service());
+    const code = await runCli(['estimate', 'timed_work', '--params', file], io, () => service());
     expect(code).toBe(0);
     expect(io.stdout.text).toContain('jobs          2');
     expect(io.stdout.text).toContain('resources     2 vCPU, 1 GiB per task (cloud-run)');
     expect(io.stdout.text).toMatch(/estimate\s+\d+\.\d{6} EUR/);
     expect(io.stdout.text).toContain('basis         3 jobs of the last 1 ended orchestrations');
     const json = captureIo();
-    await runCli(['--json', 'estimate', 'sleepy', '--params-file', file], json, () => service());
+    await runCli(['--json', 'estimate', 'sleepy', '--params', file], json, () => service());
     expect(JSON.parse(json.stdout.text)).toMatchObject({ jobs: 2, amount: null, dryRun: true });
   });
 });

@@ -15,7 +15,7 @@ export interface EstimateArgs {
 }
 
 /**
- * `e11 estimate <job> --params-file file.jsonl`: validates the kick-off exactly as `e11 kickoff` would
+ * `e11 estimate <job> --params file.jsonl`: validates the kick-off exactly as `e11 kickoff` would
  * (a bad file, name or params exit 2) and prints what it would cost, from the job name's recent
  * history, without writing or launching anything. Exit 0, also when there is no history to estimate
  * from (then the estimate says so).
@@ -37,11 +37,11 @@ export function registerEstimateCommand(program: Command, action: CommandAction,
   program
     .command('estimate <job>')
     .description('validate a kick-off and estimate its cost from recent runs, launching nothing')
-    .requiredOption('--params-file <file>', 'JSON Lines file: one params object per line')
+    .requiredOption('--params <file>', 'JSON Lines file: one params object per line')
     .action(
       action(
-        (json, jobName: string, opts: { paramsFile: string }) => (service) =>
-          estimateCommand(service, { jobName, paramsFile: opts.paramsFile, json }, io),
+        (json, jobName: string, opts: { params: string }) => (service) =>
+          estimateCommand(service, { jobName, paramsFile: opts.params, json }, io),
         { readOnly: true },
       ),
     );
