@@ -266,7 +266,7 @@ deploy_cloud_run_jobs() {
     say "Cloud Run job $id (@JobName('$name'))"
     run gcloud run jobs deploy "$id" --image="$IMAGE" --region="$REGION" --project="$PROJECT" \
       --service-account="$(sa_email e11-task)" --max-retries=1 --task-timeout="$TASK_TIMEOUT" \
-      --update-env-vars="E11_COLLECTION_PREFIX=$PREFIX,E11_FIRESTORE_DATABASE=$DATABASE"
+      --update-env-vars="GOOGLE_CLOUD_PROJECT=$PROJECT,E11_COLLECTION_PREFIX=$PREFIX,E11_FIRESTORE_DATABASE=$DATABASE"
     # Launch with env overrides, and cancel executions: the SDK (kickOffJob, cancel) and the functions
     # (sweep relaunches, schedulerTick kick-offs). Bound on this job only.
     for sa in e11-caller e11-functions; do

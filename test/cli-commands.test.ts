@@ -17,7 +17,7 @@ import {
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
 // The CLI's entry point, run in-process with captured output (the built file is spawned in cli-process.test.ts).
-const { runCli } = await import('@e11/cli');
+const { runCli, traceUrl } = await import('@e11/cli');
 
 const projectId = testProjectId('cli-commands');
 const { firestore, pubsub } = emulatorClients(projectId);
@@ -402,5 +402,28 @@ describe('e11 dashboard', () => {
     controller.abort();
     expect(await run.done).toBe(0);
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('links trace ids with --trace-url, and refuses a template without {traceId}', async () => {
+    const template = 'http://localhost:16686/trace/{traceId}';
+    const { orchestrationId } = await serviceFor('c_').kickOffJob('process_batch', [{ file: 'a.csv' }]);
+    const controller = new AbortController();
+    const run = start(['--json', 'dashboard', '--port', '0', '--trace-url', template], {
+      prefix: 'c_',
+      signal: controller.signal,
+    });
+    await run.io.stdout.waitFor(/\n/);
+    const { url } = JSON.parse(run.io.stdout.text) as { url: string };
+    const info = (await (await fetch(new URL(`/api/orchestrations/${orchestrationId}`, url))).json()) as {
+      traceId?: string | null;
+      links: { trace: string | null };
+    };
+    expect(info.links.trace).toBe(traceUrl(template, { projectId, traceId: info.traceId }));
+    controller.abort();
+    expect(await run.done).toBe(0);
+
+    const bad = await e11(['dashboard', '--port', '0', '--trace-url', 'https://example.com/traces']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('traceUrlTemplate must be an http(s) URL containing {traceId}');
   });
 });

@@ -1,7 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
-import { createDashboardServer, type DashboardServer } from '@e11/cli';
+import {
+  cloudLoggingUrl,
+  createDashboardServer,
+  type DashboardJob,
+  type DashboardJobPage,
+  type DashboardOrchestration,
+  type DashboardServer,
+  DEFAULT_TRACE_URL_TEMPLATE,
+  traceUrl,
+} from '@e11/cli';
 import { authorizeByTag, definePipeline, type PipelineInfo, type ProgressEvent } from '@e11/sdk';
 import { activeListenerCount } from '@e11/sdk/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -95,9 +106,10 @@ describe('the dashboard server', () => {
     const script = await fetch(new URL('/assets/dashboard.js', dashboard.url));
     expect(script.status).toBe(200);
     expect(await script.text()).toBe(compiled);
-    // Compiled from TypeScript: no type annotation is left, and it is a module (the page loads it as one).
+    // Compiled from TypeScript: no type annotation is left, and it is a module (the page loads it as
+    // one) importing its sibling modules, which the server serves beside it.
     expect(compiled).not.toMatch(/: (string|number|Row|Info)\b/);
-    expect(compiled).toContain('export {};');
+    expect(compiled).toMatch(/^import \{ JobGrid \} from '\.\/job-grid\.js';$/m);
   });
 
   it('refuses requests whose Host is not loopback (DNS rebinding)', async () => {
@@ -155,6 +167,153 @@ describe('the dashboard server', () => {
     ]);
   });
 
+  it('serves chart.js from the installed package and every browser module; the page loads nothing from elsewhere', async () => {
+    const umd = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+    const chart = await fetch(new URL('/assets/chart.js', dashboard.url));
+    expect(chart.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await chart.text()).toBe(await readFile(umd, 'utf8'));
+    const script = await (await fetch(new URL('/assets/dashboard.js', dashboard.url))).text();
+    const imported = [...script.matchAll(/from '\.\/([\w-]+\.js)'/g)].map((match) => match[1]);
+    expect(imported).toEqual(
+      expect.arrayContaining(['job-charts.js', 'job-grid.js', 'orchestration-view.js']),
+    );
+    for (const name of imported) {
+      const module = await fetch(new URL(`/assets/${String(name)}`, dashboard.url));
+      expect(module.status, String(name)).toBe(200);
+    }
+    const html = await (await fetch(dashboard.url)).text();
+    const references = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((match) => match[1]);
+    expect(references).toContain('/assets/chart.js');
+    for (const reference of references) expect(reference).toMatch(/^\/assets\//);
+  });
+
+  it('pages an orchestration’s jobs as summaries, in index order, 1,000 by default', async () => {
+    const total = 2_500;
+    const { orchestrationId, jobIds } = await service.kickOffJob(
+      'process_batch',
+      Array.from({ length: total }, (_, i) => ({ n: i, password: `pw-${i}` })),
+      { sensitiveKeys: ['password'], startAt: new Date(Date.now() + 3_600_000) },
+    );
+    await runToCompletion(store, orchestrationId, jobIds[1] as string);
+    await runToFailure(store, orchestrationId, jobIds[2] as string, 'bad row', 'E11_JOB_FAILED');
+    const base = new URL(`/api/orchestrations/${orchestrationId}/jobs`, dashboard.url);
+    const pages: DashboardJobPage[] = [];
+    const timings: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const url = new URL(base);
+      if (cursor) url.searchParams.set('cursor', cursor);
+      const started = performance.now();
+      const page = await getJson(url.href);
+      timings.push(Math.round(performance.now() - started));
+      expect(page.status).toBe(200);
+      pages.push(page.body as DashboardJobPage);
+      cursor = (page.body as DashboardJobPage).nextCursor;
+    } while (cursor);
+    console.info(`${total} jobs in pages of 1,000: ${timings.join(' + ')} ms`);
+    expect(pages.map((page) => page.items.length)).toEqual([1_000, 1_000, 500]);
+    expect(pages.every((page) => page.total === total)).toBe(true);
+    const items = pages.flatMap((page) => page.items);
+    expect(items.map((job) => job.index)).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(items.map((job) => job.id)).toEqual(jobIds);
+    expect(items[1]).toMatchObject({
+      status: 'Completed',
+      attempts: [{ finishedAt: expect.any(String) as unknown }],
+    });
+    expect(items[2]).toMatchObject({ status: 'Errored', deadLettered: true });
+    expect(items[3]).toMatchObject({ status: 'Pending', attempts: [], startedAt: null });
+    // Summaries carry no params: the job's own endpoint has them, redacted.
+    expect(JSON.stringify(pages)).not.toContain('pw-');
+
+    const small = await getJson(new URL(`${base.pathname}?limit=2`, dashboard.url).href);
+    expect((small.body as DashboardJobPage).items.map((job) => job.index)).toEqual([0, 1]);
+    for (const limit of ['0', '5001', 'ten']) {
+      expect(await getJson(new URL(`${base.pathname}?limit=${limit}`, dashboard.url).href)).toMatchObject({
+        status: 400,
+        body: { error: { code: 'E11_INVALID_OPTIONS' } },
+      });
+    }
+    expect(await getJson(new URL(`${base.pathname}?cursor=garbage`, dashboard.url).href)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'E11_INVALID_CURSOR' } },
+    });
+    expect(await getJson(new URL('/api/orchestrations/missing/jobs', dashboard.url).href)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'E11_UNKNOWN_ORCHESTRATION' } },
+    });
+    expect((await fetch(base, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('shows one job with redacted params, its attempts, error and Cloud Logging link, and an orchestration with its links', async () => {
+    const { orchestrationId, jobIds } = await service.kickOffJob(
+      'process_batch',
+      [
+        { file: 'a.csv', password: 'hunter2' },
+        { file: 'b.csv', password: 'letmein' },
+      ],
+      { sensitiveKeys: ['password'] },
+    );
+    const failed = jobIds[1] as string;
+    await runToFailure(store, orchestrationId, failed, 'bad row 7', 'E11_JOB_FAILED');
+    const response = await fetch(
+      new URL(`/api/orchestrations/${orchestrationId}/jobs/${failed}`, dashboard.url),
+    );
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(text).not.toContain('letmein');
+    const job = JSON.parse(text) as DashboardJob;
+    expect(job).toMatchObject({
+      id: failed,
+      index: 1,
+      status: 'Errored',
+      params: { file: 'b.csv', password: '[REDACTED]' },
+      error: { code: 'E11_JOB_FAILED', message: 'bad row 7' },
+      attempts: [{ attempt: 1, outcome: 'Errored', finishedAt: expect.any(String) as unknown }],
+      links: { logs: cloudLoggingUrl({ projectId, orchestrationId, jobId: failed }) },
+    });
+    expect(
+      await getJson(
+        new URL(`/api/orchestrations/${orchestrationId}/jobs/${orchestrationId}-nope`, dashboard.url).href,
+      ),
+    ).toMatchObject({ status: 404, body: { error: { code: 'E11_UNKNOWN_JOB' } } });
+
+    const one = await getJson(new URL(`/api/orchestrations/${orchestrationId}`, dashboard.url).href);
+    const info = one.body as DashboardOrchestration & { traceId?: string | null };
+    expect(info.links).toEqual({
+      logs: cloudLoggingUrl({ projectId, orchestrationId }),
+      trace: traceUrl(DEFAULT_TRACE_URL_TEMPLATE, { projectId, traceId: info.traceId ?? null }),
+    });
+  });
+
+  it('opens the console links in the project and trace viewer it is given, and refuses a bad trace URL template', async () => {
+    const custom = await createDashboardServer(service, {
+      port: 0,
+      projectId: 'acme-prod',
+      traceUrlTemplate: 'http://localhost:16686/trace/{traceId}',
+    });
+    try {
+      const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
+      const job = await getJson(
+        new URL(`/api/orchestrations/${orchestrationId}/jobs/${jobIds[0] as string}`, custom.url).href,
+      );
+      expect((job.body as DashboardJob).links.logs).toBe(
+        cloudLoggingUrl({ projectId: 'acme-prod', orchestrationId, jobId: jobIds[0] }),
+      );
+      const one = await getJson(new URL(`/api/orchestrations/${orchestrationId}`, custom.url).href);
+      const info = one.body as DashboardOrchestration & { traceId?: string | null };
+      expect(info.links.trace).toBe(
+        traceUrl('http://localhost:16686/trace/{traceId}', { projectId: 'acme-prod', traceId: info.traceId }),
+      );
+    } finally {
+      await custom.close();
+    }
+    for (const traceUrlTemplate of ['https://example.com/traces', 'javascript:alert({traceId})']) {
+      await expect(createDashboardServer(service, { port: 0, traceUrlTemplate })).rejects.toMatchObject({
+        code: 'E11_INVALID_OPTIONS',
+      });
+    }
+  });
+
   it('retries failed jobs only for requests from the page (custom header), and only with POST', async () => {
     const { orchestrationId, jobIds } = await service.kickOffJob('process_batch', [{ a: 1 }]);
     await runToFailure(store, orchestrationId, jobIds[0] as string);
@@ -205,6 +364,14 @@ describe('the dashboard server', () => {
         )
       ).status,
     ).toBe(403);
+    for (const path of ['jobs', `jobs/${globex.jobIds[0] as string}`]) {
+      expect(
+        await getJson(
+          new URL(`/api/orchestrations/${globex.orchestrationId}/${path}`, scoped.url).href,
+          asAcme,
+        ),
+      ).toMatchObject({ status: 403, body: { error: { code: 'E11_FORBIDDEN' } } });
+    }
     const stream = await SseClient.connect(
       new URL(`/api/orchestrations/${globex.orchestrationId}/events`, scoped.url).href,
       asAcme.headers,

@@ -297,7 +297,7 @@ describe('deploy/deploy.sh --dry-run', () => {
     expect(dryRun.stdout).toContain(
       'gcloud run jobs deploy sum-sales --image=europe-docker.pkg.dev/demo-proj/e11/sum-sales:1 ' +
         '--region=europe-west1 --project=demo-proj --service-account=e11-task@demo-proj.iam.gserviceaccount.com ' +
-        '--max-retries=1 --task-timeout=10m --update-env-vars=E11_COLLECTION_PREFIX=e11_,E11_FIRESTORE_DATABASE=e11-jobs\n',
+        '--max-retries=1 --task-timeout=10m --update-env-vars=GOOGLE_CLOUD_PROJECT=demo-proj,E11_COLLECTION_PREFIX=e11_,E11_FIRESTORE_DATABASE=e11-jobs\n',
     );
   });
 

@@ -67,7 +67,11 @@ describe('onJobWritten with bad input', () => {
     await harness.functions.waitForOutput(new RegExp(id));
     const lines = logLines(id);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ severity: 'WARNING', reason: 'other-collection' });
+    expect(lines[0]).toMatchObject({
+      severity: 'WARNING',
+      reason: 'other-collection',
+      serviceContext: { service: 'e11-functions' },
+    });
   });
 
   it('acknowledges a malformed payload and an event of another type with one warning each', async () => {

@@ -35,8 +35,12 @@ describe('runE11Job in a real task process', () => {
       severity: 'INFO',
       a: 1,
       'logging.googleapis.com/labels': { orchestrationId, jobId, jobName: 'add_numbers', attempt: '1' },
+      serviceContext: { service: 'add_numbers' },
     });
-    expect(typeof line?.time).toBe('string');
+    expect(line?.timestamp).toEqual({
+      seconds: expect.any(Number) as unknown,
+      nanos: expect.any(Number) as unknown,
+    });
   });
 
   it('stores a thrown error with its context, never the sensitive params, and exits 0: its end is recorded, Cloud Run spends no retry', async () => {
@@ -238,6 +242,8 @@ describe('bad input to a task', () => {
     const errors = task.logLines().filter((line) => line.severity === 'ERROR');
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toMatch(/JOB_NAME is not set/);
+    expect(errors[0]?.stack_trace).toMatch(/^E11Error: Task environment: JOB_NAME is not set.*\n {4}at /);
+    expect(errors[0]?.serviceContext).toEqual({ service: 'e11-runner' });
   });
 
   it('exits 2 when the job document does not exist', async () => {

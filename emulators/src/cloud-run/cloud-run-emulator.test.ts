@@ -125,6 +125,8 @@ beforeAll(async () => {
           command: 'node',
           args: [script('fail-index.mjs')],
           env: { FAIL_INDEX: '1' },
+          cpu: '2',
+          memory: '1Gi',
           taskCount: 3,
           maxRetries: 0,
         },
@@ -151,6 +153,16 @@ describe('Cloud Run Jobs emulator with the official client', () => {
     expect(job.template?.template?.containers?.[0]?.command).toEqual(['node']);
     const [list] = await jobs.listJobs({ parent: PARENT });
     expect(list.map((j) => j.name)).toContain(jobPath('env'));
+  });
+
+  it("returns a job's cpu and memory limits from getJob, and none for a job that sets none", async () => {
+    const [limited] = await jobs.getJob({ name: jobPath('fail-index') });
+    expect(limited.template?.template?.containers?.[0]?.resources?.limits).toEqual({
+      cpu: '2',
+      memory: '1Gi',
+    });
+    const [plain] = await jobs.getJob({ name: jobPath('env') });
+    expect(plain.template?.template?.containers?.[0]?.resources?.limits ?? {}).toEqual({});
   });
 
   it('gives a task the job env merged with the override env, the Cloud Run variables and the project', async () => {

@@ -80,6 +80,8 @@ describe('Cloud Run emulator config', () => {
       { jobs: { a: { command: 'x', maxRetries: 11 } } },
       { jobs: { a: { command: 'x', timeout: '8d' } } },
       { jobs: { a: { command: 'x', timeout: 'soon' } } },
+      { jobs: { a: { command: 'x', cpu: 'two' } } },
+      { jobs: { a: { command: 'x', memory: '512MB' } } },
       { jobs: [] },
     ];
     for (const config of bad)
@@ -91,6 +93,15 @@ describe('Cloud Run emulator config', () => {
       cwd: join(process.cwd(), 'x'),
       timeoutMs: 1_500,
     });
+  });
+
+  it("keeps a job's cpu and memory limits as given, and none when not given", () => {
+    expect(compileJobDefinition('a', { command: 'node', cpu: '2', memory: '1Gi' }).limits).toEqual({
+      cpu: '2',
+      memory: '1Gi',
+    });
+    expect(compileJobDefinition('b', { command: 'node', cpu: '500m' }).limits).toEqual({ cpu: '500m' });
+    expect(compileJobDefinition('c', { command: 'node' }).limits).toEqual({});
   });
 
   it('parses durations in ms, s, m, h and d', () => {

@@ -33,6 +33,8 @@ export interface CompiledJobDefinition {
   parallelism: number;
   maxRetries: number;
   timeoutMs: number;
+  /** The container's `resources.limits` GetJob returns (cpu, memory), as given. */
+  limits: Record<string, string>;
   /** When the definition was loaded: the job's createTime. */
   createdAtMs: number;
 }
@@ -64,6 +66,14 @@ const jobDefinitionSchema = z
         },
         { error: 'must be a duration like "600s", "10m" or "250ms", above 0 and at most 7 days' },
       )
+      .optional(),
+    cpu: z
+      .string()
+      .regex(/^\d+(\.\d+)?m?$/, { error: 'must be a CPU limit like "1", "2" or "1000m"' })
+      .optional(),
+    memory: z
+      .string()
+      .regex(/^\d+(\.\d+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$/, { error: 'must be a memory limit like "512Mi" or "2Gi"' })
       .optional(),
   })
   .strict();
@@ -105,6 +115,10 @@ function compileJob(
     parallelism: parsed.parallelism,
     maxRetries: parsed.maxRetries,
     timeoutMs: parsed.timeout === undefined ? DEFAULT_TASK_TIMEOUT_MS : (parseDuration(parsed.timeout) ?? 0),
+    limits: {
+      ...(parsed.cpu === undefined ? {} : { cpu: parsed.cpu }),
+      ...(parsed.memory === undefined ? {} : { memory: parsed.memory }),
+    },
     createdAtMs: Date.now(),
   };
 }

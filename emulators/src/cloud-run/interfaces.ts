@@ -28,6 +28,14 @@ export interface CloudRunJobDefinition {
   maxRetries?: number;
   /** Timeout of one task attempt, like `"600s"`, `"10m"`, `"1.5h"` or `"250ms"`; at most 7 days. @default "600s" */
   timeout?: string;
+  /**
+   * The task container's CPU limit as Cloud Run writes it (`"1"`, `"2"`, `"1000m"`), returned by GetJob
+   * in `template.template.containers[0].resources.limits.cpu`; not enforced on the local process.
+   * @default none (GetJob returns no `cpu` limit)
+   */
+  cpu?: string;
+  /** The memory limit (`"512Mi"`, `"2Gi"`), returned by GetJob like `cpu`; not enforced. @default none */
+  memory?: string;
 }
 
 /** The config file's shape: job id (an RFC 1035 label, e.g. `word-count`) → definition. */

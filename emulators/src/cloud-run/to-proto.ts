@@ -26,6 +26,7 @@ export interface ProtoContainer {
   args: string[];
   env: { name: string; value: string }[];
   workingDir: string;
+  resources: { limits: Record<string, string> };
 }
 
 export interface ProtoTaskTemplate {
@@ -50,6 +51,7 @@ function container(job: CompiledJobDefinition, args: string[], env: Record<strin
     args,
     env: Object.entries(env).map(([name, value]) => ({ name, value })),
     workingDir: job.cwd,
+    resources: { limits: { ...job.limits } },
   };
 }
 

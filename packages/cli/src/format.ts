@@ -1,4 +1,5 @@
-import type { OrchestrationInfo } from '@e11/sdk';
+import type { OrchestrationCost } from '@e11/core';
+import type { KickOffEstimate, OrchestrationInfo } from '@e11/sdk';
 
 /** Plain-text rendering for the CLI (the `--json` output is the raw objects instead). */
 
@@ -37,6 +38,38 @@ export function describeOrchestration(info: OrchestrationInfo): string[] {
     ...(info.startAt ? [`starts        ${info.startAt.toISOString()} (nothing launches before)`] : []),
     ...(info.completedAt ? [`completed     ${info.completedAt.toISOString()}`] : []),
     ...(tags ? [`tags          ${tags}`] : []),
+    ...(info.cost ? [`task time     ${describeCost(info.cost)}`] : []),
+  ];
+}
+
+/** An amount of money with enough digits to show a few task seconds' worth: `0.000123 USD`, `12.35 USD`. */
+export function formatAmount(amount: number, currency: string): string {
+  return `${amount >= 100 ? amount.toFixed(2) : amount.toFixed(6)} ${currency}`;
+}
+
+/** `12.3 s (1 vCPU, 0.5 GiB per task)  cost 0.000234 USD` */
+export function describeCost(cost: OrchestrationCost): string {
+  const per = `${cost.cpu} vCPU, ${cost.memoryGiB} GiB per task`;
+  return `${cost.taskSeconds.toFixed(1)} s (${per})  cost ${formatAmount(cost.amount, cost.currency)}`;
+}
+
+/** The lines of a dry-run estimate: what it would cost, and what the average is taken from. */
+export function describeEstimate(estimate: KickOffEstimate): string[] {
+  const { resources, basis } = estimate;
+  const per = `${resources.cpu} vCPU, ${resources.memoryGiB} GiB per task (${resources.source})`;
+  const head = [
+    `job           ${estimate.jobName} (Cloud Run job ${estimate.service})`,
+    `jobs          ${estimate.jobs}`,
+    `resources     ${per}`,
+  ];
+  if (estimate.amount === null || estimate.taskSeconds === null || estimate.taskSecondsPerJob === null) {
+    return [...head, `estimate      none: ${estimate.reason ?? 'no history'}`];
+  }
+  return [
+    ...head,
+    `task time     ${estimate.taskSeconds.toFixed(1)} s (${estimate.taskSecondsPerJob.toFixed(2)} s per job)`,
+    `estimate      ${formatAmount(estimate.amount, estimate.currency)}`,
+    `basis         ${basis.jobs} jobs of the last ${basis.orchestrations} ended orchestrations`,
   ];
 }
 

@@ -8,7 +8,19 @@ export {
   type ServiceFactory,
   type ServiceNeeds,
 } from './program.js';
-export { type DashboardFailure } from './dashboard/api-routes.js';
+export {
+  type DashboardFailure,
+  type DashboardJob,
+  type DashboardOrchestration,
+  type OrchestrationLinks,
+} from './dashboard/api-routes.js';
+export {
+  cloudLoggingUrl,
+  DEFAULT_TRACE_URL_TEMPLATE,
+  type LogsQuery,
+  traceUrl,
+} from './dashboard/console-links.js';
+export { type DashboardJobPage, type DashboardJobSummary } from './dashboard/job-listings.js';
 export {
   createDashboardServer,
   type DashboardOptions,

@@ -30,6 +30,12 @@ export class LazyCloudRunLauncher implements TaskLauncher {
     return this.get().describe(executionName);
   }
 
+  /** The Cloud Run job's limits, for costing; undefined (Cloud Run's defaults) when no region is named. */
+  async jobLimits(service: string): Promise<{ cpu?: string; memory?: string } | undefined> {
+    if (this.region === undefined) return undefined;
+    return this.get().jobLimits(service);
+  }
+
   cancel(executionName: string): Promise<void> {
     return this.get().cancel(executionName);
   }

@@ -6,6 +6,7 @@ import { commandAction, type RegisterCommand } from './command-action.js';
 import { registerCancelCommand } from './commands/cancel.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDlqCommand } from './commands/dlq.js';
+import { registerEstimateCommand } from './commands/estimate.js';
 import { registerHistoryCommand } from './commands/history.js';
 import { registerJobsCommand } from './commands/jobs.js';
 import { registerKickoffCommand } from './commands/kickoff.js';
@@ -29,6 +30,7 @@ export {
 /** Every command, in the order `e11 --help` lists them. */
 const COMMANDS: readonly RegisterCommand[] = [
   registerKickoffCommand,
+  registerEstimateCommand,
   registerStatusCommand,
   registerJobsCommand,
   registerWatchCommand,

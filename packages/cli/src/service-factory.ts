@@ -64,7 +64,7 @@ export const defaultServiceFactory: ServiceFactory = (options, needs) => {
     collectionPrefix: options.prefix,
     launcher: new LazyCloudRunLauncher(projectId, region),
     // Logs go to stderr: stdout carries the command's output (`--json` is parsed by scripts).
-    logger: createLogger('e11-cli', {}, process.stderr),
+    logger: createLogger('e11-cli', { projectId }, process.stderr),
     ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
     ...(options.database === undefined ? {} : { databaseId: options.database }),
   });

@@ -240,4 +240,14 @@ export const DEFAULTS = {
    * tick awaits its kick-off's launches, which are paced by the launch rate limit.
    */
   schedulerAttemptDeadlineMs: 30 * 60_000,
+  /**
+   * How long a task waits for its OpenTelemetry exporters before it exits (flushTelemetry): an export
+   * to Cloud Monitoring takes well under a second; a task stopped by SIGTERM has 10 s in all.
+   */
+  telemetryFlushTimeoutMs: 2_000,
+  /**
+   * Orchestrations of a job name a dry-run kick-off reads (newest first) to estimate task seconds per
+   * job: enough to smooth one odd run, one small indexed query.
+   */
+  estimateHistory: 20,
 } as const;

@@ -10,6 +10,8 @@ export {
 } from './orchestration/compile-service-options.js';
 export { type AdmitReport } from './orchestration/admit.js';
 export { type KickOffResult } from './orchestration/kick-off.js';
+export { type KickOffEstimate } from './orchestration/estimate.js';
+export { type OrchestrationCost } from './cost/pricing.js';
 export { createExecutionsClient, createJobsClient } from './clients/cloud-run.js';
 export { createPubSub } from './clients/pubsub.js';
 export { bindServiceStore, serviceJobDefinitions, serviceStore } from './internal/service-store.js';

@@ -28,6 +28,8 @@ export {
   resolveRegion,
 } from './clients/region.js';
 export { type Clock, systemClock } from './clock.js';
+export { CLOUD_RUN_JOB_PRICES, costOf, type JobPricing, type OrchestrationCost } from './cost/pricing.js';
+export { type JobResources, parseCpu, parseMemoryGiB, type ResourceLimits } from './cost/resources.js';
 export {
   checkCompletion,
   type CompletionCheck,
@@ -67,7 +69,13 @@ export {
 } from './internal/backoff.js';
 export { fromGrpcError, grpcCodeOf, GrpcStatus, isRetryableGrpcError } from './internal/grpc-errors.js';
 export { deterministicUuid, jobIdFor } from './internal/ids.js';
-export { cloudLoggingOptions, createLogger, type Logger } from './logging.js';
+export {
+  type CloudLoggingOptions,
+  cloudLoggingOptions,
+  type CloudLoggingSettings,
+  createLogger,
+  type Logger,
+} from './logging.js';
 export { Collections, type JobDocumentPath, parseJobDocumentPath } from './model/collections.js';
 export {
   type AttemptRecord,
@@ -131,7 +139,7 @@ export {
   recordPublishFailure,
 } from './store/completion-marker.js';
 export { cancelJob } from './store/cancel-job.js';
-export { readCounts, sumShards } from './store/counts.js';
+export { readCounts, readShardTotals, type ShardTotals, sumShards, sumTaskMillis } from './store/counts.js';
 export { failPendingJob } from './store/fail-pending-job.js';
 export {
   completeJob,
@@ -183,7 +191,6 @@ export {
 export {
   contextFromTraceparent,
   e11Tracer,
-  flushTraces,
   formatTraceparent,
   hasSpan,
   inSpan,
@@ -197,6 +204,24 @@ export {
   traceIdOf,
   TracerScope,
 } from './telemetry/trace-context.js';
+export { flushTelemetry, type FlushTelemetryOptions } from './telemetry/flush.js';
+export {
+  type AttemptStatus,
+  DURATION_BUCKETS_S,
+  type EndedStatus,
+  type JobPoint,
+  MetricAttribute,
+  MetricName,
+  type MeterScope,
+  metricsRecorded,
+  recordAttemptDuration,
+  recordEventLatency,
+  recordJobsEnded,
+  recordJobStarted,
+  recordLaunchLatency,
+  recordQueueWait,
+  regionFromEnv,
+} from './telemetry/metrics.js';
 export { firestoreValueSize, type ParamsLimits, validateParamsList } from './validate/params.js';
 export { validateTags } from './validate/tags.js';
 export { splitHost } from './clients/firestore.js';

@@ -11,6 +11,7 @@ import {
   type KnownVersion,
   type Logger,
   type OrchestrationDoc,
+  recordJobsEnded,
   type Store,
   type TaskEnv,
 } from '@e11/core';
@@ -97,6 +98,7 @@ export async function claimForTask(input: {
     return { claimed: false, job, result: { ...found, exitCode: ExitCode.Ok, outcome: 'running-elsewhere' } };
   }
   logger.error('The previous attempt died and no attempts are left: the job is dead-lettered.');
+  recordJobsEnded('@e11/runner', { jobName: job.jobName, status: 'Errored', deadLettered: true });
   // Recorded: Cloud Run spends no retry on it.
   return { claimed: false, job, result: { ...found, exitCode: ExitCode.Ok, outcome: 'exhausted' } };
 }

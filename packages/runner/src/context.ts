@@ -92,7 +92,7 @@ export function createJobContext<P, C>(
       monitor.settle(await monitor.exclusive(() => writes.recordProgress(owned, ratio, text)));
     },
     input.progressIntervalMs,
-    (error) => log.warn({ err: (error as Error).message }, 'progress write failed'),
+    (error) => log.warn({ err: error }, 'progress write failed'),
   );
   const ctx: JobContext<P, C> = {
     orchestrationId: owned.orchestrationId,

@@ -9,10 +9,12 @@ import {
   type JobDoc,
   type Logger,
   parseTaskEnv,
+  regionFromEnv,
   TaskEnvName,
 } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 
+import { activeSpanContext } from './attempt-trace.js';
 import { claimForTask } from './claim-for-task.js';
 import { addDeclaredKeys } from './declared-keys.js';
 import { findTaskOrchestration, readJobForTask } from './find-job.js';
@@ -60,7 +62,7 @@ export interface ExecuteJobOptions {
  * handlers and never exits the process (runE11Job does both), so it also serves benchmarks and tests.
  */
 export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJobResult> {
-  const log = options.logger ?? createRunnerLogger();
+  const log = options.logger ?? createRunnerLogger({ env: options.env, traceContext: activeSpanContext });
   const { logger } = log;
   let firestore: Firestore | undefined = options.firestore;
   const ownsFirestore = firestore === undefined;
@@ -145,6 +147,8 @@ export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJob
       redact,
       signal: options.signal,
       create: options.create,
+      clock: options.clock,
+      region: regionFromEnv(rawEnv),
     });
   } catch (error) {
     return resultOfError(error, logger);
@@ -168,11 +172,11 @@ function resultOfError(error: unknown, logger: Logger): ExecuteJobResult {
   const message = error instanceof Error ? error.message : String(error);
   if (isRetryableGrpcError(error)) {
     logger.error(
-      { code },
+      { err: error, code },
       `Firestore stayed unreachable (${message}); nothing more was recorded. A job this task claimed is found by its stale heartbeat and relaunched by the sweeper.`,
     );
     return { exitCode: ExitCode.Failed, outcome: 'failed' };
   }
-  logger.error({ code }, message);
+  logger.error({ err: error, code }, message);
   return { exitCode: config ? ExitCode.Config : ExitCode.Failed, outcome: 'invalid' };
 }

@@ -60,16 +60,14 @@ export class HeartbeatWatchdog {
       // E.g. an image bundled into one file without the worker script: the job still runs, only a
       // blocked event loop is no longer covered.
       this.logger.warn(
-        { err: (error as Error).message },
+        { err: error },
         'the heartbeat watchdog thread could not start: a job that blocks its event loop may be taken over',
       );
       return;
     }
     worker.unref();
     worker.on('message', (message: WatchdogMessage) => this.onMessage(message));
-    worker.on('error', (error) =>
-      this.logger.warn({ err: error.message }, 'the heartbeat watchdog thread failed'),
-    );
+    worker.on('error', (error) => this.logger.warn({ err: error }, 'the heartbeat watchdog thread failed'));
     this.worker = worker;
   }
 

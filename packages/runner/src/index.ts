@@ -23,7 +23,7 @@ export {
   type RunParamsOf,
   type StandardSchemaV1,
 } from '@e11/core';
-export { createRunnerLogger, type LogLabels, type RunnerLogger } from './logger.js';
+export { createRunnerLogger, type LogLabels, type RunnerLogger, type RunnerLoggerOptions } from './logger.js';
 export { ExitCode, type ExitCodeValue, type ExecuteJobResult, type ExecuteOutcome } from './outcome.js';
 export { createRedactor, REDACTED } from './redact.js';
 export { buildRegistry } from './registry.js';

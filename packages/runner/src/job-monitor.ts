@@ -117,7 +117,7 @@ export class JobMonitor {
   private beatInBackground(): void {
     this.beat().catch((error: unknown) => {
       if (!this.abort.signal.aborted) {
-        this.logger.warn({ err: (error as Error).message }, 'heartbeat write failed');
+        this.logger.warn({ err: error }, 'heartbeat write failed');
       }
     });
   }

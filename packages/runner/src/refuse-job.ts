@@ -6,6 +6,7 @@ import {
   type JobDoc,
   JobStatus,
   type Logger,
+  recordJobsEnded,
   type Store,
   TaskEnvName,
 } from '@e11/core';
@@ -81,6 +82,7 @@ export async function refuseUnknownClass(input: {
     failJob(store, { ...owned, error: info, outcome: 'Errored', final: true, deadLettered: false }),
   );
   input.log.error(message);
+  if (written === 'recorded') recordJobsEnded('@e11/runner', { jobName: job.jobName, status: 'Errored' });
   const status = written === 'recorded' ? JobStatus.Errored : undefined;
   const ids = { orchestrationId: job.orchestrationId, jobId: job.id };
   return { ...ids, exitCode: ExitCode.Config, outcome: 'invalid', attempt: input.attempt, status };

@@ -1,6 +1,8 @@
 import {
+  type AttemptStatus,
   attemptsInEpoch,
   type ClientOptions,
+  type Clock,
   delay,
   E11Error,
   ErrorCode,
@@ -12,6 +14,10 @@ import {
   type JobVersion,
   type Logger,
   type OwnedJob,
+  recordAttemptDuration,
+  recordJobsEnded,
+  recordJobStarted,
+  systemClock,
   type TaskEnv,
 } from '@e11/core';
 import { context } from '@opentelemetry/api';
@@ -63,6 +69,10 @@ export interface ClaimedJob {
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Minimum gap between two progress writes. @default DEFAULTS.progressIntervalMs */
   progressIntervalMs?: number;
+  /** The time source of the job's writes: attempt durations are measured on it. @default the system clock */
+  clock?: Clock;
+  /** The Cloud Run region the task runs in, when known: the metrics' `cloud.region`. */
+  region?: string;
 }
 
 /**
@@ -94,6 +104,9 @@ class AttemptLoop {
   /** Cancellation and the loss of the claim abort this controller (never SIGTERM or the timeout). */
   private readonly cancelled = new AbortController();
   readonly monitor: JobMonitor;
+  private readonly clock: Clock;
+  /** When the open attempt record started, on `clock` (its `startedAt`, for `e11.attempt.duration`). */
+  private attemptStartedMs: number;
   /** The running attempt's traceparent, stored with the attempt's end write. */
   private traceparent: string | null = null;
 
@@ -106,6 +119,8 @@ class AttemptLoop {
     this.attempt = claimed.attempt;
     this.attemptsUsed = attemptsInEpoch(job);
     this.checkpoint = { current: job.checkpoint ?? undefined };
+    this.clock = claimed.clock ?? systemClock;
+    this.attemptStartedMs = job.attempts.at(-1)?.startedAt.toMillis() ?? this.clock.now();
     this.monitor = new JobMonitor(
       claimed.writes,
       this.owned,
@@ -126,6 +141,7 @@ class AttemptLoop {
   /** Validates the params, builds the instance, then runs attempts until one ends the task's part. */
   async run(): Promise<ExecuteJobResult> {
     const { definition, job } = this.claimed;
+    recordJobStarted('@e11/runner', this.point());
     const validated = await validateParams(definition.options.schema, job.params);
     if ('error' in validated) return this.failPermanently(validated.error);
     let instance: E11Job<unknown, unknown>;
@@ -235,17 +251,44 @@ class AttemptLoop {
     if (write === null) return undefined;
     // The end write stores the attempt span's traceparent (the completion function links to it).
     const owned = this.traceparent === null ? this.owned : { ...this.owned, traceparent: this.traceparent };
-    if (row.timing === 'queued')
-      return persist(() => this.monitor.exclusive(() => write(writes, owned, end)));
+    if (row.timing === 'queued') {
+      const written = await persist(() => this.monitor.exclusive(() => write(writes, owned, end)));
+      if (written === 'recorded') this.measure(end);
+      return written;
+    }
     try {
       // Not queued behind activity writes (monitor.exclusive): this must fit in the SIGTERM grace.
-      return await persist(() => write(writes, owned, end), 'short');
+      const written = await persist(() => write(writes, owned, end), 'short');
+      if (written === 'recorded') this.measure(end);
+      return written;
     } catch (error) {
       this.logger.error(
-        { err: messageOf(error) },
+        { err: error },
         'Could not record the interruption: the sweeper will find the job by its stale heartbeat.',
       );
       return undefined;
+    }
+  }
+
+  /** The metrics' `e11.job.name` and `cloud.region`. */
+  private point(): { jobName: string; region: string | undefined } {
+    return { jobName: this.claimed.job.jobName, region: this.claimed.region };
+  }
+
+  /**
+   * The metrics of a recorded end: the attempt it closed (`finishedAt − startedAt`, the next attempt
+   * starting then) and, when the job is now Completed or Errored, the job's end.
+   */
+  private measure(end: AttemptEnd): void {
+    if (end.kind === 'cancelled' || end.kind === 'lost') return;
+    const at = this.clock.now();
+    const durationMs = at - this.attemptStartedMs;
+    this.attemptStartedMs = at;
+    recordAttemptDuration('@e11/runner', { ...this.point(), status: attemptStatus(end), durationMs });
+    if (end.kind === 'complete') recordJobsEnded('@e11/runner', { ...this.point(), status: 'Completed' });
+    if (end.kind === 'fail-permanent' || end.kind === 'fail-interrupted') {
+      const deadLettered = end.kind === 'fail-interrupted' || end.deadLettered;
+      recordJobsEnded('@e11/runner', { ...this.point(), status: 'Errored', deadLettered });
     }
   }
 
@@ -293,7 +336,7 @@ class AttemptLoop {
   private failPermanently(error: unknown): Promise<ExecuteJobResult> {
     const info = this.errorInfo(error, false);
     return this.finish({ kind: 'fail-permanent', error: info, outcome: 'Errored', deadLettered: false }, () =>
-      this.logger.error(messageOf(error)),
+      this.logger.error({ err: error }, messageOf(error)),
     );
   }
 
@@ -344,6 +387,7 @@ class AttemptLoop {
       : { kind: 'release-hung', error: info, outcome };
     return this.finish(end, () =>
       this.logger.error(
+        { err: error },
         `Attempt ${this.attempt} did not stop within ${env.terminationGraceMs} ms of its abort signal (${messageOf(error)}); ` +
           (last ? 'the job is Errored.' : 'the job is released for a fresh task.'),
       ),
@@ -361,7 +405,7 @@ class AttemptLoop {
     });
     if (written === 'lost') return this.lost();
     const wait = retryDelayMs(policy, this.attemptsUsed);
-    this.logger.warn({ err: messageOf(error), retryInMs: wait }, `Attempt ${this.attempt} failed; retrying.`);
+    this.logger.warn({ err: error, retryInMs: wait }, `Attempt ${this.attempt} failed; retrying.`);
     this.attempt++;
     this.attemptsUsed++;
     try {
@@ -384,11 +428,18 @@ class AttemptLoop {
     };
     return this.finish(end, () =>
       this.logger.error(
-        { code: (error as { code?: unknown } | null)?.code, elapsedMs },
+        { err: error, code: (error as { code?: unknown } | null)?.code, elapsedMs },
         `Attempt ${this.attempt} failed${exhausted ? ' and no attempts are left (dead-lettered)' : ''}: ${messageOf(error)}`,
       ),
     );
   }
+}
+
+/** How an end closes its attempt record (its `outcome`). */
+function attemptStatus(end: Exclude<AttemptEnd, { kind: 'cancelled' | 'lost' }>): AttemptStatus {
+  if (end.kind === 'complete') return 'Completed';
+  if (end.kind === 'release-interrupted' || end.kind === 'fail-interrupted') return 'Interrupted';
+  return end.outcome;
 }
 
 /** A failed attempt: what it threw (or the timeout's reason) and how the attempt record is closed. */

@@ -1,5 +1,6 @@
-import { createFirestore, E11Error, ErrorCode, flushTraces } from '@e11/core';
+import { createFirestore, E11Error, ErrorCode, flushTelemetry } from '@e11/core';
 
+import { activeSpanContext } from './attempt-trace.js';
 import { executeJob, type ExecuteJobOptions } from './execute-job.js';
 import type { JobClass } from './job-name.js';
 import { createRunnerLogger } from './logger.js';
@@ -23,7 +24,8 @@ export async function runE11Job(
   classes: readonly JobClass[],
   options: RunE11JobOptions = {},
 ): Promise<ExecuteJobResult> {
-  const log = options.logger ?? createRunnerLogger();
+  // Lines logged during an attempt carry its span's trace fields, with or without a context manager.
+  const log = options.logger ?? createRunnerLogger({ traceContext: activeSpanContext });
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     log.logger.warn(`Received ${signal}: stopping the job.`);
@@ -38,18 +40,12 @@ export async function runE11Job(
     );
   };
   const onRejection = (reason: unknown) =>
-    log.logger.error(
-      { err: reason instanceof Error ? reason.message : String(reason) },
-      'Unhandled promise rejection in the job.',
-    );
+    log.logger.error({ err: reason }, 'Unhandled promise rejection in the job.');
   // A throw outside the job's promise (a timer callback, an emitter without an 'error' listener) leaves
   // the process in an unknown state: log it as one JSON line and exit 1 like a crash — Cloud Run's
   // task retry or the sweeper takes the job over.
   const onException = (error: Error) => {
-    log.logger.error(
-      { err: error.stack ?? error.message },
-      `Uncaught exception in the job: ${error.message}`,
-    );
+    log.logger.error({ err: error }, `Uncaught exception in the job: ${error.message}`);
     process.exit(ExitCode.Failed);
   };
   process.once('SIGTERM', onSignal);
@@ -68,8 +64,10 @@ export async function runE11Job(
     process.removeListener('unhandledRejection', onRejection);
     process.removeListener('uncaughtException', onException);
   }
-  // The task exits right after the job: the attempt's spans are exported first (if an SDK is registered).
-  await flushTraces();
+  // A short-lived task's last metric points and spans are exported before it exits.
+  await flushTelemetry({
+    onError: (error) => log.logger.warn({ err: String(error) }, 'Telemetry could not be flushed.'),
+  });
   if (options.exit !== false) {
     // A job that ignored its signal may still hold the event loop; the outcome is recorded, so leave.
     process.exit(result.exitCode);

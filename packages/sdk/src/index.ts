@@ -9,6 +9,7 @@ export {
   type JobInfo,
   type JobResults,
   type JobSuccess,
+  type KickOffEstimate,
   type KickOffOptions,
   type KickOffResult,
   type LaunchReport,

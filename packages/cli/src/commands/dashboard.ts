@@ -9,11 +9,13 @@ import { type CliIo, ExitCode, writeJson, writeLines } from '../io.js';
 export interface DashboardArgs {
   port?: number;
   host?: string;
+  /** The trace link template (`DashboardOptions.traceUrlTemplate`). */
+  traceUrl?: string;
   json?: boolean;
 }
 
 /**
- * `e11 dashboard [--port 8787] [--host 127.0.0.1]`: serves the web dashboard until Ctrl-C (the
+ * `e11 dashboard [--port 8787] [--host 127.0.0.1] [--trace-url <template>]`: serves the web dashboard until Ctrl-C (the
  * `signal` of `io`), then closes it. Prints the URL (`{ url }` with `--json`).
  */
 export async function dashboardCommand(
@@ -21,7 +23,11 @@ export async function dashboardCommand(
   args: DashboardArgs,
   io: CliIo,
 ): Promise<number> {
-  const dashboard = await createDashboardServer(service, { port: args.port, host: args.host });
+  const dashboard = await createDashboardServer(service, {
+    port: args.port,
+    host: args.host,
+    traceUrlTemplate: args.traceUrl,
+  });
   if (args.json) writeJson(io, { url: dashboard.url });
   else writeLines(io, `E11 dashboard: ${dashboard.url}  (Ctrl-C to stop)`);
   await new Promise<void>((resolve) => {
@@ -42,12 +48,21 @@ export function registerDashboardCommand(program: Command, action: CommandAction
     .description('serve the web dashboard locally')
     .option('--port <port>', 'port (default 8787)')
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option(
+      '--trace-url <template>',
+      'link of a trace id: {traceId} and {projectId} are replaced (default: the Cloud Trace console)',
+    )
     .action(
       action(
-        (json, opts: { port?: string; host?: string }) => (service) =>
+        (json, opts: { port?: string; host?: string; traceUrl?: string }) => (service) =>
           dashboardCommand(
             service,
-            { port: opts.port === undefined ? undefined : Number(opts.port), host: opts.host, json },
+            {
+              port: opts.port === undefined ? undefined : Number(opts.port),
+              host: opts.host,
+              traceUrl: opts.traceUrl,
+              json,
+            },
             io,
           ),
       ),

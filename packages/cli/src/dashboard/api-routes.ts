@@ -10,11 +10,15 @@ import {
 } from '@e11/core';
 import type {
   AuthorizeOrchestration,
+  JobInfo,
   OrchestrationInfo,
   OrchestrationService,
   PipelineInfo,
   SseHandler,
 } from '@e11/sdk';
+
+import { cloudLoggingUrl, traceUrl } from './console-links.js';
+import { type JobListings, jobPageLimit } from './job-listings.js';
 
 /** A failed job as the dashboard shows it: params with the orchestration's sensitive keys redacted. */
 export interface DashboardFailure {
@@ -39,6 +43,40 @@ export interface ApiContext {
   /** True when no `authorize` was given: everything may be seen, and pipelines need no check. */
   authorizesAll: boolean;
   sse: SseHandler;
+  /** Pages of job lists, kept between page requests. */
+  jobListings: JobListings;
+  /** The Google Cloud project the console links open; null while unknown. */
+  projectId: () => string | null;
+  /** See `DashboardOptions.traceUrlTemplate`. */
+  traceUrlTemplate: string;
+}
+
+/** Console links of an orchestration, added to its JSON by the dashboard. */
+export interface OrchestrationLinks {
+  /** Cloud Logging's query of the orchestration's log lines; null while the project is unknown. */
+  logs: string | null;
+  /** The trace of its kick-off, from the trace URL template; null without `traceId` or project. */
+  trace: string | null;
+}
+
+/** An orchestration as `GET /api/orchestrations/{id}` answers it: the SDK's view plus console links. */
+export type DashboardOrchestration = OrchestrationInfo & { links: OrchestrationLinks };
+
+/** A job as `GET /api/orchestrations/{id}/jobs/{jobId}` answers it: the SDK's (redacted) view plus its logs link. */
+export type DashboardJob = JobInfo & { links: { logs: string | null } };
+
+function orchestrationLinks(context: ApiContext, info: OrchestrationInfo): OrchestrationLinks {
+  const projectId = context.projectId();
+  if (projectId === null) return { logs: null, trace: null };
+  // `traceId` is read from the JSON view when the core adds it; older views have none.
+  const traceId = (info as { traceId?: unknown }).traceId;
+  return {
+    logs: cloudLoggingUrl({ projectId, orchestrationId: info.id }),
+    trace: traceUrl(context.traceUrlTemplate, {
+      projectId,
+      traceId: typeof traceId === 'string' ? traceId : null,
+    }),
+  };
 }
 
 const STATUS_CODES: Record<string, number> = {
@@ -61,13 +99,20 @@ export function sendJson(res: ServerResponse, statusCode: number, body: unknown)
 
 /**
  * A path segment, percent-decoded; one that does not decode names nothing (a 404 with `code`, not a
- * 500): an orchestration by default, or a pipeline.
+ * 500): an orchestration by default, a pipeline or a job.
  */
-function decodedSegment(segment: string, what: 'orchestration' | 'pipeline' = 'orchestration'): string {
+function decodedSegment(
+  segment: string,
+  what: 'orchestration' | 'pipeline' | 'job' = 'orchestration',
+): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    const code = what === 'pipeline' ? ErrorCode.UnknownPipeline : ErrorCode.UnknownOrchestration;
+    const code = {
+      orchestration: ErrorCode.UnknownOrchestration,
+      pipeline: ErrorCode.UnknownPipeline,
+      job: ErrorCode.UnknownJob,
+    }[what];
     throw new E11Error(code, `The ${what} id in the path is malformed.`, {
       context: { [`${what}Id`]: segment },
     });
@@ -158,13 +203,23 @@ async function failures(context: ApiContext, id: string): Promise<DashboardFailu
   }));
 }
 
+/** One job, redacted by the SDK, with its Cloud Logging link. */
+async function job(context: ApiContext, orchestrationId: string, jobId: string): Promise<DashboardJob> {
+  const info = await context.service.getJob(orchestrationId, jobId);
+  const projectId = context.projectId();
+  return {
+    ...info,
+    links: { logs: projectId === null ? null : cloudLoggingUrl({ projectId, orchestrationId, jobId }) },
+  };
+}
+
 function optional(value: string | null): string | undefined {
   return value === null || value === '' ? undefined : value;
 }
 
 /**
  * The dashboard's JSON API under `/api`: the orchestration list (filtered by `authorize`), one
- * orchestration, its failed jobs, a retry, its SSE stream, the metrics, and the recent pipelines and
+ * orchestration with its console links, its jobs in pages, one job with its logs link, its failed jobs, a retry, its SSE stream, the metrics, and the recent pipelines and
  * one pipeline with its stages. Returns false for paths it does not serve.
  */
 export async function handleApi(
@@ -213,6 +268,26 @@ export async function handleApi(
     });
     return true;
   }
+  const jobs = /^\/api\/orchestrations\/([^/]+)\/jobs(?:\/([^/]+))?$/.exec(path);
+  if (jobs?.[1]) {
+    if (req.method !== 'GET') {
+      res.setHeader('allow', 'GET');
+      sendJson(res, 405, {
+        error: { code: ErrorCode.InvalidOptions, message: `${req.method ?? ''} is not allowed on ${path}.` },
+      });
+      return true;
+    }
+    const id = decodedSegment(jobs[1]);
+    await authorized(context, req, id);
+    if (jobs[2] === undefined) {
+      const limit = jobPageLimit(url.searchParams.get('limit'));
+      const cursor = optional(url.searchParams.get('cursor')) ?? null;
+      sendJson(res, 200, await context.jobListings.page(id, cursor, limit, () => service.listJobs(id)));
+      return true;
+    }
+    sendJson(res, 200, await job(context, id, decodedSegment(jobs[2], 'job')));
+    return true;
+  }
   const match = /^\/api\/orchestrations\/([^/]+)(\/failures|\/retry|\/events)?$/.exec(path);
   if (!match?.[1]) return false;
   const id = decodedSegment(match[1]);
@@ -222,7 +297,11 @@ export async function handleApi(
     return true;
   }
   if (action === undefined && req.method === 'GET') {
-    sendJson(res, 200, await authorized(context, req, id));
+    const info = await authorized(context, req, id);
+    sendJson(res, 200, {
+      ...info,
+      links: orchestrationLinks(context, info),
+    } satisfies DashboardOrchestration);
     return true;
   }
   if (action === '/failures' && req.method === 'GET') {

@@ -2,12 +2,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 import { DEFAULTS, E11Error, ErrorCode } from '@e11/core';
+import { serviceStore } from '@e11/core/engine';
 import { type AuthorizeOrchestration, createSseHandler, type OrchestrationService } from '@e11/sdk';
 
 import { handleApi, sendError, sendJson } from './api-routes.js';
+import { checkTraceUrlTemplate, DEFAULT_TRACE_URL_TEMPLATE } from './console-links.js';
+import { JobListings } from './job-listings.js';
 import { DASHBOARD_CSS } from './page-css.js';
 import { DASHBOARD_HTML } from './page-html.js';
-import { loadDashboardScript } from './page-script.js';
+import { loadBrowserScripts, loadChartJs } from './page-script.js';
 
 /** Options of {@link createDashboardServer}. Every field is optional. */
 export interface DashboardOptions {
@@ -22,6 +25,16 @@ export interface DashboardOptions {
   authorize?: AuthorizeOrchestration;
   /** Keep-alive interval of the SSE streams. @default DEFAULTS.sseKeepAliveMs */
   keepAliveMs?: number;
+  /**
+   * The Google Cloud project the "logs" and trace links open in the console.
+   * @default the project of the service's Firestore client
+   */
+  projectId?: string;
+  /**
+   * The link of an orchestration's trace id: an http(s) URL where `{traceId}` (and `{projectId}`) are
+   * replaced. @default Cloud Trace's console, `https://console.cloud.google.com/traces/list?project={projectId}&tid={traceId}`
+   */
+  traceUrlTemplate?: string;
 }
 
 /** A running dashboard. */
@@ -32,12 +45,39 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-/** The page and its assets by path; the script is the compiled browser code, read once per server. */
-function staticAssets(script: string): Record<string, { type: string; body: string }> {
+const JS = 'text/javascript; charset=utf-8';
+
+/**
+ * The page and its assets by path: the compiled browser modules and chart.js from the installed
+ * package, read once per server.
+ */
+function staticAssets(
+  scripts: Record<string, string>,
+  chartJs: string,
+): Record<string, { type: string; body: string }> {
   return {
     '/': { type: 'text/html; charset=utf-8', body: DASHBOARD_HTML },
-    '/assets/dashboard.js': { type: 'text/javascript; charset=utf-8', body: script },
+    ...Object.fromEntries(
+      Object.entries(scripts).map(([name, body]) => [`/assets/${name}`, { type: JS, body }]),
+    ),
+    '/assets/chart.js': { type: JS, body: chartJs },
     '/assets/dashboard.css': { type: 'text/css; charset=utf-8', body: DASHBOARD_CSS },
+  };
+}
+
+/**
+ * The project of the service's Firestore client, once known: the client's `projectId` getter (left out
+ * of its typings) throws until the project is set or learnt from the credentials at its first request.
+ */
+function firestoreProject(service: OrchestrationService): () => string | null {
+  const { firestore } = serviceStore(service);
+  return () => {
+    try {
+      const projectId: unknown = Reflect.get(firestore, 'projectId');
+      return typeof projectId === 'string' ? projectId : null;
+    } catch {
+      return null;
+    }
   };
 }
 
@@ -45,8 +85,10 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /**
  * Starts the web dashboard on a plain `node:http` server: one page (list of orchestrations, live
- * progress bars over SSE, failed jobs with params and errors, a Retry button, metrics, pipelines with
- * their stages) and the small JSON API it uses. On a loopback address it only answers requests whose
+ * progress bars over SSE, per orchestration a grid of its jobs coloured by status, a chart of jobs
+ * running and ended over time, a histogram of durations, its cost and trace link, each job's params,
+ * attempts, error and logs link, failed jobs with a Retry button, metrics, pipelines with their
+ * stages) and the small JSON API it uses; chart.js is served from the installed package. On a loopback address it only answers requests whose
  * Host header is loopback (no DNS rebinding), and retries need a header only the page sends (no
  * cross-site POST).
  * `e11 dashboard` runs this.
@@ -66,11 +108,22 @@ export async function createDashboardServer(
       },
     );
   }
-  const assets = staticAssets(await loadDashboardScript());
+  const traceUrlTemplate = checkTraceUrlTemplate(options.traceUrlTemplate ?? DEFAULT_TRACE_URL_TEMPLATE);
+  const [scripts, chartJs] = await Promise.all([loadBrowserScripts(), loadChartJs()]);
+  const assets = staticAssets(scripts, chartJs);
   const authorize = options.authorize ?? (() => true);
   // The default route of the SSE handler matches `/api/orchestrations/{id}/events`.
   const sse = createSseHandler(service, { authorize, keepAliveMs: options.keepAliveMs });
-  const context = { service, authorize, authorizesAll: options.authorize === undefined, sse };
+  const projectId = options.projectId;
+  const context = {
+    service,
+    authorize,
+    authorizesAll: options.authorize === undefined,
+    sse,
+    jobListings: new JobListings(),
+    projectId: projectId === undefined ? firestoreProject(service) : () => projectId,
+    traceUrlTemplate,
+  };
   const checkHost = LOOPBACK.has(host);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

@@ -31,4 +31,26 @@ code, .params { font-family: ui-monospace, monospace; font-size: 0.8rem; }
 .status-Waiting, .status-Skipped { color: #57606a; }
 form { display: flex; gap: 1rem; align-items: end; margin-bottom: 0.5rem; }
 button { font: inherit; padding: 0.25rem 0.75rem; }
+h4 { font-size: 0.85rem; margin: 0.5rem 0 0.25rem; color: #57606a; }
+a { color: #0969da; }
+.facts { display: flex; gap: 2rem; margin: 0.25rem 0 0.5rem; font-size: 0.85rem; }
+.facts div { display: flex; gap: 0.5rem; }
+.facts dt { color: #57606a; }
+.facts dd { margin: 0; font-weight: 600; }
+.legend { display: flex; flex-wrap: wrap; gap: 1rem; list-style: none; padding: 0; margin: 0 0 0.5rem; font-size: 0.8rem; }
+.legend li { display: flex; align-items: center; gap: 0.3rem; }
+.swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 2px; }
+.grid-box { position: relative; }
+#job-grid { display: block; cursor: pointer; }
+.tooltip { position: absolute; pointer-events: none; background: #24292f; color: #fff; font-size: 0.75rem; padding: 0.15rem 0.4rem; border-radius: 4px; white-space: nowrap; }
+#job-details { margin-top: 0.75rem; padding: 0.5rem 0.75rem; border: 1px solid #d0d7de; border-radius: 6px; background: #f6f8fa; }
+#job-details h3 { margin: 0 0 0.25rem; }
+#job-details p { margin: 0.25rem 0; font-size: 0.85rem; }
+.columns { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.charts { margin: 1rem 0; }
+figure { margin: 0; }
+figcaption { font-size: 0.85rem; font-weight: 600; margin-bottom: 0.25rem; }
+.chart { position: relative; height: 220px; }
+.error { color: #cf222e; }
+pre.params { margin: 0; max-height: 16rem; overflow: auto; background: #fff; border: 1px solid #eaeef2; padding: 0.4rem; }
 `;

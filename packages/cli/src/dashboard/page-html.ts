@@ -1,4 +1,7 @@
-/** The dashboard's one HTML page; data is filled in by browser/dashboard.ts (no framework, no bundler). */
+/**
+ * The dashboard's one HTML page; data is filled in by browser/dashboard.ts (no framework, no bundler),
+ * charts by chart.js, served from the installed package as `/assets/chart.js`.
+ */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
   <head>
@@ -64,6 +67,50 @@ export const DASHBOARD_HTML = `<!doctype html>
       <section id="details" aria-labelledby="details-title" hidden>
         <h2 id="details-title">Orchestration <code id="details-id"></code></h2>
         <p id="details-summary"></p>
+        <dl class="facts">
+          <div><dt>Cost</dt><dd id="cost">—</dd></div>
+          <div><dt>Trace</dt><dd id="trace">—</dd></div>
+          <div><dt>Logs</dt><dd id="orchestration-logs">—</dd></div>
+        </dl>
+        <h3>Jobs</h3>
+        <ul id="grid-legend" class="legend"></ul>
+        <div class="grid-box">
+          <canvas id="job-grid" aria-label="one cell per job, coloured by status; click a cell to open its job"></canvas>
+          <div id="grid-tooltip" class="tooltip" role="tooltip" hidden></div>
+        </div>
+        <div id="job-details" hidden>
+          <h3 id="job-title"></h3>
+          <p><span id="job-status"></span> · <span id="job-logs"></span></p>
+          <div class="columns">
+            <div>
+              <h4>Params</h4>
+              <pre id="job-params" class="params"></pre>
+            </div>
+            <div>
+              <h4>Attempts</h4>
+              <p id="job-no-attempts" hidden>No attempt yet.</p>
+              <table id="job-attempts">
+                <thead><tr><th>#</th><th>Started</th><th>Ended</th><th>Duration</th><th>Outcome</th></tr></thead>
+                <tbody></tbody>
+              </table>
+            </div>
+          </div>
+          <div id="job-error" hidden>
+            <h4>Error</h4>
+            <p id="job-error-message" class="error"></p>
+            <pre id="job-error-stack" class="params"></pre>
+          </div>
+        </div>
+        <div class="columns charts">
+          <figure>
+            <figcaption>Jobs running and ended over time</figcaption>
+            <div class="chart"><canvas id="timeline"></canvas></div>
+          </figure>
+          <figure>
+            <figcaption>Durations of ended jobs</figcaption>
+            <div class="chart"><canvas id="durations"></canvas></div>
+          </figure>
+        </div>
         <button id="retry" type="button" disabled>Retry failed jobs</button>
         <span id="retry-result" role="status"></span>
         <h3>Failed jobs</h3>
@@ -74,6 +121,7 @@ export const DASHBOARD_HTML = `<!doctype html>
         </table>
       </section>
     </main>
+    <script src="/assets/chart.js"></script>
     <script type="module" src="/assets/dashboard.js"></script>
   </body>
 </html>

@@ -15,9 +15,10 @@ import {
   markOrchestrationDone,
   recordPublishFailure,
 } from '../store/completion-marker.js';
-import { readCounts } from '../store/counts.js';
+import { readCounts, readShardTotals } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
+import { metricsRecorded, recordEventLatency } from '../telemetry/metrics.js';
 import {
   contextFromTraceparent,
   e11Tracer,
@@ -71,7 +72,9 @@ async function publishMarker(
     });
     throw error;
   }
+  const publishedAtMs = deps.store.clock.now();
   await markEventPublished(deps.store, { ...lease, messageId });
+  await recordLatency(deps.store, orchestration, publishedAtMs);
   return { outcome: 'published', event, messageId, pipeline: orchestration.pipeline };
 }
 
@@ -113,6 +116,28 @@ function tracedPublish(
 }
 
 /**
+ * `e11.event.latency`: from the orchestration's last job end (the latest `finishedAt` of its jobs: one
+ * read, made only while a MeterProvider records) to the publish. A failed read loses the point only.
+ */
+async function recordLatency(store: Store, orchestration: OrchestrationDoc, publishedAtMs: number) {
+  if (!metricsRecorded('@e11/core')) return;
+  try {
+    const last = await store.collections
+      .jobs(orchestration.id)
+      .orderBy('finishedAt', 'desc')
+      .select('finishedAt')
+      .limit(1)
+      .get();
+    const finishedAt = last.docs[0]?.get('finishedAt') as Timestamp | null | undefined;
+    if (!finishedAt) return;
+    const latencyMs = publishedAtMs - finishedAt.toMillis();
+    recordEventLatency('@e11/core', { jobName: orchestration.jobName, latencyMs });
+  } catch {
+    // The event is published; a metric never fails completion.
+  }
+}
+
+/**
  * Completion detection for one orchestration, safe to call any number of times, concurrently, in any
  * order: reads the live counts (one aggregation over the counter shards) and, once no job is left
  * pending or in progress, the orchestration and the counts again: O(1), and one read for every job end
@@ -149,7 +174,8 @@ export async function checkCompletion(
   if (!orchestration) return { outcome: 'unknown' };
   const epoch = orchestration.epoch;
   if (!orchestration.registered) return { outcome: 'open', counts: orchestration.counts };
-  const counts = await readCounts(deps.store, orchestrationId);
+  // The task time comes with the counts (same aggregation): the event carries it.
+  const { counts, taskMillis } = await readShardTotals(deps.store, orchestrationId);
   if (terminalCount(counts) < orchestration.total) return { outcome: 'open', counts };
   if (
     options.settledForMs !== undefined &&
@@ -157,7 +183,13 @@ export async function checkCompletion(
   ) {
     return { outcome: 'settling', counts };
   }
-  const done = await markOrchestrationDone(deps.store, { orchestrationId, epoch, counts, leaseMs });
+  const done = await markOrchestrationDone(deps.store, {
+    orchestrationId,
+    epoch,
+    counts,
+    leaseMs,
+    taskMillis,
+  });
   if (done.outcome === 'stale') return { outcome: 'already-ended' };
   if (done.outcome === 'created') return publishMarker(deps, done.orchestration, done.marker);
   if (done.marker.published) return { outcome: 'already-ended', pipeline: done.orchestration.pipeline };

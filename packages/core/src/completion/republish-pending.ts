@@ -49,10 +49,7 @@ export async function republishPendingEvents(
         try {
           republished += await republishOne(completion, snapshot.id);
         } catch (error) {
-          options.logger?.warn(
-            { err: (error as Error).message, orchestrationId: snapshot.id },
-            'event publish retry failed',
-          );
+          options.logger?.warn({ err: error, orchestrationId: snapshot.id }, 'event publish retry failed');
         }
       }),
     );

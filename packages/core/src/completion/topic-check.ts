@@ -37,7 +37,7 @@ export function createTopicCheck(pubsub: () => PubSub | undefined, logger: Pick<
         );
       }
       logger.warn(
-        { topic, grpcCode: code, err: (error as Error).message },
+        { topic, grpcCode: code, err: error },
         code === GrpcStatus.PERMISSION_DENIED
           ? 'Not allowed to read the topic (pubsub.topics.get): kick-offs go on without checking it exists'
           : 'Could not check that the topic exists: kick-offs go on without checking it',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { costOf } from '../cost/pricing.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import {
   type CompletionDoc,
@@ -54,6 +55,17 @@ export const jobCompletedEventSchema = z.object({
    * SDK registered. The message's `traceparent` attribute names the publish span in that trace.
    */
   traceId: z.string().optional(),
+  /**
+   * Task seconds of the whole orchestration when it ended: every attempt's start-to-end time added up
+   * (every epoch so far). Absent on events of orchestrations created before task time was counted.
+   */
+  taskSeconds: z.number().nonnegative().optional(),
+  /**
+   * What that task time cost at the orchestration's recorded CPU, memory and prices (Cloud Run's list
+   * prices unless the service's `pricing` says otherwise; the free tier is not subtracted). Absent
+   * with `taskSeconds`.
+   */
+  cost: z.object({ amount: z.number().nonnegative(), currency: z.string() }).optional(),
 });
 
 /** A JobCompletedEvent, as received by subscribers. */
@@ -72,13 +84,10 @@ function endReason(status: string, reason: EndReason | null): EndReason | null {
 
 /** The event for one orchestration end, from the orchestration and its completion marker. */
 export function buildJobCompletedEvent(
-  orchestration: Pick<
-    OrchestrationDoc,
-    'id' | 'jobName' | 'total' | 'tags' | 'createdAt' | 'cancelReason'
-  > & {
-    traceparent?: string | null;
-  },
-  marker: Pick<CompletionDoc, 'eventId' | 'epoch' | 'status' | 'counts' | 'createdAt'>,
+  orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'total' | 'tags' | 'createdAt' | 'cancelReason'> &
+    Partial<Pick<OrchestrationDoc, 'resources' | 'pricing' | 'traceparent'>>,
+  marker: Pick<CompletionDoc, 'eventId' | 'epoch' | 'status' | 'counts' | 'createdAt'> &
+    Partial<Pick<CompletionDoc, 'taskMillis'>>,
 ): JobCompletedEvent {
   const status = marker.status;
   if (status !== 'Completed' && status !== 'Errored' && status !== 'Cancelled') {
@@ -101,7 +110,19 @@ export function buildJobCompletedEvent(
     createdAt: orchestration.createdAt.toDate().toISOString(),
     completedAt: marker.createdAt.toDate().toISOString(),
     ...traceIdField(orchestration.traceparent),
+    ...eventCost(orchestration, marker.taskMillis),
   };
+}
+
+/** The event's `taskSeconds` and `cost`, when the orchestration and its marker recorded what they need. */
+function eventCost(
+  orchestration: Partial<Pick<OrchestrationDoc, 'resources' | 'pricing'>>,
+  taskMillis: number | null | undefined,
+): Pick<JobCompletedEvent, 'taskSeconds' | 'cost'> {
+  const { resources, pricing } = orchestration;
+  if (!resources || !pricing || taskMillis === null || taskMillis === undefined) return {};
+  const cost = costOf(taskMillis, resources, pricing);
+  return { taskSeconds: cost.taskSeconds, cost: { amount: cost.amount, currency: cost.currency } };
 }
 
 function traceIdField(traceparent: string | null | undefined): { traceId?: string } {

@@ -125,6 +125,23 @@ export class CloudRunTaskService implements TaskLauncher {
     };
   }
 
+  /** The job's first container's `resources.limits` (`JobsClient.getJob`); undefined when it sets none. */
+  async jobLimits(service: string): Promise<{ cpu?: string; memory?: string } | undefined> {
+    const name = await this.jobResourceName(service);
+    let limits: Record<string, string> | null | undefined;
+    try {
+      const [job] = await this.jobs.getJob({ name });
+      limits = job.template?.template?.containers?.[0]?.resources?.limits;
+    } catch (error) {
+      throw fromGrpcError(error, ErrorCode.Unavailable, `Could not read Cloud Run job ${name}`, {});
+    }
+    if (!limits) return undefined;
+    return {
+      ...(limits.cpu ? { cpu: limits.cpu } : {}),
+      ...(limits.memory ? { memory: limits.memory } : {}),
+    };
+  }
+
   async cancel(executionName: string): Promise<void> {
     try {
       await this.executionsClient().cancelExecution({ name: executionName });

@@ -48,6 +48,12 @@ export interface TaskLauncher {
    * timeouts to tell a lost launch.
    */
   describe?(executionName: string): Promise<ExecutionState | undefined>;
+  /**
+   * The CPU and memory limits of a Cloud Run job's task (its first container's `resources.limits`), for
+   * costing; undefined when it sets none. Optional: without it, kick-offs cost with Cloud Run's
+   * defaults unless the service's `resources` option names the job.
+   */
+  jobLimits?(service: string): Promise<{ cpu?: string; memory?: string } | undefined>;
   /** Stops an execution's running tasks. Unknown or finished executions are ignored. */
   cancel(executionName: string): Promise<void>;
   /** Releases clients and processes. */

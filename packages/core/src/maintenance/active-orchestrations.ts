@@ -23,10 +23,7 @@ export async function visitActiveOrchestrations(
   const maxActive = Math.max(1, options.limit ?? DEFAULTS.sweepMaxActive);
   const pageSize = Math.max(1, options.pageSize ?? DEFAULTS.sweepPageSize);
   const cursor = await readSweepCursor(store).catch((error: unknown) => {
-    logger.warn(
-      { err: (error as Error).message },
-      'could not read the sweep cursor; starting from the first',
-    );
+    logger.warn({ err: error }, 'could not read the sweep cursor; starting from the first');
     return null;
   });
   const visits: Promise<unknown>[] = [];
@@ -63,6 +60,6 @@ export async function visitActiveOrchestrations(
     await Promise.allSettled(visits);
   }
   await saveSweepCursor(store, stoppedAt).catch((error: unknown) =>
-    logger.warn({ err: (error as Error).message }, 'could not save the sweep cursor'),
+    logger.warn({ err: error }, 'could not save the sweep cursor'),
   );
 }

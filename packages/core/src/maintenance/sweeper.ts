@@ -140,10 +140,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
       });
       if (check.outcome === 'published') report.completed++;
     } catch (error) {
-      logger.warn(
-        { err: (error as Error).message, orchestrationId: snapshot.id },
-        'sweep of orchestration failed',
-      );
+      logger.warn({ err: error, orchestrationId: snapshot.id }, 'sweep of orchestration failed');
     }
   };
   await visitActiveOrchestrations(context, { limit: options.limit, pageSize: options.pageSize }, (snapshot) =>
@@ -155,7 +152,7 @@ export async function sweep(context: SweepContext, options: SweepOptions = {}): 
     report.abandoned = await removeAbandonedRegistrations(context, nowMs - pendingTimeoutMs);
   } catch (error) {
     // E.g. its composite index still building after a deploy: the other steps go on.
-    logger.warn({ err: (error as Error).message }, 'could not look for abandoned registrations');
+    logger.warn({ err: error }, 'could not look for abandoned registrations');
   }
   if (options.retentionDays !== undefined) {
     report.deleted = (await deleteOrchestrationsOlderThan(store, options.retentionDays)).deleted.length;
@@ -187,10 +184,7 @@ async function removeAbandonedRegistrations(context: SweepContext, beforeMs: num
         'Removed an orchestration whose kick-off died before registering all its jobs',
       );
     } catch (error) {
-      logger.warn(
-        { err: (error as Error).message, orchestrationId: snapshot.id },
-        'could not remove an abandoned registration',
-      );
+      logger.warn({ err: error, orchestrationId: snapshot.id }, 'could not remove an abandoned registration');
     }
   }
   return removed;
@@ -346,7 +340,8 @@ export async function launchWaitingJobs(
     if (group.length === 0) continue;
     const launch = await launchJobs(context, {
       orchestration,
-      jobs: group.map((job) => ({ id: job.id, index: job.index })),
+      // Waiting since its last write as Pending (released, requeued, or its lost launch): e11.queue.wait.
+      jobs: group.map((job) => ({ id: job.id, index: job.index, waitingSinceMs: job.updatedAt.toMillis() })),
       concurrency: DEFAULTS.launchConcurrency,
       perJob: single,
     });

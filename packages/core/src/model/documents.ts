@@ -108,6 +108,11 @@ export const orchestrationDocSchema = z.object({
   epoch: z.number().int().positive(),
   /** Counts at the last summary (final at completion); live counts are in the counter shards. */
   counts: statusCountsSchema,
+  /**
+   * Task time at completion (the counter shards' `taskMillis` then), beside the final `counts`; live
+   * task time is in the counter shards. Null until an end is recorded.
+   */
+  taskMillis: z.number().nonnegative().nullable().default(null),
   /** Params keys never to show in logs, events, errors or the dashboard. */
   sensitiveKeys: z.array(z.string()),
   /** All params chunks and counter shards are written (false only during kick-off). */
@@ -202,6 +207,27 @@ export const orchestrationDocSchema = z.object({
   deadlineAt: timestamp.nullable(),
   /** Schedule that fired this orchestration, if any. */
   scheduleName: z.string().nullable().optional(),
+  /**
+   * CPU and memory of one task, recorded at kick-off: from the service's `resources` option, the Cloud
+   * Run job's limits, or Cloud Run's defaults. Null on orchestrations created before cost was counted.
+   */
+  resources: z
+    .object({
+      cpu: z.number().positive(),
+      memoryGiB: z.number().positive(),
+      source: z.enum(['cloud-run', 'option', 'default']),
+    })
+    .nullable()
+    .default(null),
+  /** The prices its task time is costed at, recorded at kick-off (the service's `pricing`, or Cloud Run's list prices). */
+  pricing: z
+    .object({
+      cpuPerVcpuSecond: z.number().nonnegative(),
+      memoryPerGibSecond: z.number().nonnegative(),
+      currency: z.string(),
+    })
+    .nullable()
+    .default(null),
   /** The pipeline stage this orchestration runs (`{prefix}pipelines/{pipelineId}`): its end advances the pipeline. */
   pipeline: z
     .object({ pipelineId: z.string(), stage: z.number().int().nonnegative() })
@@ -378,6 +404,11 @@ export const completionDocSchema = z.object({
   eventId: z.string(),
   status: jobStatusSchema,
   counts: statusCountsSchema,
+  /**
+   * The orchestration's task time when it ended (its counter shards' `taskMillis`), carried by the
+   * event. Null on markers written before task time was counted.
+   */
+  taskMillis: z.number().nonnegative().nullable().default(null),
   topic: z.string(),
   published: z.boolean(),
   publishAttempts: z.number().int().nonnegative(),

@@ -27,7 +27,7 @@ async function handOver(
         unwritten(job.index),
       ).catch((error: unknown) =>
         context.logger.warn(
-          { orchestrationId: orchestration.id, jobId: job.id, err: (error as Error).message },
+          { orchestrationId: orchestration.id, jobId: job.id, err: error },
           'could not hand a job the admission did not launch to the sweeper; it launches it later',
         ),
       );

@@ -48,7 +48,7 @@ export function watchCancelRequest(store: Store, orchestrationId: string, logger
     },
     (error) =>
       logger.warn(
-        { orchestrationId, err: error.message },
+        { orchestrationId, err: error },
         'lost the cancel listener of a launch run: launching goes on without it',
       ),
   );

@@ -6,6 +6,9 @@ import { createPubSub } from '../clients/pubsub.js';
 import { type Clock, systemClock } from '../clock.js';
 import { createPubSubPublisher, type EventPublisher } from '../completion/event-publisher.js';
 import { createTopicCheck, type TopicCheck } from '../completion/topic-check.js';
+import { compilePricing, type JobPricing } from '../cost/pricing.js';
+import { JobResourcesSource } from '../cost/resources-source.js';
+import { compileResourcesOption } from '../cost/resources.js';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { bindServiceStore } from '../internal/service-store.js';
@@ -44,6 +47,7 @@ import { assertJobIds, assertOrchestrationId } from '../validate/document-id.js'
 import { createAdmissionCoalescer } from './admission-coalescer.js';
 import { admitAndLaunch, type AdmitReport } from './admit.js';
 import { type CompiledServiceOptions, compileServiceOptions } from './compile-service-options.js';
+import { estimateKickOff, type KickOffEstimate } from './estimate.js';
 import {
   cancelOrchestration,
   discardJobs,
@@ -100,6 +104,10 @@ export class Engine {
   readonly #options: EngineOptions;
   /** The registered job classes (`jobs` option): their declared sensitive keys join every kick-off's. */
   readonly #jobDefinitions: JobDefinitions;
+  /** Where kick-offs' CPU and memory come from (shared with `forTenant()` views: one read per Cloud Run job). */
+  readonly #resources: JobResourcesSource;
+  /** The prices kick-offs record (`pricing`, or the region tier's list prices). */
+  readonly #pricing: JobPricing;
   /** The pipelines this engine starts and advances (`pipelines` option, or E11_PIPELINES_MODULE), loaded on first use. */
   #pipelines: Promise<PipelineRegistry> | undefined;
 
@@ -107,7 +115,10 @@ export class Engine {
    * @param shared For `forTenant()` only: the parent's launch rate limiter, so a view adds no share of
    *   its own (views are cheap and often not closed).
    */
-  constructor(options: EngineOptions = {}, shared?: { rateLimiter: LaunchRateLimiter; pacer: LaunchPacer }) {
+  constructor(
+    options: EngineOptions = {},
+    shared?: { rateLimiter: LaunchRateLimiter; pacer: LaunchPacer; resources: JobResourcesSource },
+  ) {
     this.#options = options;
     const settings = compileServiceOptions(options, process.env);
     this.settings = settings;
@@ -171,6 +182,18 @@ export class Engine {
             limit: settings.launch.maxExecutionsInFlight,
           };
     this.#topicCheck = createTopicCheck(() => this.#topicPubSub(), this.logger);
+    // '-' stands for "no region named" (a given launcher without one): priced as Tier 1.
+    this.#pricing = compilePricing(options.pricing, settings.region === '-' ? undefined : settings.region);
+    const launcher = this.#launcher;
+    this.#resources =
+      shared?.resources ??
+      new JobResourcesSource(
+        compileResourcesOption(options.resources),
+        launcher.jobLimits
+          ? (service) => launcher.jobLimits?.(service) ?? Promise.resolve(undefined)
+          : undefined,
+        this.logger,
+      );
   }
 
   /**
@@ -200,7 +223,7 @@ export class Engine {
         clock: this.#store.clock,
         tenant,
       },
-      { rateLimiter: this.#rateLimiter, pacer: this.#pacer },
+      { rateLimiter: this.#rateLimiter, pacer: this.#pacer, resources: this.#resources },
     );
   }
 
@@ -238,12 +261,31 @@ export class Engine {
     return retryPipeline(await this.#pipelineContext(), pipelineId);
   }
 
-  /** Runs `job` once per parameter set: validate → register → launch (see `kickOff` in kick-off.ts). */
+  /**
+   * Runs `job` once per parameter set: validate → register → launch (see `kickOff` in kick-off.ts).
+   * With `dryRun: true`, validates only and returns an estimate (see `estimateKickOff`).
+   */
+  kickOffJob(
+    job: JobReference,
+    params: readonly JobParams[],
+    options: KickOffOptions & { dryRun: true },
+  ): Promise<KickOffEstimate>;
+  kickOffJob(
+    job: JobReference,
+    params: readonly JobParams[],
+    options?: KickOffOptions & { dryRun?: false },
+  ): Promise<KickOffResult>;
   kickOffJob(
     job: JobReference,
     params: readonly JobParams[],
     options?: KickOffOptions,
-  ): Promise<KickOffResult> {
+  ): Promise<KickOffResult | KickOffEstimate>;
+  kickOffJob(
+    job: JobReference,
+    params: readonly JobParams[],
+    options?: KickOffOptions,
+  ): Promise<KickOffResult | KickOffEstimate> {
+    if (options?.dryRun === true) return estimateKickOff(this.#kickOffContext(), job, params, options);
     return kickOff(this.#kickOffContext(), job, params, options);
   }
 
@@ -377,6 +419,7 @@ export class Engine {
       track: (promise) => this.#track(promise),
       closing: this.#closingController.signal,
       inFlightBudget: this.#inFlightBudget,
+      cost: { resources: this.#resources, pricing: this.#pricing },
     };
   }
 

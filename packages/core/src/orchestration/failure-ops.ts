@@ -74,17 +74,12 @@ export async function cancelOrchestration(
   await parallel([...executions], (name) =>
     launcher
       .cancel(name)
-      .catch((error: unknown) =>
-        logger.warn({ err: (error as Error).message, name }, 'could not cancel execution'),
-      ),
+      .catch((error: unknown) => logger.warn({ err: error, name }, 'could not cancel execution')),
   );
   if (context.publisher) {
     // The cancellation is done; if the event cannot be published now, the sweeper publishes it later.
     await checkCompletion({ store, publisher: context.publisher }, orchestrationId).catch((error: unknown) =>
-      logger.warn(
-        { err: (error as Error).message, orchestrationId },
-        'cancelled; event publish will be retried',
-      ),
+      logger.warn({ err: error, orchestrationId }, 'cancelled; event publish will be retried'),
     );
   }
   return { cancelled, executions: executions.size };
@@ -179,7 +174,7 @@ export async function retryFailedJobs(
   }
   // Like a kick-off's launch: alive while it launches, complete at the end (see openEpoch).
   const stopHeartbeat = startLaunchHeartbeat(store, orchestrationId, (error) =>
-    context.logger.warn({ err: error.message, orchestrationId }, 'launch heartbeat failed'),
+    context.logger.warn({ err: error, orchestrationId }, 'launch heartbeat failed'),
   );
   let launch: LaunchReport;
   try {
@@ -210,7 +205,7 @@ async function readmitAndLaunch(
 ): Promise<LaunchReport> {
   const { store } = context;
   const stopHeartbeat = startLaunchHeartbeat(store, orchestration.id, (error) =>
-    context.logger.warn({ err: error.message, orchestrationId: orchestration.id }, 'launch heartbeat failed'),
+    context.logger.warn({ err: error, orchestrationId: orchestration.id }, 'launch heartbeat failed'),
   );
   try {
     await readmitJobs(

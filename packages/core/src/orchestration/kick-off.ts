@@ -3,6 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { Timestamp } from '@google-cloud/firestore';
 
 import type { TopicCheck } from '../completion/topic-check.js';
+import type { JobPricing } from '../cost/pricing.js';
+import type { JobResourcesSource } from '../cost/resources-source.js';
+import type { JobResources } from '../cost/resources.js';
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
 import { idempotentOrchestrationId, jobIdFor } from '../internal/ids.js';
@@ -93,6 +96,8 @@ export interface KickOffContext extends LaunchContext {
    * admitted through; null without.
    */
   inFlightBudget: { id: string; limit: number } | null;
+  /** Where a kick-off's CPU and memory come from, and the prices it records (`resources`, `pricing`). */
+  cost: { resources: JobResourcesSource; pricing: JobPricing };
 }
 
 /** A kick-off that passed validation. */
@@ -104,6 +109,8 @@ export interface ValidKickOff {
   params: readonly JobParams[];
   /** Launch no job before this time (epoch ms); null: at once. */
   startAtMs: number | null;
+  /** One task's CPU and memory and the prices, recorded with the orchestration. */
+  cost: { resources: JobResources; pricing: JobPricing };
 }
 
 /** A registered kick-off: the orchestration's id and jobs, and (when this call created it) what it wrote. */
@@ -144,7 +151,10 @@ export async function validateKickOff(
   const startAtMs = startTime(compiled.start, context.store.clock.now());
   // The event is promised on this topic: a missing one fails here, before anything is written.
   await context.topicCheck.check(compiled.topic);
-  return { jobName, service, options: compiled, params, startAtMs };
+  // Never fails: a Cloud Run job that cannot be read is costed with Cloud Run's defaults.
+  const resources = await context.cost.resources.resolve(jobName, service);
+  const cost = { resources, pricing: context.cost.pricing };
+  return { jobName, service, options: compiled, params, startAtMs, cost };
 }
 
 /**
@@ -193,6 +203,8 @@ export async function registerKickOff(
       pipeline,
       traceparent,
       ...endPolicies(options, params.length),
+      resources: valid.cost.resources,
+      pricing: valid.cost.pricing,
     },
     params,
   };
@@ -242,6 +254,8 @@ export async function launchKickOff(
         service: valid.service,
         mode: valid.options.mode,
         policy: valid.options.policy,
+        createdAt: created.createdAt,
+        startAt: valid.startAtMs === null ? null : Timestamp.fromMillis(valid.startAtMs),
       },
       // With maxParallel, the first slots only (registration admitted them); the others start as jobs end.
       jobs: jobIds.slice(0, admittedAtOnce(context, valid)).map((id, index) => ({ id, index })),
@@ -261,7 +275,7 @@ export async function launchKickOff(
         if (report.deferred === 0) {
           await markLaunchCompleted(store, orchestrationId).catch((error: unknown) =>
             logger.warn(
-              { err: (error as Error).message, orchestrationId },
+              { err: error, orchestrationId },
               'could not mark the launch complete; the sweeper will check the jobs still Pending',
             ),
           );
@@ -282,6 +296,17 @@ export async function kickOff(
   /** A pipeline's stage kick-off names its pipeline and stage here. */
   pipeline: OrchestrationDoc['pipeline'] = null,
 ): Promise<KickOffResult> {
+  // A dry run never gets here through kickOffJob; anywhere else (a pipeline stage, a schedule) it
+  // would be silently run for real.
+  if (options?.dryRun === true) {
+    throw new E11Error(
+      ErrorCode.InvalidOptions,
+      'dryRun: only kickOffJob estimates; this kick-off would run.',
+      {
+        context: { path: 'dryRun' },
+      },
+    );
+  }
   const tracer = e11Tracer(TracerScope.core);
   const attributes = {
     [TraceAttribute.jobCount]: params.length,

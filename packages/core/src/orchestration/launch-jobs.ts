@@ -15,6 +15,7 @@ import { findOrchestration } from '../store/orchestration-docs.js';
 import { type Store } from '../store/store.js';
 import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
 import { buildTaskEnv, traceEnv } from '../task/task-contract.js';
+import { recordLaunchLatency, recordQueueWait } from '../telemetry/metrics.js';
 import {
   e11Tracer,
   inSpan,
@@ -114,14 +115,18 @@ export function mergeReports(reports: readonly LaunchReport[]): LaunchReport {
 /** The orchestration being launched and which of its jobs to launch. */
 export interface LaunchPlan {
   /** With `paused: true` (as read by the caller) nothing is sent: every job stays Pending for `resume()`. */
-  orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'service' | 'mode' | 'policy'> & {
-    paused?: boolean;
-  };
+  orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'service' | 'mode' | 'policy'> &
+    Partial<Pick<OrchestrationDoc, 'createdAt' | 'startAt'>> & {
+      paused?: boolean;
+    };
   /**
    * Jobs to start. Array mode launches each run of consecutive indices as one execution (at most
    * 10,000 tasks, `E11_TASK_INDEX_OFFSET` = the run's first index); relaunches may be per job.
+   * `waitingSinceMs`: since when the job waits for this launch (it was made Pending), for the
+   * `e11.queue.wait` metric; without it a first launch (not `perJob`) waits since the orchestration's
+   * `createdAt` (its `startAt` when later), and a per-job relaunch is not measured.
    */
-  jobs: readonly { id: string; index: number }[];
+  jobs: readonly { id: string; index: number; waitingSinceMs?: number }[];
   concurrency: number;
   /**
    * The jobs were reopened (retryFailed): each launch is recorded on the job, not the orchestration. In
@@ -364,6 +369,8 @@ class LaunchRun {
   #cancelled: AbortSignal | undefined;
   #signal: AbortSignal | undefined;
   #unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
+  /** When the launch was decided (this run was created), on the store's clock: for `e11.launch.latency`. */
+  readonly #decidedAtMs: number;
 
   constructor(
     private readonly context: LaunchContext,
@@ -371,6 +378,7 @@ class LaunchRun {
   ) {
     context.progress?.run(plan.orchestration.id, this.report);
     this.#traceContext = context.traceContext ?? traceContext.active();
+    this.#decidedAtMs = context.store.clock.now();
   }
 
   /** Launches every unit with the plan's concurrency; stops sending once `cancelled` or the plan's signal aborts. */
@@ -421,11 +429,12 @@ class LaunchRun {
     }
     this.report.executions.push(executionName);
     this.report.launched += unit.jobs.length;
+    this.recordLaunched(unit.jobs);
     await unit
       .record(executionName)
       .catch((error: unknown) =>
         this.context.logger.warn(
-          { err: (error as Error).message, orchestrationId: this.plan.orchestration.id, executionName },
+          { err: error, orchestrationId: this.plan.orchestration.id, executionName },
           'could not record execution',
         ),
       );
@@ -468,6 +477,24 @@ class LaunchRun {
     );
   }
 
+  /**
+   * The launch metrics of one execution that now exists: its latency since the launch was decided, and
+   * how long each of its jobs waited (see {@link LaunchPlan.jobs}).
+   */
+  private recordLaunched(jobs: readonly PlannedJob[]): void {
+    const { orchestration, perJob } = this.plan;
+    const launchedAtMs = this.context.store.clock.now();
+    const point = { jobName: orchestration.jobName, region: this.context.launcher.region };
+    recordLaunchLatency('@e11/core', { ...point, latencyMs: launchedAtMs - this.#decidedAtMs });
+    const created = orchestration.createdAt?.toMillis();
+    const start =
+      perJob || created === undefined ? undefined : Math.max(created, orchestration.startAt?.toMillis() ?? 0);
+    for (const job of jobs) {
+      const since = job.waitingSinceMs ?? start;
+      if (since !== undefined) recordQueueWait('@e11/core', { ...point, waitMs: launchedAtMs - since });
+    }
+  }
+
   /** One launch request through the rate limiter, retried while the answer means "later". */
   private async send(request: LaunchRequest) {
     const { launcher, logger, launch, rateLimiter } = this.context;
@@ -493,7 +520,7 @@ class LaunchRun {
           },
           onRetry: (error, retry, delayMs) =>
             logger.info(
-              { orchestrationId: this.plan.orchestration.id, retry, delayMs, err: (error as Error).message },
+              { orchestrationId: this.plan.orchestration.id, retry, delayMs, err: error },
               'launch failed, retrying',
             ),
         },

@@ -2,6 +2,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { type Clock } from '../clock.js';
 import { type EventPublisher } from '../completion/event-publisher.js';
+import type { ResourceLimits } from '../cost/resources.js';
 import { DEFAULTS } from '../defaults.js';
 import { type Duration, toMs } from '../duration.js';
 import { E11Error, ErrorCode } from '../errors.js';
@@ -106,6 +107,19 @@ export interface OrchestrationServiceOptions {
    */
   jobs?: readonly (JobClassReference | AnyJobHandle)[];
   /**
+   * CPU and memory of one task, per job name, for costing (`OrchestrationInfo.cost`, the event's
+   * `cost`, estimates): `cpu` as vCPUs (`1`, `0.5`) or millicores (`'1000m'`), `memory` as `'512Mi'`,
+   * `'2Gi'`. Recorded on each orchestration at kick-off. A job not named here is costed with its Cloud
+   * Run job's own limits (read once per job with `getJob`), or Cloud Run's defaults (1 vCPU, 512 MiB)
+   * when it sets none or cannot be read. @default {}
+   */
+  resources?: Readonly<Record<string, ResourceLimits>>;
+  /**
+   * Prices of task time, recorded on each orchestration at kick-off. The free tier is not subtracted.
+   * @default Cloud Run's list prices for jobs in the region's tier (`CLOUD_RUN_JOB_PRICES`), in USD
+   */
+  pricing?: { cpuPerVcpuSecond: number; memoryPerGibSecond: number; currency?: string };
+  /**
    * The pipelines this service starts and advances (each from `definePipeline`). Register the same
    * definitions in the functions deployment (E11_PIPELINES_MODULE), where stages advance.
    * @default the module named by E11_PIPELINES_MODULE, or none
@@ -197,6 +211,12 @@ export interface KickOffOptions {
    */
   successPolicy?: { succeeded: number } | { ratio: number };
   /**
+   * Validate and estimate only: the kick-off is checked exactly as a real one (names, options, params
+   * and their schema, the topic) and nothing is written or launched; `kickOffJob` returns a
+   * {@link KickOffEstimate} instead of ids. @default false
+   */
+  dryRun?: boolean;
+  /**
    * Stops launching when it aborts (the caller gave up or is shutting down): jobs not launched yet stay
    * Pending, and the sweeper launches them once this kick-off has been silent for its pendingTimeoutMs.
    */
@@ -286,6 +306,7 @@ export function compileKickOffOptions(
     if (ms <= 0) invalid(path, 'must be greater than zero.');
     return ms;
   };
+  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean') invalid('dryRun', 'must be a boolean.');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     invalid('signal', 'must be an AbortSignal.');
   const start = compileStart(o.startAt, o.delay);

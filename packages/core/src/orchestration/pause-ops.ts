@@ -77,10 +77,7 @@ export async function resumeOrchestration(
   const admission = doneAdmitting(orchestration) ? undefined : await admitAndLaunch(context, orchestrationId);
   // Like a kick-off's end of launch; failing to say so only leaves the jobs to the sweeper's timeout.
   await markLaunchCompleted(store, orchestrationId).catch((error: unknown) =>
-    context.logger.warn(
-      { orchestrationId, err: (error as Error).message },
-      'could not mark the launch complete after resume()',
-    ),
+    context.logger.warn({ orchestrationId, err: error }, 'could not mark the launch complete after resume()'),
   );
   return { resumed: true, launched: outcome.relaunched + (admission?.launch?.launched ?? 0) };
 }

@@ -1,4 +1,6 @@
 import type { Timestamp } from '@google-cloud/firestore';
+
+import { costOf, type OrchestrationCost } from '../cost/pricing.js';
 import { concurrencyKeyName } from '../model/collections.js';
 import {
   type AttemptRecord,
@@ -69,6 +71,12 @@ export interface OrchestrationInfo {
    * when no OpenTelemetry SDK was registered at kick-off.
    */
   traceId: string | null;
+  /**
+   * Task time and what it cost: every ended attempt's start-to-end time added up (`taskSeconds`,
+   * growing as jobs end), priced at the CPU and memory of one task and the prices recorded at kick-off.
+   * Null for orchestrations created before cost was counted.
+   */
+  cost: OrchestrationCost | null;
 }
 
 /** One job as the SDK returns it. */
@@ -142,8 +150,15 @@ export function waitingReason(
   return null;
 }
 
-/** The public view of an orchestration document with its live counts. */
-export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts): OrchestrationInfo {
+/**
+ * The public view of an orchestration document with its live counts and task time (`taskMillis`, its
+ * counter shards' sum: see `readShardTotals`).
+ */
+export function toOrchestrationInfo(
+  doc: OrchestrationDoc,
+  counts: StatusCounts,
+  taskMillis = 0,
+): OrchestrationInfo {
   return {
     id: doc.id,
     jobName: doc.jobName,
@@ -174,6 +189,7 @@ export function toOrchestrationInfo(doc: OrchestrationDoc, counts: StatusCounts)
     completedAt: toDate(doc.completedAt),
     deadlineAt: toDate(doc.deadlineAt),
     traceId: traceIdOf(doc.traceparent),
+    cost: doc.resources && doc.pricing ? costOf(taskMillis, doc.resources, doc.pricing) : null,
   };
 }
 

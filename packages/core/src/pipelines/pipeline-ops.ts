@@ -233,10 +233,7 @@ export async function sweepPipelines(
       try {
         await advancePipeline(context, pipelineId, { awaitLaunch: true });
       } catch (error) {
-        context.logger.warn(
-          { pipelineId, err: (error as Error).message },
-          'pipeline sweep failed; the next sweep tries again',
-        );
+        context.logger.warn({ pipelineId, err: error }, 'pipeline sweep failed; the next sweep tries again');
       }
     }),
   );

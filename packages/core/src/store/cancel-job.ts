@@ -1,6 +1,9 @@
+import { DEFAULTS } from '../defaults.js';
 import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
 import { isTerminal, JobStatus } from '../model/status.js';
+import { recordJobsEnded } from '../telemetry/metrics.js';
 
+import { openAttemptMillis, outsideAttemptEnd } from './attempt-time.js';
 import { closeAttempt } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
@@ -22,15 +25,20 @@ export async function cancelJob(
     known?: JobDoc;
   },
 ): Promise<JobDoc | undefined> {
-  return runJobTransaction(store, input, (tx, job) => {
+  const before = await runJobTransaction(store, input, (tx, job) => {
     if (!job || isTerminal(job.status)) return undefined;
     const at = now(store);
     const error: JobErrorInfo = { ...input.error, jobId: job.id, attempt: job.attempt };
-    transition(store, tx, job, JobStatus.Cancelled, {
-      error,
-      finishedAt: at,
-      attempts: closeAttempt(job.attempts, 'Cancelled', at, { message: error.message, code: error.code }),
+    // An open attempt ends now, or at its last heartbeat if its task was already dead (attempt-time.ts).
+    const end = outsideAttemptEnd(job, at, DEFAULTS.heartbeatTimeoutMs);
+    const attempts = closeAttempt(job.attempts, 'Cancelled', end, {
+      message: error.message,
+      code: error.code,
     });
+    const patch = { error, finishedAt: at, attempts };
+    transition(store, tx, job, JobStatus.Cancelled, patch, undefined, openAttemptMillis(job.attempts, end));
     return job;
   });
+  if (before) recordJobsEnded('@e11/core', { jobName: before.jobName, status: 'Cancelled' });
+  return before;
 }

@@ -7,6 +7,7 @@ import { type AttemptRecord, type Claim, type JobDoc, type JobErrorInfo } from '
 import { parseJobDocument } from '../model/parse.js';
 import { isTerminal, JobStatus } from '../model/status.js';
 
+import { deadAttemptEnd, openAttemptMillis } from './attempt-time.js';
 import { truncateUtf8 } from './bounded-text.js';
 import type { KnownVersion } from './job-version.js';
 import { now, type Store } from './store.js';
@@ -185,12 +186,15 @@ function decideClaim(
     job,
     'The task stopped without reporting (container crashed, was killed, or its heartbeat went stale).',
   );
+  // The dead attempt ends at its last heartbeat (attempt-time.ts), and its task time is counted.
+  const deadEnd = deadAttemptEnd(job, at);
   const history = takeover
-    ? closeAttempt(job.attempts, 'Crashed', at, { message: crashed.message, code: crashed.code })
+    ? closeAttempt(job.attempts, 'Crashed', deadEnd, { message: crashed.message, code: crashed.code })
     : job.attempts;
+  const taskMillis = takeover ? openAttemptMillis(job.attempts, deadEnd) : 0;
   if (attemptsInEpoch(job) >= request.maxAttempts) {
     const patch = { attempts: history, error: crashed, deadLettered: true, finishedAt: at, claim: null };
-    transition(store, batch, job, JobStatus.Errored, patch, precondition);
+    transition(store, batch, job, JobStatus.Errored, patch, precondition, taskMillis);
     return {
       result: {
         outcome: 'exhausted',
@@ -210,7 +214,7 @@ function decideClaim(
     // The launcher records the full execution name; a task only knows its short CLOUD_RUN_EXECUTION.
     executionName: job.executionName ?? request.claim.executionName,
   };
-  transition(store, batch, job, JobStatus.InProgress, patch, precondition);
+  transition(store, batch, job, JobStatus.InProgress, patch, precondition, taskMillis);
   return {
     result: {
       outcome: 'claimed',

@@ -32,7 +32,14 @@ export type MarkDoneResult =
  */
 export async function markOrchestrationDone(
   store: Store,
-  input: { orchestrationId: string; epoch: number; counts: StatusCounts; leaseMs: number },
+  input: {
+    orchestrationId: string;
+    epoch: number;
+    counts: StatusCounts;
+    leaseMs: number;
+    /** The orchestration's task time as its counter shards add up (the event carries it). */
+    taskMillis?: number;
+  },
 ): Promise<MarkDoneResult> {
   const { collections } = store;
   const orchestrationRef = collections.orchestration(input.orchestrationId);
@@ -53,6 +60,7 @@ export async function markOrchestrationDone(
       eventId: `${input.orchestrationId}:${input.epoch}`,
       status,
       counts: input.counts,
+      taskMillis: input.taskMillis ?? null,
       topic: orchestration.topic,
       published: false,
       publishAttempts: 0,
@@ -67,6 +75,7 @@ export async function markOrchestrationDone(
     const ended = {
       status,
       counts: input.counts,
+      taskMillis: input.taskMillis ?? null,
       completedAt: at,
       updatedAt: at,
       eventPending: true,

@@ -1,5 +1,6 @@
 import { type JobDoc, type JobErrorInfo } from '../model/documents.js';
 import { JobStatus } from '../model/status.js';
+import { recordJobsEnded } from '../telemetry/metrics.js';
 
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
@@ -21,13 +22,18 @@ export async function failPendingJob(
     known?: JobDoc;
   },
 ): Promise<boolean> {
-  return runJobTransaction(store, job, (tx, current) => {
+  let jobName: string | undefined;
+  const ended = await runJobTransaction(store, job, (tx, current) => {
     if (current?.status !== JobStatus.Pending) return false;
     transition(store, tx, current, JobStatus.Errored, {
       error: job.error,
       deadLettered: job.deadLettered ?? false,
       finishedAt: now(store),
     });
+    jobName = current.jobName;
     return true;
   });
+  const deadLettered = job.deadLettered ?? false;
+  if (ended && jobName) recordJobsEnded('@e11/core', { jobName, status: 'Errored', deadLettered });
+  return ended;
 }

@@ -6,11 +6,12 @@ import { type JobDoc, type JobErrorInfo, type AttemptRecord } from '../model/doc
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
 
+import { openAttemptMillis } from './attempt-time.js';
 import { boundJobError } from './bounded-text.js';
 import { appendAttempt, closeAttempt, openAttempt } from './claim-job.js';
 import { type JobVersion, keepVersion, takeVersion } from './job-version.js';
 import { now, type Store } from './store.js';
-import { transition } from './transition.js';
+import { addTaskMillis, transition } from './transition.js';
 
 /** Identifies the claim a finishing task holds. */
 export interface OwnedJob {
@@ -89,7 +90,8 @@ export function completeJob(store: Store, owned: OwnedJob & { result: unknown })
       attempts: closeAttempt(job.attempts, 'Completed', at, null),
       ...tracePatch(owned),
     };
-    transition(store, writer, job, JobStatus.Completed, patch, precondition);
+    const taskMillis = openAttemptMillis(job.attempts, at);
+    transition(store, writer, job, JobStatus.Completed, patch, precondition, taskMillis);
   });
 }
 
@@ -124,6 +126,7 @@ export function failJob(
         code: owned.error.code,
       });
       const error = boundJobError(owned.error);
+      const taskMillis = openAttemptMillis(job.attempts, at);
       if (owned.final) {
         const patch = {
           error,
@@ -132,7 +135,7 @@ export function failJob(
           attempts: history,
           ...tracePatch(owned),
         };
-        transition(store, writer, job, JobStatus.Errored, patch, precondition);
+        transition(store, writer, job, JobStatus.Errored, patch, precondition, taskMillis);
         return;
       }
       const attempt = job.attempt + 1;
@@ -150,6 +153,7 @@ export function failJob(
       const update = writer as WriteBatch;
       if (precondition) update.update(ref, patch, precondition);
       else update.update(ref, patch);
+      addTaskMillis(store, writer, job, taskMillis);
       return { ...job, ...patch };
     },
     owned.final ? undefined : openedAfter(owned, owned.error.attempt),
@@ -190,7 +194,8 @@ export function releaseJob(
         }),
         ...tracePatch(owned),
       };
-      transition(store, writer, job, JobStatus.Pending, patch, precondition);
+      const taskMillis = openAttemptMillis(job.attempts, at);
+      transition(store, writer, job, JobStatus.Pending, patch, precondition, taskMillis);
     },
     releasedAt(owned.error.attempt),
   );

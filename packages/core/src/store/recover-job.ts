@@ -1,6 +1,8 @@
 import { parseJobDocument } from '../model/parse.js';
 import { JobStatus } from '../model/status.js';
+import { recordJobsEnded } from '../telemetry/metrics.js';
 
+import { deadAttemptEnd, openAttemptMillis } from './attempt-time.js';
 import { attemptsInEpoch, closeAttempt, crashedError } from './claim-job.js';
 import { now, type Store } from './store.js';
 import { transition } from './transition.js';
@@ -19,10 +21,12 @@ export async function recoverStaleJob(
   input: { orchestrationId: string; jobId: string; heartbeatTimeoutMs: number; defaultMaxAttempts: number },
 ): Promise<RecoveryOutcome> {
   const ref = store.collections.job(input.orchestrationId, input.jobId);
-  return store.firestore.runTransaction(async (tx) => {
+  let jobName = '';
+  const outcome = await store.firestore.runTransaction<RecoveryOutcome>(async (tx) => {
     const snapshot = await tx.get(ref);
     if (!snapshot.exists) return 'gone';
     const job = parseJobDocument(snapshot);
+    jobName = job.jobName;
     const at = now(store);
     const heartbeat = job.heartbeatAt?.toMillis() ?? 0;
     if (job.status !== JobStatus.InProgress || at.toMillis() - heartbeat <= input.heartbeatTimeoutMs)
@@ -31,18 +35,21 @@ export async function recoverStaleJob(
       job,
       `The task stopped sending heartbeats ${Math.round((at.toMillis() - heartbeat) / 1000)} s ago (container crashed or was reclaimed).`,
     );
-    const attempts = closeAttempt(job.attempts, 'Crashed', at, { message: error.message, code: error.code });
+    // The attempt ends at its last heartbeat, and that much task time is counted (attempt-time.ts).
+    const end = deadAttemptEnd(job, at);
+    const attempts = closeAttempt(job.attempts, 'Crashed', end, { message: error.message, code: error.code });
+    const taskMillis = openAttemptMillis(job.attempts, end);
     if (attemptsInEpoch(job) >= (job.maxAttempts ?? input.defaultMaxAttempts)) {
-      transition(store, tx, job, JobStatus.Errored, {
-        error,
-        attempts,
-        deadLettered: true,
-        finishedAt: at,
-        claim: null,
-      });
+      const patch = { error, attempts, deadLettered: true, finishedAt: at, claim: null };
+      transition(store, tx, job, JobStatus.Errored, patch, undefined, taskMillis);
       return 'dead-lettered';
     }
-    transition(store, tx, job, JobStatus.Pending, { error, attempts, claim: null, heartbeatAt: null });
+    const patch = { error, attempts, claim: null, heartbeatAt: null };
+    transition(store, tx, job, JobStatus.Pending, patch, undefined, taskMillis);
     return 'requeued';
   });
+  if (outcome === 'dead-lettered') {
+    recordJobsEnded('@e11/core', { jobName, status: 'Errored', deadLettered: true });
+  }
+  return outcome;
 }

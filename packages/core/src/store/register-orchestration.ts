@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { DocumentReference } from '@google-cloud/firestore';
+import type { DocumentReference, Timestamp } from '@google-cloud/firestore';
 
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
@@ -36,14 +36,19 @@ export type NewOrchestration = Pick<
   inFlightBudget?: string | null;
   maxFailures?: number | null;
   successNeeded?: number | null;
+  /** One task's CPU and memory, and the prices its task time is costed at (see `OrchestrationInfo.cost`). */
+  resources?: OrchestrationDoc['resources'];
+  pricing?: OrchestrationDoc['pricing'];
 };
 
 /**
  * What {@link registerOrchestration} did: `created: false` when the orchestration already existed;
- * else `unwritten` gives its jobs as registered, from memory (for the launch that follows).
+ * else `unwritten` gives its jobs as registered, from memory (for the launch that follows), and
+ * `createdAt` is the orchestration's.
  */
 export type RegistrationResult =
-  { created: false } | { created: true; unwritten: (index: number) => UnwrittenJob | undefined };
+  | { created: false }
+  | { created: true; unwritten: (index: number) => UnwrittenJob | undefined; createdAt: Timestamp };
 
 /** What {@link registerOrchestration} writes. The job for `params[i]` has id `jobIdFor(orchestration.id, i)`. */
 export interface RegistrationInput {
@@ -170,6 +175,9 @@ export async function registerOrchestration(
     inFlightBudget: orchestration.inFlightBudget ?? null,
     maxFailures: orchestration.maxFailures ?? null,
     successNeeded: orchestration.successNeeded ?? null,
+    resources: orchestration.resources ?? null,
+    pricing: orchestration.pricing ?? null,
+    taskMillis: null,
     // Without shared slots (a concurrency key, the region's in-flight budget) the first maxParallel
     // are taken at once (the kick-off launches those jobs); with them, the key or budget admits them.
     admitted:
@@ -255,5 +263,5 @@ export async function registerOrchestration(
       orchestrationId: orchestration.id,
     });
   }
-  return { created: true, unwritten: unwrittenJobsInMemory(doc, encoded) };
+  return { created: true, unwritten: unwrittenJobsInMemory(doc, encoded), createdAt };
 }

@@ -19,7 +19,7 @@ export interface TransitionTarget {
 
 /**
  * Moves one job from its current status to `to` and moves its count between the two status fields of
- * its counter shard — in the same transaction or batch, so counts are exact by construction and every
+ * its counter shard (and adds `taskMillis`, the attempt it closes, to the shard's task time) — in the same transaction or batch, so counts are exact by construction and every
  * job write stays O(1) (design.md: no hot spot, no N² reads). An unwritten job (no document yet) gets its
  * document created, so a racing first write of the same job fails instead of being overwritten. A
  * `precondition` (a known update time, see job-version.ts) fences the update of a stored job.
@@ -31,6 +31,8 @@ export function transition(
   to: JobStatus,
   patch: Record<string, unknown> = {},
   precondition?: Precondition,
+  /** Milliseconds of an attempt this write closes, added to the shard's `taskMillis` (attempt-time.ts). */
+  taskMillis = 0,
 ): void {
   const { collections } = store;
   const jobRef = collections.job(job.orchestrationId, job.id);
@@ -48,11 +50,37 @@ export function transition(
   if (job.inFlightBudget && job.index !== undefined && isTerminal(to) && !isTerminal(job.status)) {
     write.delete(collections.inFlightSlot(job.inFlightBudget, job.orchestrationId, job.index));
   }
-  if (job.status !== to) {
+  if (job.status !== to || taskMillis > 0) {
     write.set(
       collections.counter(job.orchestrationId, job.shard),
-      { [countField(job.status)]: FieldValue.increment(-1), [countField(to)]: FieldValue.increment(1) },
+      {
+        ...(job.status === to
+          ? {}
+          : {
+              [countField(job.status)]: FieldValue.increment(-1),
+              [countField(to)]: FieldValue.increment(1),
+            }),
+        ...(taskMillis > 0 ? { taskMillis: FieldValue.increment(taskMillis) } : {}),
+      },
       { merge: true },
     );
   }
+}
+
+/**
+ * Adds an attempt's milliseconds to its job's counter shard, for a write that closes an attempt
+ * without a transition (an in-task retry): the shard is the job's, as for its counts.
+ */
+export function addTaskMillis(
+  store: Store,
+  writer: Transaction | WriteBatch,
+  job: Pick<TransitionTarget, 'orchestrationId' | 'shard'>,
+  taskMillis: number,
+): void {
+  if (taskMillis <= 0) return;
+  (writer as WriteBatch).set(
+    store.collections.counter(job.orchestrationId, job.shard),
+    { taskMillis: FieldValue.increment(taskMillis) },
+    { merge: true },
+  );
 }

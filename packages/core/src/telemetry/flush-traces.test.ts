@@ -3,7 +3,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BatchSpanProcessor, InMemorySpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { flushTraces, formatTraceparent, inSpan } from './trace-context.js';
+import { flushTelemetry } from './flush.js';
+import { formatTraceparent, inSpan } from './trace-context.js';
 
 afterAll(() => {
   trace.disable();
@@ -19,12 +20,12 @@ describe('without an OpenTelemetry SDK', () => {
       return Promise.resolve(42);
     });
     expect(result).toBe(42);
-    await expect(flushTraces()).resolves.toBeUndefined();
+    await expect(flushTelemetry()).resolves.toBeUndefined();
   });
 });
 
 describe('with an SDK registered', () => {
-  it('flushTraces exports the spans a batching processor still holds', async () => {
+  it('flushTelemetry exports the spans a batching processor still holds', async () => {
     const exporter = new InMemorySpanExporter();
     // A long delay: nothing is exported unless flushed.
     const processor = new BatchSpanProcessor({ exporter, scheduledDelayMillis: 60_000 });
@@ -34,7 +35,7 @@ describe('with an SDK registered', () => {
       inSpan(trace.getTracer('test'), 'inner', {}, () => Promise.resolve()),
     );
     expect(exporter.getFinishedSpans()).toEqual([]);
-    await flushTraces();
+    await flushTelemetry();
     const spans = exporter.getFinishedSpans();
     expect(spans.map((span) => span.name).sort()).toEqual(['inner', 'outer']);
     const outer = spans.find((span) => span.name === 'outer');
@@ -54,7 +55,7 @@ describe('with an SDK registered', () => {
     await expect(
       inSpan(trace.getTracer('test'), 'fails', {}, () => Promise.reject(new Error('boom'))),
     ).rejects.toThrow('boom');
-    await flushTraces();
+    await flushTelemetry();
     const [span] = exporter.getFinishedSpans();
     expect(span?.status).toEqual({ code: 2, message: 'boom' });
     expect(span?.events.map((event) => event.name)).toEqual(['exception']);

@@ -178,24 +178,3 @@ export function recordSpanError(span: Span, error: unknown): void {
   span.recordException(error instanceof Error ? error : message);
   span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
-
-/**
- * Flushes the global tracer provider's spans when it can (an SDK's provider has `forceFlush`), so a
- * process about to exit loses none; at most `timeoutMs`. Never rejects.
- */
-export async function flushTraces(timeoutMs = 5_000): Promise<void> {
-  const global = trace.getTracerProvider() as { getDelegate?: () => unknown };
-  const provider = (typeof global.getDelegate === 'function' ? global.getDelegate() : global) as {
-    forceFlush?: () => Promise<void>;
-  };
-  if (typeof provider.forceFlush !== 'function') return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    provider.forceFlush().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
-}

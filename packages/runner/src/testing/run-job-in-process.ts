@@ -82,7 +82,10 @@ export interface RecordedLog {
   message: string;
   /** The line's Cloud Logging labels: orchestrationId, jobId, jobName, attempt. */
   labels: LogLabels;
-  /** Any other field the line carries (e.g. `{ rows: 10 }` from `ctx.log.info({ rows: 10 }, '...')`). */
+  /**
+   * Any other field the line carries (e.g. `{ rows: 10 }` from `ctx.log.info({ rows: 10 }, '...')`,
+   * `serviceContext`, and `err` with `stack_trace` for a logged Error); not `timestamp` nor `insertId`.
+   */
   [field: string]: unknown;
 }
 
@@ -207,6 +210,7 @@ export async function runJobInProcess<T extends JobClass>(
   const logs: RecordedLog[] = [];
   const log = createRunnerLogger({
     level: options.logLevel ?? 'debug',
+    service: definition.name,
     write: (line) => logs.push(parseLine(line)),
   });
   log.setLabels({ orchestrationId, jobName: definition.name, jobId, attempt: '1' });
@@ -254,6 +258,7 @@ export async function runJobInProcess<T extends JobClass>(
       else signal.throwIfAborted();
     },
     progressIntervalMs: options.progressIntervalMs ?? 0,
+    clock,
   });
   return {
     status: writes.status,
@@ -282,7 +287,16 @@ function parseLine(line: string): RecordedLog {
     const severity = /"severity":"([A-Z]+)"/.exec(line)?.[1];
     return { level: LEVELS[severity ?? ''] ?? 'info', message: line.trimEnd(), labels: {} };
   }
-  const { severity, message, time: _time, 'logging.googleapis.com/labels': labels, ...fields } = parsed;
+  // The timestamp and insertId differ on every line; the numeric level is pino's own `level`.
+  const {
+    severity,
+    message,
+    timestamp: _timestamp,
+    level: _level,
+    'logging.googleapis.com/insertId': _insertId,
+    'logging.googleapis.com/labels': labels,
+    ...fields
+  } = parsed;
   return {
     ...fields,
     level: LEVELS[String(severity)] ?? 'info',

@@ -7,7 +7,7 @@ import {
   parseDocument,
   JobStatus,
   type OrchestrationStatus,
-  readCounts,
+  readShardTotals,
   type Store,
 } from '@e11/core';
 import { hasEnded } from '@e11/core';
@@ -148,9 +148,9 @@ export async function withCounts(
   const queue = new PQueue({ concurrency: 16 });
   return Promise.all(
     docs.map(async (doc) => {
-      if (!live || hasEnded(doc)) return toOrchestrationInfo(doc, doc.counts);
-      const counts = await queue.add(() => readCounts(store, doc.id));
-      return toOrchestrationInfo(doc, counts);
+      if (!live || hasEnded(doc)) return toOrchestrationInfo(doc, doc.counts, doc.taskMillis ?? 0);
+      const { counts, taskMillis } = await queue.add(() => readShardTotals(store, doc.id));
+      return toOrchestrationInfo(doc, counts, taskMillis);
     }),
   );
 }

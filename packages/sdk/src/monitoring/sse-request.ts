@@ -4,7 +4,7 @@ import {
   ErrorCode,
   type Logger,
   type OrchestrationDoc,
-  readCounts,
+  readShardTotals,
   loadOrchestration,
   type Store,
 } from '@e11/core';
@@ -121,7 +121,8 @@ export async function admitStream(
   // The tenant check comes first: nothing else of an orchestration the caller may not see is read
   // (its answer is the unknown id's 404), and the stream's listeners attach only after it.
   const doc = await loadOrchestration(store, orchestrationId);
-  const info = toOrchestrationInfo(doc, await readCounts(store, orchestrationId));
+  const { counts, taskMillis } = await readShardTotals(store, orchestrationId);
+  const info = toOrchestrationInfo(doc, counts, taskMillis);
   let allowed = false;
   try {
     allowed = (await options.authorize(req, info)) === true;

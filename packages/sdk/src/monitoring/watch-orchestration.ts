@@ -8,6 +8,7 @@ import {
   type StatusCounts,
   terminalCount,
   sumShards,
+  sumTaskMillis,
   isVisible,
   type Store,
 } from '@e11/core';
@@ -155,13 +156,16 @@ export function orchestrationSnapshots(
   return new Observable<OrchestrationInfo>((subscriber) => {
     let doc: OrchestrationDoc | undefined;
     let shards: StatusCounts | undefined;
+    let taskMillis = 0;
     let lastKey: string | undefined;
 
     const update = () => {
       if (!doc || !shards) return;
       const ended = hasEnded(doc);
       // The document holds the final counts written with the end; the shard listener may lag behind it.
-      const info = toOrchestrationInfo(doc, ended ? doc.counts : shards);
+      const info = ended
+        ? toOrchestrationInfo(doc, doc.counts, doc.taskMillis ?? taskMillis)
+        : toOrchestrationInfo(doc, shards, taskMillis);
       const key = snapshotKey(info);
       if (key !== lastKey) {
         lastKey = key;
@@ -201,6 +205,7 @@ export function orchestrationSnapshots(
       if (older(snapshot.readTime, countersRead)) return;
       countersRead = snapshot.readTime;
       shards = sumShards(snapshot.docs.map((shard) => shard.data() as Partial<StatusCounts>));
+      taskMillis = sumTaskMillis(snapshot.docs.map((shard) => shard.data()));
       update();
     };
     const failed = (error: Error) => subscriber.error(listenerFailure(error, orchestrationId));

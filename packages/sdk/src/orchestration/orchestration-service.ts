@@ -13,7 +13,7 @@ import {
   loadOrchestration,
   type Logger,
   type ParamsOf,
-  readCounts,
+  readShardTotals,
   type ResultOf,
   type Store,
 } from '@e11/core';
@@ -26,6 +26,7 @@ import {
   type JobReference,
   type JobResults,
   type KickOffOptions,
+  type KickOffEstimate,
   type KickOffResult,
   type LaunchReport,
   type OrchestrationInfo,
@@ -122,7 +123,26 @@ export class OrchestrationService {
    * option); a params set the schema refuses fails the call with E11_INVALID_PARAMS naming its index and
    * field, before anything is written or launched. The class's declared `sensitiveKeys` (or a registered
    * class's) are stored with the orchestration together with `options.sensitiveKeys`.
+   *
+   * With `dryRun: true` nothing is written or launched: the call validates exactly as a kick-off does
+   * (same typed errors) and returns a {@link KickOffEstimate}: the jobs × the job name's recent
+   * average task seconds per job × the price, or `amount: null` with a `reason` without history.
    */
+  kickOffJob<H extends AnyJobHandle>(
+    job: H,
+    params: readonly ParamsOf<H>[],
+    options: KickOffOptions & { dryRun: true },
+  ): Promise<KickOffEstimate>;
+  kickOffJob<C extends JobClassReference<never>>(
+    job: C,
+    params: readonly ParamsOf<C>[],
+    options: KickOffOptions & { dryRun: true },
+  ): Promise<KickOffEstimate>;
+  kickOffJob<P extends object = JobParams>(
+    job: string,
+    params: readonly P[],
+    options: KickOffOptions & { dryRun: true },
+  ): Promise<KickOffEstimate>;
   kickOffJob<H extends AnyJobHandle>(
     job: H,
     params: readonly ParamsOf<H>[],
@@ -138,7 +158,11 @@ export class OrchestrationService {
     params: readonly P[],
     options?: KickOffOptions,
   ): Promise<KickOffResult>;
-  kickOffJob(job: JobReference, params: readonly object[], options?: KickOffOptions): Promise<KickOffResult> {
+  kickOffJob(
+    job: JobReference,
+    params: readonly object[],
+    options?: KickOffOptions,
+  ): Promise<KickOffResult | KickOffEstimate> {
     // JSON-ness of each set is checked at run time (E11_INVALID_PARAMS), whatever its static type.
     return onFirestore(() => this.#engine.kickOffJob(job, params as readonly JobParams[], options));
   }
@@ -146,13 +170,13 @@ export class OrchestrationService {
   /** An orchestration with live counts; `E11_UNKNOWN_ORCHESTRATION` if none. */
   async getOrchestration(orchestrationId: string): Promise<OrchestrationInfo> {
     assertOrchestrationId(orchestrationId);
-    const [doc, counts] = await onFirestore(() =>
+    const [doc, totals] = await onFirestore(() =>
       Promise.all([
         loadOrchestration(this.#store, orchestrationId),
-        readCounts(this.#store, orchestrationId),
+        readShardTotals(this.#store, orchestrationId),
       ]),
     );
-    return toOrchestrationInfo(doc, counts);
+    return toOrchestrationInfo(doc, totals.counts, totals.taskMillis);
   }
   /** One job, redacted with its orchestration's `sensitiveKeys` (see `toJobInfo`); `E11_UNKNOWN_JOB` if none. */
   async getJob<P extends JobParams = JobParams, R = unknown>(

@@ -5,9 +5,15 @@
  * pipelines from `/api/pipelines` with their stages, each opening its orchestration. Data is only
  * ever inserted with `textContent`, never as HTML.
  *
- * Compiled on its own (./tsconfig.json: DOM lib, no Node types) to `dist/dashboard/browser/dashboard.js`,
- * which the dashboard server serves as `/assets/dashboard.js` (a module script, so its names stay local).
+ * The open orchestration shows its cost and trace, a grid of its jobs, charts of their timings, and
+ * the job a cell click opens (./orchestration-view.ts), all kept live by the same stream's `job` events.
+ *
+ * Compiled on its own (./tsconfig.json: DOM lib, no Node types) to `dist/dashboard/browser/*.js`,
+ * which the dashboard server serves under `/assets/` (module scripts, so their names stay local).
  */
+import { JobCharts, type JobTiming } from './job-charts.js';
+import { JobGrid } from './job-grid.js';
+import { type JobEvent, type OrchestrationFacts, OrchestrationView } from './orchestration-view.js';
 
 /** Status counts of an orchestration, as the JSON API sends them. */
 interface Counts {
@@ -35,6 +41,8 @@ interface Info {
   maxParallel?: number | null;
   admitted?: number | null;
   concurrencyKey?: string | null;
+  cost?: OrchestrationFacts['cost'];
+  traceId?: string | null;
 }
 
 /** A failed job (`DashboardFailure` over JSON). */
@@ -96,6 +104,8 @@ interface Row {
   failed: HTMLTableCellElement;
   info: Info;
   source: EventSource | null;
+  /** Settles once its stream listens (at its first `status`), or at once when it has none. */
+  ready: Promise<void>;
 }
 
 const ACTIVE = ['Pending', 'InProgress'];
@@ -196,7 +206,7 @@ function upsert(info: Info): void {
     tr.addEventListener('click', () => {
       select(info.id).catch((error: unknown) => notice(messageOf(error)));
     });
-    row = { tr, status, bar, fill, count, failed, info, source: null };
+    row = { tr, status, bar, fill, count, failed, info, source: null, ready: Promise.resolve() };
     rows.set(info.id, row);
     const body = $<HTMLTableSectionElement>('#orchestrations tbody');
     const after = [...body.rows].find(
@@ -214,28 +224,39 @@ function follow(row: Row): void {
   if (row.source) return;
   const source = new EventSource('/api/orchestrations/' + encodeURIComponent(row.info.id) + '/events');
   row.source = source;
+  let listening: () => void = () => undefined;
+  row.ready = new Promise<void>((resolve) => (listening = resolve));
   const apply = (event: MessageEvent<string>): void => {
     const data = JSON.parse(event.data) as Partial<Info>;
     row.info = Object.assign({}, row.info, data);
     renderRow(row);
+    view.renderFacts(row.info);
   };
-  source.addEventListener('status', apply);
+  source.addEventListener('status', (event: MessageEvent<string>) => {
+    apply(event);
+    listening();
+  });
   source.addEventListener('progress', apply);
   source.addEventListener('job', (event: MessageEvent<string>) => {
-    const job = JSON.parse(event.data) as { status: string; previousStatus?: string | null };
+    const job = JSON.parse(event.data) as JobEvent;
+    if (view.id === row.info.id) view.applyJobEvent(job);
     if (selected === row.info.id && (job.status === 'Errored' || job.previousStatus === 'Errored')) {
       scheduleFailures();
     }
   });
   source.addEventListener('completed', (event: MessageEvent<string>) => {
     apply(event);
+    listening();
     stop(row);
     if (selected === row.info.id)
       loadFailures(row.info.id).catch((error: unknown) => notice(messageOf(error)));
+    // The stream is over: one more listing settles every cell, whatever its last events said.
+    if (view.id === row.info.id) view.refresh().catch((error: unknown) => notice(messageOf(error)));
     loadMetrics().catch(() => undefined);
   });
   source.addEventListener('stream-error', (event: MessageEvent<string>) => {
     notice((JSON.parse(event.data) as { message: string }).message);
+    listening();
     stop(row);
   });
 }
@@ -243,6 +264,7 @@ function follow(row: Row): void {
 function stop(row: Row): void {
   if (row.source) row.source.close();
   row.source = null;
+  row.ready = Promise.resolve();
 }
 
 async function loadPage(cursor: string | null): Promise<void> {
@@ -347,7 +369,14 @@ async function select(id: string): Promise<void> {
   const row = rows.get(id);
   if (row) renderSummary(row.info);
   if (location.hash !== '#' + id) history.replaceState(null, '', '#' + id);
-  await loadFailures(id);
+  await Promise.all([loadFailures(id), openView(id)]);
+}
+
+/** Loads the orchestration's panel: its console links and cost, then its jobs once its stream listens. */
+async function openView(id: string): Promise<void> {
+  const facts = await api<OrchestrationFacts>('/api/orchestrations/' + encodeURIComponent(id));
+  if (selected !== id) return;
+  await view.open(facts, rows.get(id)?.ready ?? Promise.resolve());
 }
 
 /** Opens an orchestration in the details view, loading its row first when the list does not show it. */
@@ -459,7 +488,7 @@ async function retry(): Promise<void> {
       'Retrying ' + String(result.jobIds.length) + ' job(s) in run ' + String(result.epoch) + '.';
     const info = await api<Info>('/api/orchestrations/' + encodeURIComponent(id));
     upsert(info);
-    await loadFailures(id);
+    await Promise.all([loadFailures(id), openView(id)]);
   } catch (error) {
     $('#retry-result').textContent = messageOf(error);
     button.disabled = false;
@@ -475,6 +504,23 @@ async function refresh(): Promise<void> {
     notice(messageOf(error));
   }
 }
+
+const grid = new JobGrid(
+  $<HTMLCanvasElement>('#job-grid'),
+  $('#grid-legend'),
+  $('#grid-tooltip'),
+  (_index, jobId) => {
+    view.showJob(jobId).catch((error: unknown) => notice(messageOf(error)));
+  },
+);
+const charts: JobCharts = new JobCharts(
+  $<HTMLCanvasElement>('#timeline'),
+  $<HTMLCanvasElement>('#durations'),
+  (): Iterable<JobTiming> => view.allTimings(),
+);
+const view: OrchestrationView = new OrchestrationView(grid, charts);
+// The grid's model, for tests and for the console: `e11Dashboard.grid.cellOf(index)`.
+Object.assign(window, { e11Dashboard: { grid, charts, view } });
 
 $('#retry').addEventListener('click', () => {
   retry().catch((error: unknown) => notice(messageOf(error)));
