@@ -24,6 +24,7 @@ import { type FunctionsServer, startFunctionsServer } from './functions-server.j
 import { startGoogleEmulators } from './google-emulators.js';
 import { resolveStackPaths, type StackPaths, type StackPathsOptions, statePath } from './paths.js';
 import { assertPortsFree, resolvePorts, type StackPorts } from './ports.js';
+import { traceCollectorEnv } from './telemetry/trace-collector.js';
 import { registerJobTrigger, type RegisteredTrigger, startTriggerBridge } from './trigger-bridge/index.js';
 
 /**
@@ -73,6 +74,14 @@ export interface StackOptions extends StackPathsOptions {
   pipelinesModule?: string;
   /** Extra environment of the functions process (e.g. E11_LOG_LEVEL, or PUBSUB_EMULATOR_HOST through a fault proxy). */
   functionsEnv?: Record<string, string>;
+  /**
+   * Collect traces in this directory: every task and the functions process start with an
+   * OpenTelemetry SDK (`node --import @e11/emulators/telemetry/preload`, E11_TRACE_DIR) that appends
+   * their spans to `<dir>/<pid>.jsonl`, as a job image or a functions deployment would register its
+   * own SDK. Register the same in the calling process with `registerTraceCollector({ dir })` and read
+   * the spans with `readTraces(dir)` (`@e11/emulators/telemetry`). @default no trace collection
+   */
+  traceDir?: string;
   /** Receives progress lines while the stack starts. */
   onStatus?: (line: string) => void;
   /** @default the firebase.json in use and the E11_*_PORT variables */
@@ -210,6 +219,9 @@ async function start(options: StackOptions): Promise<Stack> {
       ...(databaseId === DEFAULTS.firestoreDatabase ? {} : { [TaskEnvName.firestoreDatabase]: databaseId }),
     };
 
+    const traces = (service: string) =>
+      options.traceDir === undefined ? {} : traceCollectorEnv(options.traceDir, service);
+
     status('starting the Cloud Run Jobs emulator…');
     const cloudRun = await startCloudRunEmulator({
       ...options.cloudRunOptions,
@@ -217,7 +229,7 @@ async function start(options: StackOptions): Promise<Stack> {
       port: cloudRunPort,
       config: options.cloudRun,
       // Node's on-disk compile cache makes every task process start faster (local only).
-      env: { NODE_COMPILE_CACHE: statePath(paths, 'node-compile-cache'), ...env },
+      env: { NODE_COMPILE_CACHE: statePath(paths, 'node-compile-cache'), ...env, ...traces('e11-task') },
     });
     stops.push(() => cloudRun.stop());
 
@@ -229,6 +241,7 @@ async function start(options: StackOptions): Promise<Stack> {
         ...env,
         E11_CLOUD_RUN_EMULATOR_HOST: cloudRun.endpoint,
         ...(pipelinesModule === undefined ? {} : { E11_PIPELINES_MODULE: pipelinesModule }),
+        ...traces('e11-functions'),
         ...options.functionsEnv,
       },
     });

@@ -4,10 +4,21 @@
 // [successes, failures] — July's ledger has a corrupt row, so one job fails on purpose. Then it starts
 // the `sales-report` pipeline (sum every month, then one job folds them into a yearly report): the
 // completion function starts the second stage when the first ends, and one PipelineCompletedEvent
-// says the pipeline is done.
+// says the pipeline is done. Every process (this backend, the tasks, the functions) records
+// OpenTelemetry spans; the demo prints the first orchestration's trace.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { DEFAULTS, type JobCompletedEvent, terminalCount } from '@e11/core';
 import type { createPubSub } from '@e11/core/engine';
 import type { Stack } from '@e11/emulators';
+import {
+  type CollectedSpan,
+  formatTraceTree,
+  readTraces,
+  registerTraceCollector,
+} from '@e11/emulators/telemetry';
 import {
   type OrchestrationService,
   type PipelineCompletedEvent,
@@ -85,6 +96,14 @@ async function runDemo(stack: Stack): Promise<number> {
     say('\n▶ JobCompletedEvent received from Pub/Sub');
     say(JSON.stringify(event, null, 2).replace(/^/gm, '  '));
 
+    if (event.traceId !== undefined) {
+      const spans = await traceOf(event.traceId);
+      say(`\n▶ Its OpenTelemetry trace: kickOffJob → launches → task attempts → functions → publish`);
+      // E11's spans (and the jobs' own, had they any), without the Firestore client's.
+      const filter = (span: CollectedSpan) => !span.scope.startsWith('@google-cloud/');
+      say(formatTraceTree(spans, { traceId: event.traceId, maxSiblings: 1, filter }).replace(/^/gm, '  '));
+    }
+
     const [successes, failures] = await orchestrations.getJobResults<SumSalesResult, SumSalesParams>(
       orchestrationId,
     );
@@ -130,6 +149,25 @@ async function runDemo(stack: Stack): Promise<number> {
   } finally {
     await subscription.close();
     await backend.close();
+  }
+}
+
+/** Where every process of the demo writes its spans (JSON lines, one file per process). */
+const traceDir = mkdtempSync(join(tmpdir(), 'e11-demo-traces-'));
+
+/**
+ * The spans of a trace once its publish span and the function span around it are written (the
+ * function ends them after Pub/Sub answered, which can be after the event arrived), or what there is
+ * after 10 s.
+ */
+async function traceOf(traceId: string): Promise<CollectedSpan[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const spans = (await readTraces(traceDir)).filter((span) => span.traceId === traceId);
+    const publish = spans.find((span) => span.kind === 'producer');
+    const written = publish !== undefined && spans.some((span) => span.spanId === publish.parentSpanId);
+    if (written || Date.now() > deadline) return spans;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -190,7 +228,9 @@ async function runPipeline(
 }
 
 say('E11 Jobs demo — local stack: Firestore + Pub/Sub emulators, functions, Cloud Run Jobs emulator');
-const stack = await startExampleStack((line) => say(`  ${line}`)).catch((error: unknown) => {
+// This process's spans (kickOffJob, its launches) go where the stack's tasks and functions write theirs.
+registerTraceCollector({ dir: traceDir, service: 'backend' });
+const stack = await startExampleStack((line) => say(`  ${line}`), traceDir).catch((error: unknown) => {
   process.stderr.write(`e11 demo: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });
@@ -208,5 +248,6 @@ try {
 } finally {
   say('  stopping the local stack…');
   await stack.stop();
+  rmSync(traceDir, { recursive: true, force: true });
 }
 process.exit(code);

@@ -22,9 +22,12 @@ export function exampleStackOptions(): Pick<StackOptions, 'cloudRun' | 'pipeline
   };
 }
 
-/** Starts the local stack (default ports: firebase.json and the E11_*_PORT variables) with the example jobs. */
-export function startExampleStack(onStatus?: (line: string) => void): Promise<Stack> {
-  return startStack({ ...exampleStackOptions(), onStatus });
+/**
+ * Starts the local stack (default ports: firebase.json and the E11_*_PORT variables) with the example
+ * jobs; with `traceDir`, its tasks and functions write their spans there.
+ */
+export function startExampleStack(onStatus?: (line: string) => void, traceDir?: string): Promise<Stack> {
+  return startStack({ ...exampleStackOptions(), onStatus, ...(traceDir === undefined ? {} : { traceDir }) });
 }
 
 /** A backend on the stack: its Firestore and Pub/Sub clients and the OrchestrationService. */

@@ -1,6 +1,6 @@
 // @e11/core — the shared model every E11 process uses: errors, defaults, durations, document schemas,
 // paths, the store (each state change one named function), completion detection, the event schema
-// and the task contract. It loads Firestore, pino and zod only, so a job image stays small.
+// and the task contract. It loads Firestore, pino, zod and @opentelemetry/api only, so a job image stays small.
 export {
   type ClientOptions,
   createFirestore,
@@ -166,6 +166,7 @@ export {
   type RegistrationResult,
   shardCountFor,
 } from './store/register-orchestration.js';
+export { readOrchestrationTraceparent } from './store/orchestration-trace.js';
 export { recoverStaleJob, type RecoveryOutcome } from './store/recover-job.js';
 export { addSensitiveKeys } from './store/sensitive-keys.js';
 export { discardJob, openEpoch, reopenJob, type ReopenOutcome } from './store/reopen-job.js';
@@ -187,6 +188,22 @@ export {
   type TaskEnvInput,
   taskEnvSchema,
 } from './task/task-contract.js';
+export {
+  contextFromTraceparent,
+  e11Tracer,
+  formatTraceparent,
+  hasSpan,
+  inSpan,
+  linkTo,
+  parseTraceparent,
+  recordSpanError,
+  type SpanStart,
+  TraceAttribute,
+  type TraceCarrier,
+  traceCarrierOf,
+  traceIdOf,
+  TracerScope,
+} from './telemetry/trace-context.js';
 export { flushTelemetry, type FlushTelemetryOptions } from './telemetry/flush.js';
 export {
   type AttemptStatus,

@@ -59,6 +59,21 @@ describe('readJobWrite', () => {
       limited: false,
       sharesBudget: false,
       earlyEnd: false,
+      jobName: null,
+      traceparent: null,
+    });
+  });
+
+  it("reads the job's name and the traceparent its attempt stored with its end", () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const data = payload('Completed', 'InProgress', NAME, false, {
+      jobName: { stringValue: 'process_batch' },
+      traceparent: { stringValue: traceparent },
+    });
+    expect(readJobWrite(event({ data }))).toMatchObject({
+      kind: 'job',
+      jobName: 'process_batch',
+      traceparent,
     });
   });
 

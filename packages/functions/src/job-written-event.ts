@@ -37,6 +37,10 @@ export interface JobWrite {
   sharesBudget: boolean;
   /** The job's orchestration has an end policy (maxFailures, successPolicy): its end is checked. */
   earlyEnd: boolean;
+  /** The job's `@JobName` after the write, when the document has it. */
+  jobName: string | null;
+  /** The W3C traceparent of the attempt span that wrote the job's end, when there is one. */
+  traceparent: string | null;
 }
 
 /** Why an event is acknowledged without doing anything. */
@@ -63,6 +67,12 @@ const STATUSES = new Set<string>(Object.values(JobStatus));
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** A string field of the document, or null when it is absent or not a non-empty string. */
+function textField(doc: EventDocument | null, field: string): string | null {
+  const raw = doc?.fields[field];
+  return raw === undefined ? null : (text(decodeValue(raw)) ?? null);
 }
 
 /**
@@ -169,6 +179,8 @@ export function readJobWrite(
       sharesBudget:
         data.value?.fields.inFlightBudget !== undefined &&
         typeof decodeValue(data.value.fields.inFlightBudget) === 'string',
+      jobName: textField(data.value, 'jobName'),
+      traceparent: textField(data.value, 'traceparent'),
     };
   } catch (error) {
     return ignore('malformed-event', error instanceof Error ? error.message : String(error));

@@ -1,23 +1,31 @@
 import {
   checkCompletion,
   type CompletionCheck,
+  contextFromTraceparent,
   createLogger,
   createStore,
+  e11Tracer,
   ErrorCode,
   type EventPublisher,
+  inSpan,
   isE11Error,
   isTerminal,
+  linkTo,
   type Logger,
   type PipelineDefinition,
+  readOrchestrationTraceparent,
   resolveDatabaseId,
   type Store,
+  TraceAttribute,
+  TracerScope,
 } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 import type { CloudEvent } from '@google-cloud/functions-framework';
+import { context as traceContext, SpanKind } from '@opentelemetry/api';
 
 import { type Admitter, createAdmitters } from './admitters.js';
 import { createCoalescer } from './coalesce.js';
-import { readJobWrite } from './job-written-event.js';
+import { type JobWrite, readJobWrite } from './job-written-event.js';
 import { createProjectClients, type ProjectClients } from './project-clients.js';
 
 /** What the `onJobWritten` handler talks to. Every field is optional; the defaults are production's. */
@@ -54,6 +62,12 @@ export interface JobWrittenHandler {
   (event: CloudEvent<unknown>): Promise<void>;
   /** Closes the default clients this handler created (injected ones are the caller's). */
   close(): Promise<void>;
+}
+
+/** The link from a job end's span to the attempt span that wrote the end, when it was traced. */
+function linkToAttempt(write: JobWrite): { links?: NonNullable<ReturnType<typeof linkTo>>[] } {
+  const link = linkTo(write.traceparent, { [TraceAttribute.jobId]: write.path.jobId });
+  return link === undefined ? {} : { links: [link] };
 }
 
 /** Errors that redelivering the event cannot fix: a stored document that does not match its schema. */
@@ -116,6 +130,45 @@ export function createJobWrittenHandler(deps: JobWrittenDeps = {}): JobWrittenHa
     if (write.newStatus === null || !isTerminal(write.newStatus) || write.newStatus === write.oldStatus) {
       return;
     }
+    await inSpan(
+      e11Tracer(TracerScope.functions),
+      `onJobWritten ${write.jobName ?? 'job'}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: await traceParentOf(write),
+        ...linkToAttempt(write),
+        attributes: {
+          'cloud.provider': 'gcp',
+          'faas.trigger': 'datasource',
+          'faas.invocation_id': write.eventId,
+          'faas.document.operation': 'edit',
+          'faas.document.name': `${write.path.prefix}orchestrations/${write.path.orchestrationId}/jobs/${write.path.jobId}`,
+          [TraceAttribute.orchestrationId]: write.path.orchestrationId,
+          [TraceAttribute.jobId]: write.path.jobId,
+          [TraceAttribute.status]: write.newStatus,
+          ...(write.jobName === null ? {} : { [TraceAttribute.jobName]: write.jobName }),
+        },
+      },
+      () => actOnJobEnd(write),
+    );
+  };
+
+  /**
+   * The parent of a job end's span: the orchestration's kick-off span (its stored traceparent), read
+   * only when the job's attempt was traced itself (it stored a traceparent: the tasks have an SDK),
+   * so untraced job ends cost no read. Else the active context.
+   */
+  const traceParentOf = async (write: JobWrite) => {
+    const active = traceContext.active();
+    if (write.traceparent === null) return active;
+    const { projectId, database, path } = write;
+    const store = storeFor(projectId, database, path.prefix);
+    const traceparent = await readOrchestrationTraceparent(store, path.orchestrationId).catch(() => null);
+    return contextFromTraceparent(traceparent, null, active);
+  };
+
+  /** A job end's work: completion, end policies, admissions, pipelines (see createJobWrittenHandler). */
+  const actOnJobEnd = async (write: JobWrite): Promise<void> => {
     const { projectId, database, path } = write;
     const context = {
       projectId,

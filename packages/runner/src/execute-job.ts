@@ -14,6 +14,7 @@ import {
 } from '@e11/core';
 import type { Firestore } from '@google-cloud/firestore';
 
+import { activeSpanContext } from './attempt-trace.js';
 import { claimForTask } from './claim-for-task.js';
 import { addDeclaredKeys } from './declared-keys.js';
 import { findTaskOrchestration, readJobForTask } from './find-job.js';
@@ -61,7 +62,7 @@ export interface ExecuteJobOptions {
  * handlers and never exits the process (runE11Job does both), so it also serves benchmarks and tests.
  */
 export async function executeJob(options: ExecuteJobOptions): Promise<ExecuteJobResult> {
-  const log = options.logger ?? createRunnerLogger({ env: options.env });
+  const log = options.logger ?? createRunnerLogger({ env: options.env, traceContext: activeSpanContext });
   const { logger } = log;
   let firestore: Firestore | undefined = options.firestore;
   const ownsFirestore = firestore === undefined;

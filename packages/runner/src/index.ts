@@ -1,4 +1,5 @@
 // @e11/runner — the container side of E11 Jobs: @JobName classes, runE11Job and the job context.
+export { activeSpanContext } from './attempt-trace.js';
 export type { JobContext } from './context.js';
 export { type JobErrorOptions, PermanentError, TransientError } from './errors.js';
 export { executeJob, type ExecuteJobOptions } from './execute-job.js';

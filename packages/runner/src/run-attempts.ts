@@ -20,8 +20,10 @@ import {
   systemClock,
   type TaskEnv,
 } from '@e11/core';
+import { context } from '@opentelemetry/api';
 
 import { type AttemptEnd, rowOf } from './attempt-end.js';
+import { type AttemptSpan, startAttemptSpan } from './attempt-trace.js';
 import { toJobErrorInfo } from './error-info.js';
 import { HeartbeatClock } from './heartbeat-clock.js';
 import { JobMonitor } from './job-monitor.js';
@@ -105,6 +107,8 @@ class AttemptLoop {
   private readonly clock: Clock;
   /** When the open attempt record started, on `clock` (its `startedAt`, for `e11.attempt.duration`). */
   private attemptStartedMs: number;
+  /** The running attempt's traceparent, stored with the attempt's end write. */
+  private traceparent: string | null = null;
 
   constructor(private readonly claimed: ClaimedJob) {
     const { job, env } = claimed;
@@ -163,10 +167,36 @@ class AttemptLoop {
     }
   }
 
-  /** One attempt and what follows it: the task's result, or `retry` once the next attempt may start. */
+  /**
+   * One attempt in its span (`e11.attempt {jobName}`): `run()` executes in the span's context, so the
+   * job's own spans nest under it, and the end write stores the span's traceparent.
+   */
   private async runOnce(
     instance: E11Job<unknown, unknown>,
     params: unknown,
+  ): Promise<ExecuteJobResult | 'retry'> {
+    const { env, job } = this.claimed;
+    const span = startAttemptSpan({ env, ...this.ids, jobName: job.jobName, attempt: this.attempt });
+    this.traceparent = span.traceparent;
+    let ended: ExecuteJobResult | 'retry' | undefined;
+    try {
+      ended = await context.with(span.context, () => this.attemptOnce(instance, params, span));
+      return ended;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end(
+        ended === undefined ? 'unknown' : ended === 'retry' ? 'retrying' : (ended.status ?? ended.outcome),
+      );
+    }
+  }
+
+  /** One attempt and what follows it: the task's result, or `retry` once the next attempt may start. */
+  private async attemptOnce(
+    instance: E11Job<unknown, unknown>,
+    params: unknown,
+    span: AttemptSpan,
   ): Promise<ExecuteJobResult | 'retry'> {
     const { writes, env, job, policy } = this.claimed;
     this.claimed.log.setLabels({ attempt: String(this.attempt) });
@@ -194,6 +224,7 @@ class AttemptLoop {
     // An abort explains the failure better than whatever the job threw in reaction to it.
     const timedOut = run.timeout.aborted;
     const error: unknown = timedOut ? run.timeout.reason : run.settled.error;
+    span.fail(error);
     if (!timedOut && this.outside.some((s) => s.aborted)) return this.interrupted();
     const outcome = timedOut ? ('TimedOut' as const) : ('Errored' as const);
     const retryable = isRetryableFailure(policy, error, this.attempt);
@@ -218,14 +249,16 @@ class AttemptLoop {
     const row = rowOf(end);
     const write = row.write;
     if (write === null) return undefined;
+    // The end write stores the attempt span's traceparent (the completion function links to it).
+    const owned = this.traceparent === null ? this.owned : { ...this.owned, traceparent: this.traceparent };
     if (row.timing === 'queued') {
-      const written = await persist(() => this.monitor.exclusive(() => write(writes, this.owned, end)));
+      const written = await persist(() => this.monitor.exclusive(() => write(writes, owned, end)));
       if (written === 'recorded') this.measure(end);
       return written;
     }
     try {
       // Not queued behind activity writes (monitor.exclusive): this must fit in the SIGTERM grace.
-      const written = await persist(() => write(writes, this.owned, end), 'short');
+      const written = await persist(() => write(writes, owned, end), 'short');
       if (written === 'recorded') this.measure(end);
       return written;
     } catch (error) {

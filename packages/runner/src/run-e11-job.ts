@@ -1,5 +1,6 @@
 import { createFirestore, E11Error, ErrorCode, flushTelemetry } from '@e11/core';
 
+import { activeSpanContext } from './attempt-trace.js';
 import { executeJob, type ExecuteJobOptions } from './execute-job.js';
 import type { JobClass } from './job-name.js';
 import { createRunnerLogger } from './logger.js';
@@ -23,7 +24,8 @@ export async function runE11Job(
   classes: readonly JobClass[],
   options: RunE11JobOptions = {},
 ): Promise<ExecuteJobResult> {
-  const log = options.logger ?? createRunnerLogger();
+  // Lines logged during an attempt carry its span's trace fields, with or without a context manager.
+  const log = options.logger ?? createRunnerLogger({ traceContext: activeSpanContext });
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     log.logger.warn(`Received ${signal}: stopping the job.`);

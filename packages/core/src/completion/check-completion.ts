@@ -1,4 +1,5 @@
 import { Timestamp } from '@google-cloud/firestore';
+import { context, SpanKind } from '@opentelemetry/api';
 
 import { DEFAULTS } from '../defaults.js';
 import {
@@ -18,6 +19,15 @@ import { readCounts, readShardTotals } from '../store/counts.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import type { Store } from '../store/store.js';
 import { metricsRecorded, recordEventLatency } from '../telemetry/metrics.js';
+import {
+  contextFromTraceparent,
+  e11Tracer,
+  formatTraceparent,
+  hasSpan,
+  inSpan,
+  TraceAttribute,
+  TracerScope,
+} from '../telemetry/trace-context.js';
 import { isDocumentId } from '../validate/document-id.js';
 
 import type { EventPublisher } from './event-publisher.js';
@@ -54,7 +64,7 @@ async function publishMarker(
   const lease = { orchestrationId: orchestration.id, epoch: marker.epoch, holder: marker.leaseHolder ?? '' };
   let messageId: string;
   try {
-    messageId = await deps.publisher.publish(marker.topic, toPubSubMessage(event));
+    messageId = await tracedPublish(deps, orchestration, marker, event);
   } catch (error) {
     await recordPublishFailure(deps.store, {
       ...lease,
@@ -66,6 +76,43 @@ async function publishMarker(
   await markEventPublished(deps.store, { ...lease, messageId });
   await recordLatency(deps.store, orchestration, publishedAtMs);
   return { outcome: 'published', event, messageId, pipeline: orchestration.pipeline };
+}
+
+/**
+ * Publishes the event in a producer span whose W3C traceparent the message carries as its
+ * `traceparent` attribute. The span is a child of the active span (the completion function's), else
+ * of the orchestration's kick-off (a publish retried by the sweeper), so it stays in the kick-off's trace.
+ */
+function tracedPublish(
+  deps: CompletionDeps,
+  orchestration: OrchestrationDoc,
+  marker: CompletionDoc,
+  event: JobCompletedEvent,
+): Promise<string> {
+  const active = context.active();
+  return inSpan(
+    e11Tracer(TracerScope.core),
+    `publish ${marker.topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      parent: hasSpan(active) ? active : contextFromTraceparent(orchestration.traceparent),
+      attributes: {
+        'messaging.system': 'gcp_pubsub',
+        'messaging.destination.name': marker.topic,
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'publish',
+        [TraceAttribute.orchestrationId]: orchestration.id,
+        [TraceAttribute.jobName]: orchestration.jobName,
+        [TraceAttribute.status]: event.status,
+      },
+    },
+    async (span) => {
+      const message = toPubSubMessage(event, formatTraceparent(span.spanContext()));
+      const messageId = await deps.publisher.publish(marker.topic, message);
+      span.setAttribute('messaging.message.id', messageId);
+      return messageId;
+    },
+  );
 }
 
 /**

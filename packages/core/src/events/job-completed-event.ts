@@ -8,6 +8,7 @@ import {
   type EndReason,
   type OrchestrationDoc,
 } from '../model/documents.js';
+import { traceIdOf } from '../telemetry/trace-context.js';
 
 /** Attribute keys the event sets itself; tags may not use them. */
 export const RESERVED_ATTRIBUTES = [
@@ -20,6 +21,8 @@ export const RESERVED_ATTRIBUTES = [
   'epoch',
   'pipelineId',
   'pipelineName',
+  // The W3C trace context of the publish span (a consumer continues the trace from it).
+  'traceparent',
 ] as const;
 
 /**
@@ -47,6 +50,11 @@ export const jobCompletedEventSchema = z.object({
   createdAt: z.string(),
   /** ISO 8601. */
   completedAt: z.string(),
+  /**
+   * The OpenTelemetry trace id of the orchestration (its kick-off's trace), when the kick-off had an
+   * SDK registered. The message's `traceparent` attribute names the publish span in that trace.
+   */
+  traceId: z.string().optional(),
   /**
    * Task seconds of the whole orchestration when it ended: every attempt's start-to-end time added up
    * (every epoch so far). Absent on events of orchestrations created before task time was counted.
@@ -77,7 +85,7 @@ function endReason(status: string, reason: EndReason | null): EndReason | null {
 /** The event for one orchestration end, from the orchestration and its completion marker. */
 export function buildJobCompletedEvent(
   orchestration: Pick<OrchestrationDoc, 'id' | 'jobName' | 'total' | 'tags' | 'createdAt' | 'cancelReason'> &
-    Partial<Pick<OrchestrationDoc, 'resources' | 'pricing'>>,
+    Partial<Pick<OrchestrationDoc, 'resources' | 'pricing' | 'traceparent'>>,
   marker: Pick<CompletionDoc, 'eventId' | 'epoch' | 'status' | 'counts' | 'createdAt'> &
     Partial<Pick<CompletionDoc, 'taskMillis'>>,
 ): JobCompletedEvent {
@@ -101,6 +109,7 @@ export function buildJobCompletedEvent(
     epoch: marker.epoch,
     createdAt: orchestration.createdAt.toDate().toISOString(),
     completedAt: marker.createdAt.toDate().toISOString(),
+    ...traceIdField(orchestration.traceparent),
     ...eventCost(orchestration, marker.taskMillis),
   };
 }
@@ -116,12 +125,21 @@ function eventCost(
   return { taskSeconds: cost.taskSeconds, cost: { amount: cost.amount, currency: cost.currency } };
 }
 
-/** The Pub/Sub message for an event: JSON body plus filterable attributes. */
-export function toPubSubMessage(event: JobCompletedEvent): PubSubMessage {
+function traceIdField(traceparent: string | null | undefined): { traceId?: string } {
+  const traceId = traceIdOf(traceparent);
+  return traceId === null ? {} : { traceId };
+}
+
+/**
+ * The Pub/Sub message for an event: JSON body plus filterable attributes, and `traceparent` (the W3C
+ * trace context of the span that publishes it) when given.
+ */
+export function toPubSubMessage(event: JobCompletedEvent, traceparent?: string | null): PubSubMessage {
   return eventMessage(event, {
     orchestrationId: event.orchestrationId,
     jobName: event.jobName,
     status: event.status,
+    ...(traceparent ? { traceparent } : {}),
   });
 }
 

@@ -61,6 +61,7 @@ function orchestration(patch: Partial<OrchestrationDoc> = {}): OrchestrationDoc 
     launchHeartbeatAt: null,
     completedAt: null,
     deadlineAt: null,
+    traceparent: null,
     ...patch,
   };
 }
@@ -97,6 +98,7 @@ function job(patch: Partial<JobDoc> = {}): JobDoc {
     heartbeatAt: null,
     startedAt: null,
     finishedAt: null,
+    traceparent: null,
     createdAt: at(NOW - 60_000),
     updatedAt: at(NOW - 60_000),
     ...patch,

@@ -233,6 +233,11 @@ export const orchestrationDocSchema = z.object({
     .object({ pipelineId: z.string(), stage: z.number().int().nonnegative() })
     .nullable()
     .default(null),
+  /**
+   * The W3C traceparent of the kick-off's span: the tasks' attempts, the completion function and the
+   * event's publish join its trace. Null when no OpenTelemetry SDK was registered at kick-off.
+   */
+  traceparent: z.string().nullable().default(null),
 });
 /** An orchestration document, as `orchestrationDocSchema` parses it. */
 export type OrchestrationDoc = z.infer<typeof orchestrationDocSchema>;
@@ -347,6 +352,11 @@ export const jobDocSchema = z.object({
   heartbeatAt: timestamp.nullable().default(null),
   startedAt: timestamp.nullable().default(null),
   finishedAt: timestamp.nullable().default(null),
+  /**
+   * The W3C traceparent of the attempt span that last ended (or handed back) the job, written with that
+   * end: the completion function links its span to it. Null when the runner had no OpenTelemetry SDK.
+   */
+  traceparent: z.string().nullable().default(null),
   createdAt: timestamp,
   updatedAt: timestamp,
 });

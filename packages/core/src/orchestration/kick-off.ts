@@ -19,6 +19,13 @@ import { joinConcurrencyKey } from '../store/key-admission.js';
 import { markLaunchCompleted, markLaunchStarted, startLaunchHeartbeat } from '../store/launch-records.js';
 import { findOrchestration } from '../store/orchestration-docs.js';
 import { registerOrchestration, type RegistrationResult } from '../store/register-orchestration.js';
+import {
+  e11Tracer,
+  formatTraceparent,
+  inSpan,
+  TraceAttribute,
+  TracerScope,
+} from '../telemetry/trace-context.js';
 import { type ServiceNameMapping, serviceNameFor } from '../validate/job-name.js';
 import { validateParamsList } from '../validate/params.js';
 
@@ -160,6 +167,8 @@ export async function registerKickOff(
   context: KickOffContext,
   valid: ValidKickOff,
   pipeline: OrchestrationDoc['pipeline'] = null,
+  /** The W3C traceparent of the kick-off's span, stored on the orchestration. */
+  traceparent: string | null = null,
 ): Promise<RegisteredKickOff> {
   const { store, logger } = context;
   const { jobName, service, options, params } = valid;
@@ -192,6 +201,7 @@ export async function registerKickOff(
         options.concurrency === null ? null : concurrencyKeyId(store.tenant, options.concurrency.key),
       inFlightBudget: context.inFlightBudget?.id ?? null,
       pipeline,
+      traceparent,
       ...endPolicies(options, params.length),
       resources: valid.cost.resources,
       pricing: valid.cost.pricing,
@@ -297,8 +307,46 @@ export async function kickOff(
       },
     );
   }
-  const valid = await validateKickOff(context, job, params, options);
-  const registered = await registerKickOff(context, valid, pipeline);
+  const tracer = e11Tracer(TracerScope.core);
+  const attributes = {
+    [TraceAttribute.jobCount]: params.length,
+    ...(context.store.tenant === null ? {} : { [TraceAttribute.tenant]: context.store.tenant }),
+  };
+  // The orchestration's root span: registration and every launch of this call are its children (the
+  // context is passed on explicitly, so this holds without a context manager), and the stored
+  // traceparent makes the tasks' and the completion function's spans join its trace.
+  return inSpan(tracer, 'kickOffJob', { attributes }, async (span, traceContext) => {
+    const valid = await validateKickOff(context, job, params, options);
+    span.updateName(`kickOffJob ${valid.jobName}`);
+    span.setAttribute(TraceAttribute.jobName, valid.jobName);
+    const traced = { ...context, traceContext };
+    const result = await kickOffValid(traced, valid, pipeline, formatTraceparent(span.spanContext()));
+    span.setAttribute(TraceAttribute.orchestrationId, result.orchestrationId);
+    return result;
+  });
+}
+
+/** {@link kickOff} once validated: register (in its own span), then launch. */
+async function kickOffValid(
+  context: KickOffContext,
+  valid: ValidKickOff,
+  pipeline: OrchestrationDoc['pipeline'],
+  traceparent: string | null,
+): Promise<KickOffResult> {
+  const registered = await inSpan(
+    e11Tracer(TracerScope.core),
+    `e11.register ${valid.jobName}`,
+    {
+      ...(context.traceContext ? { parent: context.traceContext } : {}),
+      attributes: { [TraceAttribute.jobName]: valid.jobName, [TraceAttribute.jobCount]: valid.params.length },
+    },
+    async (span) => {
+      const result = await registerKickOff(context, valid, pipeline, traceparent);
+      span.setAttribute(TraceAttribute.orchestrationId, result.orchestrationId);
+      if (result.created === null) span.setAttribute('e11.deduplicated', true);
+      return result;
+    },
+  );
   const { orchestrationId, jobIds, created } = registered;
   if (created !== null) await joinSharedSlots(context, valid, orchestrationId);
   if (created === null) {

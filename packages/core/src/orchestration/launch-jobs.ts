@@ -1,4 +1,6 @@
+import { type Context, context as traceContext, SpanKind } from '@opentelemetry/api';
 import PQueue from 'p-queue';
+
 import { DEFAULTS } from '../defaults.js';
 import { ErrorCode, isE11Error } from '../errors.js';
 import { retryWithBackoff } from '../internal/backoff.js';
@@ -12,8 +14,15 @@ import { recordArrayExecution, recordJobExecution } from '../store/launch-record
 import { findOrchestration } from '../store/orchestration-docs.js';
 import { type Store } from '../store/store.js';
 import { type UnwrittenJob, unwrittenJobsByIndex } from '../store/unwritten-jobs.js';
-import { buildTaskEnv } from '../task/task-contract.js';
+import { buildTaskEnv, traceEnv } from '../task/task-contract.js';
 import { recordLaunchLatency, recordQueueWait } from '../telemetry/metrics.js';
+import {
+  e11Tracer,
+  inSpan,
+  TraceAttribute,
+  traceCarrierOf,
+  TracerScope,
+} from '../telemetry/trace-context.js';
 
 import { stoppedByCancel, watchCancelRequest } from './cancel-watch.js';
 import { contiguousRuns } from './contiguous-runs.js';
@@ -32,6 +41,11 @@ export interface LaunchContext {
   rateLimiter: LaunchPacer;
   /** Told of every launch run made with this context and of each execution it accounts for (a kick-off's). */
   progress?: LaunchProgress;
+  /**
+   * The trace context each launch span is a child of (a kick-off's span), passed explicitly so it holds
+   * without a context manager. @default the context active when `launchJobs` is called
+   */
+  traceContext?: Context;
 }
 
 /**
@@ -350,6 +364,8 @@ class LaunchRun {
   readonly #deferredErrors = new Map<string, number>();
   /** The jobs this run left Pending (`deferred`), for the plan's `onDeferred`. */
   readonly deferredJobs: PlannedJob[] = [];
+  /** The parent of this run's launch spans. */
+  readonly #traceContext: Context;
   #cancelled: AbortSignal | undefined;
   #signal: AbortSignal | undefined;
   #unwrittenJobs: Promise<((index: number) => Promise<UnwrittenJob | undefined>) | undefined> | undefined;
@@ -361,6 +377,7 @@ class LaunchRun {
     private readonly plan: LaunchPlan,
   ) {
     context.progress?.run(plan.orchestration.id, this.report);
+    this.#traceContext = context.traceContext ?? traceContext.active();
     this.#decidedAtMs = context.store.clock.now();
   }
 
@@ -404,7 +421,7 @@ class LaunchRun {
     if (signal.aborted) return this.leave(unit.jobs, signal.reason);
     let executionName: string;
     try {
-      ({ executionName } = await this.send(unit.request));
+      ({ executionName } = await this.tracedSend(unit));
     } catch (error) {
       if (signal.aborted || isTransient(error)) this.leave(unit.jobs, error);
       else await this.failJobs(unit.jobs, error);
@@ -421,6 +438,43 @@ class LaunchRun {
           'could not record execution',
         ),
       );
+  }
+
+  /**
+   * {@link send} in a launch span (`e11.launch {service}`), whose trace context the task gets as
+   * TRACEPARENT: the runner's attempt span is its child.
+   */
+  private tracedSend(unit: LaunchUnit) {
+    const { orchestration } = this.plan;
+    const first = unit.jobs[0];
+    return inSpan(
+      e11Tracer(TracerScope.core),
+      `e11.launch ${orchestration.service}`,
+      {
+        kind: SpanKind.CLIENT,
+        parent: this.#traceContext,
+        attributes: {
+          [TraceAttribute.orchestrationId]: orchestration.id,
+          [TraceAttribute.jobName]: orchestration.jobName,
+          [TraceAttribute.jobCount]: unit.jobs.length,
+          ...(unit.jobs.length === 1 && first
+            ? { [TraceAttribute.jobId]: first.id, [TraceAttribute.jobIndex]: first.index }
+            : {}),
+          'cloud.provider': 'gcp',
+          'cloud.platform': 'gcp_cloud_run',
+          ...(this.context.launcher.region ? { 'cloud.region': this.context.launcher.region } : {}),
+        },
+      },
+      async (span) => {
+        const trace = traceCarrierOf(span.spanContext());
+        const request = trace
+          ? { ...unit.request, env: { ...unit.request.env, ...traceEnv(trace) } }
+          : unit.request;
+        const launched = await this.send(request);
+        span.setAttribute(TraceAttribute.executionName, launched.executionName);
+        return launched;
+      },
+    );
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   terminalCount,
 } from '../model/status.js';
 import { redactJob } from '../monitoring/redact.js';
+import { traceIdOf } from '../telemetry/trace-context.js';
 
 const toDate = (value: Timestamp | null | undefined): Date | null => (value ? value.toDate() : null);
 
@@ -65,6 +66,11 @@ export interface OrchestrationInfo {
   launchedAt: Date | null;
   completedAt: Date | null;
   deadlineAt: Date | null;
+  /**
+   * The OpenTelemetry trace id of its kick-off (every span of the orchestration is in this trace); null
+   * when no OpenTelemetry SDK was registered at kick-off.
+   */
+  traceId: string | null;
   /**
    * Task time and what it cost: every ended attempt's start-to-end time added up (`taskSeconds`,
    * growing as jobs end), priced at the CPU and memory of one task and the prices recorded at kick-off.
@@ -182,6 +188,7 @@ export function toOrchestrationInfo(
     launchedAt: toDate(doc.launchedAt),
     completedAt: toDate(doc.completedAt),
     deadlineAt: toDate(doc.deadlineAt),
+    traceId: traceIdOf(doc.traceparent),
     cost: doc.resources && doc.pricing ? costOf(taskMillis, doc.resources, doc.pricing) : null,
   };
 }

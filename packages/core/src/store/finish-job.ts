@@ -20,6 +20,13 @@ export interface OwnedJob {
   claimId: string;
   /** What the task knows of its job's document (job-version.ts): a write that matches it reads nothing. */
   version?: JobVersion;
+  /** The W3C traceparent of the attempt span that ends the job, written with the end (see `JobDoc.traceparent`). */
+  traceparent?: string | null;
+}
+
+/** The end's `traceparent` field, when the task has one to write. */
+function tracePatch(owned: OwnedJob): { traceparent?: string } {
+  return owned.traceparent ? { traceparent: owned.traceparent } : {};
 }
 
 /** `recorded`: the write happened. `lost`: the task no longer owns the job (cancelled, taken over, ended). */
@@ -81,6 +88,7 @@ export function completeJob(store: Store, owned: OwnedJob & { result: unknown })
       finishedAt: at,
       progress: { ratio: 1, message: job.progress?.message ?? null, at },
       attempts: closeAttempt(job.attempts, 'Completed', at, null),
+      ...tracePatch(owned),
     };
     const taskMillis = openAttemptMillis(job.attempts, at);
     transition(store, writer, job, JobStatus.Completed, patch, precondition, taskMillis);
@@ -120,13 +128,26 @@ export function failJob(
       const error = boundJobError(owned.error);
       const taskMillis = openAttemptMillis(job.attempts, at);
       if (owned.final) {
-        const patch = { error, deadLettered: owned.deadLettered, finishedAt: at, attempts: history };
+        const patch = {
+          error,
+          deadLettered: owned.deadLettered,
+          finishedAt: at,
+          attempts: history,
+          ...tracePatch(owned),
+        };
         transition(store, writer, job, JobStatus.Errored, patch, precondition, taskMillis);
         return;
       }
       const attempt = job.attempt + 1;
       const next = openAttempt(job, attempt, at, owned.executionName ?? job.claim?.executionName ?? null);
-      const patch = { attempt, ...appendAttempt(job, history, next), error, heartbeatAt: at, updatedAt: at };
+      const patch = {
+        attempt,
+        ...appendAttempt(job, history, next),
+        error,
+        heartbeatAt: at,
+        updatedAt: at,
+        ...tracePatch(owned),
+      };
       const ref = store.collections.job(job.orchestrationId, job.id);
       // Transaction and WriteBatch share update(); TypeScript cannot call a union's overloads.
       const update = writer as WriteBatch;
@@ -171,6 +192,7 @@ export function releaseJob(
           message: owned.error.message,
           code: owned.error.code,
         }),
+        ...tracePatch(owned),
       };
       const taskMillis = openAttemptMillis(job.attempts, at);
       transition(store, writer, job, JobStatus.Pending, patch, precondition, taskMillis);

@@ -29,6 +29,7 @@ export type NewOrchestration = Pick<
 > & {
   scheduleName?: string | null;
   pipeline?: OrchestrationDoc['pipeline'];
+  traceparent?: string | null;
   startAt?: OrchestrationDoc['startAt'];
   maxParallel?: number | null;
   concurrencyKey?: string | null;
@@ -167,6 +168,7 @@ export async function registerOrchestration(
     ...orchestration,
     scheduleName: orchestration.scheduleName ?? null,
     pipeline: orchestration.pipeline ?? null,
+    traceparent: orchestration.traceparent ?? null,
     startAt: orchestration.startAt ?? null,
     maxParallel: orchestration.maxParallel ?? null,
     concurrencyKey: orchestration.concurrencyKey ?? null,

@@ -79,6 +79,7 @@ describe('buildTaskEnv', () => {
       databaseId: 'e11-jobs',
       heartbeatIntervalMs: 10_000,
       terminationGraceMs: 8_000,
+      trace: null,
     });
   });
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 import { DEFAULTS } from '../defaults.js';
 import { E11Error, ErrorCode } from '../errors.js';
+import type { TraceCarrier } from '../telemetry/trace-context.js';
 
 /** The variables E11 sets on a task (as RunJob container overrides) or on a job's deployed env. */
 export const TaskEnvName = {
@@ -30,6 +31,13 @@ export const TaskEnvName = {
   heartbeatIntervalMs: 'E11_HEARTBEAT_INTERVAL_MS',
   /** How long a job may take to stop after its abort, when not {@link DEFAULTS.terminationGraceMs}. */
   terminationGraceMs: 'E11_TERMINATION_GRACE_MS',
+  /**
+   * The W3C trace context of the launch that started the task, as Cloud Run passes it to a request:
+   * the runner's attempt span is its child. Set only when the launcher's span is a valid one.
+   */
+  traceparent: 'TRACEPARENT',
+  /** The W3C `tracestate` that goes with {@link TaskEnvName.traceparent}, when there is one. */
+  tracestate: 'TRACESTATE',
 } as const;
 
 /** The variables Cloud Run sets in every task (the Cloud Run emulator and the local launcher too). */
@@ -58,6 +66,8 @@ export interface TaskEnvInput {
   databaseId?: string;
   heartbeatIntervalMs?: number;
   terminationGraceMs?: number;
+  /** The trace context of the launch span (see {@link TaskEnvName.traceparent}); null or omitted: none. */
+  trace?: TraceCarrier | null;
 }
 
 /**
@@ -87,7 +97,17 @@ export function buildTaskEnv(input: TaskEnvInput): Record<string, string> {
     env[TaskEnvName.heartbeatIntervalMs] = String(input.heartbeatIntervalMs);
   if (input.terminationGraceMs !== undefined)
     env[TaskEnvName.terminationGraceMs] = String(input.terminationGraceMs);
+  Object.assign(env, traceEnv(input.trace));
   return env;
+}
+
+/** TRACEPARENT (and TRACESTATE when present) for a trace context; empty for none. */
+export function traceEnv(trace: TraceCarrier | null | undefined): Record<string, string> {
+  if (!trace) return {};
+  return {
+    [TaskEnvName.traceparent]: trace.traceparent,
+    ...(trace.tracestate ? { [TaskEnvName.tracestate]: trace.tracestate } : {}),
+  };
 }
 
 /** One task attempt as Cloud Run describes it to the container. */
@@ -142,6 +162,9 @@ export const taskEnvSchema = z
     [TaskEnvName.firestoreDatabase]: z.string().optional(),
     [TaskEnvName.heartbeatIntervalMs]: positiveMs.optional(),
     [TaskEnvName.terminationGraceMs]: positiveMs.optional(),
+    // Free text here: a malformed trace context is ignored by the runner, never a reason to refuse the task.
+    [TaskEnvName.traceparent]: z.string().optional(),
+    [TaskEnvName.tracestate]: z.string().optional(),
   })
   .refine((env) => env[TaskEnvName.jobId] !== undefined || env[CloudRunEnvName.taskIndex] !== undefined, {
     message: `${TaskEnvName.jobId} is missing (and ${CloudRunEnvName.taskIndex} too, so array mode cannot find the job either)`,
@@ -166,6 +189,8 @@ export interface TaskEnv {
   databaseId: string | undefined;
   heartbeatIntervalMs: number;
   terminationGraceMs: number;
+  /** The launch's W3C trace context (TRACEPARENT, TRACESTATE), or null when the launch had none. */
+  trace: TraceCarrier | null;
 }
 
 /**
@@ -213,7 +238,13 @@ export function parseTaskEnv(env: Readonly<Record<string, string | undefined>>):
     databaseId: e[TaskEnvName.firestoreDatabase],
     heartbeatIntervalMs: e[TaskEnvName.heartbeatIntervalMs] ?? DEFAULTS.heartbeatIntervalMs,
     terminationGraceMs: e[TaskEnvName.terminationGraceMs] ?? DEFAULTS.terminationGraceMs,
+    trace: traceOf(e[TaskEnvName.traceparent], e[TaskEnvName.tracestate]),
   };
+}
+
+function traceOf(traceparent: string | undefined, tracestate: string | undefined): TraceCarrier | null {
+  if (traceparent === undefined) return null;
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
 }
 
 /** `E11_TASK_JOB_INDEXES` for `indexes` (in task order): consecutive runs as ranges, `3,17,40-45`. */
