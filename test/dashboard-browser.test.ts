@@ -7,6 +7,8 @@ import { completeJob, failJob } from '@e11/core';
 import { definePipeline, type JobInfo } from '@e11/sdk';
 import { activeListenerCount } from '@e11/sdk/testing';
 import npmChromium from '@sparticuz/chromium';
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -57,7 +59,13 @@ let dashboard: DashboardServer;
 let browser: Browser;
 const pageErrors: string[] = [];
 
+// An OpenTelemetry SDK in this backend, so kick-offs store their trace and the page can link it.
+const tracerProvider = new TracerProvider({
+  spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })],
+});
+
 beforeAll(async () => {
+  trace.setGlobalTracerProvider(tracerProvider);
   await ensureTopic(pubsub);
   dashboard = await createDashboardServer(service, { port: 0 });
   browser = await chromium.launch({ ...(await chromiumLaunchOptions()), headless: true });
@@ -68,6 +76,7 @@ afterAll(async () => {
   await service.close();
   await firestore.terminate();
   await pubsub.close();
+  await tracerProvider.shutdown();
 });
 
 async function openDashboard(hash = '', viewport = { width: 1280, height: 900 }): Promise<Page> {
@@ -342,22 +351,19 @@ describe('the dashboard in a headless browser', () => {
     expect(charts.bins.reduce((sum, count) => sum + count, 0)).toBe(ended);
     expect(await page.locator('#durations').getAttribute('data-bins')).toBe(String(charts.bins.length));
 
-    // The cost and the trace: the orchestration's JSON has them, or the page shows "—".
+    // The cost and the trace, as the orchestration's JSON has them.
     const info = (await (
       await fetch(new URL(`/api/orchestrations/${orchestrationId}`, dashboard.url))
     ).json()) as {
-      cost?: { currency: string } | null;
-      traceId?: string | null;
+      cost: { taskSeconds: number; amount: number; currency: string } | null;
+      traceId: string | null;
       links: { trace: string | null; logs: string | null };
     };
-    const cost = await page.locator('#cost').textContent();
-    if (info.cost) expect(cost).toContain('task time');
-    else expect(cost).toBe('—');
-    if (info.traceId) {
-      expect(await page.locator('#trace a').getAttribute('href')).toBe(info.links.trace);
-    } else {
-      expect(await page.locator('#trace').textContent()).toBe('—');
-    }
+    expect(info.cost?.currency).toBe('USD');
+    expect(await page.locator('#cost').textContent()).toMatch(new RegExp(`^\\$[0-9.,]+ · .+ of task time$`));
+    expect(info.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(info.links.trace).toContain(info.traceId);
+    expect(await page.locator('#trace a').getAttribute('href')).toBe(info.links.trace);
 
     // A click on a cell opens its job: redacted params, attempts, error with stack, and its logs link.
     const box = await page.locator('#job-grid').boundingBox();

@@ -198,6 +198,30 @@ describe('with the collector in every process', () => {
     expect(flaky[0]?.events.map((e) => e.name)).toContain('exception');
     expect(flaky[1]?.attributes['e11.status']).toBe('Completed');
 
+    // A line the job logs inside its own span carries that span's trace and span id, in the fields
+    // Cloud Logging links to Cloud Trace (the task's stdout, as the Cloud Run emulator captured it).
+    for (const jobId of jobIds) {
+      const { executionName } = await service.getJob(orchestrationId, jobId);
+      await stack.cloudRun.waitForExecution(executionName ?? '', { timeoutMs: 30_000 });
+      const logged = stack.cloudRun
+        .taskOutput(executionName ?? '', 0)
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.message === 'traced work');
+      const userSpans = named('user.work').filter(
+        (user) => byId.get(user.parentSpanId ?? '')?.attributes['e11.job.id'] === jobId,
+      );
+      expect(logged).toHaveLength(userSpans.length);
+      expect(logged.map((line) => line['logging.googleapis.com/spanId']).sort()).toEqual(
+        userSpans.map((user) => user.spanId).sort(),
+      );
+      for (const line of logged) {
+        expect(line['logging.googleapis.com/trace']).toBe(`projects/${projectId}/traces/${traceId}`);
+        expect(line['logging.googleapis.com/trace_sampled']).toBe(true);
+      }
+    }
+
     // Each job's document stores the traceparent of the attempt span that ended it.
     for (const jobId of jobIds) {
       const last = attempts

@@ -88,7 +88,8 @@ export function costText(cost: OrchestrationFacts['cost']): string {
   const amount = new Intl.NumberFormat(undefined, {
     style: 'currency',
     currency: cost.currency,
-    maximumFractionDigits: 4,
+    // A small batch costs fractions of a cent: show its first significant digits, not $0.0000.
+    ...(cost.amount > 0 && cost.amount < 1 ? { maximumSignificantDigits: 3 } : { maximumFractionDigits: 2 }),
   }).format(cost.amount);
   return amount + ' · ' + formatDuration(cost.taskSeconds * 1000) + ' of task time';
 }
