@@ -3,19 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { createFirestore, E11Error, type JobCompletedEvent } from '@e11/core';
+import { createFirestore, E11Error } from '@e11/core';
 import { createPubSub } from '@e11/core/engine';
 import { cloudRunClientOptions, type Stack, startStack } from '@e11/emulators';
-import {
-  CloudRunTaskService,
-  type OrchestrationService,
-  subscribeToJobCompleted,
-  type TaskLauncher,
-} from '@e11/sdk';
+import { CloudRunTaskService, type OrchestrationService, type TaskLauncher } from '@e11/sdk';
 import { ExecutionsClient } from '@google-cloud/run';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { captureIo } from './helpers/capture.js';
+import { CompletedEvents } from './helpers/completed-events.js';
 import { stackService, storeFor, suiteEmulators, testProjectId } from './helpers/project.js';
 
 // The CLI's entry point, run in-process with captured output.
@@ -38,9 +34,7 @@ let dir: string;
 const firestore = createFirestore({ projectId, emulatorHost: inject('firestoreHost') });
 const pubsub = createPubSub({ projectId, emulatorHost: inject('pubsubHost') });
 const store = storeFor(firestore);
-const events: JobCompletedEvent[] = [];
-const waiters = new Map<string, (event: JobCompletedEvent) => void>();
-let subscription: { close(): Promise<void> };
+const events = new CompletedEvents();
 
 function service(): OrchestrationService {
   return stackService(
@@ -68,15 +62,11 @@ beforeAll(async () => {
   });
   orchestrations = service();
   executions = new ExecutionsClient(cloudRunClientOptions(stack.cloudRun));
-  subscription = await subscribeToJobCompleted(pubsub, { topic: TOPIC }, (event) => {
-    events.push(event);
-    waiters.get(event.orchestrationId)?.(event);
-    return Promise.resolve();
-  });
+  await events.subscribe(pubsub, TOPIC);
 });
 
 afterAll(async () => {
-  await subscription.close();
+  await events.close();
   await executions.close();
   await orchestrations.close();
   await stack.stop();
@@ -84,11 +74,6 @@ afterAll(async () => {
   await firestore.terminate();
   await rm(dir, { recursive: true, force: true });
 });
-
-function eventFor(orchestrationId: string): Promise<JobCompletedEvent> {
-  const seen = events.find((event) => event.orchestrationId === orchestrationId);
-  return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.set(orchestrationId, resolve));
-}
 
 /** Milliseconds of every attempt on the orchestration's job documents, start to end. */
 async function attemptMillis(orchestrationId: string): Promise<{ total: number; perJob: number[][] }> {
@@ -114,7 +99,7 @@ describe('the cost of an orchestration', () => {
   it('counts every attempt start to end, retries included, and prices it at the Cloud Run job limits', async () => {
     const params = [{ ms: 300 }, { ms: 600 }, { ms: 200, failFirst: true }];
     const { orchestrationId } = await orchestrations.kickOffJob('timed_work', params);
-    const event = await eventFor(orchestrationId);
+    const event = await events.eventFor(orchestrationId);
     const info = await orchestrations.getOrchestration(orchestrationId);
     const { total, perJob } = await attemptMillis(orchestrationId);
 

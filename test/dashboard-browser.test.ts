@@ -3,12 +3,12 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 import { cloudLoggingUrl, createDashboardServer, type DashboardServer } from '@e11/cli';
-import { completeJob, failJob } from '@e11/core';
+import { completeJob } from '@e11/core';
 import { definePipeline, type JobInfo } from '@e11/sdk';
 import { activeListenerCount } from '@e11/sdk/testing';
-import npmChromium from '@sparticuz/chromium';
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import npmChromium from '@sparticuz/chromium';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -195,37 +195,6 @@ function eventTimes(jobs: JobInfo[]): number {
   return times.size;
 }
 
-/** Claims a job and fails it for good with an error carrying a stack, dead-lettered or not. */
-async function failWithStack(
-  orchestrationId: string,
-  jobId: string,
-  message: string,
-  stack: string,
-  deadLettered = true,
-) {
-  const claimId = await claim(store, orchestrationId, jobId);
-  const outcome = await failJob(store, {
-    orchestrationId,
-    jobId,
-    claimId,
-    outcome: 'Errored',
-    final: true,
-    deadLettered,
-    error: {
-      message,
-      code: 'E11_JOB_FAILED',
-      name: 'Error',
-      stack,
-      jobName: 'process_batch',
-      orchestrationId,
-      jobId,
-      attempt: 1,
-      retryable: false,
-    },
-  });
-  expect(outcome).toBe('recorded');
-}
-
 /** A PNG's width and height, from its IHDR chunk; throws when the file is not a PNG. */
 async function pngSize(path: string): Promise<{ width: number; height: number; bytes: number }> {
   const png = await readFile(path);
@@ -307,15 +276,15 @@ describe('the dashboard in a headless browser', () => {
     });
     const id = (index: number) => jobIds[index] as string;
     await runToCompletion(store, orchestrationId, id(0));
-    await failWithStack(
-      orchestrationId,
-      id(1),
-      'disk full at row 7',
-      'Error: disk full at row 7\n    at write (job.ts:12:3)',
-    );
+    await runToFailure(store, orchestrationId, id(1), 'disk full at row 7', 'E11_JOB_FAILED', {
+      stack: 'Error: disk full at row 7\n    at write (job.ts:12:3)',
+    });
     await runToCompletion(store, orchestrationId, id(2));
     const running = await claim(store, orchestrationId, id(3));
-    await failWithStack(orchestrationId, id(4), 'bad input', 'Error: bad input', false);
+    await runToFailure(store, orchestrationId, id(4), 'bad input', 'E11_JOB_FAILED', {
+      stack: 'Error: bad input',
+      deadLettered: false,
+    });
 
     const page = await openDashboard(`#${orchestrationId}`, { width: 1280, height: 800 });
     // A CSP violation (an inline style chart.js might set, a script from elsewhere) is a console error.

@@ -77,13 +77,17 @@ export async function runToCompletion(
   if (outcome !== 'recorded') throw new Error(`could not complete ${jobId}`);
 }
 
-/** Claims a job and fails it for good (dead-lettered), with `message` and `code`. */
+/**
+ * Claims a job and fails it for good with `message` and `code` (dead-lettered unless `deadLettered`
+ * is false; `stack` is the error's stack, none by default).
+ */
 export async function runToFailure(
   store: Store,
   orchestrationId: string,
   jobId: string,
   message = 'boom',
   code = 'E11_JOB_FAILED',
+  { stack = null, deadLettered = true }: { stack?: string | null; deadLettered?: boolean } = {},
 ): Promise<void> {
   const claimId = await claim(store, orchestrationId, jobId);
   const outcome = await failJob(store, {
@@ -92,12 +96,12 @@ export async function runToFailure(
     claimId,
     outcome: 'Errored',
     final: true,
-    deadLettered: true,
+    deadLettered,
     error: {
       message,
       code,
       name: 'Error',
-      stack: null,
+      stack,
       jobName: 'process_batch',
       orchestrationId,
       jobId,
