@@ -68,7 +68,7 @@ describe('the built e11 executable', () => {
         ],
         { E11_LOG_LEVEL: 'debug' },
       );
-      expect(code).toBe(0);
+      expect(code, stderr).toBe(0);
       expect(JSON.parse(stdout)).toMatchObject({
         orchestrationId: first.orchestrationId,
         deduplicated: true,

@@ -141,6 +141,19 @@ function eventFor(orchestrationId: string, epoch = 1): Promise<JobCompletedEvent
  * `promise`, or a failure after `ms` naming the step and, from `state()`, where things stood: a step
  * that hangs fails with what it waited for instead of the test's bare timeout.
  */
+/** The first line of `stream` that starts with `ids `. */
+async function idsLine(stream: NodeJS.ReadableStream): Promise<string> {
+  let buffered = '';
+  for await (const chunk of stream) {
+    buffered += String(chunk);
+    const found = buffered
+      .split('\n')
+      .find((candidate, index, all) => index < all.length - 1 && candidate.startsWith('ids '));
+    if (found !== undefined) return found;
+  }
+  throw new Error(`the stream ended without an ids line: ${buffered}`);
+}
+
 async function within<T>(promise: Promise<T>, ms: number, what: string, state?: () => Promise<unknown>) {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -373,16 +386,15 @@ describe('failures on the local stack', () => {
            const { orchestrationId } = await service.kickOffJob('sleepy', [{ ms: 10 }, { ms: 20 }], { background: true });
            ids.push(orchestrationId);
          }
-         process.stdout.write(ids.join(' ') + '\\n');
+         process.stdout.write('ids ' + ids.join(' ') + '\\n');
          setInterval(() => undefined, 60_000);`,
       inject('firestoreHost'),
     );
-    const [line] = (await within(once(backend.stdout, 'data'), 30_000, 'the backend kicking off')) as [
-      Buffer,
-    ];
+    // Its stdout also carries its log lines (e.g. the warning that Cloud Run's job limits are unreadable).
+    const line = await within(idsLine(backend.stdout), 30_000, 'the backend kicking off');
     backend.kill('SIGKILL');
     await once(backend, 'exit');
-    const ids = line.toString('utf8').trim().split(' ');
+    const ids = line.slice('ids '.length).trim().split(' ');
     expect(ids).toHaveLength(3);
     figures.faults++;
     figures.jobs += 6;

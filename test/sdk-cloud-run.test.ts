@@ -3,6 +3,7 @@ import { type CloudRunEmulator, startCloudRunEmulator } from '@e11/emulators';
 import { CloudRunTaskService, OrchestrationService } from '@e11/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { spawnBackend } from './helpers/backend-process.js';
 import { ensureTopic } from './helpers/monitoring.js';
 import { emulatorClients, storeFor, testProjectId } from './helpers/project.js';
 
@@ -149,5 +150,42 @@ describe('launching through the real @google-cloud/run client and the Cloud Run 
     ]);
     expect(await orchestrations.cancel(result.orchestrationId)).toEqual({ cancelled: 0, executions: 0 });
     await subscription.close();
+  });
+});
+
+describe('CloudRunTaskService without Google credentials', () => {
+  it('fails each call with a typed error and leaves the process running (no rejection inside the Google client)', async () => {
+    const backend = spawnBackend(
+      `import { CloudRunTaskService } from '@e11/sdk';
+       const launcher = new CloudRunTaskService({ projectId: 'no-credentials', region: 'us-central1' });
+       const codes = [];
+       for (const call of [
+         () => launcher.jobLimits('x'),
+         () => launcher.launch({ service: 'x', env: {}, taskCount: 1 }),
+         () => launcher.cancel('projects/no-credentials/locations/us-central1/jobs/x/executions/x-1'),
+       ]) {
+         try { await call(); codes.push('resolved'); } catch (error) { codes.push(error.code); }
+       }
+       await launcher.close();
+       // A rejection left inside a Google client surfaces within a tick of its call and, unhandled,
+       // ends this process before the line below: give it that tick and a margin.
+       await new Promise((resolve) => setTimeout(resolve, 500));
+       process.stdout.write('codes ' + JSON.stringify(codes) + '\\n');`,
+      {
+        // Deterministic: credentials that cannot load, whatever the machine has; no emulator.
+        GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/e11-adc.json',
+        E11_CLOUD_RUN_EMULATOR_HOST: '',
+      },
+    );
+    try {
+      expect(JSON.parse(await backend.line('codes '))).toEqual([
+        'E11_UNAVAILABLE',
+        'E11_LAUNCH_FAILED',
+        'E11_UNAVAILABLE',
+      ]);
+      expect((await backend.exited)[0]).toBe(0);
+    } finally {
+      await backend.kill();
+    }
   });
 });

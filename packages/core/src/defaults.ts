@@ -250,4 +250,9 @@ export const DEFAULTS = {
    * job: enough to smooth one odd run, one small indexed query.
    */
   estimateHistory: 20,
+  /**
+   * Upper bound of reading a Cloud Run job's CPU and memory at kick-off (the client's retries included):
+   * the kick-off waits for it, and a job that cannot be read is costed at Cloud Run's defaults.
+   */
+  jobLimitsReadTimeoutMs: 5_000,
 } as const;

@@ -2,7 +2,8 @@ import type { v2 } from '@google-cloud/run';
 import { createExecutionsClient, createJobsClient } from '../clients/cloud-run.js';
 import { resolveProjectId } from '../clients/firestore.js';
 import { requireRegion } from '../clients/region.js';
-import { E11Error, ErrorCode } from '../errors.js';
+import { DEFAULTS } from '../defaults.js';
+import { E11Error, ErrorCode, type ErrorCodeValue } from '../errors.js';
 import { fromGrpcError, GrpcStatus, grpcCodeOf } from '../internal/grpc-errors.js';
 
 import type { ExecutionState, LaunchRequest, LaunchResult, TaskLauncher } from './task-launcher.js';
@@ -39,6 +40,9 @@ export class CloudRunTaskService implements TaskLauncher {
   private projectId: string | undefined;
   /** Clients passed in belong to the caller and are not closed here. */
   private readonly owned: { close(): Promise<void> }[] = [];
+  private credentials: Promise<void> | undefined;
+  /** Whether calls need Google credentials: not with injected clients, nor against the emulator. */
+  private readonly needsCredentials: boolean;
 
   constructor(private readonly options: CloudRunTaskServiceOptions = {}) {
     this.projectId = resolveProjectId(options.projectId);
@@ -47,6 +51,8 @@ export class CloudRunTaskService implements TaskLauncher {
       options.jobsClient ??
       this.own(createJobsClient({ projectId: this.projectId, emulatorHost: options.endpoint }));
     this.executions = options.executionsClient;
+    this.needsCredentials =
+      options.jobsClient === undefined && !(options.endpoint ?? process.env.E11_CLOUD_RUN_EMULATOR_HOST);
   }
 
   /** The full Cloud Run job resource name for a job id. */
@@ -56,6 +62,7 @@ export class CloudRunTaskService implements TaskLauncher {
   }
 
   async launch(request: LaunchRequest): Promise<LaunchResult> {
+    await this.credentialsReady(ErrorCode.LaunchFailed);
     const name = await this.jobResourceName(request.service);
     const timeout =
       request.timeoutMs == null
@@ -101,6 +108,7 @@ export class CloudRunTaskService implements TaskLauncher {
    * has it (it keeps the last 1,000 executions of a job) or the name is not one of its executions.
    */
   async describe(executionName: string): Promise<ExecutionState | undefined> {
+    await this.credentialsReady(ErrorCode.Unavailable);
     const execution = await this.executionsClient()
       .getExecution({ name: executionName })
       .then(
@@ -127,10 +135,12 @@ export class CloudRunTaskService implements TaskLauncher {
 
   /** The job's first container's `resources.limits` (`JobsClient.getJob`); undefined when it sets none. */
   async jobLimits(service: string): Promise<{ cpu?: string; memory?: string } | undefined> {
+    await this.credentialsReady(ErrorCode.Unavailable);
     const name = await this.jobResourceName(service);
     let limits: Record<string, string> | null | undefined;
     try {
-      const [job] = await this.jobs.getJob({ name });
+      // Bounded: a kick-off waits for this read, and an unreachable Cloud Run only costs the defaults.
+      const [job] = await this.jobs.getJob({ name }, { timeout: DEFAULTS.jobLimitsReadTimeoutMs });
       limits = job.template?.template?.containers?.[0]?.resources?.limits;
     } catch (error) {
       throw fromGrpcError(error, ErrorCode.Unavailable, `Could not read Cloud Run job ${name}`, {});
@@ -143,6 +153,7 @@ export class CloudRunTaskService implements TaskLauncher {
   }
 
   async cancel(executionName: string): Promise<void> {
+    await this.credentialsReady(ErrorCode.Unavailable);
     try {
       await this.executionsClient().cancelExecution({ name: executionName });
     } catch (error) {
@@ -157,6 +168,27 @@ export class CloudRunTaskService implements TaskLauncher {
 
   async close(): Promise<void> {
     await Promise.all(this.owned.splice(0).map((client) => client.close()));
+  }
+
+  /**
+   * Resolves once Google's default credentials load, for the clients this service creates against Cloud
+   * Run (not the emulator's, not injected ones). Without credentials a Google client's first call
+   * rejects AND leaves rejections nobody handles inside the client, which end a Node process; checking
+   * first turns that into one E11_UNAVAILABLE. Checked once per service.
+   */
+  private async credentialsReady(code: ErrorCodeValue): Promise<void> {
+    if (!this.needsCredentials) return;
+    this.credentials ??= this.jobs.auth.getClient().then(() => undefined);
+    try {
+      await this.credentials;
+    } catch (error) {
+      this.credentials = undefined;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new E11Error(code, `No Google credentials to call Cloud Run with: ${reason}`, {
+        retryable: true,
+        cause: error,
+      });
+    }
   }
 
   private executionsClient(): v2.ExecutionsClient {
