@@ -140,9 +140,12 @@ beforeAll(async () => {
     ),
   );
   // The slowest step: about 530 packages (firebase-tools brings most) unpacked from the npm cache.
+  // Without install scripts: none of the E11 packages has one, and the third-party ones are not what
+  // this checks (re2, optional under firebase-tools, would compile C++ for minutes: no prebuilt binary
+  // can be downloaded offline).
   const installed = await run(
     'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund'],
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'],
     project,
     toolEnv,
     1_200_000,

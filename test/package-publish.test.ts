@@ -33,6 +33,7 @@ interface Manifest {
   types?: string;
   exports?: unknown;
   bin?: string | Record<string, string>;
+  scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   workspaces?: string[];
@@ -262,6 +263,11 @@ describe('every public workspace packs into a tarball fit to publish', () => {
           .filter(([name, range]) => isSharedClient(name) && isExactPin(range))
           .map(([name, range]) => `${name}@${range}`);
         expect(pinned).toEqual([]);
+      });
+
+      it('runs nothing at install (no preinstall, install or postinstall script)', () => {
+        const scripts = Object.keys(manifest.scripts ?? {});
+        expect(scripts.filter((name) => ['preinstall', 'install', 'postinstall'].includes(name))).toEqual([]);
       });
 
       it('its @e11 dependencies name the exact versions of those workspaces', () => {
