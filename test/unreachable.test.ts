@@ -109,7 +109,9 @@ describe.concurrent('the built e11 executable when Firestore cannot be reached',
       for (const run of [flag, env]) {
         expect(run.code).toBe(5);
         expect(run.stderr).toContain('(E11_UNAVAILABLE)\nhint: Is the Firestore emulator running at');
-        expect(run.seconds).toBeLessThan(12);
+        // Cut short: the Firestore client's own retries alone take about 45 s. The margin over the 2-3 s
+        // timeout is for the process start on a loaded machine (13 s seen once with the bound at 12).
+        expect(run.seconds).toBeLessThan(30);
       }
     },
   );
